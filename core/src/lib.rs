@@ -7,6 +7,9 @@
 //! encrypted device store with its outbox. The [`Doorstep`] facade is what the
 //! platform bindings wrap.
 
+pub mod clock;
+pub mod event_log;
 pub mod money;
+pub mod policy;
 
 pub use money::{Money, MoneyError};
