@@ -7,6 +7,7 @@
 //! encrypted device store with its outbox. The [`Doorstep`] facade is what the
 //! platform bindings wrap.
 
+pub mod checklist;
 pub mod money;
 
 pub use money::{Money, MoneyError};
