@@ -7,9 +7,7 @@
 //! encrypted device store with its outbox. The [`Doorstep`] facade is what the
 //! platform bindings wrap.
 
-pub mod clock;
-pub mod event_log;
+pub mod checklist;
 pub mod money;
-pub mod policy;
 
 pub use money::{Money, MoneyError};
