@@ -6,8 +6,28 @@
 //! policy, the tamper-evident visit event log, the hybrid logical clock and the
 //! encrypted device store with its outbox. The [`Doorstep`] facade is what the
 //! platform bindings wrap.
+//!
+//! Layers, from the bottom: [`money`], [`clock`], [`policy`], [`checklist`] and
+//! [`domain`] are pure values and rules; [`event_log`] makes a visit's history
+//! tamper-evident; [`store`] keeps it all in the encrypted database; [`Doorstep`]
+//! turns an agent's action into one transaction.
 
 pub mod checklist;
+pub mod clock;
+pub mod domain;
+mod doorstep;
+pub mod error;
+pub mod event_log;
 pub mod money;
+pub mod policy;
+pub mod report;
+pub mod snapshot;
+pub mod store;
 
+pub use doorstep::{CaseDetail, Doorstep, MAX_CANCEL_REASON_CHARS};
+pub use error::DoorstepError;
 pub use money::{Money, MoneyError};
+pub use report::VisitReport;
+pub use snapshot::ServerSnapshot;
+pub use store::DatabaseKey;
+pub use store::cases::{CaseQuery, CaseSummary};

@@ -75,7 +75,11 @@ mod tests {
     fn currency_must_be_three_upper_case_letters() {
         assert!(Money::new(100, "CNY").is_ok());
         for bad in ["cny", "CN", "CNYY", "", "C1Y", "人民币"] {
-            assert_eq!(Money::new(1, bad), Err(MoneyError::InvalidCurrency), "{bad}");
+            assert_eq!(
+                Money::new(1, bad),
+                Err(MoneyError::InvalidCurrency),
+                "{bad}"
+            );
         }
     }
 
@@ -87,8 +91,14 @@ mod tests {
 
     #[test]
     fn displays_minor_units_without_rounding() {
-        assert_eq!(Money::new(1_234_567, "CNY").unwrap().to_string(), "12345.67 CNY");
+        assert_eq!(
+            Money::new(1_234_567, "CNY").unwrap().to_string(),
+            "12345.67 CNY"
+        );
         assert_eq!(Money::new(-5, "USD").unwrap().to_string(), "-0.05 USD");
-        assert_eq!(Money::new(i64::MIN, "USD").unwrap().to_string(), "-92233720368547758.08 USD");
+        assert_eq!(
+            Money::new(i64::MIN, "USD").unwrap().to_string(),
+            "-92233720368547758.08 USD"
+        );
     }
 }

@@ -1,0 +1,97 @@
+//! The encrypted device store.
+//!
+//! One SQLCipher database in WAL mode, with one writer and one reader connection,
+//! each behind a mutex. Raw connections never leave this module: callers go through
+//! [`DeviceStore::read`] and [`DeviceStore::write`], and `write` commits only if
+//! its closure returns `Ok`, so an action and its outbox entry land together or
+//! not at all. The query functions of each table live in their own file and take
+//! a `&Connection` (readers) or a `&Transaction` (writers).
+
+pub mod blobs;
+pub mod cases;
+mod key;
+pub mod meta;
+pub mod outbox;
+pub mod schema;
+pub mod templates;
+pub mod visits;
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+use crate::error::Result;
+pub use key::DatabaseKey;
+
+/// The device database.
+#[derive(Debug)]
+pub struct DeviceStore {
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+}
+
+impl DeviceStore {
+    /// Opens (creating if needed) the database at `path` with `key`, and brings its
+    /// schema up to date. A wrong key fails without touching the file.
+    pub fn open(path: &Path, key: &DatabaseKey) -> Result<DeviceStore> {
+        let mut writer = connect(path, key, OpenFlags::default())?;
+        writer.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = NORMAL;",
+        )?;
+        let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        schema::upgrade(&tx)?;
+        tx.commit()?;
+        let reader = connect(
+            path,
+            key,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        Ok(DeviceStore {
+            writer: Mutex::new(writer),
+            reader: Mutex::new(reader),
+        })
+    }
+
+    /// Runs `f` with the reader connection.
+    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        f(&lock(&self.reader))
+    }
+
+    /// Runs `f` in one immediate write transaction, committed if `f` returns `Ok`
+    /// and rolled back otherwise.
+    pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let value = f(&tx)?;
+        tx.commit()?;
+        Ok(value)
+    }
+}
+
+fn connect(path: &Path, key: &DatabaseKey, flags: OpenFlags) -> Result<Connection> {
+    let conn = Connection::open_with_flags(path, flags)?;
+    key.unlock(&conn)?;
+    conn.execute_batch(
+        "PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = 5000;
+         PRAGMA temp_store = MEMORY;",
+    )?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+/// A poisoned mutex only means a panic happened while it was held; SQLite has
+/// already rolled back the transaction in flight, so the connection is sound.
+fn lock(mutex: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Reads a UUID stored as a 16-byte blob.
+pub(crate) fn uuid_at(row: &rusqlite::Row<'_>, index: usize) -> rusqlite::Result<uuid::Uuid> {
+    let bytes: [u8; 16] = row.get(index)?;
+    Ok(uuid::Uuid::from_bytes(bytes))
+}

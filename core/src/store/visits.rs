@@ -1,0 +1,149 @@
+//! Visits on the device: the header row (folded state, for listing and state
+//! checks) and the visit event log, which holds everything done to the visit.
+
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+
+use crate::clock::Hlc;
+use crate::domain::{CaseId, DeviceId, Visit, VisitId, VisitState};
+use crate::error::{Error, Result};
+use crate::event_log::LogEntry;
+use crate::store::uuid_at;
+
+/// Inserts or replaces a visit's header.
+pub fn save_header(tx: &Transaction<'_>, visit: &Visit) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO visits (id, case_id, state, body) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (id) DO UPDATE SET state = excluded.state, body = excluded.body",
+    )?
+    .execute(params![
+        visit.id.as_bytes(),
+        visit.case_id.as_bytes(),
+        visit.state.code(),
+        serde_json::to_string(visit)?,
+    ])?;
+    Ok(())
+}
+
+/// A visit's header.
+pub fn header(conn: &Connection, id: VisitId) -> Result<Visit> {
+    let body: String = conn
+        .prepare_cached("SELECT body FROM visits WHERE id = ?1")?
+        .query_row([id.as_bytes()], |row| row.get(0))
+        .optional()?
+        .ok_or(Error::NotFound("visit"))?;
+    Ok(serde_json::from_str(&body)?)
+}
+
+/// The visits of a case with their states, oldest first.
+pub fn of_case(conn: &Connection, case_id: CaseId) -> Result<Vec<(VisitId, VisitState)>> {
+    let mut statement =
+        conn.prepare_cached("SELECT id, state FROM visits WHERE case_id = ?1 ORDER BY id")?;
+    let rows = statement.query_map([case_id.as_bytes()], |row| {
+        Ok((uuid_at(row, 0)?, row.get::<_, String>(1)?))
+    })?;
+    let mut visits = Vec::new();
+    for row in rows {
+        let (id, code) = row?;
+        let state = VisitState::from_code(&code).ok_or(Error::NotFound("visit state"))?;
+        visits.push((id, state));
+    }
+    Ok(visits)
+}
+
+/// Appends an entry to the visit event log.
+pub fn append_entry(tx: &Transaction<'_>, entry: &LogEntry) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO visit_log (visit_id, author, seq, op_id, kind, payload, hlc, device_time_ms,
+                                utc_offset_minutes, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        entry.visit_id.as_bytes(),
+        entry.author.as_bytes(),
+        entry.seq as i64,
+        entry.op_id.as_bytes(),
+        entry.kind,
+        entry.payload,
+        entry.hlc.to_string(),
+        entry.device_time.timestamp_millis(),
+        entry.utc_offset_minutes,
+        entry.prev_hash,
+        entry.hash,
+    ])?;
+    Ok(())
+}
+
+const ENTRY_COLUMNS: &str = "visit_id, author, seq, op_id, kind, payload, hlc, device_time_ms,
+                             utc_offset_minutes, prev_hash, hash";
+
+/// The newest entry of one author's chain for a visit.
+pub fn chain_head(conn: &Connection, visit: VisitId, author: DeviceId) -> Result<Option<LogEntry>> {
+    let sql = format!(
+        "SELECT {ENTRY_COLUMNS} FROM visit_log WHERE visit_id = ?1 AND author = ?2
+         ORDER BY seq DESC LIMIT 1"
+    );
+    let entry = conn
+        .prepare_cached(&sql)?
+        .query_row(params![visit.as_bytes(), author.as_bytes()], entry_from_row)
+        .optional()?;
+    entry.transpose()
+}
+
+/// One entry by its chain position.
+pub fn entry(conn: &Connection, visit: VisitId, author: DeviceId, seq: u64) -> Result<LogEntry> {
+    let sql = format!(
+        "SELECT {ENTRY_COLUMNS} FROM visit_log WHERE visit_id = ?1 AND author = ?2 AND seq = ?3"
+    );
+    conn.prepare_cached(&sql)?
+        .query_row(
+            params![visit.as_bytes(), author.as_bytes(), seq as i64],
+            entry_from_row,
+        )
+        .optional()?
+        .ok_or(Error::NotFound("log entry"))?
+}
+
+/// A visit's whole log, each author's chain in order.
+pub fn log(conn: &Connection, visit: VisitId) -> Result<Vec<LogEntry>> {
+    let sql =
+        format!("SELECT {ENTRY_COLUMNS} FROM visit_log WHERE visit_id = ?1 ORDER BY author, seq");
+    let mut statement = conn.prepare_cached(&sql)?;
+    let rows = statement.query_map([visit.as_bytes()], entry_from_row)?;
+    let mut entries = Vec::new();
+    for row in rows {
+        entries.push(row??);
+    }
+    Ok(entries)
+}
+
+/// Reads a log entry. The outer result is SQLite's; the inner one reports a
+/// stored value that does not parse (a damaged or tampered row).
+fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<Result<LogEntry>> {
+    let hlc_text: String = row.get(6)?;
+    let millis: i64 = row.get(7)?;
+    let seq: i64 = row.get(2)?;
+    let damaged = |what: &'static str| Error::Invalid {
+        field: "visit_log",
+        reason: format!("stored {what} is unreadable"),
+    };
+    let Ok(hlc) = hlc_text.parse::<Hlc>() else {
+        return Ok(Err(damaged("clock stamp")));
+    };
+    let Some(device_time) = DateTime::<Utc>::from_timestamp_millis(millis) else {
+        return Ok(Err(damaged("device time")));
+    };
+    Ok(Ok(LogEntry {
+        visit_id: uuid_at(row, 0)?,
+        author: uuid_at(row, 1)?,
+        seq: u64::try_from(seq).unwrap_or(u64::MAX),
+        op_id: uuid_at(row, 3)?,
+        kind: row.get(4)?,
+        payload: row.get(5)?,
+        hlc,
+        device_time,
+        utc_offset_minutes: row.get(8)?,
+        prev_hash: row.get(9)?,
+        hash: row.get(10)?,
+    }))
+}
