@@ -241,13 +241,7 @@ impl Doorstep {
                 registered_location: registered,
             })?;
             Ok(VisitChange::CheckedIn {
-                check: SiteCheck {
-                    at: now,
-                    utc_offset_minutes: case.utc_offset_minutes,
-                    fix,
-                    distance_m: assessment.distance_m,
-                    flags: assessment.flags,
-                },
+                check: SiteCheck::assessed(now, case.utc_offset_minutes, fix, assessment),
             })
         })?;
         visit
@@ -351,13 +345,7 @@ impl Doorstep {
             let registered = case.registered_address().and_then(|a| a.location);
             let assessment = self.policy.assess_check_out(&fix, registered)?;
             Ok(VisitChange::CheckedOut {
-                check: SiteCheck {
-                    at: now,
-                    utc_offset_minutes: case.utc_offset_minutes,
-                    fix,
-                    distance_m: assessment.distance_m,
-                    flags: assessment.flags,
-                },
+                check: SiteCheck::assessed(now, case.utc_offset_minutes, fix, assessment),
             })
         })?;
         visit

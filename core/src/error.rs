@@ -215,8 +215,9 @@ impl From<Error> for DoorstepError {
                 storage(e.to_string())
             }
             Error::Sqlite(e) => {
-                tracing::error!(error = %e, "storage failure");
-                storage(sqlite_reason(&e))
+                let reason = sqlite_reason(&e);
+                tracing::error!(%reason, "storage failure");
+                storage(reason)
             }
             Error::Json(e) => storage(format!("stored data unreadable ({:?})", e.classify())),
             Error::Io(e) => storage(format!("file system: {:?}", e.kind())),

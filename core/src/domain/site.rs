@@ -20,3 +20,21 @@ pub struct SiteCheck {
     /// What the supervisor should look at (far away, poor accuracy, mocked...).
     pub flags: Vec<CheckInFlag>,
 }
+
+impl SiteCheck {
+    /// A check at `at`, with the policy's assessment of the fix.
+    pub fn assessed(
+        at: DateTime<Utc>,
+        utc_offset_minutes: i32,
+        fix: GpsFix,
+        assessment: crate::policy::LocationAssessment,
+    ) -> SiteCheck {
+        SiteCheck {
+            at,
+            utc_offset_minutes,
+            fix,
+            distance_m: assessment.distance_m,
+            flags: assessment.flags,
+        }
+    }
+}
