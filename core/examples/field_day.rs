@@ -117,7 +117,10 @@ fn run(args: &Args) -> Result<(), DoorstepError> {
         ),
         (
             "monthly_income",
-            AnswerValue::Money(Money::new(650_000, "CNY").unwrap()),
+            AnswerValue::Money(Money {
+                minor_units: 650_000,
+                currency: "CNY".into(),
+            }),
         ),
         (
             "overdue_reason",

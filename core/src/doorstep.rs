@@ -587,6 +587,7 @@ fn refresh_case_status(tx: &Transaction<'_>, case_id: CaseId) -> Result<()> {
 }
 
 fn report(conn: &Connection, visit_id: VisitId) -> Result<VisitReport> {
+    visits::header(conn, visit_id)?; // an unknown visit is NotFound, not an unreadable log
     let entries = visits::log(conn, visit_id)?;
     let history = VisitHistory::fold(visit_id, &entries).map_err(|e| Error::Invalid {
         field: "visit_log",

@@ -29,7 +29,10 @@ enum Step {
     Restart,
 }
 
-const ITEMS: [(&str, fn(bool) -> AnswerValue); 6] = [
+/// An item id and a way to answer it validly (`true`) or not.
+type ItemAnswer = (&'static str, fn(bool) -> AnswerValue);
+
+const ITEMS: [ItemAnswer; 6] = [
     ("identity_confirmed", |_| AnswerValue::YesNo(true)),
     ("residence_status", |ok| {
         AnswerValue::Choice(if ok { "owned" } else { "castle" }.into())

@@ -27,8 +27,10 @@ pub use key::DatabaseKey;
 /// The device database.
 #[derive(Debug)]
 pub struct DeviceStore {
-    writer: Mutex<Connection>,
+    // Fields drop in order: the reader closes first, so that the writer, closing
+    // last, checkpoints the WAL into the database file.
     reader: Mutex<Connection>,
+    writer: Mutex<Connection>,
 }
 
 impl DeviceStore {
@@ -49,8 +51,8 @@ impl DeviceStore {
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
         Ok(DeviceStore {
-            writer: Mutex::new(writer),
             reader: Mutex::new(reader),
+            writer: Mutex::new(writer),
         })
     }
 

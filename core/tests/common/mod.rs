@@ -254,3 +254,49 @@ impl NowUtc for FixedClock {
         self.now()
     }
 }
+
+/// The hex digits of [`KEY`], as the shell would keep them.
+pub fn key_hex() -> String {
+    match &KEY {
+        DatabaseKey::Raw(raw) => hex::encode(raw),
+        DatabaseKey::Passphrase(_) => unreachable!("the test key is raw"),
+    }
+}
+
+/// A raw SQLCipher connection to a device database, keyed like the store keys
+/// its own (`PRAGMA key = "x'…'"`), for tests that look under the facade.
+pub fn raw_connection(path: &std::path::Path) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    conn.pragma_update(None, "key", format!("x'{}'", key_hex()))
+        .unwrap();
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .unwrap();
+    let cipher: String = conn
+        .query_row("PRAGMA cipher_version", [], |row| row.get(0))
+        .unwrap();
+    assert!(!cipher.is_empty(), "this build has no SQLCipher");
+    conn
+}
+
+/// Adds cases to the device through a snapshot for the same agent.
+pub fn add_cases(field: &mut Field, cases: Vec<Case>) {
+    field.cases.extend(cases);
+    field
+        .doorstep
+        .apply_snapshot(&ServerSnapshot {
+            agent: field.agent,
+            templates: vec![home_verification()],
+            cases: field.cases.clone(),
+        })
+        .unwrap();
+}
+
+/// Every case on the device, in list order.
+pub fn all_cases(doorstep: &Doorstep) -> Vec<doorstep_core::CaseSummary> {
+    doorstep
+        .list_cases(&doorstep_core::CaseQuery {
+            limit: 200,
+            ..Default::default()
+        })
+        .unwrap()
+}
