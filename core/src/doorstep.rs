@@ -22,7 +22,7 @@ use crate::domain::{
     SiteCheck, UserId, Visit, VisitChange, VisitHistory, VisitId, VisitState,
 };
 use crate::error::{DoorstepError, Error, Result};
-use crate::event_log::{self, EntryDraft, LogEntry};
+use crate::event_log::{self, BreakReason, EntryDraft, LogEntry};
 use crate::policy::{CheckInContext, GpsFix, Policy};
 use crate::report::{LogVerification, ReportAnswer, TimelineEntry, VisitReport};
 use crate::snapshot::ServerSnapshot;
@@ -394,7 +394,9 @@ impl Doorstep {
 
     /// The visit report: everything a supervisor needs, as one value.
     pub fn visit_report(&self, visit_id: VisitId) -> Result<VisitReport, DoorstepError> {
-        Ok(self.store.read(|conn| report(conn, visit_id))?)
+        Ok(self
+            .store
+            .read(|conn| report(conn, visit_id, self.device))?)
     }
 
     /// The visit's event log, each device's chain in order.
@@ -586,7 +588,7 @@ fn refresh_case_status(tx: &Transaction<'_>, case_id: CaseId) -> Result<()> {
     Ok(())
 }
 
-fn report(conn: &Connection, visit_id: VisitId) -> Result<VisitReport> {
+fn report(conn: &Connection, visit_id: VisitId, device: DeviceId) -> Result<VisitReport> {
     visits::header(conn, visit_id)?; // an unknown visit is NotFound, not an unreadable log
     let entries = visits::log(conn, visit_id)?;
     let history = VisitHistory::fold(visit_id, &entries).map_err(|e| Error::Invalid {
@@ -612,13 +614,7 @@ fn report(conn: &Connection, visit_id: VisitId) -> Result<VisitReport> {
         })
         .collect();
     let checklist_problems = template.validate(&history.answer_sheet());
-    let log = match event_log::verify_visit_log(visit_id, &entries, &[]) {
-        Ok(chains) => LogVerification::Intact { chains },
-        Err(broken) => LogVerification::Broken {
-            index: broken.index as u64,
-            reason: broken.reason,
-        },
-    };
+    let log = verify_log(conn, visit_id, device, &entries)?;
     let mut timeline: Vec<(Hlc, TimelineEntry)> = entries
         .iter()
         .map(|e| {
@@ -643,4 +639,35 @@ fn report(conn: &Connection, visit_id: VisitId) -> Result<VisitReport> {
         log,
         unsynced_entries: outbox::pending_for_visit(conn, visit_id)?,
     })
+}
+
+/// Verifies every chain of a visit's log. This device's own chain must also reach
+/// every entry its outbox still has to push: a removed tail shows there.
+fn verify_log(
+    conn: &Connection,
+    visit_id: VisitId,
+    device: DeviceId,
+    entries: &[LogEntry],
+) -> Result<LogVerification> {
+    let chains = match event_log::verify_visit_log(visit_id, entries, &[]) {
+        Ok(chains) => chains,
+        Err(broken) => {
+            return Ok(LogVerification::Broken {
+                index: broken.index as u64,
+                reason: broken.reason,
+            });
+        }
+    };
+    let own_length = chains
+        .iter()
+        .find(|c| c.author == device)
+        .map_or(0, |c| c.length);
+    let queued = outbox::furthest_queued_seq(conn, visit_id)?;
+    if queued.is_some_and(|seq| seq >= own_length) {
+        return Ok(LogVerification::Broken {
+            index: entries.len() as u64,
+            reason: BreakReason::Truncated,
+        });
+    }
+    Ok(LogVerification::Intact { chains })
 }

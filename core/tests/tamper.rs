@@ -243,7 +243,7 @@ fn a_deleted_last_entry_is_caught_against_the_head_taken_before() {
     )
     .unwrap();
 
-    // On its own the shortened chain is consistent: the device cannot tell...
+    // On its own the shortened chain is consistent...
     let stored = field.doorstep.visit_log(visit).unwrap();
     assert_eq!(stored.len(), last);
     assert!(verify_visit_log(visit, &stored, &[]).is_ok());
@@ -254,4 +254,12 @@ fn a_deleted_last_entry_is_caught_against_the_head_taken_before() {
         (stored.len(), BreakReason::Truncated)
     );
     assert_eq!(broken.reason.code(), "truncated");
+    // The device notices too: its outbox still waits to push the removed entry.
+    assert_eq!(
+        field.doorstep.visit_report(visit).unwrap().log,
+        LogVerification::Broken {
+            index: stored.len() as u64,
+            reason: BreakReason::Truncated
+        }
+    );
 }

@@ -107,3 +107,13 @@ pub fn pending_for_visit(conn: &Connection, visit_id: VisitId) -> Result<u64> {
         .query_row([visit_id.as_bytes()], |row| row.get(0))?;
     Ok(count.unsigned_abs())
 }
+
+/// The furthest position in this device's chain of a visit that the outbox still
+/// has to push. The chain must reach at least this far: if it does not, entries
+/// were removed from the log after they were queued.
+pub fn furthest_queued_seq(conn: &Connection, visit_id: VisitId) -> Result<Option<u64>> {
+    let seq: Option<i64> = conn
+        .prepare_cached("SELECT max(log_seq) FROM outbox WHERE visit_id = ?1")?
+        .query_row([visit_id.as_bytes()], |row| row.get(0))?;
+    Ok(seq.map(i64::unsigned_abs))
+}
