@@ -3,6 +3,7 @@
 //! transaction that records the change in the visit's event log and queues it in
 //! the outbox together.
 
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -48,6 +49,8 @@ pub struct Doorstep {
     policy: Policy,
     wall: Arc<dyn WallClock>,
     clock: Mutex<HybridClock>,
+    /// Parsed templates by (key, version); a published version never changes.
+    templates: Mutex<HashMap<(String, u32), Arc<ChecklistTemplate>>>,
     device: DeviceId,
     device_utc_offset: AtomicI32,
 }
@@ -87,6 +90,7 @@ impl Doorstep {
             policy,
             wall,
             clock: Mutex::new(HybridClock::new(device, last_stamp)),
+            templates: Mutex::new(HashMap::new()),
             device,
             device_utc_offset: AtomicI32::new(0),
         })
@@ -257,7 +261,7 @@ impl Doorstep {
         value: AnswerValue,
     ) -> Result<(), DoorstepError> {
         self.act(visit_id, VisitAction::Edit, |tx, visit| {
-            let template = templates::get(tx, &visit.template_key, visit.template_version)?;
+            let template = self.template(tx, visit)?;
             template
                 .check_answer(item_id, &value)
                 .map_err(Error::Answer)?;
@@ -272,7 +276,7 @@ impl Doorstep {
     /// Withdraws the answer to a checklist item.
     pub fn clear_answer(&self, visit_id: VisitId, item_id: &str) -> Result<(), DoorstepError> {
         self.act(visit_id, VisitAction::Edit, |tx, visit| {
-            let template = templates::get(tx, &visit.template_key, visit.template_version)?;
+            let template = self.template(tx, visit)?;
             if template.item(item_id).is_none() {
                 return Err(Error::Answer(crate::checklist::ItemProblem::new(
                     item_id,
@@ -363,7 +367,7 @@ impl Doorstep {
                 reason: "record the outcome before submitting".into(),
             })?;
             if outcome.code.customer_met() {
-                let template = templates::get(tx, &visit.template_key, visit.template_version)?;
+                let template = self.template(tx, visit)?;
                 let history = history(tx, visit_id)?;
                 let problems = template.validate(&history.answer_sheet());
                 if !problems.is_empty() {
@@ -463,6 +467,18 @@ impl Doorstep {
         })
     }
 
+    /// The checklist template a visit uses, parsed once per (key, version).
+    fn template(&self, conn: &Connection, visit: &Visit) -> Result<Arc<ChecklistTemplate>> {
+        let key = (visit.template_key.clone(), visit.template_version);
+        let mut cache = self.templates.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(template) = cache.get(&key) {
+            return Ok(Arc::clone(template));
+        }
+        let template = Arc::new(templates::get(conn, &key.0, key.1)?);
+        cache.insert(key, Arc::clone(&template));
+        Ok(template)
+    }
+
     /// Appends a change to this device's chain of the visit's log and queues it.
     fn record(&self, tx: &Transaction<'_>, visit_id: VisitId, change: &VisitChange) -> Result<()> {
         let device_time = self.wall.now();
@@ -505,7 +521,7 @@ impl Doorstep {
         match &attachment.link {
             AttachmentLink::Visit => Ok(()),
             AttachmentLink::ChecklistItem { item_id } => {
-                let template = templates::get(tx, &visit.template_key, visit.template_version)?;
+                let template = self.template(tx, visit)?;
                 let linked = history(tx, visit.id)?
                     .attachments_per_item()
                     .get(item_id)

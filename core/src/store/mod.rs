@@ -24,6 +24,9 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use crate::error::Result;
 pub use key::DatabaseKey;
 
+/// Page cache of the reader connection, in KiB (negative, as SQLite takes it).
+const READER_CACHE_KIB: i64 = -32 * 1024;
+
 /// The device database.
 #[derive(Debug)]
 pub struct DeviceStore {
@@ -50,6 +53,9 @@ impl DeviceStore {
             key,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
+        // Every page read is decrypted; a larger cache keeps the case list's
+        // pages decrypted between screens (a text search reads the whole table).
+        reader.pragma_update(None, "cache_size", READER_CACHE_KIB)?;
         Ok(DeviceStore {
             reader: Mutex::new(reader),
             writer: Mutex::new(writer),
