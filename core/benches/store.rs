@@ -2,10 +2,9 @@
 //! baseline that shows what the store adds on top of SQLCipher itself.
 //!
 //! * `answer`: one agent action (`Doorstep::answer`: header check, template check,
-//!   event-log entry and outbox row in one transaction) against a bare one-row
-//!   insert transaction of the same JSON text into the same encrypted file.
-//! * `answer_pieces`: the parts of that action measured one by one, to see what
-//!   dominates.
+//!   the event-log entry appended to the outbox, in one transaction) against a
+//!   bare one-row insert transaction of the same JSON text into the same
+//!   encrypted file.
 //! * `list_cases`: the first page of the case list with 10,000 cases on the
 //!   device, against the raw SQL of the same page without decoding;
 //!   `list_cases_text_scan`: a text filter that matches almost nothing, so the
@@ -24,14 +23,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, Duration as Span, NaiveDate, TimeZone, Utc};
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
-use doorstep_core::checklist::{AnswerValue, ChecklistTemplate, home_verification};
-use doorstep_core::clock::{FixedClock, HybridClock, WallClock};
+use doorstep_core::checklist::{AnswerValue, home_verification};
+use doorstep_core::clock::{FixedClock, WallClock};
 use doorstep_core::domain::case::mask_national_id;
 use doorstep_core::domain::{
     Address, AddressKind, AssignedAgents, Case, CaseStatus, Customer, Notice, NoticeChannel,
-    PhoneNumber, Visit, VisitChange, VisitId,
+    PhoneNumber, VisitChange, VisitId,
 };
-use doorstep_core::event_log::{self, EntryDraft};
 use doorstep_core::policy::{GeoPoint, GpsFix, Policy};
 use doorstep_core::{CaseQuery, DatabaseKey, Doorstep, Money, ServerSnapshot};
 use rusqlite::{Connection, TransactionBehavior, params};
@@ -271,8 +269,19 @@ fn bench_answer(c: &mut Criterion) {
     group
         .sample_size(30)
         .measurement_time(Duration::from_secs(6));
-    let mut turn = 0usize;
+    // As an agent works: answer after answer in the visit in front of them.
     group.bench_function("doorstep_answer", |b| {
+        b.iter(|| {
+            setup
+                .doorstep
+                .answer(setup.visits[0], "household_situation", answer_value())
+                .unwrap();
+        })
+    });
+    // The worst case for finding the chain head: consecutive answers go to 64
+    // different visits, so the newest entry of each is 64 outbox rows back.
+    let mut turn = 0usize;
+    group.bench_function("doorstep_answer_across_64_visits", |b| {
         b.iter(|| {
             let visit = setup.visits[turn % setup.visits.len()];
             turn += 1;
@@ -295,220 +304,6 @@ fn bench_answer(c: &mut Criterion) {
         })
     });
     group.finish();
-}
-
-/// The parts of one answer, measured one by one on the same kind of device.
-fn bench_answer_pieces(c: &mut Criterion) {
-    let setup = answer_setup();
-    let mut conn = bare_connection(&setup.path);
-    // Copies of the log and outbox tables, so the replay leaves the real ones alone.
-    conn.execute_batch(
-        "CREATE TABLE bench_log AS SELECT * FROM visit_log WHERE 0;
-         CREATE UNIQUE INDEX bench_log_key ON bench_log (visit_id, author, seq);
-         CREATE TABLE bench_outbox (
-             seq INTEGER PRIMARY KEY AUTOINCREMENT, op_id BLOB NOT NULL,
-             visit_id BLOB NOT NULL, log_seq INTEGER NOT NULL, hlc TEXT NOT NULL);
-         CREATE TABLE bench_outbox_plain (
-             seq INTEGER PRIMARY KEY, op_id BLOB NOT NULL,
-             visit_id BLOB NOT NULL, log_seq INTEGER NOT NULL, hlc TEXT NOT NULL);",
-    )
-    .unwrap();
-    let device = setup.doorstep.device_id();
-    let visit_id = setup.visits[0];
-    let header_json: String = conn
-        .query_row(
-            "SELECT body FROM visits WHERE id = ?1",
-            [visit_id.as_bytes()],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let visit: Visit = serde_json::from_str(&header_json).unwrap();
-    let template_json: String = conn
-        .query_row(
-            "SELECT body FROM templates WHERE key = ?1 AND version = ?2",
-            params![visit.template_key, visit.template_version],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let head = setup.doorstep.visit_log(visit_id).unwrap().pop().unwrap();
-    let change = VisitChange::Answered {
-        item_id: "household_situation".into(),
-        value: answer_value(),
-    };
-    let now = morning() + Span::hours(2);
-    let mut hlc = HybridClock::new(device, None);
-
-    let mut group = c.benchmark_group("answer_pieces");
-    group
-        .sample_size(30)
-        .measurement_time(Duration::from_secs(3));
-
-    // Rust work, no database.
-    group.bench_function("decode_visit_header", |b| {
-        b.iter(|| serde_json::from_str::<Visit>(black_box(&header_json)).unwrap())
-    });
-    group.bench_function("decode_template_and_check_answer", |b| {
-        b.iter(|| {
-            let template = ChecklistTemplate::from_json(black_box(&template_json)).unwrap();
-            template
-                .check_answer("household_situation", &answer_value())
-                .unwrap();
-        })
-    });
-    group.bench_function("hlc_tick_json_and_hash", |b| {
-        b.iter(|| {
-            let stamp = hlc.tick(now);
-            event_log::append(
-                Some(&head),
-                EntryDraft {
-                    visit_id,
-                    author: device,
-                    op_id: Uuid::now_v7(),
-                    kind: change.kind().to_owned(),
-                    payload: serde_json::to_string(black_box(&change)).unwrap(),
-                    hlc: stamp,
-                    device_time: now,
-                    utc_offset_minutes: 480,
-                },
-            )
-            .unwrap()
-        })
-    });
-
-    // SQL work, no Rust decoding: the statements the action runs, with values
-    // computed once, inserting into the copies of the log and outbox tables.
-    let entry = head.clone();
-    let hlc_text = entry.hlc.to_string();
-    let mut seq = 0i64;
-    // WAL frames per commit of the two inserts alone, into one visit's key range
-    // and rotating over the visits as the benchmarked answers do.
-    for (label, rotate) in [("one visit", false), ("64 visits", true)] {
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-            .unwrap();
-        for i in 0..100 {
-            seq += 1;
-            let visit = if rotate {
-                setup.visits[i % setup.visits.len()]
-            } else {
-                visit_id
-            };
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .unwrap();
-            insert_log_and_outbox(&tx, &entry, &visit, seq, &hlc_text, "bench_outbox");
-            tx.commit().unwrap();
-        }
-        let log: i64 = conn
-            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))
-            .unwrap();
-        eprintln!(
-            "WAL frames per commit, log + outbox inserts ({label}): {:.2}",
-            log as f64 / 100.0
-        );
-    }
-    group.bench_function("sql_two_inserts_tx", |b| {
-        b.iter(|| {
-            seq += 1;
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .unwrap();
-            insert_log_and_outbox(&tx, &entry, &visit_id, seq, &hlc_text, "bench_outbox");
-            tx.commit().unwrap();
-        })
-    });
-    // The same without AUTOINCREMENT on the outbox (no sqlite_sequence update).
-    group.bench_function("sql_two_inserts_tx_plain_outbox", |b| {
-        b.iter(|| {
-            seq += 1;
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .unwrap();
-            insert_log_and_outbox(&tx, &entry, &visit_id, seq, &hlc_text, "bench_outbox_plain");
-            tx.commit().unwrap();
-        })
-    });
-    group.bench_function("sql_all_statements_tx", |b| {
-        b.iter(|| {
-            seq += 1;
-            let tx = conn
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .unwrap();
-            let header: String = tx
-                .prepare_cached("SELECT body FROM visits WHERE id = ?1")
-                .unwrap()
-                .query_row([visit_id.as_bytes()], |r| r.get(0))
-                .unwrap();
-            let agent: String = tx
-                .prepare_cached("SELECT value FROM meta WHERE key = ?1")
-                .unwrap()
-                .query_row(["agent_id"], |r| r.get(0))
-                .unwrap();
-            let template: String = tx
-                .prepare_cached("SELECT body FROM templates WHERE key = ?1 AND version = ?2")
-                .unwrap()
-                .query_row(params![visit.template_key, visit.template_version], |r| {
-                    r.get(0)
-                })
-                .unwrap();
-            let head_hash: String = tx
-                .prepare_cached(
-                    "SELECT visit_id, author, seq, op_id, kind, payload, hlc, device_time_ms,
-                            utc_offset_minutes, prev_hash, hash
-                     FROM visit_log WHERE visit_id = ?1 AND author = ?2
-                     ORDER BY seq DESC LIMIT 1",
-                )
-                .unwrap()
-                .query_row(params![visit_id.as_bytes(), device.as_bytes()], |r| {
-                    r.get(10)
-                })
-                .unwrap();
-            black_box((header, agent, template, head_hash));
-            insert_log_and_outbox(&tx, &entry, &visit_id, seq, &hlc_text, "bench_outbox");
-            tx.commit().unwrap();
-        })
-    });
-    group.finish();
-}
-
-fn insert_log_and_outbox(
-    tx: &rusqlite::Transaction<'_>,
-    entry: &event_log::LogEntry,
-    visit: &VisitId,
-    seq: i64,
-    hlc_text: &str,
-    outbox: &str,
-) {
-    tx.prepare_cached(
-        "INSERT INTO bench_log (visit_id, author, seq, op_id, kind, payload, hlc,
-                               device_time_ms, utc_offset_minutes, prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )
-    .unwrap()
-    .execute(params![
-        visit.as_bytes(),
-        entry.author.as_bytes(),
-        seq,
-        entry.op_id.as_bytes(),
-        entry.kind,
-        entry.payload,
-        hlc_text,
-        entry.device_time.timestamp_millis(),
-        entry.utc_offset_minutes,
-        entry.prev_hash,
-        entry.hash,
-    ])
-    .unwrap();
-    tx.prepare_cached(&format!(
-        "INSERT INTO {outbox} (op_id, visit_id, log_seq, hlc) VALUES (?1, ?2, ?3, ?4)"
-    ))
-    .unwrap()
-    .execute(params![
-        entry.op_id.as_bytes(),
-        visit.as_bytes(),
-        seq,
-        hlc_text,
-    ])
-    .unwrap();
 }
 
 /// The case database shared by the list and open benchmarks, loaded once.
@@ -689,6 +484,6 @@ fn settings() -> Criterion {
 criterion_group! {
     name = benches;
     config = settings();
-    targets = bench_answer, bench_answer_pieces, bench_cases
+    targets = bench_answer, bench_cases
 }
 criterion_main!(benches);

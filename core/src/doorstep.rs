@@ -23,7 +23,7 @@ use crate::domain::{
     SiteCheck, UserId, Visit, VisitChange, VisitHistory, VisitId, VisitState,
 };
 use crate::error::{DoorstepError, Error, Result};
-use crate::event_log::{self, BreakReason, EntryDraft, LogEntry};
+use crate::event_log::{self, EntryDraft, LogEntry};
 use crate::policy::{CheckInContext, GpsFix, Policy};
 use crate::report::{LogVerification, ReportAnswer, TimelineEntry, VisitReport};
 use crate::snapshot::ServerSnapshot;
@@ -398,9 +398,7 @@ impl Doorstep {
 
     /// The visit report: everything a supervisor needs, as one value.
     pub fn visit_report(&self, visit_id: VisitId) -> Result<VisitReport, DoorstepError> {
-        Ok(self
-            .store
-            .read(|conn| report(conn, visit_id, self.device))?)
+        Ok(self.store.read(|conn| report(conn, visit_id))?)
     }
 
     /// The visit's event log, each device's chain in order.
@@ -422,9 +420,7 @@ impl Doorstep {
 
     /// The next operations to push, oldest first.
     pub fn pending_ops(&self, limit: u32) -> Result<Vec<outbox::OutboxOp>, DoorstepError> {
-        Ok(self
-            .store
-            .read(|conn| outbox::pending(conn, self.device, limit))?)
+        Ok(self.store.read(|conn| outbox::pending(conn, limit))?)
     }
 
     /// Does one action on a visit: builds its change from the current header,
@@ -505,7 +501,6 @@ impl Doorstep {
             field: "visit_log",
             reason: e.to_string(),
         })?;
-        visits::append_entry(tx, &entry)?;
         outbox::enqueue(tx, &entry)?;
         Ok(())
     }
@@ -604,7 +599,7 @@ fn refresh_case_status(tx: &Transaction<'_>, case_id: CaseId) -> Result<()> {
     Ok(())
 }
 
-fn report(conn: &Connection, visit_id: VisitId, device: DeviceId) -> Result<VisitReport> {
+fn report(conn: &Connection, visit_id: VisitId) -> Result<VisitReport> {
     visits::header(conn, visit_id)?; // an unknown visit is NotFound, not an unreadable log
     let entries = visits::log(conn, visit_id)?;
     let history = VisitHistory::fold(visit_id, &entries).map_err(|e| Error::Invalid {
@@ -630,7 +625,7 @@ fn report(conn: &Connection, visit_id: VisitId, device: DeviceId) -> Result<Visi
         })
         .collect();
     let checklist_problems = template.validate(&history.answer_sheet());
-    let log = verify_log(conn, visit_id, device, &entries)?;
+    let log = verify_log(&entries, visit_id);
     let mut timeline: Vec<(Hlc, TimelineEntry)> = entries
         .iter()
         .map(|e| {
@@ -657,33 +652,70 @@ fn report(conn: &Connection, visit_id: VisitId, device: DeviceId) -> Result<Visi
     })
 }
 
-/// Verifies every chain of a visit's log. This device's own chain must also reach
-/// every entry its outbox still has to push: a removed tail shows there.
-fn verify_log(
-    conn: &Connection,
-    visit_id: VisitId,
-    device: DeviceId,
-    entries: &[LogEntry],
-) -> Result<LogVerification> {
-    let chains = match event_log::verify_visit_log(visit_id, entries, &[]) {
-        Ok(chains) => chains,
-        Err(broken) => {
-            return Ok(LogVerification::Broken {
-                index: broken.index as u64,
-                reason: broken.reason,
-            });
-        }
-    };
-    let own_length = chains
-        .iter()
-        .find(|c| c.author == device)
-        .map_or(0, |c| c.length);
-    let queued = outbox::furthest_queued_seq(conn, visit_id)?;
-    if queued.is_some_and(|seq| seq >= own_length) {
-        return Ok(LogVerification::Broken {
-            index: entries.len() as u64,
-            reason: BreakReason::Truncated,
-        });
+/// Verifies every chain of a visit's log.
+fn verify_log(entries: &[LogEntry], visit_id: VisitId) -> LogVerification {
+    match event_log::verify_visit_log(visit_id, entries, &[]) {
+        Ok(chains) => LogVerification::Intact { chains },
+        Err(broken) => LogVerification::Broken {
+            index: broken.index as u64,
+            reason: broken.reason,
+        },
     }
-    Ok(LogVerification::Intact { chains })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checklist::home_verification;
+    use crate::clock::FixedClock;
+    use crate::domain::case::tests::sample_case;
+    use chrono::TimeZone;
+
+    /// Acknowledging operations moves their entries from the outbox into the
+    /// visit's log without changing the log, and the clock stays above them
+    /// after a restart even once the outbox is empty.
+    #[test]
+    fn acknowledged_operations_leave_the_outbox_but_stay_in_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ack.db");
+        let key = DatabaseKey::Raw([9; 32]);
+        let morning = Utc.with_ymd_and_hms(2026, 12, 1, 1, 0, 0).unwrap();
+        let clock = Arc::new(FixedClock::new(morning));
+        let doorstep =
+            Doorstep::open_with_clock(&path, &key, Policy::default(), clock.clone()).unwrap();
+        let case = sample_case();
+        let agent = case.assigned.primary;
+        doorstep
+            .apply_snapshot(&ServerSnapshot {
+                agent,
+                templates: vec![home_verification()],
+                cases: vec![case.clone()],
+            })
+            .unwrap();
+        let visit = doorstep.plan_visit(case.id, morning).unwrap();
+        doorstep.cancel(visit, "客户来电改约").unwrap();
+        let log = doorstep.visit_log(visit).unwrap();
+        let ops = doorstep.pending_ops(10).unwrap();
+        assert_eq!(ops.len(), 2);
+        assert_eq!(ops[0].entry, log[0]);
+        assert_eq!(
+            (ops[1].entity.as_str(), ops[1].entity_id.as_str()),
+            ("visit", "cancelled")
+        );
+
+        doorstep
+            .store
+            .write(|tx| outbox::acknowledge(tx, visit, doorstep.device, ops[1].entry.seq))
+            .unwrap();
+        assert_eq!(doorstep.pending_outbox_count().unwrap(), 0);
+        assert_eq!(doorstep.visit_log(visit).unwrap(), log);
+        drop(doorstep);
+
+        // The wall clock goes back a day; the next stamp still follows the last.
+        clock.set(morning - chrono::Duration::days(1));
+        let doorstep = Doorstep::open_with_clock(&path, &key, Policy::default(), clock).unwrap();
+        let again = doorstep.plan_visit(case.id, morning).unwrap();
+        let stamp = doorstep.visit_log(again).unwrap()[0].hlc;
+        assert!(log.iter().all(|e| e.hlc < stamp));
+    }
 }

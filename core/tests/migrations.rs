@@ -110,7 +110,7 @@ fn search_text(case: &Case) -> String {
 
 /// Writes rows as a device at schema version `k` held them: this device's id, the
 /// signed-in agent, the template, two cases, a planned visit with its first log
-/// entry and, from version 2 on, that entry's outbox row.
+/// entry (kept in visit_log at version 1, in the outbox from version 2 on).
 fn seed(conn: &Connection, k: u32) -> Seeded {
     let device = Uuid::now_v7();
     let agent = Uuid::now_v7();
@@ -190,10 +190,15 @@ fn seed(conn: &Connection, k: u32) -> Seeded {
         },
     )
     .unwrap();
+    // Version 1 kept every entry in visit_log; from version 2 on, an entry not
+    // yet pushed lives in the outbox.
+    let table = if k >= 2 { "outbox" } else { "visit_log" };
     conn.execute(
-        "INSERT INTO visit_log (visit_id, author, seq, op_id, kind, payload, hlc, device_time_ms,
-                                utc_offset_minutes, prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        &format!(
+            "INSERT INTO {table} (visit_id, author, seq, op_id, kind, payload, hlc, device_time_ms,
+                                  utc_offset_minutes, prev_hash, hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+        ),
         params![
             visit_id.as_bytes(),
             device.as_bytes(),
@@ -209,18 +214,6 @@ fn seed(conn: &Connection, k: u32) -> Seeded {
         ],
     )
     .unwrap();
-    if k >= 2 {
-        conn.execute(
-            "INSERT INTO outbox (op_id, visit_id, log_seq, hlc) VALUES (?1, ?2, ?3, ?4)",
-            params![
-                entry.op_id.as_bytes(),
-                visit_id.as_bytes(),
-                entry.seq as i64,
-                entry.hlc.to_string()
-            ],
-        )
-        .unwrap();
-    }
     Seeded {
         device,
         agent,

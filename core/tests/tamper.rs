@@ -13,6 +13,9 @@ use doorstep_core::event_log::{BreakReason, LogEntry, verify_visit_log};
 use doorstep_core::report::LogVerification;
 use rusqlite::{Connection, params};
 
+/// Where the entries of a visit not yet pushed are stored.
+const LOG_TABLE: &str = "outbox";
+
 /// A device with a complete, submitted visit, and a raw connection to its file.
 fn submitted_visit() -> (Field, VisitId, Vec<LogEntry>, Connection) {
     let field = field();
@@ -37,7 +40,7 @@ fn position_of(log: &[LogEntry], kind: &str) -> usize {
 fn update(raw: &Connection, visit: VisitId, seq: usize, set: &str, value: impl rusqlite::ToSql) {
     let changed = raw
         .execute(
-            &format!("UPDATE visit_log SET {set} = ?1 WHERE visit_id = ?2 AND seq = ?3"),
+            &format!("UPDATE {LOG_TABLE} SET {set} = ?1 WHERE visit_id = ?2 AND seq = ?3"),
             params![value, visit.as_bytes(), seq as i64],
         )
         .unwrap();
@@ -170,7 +173,7 @@ fn a_deleted_middle_entry_is_caught_where_it_was() {
     assert!(at > 0 && at + 1 < log.len());
     let deleted = raw
         .execute(
-            "DELETE FROM visit_log WHERE visit_id = ?1 AND seq = ?2",
+            &format!("DELETE FROM {LOG_TABLE} WHERE visit_id = ?1 AND seq = ?2"),
             params![visit.as_bytes(), at as i64],
         )
         .unwrap();
@@ -215,7 +218,7 @@ fn swapped_entries_are_caught_at_the_first_of_the_two() {
     update(&raw, visit, a, "seq", -1);
     update(&raw, visit, b, "seq", a as i64);
     raw.execute(
-        "UPDATE visit_log SET seq = ?1 WHERE visit_id = ?2 AND seq = -1",
+        &format!("UPDATE {LOG_TABLE} SET seq = ?1 WHERE visit_id = ?2 AND seq = -1"),
         params![b as i64, visit.as_bytes()],
     )
     .unwrap();
@@ -238,7 +241,7 @@ fn a_deleted_last_entry_is_caught_against_the_head_taken_before() {
     let last = log.len() - 1;
     assert_eq!(log[last].kind, "submitted");
     raw.execute(
-        "DELETE FROM visit_log WHERE visit_id = ?1 AND seq = ?2",
+        &format!("DELETE FROM {LOG_TABLE} WHERE visit_id = ?1 AND seq = ?2"),
         params![visit.as_bytes(), last as i64],
     )
     .unwrap();
@@ -254,12 +257,37 @@ fn a_deleted_last_entry_is_caught_against_the_head_taken_before() {
         (stored.len(), BreakReason::Truncated)
     );
     assert_eq!(broken.reason.code(), "truncated");
-    // The device notices too: its outbox still waits to push the removed entry.
-    assert_eq!(
-        field.doorstep.visit_report(visit).unwrap().log,
-        LogVerification::Broken {
-            index: stored.len() as u64,
-            reason: BreakReason::Truncated
-        }
+    // The device alone cannot tell: an unpushed tail has no anchor until the
+    // server holds its head.
+}
+
+#[test]
+fn an_edit_to_an_acknowledged_entry_is_caught_too() {
+    let (field, visit, log, raw) = submitted_visit();
+    // What an acknowledgement from the server does: the entries move to visit_log.
+    let columns = "visit_id, author, seq, op_id, kind, payload, hlc, device_time_ms, \
+                   utc_offset_minutes, prev_hash, hash";
+    raw.execute_batch(&format!(
+        "INSERT INTO visit_log ({columns}) SELECT {columns} FROM outbox;
+         DELETE FROM outbox;"
+    ))
+    .unwrap();
+    assert_eq!(field.doorstep.visit_log(visit).unwrap(), log);
+    assert_eq!(field.doorstep.pending_outbox_count().unwrap(), 0);
+    let at = answer_of(&log, "identity_confirmed");
+    let forged = log[at].payload.replace("true", "false");
+    let changed = raw
+        .execute(
+            "UPDATE visit_log SET payload = ?1 WHERE visit_id = ?2 AND seq = ?3",
+            params![forged, visit.as_bytes(), at as i64],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    assert_broken(
+        &field,
+        visit,
+        at,
+        BreakReason::HashMismatch,
+        "acknowledged answer",
     );
 }

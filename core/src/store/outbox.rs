@@ -1,15 +1,23 @@
-//! The outbox: the device's own log entries that the server has not acknowledged
-//! yet, in the order they were made. An entry is queued in the same transaction
-//! that records the action, so an action is never stored without its operation.
+//! The outbox: this device's log entries that the server has not acknowledged
+//! yet, in the order they were made.
+//!
+//! An action's log entry is written straight into the outbox, so recording the
+//! change and queueing its operation is one row in one transaction: an action is
+//! never stored without its operation, and costs one append. When the server
+//! acknowledges an operation, its entry moves to `visit_log`, where it stays as
+//! part of the visit's history.
+//!
+//! Operations go out in the order they were made, so every chain (one visit, one
+//! device) arrives in the order the server needs to verify it.
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
 use crate::clock::Hlc;
-use crate::domain::{VisitChange, VisitId};
+use crate::domain::{DeviceId, VisitChange, VisitId};
 use crate::error::Result;
 use crate::event_log::LogEntry;
-use crate::store::{uuid_at, visits};
+use crate::store::visits::{ENTRY_COLUMNS, entry_from_row, insert_entry};
 
 /// One operation waiting to be pushed: which entity it touches, what it sets,
 /// and the log entry that carries it (with its op id and clock stamp).
@@ -27,18 +35,9 @@ pub struct OutboxOp {
     pub entry: LogEntry,
 }
 
-/// Queues a log entry of this device for pushing.
+/// Records a log entry of this device and queues it for pushing.
 pub fn enqueue(tx: &Transaction<'_>, entry: &LogEntry) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO outbox (op_id, visit_id, log_seq, hlc) VALUES (?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![
-        entry.op_id.as_bytes(),
-        entry.visit_id.as_bytes(),
-        entry.seq as i64,
-        entry.hlc.to_string(),
-    ])?;
-    Ok(())
+    insert_entry(tx, "outbox", entry)
 }
 
 /// How many operations wait to be pushed.
@@ -49,21 +48,25 @@ pub fn pending_count(conn: &Connection) -> Result<u64> {
     Ok(count.unsigned_abs())
 }
 
+/// How many operations of one visit wait to be pushed.
+pub fn pending_for_visit(conn: &Connection, visit_id: VisitId) -> Result<u64> {
+    let count: i64 = conn
+        .prepare_cached("SELECT count(*) FROM outbox WHERE visit_id = ?1")?
+        .query_row([visit_id.as_bytes()], |row| row.get(0))?;
+    Ok(count.unsigned_abs())
+}
+
 /// The first `limit` operations waiting to be pushed, oldest first.
-pub fn pending(conn: &Connection, author: uuid::Uuid, limit: u32) -> Result<Vec<OutboxOp>> {
-    let mut statement =
-        conn.prepare_cached("SELECT seq, visit_id, log_seq FROM outbox ORDER BY seq LIMIT ?1")?;
+pub fn pending(conn: &Connection, limit: u32) -> Result<Vec<OutboxOp>> {
+    let sql = format!("SELECT {ENTRY_COLUMNS}, position FROM outbox ORDER BY position LIMIT ?1");
+    let mut statement = conn.prepare_cached(&sql)?;
     let rows = statement.query_map([limit], |row| {
-        Ok((
-            row.get::<_, i64>(0)?,
-            uuid_at(row, 1)?,
-            row.get::<_, i64>(2)?,
-        ))
+        Ok((entry_from_row(row)?, row.get::<_, i64>(11)?))
     })?;
     let mut ops = Vec::new();
     for row in rows {
-        let (position, visit_id, log_seq): (i64, VisitId, i64) = row?;
-        let entry = visits::entry(conn, visit_id, author, log_seq.unsigned_abs())?;
+        let (entry, position) = row?;
+        let entry = entry?;
         let change: VisitChange = serde_json::from_str(&entry.payload)?;
         let (entity, entity_id) = change.target();
         ops.push(OutboxOp {
@@ -80,40 +83,37 @@ pub fn pending(conn: &Connection, author: uuid::Uuid, limit: u32) -> Result<Vec<
 /// The newest clock stamp in the outbox, so the clock resumes above it.
 pub fn newest_stamp(conn: &Connection) -> Result<Option<Hlc>> {
     let text: Option<String> = conn
-        .prepare_cached("SELECT hlc FROM outbox ORDER BY seq DESC LIMIT 1")?
+        .prepare_cached("SELECT hlc FROM outbox ORDER BY position DESC LIMIT 1")?
         .query_row([], |row| row.get(0))
         .optional()?;
     Ok(text.and_then(|t| t.parse().ok()))
 }
 
-/// Removes acknowledged operations up to `position` and remembers the newest clock
-/// stamp among them, so the clock never goes back below a stamp it handed out.
-pub fn acknowledge(tx: &Transaction<'_>, position: i64) -> Result<()> {
+/// Moves the operations of one chain up to `through_seq`, which the server has
+/// acknowledged, into the visit's log, and remembers the newest clock stamp among
+/// them so the clock never goes back below a stamp it handed out.
+pub fn acknowledge(
+    tx: &Transaction<'_>,
+    visit_id: VisitId,
+    author: DeviceId,
+    through_seq: u64,
+) -> Result<()> {
+    let chain = params![
+        visit_id.as_bytes(),
+        author.as_bytes(),
+        i64::try_from(through_seq).unwrap_or(i64::MAX)
+    ];
+    let acknowledged = "FROM outbox WHERE visit_id = ?1 AND author = ?2 AND seq <= ?3";
     let newest: Option<String> = tx
-        .prepare_cached("SELECT max(hlc) FROM outbox WHERE seq <= ?1")?
-        .query_row([position], |row| row.get(0))?;
+        .prepare_cached(&format!("SELECT max(hlc) {acknowledged}"))?
+        .query_row(chain, |row| row.get(0))?;
     if let Some(stamp) = newest {
         crate::store::meta::raise_clock_floor(tx, &stamp)?;
     }
-    tx.prepare_cached("DELETE FROM outbox WHERE seq <= ?1")?
-        .execute([position])?;
+    let sql =
+        format!("INSERT INTO visit_log ({ENTRY_COLUMNS}) SELECT {ENTRY_COLUMNS} {acknowledged}");
+    tx.prepare_cached(&sql)?.execute(chain)?;
+    tx.prepare_cached(&format!("DELETE {acknowledged}"))?
+        .execute(chain)?;
     Ok(())
-}
-
-/// How many operations of one visit wait to be pushed.
-pub fn pending_for_visit(conn: &Connection, visit_id: VisitId) -> Result<u64> {
-    let count: i64 = conn
-        .prepare_cached("SELECT count(*) FROM outbox WHERE visit_id = ?1")?
-        .query_row([visit_id.as_bytes()], |row| row.get(0))?;
-    Ok(count.unsigned_abs())
-}
-
-/// The furthest position in this device's chain of a visit that the outbox still
-/// has to push. The chain must reach at least this far: if it does not, entries
-/// were removed from the log after they were queued.
-pub fn furthest_queued_seq(conn: &Connection, visit_id: VisitId) -> Result<Option<u64>> {
-    let seq: Option<i64> = conn
-        .prepare_cached("SELECT max(log_seq) FROM outbox WHERE visit_id = ?1")?
-        .query_row([visit_id.as_bytes()], |row| row.get(0))?;
-    Ok(seq.map(i64::unsigned_abs))
 }

@@ -1,5 +1,9 @@
 //! Visits on the device: the header row (folded state, for listing and state
 //! checks) and the visit event log, which holds everything done to the visit.
+//!
+//! A visit's log lives in two tables: `visit_log` holds the entries the server
+//! has acknowledged and those received from other devices; `outbox` holds this
+//! device's entries not yet acknowledged (see [`super::outbox`]).
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
@@ -51,17 +55,25 @@ pub fn of_case(conn: &Connection, case_id: CaseId) -> Result<Vec<(VisitId, Visit
     Ok(visits)
 }
 
-/// Appends an entry to the visit event log.
-pub fn append_entry(tx: &Transaction<'_>, entry: &LogEntry) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO visit_log (visit_id, author, seq, op_id, kind, payload, hlc, device_time_ms,
-                                utc_offset_minutes, prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )?
-    .execute(params![
+/// The columns of a log entry, in the order [`entry_from_row`] reads them; the
+/// same in `visit_log` and `outbox`.
+pub(crate) const ENTRY_COLUMNS: &str = "visit_id, author, seq, op_id, kind, payload, hlc, \
+                                        device_time_ms, utc_offset_minutes, prev_hash, hash";
+
+/// Stores an entry in `visit_log` (acknowledged, or received from another device).
+pub fn store_entry(tx: &Transaction<'_>, entry: &LogEntry) -> Result<()> {
+    insert_entry(tx, "visit_log", entry)
+}
+
+/// Inserts an entry into `table`: `visit_log` or `outbox`.
+pub(crate) fn insert_entry(conn: &Connection, table: &str, entry: &LogEntry) -> Result<()> {
+    let sql = format!(
+        "INSERT INTO {table} ({ENTRY_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+    );
+    conn.prepare_cached(&sql)?.execute(params![
         entry.visit_id.as_bytes(),
         entry.author.as_bytes(),
-        entry.seq as i64,
+        i64::try_from(entry.seq).unwrap_or(i64::MAX),
         entry.op_id.as_bytes(),
         entry.kind,
         entry.payload,
@@ -74,40 +86,33 @@ pub fn append_entry(tx: &Transaction<'_>, entry: &LogEntry) -> Result<()> {
     Ok(())
 }
 
-const ENTRY_COLUMNS: &str = "visit_id, author, seq, op_id, kind, payload, hlc, device_time_ms,
-                             utc_offset_minutes, prev_hash, hash";
-
-/// The newest entry of one author's chain for a visit.
+/// The newest entry of one author's chain for a visit: the last one still in the
+/// outbox, else the last acknowledged one.
 pub fn chain_head(conn: &Connection, visit: VisitId, author: DeviceId) -> Result<Option<LogEntry>> {
-    let sql = format!(
-        "SELECT {ENTRY_COLUMNS} FROM visit_log WHERE visit_id = ?1 AND author = ?2
-         ORDER BY seq DESC LIMIT 1"
-    );
-    let entry = conn
-        .prepare_cached(&sql)?
-        .query_row(params![visit.as_bytes(), author.as_bytes()], entry_from_row)
-        .optional()?;
-    entry.transpose()
-}
-
-/// One entry by its chain position.
-pub fn entry(conn: &Connection, visit: VisitId, author: DeviceId, seq: u64) -> Result<LogEntry> {
-    let sql = format!(
-        "SELECT {ENTRY_COLUMNS} FROM visit_log WHERE visit_id = ?1 AND author = ?2 AND seq = ?3"
-    );
-    conn.prepare_cached(&sql)?
-        .query_row(
-            params![visit.as_bytes(), author.as_bytes(), seq as i64],
-            entry_from_row,
-        )
-        .optional()?
-        .ok_or(Error::NotFound("log entry"))?
+    for table in ["outbox", "visit_log"] {
+        let sql = format!(
+            "SELECT {ENTRY_COLUMNS} FROM {table} WHERE visit_id = ?1 AND author = ?2
+             ORDER BY seq DESC LIMIT 1"
+        );
+        let entry = conn
+            .prepare_cached(&sql)?
+            .query_row(params![visit.as_bytes(), author.as_bytes()], entry_from_row)
+            .optional()?;
+        if let Some(entry) = entry {
+            return entry.map(Some);
+        }
+    }
+    Ok(None)
 }
 
 /// A visit's whole log, each author's chain in order.
 pub fn log(conn: &Connection, visit: VisitId) -> Result<Vec<LogEntry>> {
-    let sql =
-        format!("SELECT {ENTRY_COLUMNS} FROM visit_log WHERE visit_id = ?1 ORDER BY author, seq");
+    let sql = format!(
+        "SELECT {ENTRY_COLUMNS} FROM visit_log WHERE visit_id = ?1
+         UNION ALL
+         SELECT {ENTRY_COLUMNS} FROM outbox WHERE visit_id = ?1
+         ORDER BY author, seq"
+    );
     let mut statement = conn.prepare_cached(&sql)?;
     let rows = statement.query_map([visit.as_bytes()], entry_from_row)?;
     let mut entries = Vec::new();
@@ -117,9 +122,9 @@ pub fn log(conn: &Connection, visit: VisitId) -> Result<Vec<LogEntry>> {
     Ok(entries)
 }
 
-/// Reads a log entry. The outer result is SQLite's; the inner one reports a
-/// stored value that does not parse (a damaged or tampered row).
-fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<Result<LogEntry>> {
+/// Reads a log entry from [`ENTRY_COLUMNS`]. The outer result is SQLite's; the
+/// inner one reports a stored value that does not parse (a damaged or tampered row).
+pub(crate) fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<Result<LogEntry>> {
     let hlc_text: String = row.get(6)?;
     let millis: i64 = row.get(7)?;
     let seq: i64 = row.get(2)?;

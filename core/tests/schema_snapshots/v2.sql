@@ -1,13 +1,24 @@
--- Schema version 2: the outbox. Each row is one local log entry not yet
--- acknowledged by the server, in the order the actions happened.
+-- Schema version 2: the outbox. An action's log entry is written here first, in
+-- the order the actions happened, and moves to visit_log once the server has
+-- acknowledged it. A visit's log is therefore visit_log plus its outbox rows; an
+-- action appends one row (and its index entry).
 
 CREATE TABLE outbox (
-    seq      INTEGER PRIMARY KEY AUTOINCREMENT,
-    op_id    BLOB NOT NULL,
-    visit_id BLOB NOT NULL,
-    log_seq  INTEGER NOT NULL,
-    hlc      TEXT NOT NULL
+    position           INTEGER PRIMARY KEY,
+    visit_id           BLOB NOT NULL REFERENCES visits (id) ON DELETE CASCADE,
+    author             BLOB NOT NULL,
+    seq                INTEGER NOT NULL,
+    op_id              BLOB NOT NULL,
+    kind               TEXT NOT NULL,
+    payload            TEXT NOT NULL,
+    hlc                TEXT NOT NULL,
+    device_time_ms     INTEGER NOT NULL,
+    utc_offset_minutes INTEGER NOT NULL,
+    prev_hash          TEXT NOT NULL,
+    hash               TEXT NOT NULL
 );
+-- A chain's newest unpushed entry, which the next entry links to.
+CREATE UNIQUE INDEX outbox_by_chain ON outbox (visit_id, author, seq);
 
 -- Operations the server refused, kept for the agent to see; never dropped silently.
 CREATE TABLE outbox_rejections (
