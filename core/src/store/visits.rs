@@ -88,14 +88,24 @@ pub(crate) fn insert_entry(conn: &Connection, table: &str, entry: &LogEntry) -> 
 
 /// The newest entry of one author's chain for a visit: the last one still in the
 /// outbox, else the last acknowledged one.
+///
+/// The outbox is read from its newest row back, which finds the visit being
+/// worked on at once; a visit last touched long ago in a large outbox costs a
+/// scan, which the facade pays once per visit (it keeps heads in memory).
 pub fn chain_head(conn: &Connection, visit: VisitId, author: DeviceId) -> Result<Option<LogEntry>> {
-    for table in ["outbox", "visit_log"] {
-        let sql = format!(
-            "SELECT {ENTRY_COLUMNS} FROM {table} WHERE visit_id = ?1 AND author = ?2
+    let newest_first = [
+        format!(
+            "SELECT {ENTRY_COLUMNS} FROM outbox WHERE visit_id = ?1 AND author = ?2
+             ORDER BY position DESC LIMIT 1"
+        ),
+        format!(
+            "SELECT {ENTRY_COLUMNS} FROM visit_log WHERE visit_id = ?1 AND author = ?2
              ORDER BY seq DESC LIMIT 1"
-        );
+        ),
+    ];
+    for sql in &newest_first {
         let entry = conn
-            .prepare_cached(&sql)?
+            .prepare_cached(sql)?
             .query_row(params![visit.as_bytes(), author.as_bytes()], entry_from_row)
             .optional()?;
         if let Some(entry) = entry {

@@ -1,7 +1,7 @@
 -- Schema version 2: the outbox. An action's log entry is written here first, in
 -- the order the actions happened, and moves to visit_log once the server has
--- acknowledged it. A visit's log is therefore visit_log plus its outbox rows; an
--- action appends one row (and its index entry).
+-- acknowledged it. A visit's log is therefore visit_log plus its outbox rows, and
+-- an action appends one row to one table.
 
 CREATE TABLE outbox (
     position           INTEGER PRIMARY KEY,
@@ -17,8 +17,6 @@ CREATE TABLE outbox (
     prev_hash          TEXT NOT NULL,
     hash               TEXT NOT NULL
 );
--- A chain's newest unpushed entry, which the next entry links to.
-CREATE UNIQUE INDEX outbox_by_chain ON outbox (visit_id, author, seq);
 
 -- Operations the server refused, kept for the agent to see; never dropped silently.
 CREATE TABLE outbox_rejections (

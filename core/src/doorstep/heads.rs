@@ -1,0 +1,47 @@
+//! The newest entry of each of this device's visit chains, kept in memory so an
+//! action links to it without looking it up.
+//!
+//! Only this device appends to its own chains, and only through
+//! [`super::Doorstep`], whose writes are serialized, so the cache is right as
+//! long as it is updated after each commit and forgets a visit that is removed.
+//! A visit not yet in the cache is looked up once in the store.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use rusqlite::Connection;
+
+use crate::domain::{DeviceId, VisitId};
+use crate::error::Result;
+use crate::event_log::LogEntry;
+use crate::store::visits;
+
+/// Chain heads of this device, by visit.
+#[derive(Debug, Default)]
+pub(super) struct ChainHeads {
+    heads: Mutex<HashMap<VisitId, LogEntry>>,
+}
+
+impl ChainHeads {
+    /// The newest entry of this device's chain for `visit`, if it has one.
+    pub(super) fn get(
+        &self,
+        conn: &Connection,
+        visit: VisitId,
+        device: DeviceId,
+    ) -> Result<Option<LogEntry>> {
+        if let Some(head) = self.lock().get(&visit) {
+            return Ok(Some(head.clone()));
+        }
+        visits::chain_head(conn, visit, device)
+    }
+
+    /// Records a committed entry as its chain's head.
+    pub(super) fn committed(&self, entry: LogEntry) {
+        self.lock().insert(entry.visit_id, entry);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<VisitId, LogEntry>> {
+        self.heads.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
