@@ -23,6 +23,7 @@ pub mod policy;
 pub mod report;
 pub mod snapshot;
 pub mod store;
+pub mod sync;
 
 pub use doorstep::{CaseDetail, Doorstep, MAX_CANCEL_REASON_CHARS};
 pub use error::DoorstepError;
