@@ -16,28 +16,28 @@
 //! `docs/BENCHMARKS.md`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use common::{KEY, fix_at_home, morning, raw_connection, sample_case};
+
 use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, Duration as Span, NaiveDate, TimeZone, Utc};
+use chrono::Duration as Span;
 use criterion::{Criterion, SamplingMode, criterion_group, criterion_main};
 use doorstep_core::checklist::{AnswerValue, home_verification};
 use doorstep_core::clock::{FixedClock, WallClock};
-use doorstep_core::domain::case::mask_national_id;
-use doorstep_core::domain::{
-    Address, AddressKind, AssignedAgents, Case, CaseStatus, Customer, Notice, NoticeChannel,
-    PhoneNumber, VisitChange, VisitId,
-};
-use doorstep_core::policy::{GeoPoint, GpsFix, Policy};
-use doorstep_core::{CaseQuery, DatabaseKey, Doorstep, Money, ServerSnapshot};
+use doorstep_core::domain::{Case, CaseStatus, Notice, NoticeChannel, VisitChange, VisitId};
+use doorstep_core::policy::Policy;
+use doorstep_core::{CaseQuery, DatabaseKey, Doorstep, ServerSnapshot};
 use rusqlite::{Connection, TransactionBehavior, params};
 use tempfile::TempDir;
 use uuid::Uuid;
 
 /// The raw key of the benchmark databases.
-const RAW: [u8; 32] = [0x5a; 32];
 /// The passphrase of the passphrase-keyed copy.
 const PASSPHRASE: &str = "correct horse battery staple";
 /// Cases on the device for the list and open benchmarks.
@@ -51,58 +51,16 @@ const VISITS: usize = 64;
 /// would type for the household situation).
 const ANSWER_TEXT: &str = "夫妻二人，一个孩子上小学。丈夫在朋友的饭馆帮工，月收入约六千元；妻子在家照顾孩子。\
                            房租每月两千五百元，另有一笔消费贷款每月还款八百元。";
-/// Where the sample customers live (Beijing, Chaoyang).
-const HOME: GeoPoint = GeoPoint {
-    latitude: 39.9087,
-    longitude: 116.4605,
-};
-
-fn raw_key() -> DatabaseKey {
-    DatabaseKey::Raw(RAW)
-}
-
-/// 2026-12-01 09:00 in Beijing: inside contact hours.
-fn morning() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 12, 1, 1, 0, 0).unwrap()
-}
-
-/// A realistic case; `i` varies priority, due date, amount, name and status
-/// (70 % new, 20 % in progress, 10 % returned).
-fn sample_case(agent: Uuid, i: usize) -> Case {
-    const SURNAMES: [&str; 6] = ["王", "李", "张", "刘", "陈", "杨"];
-    let status = match i % 10 {
+/// A realistic case from the tests' fixtures, with statuses mixed as on a
+/// working device: 70 % new, 20 % in progress, 10 % returned.
+fn varied_case(agent: Uuid, i: usize) -> Case {
+    let mut case = sample_case(agent, i);
+    case.status = match i % 10 {
         0 | 1 => CaseStatus::InProgress,
         2 => CaseStatus::Returned,
         _ => CaseStatus::New,
     };
-    Case {
-        id: Uuid::now_v7(),
-        external_ref: format!("CC-2026-{i:06}"),
-        customer: Customer {
-            name: format!("{}建国{i}", SURNAMES[i % SURNAMES.len()]),
-            national_id_masked: mask_national_id(&format!("1101051980{i:08}")),
-            phones: vec![PhoneNumber {
-                label: "mobile".into(),
-                number: format!("+86 138 {:04} {:04}", i / 10_000, i % 10_000),
-            }],
-            addresses: vec![Address {
-                kind: AddressKind::Home,
-                text: format!("北京市朝阳区建国路 {} 号", 1 + i % 300),
-                location: Some(HOME),
-            }],
-        },
-        product: "Platinum credit card".into(),
-        overdue_amount: Money::new(100_000 + (i as i64 * 7_919) % 5_000_000, "CNY").unwrap(),
-        days_past_due: (i as u32 * 13) % 200 + 1,
-        assigned: AssignedAgents {
-            primary: agent,
-            partner: None,
-        },
-        priority: (i % 5) as u8 + 1,
-        due_date: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap() + Span::days((i % 28) as i64),
-        status,
-        utc_offset_minutes: 480,
-    }
+    case
 }
 
 /// A fresh encrypted device at `path` with `cases` cases for one agent, loaded
@@ -110,14 +68,13 @@ fn sample_case(agent: Uuid, i: usize) -> Case {
 /// case ids.
 fn device(path: &Path, cases: usize) -> (Doorstep, Arc<FixedClock>, Vec<Uuid>) {
     let clock = Arc::new(FixedClock::new(morning()));
-    let doorstep =
-        Doorstep::open_with_clock(path, &raw_key(), Policy::default(), clock.clone()).unwrap();
+    let doorstep = Doorstep::open_with_clock(path, &KEY, Policy::default(), clock.clone()).unwrap();
     doorstep.set_device_utc_offset(480).unwrap();
     let agent = Uuid::now_v7();
     let mut ids = Vec::with_capacity(cases);
     for start in (0..cases).step_by(CHUNK) {
         let chunk: Vec<Case> = (start..cases.min(start + CHUNK))
-            .map(|i| sample_case(agent, i))
+            .map(|i| varied_case(agent, i))
             .collect();
         ids.extend(chunk.iter().map(|c| c.id));
         doorstep
@@ -135,13 +92,7 @@ fn device(path: &Path, cases: usize) -> (Doorstep, Arc<FixedClock>, Vec<Uuid>) {
 /// (raw key, WAL, synchronous NORMAL, foreign keys, busy timeout, temp store in
 /// memory).
 fn bare_connection(path: &Path) -> Connection {
-    let conn = Connection::open(path).unwrap();
-    conn.pragma_update(None, "key", format!("x'{}'", hex_key()))
-        .unwrap();
-    let cipher: String = conn
-        .query_row("PRAGMA cipher_version", [], |r| r.get(0))
-        .unwrap();
-    assert!(!cipher.is_empty(), "SQLCipher is not linked");
+    let conn = raw_connection(path);
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
@@ -151,22 +102,6 @@ fn bare_connection(path: &Path) -> Connection {
     )
     .unwrap();
     conn
-}
-
-fn hex_key() -> String {
-    RAW.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn gps_fix(at: DateTime<Utc>) -> GpsFix {
-    GpsFix {
-        point: GeoPoint {
-            latitude: HOME.latitude + 0.0001,
-            longitude: HOME.longitude,
-        },
-        accuracy_m: 8.0,
-        mocked: false,
-        taken_at: at,
-    }
 }
 
 /// A device with `VISITS` visits checked in, ready for answers.
@@ -207,7 +142,7 @@ fn answer_setup() -> AnswerSetup {
         .collect();
     clock.advance(Span::hours(2));
     for visit in &visits {
-        doorstep.check_in(*visit, gps_fix(clock.now())).unwrap();
+        doorstep.check_in(*visit, fix_at_home(clock.now())).unwrap();
     }
     AnswerSetup {
         _dir: dir,
@@ -354,7 +289,7 @@ fn page(status: Option<CaseStatus>, text: Option<&str>) -> CaseQuery {
 
 /// The first page of the case list with 10,000 cases.
 fn bench_list_cases(c: &mut Criterion, db: &CaseDb) {
-    let doorstep = Doorstep::open(&db.raw_path, &raw_key(), Policy::default()).unwrap();
+    let doorstep = Doorstep::open(&db.raw_path, &KEY, Policy::default()).unwrap();
     let conn = bare_connection(&db.raw_path);
     let queries = [
         ("first_page", page(None, None)),
@@ -456,7 +391,7 @@ fn bench_open(c: &mut Criterion, db: &CaseDb) {
         .measurement_time(Duration::from_secs(5));
     group.bench_function("raw_key", |b| {
         b.iter(|| {
-            let doorstep = Doorstep::open(&db.raw_path, &raw_key(), Policy::default()).unwrap();
+            let doorstep = Doorstep::open(&db.raw_path, &KEY, Policy::default()).unwrap();
             doorstep.list_cases(&first_page).unwrap()
         })
     });
