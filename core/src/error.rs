@@ -88,6 +88,15 @@ pub enum Error {
     /// A visit's event log does not verify.
     #[error("visit event log is broken at entry {}: {}", .0.index, .0.reason.code())]
     BrokenLog(BrokenLink),
+    /// A sync with the server failed (network, server, protocol or sign-in).
+    #[error("sync failed: {code}: {reason}")]
+    Sync {
+        /// Stable code: "offline", "timeout", "io", "server_error", "unauthorized",
+        /// "refused", "protocol", "wrong_user".
+        code: &'static str,
+        /// What happened, without data.
+        reason: String,
+    },
 }
 
 /// Result with the internal error.
@@ -183,6 +192,15 @@ pub enum DoorstepError {
         /// Stable reason code.
         reason: String,
     },
+    /// A sync did not complete; it resumes where it stopped next time.
+    #[error("sync failed ({code}): {reason}")]
+    SyncFailed {
+        /// Stable code: "offline", "timeout", "io", "server_error", "unauthorized",
+        /// "refused", "protocol", "wrong_user".
+        code: String,
+        /// What happened, without data.
+        reason: String,
+    },
 }
 
 impl DoorstepError {
@@ -199,6 +217,7 @@ impl DoorstepError {
             DoorstepError::IncompleteChecklist { .. } => "incomplete_checklist",
             DoorstepError::InvalidInput { .. } => "invalid_input",
             DoorstepError::TamperedLog { .. } => "tampered_log",
+            DoorstepError::SyncFailed { .. } => "sync_failed",
         }
     }
 }
@@ -258,6 +277,10 @@ impl From<Error> for DoorstepError {
             Error::BrokenLog(link) => DoorstepError::TamperedLog {
                 index: link.index as u64,
                 reason: link.reason.code().to_owned(),
+            },
+            Error::Sync { code, reason } => DoorstepError::SyncFailed {
+                code: code.to_owned(),
+                reason,
             },
         }
     }
@@ -322,6 +345,10 @@ mod tests {
             },
             DoorstepError::TamperedLog {
                 index: 0,
+                reason: String::new(),
+            },
+            DoorstepError::SyncFailed {
+                code: String::new(),
                 reason: String::new(),
             },
         ];

@@ -10,7 +10,8 @@
 //! Layers, from the bottom: [`money`], [`clock`], [`policy`], [`checklist`] and
 //! [`domain`] are pure values and rules; [`event_log`] makes a visit's history
 //! tamper-evident; [`store`] keeps it all in the encrypted database; [`Doorstep`]
-//! turns an agent's action into one transaction.
+//! turns an agent's action into one transaction, and [`Doorstep::sync`] exchanges
+//! the outbox and the server's changes through a [`Transport`] the shell supplies.
 
 pub mod checklist;
 pub mod clock;
@@ -32,3 +33,7 @@ pub use report::VisitReport;
 pub use snapshot::ServerSnapshot;
 pub use store::DatabaseKey;
 pub use store::cases::{CaseQuery, CaseSummary};
+pub use sync::status::{
+    NoProgress, RejectedOp, SyncCredentials, SyncObserver, SyncPhase, SyncReport, SyncStatus,
+};
+pub use sync::transport::{HttpRequest, HttpResponse, Transport, TransportError};

@@ -41,6 +41,11 @@ impl ChainHeads {
         self.lock().insert(entry.visit_id, entry);
     }
 
+    /// Forgets every head (after visits were purged); they are looked up again.
+    pub(super) fn clear(&self) {
+        self.lock().clear();
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<VisitId, LogEntry>> {
         self.heads.lock().unwrap_or_else(|p| p.into_inner())
     }

@@ -28,6 +28,7 @@ use heads::ChainHeads;
 
 mod heads;
 mod report;
+mod sync;
 mod visit_actions;
 
 /// Longest cancellation reason accepted, in characters.
@@ -55,6 +56,8 @@ pub struct Doorstep {
     heads: ChainHeads,
     device: DeviceId,
     device_utc_offset: AtomicI32,
+    /// Held while a sync runs, so two syncs never interleave.
+    sync_lock: Mutex<()>,
 }
 
 impl Doorstep {
@@ -96,6 +99,7 @@ impl Doorstep {
             heads: ChainHeads::default(),
             device,
             device_utc_offset: AtomicI32::new(0),
+            sync_lock: Mutex::new(()),
         })
     }
 
@@ -235,7 +239,7 @@ fn history(conn: &Connection, visit_id: VisitId) -> Result<VisitHistory> {
 }
 
 /// Sets the case's status from its latest visit; a case the bank closed stays closed.
-fn refresh_case_status(tx: &Transaction<'_>, case_id: CaseId) -> Result<()> {
+pub(crate) fn refresh_case_status(tx: &Transaction<'_>, case_id: CaseId) -> Result<()> {
     let case = cases::get(tx, case_id)?;
     if case.status == CaseStatus::Closed {
         return Ok(());

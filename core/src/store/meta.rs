@@ -1,4 +1,5 @@
-//! Small device-wide values: this device's id, the signed-in agent, the clock floor.
+//! Small device-wide values: this device's id, the signed-in agent, the clock
+//! floor, and the sync bookkeeping (pull cursor, token, last outcome, backoff).
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
@@ -10,6 +11,23 @@ pub const DEVICE_ID: &str = "device_id";
 pub const AGENT_ID: &str = "agent_id";
 /// The highest clock stamp seen that is not also in the outbox.
 pub const CLOCK_FLOOR: &str = "clock_floor";
+
+/// The server sequence number the next pull starts after.
+pub const SYNC_CURSOR: &str = "sync_cursor";
+/// The bearer token from the last login.
+pub const SYNC_TOKEN: &str = "sync_token";
+/// When [`SYNC_TOKEN`] expires (RFC 3339).
+pub const SYNC_TOKEN_EXPIRES_AT: &str = "sync_token_expires_at";
+/// When a sync last completed (RFC 3339).
+pub const SYNC_LAST_SUCCESS: &str = "sync_last_success";
+/// Why the last sync failed (code and reason, no data); absent after a success.
+pub const SYNC_LAST_ERROR: &str = "sync_last_error";
+/// Failures in a row since the last success.
+pub const SYNC_FAILURES: &str = "sync_failures";
+/// No automatic sync before this instant (RFC 3339).
+pub const SYNC_NEXT_ATTEMPT_AFTER: &str = "sync_next_attempt_after";
+/// Set once the server has said this device is deactivated.
+pub const DEACTIVATED: &str = "deactivated";
 
 /// Reads a value.
 pub fn get(conn: &Connection, key: &str) -> Result<Option<String>> {
@@ -27,6 +45,13 @@ pub fn set(tx: &Transaction<'_>, key: &str, value: &str) -> Result<()> {
          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     )?
     .execute(params![key, value])?;
+    Ok(())
+}
+
+/// Removes a value.
+pub fn remove(tx: &Transaction<'_>, key: &str) -> Result<()> {
+    tx.prepare_cached("DELETE FROM meta WHERE key = ?1")?
+        .execute([key])?;
     Ok(())
 }
 

@@ -12,6 +12,8 @@ pub mod cases;
 mod key;
 pub mod meta;
 pub mod outbox;
+pub mod purge;
+pub mod rejections;
 pub mod schema;
 pub mod templates;
 pub mod visits;

@@ -9,12 +9,18 @@
 //!
 //! Operations go out in the order they were made, so every chain (one visit, one
 //! device) arrives in the order the server needs to verify it.
+//!
+//! An operation the server rejects stays in the outbox (it is part of the visit as
+//! the agent made it) and is recorded in `outbox_rejections`; it no longer counts
+//! as pending, so it never blocks the operations behind it.
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use serde::{Deserialize, Serialize};
 
+use chrono::{DateTime, Utc};
+
 use crate::clock::Hlc;
-use crate::domain::{DeviceId, VisitChange, VisitId};
+use crate::domain::{CaseId, DeviceId, VisitChange, VisitId};
 use crate::error::Result;
 use crate::event_log::LogEntry;
 use crate::store::visits::{ENTRY_COLUMNS, entry_from_row, insert_entry};
@@ -40,12 +46,38 @@ pub fn enqueue(tx: &Transaction<'_>, entry: &LogEntry) -> Result<()> {
     insert_entry(tx, "outbox", entry)
 }
 
-/// How many operations wait to be pushed.
+/// The condition that an outbox row has not been rejected.
+const NOT_REJECTED: &str =
+    "NOT EXISTS (SELECT 1 FROM outbox_rejections r WHERE r.op_id = outbox.op_id)";
+
+/// How many operations wait to be pushed (rejected ones do not wait).
 pub fn pending_count(conn: &Connection) -> Result<u64> {
     let count: i64 = conn
-        .prepare_cached("SELECT count(*) FROM outbox")?
+        .prepare_cached(&format!("SELECT count(*) FROM outbox WHERE {NOT_REJECTED}"))?
         .query_row([], |row| row.get(0))?;
     Ok(count.unsigned_abs())
+}
+
+/// How many outbox rows (pending or rejected) belong to visits of a case.
+pub fn held_for_case(conn: &Connection, case_id: CaseId) -> Result<u64> {
+    let count: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM outbox
+             WHERE visit_id IN (SELECT id FROM visits WHERE case_id = ?1)",
+        )?
+        .query_row([case_id.as_bytes()], |row| row.get(0))?;
+    Ok(count.unsigned_abs())
+}
+
+/// The device time of the oldest operation waiting to be pushed.
+pub fn oldest_pending_time(conn: &Connection) -> Result<Option<DateTime<Utc>>> {
+    let millis: Option<i64> = conn
+        .prepare_cached(&format!(
+            "SELECT device_time_ms FROM outbox WHERE {NOT_REJECTED} ORDER BY position LIMIT 1"
+        ))?
+        .query_row([], |row| row.get(0))
+        .optional()?;
+    Ok(millis.and_then(DateTime::<Utc>::from_timestamp_millis))
 }
 
 /// How many operations of one visit wait to be pushed.
@@ -56,17 +88,29 @@ pub fn pending_for_visit(conn: &Connection, visit_id: VisitId) -> Result<u64> {
     Ok(count.unsigned_abs())
 }
 
-/// The first `limit` operations waiting to be pushed, oldest first.
-pub fn pending(conn: &Connection, limit: u32) -> Result<Vec<OutboxOp>> {
-    let sql = format!("SELECT {ENTRY_COLUMNS}, position FROM outbox ORDER BY position LIMIT ?1");
+/// The first `limit` operations waiting to be pushed, oldest first, with their
+/// outbox positions.
+pub fn pending_entries(conn: &Connection, limit: u32) -> Result<Vec<(i64, LogEntry)>> {
+    let sql = format!(
+        "SELECT {ENTRY_COLUMNS}, position FROM outbox WHERE {NOT_REJECTED}
+         ORDER BY position LIMIT ?1"
+    );
     let mut statement = conn.prepare_cached(&sql)?;
     let rows = statement.query_map([limit], |row| {
         Ok((entry_from_row(row)?, row.get::<_, i64>(11)?))
     })?;
-    let mut ops = Vec::new();
+    let mut entries = Vec::new();
     for row in rows {
         let (entry, position) = row?;
-        let entry = entry?;
+        entries.push((position, entry?));
+    }
+    Ok(entries)
+}
+
+/// The first `limit` operations waiting to be pushed, oldest first.
+pub fn pending(conn: &Connection, limit: u32) -> Result<Vec<OutboxOp>> {
+    let mut ops = Vec::new();
+    for (position, entry) in pending_entries(conn, limit)? {
         let change: VisitChange = serde_json::from_str(&entry.payload)?;
         let (entity, entity_id) = change.target();
         ops.push(OutboxOp {
@@ -115,5 +159,26 @@ pub fn acknowledge(
     tx.prepare_cached(&sql)?.execute(chain)?;
     tx.prepare_cached(&format!("DELETE {acknowledged}"))?
         .execute(chain)?;
+    Ok(())
+}
+
+/// Moves one acknowledged operation, by its outbox position, into the visit's
+/// log, and raises the clock floor to its stamp. An operation acknowledged
+/// before (no longer in the outbox) is left alone.
+pub fn acknowledge_op(tx: &Transaction<'_>, position: i64) -> Result<()> {
+    let stamp: Option<String> = tx
+        .prepare_cached("SELECT hlc FROM outbox WHERE position = ?1")?
+        .query_row([position], |row| row.get(0))
+        .optional()?;
+    let Some(stamp) = stamp else {
+        return Ok(());
+    };
+    crate::store::meta::raise_clock_floor(tx, &stamp)?;
+    tx.prepare_cached(&format!(
+        "INSERT INTO visit_log ({ENTRY_COLUMNS}) SELECT {ENTRY_COLUMNS} FROM outbox WHERE position = ?1"
+    ))?
+    .execute([position])?;
+    tx.prepare_cached("DELETE FROM outbox WHERE position = ?1")?
+        .execute([position])?;
     Ok(())
 }

@@ -10,7 +10,11 @@ use rusqlite::Transaction;
 use crate::error::{Error, Result};
 
 /// The migrations, in order: index `i` upgrades version `i` to `i + 1`.
-const MIGRATIONS: &[&str] = &[include_str!("sql/v1.sql"), include_str!("sql/v2.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("sql/v1.sql"),
+    include_str!("sql/v2.sql"),
+    include_str!("sql/v3.sql"),
+];
 
 /// The schema version this build writes.
 pub const VERSION: u32 = MIGRATIONS.len() as u32;

@@ -162,3 +162,30 @@ pub(crate) fn entry_from_row(row: &Row<'_>) -> rusqlite::Result<Result<LogEntry>
         hash: row.get(10)?,
     }))
 }
+
+/// The newest acknowledged or received entry of one author's chain for a visit
+/// (`visit_log` only: right for chains of other devices, which never sit in
+/// this device's outbox).
+pub fn logged_head(
+    conn: &Connection,
+    visit: VisitId,
+    author: DeviceId,
+) -> Result<Option<LogEntry>> {
+    let sql = format!(
+        "SELECT {ENTRY_COLUMNS} FROM visit_log WHERE visit_id = ?1 AND author = ?2
+         ORDER BY seq DESC LIMIT 1"
+    );
+    conn.prepare_cached(&sql)?
+        .query_row(params![visit.as_bytes(), author.as_bytes()], entry_from_row)
+        .optional()?
+        .transpose()
+}
+
+/// Whether a visit has a header on this device.
+pub fn exists(conn: &Connection, id: VisitId) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM visits WHERE id = ?1")?
+        .query_row([id.as_bytes()], |_| Ok(()))
+        .optional()?
+        .is_some())
+}

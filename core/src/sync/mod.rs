@@ -2,4 +2,13 @@
 //! speak, the merge rules both sides apply, and (on the device) the engine that
 //! drains the outbox and applies pulled changes.
 
+pub mod backoff;
+pub(crate) mod engine;
+pub mod merge;
 pub mod protocol;
+mod pull;
+mod push;
+pub mod status;
+pub mod transport;
+#[cfg(feature = "ureq-transport")]
+pub mod ureq_transport;

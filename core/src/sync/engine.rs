@@ -1,0 +1,303 @@
+//! The device's sync engine: sign in, push the outbox, pull what changed, then
+//! remove customer data the device no longer needs.
+//!
+//! Every step is durable before the next request: acknowledged operations leave
+//! the outbox, and each pulled page is applied together with its cursor in one
+//! transaction, so a sync interrupted anywhere simply resumes next time.
+//! Pushing ([`super::push`]) and pulling ([`super::pull`]) live in their own files.
+
+use std::sync::Mutex;
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::clock::{HybridClock, WallClock};
+use crate::domain::DeviceId;
+use crate::error::{Error, Result};
+use crate::policy::Policy;
+use crate::store::{DeviceStore, meta, outbox, purge};
+use crate::sync::protocol::{ErrorBody, LoginRequest, LoginResponse};
+use crate::sync::status::{SyncCredentials, SyncObserver, SyncPhase, SyncReport};
+use crate::sync::transport::{HttpRequest, HttpResponse, Transport};
+
+/// A token this close to its expiry is renewed before use.
+const TOKEN_MARGIN_SECONDS: i64 = 60;
+
+/// One sync run over a device's store.
+pub(crate) struct Engine<'a> {
+    pub(crate) store: &'a DeviceStore,
+    pub(crate) clock: &'a Mutex<HybridClock>,
+    pub(crate) wall: &'a dyn WallClock,
+    pub(crate) policy: &'a Policy,
+    pub(crate) device: DeviceId,
+    pub(crate) transport: &'a dyn Transport,
+    pub(crate) credentials: &'a SyncCredentials,
+    pub(crate) observer: &'a dyn SyncObserver,
+    /// The bearer token in use, once known.
+    token: Option<String>,
+}
+
+/// A sync failure that is not the store's: its code and a reason without data.
+pub(crate) fn failure(code: &'static str, reason: impl Into<String>) -> Error {
+    Error::Sync {
+        code,
+        reason: reason.into(),
+    }
+}
+
+/// A response that does not follow the protocol.
+pub(crate) fn protocol(reason: &str) -> Error {
+    failure("protocol", reason)
+}
+
+impl<'a> Engine<'a> {
+    /// An engine for one run.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        store: &'a DeviceStore,
+        clock: &'a Mutex<HybridClock>,
+        wall: &'a dyn WallClock,
+        policy: &'a Policy,
+        device: DeviceId,
+        transport: &'a dyn Transport,
+        credentials: &'a SyncCredentials,
+        observer: &'a dyn SyncObserver,
+    ) -> Engine<'a> {
+        Engine {
+            store,
+            clock,
+            wall,
+            policy,
+            device,
+            transport,
+            credentials,
+            observer,
+            token: None,
+        }
+    }
+
+    /// Runs the whole sync, filling `report` as it goes.
+    pub(crate) fn run(&mut self, report: &mut SyncReport) -> Result<()> {
+        if self
+            .store
+            .read(|conn| meta::get(conn, meta::DEACTIVATED))?
+            .is_some()
+        {
+            return self.finish_deactivation(report);
+        }
+        self.token()?;
+        self.push(report)?;
+        self.purge_marked_cases(report)?;
+        if self.pull(report)? {
+            self.store
+                .write(|tx| meta::set(tx, meta::DEACTIVATED, &self.wall.now().to_rfc3339()))?;
+            return self.finish_deactivation(report);
+        }
+        self.purge_marked_cases(report)?;
+        self.purge_expired_visits(report)?;
+        Ok(())
+    }
+
+    /// A deactivated device pushes everything it still holds, then wipes its
+    /// customer data.
+    fn finish_deactivation(&mut self, report: &mut SyncReport) -> Result<()> {
+        if self.store.read(outbox::pending_count)? > 0 {
+            self.push(report)?;
+        }
+        self.store.write(|tx| {
+            purge::wipe_customer_data(tx)?;
+            for key in [
+                meta::SYNC_TOKEN,
+                meta::SYNC_TOKEN_EXPIRES_AT,
+                meta::SYNC_CURSOR,
+                meta::AGENT_ID,
+            ] {
+                meta::remove(tx, key)?;
+            }
+            Ok(())
+        })?;
+        tracing::warn!("device deactivated by the server: customer data wiped");
+        report.wiped = true;
+        Ok(())
+    }
+
+    /// Purges the cases marked for purge whose operations have all left the outbox.
+    pub(crate) fn purge_marked_cases(&self, report: &mut SyncReport) -> Result<()> {
+        let purged = self.store.write(|tx| {
+            let mut purged = 0;
+            for case_id in purge::marked_cases(tx)? {
+                if outbox::held_for_case(tx, case_id)? == 0 {
+                    purge::purge_case(tx, case_id)?;
+                    purged += 1;
+                }
+            }
+            Ok(purged)
+        })?;
+        if purged > 0 {
+            self.observer.progress(SyncPhase::Purge, purged, purged);
+        }
+        report.purged_cases += purged;
+        Ok(())
+    }
+
+    /// Purges approved visits past the retention period (see
+    /// [`purge_expired_visits`]).
+    fn purge_expired_visits(&self, report: &mut SyncReport) -> Result<()> {
+        let (visits, cases) = purge_expired_visits(self.store, self.policy, self.wall.now())?;
+        report.purged_visits += visits;
+        report.purged_cases += cases;
+        Ok(())
+    }
+
+    /// The bearer token: the one in use, the stored one while it is valid, or a
+    /// new one from a login.
+    pub(crate) fn token(&mut self) -> Result<String> {
+        if let Some(token) = &self.token {
+            return Ok(token.clone());
+        }
+        let stored = self.store.read(|conn| {
+            Ok((
+                meta::get(conn, meta::SYNC_TOKEN)?,
+                meta::get(conn, meta::SYNC_TOKEN_EXPIRES_AT)?,
+            ))
+        })?;
+        if let (Some(token), Some(expires)) = stored {
+            let valid = DateTime::parse_from_rfc3339(&expires).is_ok_and(|at| {
+                at.with_timezone(&Utc) > self.wall.now() + Duration::seconds(TOKEN_MARGIN_SECONDS)
+            });
+            if valid {
+                self.token = Some(token.clone());
+                return Ok(token);
+            }
+        }
+        self.login()
+    }
+
+    /// `POST /v1/login`; keeps the token in meta until it expires or is refused.
+    fn login(&mut self) -> Result<String> {
+        self.observer.progress(SyncPhase::Login, 0, 1);
+        let body = serde_json::to_vec(&LoginRequest {
+            username: self.credentials.username.clone(),
+            password: self.credentials.password.clone(),
+            device_id: self.device,
+        })?;
+        let response = check_status(self.send("POST", "/v1/login", body, None)?)?;
+        let login: LoginResponse = serde_json::from_slice(&response.body)
+            .map_err(|_| protocol("login response unreadable"))?;
+        self.store.write(|tx| {
+            match meta::get(tx, meta::AGENT_ID)? {
+                Some(agent) if agent != login.user_id.to_string() => {
+                    return Err(failure(
+                        "wrong_user",
+                        "this device holds another agent's data",
+                    ));
+                }
+                Some(_) => {}
+                None => meta::set(tx, meta::AGENT_ID, &login.user_id.to_string())?,
+            }
+            meta::set(tx, meta::SYNC_TOKEN, &login.token)?;
+            meta::set(
+                tx,
+                meta::SYNC_TOKEN_EXPIRES_AT,
+                &login.expires_at.to_rfc3339(),
+            )
+        })?;
+        self.observer.progress(SyncPhase::Login, 1, 1);
+        self.token = Some(login.token.clone());
+        Ok(login.token)
+    }
+
+    /// Sends an authorised request; on a 401 the token is dropped, the device
+    /// signs in again and the request is sent once more.
+    pub(crate) fn call(&mut self, method: &str, path: &str, body: Vec<u8>) -> Result<HttpResponse> {
+        let token = self.token()?;
+        let response = self.send(method, path, body.clone(), Some(&token))?;
+        if response.status != 401 {
+            return check_status(response);
+        }
+        self.token = None;
+        self.store.write(|tx| {
+            meta::remove(tx, meta::SYNC_TOKEN)?;
+            meta::remove(tx, meta::SYNC_TOKEN_EXPIRES_AT)
+        })?;
+        let token = self.login()?;
+        check_status(self.send(method, path, body, Some(&token))?)
+    }
+
+    fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+        token: Option<&str>,
+    ) -> Result<HttpResponse> {
+        let mut headers = vec![("accept".to_owned(), "application/json".to_owned())];
+        if !body.is_empty() {
+            headers.push(("content-type".to_owned(), "application/json".to_owned()));
+        }
+        if let Some(token) = token {
+            headers.push(("authorization".to_owned(), format!("Bearer {token}")));
+        }
+        self.transport
+            .send(HttpRequest {
+                method: method.to_owned(),
+                path: path.to_owned(),
+                headers,
+                body,
+            })
+            .map_err(|e| failure(e.code(), e.to_string()))
+    }
+}
+
+/// A 2xx response, or the failure its status means.
+fn check_status(response: HttpResponse) -> Result<HttpResponse> {
+    let status = response.status;
+    match status {
+        200..=299 => Ok(response),
+        401 => Err(failure("unauthorized", "the server refused the sign-in")),
+        500..=599 => Err(failure("server_error", format!("HTTP {status}"))),
+        _ => {
+            let code = serde_json::from_slice::<ErrorBody>(&response.body)
+                .map(|body| body.code)
+                .unwrap_or_default();
+            // The code is the server's stable machine-readable code; the message
+            // is not kept.
+            let code: String = code
+                .chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .take(64)
+                .collect();
+            Err(failure("refused", format!("HTTP {status} {code}")))
+        }
+    }
+}
+
+/// Removes the approved visits whose approval is older than the retention period
+/// and that have nothing left to push, and then their cases if the cases are
+/// completed and have no visit left. Returns (visits, cases) removed.
+pub(crate) fn purge_expired_visits(
+    store: &DeviceStore,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<(u64, u64)> {
+    let cutoff = now - Duration::days(i64::from(policy.retention_days_after_approval));
+    store.write(|tx| {
+        let (mut visits, mut cases) = (0, 0);
+        for (visit_id, case_id) in purge::approved_before(tx, cutoff)? {
+            if outbox::pending_for_visit(tx, visit_id)? > 0 {
+                continue;
+            }
+            purge::purge_visit(tx, visit_id)?;
+            visits += 1;
+            let case = crate::store::cases::get(tx, case_id)?;
+            let done = matches!(
+                case.status,
+                crate::domain::CaseStatus::Completed | crate::domain::CaseStatus::Closed
+            );
+            if done && crate::store::visits::of_case(tx, case_id)?.is_empty() {
+                purge::purge_case(tx, case_id)?;
+                cases += 1;
+            }
+        }
+        Ok((visits, cases))
+    })
+}

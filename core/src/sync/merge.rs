@@ -1,0 +1,175 @@
+//! The merge rules both sides apply to a pushed visit log entry: whether it is
+//! admitted into the visit, refused but kept in its chain, or refused outright.
+//!
+//! The rules are a pure function of the entry, the chain head it must follow and
+//! the visit as folded so far, so the server and (later) the device engine share
+//! them and they are tested without a database.
+//!
+//! Two kinds of refusal are told apart, because "a rejected op never blocks the
+//! ops behind it":
+//! - [`Refusal::Unlinked`]: the entry does not belong in its chain (edited,
+//!   pushed by another device, out of order). The server stores nothing, and the
+//!   device must not build on it.
+//! - [`Refusal::Recorded`]: the entry continues its chain correctly but the visit
+//!   cannot take it (unknown visit, unreadable payload, a transition the state
+//!   machine forbids). The server records it in the chain, flagged rejected and
+//!   left out of the fold, so the next entry of the same chain still links.
+//!
+//! Scalar fields are last-writer-wins by hybrid logical clock and notes and
+//! attachments are sets: that is [`VisitHistory::fold`], which the server runs
+//! over the admitted entries.
+
+use crate::domain::{DeviceId, VisitChange, VisitHistory};
+use crate::event_log::{GENESIS_HASH, LogEntry};
+use crate::sync::protocol::RejectCode;
+
+/// Why an entry was not admitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// The entry does not continue its chain; nothing of it is stored.
+    Unlinked(RejectCode),
+    /// The entry continues its chain but is refused; it is stored in the chain,
+    /// flagged rejected, and left out of the visit's fold.
+    Recorded(RejectCode),
+}
+
+impl Refusal {
+    /// The machine-readable reason sent to the device.
+    pub fn code(self) -> RejectCode {
+        match self {
+            Refusal::Unlinked(code) | Refusal::Recorded(code) => code,
+        }
+    }
+
+    /// Whether the entry takes its place in the chain despite the refusal.
+    pub fn is_recorded(self) -> bool {
+        matches!(self, Refusal::Recorded(_))
+    }
+}
+
+/// Checks that `entry` is intact, written by `pusher` and the next link of its
+/// chain, whose newest stored entry is `chain_head` (`None` for an empty chain).
+///
+/// Errors: [`RejectCode::HashMismatch`], [`RejectCode::WrongDevice`],
+/// [`RejectCode::ChainBroken`].
+pub fn check_link(
+    entry: &LogEntry,
+    pusher: DeviceId,
+    chain_head: Option<&LogEntry>,
+) -> Result<(), RejectCode> {
+    if entry.hash != entry.compute_hash() {
+        return Err(RejectCode::HashMismatch);
+    }
+    if entry.author != pusher {
+        return Err(RejectCode::WrongDevice);
+    }
+    let links = match chain_head {
+        None => entry.seq == 0 && entry.prev_hash == GENESIS_HASH,
+        Some(head) => {
+            head.visit_id == entry.visit_id
+                && head.author == entry.author
+                && head.seq.checked_add(1) == Some(entry.seq)
+                && head.hash == entry.prev_hash
+        }
+    };
+    if links {
+        Ok(())
+    } else {
+        Err(RejectCode::ChainBroken)
+    }
+}
+
+/// Reads the change an entry records; its `kind` must match the payload's.
+///
+/// Errors: [`RejectCode::InvalidPayload`].
+pub fn read_change(entry: &LogEntry) -> Result<VisitChange, RejectCode> {
+    let change: VisitChange =
+        serde_json::from_str(&entry.payload).map_err(|_| RejectCode::InvalidPayload)?;
+    if change.kind() == entry.kind {
+        Ok(change)
+    } else {
+        Err(RejectCode::InvalidPayload)
+    }
+}
+
+/// Checks that a change pushed by a device may be applied to the visit as folded
+/// so far (`None` when the server does not know the visit).
+///
+/// `Planned` starts a visit (first entry of a chain, visit unknown); every other
+/// change needs a known visit and a legal state transition from its current
+/// state. Reviews are server-authoritative and never come from a device.
+///
+/// Errors: [`RejectCode::UnknownVisit`], [`RejectCode::IllegalTransition`].
+pub fn check_transition(
+    seq: u64,
+    change: &VisitChange,
+    history: Option<&VisitHistory>,
+) -> Result<(), RejectCode> {
+    match (change, history) {
+        (VisitChange::Reviewed { .. }, _) => Err(RejectCode::IllegalTransition),
+        (VisitChange::Planned { .. }, None) if seq == 0 => Ok(()),
+        (VisitChange::Planned { .. }, _) => Err(RejectCode::IllegalTransition),
+        (_, None) => Err(RejectCode::UnknownVisit),
+        (change, Some(history)) => history
+            .visit
+            .clone()
+            .apply(change)
+            .map_err(|_| RejectCode::IllegalTransition),
+    }
+}
+
+/// Decides whether the server admits one entry pushed by device `pusher`.
+///
+/// `chain_head` is the newest stored entry (admitted or recorded-rejected) of the
+/// chain of `(entry.visit_id, entry.author)`; `history` is the visit folded from
+/// its admitted entries, `None` if the server does not know the visit.
+///
+/// On success returns the change to apply. On refusal, [`Refusal::Unlinked`]
+/// for a hash mismatch, a wrong device or a broken chain, and
+/// [`Refusal::Recorded`] for an invalid payload, an unknown visit or an illegal
+/// transition.
+pub fn admit(
+    entry: &LogEntry,
+    pusher: DeviceId,
+    chain_head: Option<&LogEntry>,
+    history: Option<&VisitHistory>,
+) -> Result<VisitChange, Refusal> {
+    check_link(entry, pusher, chain_head).map_err(Refusal::Unlinked)?;
+    let change = read_change(entry).map_err(Refusal::Recorded)?;
+    check_transition(entry.seq, &change, history).map_err(Refusal::Recorded)?;
+    Ok(change)
+}
+
+/// Checks that an admitted change also fits where its clock puts it: folded
+/// with the visit's admitted entries in clock order, it must not be skipped
+/// by the state machine nor make any later entry skipped. `before` is the
+/// visit folded from `admitted` (`None` when nothing is admitted yet).
+/// Returns the visit folded with the entry.
+///
+/// [`admit`] checks the change against the visit's current state; an entry
+/// stamped earlier than entries already admitted (a partner's phone with a
+/// slow clock, an op that waited in an outbox) lands in the middle of the
+/// fold, where it could otherwise be skipped silently. Refusing it instead
+/// keeps it visible to the agent as a rejected op: nothing typed is lost.
+///
+/// Errors: [`RejectCode::IllegalTransition`].
+pub fn check_fold_position(
+    admitted: &[LogEntry],
+    before: Option<&VisitHistory>,
+    entry: &LogEntry,
+) -> Result<VisitHistory, RejectCode> {
+    let before = before.map_or(0, |history| history.skipped);
+    let mut with_entry = admitted.to_vec();
+    with_entry.push(entry.clone());
+    let after = VisitHistory::fold(entry.visit_id, &with_entry)
+        .map_err(|_| RejectCode::IllegalTransition)?;
+    if after.skipped > before {
+        Err(RejectCode::IllegalTransition)
+    } else {
+        Ok(after)
+    }
+}
+
+#[cfg(test)]
+#[path = "merge_tests.rs"]
+mod tests;

@@ -1,0 +1,432 @@
+use chrono::{DateTime, TimeZone, Utc};
+use proptest::prelude::*;
+use uuid::Uuid;
+
+use super::*;
+use crate::checklist::AnswerValue;
+use crate::clock::Hlc;
+use crate::domain::{
+    InterviewNote, Notice, NoticeChannel, Review, ReviewDecision, SiteCheck, VisitState,
+};
+use crate::event_log::{EntryDraft, append};
+use crate::policy::{GeoPoint, GpsFix};
+
+fn at(minute: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 9, minute % 60, 0)
+        .single()
+        .unwrap()
+}
+
+fn planned(agent: Uuid, partner: Option<Uuid>) -> VisitChange {
+    VisitChange::Planned {
+        case_id: Uuid::from_u128(7),
+        agent,
+        partner,
+        template_key: "home-verification".into(),
+        template_version: 1,
+        planned_for: at(30),
+    }
+}
+
+fn notice() -> VisitChange {
+    VisitChange::NoticeRecorded {
+        notice: Notice {
+            channel: NoticeChannel::Sms,
+            given_at: at(0),
+            planned_visit_at: at(30),
+            purpose: "overdue review".into(),
+            acknowledged: true,
+        },
+    }
+}
+
+fn site() -> SiteCheck {
+    SiteCheck {
+        at: at(31),
+        utc_offset_minutes: 480,
+        fix: GpsFix {
+            point: GeoPoint {
+                latitude: 39.9,
+                longitude: 116.4,
+            },
+            accuracy_m: 10.0,
+            mocked: false,
+            taken_at: at(31),
+        },
+        distance_m: Some(12.0),
+        flags: Vec::new(),
+    }
+}
+
+fn note(author: Uuid, n: u32) -> VisitChange {
+    VisitChange::NoteAdded {
+        note: InterviewNote {
+            id: Uuid::from_u128(1_000 + u128::from(n)),
+            author,
+            written_at: at(n),
+            text: format!("note {n}"),
+        },
+    }
+}
+
+fn review(decision: ReviewDecision) -> VisitChange {
+    VisitChange::Reviewed {
+        review: Review {
+            decision,
+            reviewer: Uuid::from_u128(99),
+            decided_at: at(50),
+        },
+    }
+}
+
+/// One device's chain for one visit.
+struct Chain {
+    device: Uuid,
+    visit: Uuid,
+    entries: Vec<LogEntry>,
+}
+
+impl Chain {
+    fn new(device: Uuid, visit: Uuid) -> Self {
+        Chain {
+            device,
+            visit,
+            entries: Vec::new(),
+        }
+    }
+
+    /// Appends `change` stamped at `millis` and returns the new entry.
+    fn push(&mut self, change: &VisitChange, millis: u64) -> LogEntry {
+        let draft = EntryDraft {
+            visit_id: self.visit,
+            author: self.device,
+            op_id: Uuid::now_v7(),
+            kind: change.kind().into(),
+            payload: serde_json::to_string(change).unwrap(),
+            hlc: Hlc {
+                millis,
+                counter: 0,
+                node: self.device,
+            },
+            device_time: at(0),
+            utc_offset_minutes: 480,
+        };
+        let entry = append(self.entries.last(), draft).unwrap();
+        self.entries.push(entry.clone());
+        entry
+    }
+}
+
+/// A server-side view of one visit: every stored entry, and which were admitted.
+#[derive(Default)]
+struct Server {
+    stored: Vec<(LogEntry, bool)>,
+}
+
+impl Server {
+    fn head(&self, author: Uuid) -> Option<&LogEntry> {
+        self.stored
+            .iter()
+            .map(|(entry, _)| entry)
+            .filter(|entry| entry.author == author)
+            .max_by_key(|entry| entry.seq)
+    }
+
+    fn history(&self, visit: Uuid) -> Option<VisitHistory> {
+        let admitted: Vec<LogEntry> = self
+            .stored
+            .iter()
+            .filter(|(_, ok)| *ok)
+            .map(|(entry, _)| entry.clone())
+            .collect();
+        VisitHistory::fold(visit, &admitted).ok()
+    }
+
+    fn push(&mut self, entry: &LogEntry) -> Result<VisitChange, Refusal> {
+        let history = self.history(entry.visit_id);
+        let result = admit(
+            entry,
+            entry.author,
+            self.head(entry.author),
+            history.as_ref(),
+        );
+        match &result {
+            Ok(_) => self.stored.push((entry.clone(), true)),
+            Err(refusal) if refusal.is_recorded() => self.stored.push((entry.clone(), false)),
+            Err(_) => {}
+        }
+        result
+    }
+}
+
+fn device(n: u128) -> Uuid {
+    Uuid::from_u128(0xd000 + n)
+}
+
+/// A visit planned, notified and checked in by device 1.
+fn started(visit: Uuid) -> (Server, Chain) {
+    let mut server = Server::default();
+    let mut chain = Chain::new(device(1), visit);
+    for (i, change) in [
+        planned(Uuid::from_u128(1), None),
+        notice(),
+        VisitChange::CheckedIn { check: site() },
+    ]
+    .iter()
+    .enumerate()
+    {
+        let entry = chain.push(change, 10 + i as u64);
+        server.push(&entry).unwrap();
+    }
+    (server, chain)
+}
+
+#[test]
+fn a_visit_played_in_order_is_admitted_whole() {
+    let visit = Uuid::from_u128(1);
+    let (mut server, mut chain) = started(visit);
+    let entry = chain.push(&note(Uuid::from_u128(1), 1), 20);
+    assert!(matches!(
+        server.push(&entry),
+        Ok(VisitChange::NoteAdded { .. })
+    ));
+    assert_eq!(
+        server.history(visit).unwrap().visit.state,
+        VisitState::CheckedIn
+    );
+}
+
+#[test]
+fn an_edited_entry_is_a_hash_mismatch_and_is_not_stored() {
+    let mut chain = Chain::new(device(1), Uuid::from_u128(2));
+    let mut entry = chain.push(&planned(Uuid::from_u128(1), None), 1);
+    entry.payload = entry.payload.replace("home-verification", "other");
+    let refusal = admit(&entry, device(1), None, None).unwrap_err();
+    assert_eq!(refusal, Refusal::Unlinked(RejectCode::HashMismatch));
+    assert!(!refusal.is_recorded());
+}
+
+#[test]
+fn an_entry_pushed_by_another_device_is_refused() {
+    let mut chain = Chain::new(device(1), Uuid::from_u128(3));
+    let entry = chain.push(&planned(Uuid::from_u128(1), None), 1);
+    assert_eq!(
+        admit(&entry, device(2), None, None),
+        Err(Refusal::Unlinked(RejectCode::WrongDevice))
+    );
+}
+
+#[test]
+fn gaps_and_wrong_links_break_the_chain() {
+    let visit = Uuid::from_u128(4);
+    let (server, mut chain) = started(visit);
+    let history = server.history(visit);
+    let skipped = chain.push(&note(Uuid::from_u128(1), 1), 20);
+    let after_gap = chain.push(&note(Uuid::from_u128(1), 2), 21);
+    let head = server.head(device(1));
+    let broken = Err(Refusal::Unlinked(RejectCode::ChainBroken));
+    assert_eq!(admit(&after_gap, device(1), head, history.as_ref()), broken);
+    // A first entry must start from genesis, and a non-first one needs a head.
+    assert_eq!(admit(&skipped, device(1), None, history.as_ref()), broken);
+    let mut other = Chain::new(device(1), visit);
+    let first = other.push(&note(Uuid::from_u128(1), 3), 22);
+    assert_eq!(admit(&first, device(1), head, history.as_ref()), broken);
+    // A replayed entry does not continue the chain either.
+    let replay = &chain.entries[2];
+    assert_eq!(admit(replay, device(1), head, history.as_ref()), broken);
+}
+
+#[test]
+fn an_unreadable_or_mislabelled_payload_is_recorded_as_invalid() {
+    let mut chain = Chain::new(device(1), Uuid::from_u128(5));
+    let mut entry = chain.push(&planned(Uuid::from_u128(1), None), 1);
+    entry.kind = "submitted".into();
+    entry.hash = entry.compute_hash();
+    assert_eq!(
+        admit(&entry, device(1), None, None),
+        Err(Refusal::Recorded(RejectCode::InvalidPayload))
+    );
+    entry.kind = "planned".into();
+    entry.payload = "{\"kind\":\"teleported\"}".into();
+    entry.hash = entry.compute_hash();
+    assert_eq!(
+        admit(&entry, device(1), None, None),
+        Err(Refusal::Recorded(RejectCode::InvalidPayload))
+    );
+}
+
+#[test]
+fn changes_to_a_visit_the_server_does_not_know_are_unknown() {
+    let mut chain = Chain::new(device(2), Uuid::from_u128(6));
+    let entry = chain.push(&notice(), 1);
+    assert_eq!(
+        admit(&entry, device(2), None, None),
+        Err(Refusal::Recorded(RejectCode::UnknownVisit))
+    );
+}
+
+#[test]
+fn a_visit_is_planned_once_and_only_at_the_start_of_a_chain() {
+    let visit = Uuid::from_u128(7);
+    let (mut server, mut chain) = started(visit);
+    let again = chain.push(&planned(Uuid::from_u128(1), None), 30);
+    assert_eq!(
+        server.push(&again),
+        Err(Refusal::Recorded(RejectCode::IllegalTransition))
+    );
+    let mut partner = Chain::new(device(2), visit);
+    let also = partner.push(&planned(Uuid::from_u128(2), None), 31);
+    assert_eq!(
+        server.push(&also),
+        Err(Refusal::Recorded(RejectCode::IllegalTransition))
+    );
+}
+
+#[test]
+fn devices_cannot_push_reviews() {
+    let visit = Uuid::from_u128(8);
+    let (mut server, mut chain) = started(visit);
+    let entry = chain.push(&review(ReviewDecision::Approve), 40);
+    assert_eq!(
+        server.push(&entry),
+        Err(Refusal::Recorded(RejectCode::IllegalTransition))
+    );
+}
+
+#[test]
+fn a_rejected_entry_does_not_block_the_entries_behind_it() {
+    let visit = Uuid::from_u128(9);
+    let (mut server, mut chain) = started(visit);
+    // Submitting while checked in is illegal...
+    let early = chain.push(&VisitChange::Submitted { at: at(40) }, 40);
+    assert_eq!(
+        server.push(&early),
+        Err(Refusal::Recorded(RejectCode::IllegalTransition))
+    );
+    // ...but it holds its place in the chain, so the next entry still links.
+    let next = chain.push(&note(Uuid::from_u128(1), 1), 41);
+    assert!(server.push(&next).is_ok());
+    let history = server.history(visit).unwrap();
+    assert_eq!(history.visit.state, VisitState::CheckedIn);
+    assert_eq!(history.notes.len(), 1);
+}
+
+#[test]
+fn an_approved_visit_is_frozen_and_a_returned_one_reopens_on_edit() {
+    let visit = Uuid::from_u128(10);
+    let (mut server, mut chain) = started(visit);
+    for (i, change) in [
+        VisitChange::CheckedOut { check: site() },
+        VisitChange::Submitted { at: at(45) },
+    ]
+    .iter()
+    .enumerate()
+    {
+        server.push(&chain.push(change, 50 + i as u64)).unwrap();
+    }
+    let mut history = server.history(visit).unwrap();
+    let returned = review(ReviewDecision::Return {
+        reason_code: "missing_photos".into(),
+        comment: "add photos".into(),
+    });
+    history.visit.apply(&returned).unwrap();
+    let edit = chain.push(&note(Uuid::from_u128(1), 5), 60);
+    let mut reopened = history.visit.clone();
+    assert_eq!(
+        admit(&edit, device(1), server.head(device(1)), Some(&history)),
+        Ok(note(Uuid::from_u128(1), 5))
+    );
+    reopened.apply(&note(Uuid::from_u128(1), 5)).unwrap();
+    assert_eq!(reopened.state, VisitState::Reopened);
+
+    let mut approved = server.history(visit).unwrap();
+    approved
+        .visit
+        .apply(&review(ReviewDecision::Approve))
+        .unwrap();
+    assert_eq!(
+        admit(&edit, device(1), server.head(device(1)), Some(&approved)),
+        Err(Refusal::Recorded(RejectCode::IllegalTransition))
+    );
+}
+
+#[test]
+fn an_entry_that_would_be_skipped_at_its_clock_position_is_refused() {
+    let visit = Uuid::from_u128(12);
+    let (server, _chain) = started(visit);
+    let admitted: Vec<LogEntry> = server.stored.iter().map(|(e, _)| e.clone()).collect();
+    let history = server.history(visit).unwrap();
+    // The partner's clock is behind: the note is stamped before the check-in.
+    let mut partner = Chain::new(device(2), visit);
+    let early = partner.push(&note(Uuid::from_u128(2), 1), 11);
+    assert!(admit(&early, device(2), None, Some(&history)).is_ok());
+    assert_eq!(
+        check_fold_position(&admitted, Some(&history), &early),
+        Err(RejectCode::IllegalTransition)
+    );
+    let mut in_time = Chain::new(device(3), visit);
+    let later = in_time.push(&note(Uuid::from_u128(2), 2), 20);
+    let folded = check_fold_position(&admitted, Some(&history), &later).unwrap();
+    assert_eq!(folded.notes.len(), 1);
+    assert_eq!(folded.skipped, 0);
+}
+
+/// Partner edits made offline on two phones, as (device index, change number, clock).
+fn partner_edits() -> impl Strategy<Value = (Vec<(bool, u64)>, Vec<bool>)> {
+    (
+        proptest::collection::vec((any::<bool>(), 100u64..200), 1..12),
+        proptest::collection::vec(any::<bool>(), 24),
+    )
+}
+
+proptest! {
+    /// Two partners' chains for one visit, interleaved in any arrival order, are
+    /// all admitted and fold to the same visit.
+    #[test]
+    fn partner_chains_converge_whatever_the_arrival_order((edits, order) in partner_edits()) {
+        let visit = Uuid::from_u128(11);
+        let agents = [Uuid::from_u128(1), Uuid::from_u128(2)];
+        let mut chains = [Chain::new(device(1), visit), Chain::new(device(2), visit)];
+        let prefix: Vec<LogEntry> = [planned(agents[0], Some(agents[1])), notice(),
+            VisitChange::CheckedIn { check: site() }]
+            .iter()
+            .enumerate()
+            .map(|(i, change)| chains[0].push(change, 10 + i as u64))
+            .collect();
+        for (n, (second, millis)) in edits.iter().enumerate() {
+            let who = usize::from(*second);
+            let change = if n % 2 == 0 {
+                note(agents[who], n as u32)
+            } else {
+                VisitChange::Answered {
+                    item_id: "identity_confirmed".into(),
+                    value: AnswerValue::YesNo(*second),
+                }
+            };
+            chains[who].push(&change, *millis);
+        }
+        let tails = [chains[0].entries[3..].to_vec(), chains[1].entries.clone()];
+
+        // Arrival order A: all of device 1, then device 2. Order B: interleaved.
+        let mut in_order = Server::default();
+        for entry in prefix.iter().chain(&tails[0]).chain(&tails[1]) {
+            prop_assert!(in_order.push(entry).is_ok());
+        }
+        let mut interleaved = Server::default();
+        for entry in &prefix {
+            prop_assert!(interleaved.push(entry).is_ok());
+        }
+        let (mut a, mut b) = (0, 0);
+        let mut pick = order.iter().cycle();
+        while a < tails[0].len() || b < tails[1].len() {
+            let take_b = b < tails[1].len() && (a == tails[0].len() || *pick.next().unwrap());
+            let entry = if take_b { b += 1; &tails[1][b - 1] } else { a += 1; &tails[0][a - 1] };
+            prop_assert!(interleaved.push(entry).is_ok());
+        }
+        let one = in_order.history(visit).unwrap();
+        let two = interleaved.history(visit).unwrap();
+        prop_assert_eq!(&one, &two);
+        prop_assert_eq!(one.notes.len(), edits.len().div_ceil(2));
+        prop_assert_eq!(one.skipped, 0);
+    }
+}

@@ -1,0 +1,160 @@
+//! Push: the outbox goes to the server in order, in batches bounded by count
+//! and bytes. Each operation's result is stored as it comes back: applied and
+//! duplicate operations move to the visit log, rejected ones stay in the outbox,
+//! recorded and listed for the agent, and no longer hold up the ones behind them.
+
+use std::collections::HashMap;
+
+use crate::error::Result;
+use crate::event_log::LogEntry;
+use crate::store::{outbox, rejections};
+use crate::sync::engine::{Engine, protocol};
+use crate::sync::protocol::{MAX_BODY_BYTES, MAX_PUSH_OPS, OpOutcome, PushRequest, PushResponse};
+use crate::sync::status::{SyncPhase, SyncReport};
+
+/// Bytes of a push body around its operations: `{"ops":[` and `]}`.
+const ENVELOPE_BYTES: usize = 16;
+
+/// Picks the longest prefix of `pending` that fits one push: at most
+/// [`MAX_PUSH_OPS`] operations and [`MAX_BODY_BYTES`] of JSON. The first
+/// operation always goes, so an oversized one reaches the server, which answers
+/// for it, rather than blocking the outbox unsent.
+pub(crate) fn batch(pending: &[(i64, LogEntry)]) -> Result<usize> {
+    let mut bytes = ENVELOPE_BYTES;
+    for (count, (_, entry)) in pending.iter().take(MAX_PUSH_OPS).enumerate() {
+        let size = serde_json::to_vec(entry)?.len() + 1;
+        if count > 0 && bytes + size > MAX_BODY_BYTES {
+            return Ok(count);
+        }
+        bytes += size;
+    }
+    Ok(pending.len().min(MAX_PUSH_OPS))
+}
+
+impl Engine<'_> {
+    /// Pushes every pending operation. Stops at the first failed request; what
+    /// was acknowledged before stays acknowledged.
+    pub(crate) fn push(&mut self, report: &mut SyncReport) -> Result<()> {
+        let total = self.store.read(outbox::pending_count)?;
+        let mut done = 0;
+        self.observer.progress(SyncPhase::Push, done, total);
+        let limit = u32::try_from(MAX_PUSH_OPS).unwrap_or(u32::MAX);
+        loop {
+            let pending = self
+                .store
+                .read(|conn| outbox::pending_entries(conn, limit))?;
+            if pending.is_empty() {
+                return Ok(());
+            }
+            let sent = &pending[..batch(&pending)?];
+            let body = serde_json::to_vec(&PushRequest {
+                ops: sent.iter().map(|(_, entry)| entry.clone()).collect(),
+            })?;
+            let response = self.call("POST", "/v1/push", body)?;
+            let results: PushResponse = serde_json::from_slice(&response.body)
+                .map_err(|_| protocol("push response unreadable"))?;
+            let outcomes: HashMap<uuid::Uuid, OpOutcome> = results
+                .results
+                .into_iter()
+                .map(|r| (r.op_id, r.outcome))
+                .collect();
+            let now = self.wall.now();
+            let settled = self.store.write(|tx| {
+                let mut settled = 0u64;
+                for (position, entry) in sent {
+                    match outcomes.get(&entry.op_id) {
+                        Some(OpOutcome::Applied) => {
+                            outbox::acknowledge_op(tx, *position)?;
+                            report.applied += 1;
+                        }
+                        Some(OpOutcome::Duplicate) => {
+                            outbox::acknowledge_op(tx, *position)?;
+                            report.duplicates += 1;
+                        }
+                        Some(OpOutcome::Rejected { code }) => {
+                            rejections::record(tx, entry, code.code(), now)?;
+                            tracing::warn!(
+                                op = %entry.op_id,
+                                code = code.code(),
+                                "operation rejected by the server"
+                            );
+                            report.rejected += 1;
+                        }
+                        None => continue,
+                    }
+                    settled += 1;
+                }
+                Ok(settled)
+            })?;
+            if settled == 0 {
+                return Err(protocol(
+                    "the server answered for none of the pushed operations",
+                ));
+            }
+            done += settled;
+            self.observer
+                .progress(SyncPhase::Push, done, total.max(done));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Hlc;
+    use crate::event_log::{EntryDraft, append};
+    use chrono::Utc;
+    use uuid::Uuid;
+
+    fn entries(n: usize, payload_bytes: usize) -> Vec<(i64, LogEntry)> {
+        let visit = Uuid::now_v7();
+        let author = Uuid::now_v7();
+        let mut prev: Option<LogEntry> = None;
+        let mut out = Vec::new();
+        for i in 0..n {
+            let entry = append(
+                prev.as_ref(),
+                EntryDraft {
+                    visit_id: visit,
+                    author,
+                    op_id: Uuid::now_v7(),
+                    kind: "note_added".into(),
+                    payload: "x".repeat(payload_bytes),
+                    hlc: Hlc {
+                        millis: 1 + i as u64,
+                        counter: 0,
+                        node: author,
+                    },
+                    device_time: Utc::now(),
+                    utc_offset_minutes: 480,
+                },
+            )
+            .unwrap();
+            prev = Some(entry.clone());
+            out.push((i as i64, entry));
+        }
+        out
+    }
+
+    #[test]
+    fn a_batch_holds_at_most_the_protocol_count() {
+        assert_eq!(batch(&entries(3, 10)).unwrap(), 3);
+        assert_eq!(batch(&entries(MAX_PUSH_OPS + 7, 10)).unwrap(), MAX_PUSH_OPS);
+        assert_eq!(batch(&[]).unwrap(), 0);
+    }
+
+    #[test]
+    fn a_batch_stays_under_the_body_limit() {
+        let big = entries(8, MAX_BODY_BYTES / 3);
+        let n = batch(&big).unwrap();
+        assert_eq!(n, 2);
+        let body = serde_json::to_vec(&PushRequest {
+            ops: big[..n].iter().map(|(_, e)| e.clone()).collect(),
+        })
+        .unwrap();
+        assert!(body.len() <= MAX_BODY_BYTES);
+        // One operation larger than the limit still goes, alone.
+        let huge = entries(2, MAX_BODY_BYTES + 1);
+        assert_eq!(batch(&huge).unwrap(), 1);
+    }
+}

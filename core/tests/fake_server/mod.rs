@@ -1,0 +1,314 @@
+//! A fake Doorstep server behind the `Transport` trait: the sync protocol kept
+//! minimally in memory, with knobs to lose responses, fail requests and reject
+//! operations, for the sync engine tests.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use chrono::{Duration, Utc};
+use doorstep_core::clock::Hlc;
+use doorstep_core::domain::{Review, ReviewDecision, VisitChange, VisitId};
+use doorstep_core::event_log::{self, EntryDraft, LogEntry};
+use doorstep_core::sync::protocol::{
+    LoginRequest, LoginResponse, OpOutcome, OpResult, PullResponse, PulledChange, PushRequest,
+    PushResponse, RejectCode, Role,
+};
+use doorstep_core::{
+    DoorstepError, HttpRequest, HttpResponse, NoProgress, SyncCredentials, SyncReport, Transport,
+    TransportError,
+};
+use uuid::Uuid;
+
+use crate::common::Field;
+
+pub fn credentials() -> SyncCredentials {
+    SyncCredentials {
+        username: "agent.wang".into(),
+        password: "secret".into(),
+    }
+}
+
+pub fn sync(field: &Field, server: &FakeServer) -> Result<SyncReport, DoorstepError> {
+    field.doorstep.sync_now(server, &credentials(), &NoProgress)
+}
+
+pub fn failure_code(error: DoorstepError) -> String {
+    match error {
+        DoorstepError::SyncFailed { code, .. } => code,
+        other => panic!("expected a sync failure, got {other:?}"),
+    }
+}
+
+/// An entry of another device's chain (`prev` is that chain's last entry),
+/// stamped `after_millis` after `after`.
+pub fn foreign_entry(
+    author: Uuid,
+    visit: VisitId,
+    prev: Option<&LogEntry>,
+    change: &VisitChange,
+    after: &LogEntry,
+    after_millis: u64,
+) -> LogEntry {
+    event_log::append(
+        prev,
+        EntryDraft {
+            visit_id: visit,
+            author,
+            op_id: Uuid::now_v7(),
+            kind: change.kind().to_owned(),
+            payload: serde_json::to_string(change).unwrap(),
+            hlc: Hlc {
+                millis: after.hlc.millis + after_millis,
+                counter: 0,
+                node: author,
+            },
+            device_time: after.device_time + Duration::milliseconds(after_millis as i64),
+            utc_offset_minutes: 480,
+        },
+    )
+    .unwrap()
+}
+
+pub fn review(decision: ReviewDecision, at: &LogEntry) -> VisitChange {
+    VisitChange::Reviewed {
+        review: Review {
+            decision,
+            reviewer: Uuid::now_v7(),
+            decided_at: at.device_time + Duration::hours(3),
+        },
+    }
+}
+
+pub fn returned() -> ReviewDecision {
+    ReviewDecision::Return {
+        reason_code: "missing_photos".into(),
+        comment: "请补拍门牌照片".into(),
+    }
+}
+
+/// A hook run when a pull request arrives, before it is answered.
+pub type PullHook = Box<dyn FnMut() + Send>;
+
+#[derive(Default)]
+pub struct State {
+    /// The user every login signs in as.
+    pub agent: Uuid,
+    pub tokens: HashSet<String>,
+    pub logins: u32,
+    /// Operations applied, in the order they were applied.
+    pub applied: Vec<LogEntry>,
+    pub applied_ids: HashSet<Uuid>,
+    /// Operations to refuse, with the reason.
+    pub reject: HashMap<Uuid, RejectCode>,
+    /// Push responses to lose after applying the push (a timeout to the device).
+    pub lose_push_responses: u32,
+    /// Requests to fail as offline before doing anything.
+    pub fail_next: u32,
+    /// Requests to answer with 503.
+    pub unavailable_next: u32,
+    /// Pull requests to serve before every later one fails as offline.
+    pub pulls_before_failing: Option<u32>,
+    /// The change feed; change `i` has sequence number `i + 1`.
+    pub changes: Vec<PulledChange>,
+    /// Most changes per page, whatever the device asks for.
+    pub page_limit: u32,
+    pub deactivated: bool,
+    pub push_requests: u32,
+    /// The cursor of every pull request, in order.
+    pub pull_cursors: Vec<u64>,
+}
+
+pub struct FakeServer {
+    pub state: Mutex<State>,
+    pub on_pull: Mutex<Option<PullHook>>,
+}
+
+fn json(status: u16, body: &impl serde::Serialize) -> HttpResponse {
+    HttpResponse {
+        status,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: serde_json::to_vec(body).unwrap(),
+    }
+}
+
+fn error(status: u16, code: &str) -> HttpResponse {
+    json(
+        status,
+        &serde_json::json!({ "code": code, "message": "refused by the fake server" }),
+    )
+}
+
+impl FakeServer {
+    pub fn new(agent: Uuid) -> FakeServer {
+        FakeServer {
+            state: Mutex::new(State {
+                agent,
+                page_limit: 1_000,
+                ..State::default()
+            }),
+            on_pull: Mutex::new(None),
+        }
+    }
+
+    pub fn with<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        f(&mut self.state.lock().unwrap())
+    }
+
+    /// Adds changes to the feed.
+    pub fn publish(&self, changes: impl IntoIterator<Item = PulledChange>) {
+        self.with(|s| s.changes.extend(changes));
+    }
+
+    /// Op ids applied, in order.
+    pub fn applied_ids(&self) -> Vec<Uuid> {
+        self.with(|s| s.applied.iter().map(|e| e.op_id).collect())
+    }
+
+    /// Forgets every token, as after a server-side revocation.
+    pub fn revoke_tokens(&self) {
+        self.with(|s| s.tokens.clear());
+    }
+
+    fn authorised(state: &State, request: &HttpRequest) -> bool {
+        request.headers.iter().any(|(name, value)| {
+            name.eq_ignore_ascii_case("authorization")
+                && value
+                    .strip_prefix("Bearer ")
+                    .is_some_and(|token| state.tokens.contains(token))
+        })
+    }
+
+    fn login(state: &mut State, request: &HttpRequest) -> HttpResponse {
+        let Ok(login) = serde_json::from_slice::<LoginRequest>(&request.body) else {
+            return error(400, "bad_request");
+        };
+        if login.password != "secret" {
+            return error(401, "unauthorized");
+        }
+        state.logins += 1;
+        let token = format!("token-{}-{}", state.logins, login.device_id.simple());
+        state.tokens.insert(token.clone());
+        json(
+            200,
+            &LoginResponse {
+                token,
+                expires_at: Utc::now() + Duration::days(3650),
+                user_id: state.agent,
+                role: Role::Agent,
+            },
+        )
+    }
+
+    fn push(state: &mut State, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
+        state.push_requests += 1;
+        let Ok(push) = serde_json::from_slice::<PushRequest>(&request.body) else {
+            return Ok(error(400, "bad_request"));
+        };
+        let mut results = Vec::new();
+        for op in push.ops {
+            let outcome = if let Some(code) = state.reject.get(&op.op_id) {
+                OpOutcome::Rejected { code: *code }
+            } else if state.applied_ids.contains(&op.op_id) {
+                OpOutcome::Duplicate
+            } else {
+                state.applied_ids.insert(op.op_id);
+                state.applied.push(op.clone());
+                OpOutcome::Applied
+            };
+            results.push(OpResult {
+                op_id: op.op_id,
+                outcome,
+            });
+        }
+        if state.lose_push_responses > 0 {
+            state.lose_push_responses -= 1;
+            return Err(TransportError::Timeout {
+                reason: "response lost".into(),
+            });
+        }
+        Ok(json(200, &PushResponse { results }))
+    }
+
+    fn pull(state: &mut State, path: &str) -> Result<HttpResponse, TransportError> {
+        let query = path.split_once('?').map(|(_, q)| q).unwrap_or("");
+        let mut cursor = 0u64;
+        let mut limit = 1_000u32;
+        for pair in query.split('&') {
+            match pair.split_once('=') {
+                Some(("cursor", value)) => cursor = value.parse().unwrap(),
+                Some(("limit", value)) => limit = value.parse().unwrap(),
+                _ => {}
+            }
+        }
+        state.pull_cursors.push(cursor);
+        if let Some(left) = state.pulls_before_failing.as_mut() {
+            if *left == 0 {
+                return Err(TransportError::Offline {
+                    reason: "network lost".into(),
+                });
+            }
+            *left -= 1;
+        }
+        if state.deactivated {
+            return Ok(json(
+                200,
+                &PullResponse {
+                    changes: vec![],
+                    cursor,
+                    more: false,
+                    deactivated: true,
+                },
+            ));
+        }
+        let start = usize::try_from(cursor).unwrap().min(state.changes.len());
+        let take = limit.min(state.page_limit) as usize;
+        let end = (start + take).min(state.changes.len());
+        Ok(json(
+            200,
+            &PullResponse {
+                changes: state.changes[start..end].to_vec(),
+                cursor: end as u64,
+                more: end < state.changes.len(),
+                deactivated: false,
+            },
+        ))
+    }
+}
+
+impl Transport for FakeServer {
+    fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        if request.path.starts_with("/v1/pull") {
+            // The hook runs unlocked: it may act on the device, as an agent would
+            // while a sync runs.
+            let hook = self.on_pull.lock().unwrap().take();
+            if let Some(mut hook) = hook {
+                hook();
+            }
+        }
+        let mut state = self.state.lock().unwrap();
+        if state.fail_next > 0 {
+            state.fail_next -= 1;
+            return Err(TransportError::Offline {
+                reason: "no network".into(),
+            });
+        }
+        if state.unavailable_next > 0 {
+            state.unavailable_next -= 1;
+            return Ok(error(503, "unavailable"));
+        }
+        let path = request.path.clone();
+        match (
+            request.method.as_str(),
+            path.split('?').next().unwrap_or(""),
+        ) {
+            ("POST", "/v1/login") => Ok(Self::login(&mut state, &request)),
+            (_, "/v1/push" | "/v1/pull") if !Self::authorised(&state, &request) => {
+                Ok(error(401, "unauthorized"))
+            }
+            ("POST", "/v1/push") => Self::push(&mut state, &request),
+            ("GET", "/v1/pull") => Self::pull(&mut state, &path),
+            _ => Ok(error(404, "not_found")),
+        }
+    }
+}
