@@ -1,0 +1,204 @@
+//! Admin operations behind the CLI subcommands: users, devices, cases,
+//! templates, reassignment, deactivation. They print and return ids only.
+
+use chrono::{DateTime, Utc};
+use doorstep_core::checklist::ChecklistTemplate;
+use doorstep_core::domain::{Case, CaseId, DeviceId, UserId};
+use doorstep_core::sync::protocol::Role;
+use uuid::Uuid;
+
+use crate::auth;
+use crate::error::AppError;
+use crate::service::audit;
+use crate::store::{self, CaseRecord, DeviceRecord, FeedItem, Store, StoreTx, UserRecord};
+
+fn user_named(tx: &dyn StoreTx, username: &str) -> Result<UserRecord, AppError> {
+    tx.user_by_name(username)?
+        .ok_or_else(|| AppError::not_found(format!("no user named {username:?}")))
+}
+
+/// Creates a user; agents may name their supervisor (whose team they join).
+pub fn create_user(
+    store: &dyn Store,
+    username: &str,
+    password: &str,
+    role: Role,
+    supervisor: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<UserId, AppError> {
+    if username.trim().is_empty() || password.is_empty() {
+        return Err(AppError::bad_request(
+            "invalid_user",
+            "user name and password must not be empty",
+        ));
+    }
+    let password_hash = auth::hash_password(password)?;
+    store::write(store, |tx| {
+        let supervisor = match supervisor {
+            None => None,
+            Some(name) => {
+                let found = user_named(tx, name)?;
+                if found.role != Role::Supervisor {
+                    return Err(AppError::bad_request(
+                        "not_a_supervisor",
+                        format!("{name:?} is not a supervisor"),
+                    ));
+                }
+                Some(found.id)
+            }
+        };
+        let id = Uuid::now_v7();
+        tx.insert_user(&UserRecord {
+            id,
+            username: username.to_owned(),
+            password_hash: password_hash.clone(),
+            role,
+            supervisor,
+        })?;
+        audit(tx, now, None, "create_user", "user", id)?;
+        Ok(id)
+    })
+}
+
+/// Registers a device to a user.
+pub fn create_device(
+    store: &dyn Store,
+    username: &str,
+    device: DeviceId,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    store::write(store, |tx| {
+        let user = user_named(tx, username)?;
+        tx.insert_device(&DeviceRecord {
+            id: device,
+            user: user.id,
+            active: true,
+        })?;
+        audit(tx, now, None, "create_device", "device", device)
+    })
+}
+
+/// The team a case belongs to: its primary agent's supervisor.
+fn team_of(tx: &dyn StoreTx, agent: UserId) -> Result<Option<UserId>, AppError> {
+    let user = tx
+        .user(agent)?
+        .ok_or_else(|| AppError::unprocessable("unknown_agent", format!("no user {agent}")))?;
+    if user.role != Role::Agent {
+        return Err(AppError::unprocessable(
+            "not_an_agent",
+            format!("user {agent} is not an agent"),
+        ));
+    }
+    Ok(user.supervisor)
+}
+
+/// Imports cases (new or updated), with the assignment they carry. Cases that
+/// lose an agent are announced as removed to that agent.
+pub fn import_cases(
+    store: &dyn Store,
+    cases: &[Case],
+    now: DateTime<Utc>,
+) -> Result<Vec<CaseId>, AppError> {
+    for case in cases {
+        case.check().map_err(|e| {
+            AppError::unprocessable("invalid_case", format!("case {}: {e}", case.id))
+        })?;
+    }
+    store::write(store, |tx| {
+        let mut ids = Vec::with_capacity(cases.len());
+        for case in cases {
+            if let Some(partner) = case.assigned.partner {
+                team_of(tx, partner)?;
+            }
+            let supervisor = team_of(tx, case.assigned.primary)?;
+            put_case(tx, case.clone(), supervisor, now)?;
+            ids.push(case.id);
+        }
+        Ok(ids)
+    })
+}
+
+fn put_case(
+    tx: &dyn StoreTx,
+    case: Case,
+    supervisor: Option<UserId>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let before = tx.case(case.id)?;
+    let id = case.id;
+    let removed: Vec<UserId> = before
+        .map(|old| {
+            std::iter::once(old.case.assigned.primary)
+                .chain(old.case.assigned.partner)
+                .filter(|agent| !case.assigned.includes(*agent))
+                .collect()
+        })
+        .unwrap_or_default();
+    tx.upsert_case(&CaseRecord { case, supervisor })?;
+    tx.append_feed(&FeedItem::Case { case_id: id })?;
+    if !removed.is_empty() {
+        tx.append_feed(&FeedItem::CaseRemoved {
+            case_id: id,
+            from: removed,
+        })?;
+    }
+    audit(tx, now, None, "put_case", "case", id)
+}
+
+/// Moves a case to another agent (the partner is kept unless it is that agent).
+pub fn reassign_case(
+    store: &dyn Store,
+    case_id: CaseId,
+    agent: &str,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    store::write(store, |tx| {
+        let record = tx
+            .case(case_id)?
+            .ok_or_else(|| AppError::not_found(format!("no case {case_id}")))?;
+        let agent = user_named(tx, agent)?;
+        let supervisor = team_of(tx, agent.id)?;
+        let mut case = record.case;
+        case.assigned.primary = agent.id;
+        if case.assigned.partner == Some(agent.id) {
+            case.assigned.partner = None;
+        }
+        put_case(tx, case, supervisor, now)
+    })
+}
+
+/// Publishes a template; republishing the same key and version is refused.
+pub fn publish_template(
+    store: &dyn Store,
+    template: &ChecklistTemplate,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    store::write(store, |tx| {
+        if !tx.insert_template(template)? {
+            return Err(AppError::conflict(
+                "template_exists",
+                "this template key and version are already published",
+            ));
+        }
+        tx.append_feed(&FeedItem::Template {
+            key: template.key().to_owned(),
+            version: template.version(),
+        })?;
+        let id = format!("{}@{}", template.key(), template.version());
+        audit(tx, now, None, "publish_template", "template", id)
+    })
+}
+
+/// Marks a device deactivated: its next pull tells it to push and wipe.
+pub fn deactivate_device(
+    store: &dyn Store,
+    device: DeviceId,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    store::write(store, |tx| {
+        if !tx.set_device_active(device, false)? {
+            return Err(AppError::not_found(format!("no device {device}")));
+        }
+        audit(tx, now, None, "deactivate_device", "device", device)
+    })
+}

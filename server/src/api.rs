@@ -1,0 +1,306 @@
+//! The HTTP surface: [`app`] builds the router; handlers read bodies with
+//! [`JsonBody`], authenticate with [`Bearer`], and run the service on the
+//! blocking pool.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Path, Query, Request, State};
+use axum::http::{StatusCode, header, request::Parts};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use doorstep_core::clock::WallClock;
+use doorstep_core::domain::VisitId;
+use doorstep_core::sync::protocol::{
+    LoginRequest, MAX_BODY_BYTES, MAX_PULL_LIMIT, PushRequest, ReviewRequest,
+};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::AppError;
+use crate::metrics::Metrics;
+use crate::service::{self, Session};
+use crate::store::Store;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    /// The storage backend.
+    pub store: Arc<dyn Store>,
+    /// The clock for token expiry and audit times.
+    pub clock: Arc<dyn WallClock>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// State over a store, with the system clock and fresh counters.
+    pub fn new(store: Arc<dyn Store>) -> Self {
+        AppState {
+            store,
+            clock: Arc::new(doorstep_core::clock::SystemClock),
+            metrics: Arc::new(Metrics::default()),
+        }
+    }
+}
+
+/// Builds the whole service.
+pub fn app(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .route("/openapi.json", get(openapi))
+        .route("/v1/login", post(login))
+        .route("/v1/logout", post(logout))
+        .route("/v1/push", post(push))
+        .route("/v1/pull", get(pull))
+        .route("/v1/visits/{visit_id}/review", post(review))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            count_requests,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+async fn count_requests(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    // Route template and status only: never ids, bodies or customer data.
+    tracing::info!(route = %route, status = response.status().as_u16(), "request");
+    state
+        .metrics
+        .count_request(&route, response.status().as_u16());
+    response
+}
+
+/// Runs blocking service code off the async workers.
+async fn blocking<R: Send + 'static>(
+    f: impl FnOnce() -> Result<R, AppError> + Send + 'static,
+) -> Result<R, AppError> {
+    tokio::task::spawn_blocking(f).await?
+}
+
+/// A JSON request body: `Content-Type: application/json`, plain or
+/// `Content-Encoding: zstd`, at most [`MAX_BODY_BYTES`] on the wire and
+/// [`MAX_DECODED_BYTES`] decompressed. Syntax errors are 400, shape errors 422.
+pub struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
+    type Rejection = AppError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
+        let headers = request.headers();
+        let is_json = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim_start().starts_with("application/json"));
+        if !is_json {
+            return Err(AppError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "the body must be application/json",
+            ));
+        }
+        let zstd = match headers
+            .get(header::CONTENT_ENCODING)
+            .map(|v| v.as_bytes().to_ascii_lowercase())
+        {
+            None => false,
+            Some(v) if v == b"identity" => false,
+            Some(v) if v == b"zstd" => true,
+            Some(_) => {
+                return Err(AppError::new(
+                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_encoding",
+                    "bodies may be plain or zstd-compressed",
+                ));
+            }
+        };
+        let bytes = Bytes::from_request(request, state).await.map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!("the body exceeds {MAX_BODY_BYTES} bytes"),
+                )
+            } else {
+                AppError::bad_request("unreadable_body", "the body could not be read")
+            }
+        })?;
+        let bytes = if zstd {
+            Bytes::from(decompress(&bytes)?)
+        } else {
+            bytes
+        };
+        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
+            // Only the error's category and position: its text may quote input.
+            let at = format!("line {} column {}", e.line(), e.column());
+            match e.classify() {
+                serde_json::error::Category::Data => AppError::unprocessable(
+                    "invalid_body",
+                    format!("the body does not have the expected shape ({at})"),
+                ),
+                _ => AppError::bad_request(
+                    "malformed_json",
+                    format!("the body is not valid JSON ({at})"),
+                ),
+            }
+        })
+    }
+}
+
+/// Largest body after zstd decompression, in bytes.
+pub const MAX_DECODED_BYTES: usize = 8 * MAX_BODY_BYTES;
+
+/// Decompresses a zstd body, refusing to inflate beyond [`MAX_DECODED_BYTES`].
+fn decompress(compressed: &[u8]) -> Result<Vec<u8>, AppError> {
+    use std::io::Read as _;
+    let malformed = || AppError::bad_request("malformed_zstd", "the body is not valid zstd");
+    let decoder = zstd::stream::read::Decoder::new(compressed).map_err(|_| malformed())?;
+    let mut out = Vec::new();
+    let limit = u64::try_from(MAX_DECODED_BYTES).unwrap_or(u64::MAX);
+    decoder
+        .take(limit.saturating_add(1))
+        .read_to_end(&mut out)
+        .map_err(|_| malformed())?;
+    if out.len() > MAX_DECODED_BYTES {
+        return Err(AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the body inflates beyond {MAX_DECODED_BYTES} bytes"),
+        ));
+    }
+    Ok(out)
+}
+
+/// An authenticated request (`Authorization: Bearer <token>`).
+pub struct Bearer(pub Session);
+
+impl FromRequestParts<AppState> for Bearer {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(|t| t.trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| AppError::unauthorized("a bearer token is required"))?;
+        let store = state.store.clone();
+        let now = state.clock.now();
+        let session = blocking(move || service::authenticate(store.as_ref(), &token, now)).await?;
+        Ok(Bearer(session))
+    }
+}
+
+async fn healthz() -> &'static str {
+    "ok\n"
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+/// The OpenAPI document of this API, as served at `/openapi.json`.
+pub const OPENAPI_JSON: &str = include_str!("openapi.json");
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON).into_response()
+}
+
+async fn not_found() -> AppError {
+    AppError::not_found("no such endpoint")
+}
+
+async fn login(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<LoginRequest>,
+) -> Result<Response, AppError> {
+    let store = state.store.clone();
+    let now = state.clock.now();
+    let response = blocking(move || service::login(store.as_ref(), &request, now)).await?;
+    Ok(Json(response).into_response())
+}
+
+async fn logout(
+    State(state): State<AppState>,
+    Bearer(session): Bearer,
+) -> Result<StatusCode, AppError> {
+    let store = state.store.clone();
+    let now = state.clock.now();
+    blocking(move || service::logout(store.as_ref(), &session, now)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn push(
+    State(state): State<AppState>,
+    Bearer(session): Bearer,
+    JsonBody(request): JsonBody<PushRequest>,
+) -> Result<Response, AppError> {
+    let store = state.store.clone();
+    let now = state.clock.now();
+    let (response, counts) =
+        blocking(move || service::push::push(store.as_ref(), &session, &request.ops, now)).await?;
+    state.metrics.count_ops(counts);
+    Ok(Json(response).into_response())
+}
+
+/// Query of `GET /v1/pull`.
+#[derive(Debug, Deserialize)]
+pub struct PullQuery {
+    /// Last sequence number seen; 0 for everything.
+    #[serde(default)]
+    pub cursor: u64,
+    /// Page size, at most [`MAX_PULL_LIMIT`].
+    pub limit: Option<u32>,
+}
+
+async fn pull(
+    State(state): State<AppState>,
+    Bearer(session): Bearer,
+    query: Result<Query<PullQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, AppError> {
+    let Query(query) = query.map_err(|_| {
+        AppError::bad_request(
+            "invalid_query",
+            "cursor and limit must be non-negative integers",
+        )
+    })?;
+    let store = state.store.clone();
+    let now = state.clock.now();
+    let limit = query.limit.unwrap_or(MAX_PULL_LIMIT);
+    let response =
+        blocking(move || service::pull::pull(store.as_ref(), &session, query.cursor, limit, now))
+            .await?;
+    Ok(Json(response).into_response())
+}
+
+async fn review(
+    State(state): State<AppState>,
+    Bearer(session): Bearer,
+    visit_id: Result<Path<VisitId>, axum::extract::rejection::PathRejection>,
+    JsonBody(request): JsonBody<ReviewRequest>,
+) -> Result<Response, AppError> {
+    let Path(visit_id) =
+        visit_id.map_err(|_| AppError::bad_request("invalid_visit_id", "not a visit id"))?;
+    let store = state.store.clone();
+    let now = state.clock.now();
+    let entry = blocking(move || {
+        service::review::review(store.as_ref(), &session, visit_id, request.decision, now)
+    })
+    .await?;
+    Ok(Json(entry).into_response())
+}

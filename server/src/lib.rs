@@ -1,0 +1,17 @@
+//! The Doorstep sync server: login, push, pull and supervisor review over HTTP
+//! (axum), storage behind one trait with an embedded SQLite backend, and the
+//! admin operations of the `doorstep-server` command.
+//!
+//! Layers, from the bottom: [`store`] moves rows; [`service`] holds every rule
+//! (using the core's merge rules, so phone and server agree); [`api`] is HTTP.
+
+pub mod admin;
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod metrics;
+pub mod service;
+pub mod store;
+
+pub use api::{AppState, app};
+pub use error::AppError;

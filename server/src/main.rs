@@ -1,0 +1,214 @@
+//! `doorstep-server`: the sync server and its admin commands, all on one data
+//! directory. Prints ids, never customer data.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use chrono::Utc;
+use clap::{Parser, Subcommand, ValueEnum};
+use doorstep_core::checklist::ChecklistTemplate;
+use doorstep_core::domain::Case;
+use doorstep_core::sync::protocol::Role;
+use doorstep_server::store::sqlite::SqliteStore;
+use doorstep_server::{AppState, admin, app};
+use uuid::Uuid;
+
+#[derive(Parser)]
+#[command(
+    name = "doorstep-server",
+    about = "Doorstep sync server and admin commands"
+)]
+struct Cli {
+    /// Directory holding the server's database.
+    #[arg(long, global = true, default_value = "doorstep-data")]
+    data: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Agent,
+    Supervisor,
+    Admin,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serves the sync API.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+    /// Creates a user (the password is hashed with argon2id).
+    CreateUser {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        password: String,
+        #[arg(long, value_enum)]
+        role: RoleArg,
+        /// The supervisor whose team an agent joins.
+        #[arg(long)]
+        supervisor: Option<String>,
+    },
+    /// Registers a device to a user.
+    CreateDevice {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        device_id: Uuid,
+    },
+    /// Imports cases from a JSON array of cases; assignment is in each case.
+    ImportCases {
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Publishes a checklist template from its JSON.
+    PublishTemplate {
+        #[arg(long)]
+        file: PathBuf,
+    },
+    /// Moves a case to another agent.
+    ReassignCase {
+        #[arg(long = "case")]
+        case_id: Uuid,
+        #[arg(long)]
+        agent: String,
+    },
+    /// Deactivates a device: its next pull tells it to push and wipe.
+    DeactivateDevice {
+        #[arg(long)]
+        device_id: Uuid,
+    },
+}
+
+fn read_file(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    let store = SqliteStore::open_dir(&cli.data).map_err(|e| e.to_string())?;
+    let now = Utc::now();
+    match cli.command {
+        Command::Serve { listen } => serve(store, listen),
+        Command::CreateUser {
+            username,
+            password,
+            role,
+            supervisor,
+        } => {
+            let role = match role {
+                RoleArg::Agent => Role::Agent,
+                RoleArg::Supervisor => Role::Supervisor,
+                RoleArg::Admin => Role::Admin,
+            };
+            let id = admin::create_user(
+                &store,
+                &username,
+                &password,
+                role,
+                supervisor.as_deref(),
+                now,
+            )
+            .map_err(|e| e.to_string())?;
+            println!("user {id}");
+            Ok(())
+        }
+        Command::CreateDevice {
+            username,
+            device_id,
+        } => {
+            admin::create_device(&store, &username, device_id, now).map_err(|e| e.to_string())?;
+            println!("device {device_id}");
+            Ok(())
+        }
+        Command::ImportCases { file } => {
+            let cases: Vec<Case> = serde_json::from_str(&read_file(&file)?).map_err(|e| {
+                format!(
+                    "{} is not a JSON array of cases (line {}, column {})",
+                    file.display(),
+                    e.line(),
+                    e.column()
+                )
+            })?;
+            for id in admin::import_cases(&store, &cases, now).map_err(|e| e.to_string())? {
+                println!("case {id}");
+            }
+            Ok(())
+        }
+        Command::PublishTemplate { file } => {
+            let template =
+                ChecklistTemplate::from_json(&read_file(&file)?).map_err(|e| e.to_string())?;
+            admin::publish_template(&store, &template, now).map_err(|e| e.to_string())?;
+            println!("template {}@{}", template.key(), template.version());
+            Ok(())
+        }
+        Command::ReassignCase { case_id, agent } => {
+            admin::reassign_case(&store, case_id, &agent, now).map_err(|e| e.to_string())?;
+            println!("case {case_id}");
+            Ok(())
+        }
+        Command::DeactivateDevice { device_id } => {
+            admin::deactivate_device(&store, device_id, now).map_err(|e| e.to_string())?;
+            println!("device {device_id} deactivated");
+            Ok(())
+        }
+    }
+}
+
+fn serve(store: SqliteStore, listen: SocketAddr) -> Result<(), String> {
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        let local = listener.local_addr().map_err(|e| e.to_string())?;
+        tracing::info!(%local, "doorstep-server listening");
+        println!("listening on {local}");
+        let router = app(AppState::new(Arc::new(store)));
+        axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .map_err(|e| e.to_string())
+    })
+}
+
+/// Resolves on Ctrl-C, or on SIGTERM where there is one.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .init();
+    match run(Cli::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("doorstep-server: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,152 @@
+//! What the server does, written once against [`StoreTx`] so every storage
+//! backend behaves the same: login and sessions here, then [`push`], [`pull`]
+//! and [`review`].
+
+pub mod pull;
+pub mod push;
+pub mod review;
+
+use chrono::{DateTime, Duration, Utc};
+use doorstep_core::sync::protocol::{LoginRequest, LoginResponse};
+use uuid::Uuid;
+
+use crate::auth;
+use crate::error::AppError;
+use crate::store::{self, AuditRecord, DeviceRecord, Store, StoreTx, TokenRecord, UserRecord};
+
+/// The node id of the server's own clock and the author of its log entries
+/// (supervisor reviews). Fixed, so every replica of the server writes one chain.
+pub const SERVER_NODE: Uuid = Uuid::from_u128(0x0000_0000_0000_7000_8000_d00d_5e7e_0001);
+
+/// An authenticated request: the user and the device its token is bound to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The user.
+    pub user: UserRecord,
+    /// The device.
+    pub device: DeviceRecord,
+    /// SHA-256 of the bearer token the request came with.
+    pub token_sha256: String,
+}
+
+/// Appends an audit row (ids only).
+pub fn audit(
+    tx: &dyn StoreTx,
+    at: DateTime<Utc>,
+    session: Option<&Session>,
+    action: &str,
+    target_kind: &str,
+    target_id: impl ToString,
+) -> Result<(), AppError> {
+    tx.append_audit(&AuditRecord {
+        at,
+        user: session.map(|s| s.user.id),
+        device: session.map(|s| s.device.id),
+        action: action.to_owned(),
+        target_kind: target_kind.to_owned(),
+        target_id: target_id.to_string(),
+    })?;
+    Ok(())
+}
+
+/// Checks a user's password and issues a token bound to one of their active
+/// registered devices.
+pub fn login(
+    store: &dyn Store,
+    request: &LoginRequest,
+    now: DateTime<Utc>,
+) -> Result<LoginResponse, AppError> {
+    let user = store::read(store, |tx| tx.user_by_name(&request.username))?;
+    let Some(user) = user else {
+        auth::verify_nothing(&request.password);
+        return Err(AppError::unauthorized("wrong user name or password"));
+    };
+    if !auth::verify_password(&request.password, &user.password_hash) {
+        return Err(AppError::unauthorized("wrong user name or password"));
+    }
+    let token = auth::new_token()?;
+    let expires_at = now + Duration::hours(auth::TOKEN_HOURS);
+    store::write(store, |tx| {
+        let device = tx.device(request.device_id)?;
+        match device {
+            Some(device) if device.user == user.id && device.active => {}
+            Some(device) if device.user == user.id => {
+                return Err(AppError::forbidden(
+                    "device_deactivated",
+                    "this device has been deactivated",
+                ));
+            }
+            _ => {
+                return Err(AppError::forbidden(
+                    "device_not_registered",
+                    "this device is not registered to this user",
+                ));
+            }
+        }
+        tx.insert_token(&TokenRecord {
+            token_sha256: auth::token_digest(&token),
+            device: request.device_id,
+            user: user.id,
+            expires_at,
+            revoked: false,
+        })?;
+        tx.append_audit(&AuditRecord {
+            at: now,
+            user: Some(user.id),
+            device: Some(request.device_id),
+            action: "login".into(),
+            target_kind: "device".into(),
+            target_id: request.device_id.to_string(),
+        })?;
+        Ok(())
+    })?;
+    Ok(LoginResponse {
+        token,
+        expires_at,
+        user_id: user.id,
+        role: user.role,
+    })
+}
+
+/// The session of a bearer token: unknown, expired and revoked tokens are
+/// refused. A deactivated device still authenticates, so it can push what it
+/// holds before it wipes; pulls tell it that it is deactivated.
+pub fn authenticate(
+    store: &dyn Store,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Session, AppError> {
+    let digest = auth::token_digest(token);
+    store::read(store, |tx| {
+        let refused = || AppError::unauthorized("missing, expired or revoked token");
+        let record = tx.token(&digest)?.ok_or_else(refused)?;
+        if record.revoked || record.expires_at <= now {
+            return Err(refused());
+        }
+        let user = tx.user(record.user)?.ok_or_else(refused)?;
+        let device = tx.device(record.device)?.ok_or_else(refused)?;
+        if device.user != user.id {
+            return Err(refused());
+        }
+        Ok(Session {
+            user,
+            device,
+            token_sha256: digest.clone(),
+        })
+    })
+}
+
+/// Revokes the token of `session` (logout).
+pub fn logout(store: &dyn Store, session: &Session, now: DateTime<Utc>) -> Result<(), AppError> {
+    store::write(store, |tx| {
+        tx.revoke_token(&session.token_sha256)?;
+        audit(
+            tx,
+            now,
+            Some(session),
+            "logout",
+            "device",
+            session.device.id,
+        )
+    })
+}

@@ -1,0 +1,229 @@
+//! `POST /v1/push`: admits a device's log entries one by one, in one transaction.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Utc};
+use doorstep_core::domain::{CaseId, VisitChange, VisitHistory, VisitId};
+use doorstep_core::event_log::LogEntry;
+use doorstep_core::sync::merge::{self, Refusal};
+use doorstep_core::sync::protocol::{MAX_PUSH_OPS, OpOutcome, OpResult, PushResponse, RejectCode};
+
+use super::{Session, audit};
+use crate::error::AppError;
+use crate::store::{self, FeedItem, Store, StoreTx, StoredEntry, VisitRecord};
+
+/// How many ops of a push ended each way, for the metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PushCounts {
+    /// Stored and applied.
+    pub applied: u64,
+    /// Seen before.
+    pub duplicate: u64,
+    /// Refused.
+    pub rejected: u64,
+}
+
+/// The admitted entries of the visits touched by one push, loaded once.
+#[derive(Default)]
+struct Visits {
+    admitted: HashMap<VisitId, Vec<LogEntry>>,
+    /// Visits that took an entry, and whether any came from a reassigned agent.
+    touched: BTreeMap<VisitId, bool>,
+    /// The pusher's access to each case looked at.
+    access: HashMap<CaseId, Access>,
+}
+
+/// What the pushing user may do on a case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// No such case.
+    Unknown,
+    /// Assigned now (primary or partner).
+    Assigned,
+    /// Assigned before, taken away since.
+    Reassigned,
+    /// Never assigned.
+    Denied,
+}
+
+impl Visits {
+    fn entries(&mut self, tx: &dyn StoreTx, visit: VisitId) -> Result<&[LogEntry], AppError> {
+        let entries = match self.admitted.entry(visit) {
+            std::collections::hash_map::Entry::Occupied(found) => found.into_mut(),
+            std::collections::hash_map::Entry::Vacant(slot) => slot.insert(
+                tx.visit_entries(visit)?
+                    .into_iter()
+                    .filter(|stored| stored.rejected.is_none())
+                    .map(|stored| stored.entry)
+                    .collect(),
+            ),
+        };
+        Ok(entries.as_slice())
+    }
+
+    fn access(
+        &mut self,
+        tx: &dyn StoreTx,
+        case_id: CaseId,
+        session: &Session,
+    ) -> Result<Access, AppError> {
+        if let Some(access) = self.access.get(&case_id) {
+            return Ok(*access);
+        }
+        let user = session.user.id;
+        let access = match tx.case(case_id)? {
+            None => Access::Unknown,
+            Some(record) if record.case.assigned.includes(user) => Access::Assigned,
+            Some(_) if tx.was_assigned(case_id, user)? => Access::Reassigned,
+            Some(_) => Access::Denied,
+        };
+        self.access.insert(case_id, access);
+        Ok(access)
+    }
+
+    fn admit(&mut self, entry: &LogEntry) {
+        self.admitted
+            .entry(entry.visit_id)
+            .or_default()
+            .push(entry.clone());
+    }
+}
+
+/// Admits `ops` pushed by `session`'s device, in order, in one transaction.
+pub fn push(
+    store: &dyn Store,
+    session: &Session,
+    ops: &[LogEntry],
+    now: DateTime<Utc>,
+) -> Result<(PushResponse, PushCounts), AppError> {
+    if ops.len() > MAX_PUSH_OPS {
+        return Err(AppError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_ops",
+            format!("at most {MAX_PUSH_OPS} operations per push"),
+        ));
+    }
+    store::write(store, |tx| {
+        let mut visits = Visits::default();
+        let mut counts = PushCounts::default();
+        let mut results = Vec::with_capacity(ops.len());
+        for entry in ops {
+            let outcome = push_one(tx, session, entry, &mut visits)?;
+            match outcome {
+                OpOutcome::Applied => counts.applied += 1,
+                OpOutcome::Duplicate => counts.duplicate += 1,
+                OpOutcome::Rejected { .. } => counts.rejected += 1,
+            }
+            results.push(OpResult {
+                op_id: entry.op_id,
+                outcome,
+            });
+        }
+        // One audit row per visit changed, not per op.
+        for (visit, reassigned) in &visits.touched {
+            let action = if *reassigned {
+                "push_reassigned"
+            } else {
+                "push"
+            };
+            audit(tx, now, Some(session), action, "visit", visit)?;
+        }
+        Ok((PushResponse { results }, counts))
+    })
+}
+
+/// The case an entry's visit belongs to, as far as the server can tell.
+fn case_of(visit: Option<&VisitRecord>, entry: &LogEntry) -> Option<CaseId> {
+    if let Some(visit) = visit {
+        return Some(visit.case_id);
+    }
+    match merge::read_change(entry) {
+        Ok(VisitChange::Planned { case_id, .. }) => Some(case_id),
+        _ => None,
+    }
+}
+
+fn push_one(
+    tx: &dyn StoreTx,
+    session: &Session,
+    entry: &LogEntry,
+    visits: &mut Visits,
+) -> Result<OpOutcome, AppError> {
+    if let Some(earlier) = tx.op_outcome(entry.op_id)? {
+        return Ok(match earlier {
+            None => OpOutcome::Duplicate,
+            Some(code) => OpOutcome::Rejected { code },
+        });
+    }
+    let head = tx.chain_head(entry.visit_id, entry.author)?;
+    let admitted = visits.entries(tx, entry.visit_id)?;
+    let history = if admitted.is_empty() {
+        None
+    } else {
+        VisitHistory::fold(entry.visit_id, admitted).ok()
+    };
+    let verdict = merge::admit(entry, session.device.id, head.as_ref(), history.as_ref());
+    if let Err(Refusal::Unlinked(code)) = verdict {
+        // Not part of its chain: nothing is stored, a retry gets the same answer.
+        return Ok(OpOutcome::Rejected { code });
+    }
+    let visit = tx.visit(entry.visit_id)?;
+    let mut reassigned = false;
+    let verdict = match case_of(visit.as_ref(), entry) {
+        None => verdict,
+        Some(case_id) => match visits.access(tx, case_id, session)? {
+            Access::Unknown => Err(Refusal::Recorded(RejectCode::UnknownVisit)),
+            Access::Assigned => verdict,
+            Access::Reassigned => {
+                // Finished offline on a case reassigned meanwhile: kept, flagged.
+                reassigned = true;
+                verdict
+            }
+            Access::Denied => Err(Refusal::Recorded(RejectCode::NotAssigned)),
+        },
+    };
+    // Legal now, and also where its clock puts it in the visit's fold.
+    let admitted = visits.entries(tx, entry.visit_id)?;
+    let verdict = verdict.and_then(|change| {
+        merge::check_fold_position(admitted, history.as_ref(), entry)
+            .map(|_| change)
+            .map_err(Refusal::Recorded)
+    });
+    let rejected = verdict.as_ref().err().map(|refusal| refusal.code());
+    tx.insert_entry(&StoredEntry {
+        entry: entry.clone(),
+        rejected,
+        reassigned,
+    })?;
+    tx.record_op(entry.op_id, session.device.id, rejected)?;
+    let change = match verdict {
+        Ok(change) => change,
+        Err(refusal) => {
+            tracing::info!(op = %entry.op_id, code = refusal.code().code(), "op rejected");
+            return Ok(OpOutcome::Rejected {
+                code: refusal.code(),
+            });
+        }
+    };
+    let case_id = match (&visit, &change) {
+        (Some(visit), _) => visit.case_id,
+        (None, VisitChange::Planned { case_id, .. }) => {
+            tx.insert_visit(&VisitRecord {
+                id: entry.visit_id,
+                case_id: *case_id,
+            })?;
+            *case_id
+        }
+        // `admit` only accepts a change to a visit the server knows.
+        (None, _) => return Err(AppError::internal(&"admitted change to an unknown visit")),
+    };
+    visits.admit(entry);
+    tx.append_feed(&FeedItem::VisitEntry {
+        case_id,
+        visit_id: entry.visit_id,
+        author: entry.author,
+        seq: entry.seq,
+    })?;
+    *visits.touched.entry(entry.visit_id).or_default() |= reassigned;
+    Ok(OpOutcome::Applied)
+}

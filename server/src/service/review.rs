@@ -1,0 +1,104 @@
+//! `POST /v1/visits/{id}/review`: a supervisor approves or returns a submitted
+//! visit. The decision is a `reviewed` entry in the server's own chain of the
+//! visit, so it reaches the agents' devices on their next pull like any entry.
+
+use chrono::{DateTime, Utc};
+use doorstep_core::clock::HybridClock;
+use doorstep_core::domain::{
+    Review, ReviewDecision, VisitChange, VisitHistory, VisitId, VisitState,
+};
+use doorstep_core::event_log::{EntryDraft, LogEntry, append};
+use doorstep_core::sync::protocol::Role;
+use uuid::Uuid;
+
+use super::{SERVER_NODE, Session, audit};
+use crate::error::AppError;
+use crate::store::{self, FeedItem, Store, StoredEntry};
+
+/// Records `decision` on the visit by the supervisor of `session`, and returns
+/// the server's log entry for it.
+pub fn review(
+    store: &dyn Store,
+    session: &Session,
+    visit_id: VisitId,
+    decision: ReviewDecision,
+    now: DateTime<Utc>,
+) -> Result<LogEntry, AppError> {
+    if session.user.role != Role::Supervisor {
+        return Err(AppError::forbidden(
+            "not_supervisor",
+            "only supervisors review visits",
+        ));
+    }
+    let review = Review {
+        decision,
+        reviewer: session.user.id,
+        decided_at: now,
+    };
+    review
+        .check()
+        .map_err(|e| AppError::unprocessable("invalid_review", e.to_string()))?;
+    store::write(store, |tx| {
+        let visit = tx
+            .visit(visit_id)?
+            .ok_or_else(|| AppError::not_found("no such visit"))?;
+        let record = tx
+            .case(visit.case_id)?
+            .ok_or_else(|| AppError::not_found("no such visit"))?;
+        if record.supervisor != Some(session.user.id) {
+            return Err(AppError::forbidden(
+                "not_your_team",
+                "the visit belongs to another team",
+            ));
+        }
+        let entries: Vec<LogEntry> = tx
+            .visit_entries(visit_id)?
+            .into_iter()
+            .filter(|stored| stored.rejected.is_none())
+            .map(|stored| stored.entry)
+            .collect();
+        let history = VisitHistory::fold(visit_id, &entries).map_err(|e| AppError::internal(&e))?;
+        if history.visit.state != VisitState::Submitted {
+            return Err(AppError::conflict(
+                "visit_not_submitted",
+                format!("the visit is {}", history.visit.state.code()),
+            ));
+        }
+        // Stamped after every entry the server holds, so the review folds last.
+        let latest = entries.iter().map(|entry| entry.hlc).max();
+        let hlc = HybridClock::new(SERVER_NODE, latest).tick(now);
+        let change = VisitChange::Reviewed {
+            review: review.clone(),
+        };
+        let payload = serde_json::to_string(&change).map_err(|e| AppError::internal(&e))?;
+        let head = tx.chain_head(visit_id, SERVER_NODE)?;
+        let entry = append(
+            head.as_ref(),
+            EntryDraft {
+                visit_id,
+                author: SERVER_NODE,
+                op_id: Uuid::now_v7(),
+                kind: change.kind().to_owned(),
+                payload,
+                hlc,
+                device_time: now,
+                utc_offset_minutes: 0,
+            },
+        )
+        .map_err(|e| AppError::internal(&e))?;
+        tx.insert_entry(&StoredEntry {
+            entry: entry.clone(),
+            rejected: None,
+            reassigned: false,
+        })?;
+        tx.record_op(entry.op_id, SERVER_NODE, None)?;
+        tx.append_feed(&FeedItem::VisitEntry {
+            case_id: visit.case_id,
+            visit_id,
+            author: SERVER_NODE,
+            seq: entry.seq,
+        })?;
+        audit(tx, now, Some(session), "review", "visit", visit_id)?;
+        Ok(entry)
+    })
+}

@@ -1,0 +1,304 @@
+//! Server storage behind one trait, so the embedded SQLite backend (the default)
+//! and a PostgreSQL backend serve the same service code.
+//!
+//! A backend implements [`Store`]: it runs a closure inside one read or one write
+//! transaction and hands it a [`StoreTx`], the small set of row-level operations
+//! the service needs. Every rule (admission, authorization, visibility) lives in
+//! [`crate::service`], written once against [`StoreTx`]; a backend only moves
+//! rows. The methods are synchronous: the HTTP handlers call them through
+//! `tokio::task::spawn_blocking`.
+
+pub mod sqlite;
+
+use chrono::{DateTime, Utc};
+use doorstep_core::checklist::ChecklistTemplate;
+use doorstep_core::domain::{Case, CaseId, DeviceId, UserId, VisitId};
+use doorstep_core::event_log::LogEntry;
+use doorstep_core::sync::protocol::{RejectCode, Role};
+use uuid::Uuid;
+
+/// A storage failure. Never carries customer data.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database refused or failed an operation.
+    #[error("database error: {0}")]
+    Database(String),
+    /// A stored row could not be read back.
+    #[error("corrupt row in {0}")]
+    Corrupt(&'static str),
+    /// A row with the same key already exists.
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    /// A closure ran to the end without producing its result.
+    #[error("transaction produced no result")]
+    NoResult,
+}
+
+/// A user account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    /// User id.
+    pub id: UserId,
+    /// Login name.
+    pub username: String,
+    /// Argon2 PHC string.
+    pub password_hash: String,
+    /// What the user may do.
+    pub role: Role,
+    /// The supervisor whose team the user is in (agents).
+    pub supervisor: Option<UserId>,
+}
+
+/// A registered device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceRecord {
+    /// Device id, also its clock's node id.
+    pub id: DeviceId,
+    /// The user it is registered to.
+    pub user: UserId,
+    /// False once deactivated (remote wipe).
+    pub active: bool,
+}
+
+/// A bearer token, kept only as the SHA-256 of its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    /// SHA-256 of the token, lower-case hex.
+    pub token_sha256: String,
+    /// The device it is bound to.
+    pub device: DeviceId,
+    /// The user it authenticates.
+    pub user: UserId,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+    /// Whether it was revoked.
+    pub revoked: bool,
+}
+
+/// A case and who may see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseRecord {
+    /// The case, with its current assignment.
+    pub case: Case,
+    /// The supervisor whose team the case belongs to.
+    pub supervisor: Option<UserId>,
+}
+
+/// A visit the server knows (its `planned` entry was admitted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VisitRecord {
+    /// Visit id.
+    pub id: VisitId,
+    /// The case visited.
+    pub case_id: CaseId,
+}
+
+/// A log entry as the server keeps it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredEntry {
+    /// The entry, exactly as pushed (or appended by the server).
+    pub entry: LogEntry,
+    /// Why it was refused, if it was; refused entries keep their chain place but
+    /// are left out of the visit's fold.
+    pub rejected: Option<RejectCode>,
+    /// Pushed by an agent the case had been reassigned away from.
+    pub reassigned: bool,
+}
+
+/// One row of the change feed that pulls read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedItem {
+    /// A case was created or changed.
+    Case {
+        /// The case.
+        case_id: CaseId,
+    },
+    /// A case was taken away from some agents.
+    CaseRemoved {
+        /// The case.
+        case_id: CaseId,
+        /// The agents who no longer see it.
+        from: Vec<UserId>,
+    },
+    /// A template was published.
+    Template {
+        /// Template key.
+        key: String,
+        /// Template version.
+        version: u32,
+    },
+    /// An admitted visit log entry.
+    VisitEntry {
+        /// The visit's case.
+        case_id: CaseId,
+        /// The visit.
+        visit_id: VisitId,
+        /// The entry's author device.
+        author: DeviceId,
+        /// The entry's position in its chain.
+        seq: u64,
+    },
+}
+
+/// One row of the append-only audit log: ids only, never customer data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    /// When.
+    pub at: DateTime<Utc>,
+    /// Who (none for admin commands run on the server).
+    pub user: Option<UserId>,
+    /// From which device.
+    pub device: Option<DeviceId>,
+    /// What, e.g. `"push"`, `"pull"`, `"review"`, `"import_case"`.
+    pub action: String,
+    /// Kind of the thing touched, e.g. `"visit"`, `"case"`.
+    pub target_kind: String,
+    /// Id of the thing touched.
+    pub target_id: String,
+}
+
+/// The row-level operations of one transaction.
+pub trait StoreTx {
+    /// Adds a user; [`StoreError::Conflict`] if the name is taken.
+    fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError>;
+    /// A user by login name.
+    fn user_by_name(&self, username: &str) -> Result<Option<UserRecord>, StoreError>;
+    /// A user by id.
+    fn user(&self, id: UserId) -> Result<Option<UserRecord>, StoreError>;
+
+    /// Registers a device; [`StoreError::Conflict`] if the id is taken.
+    fn insert_device(&self, device: &DeviceRecord) -> Result<(), StoreError>;
+    /// A device by id.
+    fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>, StoreError>;
+    /// Activates or deactivates a device; false if there is no such device.
+    fn set_device_active(&self, id: DeviceId, active: bool) -> Result<bool, StoreError>;
+
+    /// Stores a token.
+    fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError>;
+    /// A token by the SHA-256 of its text.
+    fn token(&self, token_sha256: &str) -> Result<Option<TokenRecord>, StoreError>;
+    /// Revokes a token; false if there is no such token.
+    fn revoke_token(&self, token_sha256: &str) -> Result<bool, StoreError>;
+
+    /// Inserts or replaces a case, and remembers its agents as ever assigned.
+    fn upsert_case(&self, case: &CaseRecord) -> Result<(), StoreError>;
+    /// A case by id.
+    fn case(&self, id: CaseId) -> Result<Option<CaseRecord>, StoreError>;
+    /// Whether `user` is or ever was an agent of the case.
+    fn was_assigned(&self, case: CaseId, user: UserId) -> Result<bool, StoreError>;
+
+    /// Stores a template; false if that key and version already exist.
+    fn insert_template(&self, template: &ChecklistTemplate) -> Result<bool, StoreError>;
+    /// A template by key and version.
+    fn template(&self, key: &str, version: u32) -> Result<Option<ChecklistTemplate>, StoreError>;
+
+    /// Records a visit the first time its `planned` entry is admitted.
+    fn insert_visit(&self, visit: &VisitRecord) -> Result<(), StoreError>;
+    /// A visit by id.
+    fn visit(&self, id: VisitId) -> Result<Option<VisitRecord>, StoreError>;
+    /// Every stored entry of a visit, admitted and refused, any order.
+    fn visit_entries(&self, visit: VisitId) -> Result<Vec<StoredEntry>, StoreError>;
+    /// The newest stored entry of one author's chain for a visit.
+    fn chain_head(&self, visit: VisitId, author: DeviceId) -> Result<Option<LogEntry>, StoreError>;
+    /// One stored entry by chain position.
+    fn entry(
+        &self,
+        visit: VisitId,
+        author: DeviceId,
+        seq: u64,
+    ) -> Result<Option<StoredEntry>, StoreError>;
+    /// Stores an entry in its chain.
+    fn insert_entry(&self, entry: &StoredEntry) -> Result<(), StoreError>;
+
+    /// The remembered outcome of an op id: `Some(None)` applied, `Some(Some(code))`
+    /// refused but recorded, `None` never seen.
+    fn op_outcome(&self, op_id: Uuid) -> Result<Option<Option<RejectCode>>, StoreError>;
+    /// Remembers the outcome of an op id.
+    fn record_op(
+        &self,
+        op_id: Uuid,
+        device: DeviceId,
+        rejected: Option<RejectCode>,
+    ) -> Result<(), StoreError>;
+
+    /// Appends to the change feed; returns its sequence number (from 1, increasing).
+    fn append_feed(&self, item: &FeedItem) -> Result<u64, StoreError>;
+    /// Up to `limit` feed rows after `cursor`, in order.
+    fn feed_after(&self, cursor: u64, limit: u32) -> Result<Vec<(u64, FeedItem)>, StoreError>;
+
+    /// Appends to the audit log.
+    fn append_audit(&self, record: &AuditRecord) -> Result<(), StoreError>;
+    /// The audit log, oldest first (for tests and export).
+    fn audit_log(&self) -> Result<Vec<AuditRecord>, StoreError>;
+}
+
+/// A storage backend: runs closures in read or write transactions.
+///
+/// `write` commits when the closure returns `Ok` and rolls back otherwise.
+pub trait Store: Send + Sync + 'static {
+    /// Runs `f` in a read transaction.
+    fn read(
+        &self,
+        f: &mut dyn FnMut(&dyn StoreTx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+    /// Runs `f` in one write transaction.
+    fn write(
+        &self,
+        f: &mut dyn FnMut(&dyn StoreTx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError>;
+}
+
+/// Runs `f` in a read transaction of `store` and returns its result.
+pub fn read<R, E>(store: &dyn Store, f: impl FnOnce(&dyn StoreTx) -> Result<R, E>) -> Result<R, E>
+where
+    E: From<StoreError>,
+{
+    run(store, false, f)
+}
+
+/// Runs `f` in one write transaction of `store` (committed on `Ok`) and
+/// returns its result.
+pub fn write<R, E>(store: &dyn Store, f: impl FnOnce(&dyn StoreTx) -> Result<R, E>) -> Result<R, E>
+where
+    E: From<StoreError>,
+{
+    run(store, true, f)
+}
+
+fn run<R, E>(
+    store: &dyn Store,
+    writable: bool,
+    f: impl FnOnce(&dyn StoreTx) -> Result<R, E>,
+) -> Result<R, E>
+where
+    E: From<StoreError>,
+{
+    let mut f = Some(f);
+    let mut outcome: Option<Result<R, E>> = None;
+    let mut body = |tx: &dyn StoreTx| -> Result<(), StoreError> {
+        let Some(f) = f.take() else {
+            return Err(StoreError::NoResult);
+        };
+        let result = f(tx);
+        let failed = result.is_err();
+        outcome = Some(result);
+        // Any error rolls the transaction back; the caller's error is kept in
+        // `outcome` and returned below.
+        if failed {
+            Err(StoreError::NoResult)
+        } else {
+            Ok(())
+        }
+    };
+    let ran = if writable {
+        store.write(&mut body)
+    } else {
+        store.read(&mut body)
+    };
+    match (outcome, ran) {
+        (Some(Err(err)), _) => Err(err),
+        (_, Err(err)) => Err(err.into()),
+        (Some(Ok(value)), Ok(())) => Ok(value),
+        (None, Ok(())) => Err(StoreError::NoResult.into()),
+    }
+}

@@ -1,0 +1,602 @@
+//! The embedded SQLite backend: one file in the data directory, WAL mode, one
+//! connection behind a mutex (SQLite has one writer at a time anyway).
+
+use std::path::Path;
+use std::sync::{Mutex, PoisonError};
+
+use chrono::{DateTime, Utc};
+use doorstep_core::checklist::ChecklistTemplate;
+use doorstep_core::domain::{CaseId, DeviceId, UserId, VisitId};
+use doorstep_core::event_log::LogEntry;
+use doorstep_core::sync::protocol::{RejectCode, Role};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use uuid::Uuid;
+
+use super::{
+    AuditRecord, CaseRecord, DeviceRecord, FeedItem, Store, StoreError, StoreTx, StoredEntry,
+    TokenRecord, UserRecord, VisitRecord,
+};
+
+mod feed;
+
+/// Schema version kept in `PRAGMA user_version`.
+pub const SCHEMA_VERSION: i64 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS users (
+    id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL,
+    role TEXT NOT NULL, supervisor_id TEXT
+);
+CREATE TABLE IF NOT EXISTS devices (
+    id TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id), active INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    token_sha256 TEXT PRIMARY KEY, device_id TEXT NOT NULL REFERENCES devices(id),
+    user_id TEXT NOT NULL REFERENCES users(id), expires_at TEXT NOT NULL, revoked INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cases (
+    id TEXT PRIMARY KEY, body TEXT NOT NULL, primary_agent TEXT NOT NULL, partner TEXT,
+    supervisor_id TEXT
+);
+CREATE TABLE IF NOT EXISTS case_agents_ever (
+    case_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (case_id, user_id)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS templates (
+    key TEXT NOT NULL, version INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (key, version)
+);
+CREATE TABLE IF NOT EXISTS visits (id TEXT PRIMARY KEY, case_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS visit_entries (
+    visit_id TEXT NOT NULL, author TEXT NOT NULL, seq INTEGER NOT NULL, op_id TEXT NOT NULL,
+    body TEXT NOT NULL, rejected TEXT, reassigned INTEGER NOT NULL,
+    PRIMARY KEY (visit_id, author, seq)
+);
+CREATE TABLE IF NOT EXISTS applied_ops (
+    op_id TEXT PRIMARY KEY, device_id TEXT NOT NULL, rejected TEXT
+);
+CREATE TABLE IF NOT EXISTS feed (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, case_id TEXT, visit_id TEXT,
+    author TEXT, entry_seq INTEGER, template_key TEXT, template_version INTEGER, removed_from TEXT
+);
+CREATE TABLE IF NOT EXISTS audit (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, user_id TEXT, device_id TEXT,
+    action TEXT NOT NULL, target_kind TEXT NOT NULL, target_id TEXT NOT NULL
+);
+CREATE TRIGGER IF NOT EXISTS audit_append_only_update BEFORE UPDATE ON audit
+    BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+CREATE TRIGGER IF NOT EXISTS audit_append_only_delete BEFORE DELETE ON audit
+    BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
+";
+
+/// The SQLite store.
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+}
+
+fn db(err: rusqlite::Error) -> StoreError {
+    StoreError::Database(err.to_string())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) `doorstep-server.db` in `dir`.
+    pub fn open_dir(dir: &Path) -> Result<SqliteStore, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(e.to_string()))?;
+        let conn = Connection::open(dir.join("doorstep-server.db")).map_err(db)?;
+        SqliteStore::init(conn)
+    }
+
+    /// An in-memory store, for tests.
+    pub fn open_in_memory() -> Result<SqliteStore, StoreError> {
+        SqliteStore::init(Connection::open_in_memory().map_err(db)?)
+    }
+
+    fn init(conn: Connection) -> Result<SqliteStore, StoreError> {
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(db)?;
+        conn.pragma_update(None, "foreign_keys", true).map_err(db)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(db)?;
+        let version: i64 = conn
+            .pragma_query_value(None, "user_version", |row| row.get(0))
+            .map_err(db)?;
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::Database(format!(
+                "schema version {version} is newer than this server ({SCHEMA_VERSION})"
+            )));
+        }
+        conn.execute_batch(SCHEMA).map_err(db)?;
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(db)?;
+        Ok(SqliteStore {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn run(
+        &self,
+        f: &mut dyn FnMut(&dyn StoreTx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
+        let tx = conn.transaction().map_err(db)?;
+        f(&SqliteTx(&tx))?;
+        tx.commit().map_err(db)
+    }
+}
+
+impl Store for SqliteStore {
+    fn read(
+        &self,
+        f: &mut dyn FnMut(&dyn StoreTx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.run(f)
+    }
+
+    fn write(
+        &self,
+        f: &mut dyn FnMut(&dyn StoreTx) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.run(f)
+    }
+}
+
+struct SqliteTx<'a>(&'a Transaction<'a>);
+
+impl SqliteTx<'_> {
+    /// Executes a statement, prepared once per connection.
+    fn exec(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
+        self.0.prepare_cached(sql)?.execute(params)
+    }
+
+    /// Reads one row with a statement prepared once per connection.
+    fn row<T>(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        self.0.prepare_cached(sql)?.query_row(params, f)
+    }
+}
+
+fn uuid_col(text: &str, table: &'static str) -> Result<Uuid, StoreError> {
+    Uuid::parse_str(text).map_err(|_| StoreError::Corrupt(table))
+}
+
+fn opt_uuid(text: Option<String>, table: &'static str) -> Result<Option<Uuid>, StoreError> {
+    text.map(|t| uuid_col(&t, table)).transpose()
+}
+
+fn role_code(role: Role) -> &'static str {
+    match role {
+        Role::Agent => "agent",
+        Role::Supervisor => "supervisor",
+        Role::Admin => "admin",
+    }
+}
+
+fn role_from(code: &str) -> Result<Role, StoreError> {
+    match code {
+        "agent" => Ok(Role::Agent),
+        "supervisor" => Ok(Role::Supervisor),
+        "admin" => Ok(Role::Admin),
+        _ => Err(StoreError::Corrupt("users")),
+    }
+}
+
+/// Parses a stored reject code.
+pub fn reject_from(code: &str) -> Option<RejectCode> {
+    [
+        RejectCode::ChainBroken,
+        RejectCode::HashMismatch,
+        RejectCode::WrongDevice,
+        RejectCode::NotAssigned,
+        RejectCode::UnknownVisit,
+        RejectCode::InvalidPayload,
+        RejectCode::IllegalTransition,
+    ]
+    .into_iter()
+    .find(|c| c.code() == code)
+}
+
+fn opt_reject(code: Option<String>, table: &'static str) -> Result<Option<RejectCode>, StoreError> {
+    code.map(|c| reject_from(&c).ok_or(StoreError::Corrupt(table)))
+        .transpose()
+}
+
+fn time_col(text: &str, table: &'static str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| StoreError::Corrupt(table))
+}
+
+fn conflict(err: rusqlite::Error, what: &'static str) -> StoreError {
+    match err {
+        rusqlite::Error::SqliteFailure(e, _)
+            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            StoreError::Conflict(what)
+        }
+        other => db(other),
+    }
+}
+
+type UserRow = (String, String, String, String, Option<String>);
+
+fn user_from(row: UserRow) -> Result<UserRecord, StoreError> {
+    Ok(UserRecord {
+        id: uuid_col(&row.0, "users")?,
+        username: row.1,
+        password_hash: row.2,
+        role: role_from(&row.3)?,
+        supervisor: opt_uuid(row.4, "users")?,
+    })
+}
+
+fn stored_entry(
+    body: String,
+    rejected: Option<String>,
+    reassigned: bool,
+) -> Result<StoredEntry, StoreError> {
+    Ok(StoredEntry {
+        entry: serde_json::from_str(&body).map_err(|_| StoreError::Corrupt("visit_entries"))?,
+        rejected: opt_reject(rejected, "visit_entries")?,
+        reassigned,
+    })
+}
+
+impl StoreTx for SqliteTx<'_> {
+    fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO users (id, username, password_hash, role, supervisor_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                user.id.to_string(),
+                user.username,
+                user.password_hash,
+                role_code(user.role),
+                user.supervisor.map(|s| s.to_string())
+            ],
+        )
+        .map_err(|e| conflict(e, "user"))?;
+        Ok(())
+    }
+
+    fn user_by_name(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        let row: Option<UserRow> = self
+            .row(
+                "SELECT id, username, password_hash, role, supervisor_id FROM users WHERE username = ?1",
+                [username],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .optional()
+            .map_err(db)?;
+        row.map(user_from).transpose()
+    }
+
+    fn user(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
+        let row: Option<UserRow> = self
+            .row(
+                "SELECT id, username, password_hash, role, supervisor_id FROM users WHERE id = ?1",
+                [id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .optional()
+            .map_err(db)?;
+        row.map(user_from).transpose()
+    }
+
+    fn insert_device(&self, device: &DeviceRecord) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO devices (id, user_id, active) VALUES (?1, ?2, ?3)",
+            params![
+                device.id.to_string(),
+                device.user.to_string(),
+                device.active
+            ],
+        )
+        .map_err(|e| conflict(e, "device"))?;
+        Ok(())
+    }
+
+    fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>, StoreError> {
+        let row: Option<(String, bool)> = self
+            .row(
+                "SELECT user_id, active FROM devices WHERE id = ?1",
+                [id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(db)?;
+        row.map(|(user, active)| {
+            Ok(DeviceRecord {
+                id,
+                user: uuid_col(&user, "devices")?,
+                active,
+            })
+        })
+        .transpose()
+    }
+
+    fn set_device_active(&self, id: DeviceId, active: bool) -> Result<bool, StoreError> {
+        let n = self
+            .exec(
+                "UPDATE devices SET active = ?2 WHERE id = ?1",
+                params![id.to_string(), active],
+            )
+            .map_err(db)?;
+        Ok(n > 0)
+    }
+
+    fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO tokens (token_sha256, device_id, user_id, expires_at, revoked)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![
+                token.token_sha256,
+                token.device.to_string(),
+                token.user.to_string(),
+                token.expires_at.to_rfc3339(),
+                token.revoked
+            ],
+        )
+        .map_err(|e| conflict(e, "token"))?;
+        Ok(())
+    }
+
+    fn token(&self, token_sha256: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let row: Option<(String, String, String, bool)> = self
+            .row(
+                "SELECT device_id, user_id, expires_at, revoked FROM tokens WHERE token_sha256 = ?1",
+                [token_sha256],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .optional()
+            .map_err(db)?;
+        row.map(|(device, user, expires, revoked)| {
+            Ok(TokenRecord {
+                token_sha256: token_sha256.to_owned(),
+                device: uuid_col(&device, "tokens")?,
+                user: uuid_col(&user, "tokens")?,
+                expires_at: time_col(&expires, "tokens")?,
+                revoked,
+            })
+        })
+        .transpose()
+    }
+
+    fn revoke_token(&self, token_sha256: &str) -> Result<bool, StoreError> {
+        let n = self
+            .exec(
+                "UPDATE tokens SET revoked = 1 WHERE token_sha256 = ?1",
+                [token_sha256],
+            )
+            .map_err(db)?;
+        Ok(n > 0)
+    }
+
+    fn upsert_case(&self, record: &CaseRecord) -> Result<(), StoreError> {
+        let case = &record.case;
+        let body = serde_json::to_string(case).map_err(|_| StoreError::Corrupt("cases"))?;
+        self.exec(
+            "INSERT INTO cases (id, body, primary_agent, partner, supervisor_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5)
+                 ON CONFLICT (id) DO UPDATE SET body = ?2, primary_agent = ?3, partner = ?4,
+                     supervisor_id = ?5",
+            params![
+                case.id.to_string(),
+                body,
+                case.assigned.primary.to_string(),
+                case.assigned.partner.map(|p| p.to_string()),
+                record.supervisor.map(|s| s.to_string())
+            ],
+        )
+        .map_err(db)?;
+        for agent in std::iter::once(case.assigned.primary).chain(case.assigned.partner) {
+            self.exec(
+                "INSERT OR IGNORE INTO case_agents_ever (case_id, user_id) VALUES (?1, ?2)",
+                params![case.id.to_string(), agent.to_string()],
+            )
+            .map_err(db)?;
+        }
+        Ok(())
+    }
+
+    fn case(&self, id: CaseId) -> Result<Option<CaseRecord>, StoreError> {
+        let row: Option<(String, Option<String>)> = self
+            .row(
+                "SELECT body, supervisor_id FROM cases WHERE id = ?1",
+                [id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()
+            .map_err(db)?;
+        row.map(|(body, supervisor)| {
+            Ok(CaseRecord {
+                case: serde_json::from_str(&body).map_err(|_| StoreError::Corrupt("cases"))?,
+                supervisor: opt_uuid(supervisor, "cases")?,
+            })
+        })
+        .transpose()
+    }
+
+    fn was_assigned(&self, case: CaseId, user: UserId) -> Result<bool, StoreError> {
+        self.row(
+            "SELECT EXISTS (SELECT 1 FROM case_agents_ever WHERE case_id = ?1 AND user_id = ?2)",
+            params![case.to_string(), user.to_string()],
+            |r| r.get(0),
+        )
+        .map_err(db)
+    }
+
+    fn insert_template(&self, template: &ChecklistTemplate) -> Result<bool, StoreError> {
+        let n = self
+            .exec(
+                "INSERT OR IGNORE INTO templates (key, version, body) VALUES (?1, ?2, ?3)",
+                params![template.key(), template.version(), template.to_json()],
+            )
+            .map_err(db)?;
+        Ok(n > 0)
+    }
+
+    fn template(&self, key: &str, version: u32) -> Result<Option<ChecklistTemplate>, StoreError> {
+        let body: Option<String> = self
+            .row(
+                "SELECT body FROM templates WHERE key = ?1 AND version = ?2",
+                params![key, version],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db)?;
+        body.map(|b| ChecklistTemplate::from_json(&b).map_err(|_| StoreError::Corrupt("templates")))
+            .transpose()
+    }
+
+    fn insert_visit(&self, visit: &VisitRecord) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO visits (id, case_id) VALUES (?1, ?2)",
+            params![visit.id.to_string(), visit.case_id.to_string()],
+        )
+        .map_err(|e| conflict(e, "visit"))?;
+        Ok(())
+    }
+
+    fn visit(&self, id: VisitId) -> Result<Option<VisitRecord>, StoreError> {
+        let case: Option<String> = self
+            .row(
+                "SELECT case_id FROM visits WHERE id = ?1",
+                [id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db)?;
+        case.map(|c| {
+            Ok(VisitRecord {
+                id,
+                case_id: uuid_col(&c, "visits")?,
+            })
+        })
+        .transpose()
+    }
+
+    fn visit_entries(&self, visit: VisitId) -> Result<Vec<StoredEntry>, StoreError> {
+        let mut stmt = self
+            .0
+            .prepare_cached(
+                "SELECT body, rejected, reassigned FROM visit_entries WHERE visit_id = ?1
+                 ORDER BY author, seq",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([visit.to_string()], |r| {
+                Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?))
+            })
+            .map_err(db)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (body, rejected, reassigned) = row.map_err(db)?;
+            out.push(stored_entry(body, rejected, reassigned)?);
+        }
+        Ok(out)
+    }
+
+    fn chain_head(&self, visit: VisitId, author: DeviceId) -> Result<Option<LogEntry>, StoreError> {
+        let body: Option<String> = self
+            .row(
+                "SELECT body FROM visit_entries WHERE visit_id = ?1 AND author = ?2
+                 ORDER BY seq DESC LIMIT 1",
+                params![visit.to_string(), author.to_string()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db)?;
+        body.map(|b| serde_json::from_str(&b).map_err(|_| StoreError::Corrupt("visit_entries")))
+            .transpose()
+    }
+
+    fn entry(
+        &self,
+        visit: VisitId,
+        author: DeviceId,
+        seq: u64,
+    ) -> Result<Option<StoredEntry>, StoreError> {
+        let seq = i64::try_from(seq).map_err(|_| StoreError::Corrupt("visit_entries"))?;
+        let row: Option<(String, Option<String>, bool)> = self
+            .row(
+                "SELECT body, rejected, reassigned FROM visit_entries
+                 WHERE visit_id = ?1 AND author = ?2 AND seq = ?3",
+                params![visit.to_string(), author.to_string(), seq],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()
+            .map_err(db)?;
+        row.map(|(body, rejected, reassigned)| stored_entry(body, rejected, reassigned))
+            .transpose()
+    }
+
+    fn insert_entry(&self, stored: &StoredEntry) -> Result<(), StoreError> {
+        let entry = &stored.entry;
+        let seq = i64::try_from(entry.seq).map_err(|_| StoreError::Corrupt("visit_entries"))?;
+        let body =
+            serde_json::to_string(entry).map_err(|_| StoreError::Corrupt("visit_entries"))?;
+        self.exec(
+            "INSERT INTO visit_entries (visit_id, author, seq, op_id, body, rejected, reassigned)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                entry.visit_id.to_string(),
+                entry.author.to_string(),
+                seq,
+                entry.op_id.to_string(),
+                body,
+                stored.rejected.map(RejectCode::code),
+                stored.reassigned
+            ],
+        )
+        .map_err(|e| conflict(e, "visit entry"))?;
+        Ok(())
+    }
+
+    fn op_outcome(&self, op_id: Uuid) -> Result<Option<Option<RejectCode>>, StoreError> {
+        let row: Option<Option<String>> = self
+            .row(
+                "SELECT rejected FROM applied_ops WHERE op_id = ?1",
+                [op_id.to_string()],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(db)?;
+        row.map(|code| opt_reject(code, "applied_ops")).transpose()
+    }
+
+    fn record_op(
+        &self,
+        op_id: Uuid,
+        device: DeviceId,
+        rejected: Option<RejectCode>,
+    ) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO applied_ops (op_id, device_id, rejected) VALUES (?1, ?2, ?3)",
+            params![
+                op_id.to_string(),
+                device.to_string(),
+                rejected.map(RejectCode::code)
+            ],
+        )
+        .map_err(|e| conflict(e, "op"))?;
+        Ok(())
+    }
+
+    fn append_feed(&self, item: &FeedItem) -> Result<u64, StoreError> {
+        self.feed_append(item)
+    }
+
+    fn feed_after(&self, cursor: u64, limit: u32) -> Result<Vec<(u64, FeedItem)>, StoreError> {
+        self.feed_page(cursor, limit)
+    }
+
+    fn append_audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
+        self.audit_append(record)
+    }
+
+    fn audit_log(&self) -> Result<Vec<AuditRecord>, StoreError> {
+        self.audit_all()
+    }
+}

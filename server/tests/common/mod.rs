@@ -1,0 +1,312 @@
+//! A small world for the server tests: two teams, three agents with phones,
+//! two cases, and helpers to write visit log entries and send requests.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use chrono::{DateTime, TimeZone, Utc};
+use doorstep_core::clock::{FixedClock, Hlc};
+use doorstep_core::domain::{
+    Address, AddressKind, AssignedAgents, Case, CaseStatus, Customer, InterviewNote, Notice,
+    NoticeChannel, PhoneNumber, SiteCheck, VisitChange,
+};
+use doorstep_core::event_log::{EntryDraft, LogEntry, append};
+use doorstep_core::money::Money;
+use doorstep_core::policy::{GeoPoint, GpsFix};
+use doorstep_core::sync::protocol::Role;
+use doorstep_server::store::sqlite::SqliteStore;
+use doorstep_server::{AppState, admin, app};
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+use uuid::Uuid;
+
+pub fn t0() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).single().unwrap()
+}
+
+pub struct World {
+    pub state: AppState,
+    pub clock: Arc<FixedClock>,
+    pub agent1: Uuid,
+    pub agent2: Uuid,
+    pub agent3: Uuid,
+    pub phone1: Uuid,
+    pub phone2: Uuid,
+    pub phone3: Uuid,
+    pub sup_a_phone: Uuid,
+    pub sup_b_phone: Uuid,
+    /// Team A, agent1 with agent2 as partner.
+    pub case1: Case,
+    /// Team B, agent3.
+    pub case2: Case,
+}
+
+pub fn sample_case(primary: Uuid, partner: Option<Uuid>) -> Case {
+    Case {
+        id: Uuid::now_v7(),
+        external_ref: "CC-2026-000123".into(),
+        customer: Customer {
+            name: "王小明".into(),
+            national_id_masked: "**************123X".into(),
+            phones: vec![PhoneNumber {
+                label: "mobile".into(),
+                number: "+86 138 0000 0000".into(),
+            }],
+            addresses: vec![Address {
+                kind: AddressKind::Home,
+                text: "北京市朝阳区建国路 88 号".into(),
+                location: Some(GeoPoint {
+                    latitude: 39.9087,
+                    longitude: 116.4605,
+                }),
+            }],
+        },
+        product: "Platinum credit card".into(),
+        overdue_amount: Money::new(1_250_000, "CNY").unwrap(),
+        days_past_due: 45,
+        assigned: AssignedAgents { primary, partner },
+        priority: 3,
+        due_date: chrono::NaiveDate::from_ymd_opt(2026, 3, 20).unwrap(),
+        status: CaseStatus::New,
+        utc_offset_minutes: 480,
+    }
+}
+
+impl World {
+    pub fn new() -> World {
+        let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+        let clock = Arc::new(FixedClock::new(t0()));
+        let state = AppState {
+            store: store.clone(),
+            clock: clock.clone(),
+            metrics: Default::default(),
+        };
+        let s = store.as_ref();
+        let now = t0();
+        admin::create_user(s, "sup_a", "pw-sup_a", Role::Supervisor, None, now).unwrap();
+        admin::create_user(s, "sup_b", "pw-sup_b", Role::Supervisor, None, now).unwrap();
+        let mut agents = Vec::new();
+        for (name, team) in [
+            ("agent1", "sup_a"),
+            ("agent2", "sup_a"),
+            ("agent3", "sup_b"),
+        ] {
+            let pw = format!("pw-{name}");
+            agents.push(admin::create_user(s, name, &pw, Role::Agent, Some(team), now).unwrap());
+        }
+        let mut phones = Vec::new();
+        for name in ["agent1", "agent2", "agent3", "sup_a", "sup_b"] {
+            let phone = Uuid::now_v7();
+            admin::create_device(s, name, phone, now).unwrap();
+            phones.push(phone);
+        }
+        let case1 = sample_case(agents[0], Some(agents[1]));
+        let case2 = sample_case(agents[2], None);
+        admin::import_cases(s, &[case1.clone(), case2.clone()], now).unwrap();
+        World {
+            state,
+            clock,
+            agent1: agents[0],
+            agent2: agents[1],
+            agent3: agents[2],
+            phone1: phones[0],
+            phone2: phones[1],
+            phone3: phones[2],
+            sup_a_phone: phones[3],
+            sup_b_phone: phones[4],
+            case1,
+            case2,
+        }
+    }
+
+    pub async fn send(
+        &self,
+        method: &str,
+        uri: &str,
+        token: Option<&str>,
+        body: Option<String>,
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder().method(method).uri(uri);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some(body) => request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body)),
+            None => request.body(Body::empty()),
+        }
+        .unwrap();
+        self.raw(request).await
+    }
+
+    pub async fn raw(&self, request: Request<Body>) -> (StatusCode, Value) {
+        let response = app(self.state.clone()).oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let value = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        (status, value)
+    }
+
+    pub async fn login(&self, username: &str, device: Uuid) -> String {
+        let body = serde_json::json!({
+            "username": username,
+            "password": format!("pw-{username}"),
+            "device_id": device,
+        });
+        let (status, value) = self
+            .send("POST", "/v1/login", None, Some(body.to_string()))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{value}");
+        value["token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn push(&self, token: &str, ops: &[LogEntry]) -> (StatusCode, Value) {
+        let body = serde_json::json!({ "ops": ops }).to_string();
+        self.send("POST", "/v1/push", Some(token), Some(body)).await
+    }
+
+    /// Pushes and returns each op's outcome ("applied", "duplicate" or the reject code).
+    pub async fn push_outcomes(&self, token: &str, ops: &[LogEntry]) -> Vec<String> {
+        let (status, value) = self.push(token, ops).await;
+        assert_eq!(status, StatusCode::OK, "{value}");
+        value["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| match r["outcome"].as_str().unwrap() {
+                "rejected" => r["code"].as_str().unwrap().to_owned(),
+                other => other.to_owned(),
+            })
+            .collect()
+    }
+
+    pub async fn pull(&self, token: &str, cursor: u64, limit: u32) -> Value {
+        let uri = format!("/v1/pull?cursor={cursor}&limit={limit}");
+        let (status, value) = self.send("GET", &uri, Some(token), None).await;
+        assert_eq!(status, StatusCode::OK, "{value}");
+        value
+    }
+
+    /// Every change visible to `token`, paging through.
+    pub async fn pull_all(&self, token: &str) -> Vec<Value> {
+        let mut cursor = 0;
+        let mut all = Vec::new();
+        loop {
+            let page = self.pull(token, cursor, 1000).await;
+            all.extend(page["changes"].as_array().unwrap().iter().cloned());
+            cursor = page["cursor"].as_u64().unwrap();
+            if !page["more"].as_bool().unwrap() {
+                return all;
+            }
+        }
+    }
+}
+
+/// One phone's chain for one visit.
+pub struct Phone {
+    pub device: Uuid,
+    pub visit: Uuid,
+    pub entries: Vec<LogEntry>,
+    pub millis: u64,
+}
+
+impl Phone {
+    pub fn new(device: Uuid, visit: Uuid) -> Phone {
+        Phone {
+            device,
+            visit,
+            entries: Vec::new(),
+            millis: 1_772_442_000_000,
+        }
+    }
+
+    pub fn act(&mut self, change: &VisitChange) -> LogEntry {
+        self.millis += 1_000;
+        let draft = EntryDraft {
+            visit_id: self.visit,
+            author: self.device,
+            op_id: Uuid::now_v7(),
+            kind: change.kind().into(),
+            payload: serde_json::to_string(change).unwrap(),
+            hlc: Hlc {
+                millis: self.millis,
+                counter: 0,
+                node: self.device,
+            },
+            device_time: t0(),
+            utc_offset_minutes: 480,
+        };
+        let entry = append(self.entries.last(), draft).unwrap();
+        self.entries.push(entry.clone());
+        entry
+    }
+}
+
+pub fn planned(case: &Case) -> VisitChange {
+    VisitChange::Planned {
+        case_id: case.id,
+        agent: case.assigned.primary,
+        partner: case.assigned.partner,
+        template_key: "home-verification".into(),
+        template_version: 1,
+        planned_for: t0(),
+    }
+}
+
+pub fn notice() -> VisitChange {
+    VisitChange::NoticeRecorded {
+        notice: Notice {
+            channel: NoticeChannel::PhoneCall,
+            given_at: t0(),
+            planned_visit_at: t0(),
+            purpose: "overdue review".into(),
+            acknowledged: true,
+        },
+    }
+}
+
+pub fn site() -> SiteCheck {
+    SiteCheck {
+        at: t0(),
+        utc_offset_minutes: 480,
+        fix: GpsFix {
+            point: GeoPoint {
+                latitude: 39.9087,
+                longitude: 116.4605,
+            },
+            accuracy_m: 8.0,
+            mocked: false,
+            taken_at: t0(),
+        },
+        distance_m: Some(5.0),
+        flags: Vec::new(),
+    }
+}
+
+pub fn note(author: Uuid, text: &str) -> VisitChange {
+    VisitChange::NoteAdded {
+        note: InterviewNote {
+            id: Uuid::now_v7(),
+            author,
+            written_at: t0(),
+            text: text.into(),
+        },
+    }
+}
+
+/// A whole visit up to submission, as a list of changes.
+pub fn full_visit(case: &Case) -> Vec<VisitChange> {
+    vec![
+        planned(case),
+        notice(),
+        VisitChange::CheckedIn { check: site() },
+        note(case.assigned.primary, "customer lost job in January"),
+        VisitChange::CheckedOut { check: site() },
+        VisitChange::Submitted { at: t0() },
+    ]
+}

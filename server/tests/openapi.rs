@@ -1,0 +1,137 @@
+//! The served OpenAPI document describes the routes and bodies the server uses.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use axum::http::StatusCode;
+use common::*;
+use doorstep_core::sync::protocol::{
+    ErrorBody, LoginRequest, LoginResponse, OpOutcome, OpResult, PullResponse, PushRequest,
+    PushResponse, RejectCode, Role,
+};
+use serde_json::Value;
+use uuid::Uuid;
+
+fn keys(value: &Value) -> BTreeSet<String> {
+    value.as_object().unwrap().keys().cloned().collect()
+}
+
+fn schema_props(doc: &Value, name: &str) -> BTreeSet<String> {
+    keys(&doc["components"]["schemas"][name]["properties"])
+}
+
+fn required(doc: &Value, name: &str) -> BTreeSet<String> {
+    doc["components"]["schemas"][name]["required"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_served_document_matches_the_routes_and_the_wire_types() {
+    let w = World::new();
+    let (status, doc) = w.send("GET", "/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = keys(&doc["paths"]);
+    let expected: BTreeSet<String> = [
+        "/healthz",
+        "/metrics",
+        "/openapi.json",
+        "/v1/login",
+        "/v1/logout",
+        "/v1/push",
+        "/v1/pull",
+        "/v1/visits/{visit_id}/review",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    assert_eq!(paths, expected);
+    for path in &paths {
+        let probe = path.replace("{visit_id}", &Uuid::now_v7().to_string());
+        let method = keys(&doc["paths"][path])
+            .into_iter()
+            .next()
+            .unwrap()
+            .to_uppercase();
+        let (status, _) = w.send(&method, &probe, None, None).await;
+        assert_ne!(status, StatusCode::NOT_FOUND, "{method} {path}");
+        assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+    }
+
+    // Every field the Rust types put on the wire is declared, and every
+    // declared required field is there.
+    let mut phone = Phone::new(w.phone1, Uuid::now_v7());
+    let entry = phone.act(&planned(&w.case1));
+    let samples: Vec<(&str, Value)> = vec![
+        ("LogEntry", serde_json::to_value(&entry).unwrap()),
+        (
+            "LoginRequest",
+            serde_json::to_value(LoginRequest {
+                username: "a".into(),
+                password: "b".into(),
+                device_id: Uuid::nil(),
+            })
+            .unwrap(),
+        ),
+        (
+            "LoginResponse",
+            serde_json::to_value(LoginResponse {
+                token: "0".repeat(64),
+                expires_at: t0(),
+                user_id: Uuid::nil(),
+                role: Role::Agent,
+            })
+            .unwrap(),
+        ),
+        (
+            "PushRequest",
+            serde_json::to_value(PushRequest { ops: vec![entry] }).unwrap(),
+        ),
+        (
+            "PushResponse",
+            serde_json::to_value(PushResponse { results: vec![] }).unwrap(),
+        ),
+        (
+            "OpResult",
+            serde_json::to_value(OpResult {
+                op_id: Uuid::nil(),
+                outcome: OpOutcome::Rejected {
+                    code: RejectCode::NotAssigned,
+                },
+            })
+            .unwrap(),
+        ),
+        (
+            "PullResponse",
+            serde_json::to_value(PullResponse {
+                changes: vec![],
+                cursor: 0,
+                more: false,
+                deactivated: false,
+            })
+            .unwrap(),
+        ),
+        (
+            "ErrorBody",
+            serde_json::to_value(ErrorBody {
+                code: "x".into(),
+                message: "y".into(),
+            })
+            .unwrap(),
+        ),
+    ];
+    for (name, sample) in samples {
+        let sent = keys(&sample);
+        assert!(
+            sent.is_subset(&schema_props(&doc, name)),
+            "{name}: {sent:?}"
+        );
+        assert!(required(&doc, name).is_subset(&sent), "{name}");
+    }
+}
