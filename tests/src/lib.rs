@@ -1,0 +1,5 @@
+//! Harnesses for Doorstep's cross-crate tests: the sync server running on a
+//! loopback port, and a fault-injecting proxy to put in front of it.
+
+pub mod fault_proxy;
+pub mod server;
