@@ -1,6 +1,7 @@
 //! The Doorstep sync server: login, push, pull and supervisor review over HTTP
-//! (axum), storage behind one trait with an embedded SQLite backend, and the
-//! admin operations of the `doorstep-server` command.
+//! (axum), storage behind one trait (embedded SQLite by default, PostgreSQL for
+//! several stateless replicas on one database), and the admin operations of
+//! the `doorstep-server` command.
 //!
 //! Layers, from the bottom: [`store`] moves rows; [`service`] holds every rule
 //! (using the core's merge rules, so phone and server agree); [`api`] is HTTP.

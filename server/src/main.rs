@@ -1,5 +1,6 @@
-//! `doorstep-server`: the sync server and its admin commands, all on one data
-//! directory. Prints ids, never customer data.
+//! `doorstep-server`: the sync server and its admin commands, on one data
+//! directory (embedded SQLite) or, with `--database-url`, on PostgreSQL.
+//! Prints ids, never customer data.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -11,6 +12,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 use doorstep_core::checklist::ChecklistTemplate;
 use doorstep_core::domain::Case;
 use doorstep_core::sync::protocol::Role;
+use doorstep_server::store::Store;
+use doorstep_server::store::postgres::PostgresStore;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::{AppState, admin, app};
 use uuid::Uuid;
@@ -21,9 +24,13 @@ use uuid::Uuid;
     about = "Doorstep sync server and admin commands"
 )]
 struct Cli {
-    /// Directory holding the server's database.
+    /// Directory holding the server's database (embedded SQLite).
     #[arg(long, global = true, default_value = "doorstep-data")]
     data: PathBuf,
+    /// Use PostgreSQL instead of SQLite in --data: `postgres://user@host:port/db`.
+    /// Several servers may share one database.
+    #[arg(long, global = true)]
+    database_url: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -91,8 +98,12 @@ fn read_file(path: &Path) -> Result<String, String> {
 }
 
 fn run(cli: Cli) -> Result<(), String> {
-    let store = SqliteStore::open_dir(&cli.data).map_err(|e| e.to_string())?;
+    let store: Arc<dyn Store> = match &cli.database_url {
+        Some(url) => Arc::new(PostgresStore::open(url).map_err(|e| format!("PostgreSQL: {e}"))?),
+        None => Arc::new(SqliteStore::open_dir(&cli.data).map_err(|e| e.to_string())?),
+    };
     let now = Utc::now();
+    let store_ref = store.as_ref();
     match cli.command {
         Command::Serve { listen } => serve(store, listen),
         Command::CreateUser {
@@ -107,7 +118,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 RoleArg::Admin => Role::Admin,
             };
             let id = admin::create_user(
-                &store,
+                store_ref,
                 &username,
                 &password,
                 role,
@@ -122,7 +133,8 @@ fn run(cli: Cli) -> Result<(), String> {
             username,
             device_id,
         } => {
-            admin::create_device(&store, &username, device_id, now).map_err(|e| e.to_string())?;
+            admin::create_device(store_ref, &username, device_id, now)
+                .map_err(|e| e.to_string())?;
             println!("device {device_id}");
             Ok(())
         }
@@ -135,7 +147,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     e.column()
                 )
             })?;
-            for id in admin::import_cases(&store, &cases, now).map_err(|e| e.to_string())? {
+            for id in admin::import_cases(store_ref, &cases, now).map_err(|e| e.to_string())? {
                 println!("case {id}");
             }
             Ok(())
@@ -143,24 +155,24 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::PublishTemplate { file } => {
             let template =
                 ChecklistTemplate::from_json(&read_file(&file)?).map_err(|e| e.to_string())?;
-            admin::publish_template(&store, &template, now).map_err(|e| e.to_string())?;
+            admin::publish_template(store_ref, &template, now).map_err(|e| e.to_string())?;
             println!("template {}@{}", template.key(), template.version());
             Ok(())
         }
         Command::ReassignCase { case_id, agent } => {
-            admin::reassign_case(&store, case_id, &agent, now).map_err(|e| e.to_string())?;
+            admin::reassign_case(store_ref, case_id, &agent, now).map_err(|e| e.to_string())?;
             println!("case {case_id}");
             Ok(())
         }
         Command::DeactivateDevice { device_id } => {
-            admin::deactivate_device(&store, device_id, now).map_err(|e| e.to_string())?;
+            admin::deactivate_device(store_ref, device_id, now).map_err(|e| e.to_string())?;
             println!("device {device_id} deactivated");
             Ok(())
         }
     }
 }
 
-fn serve(store: SqliteStore, listen: SocketAddr) -> Result<(), String> {
+fn serve(store: Arc<dyn Store>, listen: SocketAddr) -> Result<(), String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
@@ -169,7 +181,7 @@ fn serve(store: SqliteStore, listen: SocketAddr) -> Result<(), String> {
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         tracing::info!(%local, "doorstep-server listening");
         println!("listening on {local}");
-        let router = app(AppState::new(Arc::new(store)));
+        let router = app(AppState::new(store));
         axum::serve(listener, router)
             .with_graceful_shutdown(shutdown_signal())
             .await

@@ -1,12 +1,15 @@
 //! One conformance suite for every storage backend: each `check_*` takes a
-//! fresh, empty store. SQLite runs it now; a PostgreSQL backend adds one test
-//! that calls `conformance` with its own constructor.
+//! fresh, empty store. SQLite runs it in memory; PostgreSQL runs it against the
+//! database in `DOORSTEP_TEST_DATABASE_URL` (`scripts/test` starts a throwaway
+//! cluster for it), each store in a schema of its own. Without that variable
+//! the PostgreSQL tests print SKIPPED, and fail when `CI` is set.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;
 
 use common::*;
 use doorstep_core::sync::protocol::{RejectCode, Role};
+use doorstep_server::store::postgres::PostgresStore;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::store::{
     self, AuditRecord, CaseRecord, DeviceRecord, FeedItem, Store, StoreError, StoredEntry,
@@ -258,4 +261,405 @@ fn sqlite_store_keeps_its_data_across_reopen_and_its_audit_is_append_only() {
     let conn = rusqlite::Connection::open(dir.path().join("doorstep-server.db")).unwrap();
     assert!(conn.execute("DELETE FROM audit", []).is_err());
     assert!(conn.execute("UPDATE audit SET action = 'x'", []).is_err());
+}
+
+// ---- PostgreSQL ----
+
+/// The test database's URL; `None` (after saying so) when PostgreSQL tests are
+/// skipped. Panics when they would be skipped on CI.
+fn pg_url(test: &str) -> Option<String> {
+    match std::env::var("DOORSTEP_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            let on_ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
+            assert!(
+                !on_ci,
+                "{test}: DOORSTEP_TEST_DATABASE_URL is not set, and CI must run the \
+                 PostgreSQL tests (scripts/test starts a cluster for them)"
+            );
+            // Straight to stderr, past the test harness's capture, so the skip
+            // shows in every run.
+            let line = format!(
+                "SKIPPED {test}: DOORSTEP_TEST_DATABASE_URL is not set \
+                 (run scripts/test, or scripts/postgres start DIR and export its URL)\n"
+            );
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
+            None
+        }
+    }
+}
+
+/// A fresh schema in the test database, and a config whose connections use it.
+fn pg_schema(url: &str) -> (String, postgres::Config) {
+    let schema = format!("t_{}", Uuid::now_v7().simple());
+    let mut client = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    client
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .unwrap();
+    let mut config: postgres::Config = url.parse().unwrap();
+    config.options(&format!("-c search_path={schema}"));
+    (schema, config)
+}
+
+/// A store on a fresh, empty schema.
+fn pg_store(url: &str) -> PostgresStore {
+    PostgresStore::connect(pg_schema(url).1, 4).unwrap()
+}
+
+#[test]
+fn postgres_store_conforms() {
+    let Some(url) = pg_url("postgres_store_conforms") else {
+        return;
+    };
+    conformance(|| Box::new(pg_store(&url)));
+}
+
+#[test]
+fn postgres_store_keeps_its_data_across_reopen_and_its_audit_is_append_only() {
+    let Some(url) = pg_url("postgres_store_keeps_its_data_across_reopen") else {
+        return;
+    };
+    let (schema, config) = pg_schema(&url);
+    {
+        let store = PostgresStore::connect(config.clone(), 2).unwrap();
+        check_audit(&store);
+    }
+    let store = PostgresStore::connect(config.clone(), 2).unwrap();
+    assert_eq!(store::read(&store, |tx| tx.audit_log()).unwrap().len(), 1);
+    let mut client = config.connect(postgres::NoTls).unwrap();
+    assert!(client.execute("DELETE FROM audit", &[]).is_err());
+    assert!(
+        client
+            .execute("UPDATE audit SET action = 'x'", &[])
+            .is_err()
+    );
+    assert!(client.batch_execute("TRUNCATE audit").is_err());
+    assert_eq!(store::read(&store, |tx| tx.audit_log()).unwrap().len(), 1);
+
+    // A database written by a newer server is refused, not downgraded.
+    client
+        .batch_execute(&format!("UPDATE {schema}.doorstep_schema SET version = 99"))
+        .unwrap();
+    let newer = PostgresStore::connect(config, 2);
+    assert!(matches!(newer, Err(StoreError::Database(m)) if m.contains("newer")));
+}
+
+#[test]
+fn postgres_feed_has_no_gaps_under_concurrent_writers_from_two_stores() {
+    let Some(url) = pg_url("postgres_feed_has_no_gaps_under_concurrent_writers") else {
+        return;
+    };
+    let config = pg_schema(&url).1;
+    // Two stores on one database, as two server replicas would be.
+    let stores = [
+        std::sync::Arc::new(PostgresStore::connect(config.clone(), 3).unwrap()),
+        std::sync::Arc::new(PostgresStore::connect(config, 3).unwrap()),
+    ];
+    const WRITERS: usize = 6;
+    const APPENDS: usize = 25;
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let store = stores[1].clone();
+        let done = done.clone();
+        std::thread::spawn(move || {
+            // Whatever a reader sees is a prefix 1..=n with no hole.
+            let mut reads = 0;
+            while !done.load(std::sync::atomic::Ordering::SeqCst) || reads == 0 {
+                let seen = store::read(store.as_ref(), |tx| tx.feed_after(0, 100_000)).unwrap();
+                for (i, (seq, _)) in seen.iter().enumerate() {
+                    assert_eq!(*seq, i as u64 + 1, "a reader saw a gap");
+                }
+                reads += 1;
+            }
+        })
+    };
+    let writers: Vec<_> = (0..WRITERS)
+        .map(|w| {
+            let store = stores[w % 2].clone();
+            std::thread::spawn(move || {
+                let mut seqs = Vec::new();
+                for _ in 0..APPENDS {
+                    let seq = store::write(store.as_ref(), |tx| {
+                        tx.append_feed(&FeedItem::Case {
+                            case_id: Uuid::now_v7(),
+                        })
+                    })
+                    .unwrap();
+                    seqs.push(seq);
+                }
+                // A rolled-back append must not leave a hole either.
+                let failed: Result<u64, StoreError> = store::write(store.as_ref(), |tx| {
+                    tx.append_feed(&FeedItem::Case {
+                        case_id: Uuid::now_v7(),
+                    })?;
+                    Err(StoreError::Corrupt("test"))
+                });
+                assert!(failed.is_err());
+                seqs
+            })
+        })
+        .collect();
+    let mut all: Vec<u64> = writers
+        .into_iter()
+        .flat_map(|w| w.join().unwrap())
+        .collect();
+    done.store(true, std::sync::atomic::Ordering::SeqCst);
+    reader.join().unwrap();
+    all.sort_unstable();
+    let expected: Vec<u64> = (1..=(WRITERS * APPENDS) as u64).collect();
+    assert_eq!(all, expected);
+    let feed = store::read(stores[0].as_ref(), |tx| tx.feed_after(0, 100_000)).unwrap();
+    assert_eq!(feed.len(), WRITERS * APPENDS);
+}
+
+#[test]
+fn two_servers_on_one_postgres_serve_the_same_agent() {
+    let Some(url) = pg_url("two_servers_on_one_postgres_serve_the_same_agent") else {
+        return;
+    };
+    let config = pg_schema(&url).1;
+    let first = std::sync::Arc::new(PostgresStore::connect(config.clone(), 4).unwrap());
+    let second = std::sync::Arc::new(PostgresStore::connect(config, 4).unwrap());
+    // The world (users, phones, cases) is set up through the first server's
+    // store; the second is another replica with its own connections.
+    let a = World::with_store(first);
+    let b = World {
+        state: doorstep_server::AppState {
+            store: second,
+            clock: a.clock.clone(),
+            metrics: Default::default(),
+        },
+        clock: a.clock.clone(),
+        case1: a.case1.clone(),
+        case2: a.case2.clone(),
+        ..a
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        // A token issued by one replica works on the other.
+        let token = a.login("agent1", a.phone1).await;
+        let partner = b.login("agent2", b.phone2).await;
+        let mut phone = Phone::new(a.phone1, Uuid::now_v7());
+        let ops: Vec<_> = full_visit(&a.case1).iter().map(|c| phone.act(c)).collect();
+        assert_eq!(a.push_outcomes(&token, &ops[..4]).await, vec!["applied"; 4]);
+
+        // Pushed through the first, pulled through the second.
+        let changes = b.pull_all(&partner).await;
+        let entries = |changes: &[serde_json::Value]| -> Vec<serde_json::Value> {
+            changes
+                .iter()
+                .filter(|c| c["type"] == "visit_entry")
+                .cloned()
+                .collect()
+        };
+        assert_eq!(entries(&changes).len(), 4, "{changes:?}");
+        assert_eq!(
+            entries(&changes)[0]["entry"]["hash"],
+            serde_json::json!(ops[0].hash)
+        );
+        let own = b.pull_all(&token).await;
+        assert!(
+            own.iter()
+                .any(|c| c["type"] == "case" && c["case"]["id"] == serde_json::json!(a.case1.id)),
+            "{own:?}"
+        );
+
+        // The retry lands on the other replica: every op is a duplicate, and
+        // the rest of the chain continues there.
+        assert_eq!(
+            b.push_outcomes(&token, &ops[..4]).await,
+            vec!["duplicate"; 4]
+        );
+        assert_eq!(b.push_outcomes(&token, &ops[4..]).await, vec!["applied"; 2]);
+        assert_eq!(a.push_outcomes(&token, &ops).await, vec!["duplicate"; 6]);
+        assert_eq!(entries(&a.pull_all(&partner).await).len(), 6);
+    });
+}
+
+/// A `doorstep-server serve` process, killed when the test ends.
+struct ServeProcess(std::process::Child);
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+const BIN: &str = env!("CARGO_BIN_EXE_doorstep-server");
+
+/// Runs one admin command of the binary on `url` and returns its stdout.
+fn pg_admin(url: &str, args: &[&str]) -> String {
+    let out = std::process::Command::new(BIN)
+        .args(["--database-url", url])
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Starts `serve` on a free loopback port and returns it with its base URL.
+fn pg_serve(url: &str) -> (ServeProcess, String) {
+    use std::io::BufRead;
+    let mut child = std::process::Command::new(BIN)
+        .args(["--database-url", url, "serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let process = ServeProcess(child);
+    let mut line = String::new();
+    std::io::BufReader::new(stdout)
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .to_owned();
+    (process, format!("http://{addr}"))
+}
+
+/// One JSON request; any status comes back as a value, not an error.
+fn http_json(
+    base: &str,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<serde_json::Value>,
+) -> (u16, serde_json::Value) {
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let url = format!("{base}{path}");
+    let bearer = token.map(|t| format!("Bearer {t}"));
+    let mut response = if method == "GET" {
+        let mut request = agent.get(&url);
+        if let Some(bearer) = &bearer {
+            request = request.header("Authorization", bearer);
+        }
+        request.call().unwrap()
+    } else {
+        let mut request = agent.post(&url).header("Content-Type", "application/json");
+        if let Some(bearer) = &bearer {
+            request = request.header("Authorization", bearer);
+        }
+        request
+            .send(body.unwrap_or(serde_json::Value::Null).to_string())
+            .unwrap()
+    };
+    let status = response.status().as_u16();
+    let text = response.body_mut().read_to_string().unwrap();
+    (status, serde_json::from_str(&text).unwrap_or_default())
+}
+
+#[test]
+fn two_server_processes_on_one_postgres_serve_the_same_device() {
+    let Some(url) = pg_url("two_server_processes_on_one_postgres_serve_the_same_device") else {
+        return;
+    };
+    // The binary takes a URL; the fresh schema travels in its `options`.
+    let (schema, _) = pg_schema(&url);
+    let sep = if url.contains('?') { '&' } else { '?' };
+    let url = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+    let id_of = |out: String| -> Uuid { out.split_whitespace().nth(1).unwrap().parse().unwrap() };
+    pg_admin(
+        &url,
+        &[
+            "create-user",
+            "--username",
+            "sup",
+            "--password",
+            "pw-sup",
+            "--role",
+            "supervisor",
+        ],
+    );
+    let agent = id_of(pg_admin(
+        &url,
+        &[
+            "create-user",
+            "--username",
+            "ana",
+            "--password",
+            "pw-ana",
+            "--role",
+            "agent",
+            "--supervisor",
+            "sup",
+        ],
+    ));
+    let device = Uuid::now_v7();
+    let device_text = device.to_string();
+    pg_admin(
+        &url,
+        &[
+            "create-device",
+            "--username",
+            "ana",
+            "--device-id",
+            &device_text,
+        ],
+    );
+    let case = sample_case(agent, None);
+    let dir = tempfile::tempdir().unwrap();
+    let cases_file = dir.path().join("cases.json");
+    std::fs::write(&cases_file, serde_json::to_string(&[&case]).unwrap()).unwrap();
+    pg_admin(
+        &url,
+        &["import-cases", "--file", cases_file.to_str().unwrap()],
+    );
+
+    let (_one, first) = pg_serve(&url);
+    let (_two, second) = pg_serve(&url);
+    let login = serde_json::json!({
+        "username": "ana", "password": "pw-ana", "device_id": device,
+    });
+    let (status, body) = http_json(&first, "POST", "/v1/login", None, Some(login));
+    assert_eq!(status, 200, "{body}");
+    let token = body["token"].as_str().unwrap().to_owned();
+
+    let mut phone = Phone::new(device, Uuid::now_v7());
+    let ops: Vec<_> = full_visit(&case).iter().map(|c| phone.act(c)).collect();
+    let outcomes = |base: &str, ops: &[doorstep_core::event_log::LogEntry]| -> Vec<String> {
+        let body = serde_json::json!({ "ops": ops });
+        let (status, value) = http_json(base, "POST", "/v1/push", Some(&token), Some(body));
+        assert_eq!(status, 200, "{value}");
+        value["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["outcome"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(outcomes(&first, &ops), vec!["applied"; 6]);
+    // The other process knows the token, the case and every op.
+    let (status, page) = http_json(
+        &second,
+        "GET",
+        "/v1/pull?cursor=0&limit=100",
+        Some(&token),
+        None,
+    );
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["type"] == "case" && c["case"]["id"] == serde_json::json!(case.id)),
+        "{page}"
+    );
+    assert_eq!(outcomes(&second, &ops), vec!["duplicate"; 6]);
 }

@@ -1,5 +1,6 @@
 //! Server storage behind one trait, so the embedded SQLite backend (the default)
-//! and a PostgreSQL backend serve the same service code.
+//! and the PostgreSQL backend (for several stateless replicas on one database)
+//! serve the same service code.
 //!
 //! A backend implements [`Store`]: it runs a closure inside one read or one write
 //! transaction and hands it a [`StoreTx`], the small set of row-level operations
@@ -8,6 +9,7 @@
 //! rows. The methods are synchronous: the HTTP handlers call them through
 //! `tokio::task::spawn_blocking`.
 
+pub mod postgres;
 pub mod sqlite;
 
 use chrono::{DateTime, Utc};

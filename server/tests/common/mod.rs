@@ -16,6 +16,7 @@ use doorstep_core::event_log::{EntryDraft, LogEntry, append};
 use doorstep_core::money::Money;
 use doorstep_core::policy::{GeoPoint, GpsFix};
 use doorstep_core::sync::protocol::Role;
+use doorstep_server::store::Store;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::{AppState, admin, app};
 use http_body_util::BodyExt;
@@ -77,7 +78,11 @@ pub fn sample_case(primary: Uuid, partner: Option<Uuid>) -> Case {
 
 impl World {
     pub fn new() -> World {
-        let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+        World::with_store(Arc::new(SqliteStore::open_in_memory().unwrap()))
+    }
+
+    /// The same world on any (empty) store.
+    pub fn with_store(store: Arc<dyn Store>) -> World {
         let clock = Arc::new(FixedClock::new(t0()));
         let state = AppState {
             store: store.clone(),

@@ -1,0 +1,178 @@
+//! The change feed and the audit log of the PostgreSQL store.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use super::{PgTx, col, db, seq_param};
+use crate::store::{AuditRecord, FeedItem, StoreError};
+
+/// The columns of one feed row, apart from its sequence.
+#[derive(Default)]
+struct FeedColumns {
+    kind: &'static str,
+    case_id: Option<Uuid>,
+    visit_id: Option<Uuid>,
+    author: Option<Uuid>,
+    entry_seq: Option<i64>,
+    template_key: Option<String>,
+    template_version: Option<i64>,
+    removed_from: Option<Vec<Uuid>>,
+}
+
+fn columns(item: &FeedItem) -> Result<FeedColumns, StoreError> {
+    Ok(match item {
+        FeedItem::Case { case_id } => FeedColumns {
+            kind: "case",
+            case_id: Some(*case_id),
+            ..FeedColumns::default()
+        },
+        FeedItem::CaseRemoved { case_id, from } => FeedColumns {
+            kind: "case_removed",
+            case_id: Some(*case_id),
+            removed_from: Some(from.clone()),
+            ..FeedColumns::default()
+        },
+        FeedItem::Template { key, version } => FeedColumns {
+            kind: "template",
+            template_key: Some(key.clone()),
+            template_version: Some(i64::from(*version)),
+            ..FeedColumns::default()
+        },
+        FeedItem::VisitEntry {
+            case_id,
+            visit_id,
+            author,
+            seq,
+        } => FeedColumns {
+            kind: "visit_entry",
+            case_id: Some(*case_id),
+            visit_id: Some(*visit_id),
+            author: Some(*author),
+            entry_seq: Some(seq_param(*seq, "feed")?),
+            ..FeedColumns::default()
+        },
+    })
+}
+
+impl PgTx<'_> {
+    /// Takes the next sequence from the single-row counter (its row lock is
+    /// held until this transaction ends, see the module documentation) and
+    /// stores the row under it.
+    pub(super) fn feed_append(&self, item: &FeedItem) -> Result<u64, StoreError> {
+        let c = columns(item)?;
+        let row = self
+            .query_opt(
+                "UPDATE feed_counter SET last = last + 1 RETURNING last",
+                &[],
+            )
+            .map_err(db)?
+            .ok_or(StoreError::Corrupt("feed_counter"))?;
+        let seq: i64 = col(&row, 0, "feed_counter")?;
+        self.exec(
+            "INSERT INTO feed (seq, kind, case_id, visit_id, author, entry_seq, template_key,
+                     template_version, removed_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            &[
+                &seq,
+                &c.kind,
+                &c.case_id,
+                &c.visit_id,
+                &c.author,
+                &c.entry_seq,
+                &c.template_key,
+                &c.template_version,
+                &c.removed_from,
+            ],
+        )
+        .map_err(db)?;
+        u64::try_from(seq).map_err(|_| StoreError::Corrupt("feed"))
+    }
+
+    pub(super) fn feed_page(
+        &self,
+        cursor: u64,
+        limit: u32,
+    ) -> Result<Vec<(u64, FeedItem)>, StoreError> {
+        let cursor = i64::try_from(cursor).unwrap_or(i64::MAX);
+        let rows = self
+            .query(
+                "SELECT seq, kind, case_id, visit_id, author, entry_seq, template_key,
+                     template_version, removed_from
+                 FROM feed WHERE seq > $1 ORDER BY seq LIMIT $2",
+                &[&cursor, &i64::from(limit)],
+            )
+            .map_err(db)?;
+        let corrupt = || StoreError::Corrupt("feed");
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let seq: i64 = col(row, 0, "feed")?;
+            let kind: &str = col(row, 1, "feed")?;
+            let case_id: Option<Uuid> = col(row, 2, "feed")?;
+            let item = match kind {
+                "case" => FeedItem::Case {
+                    case_id: case_id.ok_or_else(corrupt)?,
+                },
+                "case_removed" => FeedItem::CaseRemoved {
+                    case_id: case_id.ok_or_else(corrupt)?,
+                    from: col::<Option<Vec<Uuid>>>(row, 8, "feed")?.unwrap_or_default(),
+                },
+                "template" => FeedItem::Template {
+                    key: col::<Option<String>>(row, 6, "feed")?.ok_or_else(corrupt)?,
+                    version: col::<Option<i64>>(row, 7, "feed")?
+                        .and_then(|v| u32::try_from(v).ok())
+                        .ok_or_else(corrupt)?,
+                },
+                "visit_entry" => FeedItem::VisitEntry {
+                    case_id: case_id.ok_or_else(corrupt)?,
+                    visit_id: col::<Option<Uuid>>(row, 3, "feed")?.ok_or_else(corrupt)?,
+                    author: col::<Option<Uuid>>(row, 4, "feed")?.ok_or_else(corrupt)?,
+                    seq: col::<Option<i64>>(row, 5, "feed")?
+                        .and_then(|s| u64::try_from(s).ok())
+                        .ok_or_else(corrupt)?,
+                },
+                _ => return Err(corrupt()),
+            };
+            out.push((u64::try_from(seq).map_err(|_| corrupt())?, item));
+        }
+        Ok(out)
+    }
+
+    pub(super) fn audit_append(&self, record: &AuditRecord) -> Result<(), StoreError> {
+        self.exec(
+            "INSERT INTO audit (at, user_id, device_id, action, target_kind, target_id)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &record.at,
+                &record.user,
+                &record.device,
+                &record.action,
+                &record.target_kind,
+                &record.target_id,
+            ],
+        )
+        .map_err(db)?;
+        Ok(())
+    }
+
+    pub(super) fn audit_all(&self) -> Result<Vec<AuditRecord>, StoreError> {
+        let rows = self
+            .query(
+                "SELECT at, user_id, device_id, action, target_kind, target_id FROM audit
+                 ORDER BY id",
+                &[],
+            )
+            .map_err(db)?;
+        rows.iter()
+            .map(|row| {
+                let at: DateTime<Utc> = col(row, 0, "audit")?;
+                Ok(AuditRecord {
+                    at,
+                    user: col(row, 1, "audit")?,
+                    device: col(row, 2, "audit")?,
+                    action: col(row, 3, "audit")?,
+                    target_kind: col(row, 4, "audit")?,
+                    target_id: col(row, 5, "audit")?,
+                })
+            })
+            .collect()
+    }
+}
