@@ -53,9 +53,11 @@ fn a_partner_note_and_a_return_are_pulled_and_an_edit_reopens_the_visit() {
     server.publish([
         PulledChange::VisitEntry {
             entry: from_partner.clone(),
+            refused: false,
         },
         PulledChange::VisitEntry {
             entry: back.clone(),
+            refused: false,
         },
     ]);
 
@@ -92,7 +94,10 @@ fn a_partner_note_and_a_return_are_pulled_and_an_edit_reopens_the_visit() {
     );
 
     // Entries already held are not applied twice when the feed repeats them.
-    server.publish([PulledChange::VisitEntry { entry: back }]);
+    server.publish([PulledChange::VisitEntry {
+        entry: back,
+        refused: false,
+    }]);
     let report = sync(&field, &server).unwrap();
     assert_eq!(report.pulled, 0);
     assert_eq!(field.doorstep.visit_report(visit).unwrap().notes.len(), 3);
@@ -208,7 +213,10 @@ fn an_approved_visit_leaves_the_device_after_the_retention_period() {
         &last,
         60_000,
     );
-    server.publish([PulledChange::VisitEntry { entry: approval }]);
+    server.publish([PulledChange::VisitEntry {
+        entry: approval,
+        refused: false,
+    }]);
     let report = sync(&field, &server).unwrap();
     assert_eq!((report.pulled, report.purged_visits), (1, 0));
     assert_eq!(
@@ -288,7 +296,10 @@ fn a_visit_planned_on_the_partner_phone_arrives_and_a_broken_entry_is_skipped() 
     server.publish(
         [first, second, tampered, elsewhere]
             .into_iter()
-            .map(|entry| PulledChange::VisitEntry { entry }),
+            .map(|entry| PulledChange::VisitEntry {
+                entry,
+                refused: false,
+            }),
     );
 
     let report = sync(&field, &server).unwrap();

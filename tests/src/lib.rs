@@ -2,4 +2,5 @@
 //! loopback port, and a fault-injecting proxy to put in front of it.
 
 pub mod fault_proxy;
+pub mod fleet;
 pub mod server;

@@ -230,8 +230,9 @@ fn none_if_no_agent(error: Error) -> Result<Option<UserId>> {
     }
 }
 
-fn history(conn: &Connection, visit_id: VisitId) -> Result<VisitHistory> {
-    let entries = visits::log(conn, visit_id)?;
+/// A visit folded from its admitted log.
+pub(crate) fn history(conn: &Connection, visit_id: VisitId) -> Result<VisitHistory> {
+    let entries = visits::admitted_log(conn, visit_id)?;
     VisitHistory::fold(visit_id, &entries).map_err(|e| Error::Invalid {
         field: "visit_log",
         reason: e.to_string(),

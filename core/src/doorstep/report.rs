@@ -3,8 +3,8 @@
 use rusqlite::Connection;
 
 use crate::clock::Hlc;
-use crate::domain::{VisitHistory, VisitId};
-use crate::error::{Error, Result};
+use crate::domain::VisitId;
+use crate::error::Result;
 use crate::event_log::{self, LogEntry};
 use crate::report::{LogVerification, ReportAnswer, TimelineEntry, VisitReport};
 use crate::store::{cases, outbox, templates, visits};
@@ -12,10 +12,7 @@ use crate::store::{cases, outbox, templates, visits};
 pub(super) fn report(conn: &Connection, visit_id: VisitId) -> Result<VisitReport> {
     visits::header(conn, visit_id)?; // an unknown visit is NotFound, not an unreadable log
     let entries = visits::log(conn, visit_id)?;
-    let history = VisitHistory::fold(visit_id, &entries).map_err(|e| Error::Invalid {
-        field: "visit_log",
-        reason: e.to_string(),
-    })?;
+    let history = super::history(conn, visit_id)?;
     let case = cases::get(conn, history.visit.case_id)?;
     let template = templates::get(
         conn,

@@ -93,6 +93,8 @@ pub(crate) fn insert_entry(conn: &Connection, table: &str, entry: &LogEntry) -> 
 /// worked on at once; a visit last touched long ago in a large outbox costs a
 /// scan, which the facade pays once per visit (it keeps heads in memory).
 pub fn chain_head(conn: &Connection, visit: VisitId, author: DeviceId) -> Result<Option<LogEntry>> {
+    // A refused op stays in the outbox while the ops after it are acknowledged
+    // into visit_log, so the head is whichever of the two is further along.
     let newest_first = [
         format!(
             "SELECT {ENTRY_COLUMNS} FROM outbox WHERE visit_id = ?1 AND author = ?2
@@ -103,24 +105,63 @@ pub fn chain_head(conn: &Connection, visit: VisitId, author: DeviceId) -> Result
              ORDER BY seq DESC LIMIT 1"
         ),
     ];
+    let mut head: Option<LogEntry> = None;
     for sql in &newest_first {
         let entry = conn
             .prepare_cached(sql)?
             .query_row(params![visit.as_bytes(), author.as_bytes()], entry_from_row)
-            .optional()?;
-        if let Some(entry) = entry {
-            return entry.map(Some);
+            .optional()?
+            .transpose()?;
+        if let Some(entry) = entry
+            && head.as_ref().is_none_or(|h| entry.seq > h.seq)
+        {
+            head = Some(entry);
         }
     }
-    Ok(None)
+    Ok(head)
 }
 
-/// A visit's whole log, each author's chain in order.
+/// A visit's whole log, each author's chain in order: what verification reads.
 pub fn log(conn: &Connection, visit: VisitId) -> Result<Vec<LogEntry>> {
+    read_log(conn, visit, "", "")
+}
+
+/// A visit's log without the entries the server refused (this device's, listed
+/// for the agent in `store::rejections`, and other devices', flagged when pulled):
+/// what the visit is folded from, so the device shows what the server holds.
+/// [`log`] keeps them all, for verification.
+pub fn admitted_log(conn: &Connection, visit: VisitId) -> Result<Vec<LogEntry>> {
+    read_log(
+        conn,
+        visit,
+        "AND refused = 0",
+        "AND op_id NOT IN (SELECT op_id FROM outbox_rejections)",
+    )
+}
+
+/// Marks a stored entry of another device as refused by the server.
+pub fn mark_refused(tx: &Transaction<'_>, entry: &LogEntry) -> Result<()> {
+    tx.prepare_cached(
+        "UPDATE visit_log SET refused = 1 WHERE visit_id = ?1 AND author = ?2 AND seq = ?3",
+    )?
+    .execute(params![
+        entry.visit_id.as_bytes(),
+        entry.author.as_bytes(),
+        i64::try_from(entry.seq).unwrap_or(i64::MAX)
+    ])?;
+    Ok(())
+}
+
+fn read_log(
+    conn: &Connection,
+    visit: VisitId,
+    log_filter: &str,
+    outbox_filter: &str,
+) -> Result<Vec<LogEntry>> {
     let sql = format!(
-        "SELECT {ENTRY_COLUMNS} FROM visit_log WHERE visit_id = ?1
+        "SELECT {ENTRY_COLUMNS} FROM visit_log WHERE visit_id = ?1 {log_filter}
          UNION ALL
-         SELECT {ENTRY_COLUMNS} FROM outbox WHERE visit_id = ?1
+         SELECT {ENTRY_COLUMNS} FROM outbox WHERE visit_id = ?1 {outbox_filter}
          ORDER BY author, seq"
     );
     let mut statement = conn.prepare_cached(&sql)?;

@@ -168,6 +168,10 @@ pub enum PulledChange {
     VisitEntry {
         /// The entry.
         entry: LogEntry,
+        /// The server refused it: it keeps its place in its chain (so the entries
+        /// after it still link) but is not part of the visit.
+        #[serde(default)]
+        refused: bool,
     },
 }
 

@@ -118,14 +118,16 @@ impl Engine<'_> {
                     }
                     outcome.applied += 1;
                 }
-                PulledChange::VisitEntry { entry } => match self.apply_entry(tx, entry)? {
-                    EntryFate::Added => {
-                        touched.insert(entry.visit_id);
-                        outcome.applied += 1;
+                PulledChange::VisitEntry { entry, refused } => {
+                    match self.apply_entry(tx, entry, *refused)? {
+                        EntryFate::Added => {
+                            touched.insert(entry.visit_id);
+                            outcome.applied += 1;
+                        }
+                        EntryFate::Held => {}
+                        EntryFate::Unusable => outcome.skipped_entries += 1,
                     }
-                    EntryFate::Held => {}
-                    EntryFate::Unusable => outcome.skipped_entries += 1,
-                },
+                }
             }
         }
         for visit_id in touched {
@@ -154,8 +156,14 @@ impl Engine<'_> {
 
     /// Adds an entry of another device's chain (the partner's phone, or the
     /// server's review) to its visit's log, and has the device clock observe
-    /// its stamp.
-    fn apply_entry(&self, tx: &Transaction<'_>, entry: &LogEntry) -> Result<EntryFate> {
+    /// its stamp. An entry the server refused is kept, flagged, for its chain's
+    /// sake, and left out of the visit.
+    fn apply_entry(
+        &self,
+        tx: &Transaction<'_>,
+        entry: &LogEntry,
+        refused: bool,
+    ) -> Result<EntryFate> {
         if entry.author == self.device {
             return Ok(EntryFate::Held);
         }
@@ -175,10 +183,14 @@ impl Engine<'_> {
             tracing::warn!(visit = %entry.visit_id, seq = entry.seq, "unusable visit entry skipped");
             return Ok(EntryFate::Unusable);
         }
+        if refused && !visits::exists(tx, entry.visit_id)? {
+            // Nothing of a visit the server never admitted is kept.
+            return Ok(EntryFate::Held);
+        }
         if !visits::exists(tx, entry.visit_id)? {
             // A visit new to this device (the partner planned it): its header
             // must exist, under a case held here, before the entry is stored.
-            let mut entries = visits::log(tx, entry.visit_id)?;
+            let mut entries = visits::admitted_log(tx, entry.visit_id)?;
             entries.push(entry.clone());
             let Ok(history) = VisitHistory::fold(entry.visit_id, &entries) else {
                 return Ok(EntryFate::Unusable);
@@ -189,6 +201,9 @@ impl Engine<'_> {
             visits::save_header(tx, &history.visit)?;
         }
         visits::store_entry(tx, entry)?;
+        if refused {
+            visits::mark_refused(tx, entry)?;
+        }
         let stamp = self
             .clock
             .lock()
@@ -200,9 +215,5 @@ impl Engine<'_> {
 }
 
 fn fold(tx: &Transaction<'_>, visit_id: VisitId) -> Result<VisitHistory> {
-    let entries = visits::log(tx, visit_id)?;
-    VisitHistory::fold(visit_id, &entries).map_err(|e| Error::Invalid {
-        field: "visit_log",
-        reason: e.to_string(),
-    })
+    crate::doorstep::history(tx, visit_id)
 }

@@ -64,9 +64,11 @@ fn visible(
             if !case_visible(session, &record) {
                 return Ok(None);
             }
+            // Refused entries go out too, flagged: the device needs them to keep
+            // the chain linked, and leaves them out of the visit as the server does.
             tx.entry(visit_id, author, seq)?
-                .filter(|stored| stored.rejected.is_none())
                 .map(|stored| PulledChange::VisitEntry {
+                    refused: stored.rejected.is_some(),
                     entry: stored.entry,
                 })
         }
@@ -114,7 +116,7 @@ pub fn pull(
                 PulledChange::Case { case } => {
                     cases_read.insert(case.id);
                 }
-                PulledChange::VisitEntry { entry } => {
+                PulledChange::VisitEntry { entry, .. } => {
                     visits_read.insert(entry.visit_id);
                 }
                 _ => {}

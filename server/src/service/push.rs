@@ -200,6 +200,16 @@ fn push_one(
         Ok(change) => change,
         Err(refusal) => {
             tracing::info!(op = %entry.op_id, code = refusal.code().code(), "op rejected");
+            // A refused entry of a known visit still goes to the other devices,
+            // flagged, so the entries after it in its chain link on their side.
+            if let Some(visit) = &visit {
+                tx.append_feed(&FeedItem::VisitEntry {
+                    case_id: visit.case_id,
+                    visit_id: entry.visit_id,
+                    author: entry.author,
+                    seq: entry.seq,
+                })?;
+            }
             return Ok(OpOutcome::Rejected {
                 code: refusal.code(),
             });
