@@ -4,3 +4,4 @@
 pub mod fault_proxy;
 pub mod fleet;
 pub mod server;
+pub mod workload;

@@ -1,0 +1,418 @@
+//! Sync benchmarks against the real server on a loopback port (see
+//! `docs/BENCHMARKS.md`, "Sync"). Each one runs with its baseline in the same
+//! process:
+//!
+//! - `push_10k`: a device pushes 10,000 queued ops (`sync_now`) against the same
+//!   push bodies POSTed raw with a plain HTTP client (no device work);
+//! - `pull_10k`: an empty device's first sync pulls 10,000 cases against the
+//!   same cases applied locally with `apply_snapshot`;
+//! - wire bytes of one complete visit, printed before the benchmarks.
+//!
+//! Under `cargo test --benches` (no `--bench` argument) the sizes shrink to a
+//! few hundred so the smoke run stays fast.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use doorstep_core::checklist::home_verification;
+use doorstep_core::sync::protocol::{LoginRequest, LoginResponse, PushResponse};
+use doorstep_core::sync::ureq_transport::UreqTransport;
+use doorstep_core::{Doorstep, NoProgress, ServerSnapshot, SyncCredentials, SyncPhase};
+use doorstep_server::admin;
+use doorstep_tests::server::TestServer;
+use doorstep_tests::workload::{self, PASSWORD, PhaseTimer};
+
+fn full_run() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
+
+fn ops_target() -> u64 {
+    if full_run() { 10_000 } else { 300 }
+}
+
+fn credentials() -> SyncCredentials {
+    SyncCredentials {
+        username: workload::agent_name(0),
+        password: PASSWORD.into(),
+    }
+}
+
+fn transport(server: &TestServer) -> UreqTransport {
+    UreqTransport::new(&server.url(), Duration::from_secs(60))
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+fn median(values: &mut [Duration]) -> Duration {
+    values.sort();
+    values.get(values.len() / 2).copied().unwrap_or_default()
+}
+
+/// A server with one agent and a device that has pulled its cases and then
+/// queued `ops` operations offline, both closed and kept on disk to be copied.
+struct PushFixture {
+    dir: tempfile::TempDir,
+    bodies: Vec<Vec<u8>>,
+    ops: u64,
+    device_id: uuid::Uuid,
+}
+
+impl PushFixture {
+    fn new(ops: u64) -> PushFixture {
+        let dir = tempfile::tempdir().unwrap();
+        let device_dir = dir.path().join("device");
+        std::fs::create_dir_all(&device_dir).unwrap();
+        let (doorstep, clock) = workload::open_device(&device_dir.join("d.db")).unwrap();
+        let device_id = doorstep.device_id();
+        let server = TestServer::start(&dir.path().join("server")).unwrap();
+        // A complete visit is 37 ops; one case per visit.
+        let visits = (ops as usize).div_ceil(37) + 1;
+        let agents = workload::prepare_server(server.store(), 1, &[device_id], visits).unwrap();
+        doorstep
+            .sync_now(&transport(&server), &credentials(), &NoProgress)
+            .unwrap();
+        let cases: Vec<_> = agents[0].1.iter().map(|c| c.id).collect();
+        workload::play_visits(&doorstep, &clock, &cases, ops).unwrap();
+        assert_eq!(doorstep.pending_outbox_count().unwrap(), ops);
+        let entries = workload::pending_entries(&doorstep, ops as u32).unwrap();
+        let bodies = workload::push_bodies(&entries).unwrap();
+        drop(doorstep);
+        drop(server);
+        PushFixture {
+            dir,
+            bodies,
+            ops,
+            device_id,
+        }
+    }
+
+    /// A fresh copy of the server and the device, in `into`.
+    fn copy(&self, into: &Path) -> (TestServer, PathBuf) {
+        copy_dir(self.dir.path(), into);
+        let server = TestServer::start(&into.join("server")).unwrap();
+        (server, into.join("device").join("d.db"))
+    }
+}
+
+fn push_10k(c: &mut Criterion) {
+    let fixture = PushFixture::new(ops_target());
+    let mut group = c.benchmark_group("push_10k");
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(20));
+    group.throughput(criterion::Throughput::Elements(fixture.ops));
+    let push_phase = Mutex::new(Vec::new());
+
+    group.bench_function("device_sync_now", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let scratch = tempfile::tempdir().unwrap();
+                let (server, device) = fixture.copy(scratch.path());
+                let (doorstep, clock) = workload::open_device(&device).unwrap();
+                clock.advance(chrono::Duration::hours(3));
+                let transport = transport(&server);
+                let timer = PhaseTimer::default();
+                let start = Instant::now();
+                let report = doorstep
+                    .sync_now(&transport, &credentials(), &timer)
+                    .unwrap();
+                total += start.elapsed();
+                assert_eq!(report.applied, fixture.ops, "{report:?}");
+                assert_eq!(doorstep.pending_outbox_count().unwrap(), 0);
+                if let Some(push) = timer.elapsed(SyncPhase::Push) {
+                    push_phase.lock().unwrap().push(push);
+                }
+            }
+            total
+        });
+    });
+
+    group.bench_function("raw_post_same_bodies", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let scratch = tempfile::tempdir().unwrap();
+                let (server, _) = fixture.copy(scratch.path());
+                let agent = ureq::Agent::new_with_defaults();
+                let login: LoginResponse = agent
+                    .post(&format!("{}/v1/login", server.url()))
+                    .send_json(LoginRequest {
+                        username: workload::agent_name(0),
+                        password: PASSWORD.into(),
+                        device_id: fixture.device_id,
+                    })
+                    .unwrap()
+                    .body_mut()
+                    .read_json()
+                    .unwrap();
+                let bearer = format!("Bearer {}", login.token);
+                let url = format!("{}/v1/push", server.url());
+                let start = Instant::now();
+                let mut applied = 0;
+                for body in &fixture.bodies {
+                    let response: PushResponse = agent
+                        .post(&url)
+                        .header("Authorization", &bearer)
+                        .content_type("application/json")
+                        .send(&body[..])
+                        .unwrap()
+                        .body_mut()
+                        .with_config()
+                        .limit(u64::MAX)
+                        .read_json()
+                        .unwrap();
+                    applied += response.results.len() as u64;
+                }
+                total += start.elapsed();
+                assert_eq!(applied, fixture.ops);
+            }
+            total
+        });
+    });
+    group.finish();
+    let mut phases = push_phase.into_inner().unwrap();
+    let push = median(&mut phases);
+    println!(
+        "push_10k: median push phase alone (first to last push progress) {push:?} over {} syncs: {:.0} ops/s",
+        phases.len(),
+        fixture.ops as f64 / push.as_secs_f64().max(1e-9)
+    );
+}
+
+fn pull_10k(c: &mut Criterion) {
+    let n = ops_target() as usize;
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&dir.path().join("server")).unwrap();
+    let agents = workload::prepare_server(server.store(), 1, &[], n).unwrap();
+    let (agent, cases) = agents.into_iter().next().unwrap();
+    let snapshot = ServerSnapshot {
+        agent,
+        templates: vec![home_verification()],
+        cases,
+    };
+    let mut group = c.benchmark_group("pull_10k");
+    group.sample_size(10);
+    group.warm_up_time(Duration::from_secs(1));
+    group.measurement_time(Duration::from_secs(20));
+    let phases = Mutex::new(Vec::new());
+
+    let fresh_device = || -> (tempfile::TempDir, Doorstep) {
+        let scratch = tempfile::tempdir().unwrap();
+        let (doorstep, _) = workload::open_device(&scratch.path().join("d.db")).unwrap();
+        (scratch, doorstep)
+    };
+
+    group.bench_function("device_first_sync", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let (_scratch, doorstep) = fresh_device();
+                admin::create_device(
+                    server.store(),
+                    &workload::agent_name(0),
+                    doorstep.device_id(),
+                    chrono::Utc::now(),
+                )
+                .unwrap();
+                let transport = transport(&server);
+                let timer = PhaseTimer::default();
+                let start = Instant::now();
+                let report = doorstep
+                    .sync_now(&transport, &credentials(), &timer)
+                    .unwrap();
+                total += start.elapsed();
+                assert!(report.pulled >= n as u64, "{report:?}");
+                if let Some(pull) = timer.between(SyncPhase::Push, SyncPhase::Pull) {
+                    phases.lock().unwrap().push(pull);
+                }
+            }
+            total
+        });
+    });
+
+    group.bench_function("apply_snapshot_locally", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let (_scratch, doorstep) = fresh_device();
+                let start = Instant::now();
+                doorstep.apply_snapshot(&snapshot).unwrap();
+                total += start.elapsed();
+            }
+            total
+        });
+    });
+    group.finish();
+    let mut phases = phases.into_inner().unwrap();
+    println!(
+        "pull_10k: median without the sign-in (first push progress, with nothing to push, to the last pull progress) {:?}",
+        median(&mut phases)
+    );
+}
+
+/// Bytes on the wire for one complete visit: the push body as JSON and
+/// zstd-compressed (level 3), against the raw payloads; and what the body is made of.
+fn visit_wire_bytes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (doorstep, clock) = workload::open_device(&dir.path().join("d.db")).unwrap();
+    let server = TestServer::start(&dir.path().join("server")).unwrap();
+    let agents = workload::prepare_server(server.store(), 1, &[doorstep.device_id()], 1).unwrap();
+    doorstep
+        .sync_now(&transport(&server), &credentials(), &NoProgress)
+        .unwrap();
+    workload::play_visits(&doorstep, &clock, &[agents[0].1[0].id], u64::MAX).unwrap();
+    let entries = workload::pending_entries(&doorstep, 1_000).unwrap();
+    let bodies = workload::push_bodies(&entries).unwrap();
+    assert_eq!(bodies.len(), 1);
+    let body = &bodies[0];
+    let compressed = zstd::bulk::compress(body, 3).unwrap();
+    let payloads: usize = entries.iter().map(|e| e.payload.len()).sum();
+    let payloads_compressed = {
+        let joined: Vec<u8> = entries
+            .iter()
+            .flat_map(|e| e.payload.as_bytes().iter().copied())
+            .collect();
+        zstd::bulk::compress(&joined, 3).unwrap().len()
+    };
+
+    // What the JSON body is made of, field by field (key, quotes and comma included).
+    let mut by_field: std::collections::BTreeMap<String, usize> = Default::default();
+    for entry in &entries {
+        let value = serde_json::to_value(entry).unwrap();
+        for (key, field) in value.as_object().unwrap() {
+            let size = key.len() + 3 + serde_json::to_string(field).unwrap().len() + 1;
+            *by_field.entry(key.clone()).or_default() += size;
+        }
+    }
+    // Compressed size of the body without each group of fields, to see what
+    // costs what after zstd (a field alone can hide behind its twin: `prev_hash`
+    // repeats the previous `hash`).
+    let groups: [(&str, &[&str]); 5] = [
+        (
+            "ids (visit_id, author, op_id)",
+            &["visit_id", "author", "op_id"],
+        ),
+        ("hashes (hash, prev_hash)", &["hash", "prev_hash"]),
+        (
+            "stamps (hlc, device_time, utc_offset_minutes, seq)",
+            &["hlc", "device_time", "utc_offset_minutes", "seq"],
+        ),
+        ("kind", &["kind"]),
+        ("payload", &["payload"]),
+    ];
+    let mut without: Vec<(String, usize)> = Vec::new();
+    for (name, keys) in groups {
+        let stripped: Vec<serde_json::Value> = entries
+            .iter()
+            .map(|e| {
+                let mut v = serde_json::to_value(e).unwrap();
+                for key in keys {
+                    v.as_object_mut().unwrap().remove(*key);
+                }
+                v
+            })
+            .collect();
+        let json = serde_json::to_vec(&serde_json::json!({ "ops": stripped })).unwrap();
+        let z = zstd::bulk::compress(&json, 3).unwrap().len();
+        let plain: usize = keys
+            .iter()
+            .map(|k| by_field.get(*k).copied().unwrap_or(0))
+            .sum();
+        without.push((name.to_owned(), plain));
+        without.push((format!("{name} zstd"), compressed.len().saturating_sub(z)));
+    }
+
+    // The server takes the compressed body and applies every op.
+    let agent = ureq::Agent::new_with_defaults();
+    let login: LoginResponse = agent
+        .post(&format!("{}/v1/login", server.url()))
+        .send_json(LoginRequest {
+            username: workload::agent_name(0),
+            password: PASSWORD.into(),
+            device_id: doorstep.device_id(),
+        })
+        .unwrap()
+        .body_mut()
+        .read_json()
+        .unwrap();
+    let mut response = agent
+        .post(&format!("{}/v1/push", server.url()))
+        .header("Authorization", &format!("Bearer {}", login.token))
+        .header("Content-Encoding", "zstd")
+        .content_type("application/json")
+        .send(&compressed[..])
+        .unwrap();
+    let mut answer = String::new();
+    response
+        .body_mut()
+        .as_reader()
+        .read_to_string(&mut answer)
+        .unwrap();
+    let answer: PushResponse = serde_json::from_str(&answer).unwrap();
+    let applied = answer
+        .results
+        .iter()
+        .filter(|r| r.outcome == doorstep_core::sync::protocol::OpOutcome::Applied)
+        .count();
+    assert_eq!(applied, entries.len(), "the server applied every op");
+    let kinds: std::collections::BTreeMap<&str, usize> =
+        entries.iter().fold(Default::default(), |mut m, e| {
+            *m.entry(e.kind.as_str()).or_default() += 1;
+            m
+        });
+
+    println!(
+        "wire_bytes: one complete visit, {} ops {kinds:?}",
+        entries.len()
+    );
+    println!("wire_bytes: push body JSON            {:>6} B", body.len());
+    println!(
+        "wire_bytes: push body zstd level 3    {:>6} B  (target < 2048 B: {})",
+        compressed.len(),
+        if compressed.len() < 2048 {
+            "met"
+        } else {
+            "missed"
+        }
+    );
+    println!("wire_bytes: baseline payloads JSON    {:>6} B", payloads);
+    println!(
+        "wire_bytes: baseline payloads zstd 3  {:>6} B",
+        payloads_compressed
+    );
+    println!(
+        "wire_bytes: ratio body/payloads       {:.2}x JSON, {:.2}x zstd",
+        body.len() as f64 / payloads as f64,
+        compressed.len() as f64 / payloads_compressed as f64
+    );
+    for pair in without.chunks(2) {
+        println!(
+            "wire_bytes: {:<52} {:>6} B JSON, {:>5} B of the zstd body",
+            pair[0].0, pair[0].1, pair[1].1
+        );
+    }
+}
+
+fn wire(c: &mut Criterion) {
+    visit_wire_bytes();
+    let _ = c;
+}
+
+criterion_group!(benches, wire, push_10k, pull_10k);
+criterion_main!(benches);
