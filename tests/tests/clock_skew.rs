@@ -320,30 +320,11 @@ fn partners_a_fortnight_apart_converge_and_the_reviews_land() {
 /// Answers every required item the skewed test has not answered, and attaches
 /// the premises photo.
 fn fill_rest(doorstep: &Doorstep, visit: VisitId) {
-    let answers = [
-        ("identity_confirmed", AnswerValue::YesNo(true)),
-        ("address_confirmed", AnswerValue::YesNo(true)),
-        ("residence_status", AnswerValue::Choice("rented".into())),
-        (
-            "employment_status",
-            AnswerValue::Choice("self_employed".into()),
-        ),
-        (
-            "monthly_income",
-            AnswerValue::Money(doorstep_core::Money::new(650_000, "CNY").unwrap()),
-        ),
-        (
-            "overdue_reason",
-            AnswerValue::Choice("business_failure".into()),
-        ),
-        (
-            "household_situation",
-            AnswerValue::Text("夫妻二人，一个孩子上小学".into()),
-        ),
-        ("willingness_to_repay", AnswerValue::Integer(4)),
-        ("contact_details_updated", AnswerValue::YesNo(false)),
-    ];
-    for (item, value) in answers {
+    // The test answered the ability to repay itself.
+    let rest = complete_answers()
+        .into_iter()
+        .filter(|(item, _)| *item != "ability_to_repay");
+    for (item, value) in rest {
         doorstep.answer(visit, item, value).unwrap();
     }
 }

@@ -22,7 +22,7 @@ use doorstep_core::domain::{
     AttachmentKind, AttachmentLink, ReviewDecision, VisitChange, VisitHistory, VisitId, VisitState,
 };
 use doorstep_core::event_log::LogEntry;
-use doorstep_core::{Doorstep, Money, VisitReport};
+use doorstep_core::{Doorstep, VisitReport};
 use doorstep_tests::fault_proxy::FaultMix;
 use doorstep_tests::fleet::{Fleet, Phone, settle};
 use proptest::prelude::*;
@@ -114,31 +114,7 @@ fn answer(item: u8, value: u8) -> (&'static str, AnswerValue) {
 /// Answers every required item and attaches a photo; tolerant of a phone that
 /// refuses (wrong state, photo limit reached).
 fn fill_checklist(doorstep: &Doorstep, visit: VisitId) {
-    let answers = [
-        ("identity_confirmed", AnswerValue::YesNo(true)),
-        ("address_confirmed", AnswerValue::YesNo(true)),
-        ("residence_status", AnswerValue::Choice("rented".into())),
-        (
-            "employment_status",
-            AnswerValue::Choice("self_employed".into()),
-        ),
-        (
-            "monthly_income",
-            AnswerValue::Money(Money::new(650_000, "CNY").unwrap()),
-        ),
-        (
-            "overdue_reason",
-            AnswerValue::Choice("business_failure".into()),
-        ),
-        (
-            "household_situation",
-            AnswerValue::Text("夫妻二人，一个孩子上小学".into()),
-        ),
-        ("ability_to_repay", AnswerValue::Integer(3)),
-        ("willingness_to_repay", AnswerValue::Integer(4)),
-        ("contact_details_updated", AnswerValue::YesNo(false)),
-    ];
-    for (item, value) in answers {
+    for (item, value) in complete_answers() {
         let _ = doorstep.answer(visit, item, value);
     }
     let _ = doorstep.attach(

@@ -142,9 +142,9 @@ pub fn phone_notice(given_at: DateTime<Utc>) -> Notice {
     }
 }
 
-/// Answers every required item of the default template and attaches a photo.
-pub fn complete_checklist(doorstep: &Doorstep, visit: VisitId) {
-    let answers = [
+/// An answer to every required item of the default template, in template order.
+pub fn complete_answers() -> Vec<(&'static str, AnswerValue)> {
+    vec![
         ("identity_confirmed", AnswerValue::YesNo(true)),
         ("address_confirmed", AnswerValue::YesNo(true)),
         ("residence_status", AnswerValue::Choice("rented".into())),
@@ -167,8 +167,12 @@ pub fn complete_checklist(doorstep: &Doorstep, visit: VisitId) {
         ("ability_to_repay", AnswerValue::Integer(3)),
         ("willingness_to_repay", AnswerValue::Integer(4)),
         ("contact_details_updated", AnswerValue::YesNo(false)),
-    ];
-    for (item, value) in answers {
+    ]
+}
+
+/// Answers every required item of the default template and attaches a photo.
+pub fn complete_checklist(doorstep: &Doorstep, visit: VisitId) {
+    for (item, value) in complete_answers() {
         doorstep.answer(visit, item, value).unwrap();
     }
     photo_of_premises(doorstep, visit);
