@@ -1,5 +1,6 @@
-//! The Doorstep server with its embedded SQLite store, serving on a loopback
-//! port from a background thread, for as long as the [`TestServer`] lives.
+//! The Doorstep server, serving on a loopback port from a background thread for
+//! as long as the [`TestServer`] lives: on its embedded SQLite store by default,
+//! or on any other [`Store`] (PostgreSQL for the load driver).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -14,7 +15,7 @@ use tokio::sync::oneshot;
 /// A running server. Dropping it shuts the server down and waits for it.
 pub struct TestServer {
     address: SocketAddr,
-    store: Arc<SqliteStore>,
+    store: Arc<dyn Store>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -23,14 +24,19 @@ impl TestServer {
     /// Opens (or creates) the store in `data` and serves it on 127.0.0.1, on a
     /// port the system picks.
     pub fn start(data: &Path) -> std::io::Result<TestServer> {
-        let store = Arc::new(SqliteStore::open_dir(data).map_err(std::io::Error::other)?);
+        let store = SqliteStore::open_dir(data).map_err(std::io::Error::other)?;
+        TestServer::serve(Arc::new(store))
+    }
+
+    /// Serves `store` on 127.0.0.1, on a port the system picks.
+    pub fn serve(store: Arc<dyn Store>) -> std::io::Result<TestServer> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()?;
         let listener = runtime.block_on(tokio::net::TcpListener::bind(("127.0.0.1", 0)))?;
         let address = listener.local_addr()?;
-        let router = app(AppState::new(store.clone() as Arc<dyn Store>));
+        let router = app(AppState::new(store.clone()));
         let (stop, stopped) = oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             runtime.block_on(async move {
@@ -61,8 +67,8 @@ impl TestServer {
     }
 
     /// The server's store, for setting up users and cases and checking results.
-    pub fn store(&self) -> &SqliteStore {
-        &self.store
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
     }
 }
 

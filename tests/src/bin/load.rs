@@ -1,5 +1,5 @@
 //! Load driver: many simulated devices sync at once against one server on this
-//! machine (SQLite store, loopback).
+//! machine (on loopback; SQLite store by default, PostgreSQL with `--database-url`).
 //!
 //! Each simulated device is a real `Doorstep` (its own encrypted database) with
 //! its own `UreqTransport`. Before the clock starts, every device signs in,
@@ -14,7 +14,8 @@
 //! ```
 //! Options: `--devices N` (default 500, at most 2,000), `--agents N` (default
 //! devices / 10; each agent has its devices and two cases per device),
-//! `--timeout-secs N` (per request, default 120).
+//! `--timeout-secs N` (per request, default 120), `--database-url postgres://…`
+//! (an empty PostgreSQL database; the server's schema is created in it).
 #![allow(clippy::expect_used)]
 
 use std::sync::{Arc, Barrier};
@@ -22,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use doorstep_core::sync::ureq_transport::UreqTransport;
 use doorstep_core::{NoProgress, SyncCredentials, SyncPhase};
+use doorstep_server::store::postgres::PostgresStore;
 use doorstep_tests::server::TestServer;
 use doorstep_tests::workload::{self, PASSWORD, PhaseTimer};
 
@@ -29,12 +31,14 @@ struct Options {
     devices: usize,
     agents: usize,
     timeout: Duration,
+    database_url: Option<String>,
 }
 
 fn options() -> Result<Options, String> {
     let mut devices = 500;
     let mut agents = None;
     let mut timeout = 120;
+    let mut database_url = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || -> Result<usize, String> {
@@ -46,6 +50,9 @@ fn options() -> Result<Options, String> {
             "--devices" => devices = value()?,
             "--agents" => agents = Some(value()?),
             "--timeout-secs" => timeout = value()?,
+            "--database-url" => {
+                database_url = Some(args.next().ok_or("--database-url needs a URL")?);
+            }
             other => return Err(format!("unknown option {other}")),
         }
     }
@@ -57,6 +64,7 @@ fn options() -> Result<Options, String> {
         devices,
         agents,
         timeout: Duration::from_secs(timeout as u64),
+        database_url,
     })
 }
 
@@ -92,9 +100,14 @@ fn run(options: &Options) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let setup = Instant::now();
     println!(
-        "load: {} devices, {} agents, load average before: {}",
+        "load: {} devices, {} agents, {} store, load average before: {}",
         options.devices,
         options.agents,
+        if options.database_url.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        },
         load_average()
     );
 
@@ -106,7 +119,13 @@ fn run(options: &Options) -> Result<(), String> {
         devices.push((n, doorstep, clock));
     }
     let ids: Vec<_> = devices.iter().map(|(_, d, _)| d.device_id()).collect();
-    let server = TestServer::start(&dir.path().join("server")).map_err(|e| e.to_string())?;
+    let server = match &options.database_url {
+        None => TestServer::start(&dir.path().join("server")),
+        Some(url) => PostgresStore::open(url)
+            .map_err(std::io::Error::other)
+            .and_then(|store| TestServer::serve(Arc::new(store))),
+    }
+    .map_err(|e| e.to_string())?;
     let per_agent = options.devices.div_ceil(options.agents);
     let agents = workload::prepare_server(server.store(), options.agents, &ids, 2 * per_agent)?;
     let url = server.url();
