@@ -6,9 +6,11 @@
 //! devices, and templates; supervisors see their team's cases and all their
 //! visit entries; everybody sees templates.
 
-use std::collections::BTreeSet;
+use std::collections::hash_map::Entry;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
+use doorstep_core::domain::CaseId;
 use doorstep_core::sync::protocol::{MAX_PULL_LIMIT, PullResponse, PulledChange, Role};
 
 use super::{Session, audit};
@@ -27,22 +29,37 @@ fn case_visible(session: &Session, record: &CaseRecord) -> bool {
     }
 }
 
+/// The cases looked at while reading one page, each read from the store once.
+#[derive(Default)]
+struct Cases(HashMap<CaseId, Option<CaseRecord>>);
+
+impl Cases {
+    fn get(&mut self, tx: &dyn StoreTx, case_id: CaseId) -> Result<Option<&CaseRecord>, AppError> {
+        let record = match self.0.entry(case_id) {
+            Entry::Occupied(found) => found.into_mut(),
+            Entry::Vacant(slot) => slot.insert(tx.case(case_id)?),
+        };
+        Ok(record.as_ref())
+    }
+}
+
 fn visible(
     tx: &dyn StoreTx,
     session: &Session,
+    cases: &mut Cases,
     item: FeedItem,
 ) -> Result<Option<PulledChange>, AppError> {
     Ok(match item {
-        FeedItem::Case { case_id } => match tx.case(case_id)? {
-            Some(record) if case_visible(session, &record) => {
-                Some(PulledChange::Case { case: record.case })
-            }
+        FeedItem::Case { case_id } => match cases.get(tx, case_id)? {
+            Some(record) if case_visible(session, record) => Some(PulledChange::Case {
+                case: record.case.clone(),
+            }),
             _ => None,
         },
         FeedItem::CaseRemoved { case_id, from } => {
-            let still = tx
-                .case(case_id)?
-                .is_some_and(|record| case_visible(session, &record));
+            let still = cases
+                .get(tx, case_id)?
+                .is_some_and(|record| case_visible(session, record));
             (from.contains(&session.user.id) && !still)
                 .then_some(PulledChange::CaseRemoved { case_id })
         }
@@ -58,10 +75,10 @@ fn visible(
             if author == session.device.id {
                 return Ok(None);
             }
-            let Some(record) = tx.case(case_id)? else {
+            let Some(record) = cases.get(tx, case_id)? else {
                 return Ok(None);
             };
-            if !case_visible(session, &record) {
+            if !case_visible(session, record) {
                 return Ok(None);
             }
             // Refused entries go out too, flagged: the device needs them to keep
@@ -87,10 +104,13 @@ pub fn pull(
     now: DateTime<Utc>,
 ) -> Result<PullResponse, AppError> {
     let limit = limit.clamp(1, MAX_PULL_LIMIT);
-    store::write(store, |tx| {
+    // The page is read in a read transaction; only what was seen is written (the
+    // audit rows), in a short write transaction after, and only if there was any.
+    let (changes, position, more) = store::read(store, |tx| -> Result<_, AppError> {
         let mut changes = Vec::new();
         let mut position = cursor;
         let mut scanned: u32 = 0;
+        let mut cases = Cases::default();
         let budget = limit.saturating_mul(SCAN_FACTOR);
         'scan: while scanned < budget {
             let rows = tx.feed_after(position, limit)?;
@@ -103,36 +123,42 @@ pub fn pull(
                 }
                 scanned += 1;
                 position = seq;
-                if let Some(change) = visible(tx, session, item)? {
+                if let Some(change) = visible(tx, session, &mut cases, item)? {
                     changes.push(change);
                 }
             }
         }
         let more = !tx.feed_after(position, 1)?.is_empty();
-        let mut cases_read = BTreeSet::new();
-        let mut visits_read = BTreeSet::new();
-        for change in &changes {
-            match change {
-                PulledChange::Case { case } => {
-                    cases_read.insert(case.id);
-                }
-                PulledChange::VisitEntry { entry, .. } => {
-                    visits_read.insert(entry.visit_id);
-                }
-                _ => {}
+        Ok((changes, position, more))
+    })?;
+    let mut cases_read = BTreeSet::new();
+    let mut visits_read = BTreeSet::new();
+    for change in &changes {
+        match change {
+            PulledChange::Case { case } => {
+                cases_read.insert(case.id);
             }
+            PulledChange::VisitEntry { entry, .. } => {
+                visits_read.insert(entry.visit_id);
+            }
+            _ => {}
         }
-        for case_id in cases_read {
-            audit(tx, now, Some(session), "read", "case", case_id)?;
-        }
-        for visit_id in visits_read {
-            audit(tx, now, Some(session), "read", "visit", visit_id)?;
-        }
-        Ok(PullResponse {
-            changes,
-            cursor: position,
-            more,
-            deactivated: !session.device.active,
-        })
+    }
+    if !cases_read.is_empty() || !visits_read.is_empty() {
+        store::write(store, |tx| -> Result<(), AppError> {
+            for case_id in &cases_read {
+                audit(tx, now, Some(session), "read", "case", *case_id)?;
+            }
+            for visit_id in &visits_read {
+                audit(tx, now, Some(session), "read", "visit", *visit_id)?;
+            }
+            Ok(())
+        })?;
+    }
+    Ok(PullResponse {
+        changes,
+        cursor: position,
+        more,
+        deactivated: !session.device.active,
     })
 }
