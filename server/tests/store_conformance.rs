@@ -428,10 +428,12 @@ fn two_servers_on_one_postgres_serve_the_same_agent() {
             store: second,
             clock: a.clock.clone(),
             metrics: Default::default(),
+            blobs: a.state.blobs.clone(),
         },
         clock: a.clock.clone(),
         case1: a.case1.clone(),
         case2: a.case2.clone(),
+        blob_dir: a.blob_dir.clone(),
         ..a
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()

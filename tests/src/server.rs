@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use doorstep_server::blobs::BlobStore;
 use doorstep_server::store::Store;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::{AppState, app};
@@ -15,6 +16,7 @@ use tokio::sync::oneshot;
 pub struct TestServer {
     address: SocketAddr,
     store: Arc<SqliteStore>,
+    blobs: Arc<BlobStore>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -30,7 +32,11 @@ impl TestServer {
             .build()?;
         let listener = runtime.block_on(tokio::net::TcpListener::bind(("127.0.0.1", 0)))?;
         let address = listener.local_addr()?;
-        let router = app(AppState::new(store.clone() as Arc<dyn Store>));
+        let blobs = Arc::new(BlobStore::open(&data.join("blobs"))?);
+        let router = app(AppState::new(
+            store.clone() as Arc<dyn Store>,
+            blobs.clone(),
+        ));
         let (stop, stopped) = oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             runtime.block_on(async move {
@@ -45,6 +51,7 @@ impl TestServer {
         Ok(TestServer {
             address,
             store,
+            blobs,
             stop: Some(stop),
             thread: Some(thread),
         })
@@ -58,6 +65,11 @@ impl TestServer {
     /// The base URL, `http://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
         format!("http://{}", self.address)
+    }
+
+    /// The server's attachment bytes (under `blobs` in the data directory).
+    pub fn blobs(&self) -> &BlobStore {
+        &self.blobs
     }
 
     /// The server's store, for setting up users and cases and checking results.
