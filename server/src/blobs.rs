@@ -327,7 +327,10 @@ mod tests {
         let store = BlobStore::open(dir.path()).unwrap();
         let hash = sha(b"the real photo");
         assert_eq!(
-            store.append(&hash, 0, b"not the photo!", 14).unwrap_err().to_string(),
+            store
+                .append(&hash, 0, b"not the photo!", 14)
+                .unwrap_err()
+                .to_string(),
             BlobError::Mismatch.to_string()
         );
         assert_eq!(store.received(&hash, 14).unwrap(), (0, false));

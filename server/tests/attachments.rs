@@ -105,7 +105,10 @@ async fn download(w: &World, token: &str, sha256: &str) -> (StatusCode, Vec<u8>)
             response.headers()[header::CONTENT_TYPE],
             "application/octet-stream"
         );
-        assert_eq!(response.headers()[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
+        assert_eq!(
+            response.headers()[header::X_CONTENT_TYPE_OPTIONS],
+            "nosniff"
+        );
     }
     let bytes = response.into_body().collect().await.unwrap().to_bytes();
     (status, bytes.to_vec())
@@ -154,8 +157,15 @@ async fn a_photo_goes_up_in_chunks_resumes_after_an_interruption_and_comes_back_
     assert_eq!(body["code"], "wrong_offset");
     assert_eq!(body["received"], CHUNK);
     // So is one that skips ahead.
-    let (status, body) =
-        put_chunk(&w, &token, &sha, 2 * CHUNK as u64, total, &photo[2 * CHUNK..]).await;
+    let (status, body) = put_chunk(
+        &w,
+        &token,
+        &sha,
+        2 * CHUNK as u64,
+        total,
+        &photo[2 * CHUNK..],
+    )
+    .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(body["received"], CHUNK);
     // Not yet downloadable.
@@ -174,8 +184,15 @@ async fn a_photo_goes_up_in_chunks_resumes_after_an_interruption_and_comes_back_
     .await;
     assert_eq!(status, StatusCode::OK, "{state}");
     assert_eq!(state["received"], 2 * CHUNK);
-    let (status, state) =
-        put_chunk(&w, &token, &sha, 2 * CHUNK as u64, total, &photo[2 * CHUNK..]).await;
+    let (status, state) = put_chunk(
+        &w,
+        &token,
+        &sha,
+        2 * CHUNK as u64,
+        total,
+        &photo[2 * CHUNK..],
+    )
+    .await;
     assert_eq!(status, StatusCode::OK, "{state}");
     assert_eq!(state["received"], total);
     assert_eq!(state["complete"], true);
@@ -184,8 +201,15 @@ async fn a_photo_goes_up_in_chunks_resumes_after_an_interruption_and_comes_back_
     assert_eq!(state["complete"], true);
     assert_eq!(state["received"], total);
     // A late retry of the last chunk is answered as complete, nothing changes.
-    let (status, state) =
-        put_chunk(&w, &token, &sha, 2 * CHUNK as u64, total, &photo[2 * CHUNK..]).await;
+    let (status, state) = put_chunk(
+        &w,
+        &token,
+        &sha,
+        2 * CHUNK as u64,
+        total,
+        &photo[2 * CHUNK..],
+    )
+    .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(state["complete"], true);
 
@@ -194,7 +218,10 @@ async fn a_photo_goes_up_in_chunks_resumes_after_an_interruption_and_comes_back_
     assert_eq!(bytes, photo);
     // On disk: <dir>/<aa>/<sha256>, nothing left in partial/ or tmp/.
     let dir = w.blob_dir.path();
-    assert_eq!(std::fs::read(dir.join(&sha[..2]).join(&sha)).unwrap(), photo);
+    assert_eq!(
+        std::fs::read(dir.join(&sha[..2]).join(&sha)).unwrap(),
+        photo
+    );
     assert_eq!(std::fs::read_dir(dir.join("partial")).unwrap().count(), 0);
     assert_eq!(std::fs::read_dir(dir.join("tmp")).unwrap().count(), 0);
 }
@@ -268,7 +295,12 @@ async fn oversized_malformed_and_inconsistent_chunks_are_refused_with_a_code() {
         assert_eq!(body["code"], "invalid_sha256");
     }
 
-    for query in ["offset=-1&total=3000", "offset=0", "total=3000", "offset=x&total=1"] {
+    for query in [
+        "offset=-1&total=3000",
+        "offset=0",
+        "total=3000",
+        "offset=x&total=1",
+    ] {
         let request = Request::builder()
             .method("PUT")
             .uri(format!("/v1/attachments/{sha}?{query}"))

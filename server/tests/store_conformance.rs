@@ -12,8 +12,8 @@ use doorstep_core::sync::protocol::{RejectCode, Role};
 use doorstep_server::store::postgres::PostgresStore;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::store::{
-    self, AttachmentRef, AuditRecord, CaseRecord, DeviceRecord, FeedItem, Store, StoreError, StoredEntry,
-    TokenRecord, UserRecord, VisitRecord,
+    self, AttachmentRef, AuditRecord, CaseRecord, DeviceRecord, FeedItem, Store, StoreError,
+    StoredEntry, TokenRecord, UserRecord, VisitRecord,
 };
 use uuid::Uuid;
 
@@ -823,7 +823,10 @@ fn two_server_processes_on_one_postgres_serve_the_same_device() {
             .send(bytes)
             .unwrap();
         let text = response.body_mut().read_to_string().unwrap();
-        (response.status().as_u16(), serde_json::from_str(&text).unwrap())
+        (
+            response.status().as_u16(),
+            serde_json::from_str(&text).unwrap(),
+        )
     };
     let (status, state) = put(&first, 0, &photo[..1_000]);
     assert_eq!((status, state["received"].as_u64()), (200, Some(1_000)));

@@ -9,8 +9,8 @@
 //! visit that refers to them: its agents, the team's supervisor, an admin.
 
 use chrono::{DateTime, Utc};
-use doorstep_core::domain::attachment::{Attachment, MAX_ATTACHMENT_BYTES};
 use doorstep_core::domain::VisitId;
+use doorstep_core::domain::attachment::{Attachment, MAX_ATTACHMENT_BYTES};
 use doorstep_core::sync::protocol::{MAX_ATTACHMENT_CHUNK_BYTES, Role, UploadState};
 
 use super::{Session, audit};
@@ -29,7 +29,11 @@ pub enum ChunkOutcome {
 
 /// Remembers that the visit of an admitted `attached` change refers to its
 /// bytes (called by the push, in its transaction, once the change is admitted).
-pub fn record(tx: &dyn StoreTx, visit_id: VisitId, attachment: &Attachment) -> Result<(), AppError> {
+pub fn record(
+    tx: &dyn StoreTx,
+    visit_id: VisitId,
+    attachment: &Attachment,
+) -> Result<(), AppError> {
     if !is_sha256(&attachment.sha256) {
         // A hash that can never name bytes: nothing to upload.
         return Ok(());
@@ -88,7 +92,10 @@ pub fn put_chunk(
         ));
     }
     if chunk.is_empty() {
-        return Err(AppError::unprocessable("empty_chunk", "a chunk needs bytes"));
+        return Err(AppError::unprocessable(
+            "empty_chunk",
+            "a chunk needs bytes",
+        ));
     }
     if offset
         .checked_add(chunk.len() as u64)
@@ -117,7 +124,14 @@ pub fn put_chunk(
         Ok(Appended::WrongOffset(received)) => Ok(ChunkOutcome::WrongOffset(received)),
         Ok(Appended::Complete) => {
             store::write(store, |tx| {
-                audit(tx, now, Some(session), "upload_attachment", "attachment", sha256)
+                audit(
+                    tx,
+                    now,
+                    Some(session),
+                    "upload_attachment",
+                    "attachment",
+                    sha256,
+                )
             })?;
             Ok(ChunkOutcome::Accepted(state(total)))
         }
@@ -151,18 +165,22 @@ pub fn download(
             "this attachment belongs to visits you cannot see",
         ))
     })?;
-    let bytes = blobs
-        .read(sha256)
-        .map_err(blob_failure)?
-        .ok_or_else(|| {
-            AppError::new(
-                axum::http::StatusCode::NOT_FOUND,
-                "attachment_not_uploaded",
-                "the device has not uploaded these bytes yet",
-            )
-        })?;
+    let bytes = blobs.read(sha256).map_err(blob_failure)?.ok_or_else(|| {
+        AppError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "attachment_not_uploaded",
+            "the device has not uploaded these bytes yet",
+        )
+    })?;
     store::write(store, |tx| {
-        audit(tx, now, Some(session), "download_attachment", "attachment", sha256)
+        audit(
+            tx,
+            now,
+            Some(session),
+            "download_attachment",
+            "attachment",
+            sha256,
+        )
     })?;
     Ok(bytes)
 }

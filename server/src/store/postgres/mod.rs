@@ -66,8 +66,8 @@ use uuid::Uuid;
 
 use super::sqlite::reject_from;
 use super::{
-    AttachmentRef, AuditRecord, CaseRecord, DeviceRecord, FeedItem, Store, StoreError, StoreTx, StoredEntry,
-    TokenRecord, UserRecord, VisitRecord,
+    AttachmentRef, AuditRecord, CaseRecord, DeviceRecord, FeedItem, Store, StoreError, StoreTx,
+    StoredEntry, TokenRecord, UserRecord, VisitRecord,
 };
 
 mod feed;
@@ -86,7 +86,8 @@ const MIGRATE_LOCK: i64 = WRITE_LOCK + 1;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 16;
 
 /// Migrations, in order: migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE users (
     id uuid PRIMARY KEY, username text NOT NULL UNIQUE, password_hash text NOT NULL,
     role text NOT NULL, supervisor_id uuid
@@ -138,7 +139,8 @@ CREATE TRIGGER audit_no_update_delete BEFORE UPDATE OR DELETE ON audit
     FOR EACH ROW EXECUTE FUNCTION audit_append_only();
 CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
     FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
-", "
+",
+    "
 CREATE TABLE attachment_refs (
     sha256 text NOT NULL, visit_id uuid NOT NULL, size_bytes bigint NOT NULL,
     PRIMARY KEY (sha256, visit_id)
@@ -151,7 +153,8 @@ INSERT INTO attachment_refs (sha256, visit_id, size_bytes)
       AND (body::jsonb ->> 'payload')::jsonb -> 'attachment' ->> 'sha256' IS NOT NULL
       AND (body::jsonb ->> 'payload')::jsonb -> 'attachment' ->> 'size_bytes' IS NOT NULL
     ON CONFLICT DO NOTHING;
-"];
+",
+];
 
 /// A connection and the statements prepared on it.
 struct Conn {

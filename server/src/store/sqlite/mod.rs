@@ -13,8 +13,8 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
 use super::{
-    AttachmentRef, AuditRecord, CaseRecord, DeviceRecord, FeedItem, Store, StoreError, StoreTx, StoredEntry,
-    TokenRecord, UserRecord, VisitRecord,
+    AttachmentRef, AuditRecord, CaseRecord, DeviceRecord, FeedItem, Store, StoreError, StoreTx,
+    StoredEntry, TokenRecord, UserRecord, VisitRecord,
 };
 
 mod feed;
@@ -640,7 +640,9 @@ impl StoreTx for SqliteTx<'_> {
             )
             .map_err(db)?;
         let rows = stmt
-            .query_map([sha256], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))
+            .query_map([sha256], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })
             .map_err(db)?;
         let mut out = Vec::new();
         for row in rows {
