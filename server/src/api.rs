@@ -379,16 +379,13 @@ async fn upload_chunk(
     let (store, blobs) = (state.store.clone(), state.blobs.clone());
     let now = state.clock.now();
     let outcome = blocking(move || {
-        service::attachments::put_chunk(
-            store.as_ref(),
-            &blobs,
-            &session,
-            &sha256,
-            query.offset,
-            query.total,
-            &chunk,
-            now,
-        )
+        let chunk = service::attachments::Chunk {
+            sha256: &sha256,
+            offset: query.offset,
+            total: query.total,
+            bytes: &chunk,
+        };
+        service::attachments::put_chunk(store.as_ref(), &blobs, &session, chunk, now)
     })
     .await?;
     Ok(match outcome {

@@ -241,10 +241,10 @@ impl BlobStore {
     /// upload of the same hash overwrites or removes.
     fn discard_partial(&self, sha256: &str) {
         let dir = self.partial_dir(sha256);
-        if dir.exists() {
-            if let Err(e) = fs::remove_dir_all(&dir) {
-                tracing::warn!(error = %e.kind(), "could not remove a partial upload");
-            }
+        if dir.exists()
+            && let Err(e) = fs::remove_dir_all(&dir)
+        {
+            tracing::warn!(error = %e.kind(), "could not remove a partial upload");
         }
     }
 }

@@ -65,17 +65,33 @@ pub fn upload_state(
     })
 }
 
+/// One chunk of `PUT /v1/attachments/{sha256}?offset=<n>&total=<t>`.
+#[derive(Debug, Clone, Copy)]
+pub struct Chunk<'a> {
+    /// Lower-case hex SHA-256 of the whole attachment.
+    pub sha256: &'a str,
+    /// Where the chunk starts.
+    pub offset: u64,
+    /// The attachment's whole size.
+    pub total: u64,
+    /// The chunk's bytes.
+    pub bytes: &'a [u8],
+}
+
 /// `PUT /v1/attachments/{sha256}?offset=<n>&total=<t>`: stores one chunk.
 pub fn put_chunk(
     store: &dyn Store,
     blobs: &BlobStore,
     session: &Session,
-    sha256: &str,
-    offset: u64,
-    total: u64,
-    chunk: &[u8],
+    chunk: Chunk<'_>,
     now: DateTime<Utc>,
 ) -> Result<ChunkOutcome, AppError> {
+    let Chunk {
+        sha256,
+        offset,
+        total,
+        bytes: chunk,
+    } = chunk;
     check_name(sha256)?;
     if total > MAX_ATTACHMENT_BYTES as u64 {
         return Err(AppError::new(
