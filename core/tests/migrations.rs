@@ -425,3 +425,60 @@ fn shipped_migrations_never_change() {
         extra.display()
     );
 }
+
+#[test]
+fn attachments_of_a_version_4_device_wait_to_be_uploaded_after_the_upgrade() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("created-at-v4.db");
+    let seeded = create_at_version(&path, 4);
+    // At version 4 the device kept the bytes of an acknowledged photo, and of
+    // one whose entry was still in the outbox; none was ever uploaded.
+    let acknowledged = b"\xff\xd8\xff\xe0 acknowledged photo".to_vec();
+    let queued = b"\xff\xd8\xff\xe0 queued photo".to_vec();
+    {
+        let conn = raw_connection(&path);
+        for (bytes, table, seq) in [(&acknowledged, "visit_log", 1i64), (&queued, "outbox", 2)] {
+            let attachment = doorstep_core::domain::attachment::Attachment::describe(
+                Uuid::now_v7(),
+                doorstep_core::domain::attachment::AttachmentKind::Photo,
+                "image/jpeg",
+                bytes,
+                doorstep_core::domain::attachment::AttachmentLink::Visit,
+                morning(),
+            )
+            .unwrap();
+            conn.execute(
+                "INSERT INTO attachment_blobs (sha256, bytes) VALUES (?1, ?2)",
+                params![attachment.sha256, bytes],
+            )
+            .unwrap();
+            let payload = serde_json::to_string(&VisitChange::Attached { attachment }).unwrap();
+            conn.execute(
+                &format!(
+                    "INSERT INTO {table} (visit_id, author, seq, op_id, kind, payload, hlc,
+                         device_time_ms, utc_offset_minutes, prev_hash, hash)
+                     VALUES (?1, ?2, ?3, ?4, 'attached', ?5, ?6, ?7, 480, ?8, ?8)"
+                ),
+                params![
+                    seeded.visit.as_bytes(),
+                    seeded.device.as_bytes(),
+                    seq,
+                    Uuid::now_v7().as_bytes(),
+                    payload,
+                    seeded.entry.hlc.to_string(),
+                    morning().timestamp_millis(),
+                    "0".repeat(64),
+                ],
+            )
+            .unwrap();
+        }
+    }
+    let doorstep = Doorstep::open(&path, &KEY, Policy::default()).unwrap();
+    assert_eq!(user_version(&raw_connection(&path)), VERSION);
+    // Only the acknowledged one can go to the server now; both are kept.
+    assert_eq!(doorstep.sync_status().unwrap().pending_uploads, 1);
+    for bytes in [&acknowledged, &queued] {
+        let sha = doorstep_core::domain::attachment::sha256_hex(bytes);
+        assert_eq!(&doorstep.attachment_bytes(&sha).unwrap(), bytes);
+    }
+}

@@ -19,6 +19,7 @@ use doorstep_core::sync::protocol::{
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use crate::blobs::BlobStore;
 use crate::error::AppError;
 use crate::metrics::Metrics;
 use crate::service::{self, Session};
@@ -33,15 +34,19 @@ pub struct AppState {
     pub clock: Arc<dyn WallClock>,
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
+    /// Attachment bytes.
+    pub blobs: Arc<BlobStore>,
 }
 
 impl AppState {
-    /// State over a store, with the system clock and fresh counters.
-    pub fn new(store: Arc<dyn Store>) -> Self {
+    /// State over a store and a blob store, with the system clock and fresh
+    /// counters.
+    pub fn new(store: Arc<dyn Store>, blobs: Arc<BlobStore>) -> Self {
         AppState {
             store,
             clock: Arc::new(doorstep_core::clock::SystemClock),
             metrics: Arc::new(Metrics::default()),
+            blobs,
         }
     }
 }
@@ -57,6 +62,11 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/push", post(push))
         .route("/v1/pull", get(pull))
         .route("/v1/visits/{visit_id}/review", post(review))
+        .route(
+            "/v1/attachments/{sha256}",
+            get(download_attachment).put(upload_chunk),
+        )
+        .route("/v1/attachments/{sha256}/upload", get(upload_state))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -303,4 +313,115 @@ async fn review(
     })
     .await?;
     Ok(Json(entry).into_response())
+}
+
+/// Query of `PUT /v1/attachments/{sha256}`.
+#[derive(Debug, Deserialize)]
+pub struct ChunkQuery {
+    /// Where the chunk starts in the attachment's bytes.
+    pub offset: u64,
+    /// The attachment's whole size.
+    pub total: u64,
+}
+
+async fn upload_state(
+    State(state): State<AppState>,
+    Bearer(session): Bearer,
+    Path(sha256): Path<String>,
+) -> Result<Response, AppError> {
+    let (store, blobs) = (state.store.clone(), state.blobs.clone());
+    let answer = blocking(move || {
+        service::attachments::upload_state(store.as_ref(), &blobs, &session, &sha256)
+    })
+    .await?;
+    Ok(Json(answer).into_response())
+}
+
+async fn upload_chunk(
+    State(state): State<AppState>,
+    Bearer(session): Bearer,
+    Path(sha256): Path<String>,
+    query: Result<Query<ChunkQuery>, axum::extract::rejection::QueryRejection>,
+    request: Request,
+) -> Result<Response, AppError> {
+    let Query(query) = query.map_err(|_| {
+        AppError::bad_request(
+            "invalid_query",
+            "offset and total must be non-negative integers",
+        )
+    })?;
+    let is_octets = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().starts_with("application/octet-stream"));
+    if !is_octets {
+        return Err(AppError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "a chunk must be application/octet-stream",
+        ));
+    }
+    let chunk = Bytes::from_request(request, &state).await.map_err(|e| {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            AppError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "chunk_too_large",
+                format!(
+                    "a chunk can be at most {} bytes",
+                    doorstep_core::sync::protocol::MAX_ATTACHMENT_CHUNK_BYTES
+                ),
+            )
+        } else {
+            AppError::bad_request("unreadable_body", "the body could not be read")
+        }
+    })?;
+    let (store, blobs) = (state.store.clone(), state.blobs.clone());
+    let now = state.clock.now();
+    let outcome = blocking(move || {
+        let chunk = service::attachments::Chunk {
+            sha256: &sha256,
+            offset: query.offset,
+            total: query.total,
+            bytes: &chunk,
+        };
+        service::attachments::put_chunk(store.as_ref(), &blobs, &session, chunk, now)
+    })
+    .await?;
+    Ok(match outcome {
+        service::attachments::ChunkOutcome::Accepted(answer) => Json(answer).into_response(),
+        service::attachments::ChunkOutcome::WrongOffset(received) => (
+            StatusCode::CONFLICT,
+            Json(doorstep_core::sync::protocol::WrongOffset {
+                code: "wrong_offset".into(),
+                message: "send the bytes from `received` on".into(),
+                received,
+            }),
+        )
+            .into_response(),
+    })
+}
+
+async fn download_attachment(
+    State(state): State<AppState>,
+    Bearer(session): Bearer,
+    Path(sha256): Path<String>,
+) -> Result<Response, AppError> {
+    let (store, blobs) = (state.store.clone(), state.blobs.clone());
+    let now = state.clock.now();
+    let etag = format!("\"{sha256}\"");
+    let bytes = blocking(move || {
+        service::attachments::download(store.as_ref(), &blobs, &session, &sha256, now)
+    })
+    .await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/octet-stream".to_owned()),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
+            (header::CACHE_CONTROL, "private, no-store".to_owned()),
+            (header::ETAG, etag),
+        ],
+        bytes,
+    )
+        .into_response())
 }

@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use doorstep_core::checklist::ChecklistTemplate;
 use doorstep_core::domain::Case;
 use doorstep_core::sync::protocol::Role;
+use doorstep_server::blobs::BlobStore;
 use doorstep_server::store::Store;
 use doorstep_server::store::postgres::PostgresStore;
 use doorstep_server::store::sqlite::SqliteStore;
@@ -31,6 +32,10 @@ struct Cli {
     /// Several servers may share one database.
     #[arg(long, global = true)]
     database_url: Option<String>,
+    /// Directory of the attachment bytes (default: `blobs` in --data). Required
+    /// with --database-url; servers sharing a database share this directory.
+    #[arg(long, global = true)]
+    blob_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -105,7 +110,18 @@ fn run(cli: Cli) -> Result<(), String> {
     let now = Utc::now();
     let store_ref = store.as_ref();
     match cli.command {
-        Command::Serve { listen } => serve(store, listen),
+        Command::Serve { listen } => {
+            let blob_dir = match (cli.blob_dir, &cli.database_url) {
+                (Some(dir), _) => dir,
+                (None, None) => cli.data.join("blobs"),
+                (None, Some(_)) => {
+                    return Err("--blob-dir is required with --database-url".into());
+                }
+            };
+            let blobs = BlobStore::open(&blob_dir)
+                .map_err(|e| format!("cannot open the blob store: {}", e.kind()))?;
+            serve(store, Arc::new(blobs), listen)
+        }
         Command::CreateUser {
             username,
             password,
@@ -172,7 +188,7 @@ fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-fn serve(store: Arc<dyn Store>, listen: SocketAddr) -> Result<(), String> {
+fn serve(store: Arc<dyn Store>, blobs: Arc<BlobStore>, listen: SocketAddr) -> Result<(), String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
@@ -181,7 +197,7 @@ fn serve(store: Arc<dyn Store>, listen: SocketAddr) -> Result<(), String> {
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         tracing::info!(%local, "doorstep-server listening");
         println!("listening on {local}");
-        let router = app(AppState::new(store));
+        let router = app(AppState::new(store, blobs));
         axum::serve(listener, router)
             .with_graceful_shutdown(shutdown_signal())
             .await

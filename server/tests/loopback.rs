@@ -151,6 +151,9 @@ fn the_binary_serves_a_visit_from_push_to_review_over_loopback() {
         .unwrap()
         .to_owned();
     assert!(addr.starts_with("127.0.0.1:"));
+    // `serve --data DIR` keeps attachment bytes in DIR/blobs.
+    assert!(data.join("blobs").join("partial").is_dir());
+    assert!(data.join("blobs").join("tmp").is_dir());
     let base = format!("http://{addr}");
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)

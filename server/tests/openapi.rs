@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use common::*;
 use doorstep_core::sync::protocol::{
     ErrorBody, LoginRequest, LoginResponse, OpOutcome, OpResult, PullResponse, PushRequest,
-    PushResponse, RejectCode, Role,
+    PushResponse, RejectCode, Role, UploadState, WrongOffset,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -47,21 +47,23 @@ async fn the_served_document_matches_the_routes_and_the_wire_types() {
         "/v1/push",
         "/v1/pull",
         "/v1/visits/{visit_id}/review",
+        "/v1/attachments/{sha256}",
+        "/v1/attachments/{sha256}/upload",
     ]
     .into_iter()
     .map(String::from)
     .collect();
     assert_eq!(paths, expected);
     for path in &paths {
-        let probe = path.replace("{visit_id}", &Uuid::now_v7().to_string());
-        let method = keys(&doc["paths"][path])
-            .into_iter()
-            .next()
-            .unwrap()
-            .to_uppercase();
-        let (status, _) = w.send(&method, &probe, None, None).await;
-        assert_ne!(status, StatusCode::NOT_FOUND, "{method} {path}");
-        assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        let probe = path
+            .replace("{visit_id}", &Uuid::now_v7().to_string())
+            .replace("{sha256}", &"ab".repeat(32));
+        for method in keys(&doc["paths"][path]) {
+            let method = method.to_uppercase();
+            let (status, _) = w.send(&method, &probe, None, None).await;
+            assert_ne!(status, StatusCode::NOT_FOUND, "{method} {path}");
+            assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        }
     }
 
     // Every field the Rust types put on the wire is declared, and every
@@ -114,6 +116,25 @@ async fn the_served_document_matches_the_routes_and_the_wire_types() {
                 cursor: 0,
                 more: false,
                 deactivated: false,
+            })
+            .unwrap(),
+        ),
+        (
+            "UploadState",
+            serde_json::to_value(UploadState {
+                sha256: "ab".repeat(32),
+                received: 0,
+                total: 1,
+                complete: false,
+            })
+            .unwrap(),
+        ),
+        (
+            "WrongOffset",
+            serde_json::to_value(WrongOffset {
+                code: "wrong_offset".into(),
+                message: "m".into(),
+                received: 0,
             })
             .unwrap(),
         ),

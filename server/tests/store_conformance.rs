@@ -12,8 +12,8 @@ use doorstep_core::sync::protocol::{RejectCode, Role};
 use doorstep_server::store::postgres::PostgresStore;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::store::{
-    self, AuditRecord, CaseRecord, DeviceRecord, FeedItem, Store, StoreError, StoredEntry,
-    TokenRecord, UserRecord, VisitRecord,
+    self, AttachmentRef, AuditRecord, CaseRecord, DeviceRecord, FeedItem, Store, StoreError,
+    StoredEntry, TokenRecord, UserRecord, VisitRecord,
 };
 use uuid::Uuid;
 
@@ -235,6 +235,132 @@ fn check_audit(store: &dyn Store) {
     );
 }
 
+fn attached(sha256: &str, size_bytes: u64) -> doorstep_core::domain::VisitChange {
+    use doorstep_core::domain::attachment::{Attachment, AttachmentKind, AttachmentLink};
+    doorstep_core::domain::VisitChange::Attached {
+        attachment: Attachment {
+            id: Uuid::now_v7(),
+            kind: AttachmentKind::Photo,
+            mime_type: "image/jpeg".into(),
+            sha256: sha256.into(),
+            size_bytes,
+            link: AttachmentLink::Visit,
+            taken_at: t0(),
+        },
+    }
+}
+
+fn check_attachment_refs(store: &dyn Store) {
+    let (sha, other) = ("ab".repeat(32), "cd".repeat(32));
+    let mut visits = [Uuid::now_v7(), Uuid::now_v7()];
+    visits.sort();
+    store::write(store, |tx| {
+        for visit in visits.iter().rev() {
+            for _ in 0..2 {
+                tx.record_attachment(&AttachmentRef {
+                    sha256: sha.clone(),
+                    visit_id: *visit,
+                    size_bytes: 20 * 1024 * 1024,
+                })?;
+            }
+        }
+        Ok::<_, StoreError>(())
+    })
+    .unwrap();
+    store::read(store, |tx| {
+        let refs = tx.attachment_refs(&sha)?;
+        assert_eq!(
+            refs,
+            visits
+                .iter()
+                .map(|v| AttachmentRef {
+                    sha256: sha.clone(),
+                    visit_id: *v,
+                    size_bytes: 20 * 1024 * 1024,
+                })
+                .collect::<Vec<_>>()
+        );
+        assert!(tx.attachment_refs(&other)?.is_empty());
+        Ok::<_, StoreError>(())
+    })
+    .unwrap();
+}
+
+/// Stores a visit with an admitted and a refused `attached` entry, for the
+/// migration that fills `attachment_refs` from the entries already held.
+fn store_attached_entries(store: &dyn Store) -> (Uuid, String) {
+    let (visit, device) = (Uuid::now_v7(), Uuid::now_v7());
+    let mut phone = Phone::new(device, visit);
+    let kept = phone.act(&attached(&"12".repeat(32), 4_096));
+    let refused = phone.act(&attached(&"34".repeat(32), 8));
+    store::write(store, |tx| {
+        tx.insert_entry(&StoredEntry {
+            entry: kept.clone(),
+            rejected: None,
+            reassigned: false,
+        })?;
+        tx.insert_entry(&StoredEntry {
+            entry: refused.clone(),
+            rejected: Some(RejectCode::IllegalTransition),
+            reassigned: false,
+        })
+    })
+    .unwrap();
+    (visit, "12".repeat(32))
+}
+
+/// After the migration the admitted entry's attachment is known, the refused one's not.
+fn check_backfilled(store: &dyn Store, visit: Uuid, sha: &str) {
+    store::read(store, |tx| {
+        assert_eq!(
+            tx.attachment_refs(sha)?,
+            vec![AttachmentRef {
+                sha256: sha.to_owned(),
+                visit_id: visit,
+                size_bytes: 4_096,
+            }]
+        );
+        assert!(tx.attachment_refs(&"34".repeat(32))?.is_empty());
+        Ok::<_, StoreError>(())
+    })
+    .unwrap();
+}
+
+#[test]
+fn sqlite_migration_to_version_2_finds_the_attachments_already_pushed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (visit, sha) = {
+        let store = SqliteStore::open_dir(dir.path()).unwrap();
+        store_attached_entries(&store)
+    };
+    let conn = rusqlite::Connection::open(dir.path().join("doorstep-server.db")).unwrap();
+    conn.execute_batch("DROP TABLE attachment_refs; PRAGMA user_version = 1;")
+        .unwrap();
+    drop(conn);
+    let store = SqliteStore::open_dir(dir.path()).unwrap();
+    check_backfilled(&store, visit, &sha);
+}
+
+#[test]
+fn postgres_migration_to_version_2_finds_the_attachments_already_pushed() {
+    let Some(url) = pg_url("postgres_migration_to_version_2") else {
+        return;
+    };
+    let (schema, config) = pg_schema(&url);
+    let (visit, sha) = {
+        let store = PostgresStore::connect(config.clone(), 2).unwrap();
+        store_attached_entries(&store)
+    };
+    let mut client = config.connect(postgres::NoTls).unwrap();
+    client
+        .batch_execute(&format!(
+            "DROP TABLE {schema}.attachment_refs; UPDATE {schema}.doorstep_schema SET version = 1;"
+        ))
+        .unwrap();
+    let store = PostgresStore::connect(config, 2).unwrap();
+    check_backfilled(&store, visit, &sha);
+}
+
 fn conformance(make: impl Fn() -> Box<dyn Store>) {
     check_users_devices_tokens(make().as_ref());
     check_cases_and_feed(make().as_ref());
@@ -242,6 +368,7 @@ fn conformance(make: impl Fn() -> Box<dyn Store>) {
     check_visits_entries_ops(make().as_ref());
     check_write_rolls_back_on_error(make().as_ref());
     check_audit(make().as_ref());
+    check_attachment_refs(make().as_ref());
 }
 
 #[test]
@@ -428,10 +555,12 @@ fn two_servers_on_one_postgres_serve_the_same_agent() {
             store: second,
             clock: a.clock.clone(),
             metrics: Default::default(),
+            blobs: a.state.blobs.clone(),
         },
         clock: a.clock.clone(),
         case1: a.case1.clone(),
         case2: a.case2.clone(),
+        blob_dir: a.blob_dir.clone(),
         ..a
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -508,10 +637,12 @@ fn pg_admin(url: &str, args: &[&str]) -> String {
 }
 
 /// Starts `serve` on a free loopback port and returns it with its base URL.
-fn pg_serve(url: &str) -> (ServeProcess, String) {
+fn pg_serve(url: &str, blob_dir: &std::path::Path) -> (ServeProcess, String) {
     use std::io::BufRead;
     let mut child = std::process::Command::new(BIN)
         .args(["--database-url", url, "serve", "--listen", "127.0.0.1:0"])
+        .arg("--blob-dir")
+        .arg(blob_dir)
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -621,8 +752,16 @@ fn two_server_processes_on_one_postgres_serve_the_same_device() {
         &["import-cases", "--file", cases_file.to_str().unwrap()],
     );
 
-    let (_one, first) = pg_serve(&url);
-    let (_two, second) = pg_serve(&url);
+    // With PostgreSQL the blob directory must be named (replicas share it).
+    let lone = std::process::Command::new(BIN)
+        .args(["--database-url", &url, "serve", "--listen", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!lone.status.success());
+    assert!(String::from_utf8_lossy(&lone.stderr).contains("--blob-dir is required"));
+    let blobs = tempfile::tempdir().unwrap();
+    let (_one, first) = pg_serve(&url, blobs.path());
+    let (_two, second) = pg_serve(&url, blobs.path());
     let login = serde_json::json!({
         "username": "ana", "password": "pw-ana", "device_id": device,
     });
@@ -631,7 +770,11 @@ fn two_server_processes_on_one_postgres_serve_the_same_device() {
     let token = body["token"].as_str().unwrap().to_owned();
 
     let mut phone = Phone::new(device, Uuid::now_v7());
-    let ops: Vec<_> = full_visit(&case).iter().map(|c| phone.act(c)).collect();
+    let photo: Vec<u8> = (0..3_000u32).map(|i| (i % 253) as u8).collect();
+    let sha = doorstep_core::domain::attachment::sha256_hex(&photo);
+    let mut changes = full_visit(&case);
+    changes.insert(3, attached(&sha, photo.len() as u64));
+    let ops: Vec<_> = changes.iter().map(|c| phone.act(c)).collect();
     let outcomes = |base: &str, ops: &[doorstep_core::event_log::LogEntry]| -> Vec<String> {
         let body = serde_json::json!({ "ops": ops });
         let (status, value) = http_json(base, "POST", "/v1/push", Some(&token), Some(body));
@@ -643,7 +786,7 @@ fn two_server_processes_on_one_postgres_serve_the_same_device() {
             .map(|r| r["outcome"].as_str().unwrap().to_owned())
             .collect()
     };
-    assert_eq!(outcomes(&first, &ops), vec!["applied"; 6]);
+    assert_eq!(outcomes(&first, &ops), vec!["applied"; 7]);
     // The other process knows the token, the case and every op.
     let (status, page) = http_json(
         &second,
@@ -661,5 +804,49 @@ fn two_server_processes_on_one_postgres_serve_the_same_device() {
             .any(|c| c["type"] == "case" && c["case"]["id"] == serde_json::json!(case.id)),
         "{page}"
     );
-    assert_eq!(outcomes(&second, &ops), vec!["duplicate"; 6]);
+    assert_eq!(outcomes(&second, &ops), vec!["duplicate"; 7]);
+
+    // The photo goes up half through one process, half through the other, and
+    // either serves it back.
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .build()
+        .into();
+    let put = |base: &str, offset: usize, bytes: &[u8]| -> (u16, serde_json::Value) {
+        let mut response = agent
+            .put(&format!(
+                "{base}/v1/attachments/{sha}?offset={offset}&total={}",
+                photo.len()
+            ))
+            .header("Authorization", &format!("Bearer {token}"))
+            .header("Content-Type", "application/octet-stream")
+            .send(bytes)
+            .unwrap();
+        let text = response.body_mut().read_to_string().unwrap();
+        (
+            response.status().as_u16(),
+            serde_json::from_str(&text).unwrap(),
+        )
+    };
+    let (status, state) = put(&first, 0, &photo[..1_000]);
+    assert_eq!((status, state["received"].as_u64()), (200, Some(1_000)));
+    let (status, state) = http_json(
+        &second,
+        "GET",
+        &format!("/v1/attachments/{sha}/upload"),
+        Some(&token),
+        None,
+    );
+    assert_eq!((status, state["received"].as_u64()), (200, Some(1_000)));
+    let (status, state) = put(&second, 1_000, &photo[1_000..]);
+    assert_eq!((status, state["complete"].as_bool()), (200, Some(true)));
+    for base in [&first, &second] {
+        let mut response = agent
+            .get(&format!("{base}/v1/attachments/{sha}"))
+            .header("Authorization", &format!("Bearer {token}"))
+            .call()
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200);
+        assert_eq!(response.body_mut().read_to_vec().unwrap(), photo);
+    }
 }

@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
+use doorstep_server::blobs::BlobStore;
 use doorstep_server::store::Store;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::{AppState, app};
@@ -16,27 +17,30 @@ use tokio::sync::oneshot;
 pub struct TestServer {
     address: SocketAddr,
     store: Arc<dyn Store>,
+    blobs: Arc<BlobStore>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl TestServer {
-    /// Opens (or creates) the store in `data` and serves it on 127.0.0.1, on a
-    /// port the system picks.
+    /// Opens (or creates) the store in `data`, with attachment bytes under
+    /// `data/blobs`, and serves it on 127.0.0.1, on a port the system picks.
     pub fn start(data: &Path) -> std::io::Result<TestServer> {
         let store = SqliteStore::open_dir(data).map_err(std::io::Error::other)?;
-        TestServer::serve(Arc::new(store))
+        TestServer::serve(Arc::new(store), &data.join("blobs"))
     }
 
-    /// Serves `store` on 127.0.0.1, on a port the system picks.
-    pub fn serve(store: Arc<dyn Store>) -> std::io::Result<TestServer> {
+    /// Serves `store`, with attachment bytes under `blob_dir`, on 127.0.0.1, on
+    /// a port the system picks.
+    pub fn serve(store: Arc<dyn Store>, blob_dir: &Path) -> std::io::Result<TestServer> {
+        let blobs = Arc::new(BlobStore::open(blob_dir)?);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
             .build()?;
         let listener = runtime.block_on(tokio::net::TcpListener::bind(("127.0.0.1", 0)))?;
         let address = listener.local_addr()?;
-        let router = app(AppState::new(store.clone()));
+        let router = app(AppState::new(store.clone(), blobs.clone()));
         let (stop, stopped) = oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
             runtime.block_on(async move {
@@ -51,6 +55,7 @@ impl TestServer {
         Ok(TestServer {
             address,
             store,
+            blobs,
             stop: Some(stop),
             thread: Some(thread),
         })
@@ -64,6 +69,11 @@ impl TestServer {
     /// The base URL, `http://127.0.0.1:<port>`.
     pub fn url(&self) -> String {
         format!("http://{}", self.address)
+    }
+
+    /// The server's attachment bytes (under `blobs` in the data directory).
+    pub fn blobs(&self) -> &BlobStore {
+        &self.blobs
     }
 
     /// The server's store, for setting up users and cases and checking results.

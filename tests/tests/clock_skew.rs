@@ -181,12 +181,13 @@ fn skewed_pair() -> Skewed {
 
 #[test]
 fn partners_a_fortnight_apart_converge_and_the_reviews_land() {
+    // `_dir` is bound so the server's directory (and its blobs) lives on.
     let Skewed {
+        _dir,
         fleet,
         fast,
         slow,
         case,
-        ..
     } = skewed_pair();
     let now = fast.clock.now_utc();
     let visit = fast
@@ -332,6 +333,7 @@ fn fill_rest(doorstep: &Doorstep, visit: VisitId) {
 #[test]
 fn a_clock_jumping_back_mid_visit_keeps_the_agents_order() {
     let Skewed {
+        _dir,
         fleet,
         fast: phone,
         case,

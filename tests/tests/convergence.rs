@@ -573,11 +573,12 @@ fn pair() -> Pair {
 /// partner's notes, although the server admitted them.
 #[test]
 fn a_note_after_a_refused_op_still_reaches_the_partner() {
+    // `_dir` is bound so the server's directory (and its blobs) lives on.
     let Pair {
+        _dir,
         fleet,
         phones,
         visit,
-        ..
     } = pair();
     let [primary, partner] = &phones;
     let now = primary.clock.now_utc();
@@ -617,11 +618,12 @@ fn a_note_after_a_refused_op_still_reaches_the_partner() {
 /// converge to the server's state.
 #[test]
 fn a_refused_note_is_not_shown_as_part_of_the_approved_visit() {
+    // `_dir` is bound so the server's directory (and its blobs) lives on.
     let Pair {
+        _dir,
         fleet,
         phones,
         visit,
-        ..
     } = pair();
     let [primary, partner] = &phones;
     // The partner's clock is an hour slow: its note is stamped before the
@@ -676,11 +678,12 @@ fn a_refused_note_is_not_shown_as_part_of_the_approved_visit() {
 /// lost).
 #[test]
 fn work_after_a_refused_op_and_a_sync_still_links() {
+    // `_dir` is bound so the server's directory (and its blobs) lives on.
     let Pair {
+        _dir,
         fleet,
         phones,
         visit,
-        ..
     } = pair();
     let [primary, partner] = &phones;
     let now = primary.clock.now_utc();

@@ -15,9 +15,10 @@ use chrono::Utc;
 use common::*;
 use doorstep_core::checklist::home_verification;
 use doorstep_core::clock::FixedClock;
+use doorstep_core::domain::attachment::{AttachmentKind, AttachmentLink};
 use doorstep_core::domain::{ReviewDecision, VisitHistory, VisitId, VisitState};
 use doorstep_core::policy::Policy;
-use doorstep_core::sync::protocol::Role;
+use doorstep_core::sync::protocol::{MAX_ATTACHMENT_CHUNK_BYTES, Role};
 use doorstep_core::sync::ureq_transport::UreqTransport;
 use doorstep_core::{Doorstep, NoProgress, SyncCredentials};
 use doorstep_server::admin;
@@ -223,15 +224,29 @@ fn a_visit_synced_through_a_faulty_network_arrives_once_and_complete() {
         d.visit_report(visit).unwrap().visit.state == VisitState::Returned
     });
 
-    // The agent adds the photo and a note, resubmits; the supervisor approves.
+    // The agent adds the photo, a large photo of the door plate (three chunks)
+    // and a note, resubmits; the supervisor approves.
     photo_of_premises(&field.doorstep, visit);
+    let door_plate: Vec<u8> = (0..2 * MAX_ATTACHMENT_CHUNK_BYTES + 777)
+        .map(|i| (i as u8).wrapping_mul(29).wrapping_add(3))
+        .collect();
+    field
+        .doorstep
+        .attach(
+            visit,
+            AttachmentKind::Photo,
+            "image/jpeg",
+            &door_plate,
+            AttachmentLink::Visit,
+        )
+        .unwrap();
     field
         .doorstep
         .add_note(visit, "已补拍门牌号照片。")
         .unwrap();
     field.doorstep.submit(visit).unwrap();
     sync_until(&field.doorstep, &transport, |d| {
-        d.pending_outbox_count().unwrap() == 0
+        d.pending_outbox_count().unwrap() == 0 && d.sync_status().unwrap().pending_uploads == 0
     });
     assert_eq!(
         server_visit(&setup, visit).1.visit.state,
@@ -248,6 +263,17 @@ fn a_visit_synced_through_a_faulty_network_arrives_once_and_complete() {
     assert_eq!(history.visit, report.visit);
     assert_eq!(history.notes, report.notes);
     assert_eq!(history.attachments, report.attachments);
+    // The server holds every photo, byte for byte as the phone took it.
+    assert_eq!(report.attachments.len(), 3);
+    let mut big = 0;
+    for attachment in &report.attachments {
+        let on_phone = field.doorstep.attachment_bytes(&attachment.sha256).unwrap();
+        let on_server = setup.server.blobs().read(&attachment.sha256).unwrap();
+        assert_eq!(on_server.as_ref(), Some(&on_phone), "{}", attachment.sha256);
+        big += usize::from(on_phone == door_plate);
+    }
+    assert_eq!(big, 1);
+    assert_eq!(field.doorstep.sync_status().unwrap().pending_uploads, 0);
     assert_eq!(server_log.len(), report.timeline.len());
     let faults = proxy.faults();
     let injected = faults.iter().filter(|f| **f != Fault::Pass).count();

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::Doorstep;
 use crate::error::{DoorstepError, Error, Result};
-use crate::store::{meta, outbox, rejections};
+use crate::store::{blobs, meta, outbox, rejections};
 use crate::sync::backoff::{next_delay, random_unit};
 use crate::sync::engine::{Engine, purge_expired_visits};
 use crate::sync::status::{RejectedOp, SyncCredentials, SyncObserver, SyncReport, SyncStatus};
@@ -14,7 +14,8 @@ use crate::sync::transport::Transport;
 impl Doorstep {
     /// Syncs with the server unless the backoff after earlier failures has not
     /// elapsed (then nothing is done and the report says until when): signs in
-    /// (reusing a valid token), pushes the outbox, pulls what changed, and removes
+    /// (reusing a valid token), pushes the outbox, uploads the attachments of
+    /// acknowledged entries, pulls what changed, and removes
     /// customer data the device no longer needs. For timers and connectivity
     /// callbacks; use [`Doorstep::sync_now`] when the agent asks.
     ///
@@ -69,6 +70,7 @@ impl Doorstep {
                     .and_then(|n| n.parse().ok())
                     .unwrap_or(0),
                 deactivated: meta::get(conn, meta::DEACTIVATED)?.is_some(),
+                pending_uploads: blobs::pending_upload_count(conn)?,
             })
         })?)
     }

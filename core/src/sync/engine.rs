@@ -1,10 +1,12 @@
-//! The device's sync engine: sign in, push the outbox, pull what changed, then
-//! remove customer data the device no longer needs.
+//! The device's sync engine: sign in, push the outbox, upload the attachments
+//! of acknowledged entries, pull what changed, then remove customer data the
+//! device no longer needs.
 //!
 //! Every step is durable before the next request: acknowledged operations leave
 //! the outbox, and each pulled page is applied together with its cursor in one
 //! transaction, so a sync interrupted anywhere simply resumes next time.
-//! Pushing ([`super::push`]) and pulling ([`super::pull`]) live in their own files.
+//! Pushing ([`super::push`]), uploading ([`super::upload`]) and pulling
+//! ([`super::pull`]) live in their own files.
 
 use std::sync::Mutex;
 
@@ -14,10 +16,13 @@ use crate::clock::{HybridClock, WallClock};
 use crate::domain::DeviceId;
 use crate::error::{Error, Result};
 use crate::policy::Policy;
-use crate::store::{DeviceStore, meta, outbox, purge};
+use crate::store::{DeviceStore, blobs, meta, outbox, purge};
 use crate::sync::protocol::{ErrorBody, LoginRequest, LoginResponse};
 use crate::sync::status::{SyncCredentials, SyncObserver, SyncPhase, SyncReport};
 use crate::sync::transport::{HttpRequest, HttpResponse, Transport};
+
+/// The content type of every JSON body.
+const JSON: &str = "application/json";
 
 /// A token this close to its expiry is renewed before use.
 const TOKEN_MARGIN_SECONDS: i64 = 60;
@@ -86,6 +91,7 @@ impl<'a> Engine<'a> {
         }
         self.token()?;
         self.push(report)?;
+        self.upload(report)?;
         self.purge_marked_cases(report)?;
         if self.pull(report)? {
             self.store
@@ -97,12 +103,15 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
-    /// A deactivated device pushes everything it still holds, then wipes its
-    /// customer data.
+    /// A deactivated device pushes everything it still holds, uploads its
+    /// attachments, then wipes its customer data. A failed request stops it
+    /// before the wipe (the next sync tries again); an attachment the server
+    /// refuses cannot go anywhere else and is wiped with the rest.
     fn finish_deactivation(&mut self, report: &mut SyncReport) -> Result<()> {
         if self.store.read(outbox::pending_count)? > 0 {
             self.push(report)?;
         }
+        self.upload(report)?;
         self.store.write(|tx| {
             purge::wipe_customer_data(tx)?;
             for key in [
@@ -120,12 +129,15 @@ impl<'a> Engine<'a> {
         Ok(())
     }
 
-    /// Purges the cases marked for purge whose operations have all left the outbox.
+    /// Purges the cases marked for purge whose operations have all left the
+    /// outbox and whose attachments are all uploaded.
     pub(crate) fn purge_marked_cases(&self, report: &mut SyncReport) -> Result<()> {
         let purged = self.store.write(|tx| {
             let mut purged = 0;
             for case_id in purge::marked_cases(tx)? {
-                if outbox::held_for_case(tx, case_id)? == 0 {
+                if outbox::held_for_case(tx, case_id)? == 0
+                    && blobs::waiting_for_case(tx, case_id)? == 0
+                {
                     purge::purge_case(tx, case_id)?;
                     purged += 1;
                 }
@@ -180,7 +192,7 @@ impl<'a> Engine<'a> {
             password: self.credentials.password.clone(),
             device_id: self.device,
         })?;
-        let response = check_status(self.send("POST", "/v1/login", body, None)?)?;
+        let response = check_status(self.send("POST", "/v1/login", body, None, JSON)?)?;
         let login: LoginResponse = serde_json::from_slice(&response.body)
             .map_err(|_| protocol("login response unreadable"))?;
         self.store.write(|tx| {
@@ -209,10 +221,22 @@ impl<'a> Engine<'a> {
     /// Sends an authorised request; on a 401 the token is dropped, the device
     /// signs in again and the request is sent once more.
     pub(crate) fn call(&mut self, method: &str, path: &str, body: Vec<u8>) -> Result<HttpResponse> {
+        check_status(self.call_any(method, path, body, JSON)?)
+    }
+
+    /// Like [`Engine::call`] with a body of `content_type`, but every status
+    /// other than 401 comes back as it is, for the caller to read.
+    pub(crate) fn call_any(
+        &mut self,
+        method: &str,
+        path: &str,
+        body: Vec<u8>,
+        content_type: &str,
+    ) -> Result<HttpResponse> {
         let token = self.token()?;
-        let response = self.send(method, path, body.clone(), Some(&token))?;
+        let response = self.send(method, path, body.clone(), Some(&token), content_type)?;
         if response.status != 401 {
-            return check_status(response);
+            return Ok(response);
         }
         self.token = None;
         self.store.write(|tx| {
@@ -220,7 +244,11 @@ impl<'a> Engine<'a> {
             meta::remove(tx, meta::SYNC_TOKEN_EXPIRES_AT)
         })?;
         let token = self.login()?;
-        check_status(self.send(method, path, body, Some(&token))?)
+        let response = self.send(method, path, body, Some(&token), content_type)?;
+        if response.status == 401 {
+            return check_status(response);
+        }
+        Ok(response)
     }
 
     fn send(
@@ -229,10 +257,11 @@ impl<'a> Engine<'a> {
         path: &str,
         body: Vec<u8>,
         token: Option<&str>,
+        content_type: &str,
     ) -> Result<HttpResponse> {
-        let mut headers = vec![("accept".to_owned(), "application/json".to_owned())];
+        let mut headers = vec![("accept".to_owned(), JSON.to_owned())];
         if !body.is_empty() {
-            headers.push(("content-type".to_owned(), "application/json".to_owned()));
+            headers.push(("content-type".to_owned(), content_type.to_owned()));
         }
         if let Some(token) = token {
             headers.push(("authorization".to_owned(), format!("Bearer {token}")));
@@ -249,7 +278,7 @@ impl<'a> Engine<'a> {
 }
 
 /// A 2xx response, or the failure its status means.
-fn check_status(response: HttpResponse) -> Result<HttpResponse> {
+pub(crate) fn check_status(response: HttpResponse) -> Result<HttpResponse> {
     let status = response.status;
     match status {
         200..=299 => Ok(response),
@@ -272,7 +301,7 @@ fn check_status(response: HttpResponse) -> Result<HttpResponse> {
 }
 
 /// Removes the approved visits whose approval is older than the retention period
-/// and that have nothing left to push, and then their cases if the cases are
+/// and that have nothing left to push or upload, and then their cases if the cases are
 /// completed and have no visit left. Returns (visits, cases) removed.
 pub(crate) fn purge_expired_visits(
     store: &DeviceStore,
@@ -283,7 +312,9 @@ pub(crate) fn purge_expired_visits(
     store.write(|tx| {
         let (mut visits, mut cases) = (0, 0);
         for (visit_id, case_id) in purge::approved_before(tx, cutoff)? {
-            if outbox::pending_for_visit(tx, visit_id)? > 0 {
+            if outbox::pending_for_visit(tx, visit_id)? > 0
+                || blobs::waiting_for_visit(tx, visit_id)? > 0
+            {
                 continue;
             }
             purge::purge_visit(tx, visit_id)?;

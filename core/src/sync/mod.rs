@@ -10,5 +10,6 @@ mod pull;
 mod push;
 pub mod status;
 pub mod transport;
+mod upload;
 #[cfg(feature = "ureq-transport")]
 pub mod ureq_transport;

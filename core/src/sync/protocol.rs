@@ -191,6 +191,37 @@ pub struct ErrorBody {
     pub message: String,
 }
 
+/// Largest chunk of attachment bytes in one `PUT /v1/attachments/{sha256}` (1 MiB).
+pub const MAX_ATTACHMENT_CHUNK_BYTES: usize = 1024 * 1024;
+
+/// How far the upload of one attachment has come: the answer to
+/// `GET /v1/attachments/{sha256}/upload` and to every accepted chunk
+/// (`PUT /v1/attachments/{sha256}?offset=<n>&total=<t>`). The device sends the
+/// bytes from `received` on; once `complete`, the server holds them, verified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadState {
+    /// Lower-case hex SHA-256 of the attachment's bytes.
+    pub sha256: String,
+    /// How many bytes, from the start, the server holds.
+    pub received: u64,
+    /// The attachment's size, as its `attached` change states it.
+    pub total: u64,
+    /// Whether the server holds all the bytes, checked against the hash.
+    pub complete: bool,
+}
+
+/// The body of a 409 `wrong_offset` answer to a chunk: it did not start where
+/// the server's bytes end. The device sends again from `received`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WrongOffset {
+    /// Always "wrong_offset".
+    pub code: String,
+    /// A message for people.
+    pub message: String,
+    /// How many bytes, from the start, the server holds.
+    pub received: u64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

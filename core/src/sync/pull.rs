@@ -16,7 +16,7 @@ use rusqlite::Transaction;
 use crate::domain::{Case, VisitChange, VisitHistory, VisitId};
 use crate::error::{Error, Result};
 use crate::event_log::{GENESIS_HASH, LogEntry};
-use crate::store::{cases, meta, outbox, purge, templates, visits};
+use crate::store::{blobs, cases, meta, outbox, purge, templates, visits};
 use crate::sync::engine::{Engine, protocol};
 use crate::sync::protocol::{MAX_PULL_LIMIT, PullResponse, PulledChange};
 use crate::sync::status::{SyncPhase, SyncReport};
@@ -110,7 +110,9 @@ impl Engine<'_> {
                     Err(other) => return Err(other),
                 },
                 PulledChange::CaseRemoved { case_id } => {
-                    if outbox::held_for_case(tx, *case_id)? > 0 {
+                    if outbox::held_for_case(tx, *case_id)? > 0
+                        || blobs::waiting_for_case(tx, *case_id)? > 0
+                    {
                         purge::mark_case(tx, *case_id, self.wall.now())?;
                     } else if cases::get(tx, *case_id).is_ok() {
                         purge::purge_case(tx, *case_id)?;

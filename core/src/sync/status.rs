@@ -16,6 +16,8 @@ pub enum SyncPhase {
     Pull,
     /// Removing customer data the device no longer needs.
     Purge,
+    /// Sending attachment bytes (progress in bytes).
+    Upload,
 }
 
 /// Receives progress while a sync runs (a callback interface for the shells).
@@ -66,6 +68,11 @@ pub struct SyncReport {
     pub rejected: u64,
     /// Changes received and applied.
     pub pulled: u64,
+    /// Attachments whose bytes the server now holds, verified.
+    pub uploaded: u64,
+    /// Attachments whose upload the server refused this time (kept on the
+    /// device, tried again on the next sync).
+    pub upload_refused: u64,
     /// Received visit entries that could not be used (unknown visit or case,
     /// broken chain) and were skipped.
     pub skipped_entries: u64,
@@ -96,6 +103,9 @@ pub struct SyncStatus {
     pub consecutive_failures: u32,
     /// Whether the server has deactivated this device (its data is wiped).
     pub deactivated: bool,
+    /// Attachments whose bytes wait to be uploaded (their `attached` entry is
+    /// acknowledged; the bytes are not confirmed by the server yet).
+    pub pending_uploads: u64,
 }
 
 /// An operation the server refused, as listed for the agent.

@@ -9,7 +9,7 @@
 /// One HTTP request to the Doorstep server.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpRequest {
-    /// `GET` or `POST`.
+    /// `GET`, `POST` or `PUT` (attachment chunks).
     pub method: String,
     /// Path and query relative to the server's base URL, e.g. `/v1/pull?cursor=0&limit=500`.
     pub path: String,

@@ -8,11 +8,12 @@ use std::sync::Mutex;
 
 use chrono::{Duration, Utc};
 use doorstep_core::clock::Hlc;
+use doorstep_core::domain::attachment::sha256_hex;
 use doorstep_core::domain::{Review, ReviewDecision, VisitChange, VisitId};
 use doorstep_core::event_log::{self, EntryDraft, LogEntry};
 use doorstep_core::sync::protocol::{
-    LoginRequest, LoginResponse, OpOutcome, OpResult, PullResponse, PulledChange, PushRequest,
-    PushResponse, RejectCode, Role,
+    LoginRequest, LoginResponse, MAX_ATTACHMENT_CHUNK_BYTES, OpOutcome, OpResult, PullResponse,
+    PulledChange, PushRequest, PushResponse, RejectCode, Role, UploadState, WrongOffset,
 };
 use doorstep_core::{
     DoorstepError, HttpRequest, HttpResponse, NoProgress, SyncCredentials, SyncReport, Transport,
@@ -117,6 +118,20 @@ pub struct State {
     pub push_requests: u32,
     /// The cursor of every pull request, in order.
     pub pull_cursors: Vec<u64>,
+    /// Attachment bytes received, by hash (partial until in `complete`).
+    pub blobs: HashMap<String, Vec<u8>>,
+    /// Attachments received whole and verified.
+    pub complete: HashSet<String>,
+    /// Chunk uploads answered (or failed) so far.
+    pub chunk_puts: u32,
+    /// Chunk bytes stored so far, over every upload.
+    pub bytes_received: u64,
+    /// Chunk uploads to serve before every later one fails as offline.
+    pub chunk_puts_before_failing: Option<u32>,
+    /// Chunk responses to lose after storing the chunk.
+    pub lose_chunk_responses: u32,
+    /// Answer every attachment request with this refusal.
+    pub refuse_uploads: Option<(u16, &'static str)>,
 }
 
 pub struct FakeServer {
@@ -230,6 +245,119 @@ impl FakeServer {
         Ok(json(200, &PushResponse { results }))
     }
 
+    /// The size an applied `attached` entry states for a hash.
+    fn attached_size(state: &State, sha256: &str) -> Option<u64> {
+        state.applied.iter().find_map(|entry| {
+            match serde_json::from_str::<VisitChange>(&entry.payload) {
+                Ok(VisitChange::Attached { attachment }) if attachment.sha256 == sha256 => {
+                    Some(attachment.size_bytes)
+                }
+                _ => None,
+            }
+        })
+    }
+
+    fn upload_state(state: &State, sha256: &str, total: u64) -> UploadState {
+        let complete = state.complete.contains(sha256);
+        UploadState {
+            sha256: sha256.to_owned(),
+            received: if complete {
+                total
+            } else {
+                state.blobs.get(sha256).map_or(0, |b| b.len() as u64)
+            },
+            total,
+            complete,
+        }
+    }
+
+    fn attachment(
+        state: &mut State,
+        request: &HttpRequest,
+        path: &str,
+    ) -> Result<HttpResponse, TransportError> {
+        if let Some((status, code)) = state.refuse_uploads {
+            return Ok(error(status, code));
+        }
+        let rest = path.strip_prefix("/v1/attachments/").unwrap();
+        let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let (sha256, upload) = match rest.strip_suffix("/upload") {
+            Some(sha) => (sha.to_owned(), true),
+            None => (rest.to_owned(), false),
+        };
+        let Some(total) = Self::attached_size(state, &sha256) else {
+            return Ok(error(404, "unknown_attachment"));
+        };
+        match (request.method.as_str(), upload) {
+            ("GET", true) => Ok(json(200, &Self::upload_state(state, &sha256, total))),
+            ("GET", false) => Ok(if state.complete.contains(&sha256) {
+                HttpResponse {
+                    status: 200,
+                    headers: vec![],
+                    body: state.blobs[&sha256].clone(),
+                }
+            } else {
+                error(404, "attachment_not_uploaded")
+            }),
+            ("PUT", false) => {
+                state.chunk_puts += 1;
+                if let Some(left) = state.chunk_puts_before_failing.as_mut() {
+                    if *left == 0 {
+                        return Err(TransportError::Offline {
+                            reason: "network lost".into(),
+                        });
+                    }
+                    *left -= 1;
+                }
+                assert!(request.headers.iter().any(|(name, value)| {
+                    name == "content-type" && value == "application/octet-stream"
+                }));
+                let mut offset = None;
+                for pair in query.split('&') {
+                    match pair.split_once('=') {
+                        Some(("offset", value)) => offset = Some(value.parse::<u64>().unwrap()),
+                        Some(("total", value)) => assert_eq!(value.parse::<u64>().unwrap(), total),
+                        _ => {}
+                    }
+                }
+                assert!(request.body.len() <= MAX_ATTACHMENT_CHUNK_BYTES);
+                if state.complete.contains(&sha256) {
+                    return Ok(json(200, &Self::upload_state(state, &sha256, total)));
+                }
+                let held = state.blobs.entry(sha256.clone()).or_default();
+                if offset != Some(held.len() as u64) {
+                    let received = held.len() as u64;
+                    return Ok(json(
+                        409,
+                        &WrongOffset {
+                            code: "wrong_offset".into(),
+                            message: "resume".into(),
+                            received,
+                        },
+                    ));
+                }
+                held.extend_from_slice(&request.body);
+                state.bytes_received += request.body.len() as u64;
+                if held.len() as u64 == total {
+                    if sha256_hex(held) == sha256 {
+                        state.complete.insert(sha256.clone());
+                    } else {
+                        state.blobs.remove(&sha256);
+                        return Ok(error(422, "attachment_hash_mismatch"));
+                    }
+                }
+                if state.lose_chunk_responses > 0 {
+                    state.lose_chunk_responses -= 1;
+                    return Err(TransportError::Timeout {
+                        reason: "response lost".into(),
+                    });
+                }
+                Ok(json(200, &Self::upload_state(state, &sha256, total)))
+            }
+            _ => Ok(error(405, "method_not_allowed")),
+        }
+    }
+
     fn pull(state: &mut State, path: &str) -> Result<HttpResponse, TransportError> {
         let query = path.split_once('?').map(|(_, q)| q).unwrap_or("");
         let mut cursor = 0u64;
@@ -303,8 +431,14 @@ impl Transport for FakeServer {
             path.split('?').next().unwrap_or(""),
         ) {
             ("POST", "/v1/login") => Ok(Self::login(&mut state, &request)),
-            (_, "/v1/push" | "/v1/pull") if !Self::authorised(&state, &request) => {
+            (_, p)
+                if (p == "/v1/push" || p == "/v1/pull" || p.starts_with("/v1/attachments/"))
+                    && !Self::authorised(&state, &request) =>
+            {
                 Ok(error(401, "unauthorized"))
+            }
+            (_, p) if p.starts_with("/v1/attachments/") => {
+                Self::attachment(&mut state, &request, &path)
             }
             ("POST", "/v1/push") => Self::push(&mut state, &request),
             ("GET", "/v1/pull") => Self::pull(&mut state, &path),

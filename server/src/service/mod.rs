@@ -1,7 +1,8 @@
 //! What the server does, written once against [`StoreTx`] so every storage
 //! backend behaves the same: login and sessions here, then [`push`], [`pull`]
-//! and [`review`].
+//! and [`review`], and attachment bytes in [`attachments`].
 
+pub mod attachments;
 pub mod pull;
 pub mod push;
 pub mod review;

@@ -228,6 +228,10 @@ fn push_one(
         (None, _) => return Err(AppError::internal(&"admitted change to an unknown visit")),
     };
     visits.admit(entry);
+    if let VisitChange::Attached { attachment } = &change {
+        // The device may now upload the bytes (service::attachments).
+        super::attachments::record(tx, entry.visit_id, attachment)?;
+    }
     tx.append_feed(&FeedItem::VisitEntry {
         case_id,
         visit_id: entry.visit_id,

@@ -159,6 +159,17 @@ pub struct AuditRecord {
     pub target_id: String,
 }
 
+/// A visit whose admitted `attached` change refers to some attachment bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttachmentRef {
+    /// Lower-case hex SHA-256 of the bytes.
+    pub sha256: String,
+    /// The visit.
+    pub visit_id: VisitId,
+    /// The size the change states.
+    pub size_bytes: u64,
+}
+
 /// The row-level operations of one transaction.
 pub trait StoreTx {
     /// Adds a user; [`StoreError::Conflict`] if the name is taken.
@@ -232,6 +243,12 @@ pub trait StoreTx {
     fn append_audit(&self, record: &AuditRecord) -> Result<(), StoreError>;
     /// The audit log, oldest first (for tests and export).
     fn audit_log(&self) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// Remembers that a visit refers to some attachment bytes; recording the
+    /// same (hash, visit) again changes nothing.
+    fn record_attachment(&self, reference: &AttachmentRef) -> Result<(), StoreError>;
+    /// The visits that refer to the bytes with this hash, by visit id.
+    fn attachment_refs(&self, sha256: &str) -> Result<Vec<AttachmentRef>, StoreError>;
 }
 
 /// A storage backend: runs closures in read or write transactions.

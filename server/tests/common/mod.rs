@@ -16,6 +16,7 @@ use doorstep_core::event_log::{EntryDraft, LogEntry, append};
 use doorstep_core::money::Money;
 use doorstep_core::policy::{GeoPoint, GpsFix};
 use doorstep_core::sync::protocol::Role;
+use doorstep_server::blobs::BlobStore;
 use doorstep_server::store::Store;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::{AppState, admin, app};
@@ -43,6 +44,8 @@ pub struct World {
     pub case1: Case,
     /// Team B, agent3.
     pub case2: Case,
+    /// Where the attachment bytes are kept (removed with the last world using it).
+    pub blob_dir: Arc<tempfile::TempDir>,
 }
 
 pub fn sample_case(primary: Uuid, partner: Option<Uuid>) -> Case {
@@ -84,10 +87,12 @@ impl World {
     /// The same world on any (empty) store.
     pub fn with_store(store: Arc<dyn Store>) -> World {
         let clock = Arc::new(FixedClock::new(t0()));
+        let blob_dir = Arc::new(tempfile::tempdir().unwrap());
         let state = AppState {
             store: store.clone(),
             clock: clock.clone(),
             metrics: Default::default(),
+            blobs: Arc::new(BlobStore::open(blob_dir.path()).unwrap()),
         };
         let s = store.as_ref();
         let now = t0();
@@ -124,6 +129,7 @@ impl World {
             sup_b_phone: phones[4],
             case1,
             case2,
+            blob_dir,
         }
     }
 

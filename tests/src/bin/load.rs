@@ -123,7 +123,7 @@ fn run(options: &Options) -> Result<(), String> {
         None => TestServer::start(&dir.path().join("server")),
         Some(url) => PostgresStore::open(url)
             .map_err(std::io::Error::other)
-            .and_then(|store| TestServer::serve(Arc::new(store))),
+            .and_then(|store| TestServer::serve(Arc::new(store), &dir.path().join("blobs"))),
     }
     .map_err(|e| e.to_string())?;
     let per_agent = options.devices.div_ceil(options.agents);

@@ -66,14 +66,14 @@ use uuid::Uuid;
 
 use super::sqlite::reject_from;
 use super::{
-    AuditRecord, CaseRecord, DeviceRecord, FeedItem, Store, StoreError, StoreTx, StoredEntry,
-    TokenRecord, UserRecord, VisitRecord,
+    AttachmentRef, AuditRecord, CaseRecord, DeviceRecord, FeedItem, Store, StoreError, StoreTx,
+    StoredEntry, TokenRecord, UserRecord, VisitRecord,
 };
 
 mod feed;
 
 /// The schema version this server writes.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// Key of the advisory lock every write transaction takes (`"doorstep"` in
 /// ASCII); see the module documentation.
@@ -86,7 +86,8 @@ const MIGRATE_LOCK: i64 = WRITE_LOCK + 1;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 16;
 
 /// Migrations, in order: migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE users (
     id uuid PRIMARY KEY, username text NOT NULL UNIQUE, password_hash text NOT NULL,
     role text NOT NULL, supervisor_id uuid
@@ -138,7 +139,22 @@ CREATE TRIGGER audit_no_update_delete BEFORE UPDATE OR DELETE ON audit
     FOR EACH ROW EXECUTE FUNCTION audit_append_only();
 CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
     FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
-"];
+",
+    "
+CREATE TABLE attachment_refs (
+    sha256 text NOT NULL, visit_id uuid NOT NULL, size_bytes bigint NOT NULL,
+    PRIMARY KEY (sha256, visit_id)
+);
+INSERT INTO attachment_refs (sha256, visit_id, size_bytes)
+    SELECT (body::jsonb ->> 'payload')::jsonb -> 'attachment' ->> 'sha256', visit_id,
+           ((body::jsonb ->> 'payload')::jsonb -> 'attachment' ->> 'size_bytes')::bigint
+    FROM visit_entries
+    WHERE rejected IS NULL AND body::jsonb ->> 'kind' = 'attached'
+      AND (body::jsonb ->> 'payload')::jsonb -> 'attachment' ->> 'sha256' IS NOT NULL
+      AND (body::jsonb ->> 'payload')::jsonb -> 'attachment' ->> 'size_bytes' IS NOT NULL
+    ON CONFLICT DO NOTHING;
+",
+];
 
 /// A connection and the statements prepared on it.
 struct Conn {
@@ -783,5 +799,37 @@ impl StoreTx for PgTx<'_> {
 
     fn audit_log(&self) -> Result<Vec<AuditRecord>, StoreError> {
         self.audit_all()
+    }
+
+    fn record_attachment(&self, reference: &AttachmentRef) -> Result<(), StoreError> {
+        let size = i64::try_from(reference.size_bytes)
+            .map_err(|_| StoreError::Corrupt("attachment_refs"))?;
+        self.exec(
+            "INSERT INTO attachment_refs (sha256, visit_id, size_bytes) VALUES ($1, $2, $3)
+                 ON CONFLICT DO NOTHING",
+            &[&reference.sha256, &reference.visit_id, &size],
+        )
+        .map_err(db)?;
+        Ok(())
+    }
+
+    fn attachment_refs(&self, sha256: &str) -> Result<Vec<AttachmentRef>, StoreError> {
+        self.query(
+            "SELECT visit_id, size_bytes FROM attachment_refs WHERE sha256 = $1
+                 ORDER BY visit_id",
+            &[&sha256],
+        )
+        .map_err(db)?
+        .iter()
+        .map(|row| {
+            let size: i64 = col(row, 1, "attachment_refs")?;
+            Ok(AttachmentRef {
+                sha256: sha256.to_owned(),
+                visit_id: col(row, 0, "attachment_refs")?,
+                size_bytes: u64::try_from(size)
+                    .map_err(|_| StoreError::Corrupt("attachment_refs"))?,
+            })
+        })
+        .collect()
     }
 }

@@ -13,14 +13,14 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
 use super::{
-    AuditRecord, CaseRecord, DeviceRecord, FeedItem, Store, StoreError, StoreTx, StoredEntry,
-    TokenRecord, UserRecord, VisitRecord,
+    AttachmentRef, AuditRecord, CaseRecord, DeviceRecord, FeedItem, Store, StoreError, StoreTx,
+    StoredEntry, TokenRecord, UserRecord, VisitRecord,
 };
 
 mod feed;
 
 /// Schema version kept in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS users (
@@ -67,6 +67,22 @@ CREATE TRIGGER IF NOT EXISTS audit_append_only_delete BEFORE DELETE ON audit
     BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
 ";
 
+/// Schema version 2: which visits refer to which attachment bytes, filled from
+/// the `attached` entries admitted so far.
+const ATTACHMENT_REFS: &str = "
+CREATE TABLE IF NOT EXISTS attachment_refs (
+    sha256 TEXT NOT NULL, visit_id TEXT NOT NULL, size_bytes INTEGER NOT NULL,
+    PRIMARY KEY (sha256, visit_id)
+) WITHOUT ROWID;
+INSERT OR IGNORE INTO attachment_refs (sha256, visit_id, size_bytes)
+    SELECT json_extract(json_extract(body, '$.payload'), '$.attachment.sha256'), visit_id,
+           json_extract(json_extract(body, '$.payload'), '$.attachment.size_bytes')
+    FROM visit_entries
+    WHERE rejected IS NULL AND json_extract(body, '$.kind') = 'attached'
+      AND json_extract(json_extract(body, '$.payload'), '$.attachment.sha256') IS NOT NULL
+      AND json_extract(json_extract(body, '$.payload'), '$.attachment.size_bytes') IS NOT NULL;
+";
+
 /// The SQLite store.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -104,6 +120,9 @@ impl SqliteStore {
             )));
         }
         conn.execute_batch(SCHEMA).map_err(db)?;
+        if version < 2 {
+            conn.execute_batch(ATTACHMENT_REFS).map_err(db)?;
+        }
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(db)?;
         Ok(SqliteStore {
@@ -598,5 +617,43 @@ impl StoreTx for SqliteTx<'_> {
 
     fn audit_log(&self) -> Result<Vec<AuditRecord>, StoreError> {
         self.audit_all()
+    }
+
+    fn record_attachment(&self, reference: &AttachmentRef) -> Result<(), StoreError> {
+        let size = i64::try_from(reference.size_bytes)
+            .map_err(|_| StoreError::Corrupt("attachment_refs"))?;
+        self.exec(
+            "INSERT OR IGNORE INTO attachment_refs (sha256, visit_id, size_bytes)
+                 VALUES (?1, ?2, ?3)",
+            params![reference.sha256, reference.visit_id.to_string(), size],
+        )
+        .map_err(db)?;
+        Ok(())
+    }
+
+    fn attachment_refs(&self, sha256: &str) -> Result<Vec<AttachmentRef>, StoreError> {
+        let mut stmt = self
+            .0
+            .prepare_cached(
+                "SELECT visit_id, size_bytes FROM attachment_refs WHERE sha256 = ?1
+                 ORDER BY visit_id",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([sha256], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })
+            .map_err(db)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (visit, size) = row.map_err(db)?;
+            out.push(AttachmentRef {
+                sha256: sha256.to_owned(),
+                visit_id: uuid_col(&visit, "attachment_refs")?,
+                size_bytes: u64::try_from(size)
+                    .map_err(|_| StoreError::Corrupt("attachment_refs"))?,
+            });
+        }
+        Ok(out)
     }
 }

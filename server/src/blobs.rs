@@ -1,0 +1,353 @@
+//! The attachment blob store: files on disk, addressed by SHA-256.
+//!
+//! * A finished attachment lives at `<dir>/<aa>/<sha256>`, where `aa` is the
+//!   first two hex digits of its hash. It is only ever created whole, by a
+//!   rename, after its bytes were checked against the hash.
+//! * An upload in progress lives under `<dir>/partial/<sha256>/`, one file per
+//!   chunk, named by the chunk's offset. The bytes received so far are the chunks
+//!   that follow each other from offset 0.
+//! * Every file is written in `<dir>/tmp/` under a unique name, flushed to disk,
+//!   then renamed into place, so a reader (or a crash) never sees half a file.
+//!
+//! Several server processes may share one directory (replicas on one
+//! PostgreSQL): nothing here is held in memory between calls, a chunk file is
+//! the same whoever wrote it, and two processes finishing the same upload each
+//! rename an identical, verified file over the other.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+/// Why a chunk could not be stored.
+#[derive(Debug, thiserror::Error)]
+pub enum BlobError {
+    /// The name is not a lower-case hex SHA-256.
+    #[error("not a SHA-256")]
+    InvalidName,
+    /// All the bytes arrived but their hash or size is not the expected one; the
+    /// partial upload was discarded.
+    #[error("the bytes do not match their SHA-256 or size")]
+    Mismatch,
+    /// The file system failed.
+    #[error("blob store I/O: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// What became of a chunk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Appended {
+    /// Stored; the server now holds this many bytes from the start.
+    Received(u64),
+    /// The chunk does not start where the bytes held end (this many bytes); nothing
+    /// was stored.
+    WrongOffset(u64),
+    /// The attachment is complete and verified (now, or before this chunk).
+    Complete,
+}
+
+/// Whether `name` is a lower-case hex SHA-256 (64 digits).
+pub fn is_sha256(name: &str) -> bool {
+    name.len() == 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+/// The blob store in one directory.
+#[derive(Debug)]
+pub struct BlobStore {
+    dir: PathBuf,
+}
+
+impl BlobStore {
+    /// Opens (creating if needed) the store in `dir`.
+    pub fn open(dir: &Path) -> io::Result<BlobStore> {
+        fs::create_dir_all(dir.join("partial"))?;
+        fs::create_dir_all(dir.join("tmp"))?;
+        Ok(BlobStore {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// Where a finished attachment lives.
+    fn final_path(&self, sha256: &str) -> PathBuf {
+        self.dir.join(&sha256[..2]).join(sha256)
+    }
+
+    /// Where the chunks of an upload in progress live.
+    fn partial_dir(&self, sha256: &str) -> PathBuf {
+        self.dir.join("partial").join(sha256)
+    }
+
+    /// Whether the finished attachment is here.
+    pub fn contains(&self, sha256: &str) -> Result<bool, BlobError> {
+        check(sha256)?;
+        Ok(self.final_path(sha256).is_file())
+    }
+
+    /// How many bytes of `sha256` are held from the start, and whether they are
+    /// the whole verified attachment.
+    pub fn received(&self, sha256: &str, total: u64) -> Result<(u64, bool), BlobError> {
+        if self.contains(sha256)? {
+            return Ok((total, true));
+        }
+        let chunks = self.chunks(sha256)?;
+        Ok((contiguous(&chunks).1, false))
+    }
+
+    /// The bytes of a finished attachment, if it is here.
+    pub fn read(&self, sha256: &str) -> Result<Option<Vec<u8>>, BlobError> {
+        check(sha256)?;
+        match fs::read(self.final_path(sha256)) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Stores `bytes` at `offset` of the attachment `sha256` of `total` bytes
+    /// (the caller has checked that `offset + bytes.len() <= total`). When the
+    /// last byte arrives, the whole is checked against the hash and the size and
+    /// moved into place; on a mismatch the partial upload is discarded.
+    pub fn append(
+        &self,
+        sha256: &str,
+        offset: u64,
+        bytes: &[u8],
+        total: u64,
+    ) -> Result<Appended, BlobError> {
+        if self.contains(sha256)? {
+            self.discard_partial(sha256);
+            return Ok(Appended::Complete);
+        }
+        let held = contiguous(&self.chunks(sha256)?).1;
+        if offset != held {
+            return Ok(Appended::WrongOffset(held));
+        }
+        let partial = self.partial_dir(sha256);
+        fs::create_dir_all(&partial)?;
+        self.place(bytes, &partial, &format!("{offset:020}"))?;
+        let end = offset + bytes.len() as u64;
+        if end < total {
+            return Ok(Appended::Received(end));
+        }
+        match self.finish(sha256, total) {
+            Ok(()) => Ok(Appended::Complete),
+            // Another process finished (and cleaned up) the same upload meanwhile.
+            Err(BlobError::Io(_)) if self.contains(sha256)? => Ok(Appended::Complete),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Joins the chunks into one file, checks it and renames it into place.
+    fn finish(&self, sha256: &str, total: u64) -> Result<(), BlobError> {
+        let chunks = self.chunks(sha256)?;
+        let (order, held) = contiguous(&chunks);
+        if held != total {
+            self.discard_partial(sha256);
+            return Err(BlobError::Mismatch);
+        }
+        let partial = self.partial_dir(sha256);
+        let (tmp_path, mut tmp) = self.temp_file()?;
+        let mut hasher = Sha256::new();
+        let mut buffer = Vec::new();
+        let joined = (|| -> io::Result<()> {
+            for offset in order {
+                buffer.clear();
+                File::open(partial.join(format!("{offset:020}")))?.read_to_end(&mut buffer)?;
+                hasher.update(&buffer);
+                tmp.write_all(&buffer)?;
+            }
+            tmp.sync_all()
+        })();
+        if let Err(e) = joined {
+            let _ = fs::remove_file(&tmp_path);
+            return Err(e.into());
+        }
+        if hex::encode(hasher.finalize()) != sha256 {
+            let _ = fs::remove_file(&tmp_path);
+            self.discard_partial(sha256);
+            return Err(BlobError::Mismatch);
+        }
+        let target = self.final_path(sha256);
+        let parent = self.dir.join(&sha256[..2]);
+        fs::create_dir_all(&parent)?;
+        if let Err(e) = fs::rename(&tmp_path, &target) {
+            let _ = fs::remove_file(&tmp_path);
+            return Err(e.into());
+        }
+        sync_dir(&parent)?;
+        self.discard_partial(sha256);
+        Ok(())
+    }
+
+    /// Writes `bytes` to a new file in `tmp/`, flushes it, and renames it to
+    /// `dir/name`.
+    fn place(&self, bytes: &[u8], dir: &Path, name: &str) -> io::Result<()> {
+        let (tmp_path, mut tmp) = self.temp_file()?;
+        let written = tmp
+            .write_all(bytes)
+            .and_then(|()| tmp.sync_all())
+            .and_then(|()| fs::rename(&tmp_path, dir.join(name)));
+        if written.is_err() {
+            let _ = fs::remove_file(&tmp_path);
+        }
+        written?;
+        sync_dir(dir)
+    }
+
+    /// A new file in `tmp/` with a name no other process uses.
+    fn temp_file(&self) -> io::Result<(PathBuf, File)> {
+        let path = self.dir.join("tmp").join(uuid::Uuid::now_v7().to_string());
+        let file = File::options().write(true).create_new(true).open(&path)?;
+        Ok((path, file))
+    }
+
+    /// The chunk files of an upload in progress: offset → length.
+    fn chunks(&self, sha256: &str) -> Result<BTreeMap<u64, u64>, BlobError> {
+        check(sha256)?;
+        let entries = match fs::read_dir(self.partial_dir(sha256)) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+            Err(e) => return Err(e.into()),
+        };
+        let mut chunks = BTreeMap::new();
+        for entry in entries {
+            let entry = entry?;
+            let Some(offset) = entry
+                .file_name()
+                .to_str()
+                .and_then(|name| name.parse::<u64>().ok())
+            else {
+                continue;
+            };
+            match entry.metadata() {
+                Ok(meta) if meta.len() > 0 => {
+                    chunks.insert(offset, meta.len());
+                }
+                Ok(_) => {}
+                // Removed by another process since the listing.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(chunks)
+    }
+
+    /// Removes an upload in progress; a failure only leaves files the next
+    /// upload of the same hash overwrites or removes.
+    fn discard_partial(&self, sha256: &str) {
+        let dir = self.partial_dir(sha256);
+        if dir.exists()
+            && let Err(e) = fs::remove_dir_all(&dir)
+        {
+            tracing::warn!(error = %e.kind(), "could not remove a partial upload");
+        }
+    }
+}
+
+fn check(sha256: &str) -> Result<(), BlobError> {
+    if is_sha256(sha256) {
+        Ok(())
+    } else {
+        Err(BlobError::InvalidName)
+    }
+}
+
+/// The offsets of the chunks that follow each other from 0, and where they end.
+fn contiguous(chunks: &BTreeMap<u64, u64>) -> (Vec<u64>, u64) {
+    let mut order = Vec::new();
+    let mut at = 0;
+    while let Some(len) = chunks.get(&at) {
+        order.push(at);
+        at += len;
+    }
+    (order, at)
+}
+
+/// Flushes a directory's entries (the renames into it) to disk.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sha(bytes: &[u8]) -> String {
+        hex::encode(Sha256::digest(bytes))
+    }
+
+    #[test]
+    fn chunks_join_into_one_verified_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let bytes: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
+        let hash = sha(&bytes);
+        assert_eq!(store.received(&hash, 10_000).unwrap(), (0, false));
+        assert_eq!(
+            store.append(&hash, 0, &bytes[..4_000], 10_000).unwrap(),
+            Appended::Received(4_000)
+        );
+        assert_eq!(
+            store.append(&hash, 0, &bytes[..4_000], 10_000).unwrap(),
+            Appended::WrongOffset(4_000)
+        );
+        assert_eq!(store.received(&hash, 10_000).unwrap(), (4_000, false));
+        // A second store on the same directory (another process) carries on.
+        let other = BlobStore::open(dir.path()).unwrap();
+        assert_eq!(
+            other.append(&hash, 4_000, &bytes[4_000..], 10_000).unwrap(),
+            Appended::Complete
+        );
+        assert_eq!(store.read(&hash).unwrap().unwrap(), bytes);
+        assert!(dir.path().join(&hash[..2]).join(&hash).is_file());
+        assert!(!dir.path().join("partial").join(&hash).exists());
+        assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+        assert_eq!(
+            store.append(&hash, 0, &bytes[..10], 10_000).unwrap(),
+            Appended::Complete
+        );
+    }
+
+    #[test]
+    fn wrong_bytes_are_discarded_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let hash = sha(b"the real photo");
+        assert_eq!(
+            store
+                .append(&hash, 0, b"not the photo!", 14)
+                .unwrap_err()
+                .to_string(),
+            BlobError::Mismatch.to_string()
+        );
+        assert_eq!(store.received(&hash, 14).unwrap(), (0, false));
+        assert_eq!(store.read(&hash).unwrap(), None);
+        assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn names_that_are_not_hashes_never_reach_the_file_system() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        for name in ["../../etc/passwd", "", &"A".repeat(64), &"0".repeat(63)] {
+            assert!(matches!(
+                store.append(name, 0, b"x", 1),
+                Err(BlobError::InvalidName)
+            ));
+            assert!(matches!(store.read(name), Err(BlobError::InvalidName)));
+        }
+    }
+}

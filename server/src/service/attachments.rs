@@ -1,0 +1,295 @@
+//! Attachment bytes: the resumable, content-addressed upload and the download.
+//!
+//! The server takes bytes only for a hash that an admitted `attached` change
+//! refers to ([`record`], called by the push), from a user who may push to that
+//! visit, so a device uploads its photos after its push is acknowledged. The
+//! bytes come in chunks at the offset where the server's bytes end; when the
+//! last one arrives they are checked against the hash and the stated size and
+//! kept in the [`BlobStore`]. They go out only to the people who may see a
+//! visit that refers to them: its agents, the team's supervisor, an admin.
+
+use chrono::{DateTime, Utc};
+use doorstep_core::domain::VisitId;
+use doorstep_core::domain::attachment::{Attachment, MAX_ATTACHMENT_BYTES};
+use doorstep_core::sync::protocol::{MAX_ATTACHMENT_CHUNK_BYTES, Role, UploadState};
+
+use super::{Session, audit};
+use crate::blobs::{Appended, BlobError, BlobStore, is_sha256};
+use crate::error::AppError;
+use crate::store::{self, AttachmentRef, Store, StoreTx};
+
+/// What became of a chunk the service accepted to look at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChunkOutcome {
+    /// Stored (or already complete): how far the upload has come.
+    Accepted(UploadState),
+    /// The chunk does not start where the server's bytes end, which is here.
+    WrongOffset(u64),
+}
+
+/// Remembers that the visit of an admitted `attached` change refers to its
+/// bytes (called by the push, in its transaction, once the change is admitted).
+pub fn record(
+    tx: &dyn StoreTx,
+    visit_id: VisitId,
+    attachment: &Attachment,
+) -> Result<(), AppError> {
+    if !is_sha256(&attachment.sha256) {
+        // A hash that can never name bytes: nothing to upload.
+        return Ok(());
+    }
+    tx.record_attachment(&AttachmentRef {
+        sha256: attachment.sha256.clone(),
+        visit_id,
+        size_bytes: attachment.size_bytes,
+    })?;
+    Ok(())
+}
+
+/// `GET /v1/attachments/{sha256}/upload`: how many bytes the server holds.
+pub fn upload_state(
+    store: &dyn Store,
+    blobs: &BlobStore,
+    session: &Session,
+    sha256: &str,
+) -> Result<UploadState, AppError> {
+    check_name(sha256)?;
+    let sizes = store::read(store, |tx| uploadable_sizes(tx, session, sha256))?;
+    let total = sizes[0];
+    let (received, complete) = blobs.received(sha256, total).map_err(blob_failure)?;
+    Ok(UploadState {
+        sha256: sha256.to_owned(),
+        received,
+        total,
+        complete,
+    })
+}
+
+/// One chunk of `PUT /v1/attachments/{sha256}?offset=<n>&total=<t>`.
+#[derive(Debug, Clone, Copy)]
+pub struct Chunk<'a> {
+    /// Lower-case hex SHA-256 of the whole attachment.
+    pub sha256: &'a str,
+    /// Where the chunk starts.
+    pub offset: u64,
+    /// The attachment's whole size.
+    pub total: u64,
+    /// The chunk's bytes.
+    pub bytes: &'a [u8],
+}
+
+/// `PUT /v1/attachments/{sha256}?offset=<n>&total=<t>`: stores one chunk.
+pub fn put_chunk(
+    store: &dyn Store,
+    blobs: &BlobStore,
+    session: &Session,
+    chunk: Chunk<'_>,
+    now: DateTime<Utc>,
+) -> Result<ChunkOutcome, AppError> {
+    let Chunk {
+        sha256,
+        offset,
+        total,
+        bytes: chunk,
+    } = chunk;
+    check_name(sha256)?;
+    if total > MAX_ATTACHMENT_BYTES as u64 {
+        return Err(AppError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "attachment_too_large",
+            format!("an attachment can be at most {MAX_ATTACHMENT_BYTES} bytes"),
+        ));
+    }
+    if chunk.len() > MAX_ATTACHMENT_CHUNK_BYTES {
+        return Err(AppError::new(
+            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+            "chunk_too_large",
+            format!("a chunk can be at most {MAX_ATTACHMENT_CHUNK_BYTES} bytes"),
+        ));
+    }
+    if chunk.is_empty() {
+        return Err(AppError::unprocessable(
+            "empty_chunk",
+            "a chunk needs bytes",
+        ));
+    }
+    if offset
+        .checked_add(chunk.len() as u64)
+        .is_none_or(|end| end > total)
+    {
+        return Err(AppError::unprocessable(
+            "chunk_beyond_total",
+            "the chunk ends after the attachment's last byte",
+        ));
+    }
+    let sizes = store::read(store, |tx| uploadable_sizes(tx, session, sha256))?;
+    if !sizes.contains(&total) {
+        return Err(AppError::unprocessable(
+            "attachment_size_mismatch",
+            "total is not the size the attachment was recorded with",
+        ));
+    }
+    let state = |received| UploadState {
+        sha256: sha256.to_owned(),
+        received,
+        total,
+        complete: received == total,
+    };
+    match blobs.append(sha256, offset, chunk, total) {
+        Ok(Appended::Received(received)) => Ok(ChunkOutcome::Accepted(state(received))),
+        Ok(Appended::WrongOffset(received)) => Ok(ChunkOutcome::WrongOffset(received)),
+        Ok(Appended::Complete) => {
+            store::write(store, |tx| {
+                audit(
+                    tx,
+                    now,
+                    Some(session),
+                    "upload_attachment",
+                    "attachment",
+                    sha256,
+                )
+            })?;
+            Ok(ChunkOutcome::Accepted(state(total)))
+        }
+        Err(BlobError::Mismatch) => Err(AppError::unprocessable(
+            "attachment_hash_mismatch",
+            "the bytes do not match their SHA-256; send them again from offset 0",
+        )),
+        Err(e) => Err(blob_failure(e)),
+    }
+}
+
+/// `GET /v1/attachments/{sha256}`: the bytes, for someone who may see a visit
+/// that refers to them. Each download is audited.
+pub fn download(
+    store: &dyn Store,
+    blobs: &BlobStore,
+    session: &Session,
+    sha256: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<u8>, AppError> {
+    check_name(sha256)?;
+    store::read(store, |tx| {
+        let refs = known(tx, sha256)?;
+        for reference in &refs {
+            if may_see(tx, session, reference.visit_id)? {
+                return Ok(());
+            }
+        }
+        Err(AppError::forbidden(
+            "attachment_not_visible",
+            "this attachment belongs to visits you cannot see",
+        ))
+    })?;
+    let bytes = blobs.read(sha256).map_err(blob_failure)?.ok_or_else(|| {
+        AppError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "attachment_not_uploaded",
+            "the device has not uploaded these bytes yet",
+        )
+    })?;
+    store::write(store, |tx| {
+        audit(
+            tx,
+            now,
+            Some(session),
+            "download_attachment",
+            "attachment",
+            sha256,
+        )
+    })?;
+    Ok(bytes)
+}
+
+fn check_name(sha256: &str) -> Result<(), AppError> {
+    if is_sha256(sha256) {
+        Ok(())
+    } else {
+        Err(AppError::bad_request(
+            "invalid_sha256",
+            "an attachment is named by the lower-case hex SHA-256 of its bytes",
+        ))
+    }
+}
+
+/// The visits that refer to the hash; none is a 404.
+fn known(tx: &dyn StoreTx, sha256: &str) -> Result<Vec<AttachmentRef>, AppError> {
+    let refs = tx.attachment_refs(sha256)?;
+    if refs.is_empty() {
+        return Err(AppError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "unknown_attachment",
+            "no admitted change refers to this attachment",
+        ));
+    }
+    Ok(refs)
+}
+
+/// The sizes stated by the changes, on visits `session` may push to, that refer
+/// to the hash (never empty); a 404 if none refers to it, a 403 if the user may
+/// push to none of them.
+fn uploadable_sizes(
+    tx: &dyn StoreTx,
+    session: &Session,
+    sha256: &str,
+) -> Result<Vec<u64>, AppError> {
+    let mut sizes = Vec::new();
+    for reference in known(tx, sha256)? {
+        if may_push(tx, session, reference.visit_id)? {
+            sizes.push(reference.size_bytes);
+        }
+    }
+    if sizes.is_empty() {
+        return Err(AppError::forbidden(
+            "not_assigned",
+            "this attachment belongs to visits you do not work on",
+        ));
+    }
+    Ok(sizes)
+}
+
+/// As for a push: an agent of the case now, or one it was taken away from (a
+/// visit finished offline still reaches the server).
+fn may_push(tx: &dyn StoreTx, session: &Session, visit_id: VisitId) -> Result<bool, AppError> {
+    if session.user.role != Role::Agent {
+        return Ok(false);
+    }
+    let Some(visit) = tx.visit(visit_id)? else {
+        return Ok(false);
+    };
+    let user = session.user.id;
+    Ok(match tx.case(visit.case_id)? {
+        Some(record) => {
+            record.case.assigned.includes(user) || tx.was_assigned(visit.case_id, user)?
+        }
+        None => false,
+    })
+}
+
+/// The case's agents, the team's supervisor, and admins.
+fn may_see(tx: &dyn StoreTx, session: &Session, visit_id: VisitId) -> Result<bool, AppError> {
+    if session.user.role == Role::Admin {
+        return Ok(true);
+    }
+    let Some(visit) = tx.visit(visit_id)? else {
+        return Ok(false);
+    };
+    let Some(record) = tx.case(visit.case_id)? else {
+        return Ok(false);
+    };
+    Ok(match session.user.role {
+        Role::Agent => record.case.assigned.includes(session.user.id),
+        Role::Supervisor => record.supervisor == Some(session.user.id),
+        Role::Admin => true,
+    })
+}
+
+fn blob_failure(err: BlobError) -> AppError {
+    match err {
+        BlobError::InvalidName => AppError::bad_request(
+            "invalid_sha256",
+            "an attachment is named by the lower-case hex SHA-256 of its bytes",
+        ),
+        other => AppError::internal(&other),
+    }
+}

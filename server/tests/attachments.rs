@@ -1,0 +1,477 @@
+//! Router tests for attachment bytes: the resumable chunked upload, its checks
+//! and every denial, and who may download.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use common::*;
+use doorstep_core::domain::VisitChange;
+use doorstep_core::domain::attachment::{
+    Attachment, AttachmentKind, AttachmentLink, MAX_ATTACHMENT_BYTES, sha256_hex,
+};
+use doorstep_core::sync::protocol::{MAX_ATTACHMENT_CHUNK_BYTES, Role};
+use doorstep_server::admin;
+use doorstep_server::store;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+use uuid::Uuid;
+
+const CHUNK: usize = MAX_ATTACHMENT_CHUNK_BYTES;
+
+fn photo_bytes(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
+        .collect()
+}
+
+fn attached(sha256: &str, size_bytes: u64) -> VisitChange {
+    VisitChange::Attached {
+        attachment: Attachment {
+            id: Uuid::now_v7(),
+            kind: AttachmentKind::Photo,
+            mime_type: "image/jpeg".into(),
+            sha256: sha256.to_owned(),
+            size_bytes,
+            link: AttachmentLink::Visit,
+            taken_at: t0(),
+        },
+    }
+}
+
+/// Agent 1 pushes a visit of case 1 that refers to a photo with this hash and
+/// size; returns agent 1's token.
+async fn visit_with_photo(w: &World, sha256: &str, size: u64) -> String {
+    let token = w.login("agent1", w.phone1).await;
+    let mut phone = Phone::new(w.phone1, Uuid::now_v7());
+    let ops = [
+        phone.act(&planned(&w.case1)),
+        phone.act(&notice()),
+        phone.act(&VisitChange::CheckedIn { check: site() }),
+        phone.act(&attached(sha256, size)),
+    ];
+    let outcomes = w.push_outcomes(&token, &ops).await;
+    assert!(outcomes.iter().all(|o| o == "applied"), "{outcomes:?}");
+    token
+}
+
+async fn put_chunk(
+    w: &World,
+    token: &str,
+    sha256: &str,
+    offset: u64,
+    total: u64,
+    bytes: &[u8],
+) -> (StatusCode, Value) {
+    let request = Request::builder()
+        .method("PUT")
+        .uri(format!(
+            "/v1/attachments/{sha256}?offset={offset}&total={total}"
+        ))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/octet-stream")
+        .body(Body::from(bytes.to_vec()))
+        .unwrap();
+    w.raw(request).await
+}
+
+async fn upload_state(w: &World, token: &str, sha256: &str) -> (StatusCode, Value) {
+    w.send(
+        "GET",
+        &format!("/v1/attachments/{sha256}/upload"),
+        Some(token),
+        None,
+    )
+    .await
+}
+
+/// Downloads the bytes: the status, and the bytes or the error body.
+async fn download(w: &World, token: &str, sha256: &str) -> (StatusCode, Vec<u8>) {
+    let request = Request::builder()
+        .method("GET")
+        .uri(format!("/v1/attachments/{sha256}"))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let response = doorstep_server::app(w.state.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
+    let status = response.status();
+    if status == StatusCode::OK {
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "application/octet-stream"
+        );
+        assert_eq!(
+            response.headers()[header::X_CONTENT_TYPE_OPTIONS],
+            "nosniff"
+        );
+    }
+    let bytes = response.into_body().collect().await.unwrap().to_bytes();
+    (status, bytes.to_vec())
+}
+
+fn code(body: &[u8]) -> String {
+    serde_json::from_slice::<Value>(body).unwrap()["code"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn admin_token(w: &World) -> String {
+    let s = w.state.store.as_ref();
+    admin::create_user(s, "admin", "pw-admin", Role::Admin, None, t0()).unwrap();
+    let device = Uuid::now_v7();
+    admin::create_device(s, "admin", device, t0()).unwrap();
+    w.login("admin", device).await
+}
+
+#[tokio::test]
+async fn a_photo_goes_up_in_chunks_resumes_after_an_interruption_and_comes_back_whole() {
+    let w = World::new();
+    let photo = photo_bytes(2 * CHUNK + 12_345, 7);
+    let sha = sha256_hex(&photo);
+    let total = photo.len() as u64;
+    let token = visit_with_photo(&w, &sha, total).await;
+
+    let (status, state) = upload_state(&w, &token, &sha).await;
+    assert_eq!(status, StatusCode::OK, "{state}");
+    assert_eq!(state["received"], 0);
+    assert_eq!(state["total"], total);
+    assert_eq!(state["complete"], false);
+    assert_eq!(state["sha256"], sha.as_str());
+
+    let (status, state) = put_chunk(&w, &token, &sha, 0, total, &photo[..CHUNK]).await;
+    assert_eq!(status, StatusCode::OK, "{state}");
+    assert_eq!(state["received"], CHUNK);
+    assert_eq!(state["complete"], false);
+    // The connection drops; the device asks where to resume.
+    let (_, state) = upload_state(&w, &token, &sha).await;
+    assert_eq!(state["received"], CHUNK);
+    // A chunk sent again from the start is refused with where the bytes end.
+    let (status, body) = put_chunk(&w, &token, &sha, 0, total, &photo[..CHUNK]).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["code"], "wrong_offset");
+    assert_eq!(body["received"], CHUNK);
+    // So is one that skips ahead.
+    let (status, body) = put_chunk(
+        &w,
+        &token,
+        &sha,
+        2 * CHUNK as u64,
+        total,
+        &photo[2 * CHUNK..],
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["received"], CHUNK);
+    // Not yet downloadable.
+    let (status, body) = download(&w, &token, &sha).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(code(&body), "attachment_not_uploaded");
+
+    let (status, state) = put_chunk(
+        &w,
+        &token,
+        &sha,
+        CHUNK as u64,
+        total,
+        &photo[CHUNK..2 * CHUNK],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{state}");
+    assert_eq!(state["received"], 2 * CHUNK);
+    let (status, state) = put_chunk(
+        &w,
+        &token,
+        &sha,
+        2 * CHUNK as u64,
+        total,
+        &photo[2 * CHUNK..],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{state}");
+    assert_eq!(state["received"], total);
+    assert_eq!(state["complete"], true);
+
+    let (_, state) = upload_state(&w, &token, &sha).await;
+    assert_eq!(state["complete"], true);
+    assert_eq!(state["received"], total);
+    // A late retry of the last chunk is answered as complete, nothing changes.
+    let (status, state) = put_chunk(
+        &w,
+        &token,
+        &sha,
+        2 * CHUNK as u64,
+        total,
+        &photo[2 * CHUNK..],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(state["complete"], true);
+
+    let (status, bytes) = download(&w, &token, &sha).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(bytes, photo);
+    // On disk: <dir>/<aa>/<sha256>, nothing left in partial/ or tmp/.
+    let dir = w.blob_dir.path();
+    assert_eq!(
+        std::fs::read(dir.join(&sha[..2]).join(&sha)).unwrap(),
+        photo
+    );
+    assert_eq!(std::fs::read_dir(dir.join("partial")).unwrap().count(), 0);
+    assert_eq!(std::fs::read_dir(dir.join("tmp")).unwrap().count(), 0);
+}
+
+#[tokio::test]
+async fn bytes_that_do_not_match_their_hash_are_refused_and_discarded() {
+    let w = World::new();
+    let photo = photo_bytes(CHUNK + 10, 1);
+    let sha = sha256_hex(&photo);
+    let total = photo.len() as u64;
+    let token = visit_with_photo(&w, &sha, total).await;
+    let mut wrong = photo.clone();
+    wrong[CHUNK + 3] ^= 0xff;
+
+    let (status, _) = put_chunk(&w, &token, &sha, 0, total, &wrong[..CHUNK]).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = put_chunk(&w, &token, &sha, CHUNK as u64, total, &wrong[CHUNK..]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["code"], "attachment_hash_mismatch");
+    // The partial upload is gone: the device starts over.
+    let (_, state) = upload_state(&w, &token, &sha).await;
+    assert_eq!(state["received"], 0);
+    assert_eq!(state["complete"], false);
+    let (status, body) = download(&w, &token, &sha).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(code(&body), "attachment_not_uploaded");
+
+    for (offset, range) in [(0, 0..CHUNK), (CHUNK, CHUNK..photo.len())] {
+        let (status, _) = put_chunk(&w, &token, &sha, offset as u64, total, &photo[range]).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    assert_eq!(download(&w, &token, &sha).await.1, photo);
+}
+
+#[tokio::test]
+async fn oversized_malformed_and_inconsistent_chunks_are_refused_with_a_code() {
+    let w = World::new();
+    let photo = photo_bytes(3_000, 2);
+    let sha = sha256_hex(&photo);
+    let total = photo.len() as u64;
+    let token = visit_with_photo(&w, &sha, total).await;
+
+    let too_big = MAX_ATTACHMENT_BYTES as u64 + 1;
+    let (status, body) = put_chunk(&w, &token, &sha, 0, too_big, &photo).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body["code"], "attachment_too_large");
+
+    let big_chunk = vec![0u8; CHUNK + 1];
+    let (status, body) = put_chunk(&w, &token, &sha, 0, 2 * CHUNK as u64, &big_chunk).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body["code"], "chunk_too_large");
+
+    let (status, body) = put_chunk(&w, &token, &sha, 2_000, total, &photo[..2_000]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["code"], "chunk_beyond_total");
+
+    let (status, body) = put_chunk(&w, &token, &sha, 0, total + 1, &photo).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["code"], "attachment_size_mismatch");
+
+    let (status, body) = put_chunk(&w, &token, &sha, 0, total, &[]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["code"], "empty_chunk");
+
+    for name in ["NOT-A-HASH", &sha.to_uppercase(), &sha[..63]] {
+        let (status, body) = put_chunk(&w, &token, name, 0, total, &photo).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{name}");
+        assert_eq!(body["code"], "invalid_sha256");
+        let (status, body) = upload_state(&w, &token, name).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body["code"], "invalid_sha256");
+    }
+
+    for query in [
+        "offset=-1&total=3000",
+        "offset=0",
+        "total=3000",
+        "offset=x&total=1",
+    ] {
+        let request = Request::builder()
+            .method("PUT")
+            .uri(format!("/v1/attachments/{sha}?{query}"))
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/octet-stream")
+            .body(Body::from(photo.clone()))
+            .unwrap();
+        let (status, body) = w.raw(request).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+        assert_eq!(body["code"], "invalid_query");
+    }
+
+    let request = Request::builder()
+        .method("PUT")
+        .uri(format!("/v1/attachments/{sha}?offset=0&total={total}"))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(photo.clone()))
+        .unwrap();
+    let (status, body) = w.raw(request).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(body["code"], "unsupported_media_type");
+
+    // A body beyond the request limit is refused before it is read whole.
+    let huge = vec![0u8; doorstep_core::sync::protocol::MAX_BODY_BYTES + 1];
+    let (status, body) = put_chunk(&w, &token, &sha, 0, total, &huge).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body["code"], "chunk_too_large");
+
+    // None of it stored a byte.
+    let (_, state) = upload_state(&w, &token, &sha).await;
+    assert_eq!(state["received"], 0);
+}
+
+#[tokio::test]
+async fn only_the_agents_of_the_visit_may_upload_its_bytes() {
+    let w = World::new();
+    let photo = photo_bytes(500, 3);
+    let sha = sha256_hex(&photo);
+    let total = photo.len() as u64;
+    let owner = visit_with_photo(&w, &sha, total).await;
+
+    // No token, or a bad one.
+    let (status, body) = w
+        .send("GET", &format!("/v1/attachments/{sha}/upload"), None, None)
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["code"], "unauthorized");
+    let (status, _) = put_chunk(&w, &"0".repeat(64), &sha, 0, total, &photo).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    // A hash no admitted change refers to.
+    let stranger = sha256_hex(b"some other bytes");
+    let (status, body) = upload_state(&w, &owner, &stranger).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["code"], "unknown_attachment");
+    let (status, body) = put_chunk(&w, &owner, &stranger, 0, 16, b"some other bytes").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["code"], "unknown_attachment");
+
+    // An agent of another team, and supervisors (they push no visits).
+    let other = w.login("agent3", w.phone3).await;
+    let sup_a = w.login("sup_a", w.sup_a_phone).await;
+    for token in [&other, &sup_a] {
+        let (status, body) = upload_state(&w, token, &sha).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(body["code"], "not_assigned");
+        let (status, body) = put_chunk(&w, token, &sha, 0, total, &photo).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(body["code"], "not_assigned");
+    }
+
+    // An attach change the server refused gives no right to upload.
+    let mut intruder = Phone::new(w.phone3, Uuid::now_v7());
+    let refused_photo = photo_bytes(700, 9);
+    let refused_sha = sha256_hex(&refused_photo);
+    let ops = [
+        intruder.act(&planned(&w.case1)),
+        intruder.act(&attached(&refused_sha, 700)),
+    ];
+    let outcomes = w.push_outcomes(&other, &ops).await;
+    assert!(outcomes.iter().all(|o| o != "applied"), "{outcomes:?}");
+    let (status, body) = put_chunk(&w, &other, &refused_sha, 0, 700, &refused_photo).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["code"], "unknown_attachment");
+
+    // The visit partner may upload the same bytes.
+    let partner = w.login("agent2", w.phone2).await;
+    let (status, state) = put_chunk(&w, &partner, &sha, 0, total, &photo).await;
+    assert_eq!(status, StatusCode::OK, "{state}");
+    assert_eq!(state["complete"], true);
+    assert_eq!(download(&w, &owner, &sha).await.1, photo);
+}
+
+#[tokio::test]
+async fn an_agent_whose_case_was_reassigned_still_uploads_but_no_longer_downloads() {
+    let w = World::new();
+    let photo = photo_bytes(900, 4);
+    let sha = sha256_hex(&photo);
+    let total = photo.len() as u64;
+    let token = visit_with_photo(&w, &sha, total).await;
+    admin::reassign_case(w.state.store.as_ref(), w.case1.id, "agent3", t0()).unwrap();
+
+    let (status, state) = put_chunk(&w, &token, &sha, 0, total, &photo).await;
+    assert_eq!(status, StatusCode::OK, "{state}");
+    assert_eq!(state["complete"], true);
+    let (status, body) = download(&w, &token, &sha).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(code(&body), "attachment_not_visible");
+    let new_agent = w.login("agent3", w.phone3).await;
+    assert_eq!(download(&w, &new_agent, &sha).await.1, photo);
+}
+
+#[tokio::test]
+async fn downloads_go_to_the_visits_agents_its_supervisor_and_admins_and_are_audited() {
+    let w = World::new();
+    let photo = photo_bytes(CHUNK / 2, 5);
+    let sha = sha256_hex(&photo);
+    let total = photo.len() as u64;
+    let owner = visit_with_photo(&w, &sha, total).await;
+    let (status, _) = put_chunk(&w, &owner, &sha, 0, total, &photo).await;
+    assert_eq!(status, StatusCode::OK);
+
+    let allowed = [
+        owner.clone(),
+        w.login("agent2", w.phone2).await,
+        w.login("sup_a", w.sup_a_phone).await,
+        admin_token(&w).await,
+    ];
+    for token in &allowed {
+        let (status, bytes) = download(&w, token, &sha).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(bytes, photo);
+    }
+    for token in [
+        w.login("agent3", w.phone3).await,
+        w.login("sup_b", w.sup_b_phone).await,
+    ] {
+        let (status, body) = download(&w, &token, &sha).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(code(&body), "attachment_not_visible");
+    }
+    let (status, body) = download(&w, &owner, &sha256_hex(b"nothing")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(code(&body), "unknown_attachment");
+    let (status, body) = download(&w, &owner, "..%2F..%2Fetc%2Fpasswd").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(code(&body), "invalid_sha256");
+    let request = Request::builder()
+        .uri(format!("/v1/attachments/{sha}"))
+        .body(Body::empty())
+        .unwrap();
+    assert_eq!(w.raw(request).await.0, StatusCode::UNAUTHORIZED);
+
+    // One audit row per download, with ids only; one for the completed upload.
+    let audit = store::read(w.state.store.as_ref(), |tx| tx.audit_log()).unwrap();
+    let downloads: Vec<_> = audit
+        .iter()
+        .filter(|r| r.action == "download_attachment")
+        .collect();
+    assert_eq!(downloads.len(), allowed.len());
+    assert!(
+        downloads
+            .iter()
+            .all(|r| r.target_kind == "attachment" && r.target_id == sha && r.user.is_some())
+    );
+    assert_eq!(
+        audit
+            .iter()
+            .filter(|r| r.action == "upload_attachment")
+            .count(),
+        1
+    );
+}
