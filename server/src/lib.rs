@@ -9,6 +9,7 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod case_csv;
 pub mod error;
 pub mod metrics;
 pub mod service;

@@ -42,6 +42,12 @@ enum RoleArg {
     Admin,
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CaseFormat {
+    Json,
+    Csv,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Serves the sync API.
@@ -69,10 +75,15 @@ enum Command {
         #[arg(long)]
         device_id: Uuid,
     },
-    /// Imports cases from a JSON array of cases; assignment is in each case.
+    /// Imports cases with their assignment, from a JSON array of cases or a
+    /// CSV file (columns in docs/CASES_CSV.md). The whole file is checked
+    /// first; a file with any problem imports nothing.
     ImportCases {
         #[arg(long)]
         file: PathBuf,
+        /// The file's format; by default from its extension (`.csv` is CSV).
+        #[arg(long, value_enum)]
+        format: Option<CaseFormat>,
     },
     /// Publishes a checklist template from its JSON.
     PublishTemplate {
@@ -138,7 +149,24 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("device {device_id}");
             Ok(())
         }
-        Command::ImportCases { file } => {
+        Command::ImportCases { file, format } => {
+            let csv = format.map_or_else(
+                || {
+                    file.extension()
+                        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+                },
+                |f| f == CaseFormat::Csv,
+            );
+            if csv {
+                let bytes = std::fs::read(&file)
+                    .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+                let ids =
+                    admin::import_cases_csv(store_ref, &bytes, now).map_err(|e| e.to_string())?;
+                for id in ids {
+                    println!("case {id}");
+                }
+                return Ok(());
+            }
             let cases: Vec<Case> = serde_json::from_str(&read_file(&file)?).map_err(|e| {
                 format!(
                     "{} is not a JSON array of cases (line {}, column {})",
