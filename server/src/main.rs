@@ -210,6 +210,7 @@ fn serve(store: Arc<dyn Store>, listen: SocketAddr) -> Result<(), String> {
         tracing::info!(%local, "doorstep-server listening");
         println!("listening on {local}");
         let router = app(AppState::new(store));
+        let router = router.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, router)
             .with_graceful_shutdown(shutdown_signal())
             .await

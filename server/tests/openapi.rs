@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use common::*;
 use doorstep_core::sync::protocol::{
     ErrorBody, LoginRequest, LoginResponse, OpOutcome, OpResult, PullResponse, PushRequest,
-    PushResponse, RejectCode, Role,
+    PushResponse, RegisterDeviceRequest, RegisterDeviceResponse, RejectCode, Role,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -47,6 +47,7 @@ async fn the_served_document_matches_the_routes_and_the_wire_types() {
         "/v1/push",
         "/v1/pull",
         "/v1/visits/{visit_id}/review",
+        "/v1/devices",
     ]
     .into_iter()
     .map(String::from)
@@ -114,6 +115,22 @@ async fn the_served_document_matches_the_routes_and_the_wire_types() {
                 cursor: 0,
                 more: false,
                 deactivated: false,
+            })
+            .unwrap(),
+        ),
+        (
+            "RegisterDeviceRequest",
+            serde_json::to_value(RegisterDeviceRequest {
+                username: "a".into(),
+                password: "b".into(),
+            })
+            .unwrap(),
+        ),
+        (
+            "RegisterDeviceResponse",
+            serde_json::to_value(RegisterDeviceResponse {
+                device_id: Uuid::nil(),
+                user_id: Uuid::nil(),
             })
             .unwrap(),
         ),

@@ -425,9 +425,8 @@ fn two_servers_on_one_postgres_serve_the_same_agent() {
     let a = World::with_store(first);
     let b = World {
         state: doorstep_server::AppState {
-            store: second,
             clock: a.clock.clone(),
-            metrics: Default::default(),
+            ..doorstep_server::AppState::new(second)
         },
         clock: a.clock.clone(),
         case1: a.case1.clone(),

@@ -209,3 +209,22 @@ mod tests {
         assert_eq!(serde_json::from_value::<OpResult>(json).unwrap(), result);
     }
 }
+
+/// `POST /v1/devices`: a new phone registers itself with its user's
+/// credentials and gets the device id it logs in with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterDeviceRequest {
+    /// The user's login name.
+    pub username: String,
+    /// The password.
+    pub password: String,
+}
+
+/// Answer to a device registration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterDeviceResponse {
+    /// The new device's id, active and bound to the user: pass it to `POST /v1/login`.
+    pub device_id: DeviceId,
+    /// The user the device belongs to.
+    pub user_id: UserId,
+}

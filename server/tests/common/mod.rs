@@ -85,9 +85,8 @@ impl World {
     pub fn with_store(store: Arc<dyn Store>) -> World {
         let clock = Arc::new(FixedClock::new(t0()));
         let state = AppState {
-            store: store.clone(),
             clock: clock.clone(),
-            metrics: Default::default(),
+            ..AppState::new(store.clone())
         };
         let s = store.as_ref();
         let now = t0();
