@@ -63,6 +63,9 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/visits/{visit_id}/review", post(review))
         .route("/v1/devices", post(register_device))
         .fallback(not_found)
+        .layer(middleware::from_fn(
+            crate::compression::compress_json_responses,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             count_requests,

@@ -10,6 +10,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod case_csv;
+pub mod compression;
 pub mod error;
 pub mod login_limit;
 pub mod metrics;

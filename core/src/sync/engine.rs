@@ -230,7 +230,11 @@ impl<'a> Engine<'a> {
         body: Vec<u8>,
         token: Option<&str>,
     ) -> Result<HttpResponse> {
-        let mut headers = vec![("accept".to_owned(), "application/json".to_owned())];
+        let (accept_encoding, zstd) = crate::sync::transport::ACCEPT_ENCODING;
+        let mut headers = vec![
+            ("accept".to_owned(), "application/json".to_owned()),
+            (accept_encoding.to_owned(), zstd.to_owned()),
+        ];
         if !body.is_empty() {
             headers.push(("content-type".to_owned(), "application/json".to_owned()));
         }
@@ -245,6 +249,10 @@ impl<'a> Engine<'a> {
                 body,
             })
             .map_err(|e| failure(e.code(), e.to_string()))
+            .and_then(|r| {
+                crate::sync::transport::decode_response(r)
+                    .map_err(|e| failure(e.code(), e.to_string()))
+            })
     }
 }
 
