@@ -286,7 +286,7 @@ async fn register_device(
         service::devices::register_device(store.as_ref(), &request, now)
     })
     .await?;
-    Ok((StatusCode::CREATED, Json(response)).into_response())
+    Ok(Json(response).into_response())
 }
 
 async fn logout(

@@ -57,21 +57,21 @@ fn login_body(username: &str, password: &str, device: Uuid) -> String {
 }
 
 fn register_body(username: &str, password: &str) -> String {
-    json!({ "username": username, "password": password }).to_string()
+    register_device_body(username, password, Uuid::now_v7())
+}
+
+fn register_device_body(username: &str, password: &str, device: Uuid) -> String {
+    json!({ "username": username, "password": password, "device_id": device }).to_string()
 }
 
 #[tokio::test]
-async fn a_new_phone_registers_with_the_agents_password_and_logs_in_with_its_id() {
+async fn a_new_phone_registers_its_id_with_the_agents_password_and_logs_in() {
     let w = World::new();
-    let (status, _, value) = post(
-        &w,
-        "/v1/devices",
-        None,
-        &register_body("agent1", "pw-agent1"),
-    )
-    .await;
-    assert_eq!(status, StatusCode::CREATED, "{value}");
-    let device: Uuid = value["device_id"].as_str().unwrap().parse().unwrap();
+    let device = Uuid::now_v7();
+    let body = register_device_body("agent1", "pw-agent1", device);
+    let (status, _, value) = post(&w, "/v1/devices", None, &body).await;
+    assert_eq!(status, StatusCode::OK, "{value}");
+    assert_eq!(value["device_id"], json!(device));
     assert_eq!(value["user_id"], json!(w.agent1));
 
     let s = w.state.store.as_ref();
@@ -82,8 +82,15 @@ async fn a_new_phone_registers_with_the_agents_password_and_logs_in_with_its_id(
     let last = audit.last().unwrap();
     assert_eq!(last.action, "register_device");
     assert_eq!(last.target_id, device.to_string());
+    let audited = audit.len();
 
-    // The new id logs in, and is bound to agent1 only.
+    // A retry after a lost answer is the same success, and audits nothing new.
+    let (status, _, again) = post(&w, "/v1/devices", None, &body).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(again, value);
+    assert_eq!(audit_len(&w), audited);
+
+    // The device logs in, as agent1 only.
     let token = w.login("agent1", device).await;
     assert_eq!(token.len(), 64);
     let (status, _, value) = post(
@@ -95,23 +102,12 @@ async fn a_new_phone_registers_with_the_agents_password_and_logs_in_with_its_id(
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(value["code"], "device_not_registered");
-
-    // Each registration is a new device.
-    let (_, _, again) = post(
-        &w,
-        "/v1/devices",
-        None,
-        &register_body("agent1", "pw-agent1"),
-    )
-    .await;
-    assert_ne!(again["device_id"], value["device_id"]);
-    assert_ne!(again["device_id"], json!(device));
 }
 
 #[tokio::test]
 async fn device_registration_denials() {
     let w = World::new();
-    let before = audit_len(&w);
+    let first = audit_len(&w);
     for (body, status, code) in [
         (
             register_body("agent1", "wrong"),
@@ -122,6 +118,16 @@ async fn device_registration_denials() {
             register_body("nobody", "pw-agent1"),
             StatusCode::UNAUTHORIZED,
             "unauthorized",
+        ),
+        (
+            register_device_body("agent2", "pw-agent2", w.phone1),
+            StatusCode::CONFLICT,
+            "device_taken",
+        ),
+        (
+            register_device_body("agent1", "pw-agent1", Uuid::nil()),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_device_id",
         ),
         (
             "{\"username\":".to_owned(),
@@ -149,7 +155,26 @@ async fn device_registration_denials() {
         .await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(value["code"], "unsupported_media_type");
-    // Nothing was registered.
+    // Nothing was registered or audited by the refusals.
+    assert_eq!(audit_len(&w), first);
+    // A deactivated phone cannot be registered again.
+    doorstep_server::admin::deactivate_device(w.state.store.as_ref(), w.phone1, t0()).unwrap();
+    let before = audit_len(&w);
+    let (status, _, value) = post(
+        &w,
+        "/v1/devices",
+        None,
+        &register_device_body("agent1", "pw-agent1", w.phone1),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(value["code"], "device_deactivated");
+    assert!(
+        !store::read(w.state.store.as_ref(), |tx| tx.device(w.phone1))
+            .unwrap()
+            .unwrap()
+            .active
+    );
     assert_eq!(audit_len(&w), before);
 }
 

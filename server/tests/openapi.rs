@@ -123,6 +123,7 @@ async fn the_served_document_matches_the_routes_and_the_wire_types() {
             serde_json::to_value(RegisterDeviceRequest {
                 username: "a".into(),
                 password: "b".into(),
+                device_id: Uuid::nil(),
             })
             .unwrap(),
         ),
