@@ -11,6 +11,7 @@ pub mod api;
 pub mod auth;
 pub mod case_csv;
 pub mod compression;
+pub mod demo;
 pub mod error;
 pub mod login_limit;
 pub mod metrics;

@@ -15,7 +15,7 @@ use doorstep_core::sync::protocol::Role;
 use doorstep_server::store::Store;
 use doorstep_server::store::postgres::PostgresStore;
 use doorstep_server::store::sqlite::SqliteStore;
-use doorstep_server::{AppState, admin, app};
+use doorstep_server::{AppState, admin, app, demo};
 use uuid::Uuid;
 
 #[derive(Parser)]
@@ -24,9 +24,10 @@ use uuid::Uuid;
     about = "Doorstep sync server and admin commands"
 )]
 struct Cli {
-    /// Directory holding the server's database (embedded SQLite).
-    #[arg(long, global = true, default_value = "doorstep-data")]
-    data: PathBuf,
+    /// Directory holding the server's database (embedded SQLite); default
+    /// `doorstep-data`, and `demo-data` for `demo`.
+    #[arg(long, global = true)]
+    data: Option<PathBuf>,
     /// Use PostgreSQL instead of SQLite in --data: `postgres://user@host:port/db`.
     /// Several servers may share one database.
     #[arg(long, global = true)]
@@ -102,6 +103,18 @@ enum Command {
         #[arg(long)]
         device_id: Uuid,
     },
+    /// The demo: a seeded server on embedded SQLite in --data (default
+    /// `demo-data`, emptied on every run), field agents played by real device
+    /// cores through a day of visits offline and then synced, a summary, and
+    /// the server left running until Ctrl-C.
+    Demo {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// How many field agents to play.
+        #[arg(long, default_value_t = 3)]
+        agents: usize,
+    },
 }
 
 fn read_file(path: &Path) -> Result<String, String> {
@@ -109,9 +122,21 @@ fn read_file(path: &Path) -> Result<String, String> {
 }
 
 fn run(cli: Cli) -> Result<(), String> {
+    if let Command::Demo { listen, agents } = cli.command {
+        if cli.database_url.is_some() {
+            return Err("the demo runs on embedded SQLite; drop --database-url".into());
+        }
+        let data = cli.data.unwrap_or_else(|| PathBuf::from("demo-data"));
+        return demo::run(&demo::DemoOptions {
+            data,
+            listen,
+            agents,
+        });
+    }
+    let data = cli.data.unwrap_or_else(|| PathBuf::from("doorstep-data"));
     let store: Arc<dyn Store> = match &cli.database_url {
         Some(url) => Arc::new(PostgresStore::open(url).map_err(|e| format!("PostgreSQL: {e}"))?),
-        None => Arc::new(SqliteStore::open_dir(&cli.data).map_err(|e| e.to_string())?),
+        None => Arc::new(SqliteStore::open_dir(&data).map_err(|e| e.to_string())?),
     };
     let now = Utc::now();
     let store_ref = store.as_ref();
@@ -197,6 +222,7 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("device {device_id} deactivated");
             Ok(())
         }
+        Command::Demo { .. } => Ok(()),
     }
 }
 
@@ -242,10 +268,17 @@ async fn shutdown_signal() {
 }
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The demo prints its own story; only warnings and errors go to the log.
+    let level = match cli.command {
+        Command::Demo { .. } => tracing::Level::WARN,
+        _ => tracing::Level::INFO,
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_max_level(level)
         .init();
-    match run(Cli::parse()) {
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("doorstep-server: {message}");
