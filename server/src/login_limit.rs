@@ -22,6 +22,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 use doorstep_core::sync::protocol::ErrorBody;
+use sha2::{Digest, Sha256};
 
 /// How many failures, in how long, before sign-ins are refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,10 +73,32 @@ impl IntoResponse for TooManyAttempts {
     }
 }
 
+/// What failures are counted against. User names are kept as their SHA-256,
+/// so a key is small whatever was typed; IPv6 addresses by their /64 prefix,
+/// the block one subscriber usually holds.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Key {
-    User(String),
+    User([u8; 32]),
     Address(IpAddr),
+}
+
+impl Key {
+    fn user(username: &str) -> Key {
+        Key::User(Sha256::digest(username.as_bytes()).into())
+    }
+
+    fn address(address: IpAddr) -> Key {
+        match address {
+            IpAddr::V4(v4) => Key::Address(IpAddr::V4(v4)),
+            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+                Some(v4) => Key::Address(IpAddr::V4(v4)),
+                None => {
+                    let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                    Key::Address(IpAddr::V6(prefix.into()))
+                }
+            },
+        }
+    }
 }
 
 /// Failed sign-ins, counted per user name and per client address.
@@ -100,7 +123,7 @@ impl LoginLimiter {
     }
 
     fn keys(username: &str, address: Option<IpAddr>) -> impl Iterator<Item = Key> {
-        std::iter::once(Key::User(username.to_owned())).chain(address.map(Key::Address))
+        std::iter::once(Key::user(username)).chain(address.map(Key::address))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, VecDeque<DateTime<Utc>>>> {
@@ -162,7 +185,7 @@ impl LoginLimiter {
 
     /// A successful sign-in clears the user name's failures.
     pub fn succeeded(&self, username: &str) {
-        self.lock().remove(&Key::User(username.to_owned()));
+        self.lock().remove(&Key::user(username));
     }
 
     fn expire(&self, times: &mut VecDeque<DateTime<Utc>>, now: DateTime<Utc>) {
@@ -270,6 +293,26 @@ mod tests {
             assert_eq!(limiter.check("lin", ip(1), now), Ok(()), "attempt {i}");
             limiter.failed("lin", ip(1), now);
         }
+    }
+
+    #[test]
+    fn ipv6_addresses_count_by_their_64_prefix() {
+        let limiter = LoginLimiter::default();
+        let v6 = |last: u16| Some(IpAddr::from([0x2001, 0xdb8, 1, 2, 0, 0, 0, last]));
+        for i in 0..5 {
+            limiter.failed(&format!("user{i}"), v6(i), t(0));
+        }
+        assert!(limiter.check("other", v6(99), t(1)).is_err());
+        let elsewhere = Some(IpAddr::from([0x2001, 0xdb8, 1, 3, 0, 0, 0, 1]));
+        assert_eq!(limiter.check("other", elsewhere, t(1)), Ok(()));
+        // An IPv4-mapped address is the IPv4 address.
+        for i in 0..5 {
+            limiter.failed(&format!("v4user{i}"), ip(9), t(0));
+        }
+        let mapped = Some(IpAddr::from(
+            std::net::Ipv4Addr::new(10, 0, 0, 9).to_ipv6_mapped(),
+        ));
+        assert!(limiter.check("someone", mapped, t(1)).is_err());
     }
 
     #[test]
