@@ -18,7 +18,7 @@ use doorstep_core::policy::{GeoPoint, GpsFix, Policy};
 use doorstep_core::sync::ureq_transport::UreqTransport;
 use doorstep_core::{
     CaseQuery, DatabaseKey, Doorstep, DoorstepError, HttpRequest, HttpResponse, Money, NoProgress,
-    SyncCredentials, Transport, TransportError,
+    SyncCredentials, SyncObserver, SyncPhase, Transport, TransportError,
 };
 
 /// The database key of every demo phone (a phone keeps its own in the keystore).
@@ -74,6 +74,25 @@ impl Transport for NoCoverage {
         Err(TransportError::Offline {
             reason: "no coverage".into(),
         })
+    }
+}
+
+/// Shows the evening sync's progress: each phase once it is complete.
+struct Shown<'a> {
+    say: &'a (dyn Fn(&str) + Sync),
+}
+
+impl SyncObserver for Shown<'_> {
+    fn progress(&self, phase: SyncPhase, done: u64, total: u64) {
+        let name = match phase {
+            SyncPhase::Login => return,
+            SyncPhase::Push => "pushed",
+            SyncPhase::Pull => "pulled",
+            SyncPhase::Purge => "cleaned up",
+        };
+        if total > 0 && done == total {
+            (self.say)(&format!("18:00  sync: {name} {done} of {total}"));
+        }
     }
 }
 
@@ -196,7 +215,7 @@ pub fn play_day(
     clock.set(day_start + Duration::hours(10));
     let waiting = doorstep.pending_outbox_count().map_err(err("outbox"))?;
     let evening = doorstep
-        .sync_now(&online, &credentials, &NoProgress)
+        .sync_now(&online, &credentials, &Shown { say })
         .map_err(err("evening sync"))?;
     say(&format!(
         "18:00  back in coverage: {waiting} changes waiting, {} applied, {} refused, {} left",
