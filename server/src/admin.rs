@@ -202,3 +202,50 @@ pub fn deactivate_device(
         audit(tx, now, None, "deactivate_device", "device", device)
     })
 }
+
+/// Why a CSV case import stored nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum CsvImportError {
+    /// The file has problems, listed line by line.
+    #[error("the file has problems; nothing was imported:\n{0}")]
+    Problems(crate::case_csv::Problems),
+    /// The store refused or failed.
+    #[error(transparent)]
+    Store(#[from] AppError),
+}
+
+/// Checks a whole case CSV file (see [`crate::case_csv`]) against the users on
+/// record, then imports every case in one transaction, or nothing if any row
+/// has a problem.
+pub fn import_cases_csv(
+    store: &dyn Store,
+    bytes: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Vec<CaseId>, CsvImportError> {
+    let cases = check_cases_csv(store, bytes)?;
+    Ok(import_cases(store, &cases, now)?)
+}
+
+/// Checks a case CSV file against the users on record without storing
+/// anything: the cases it would import, or its problems.
+pub fn check_cases_csv(store: &dyn Store, bytes: &[u8]) -> Result<Vec<Case>, CsvImportError> {
+    let parsed = store::read(store, |tx| {
+        let mut failure = None;
+        let mut users = |name: &str| match tx.user_by_name(name) {
+            Ok(user) => user.map(|u| crate::case_csv::KnownUser {
+                id: u.id,
+                role: u.role,
+            }),
+            Err(e) => {
+                failure.get_or_insert(e);
+                None
+            }
+        };
+        let parsed = crate::case_csv::parse(bytes, &mut users);
+        match failure {
+            Some(e) => Err(AppError::from(e)),
+            None => Ok(parsed),
+        }
+    })?;
+    parsed.map_err(CsvImportError::Problems)
+}

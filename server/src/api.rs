@@ -14,13 +14,14 @@ use axum::{Json, Router};
 use doorstep_core::clock::WallClock;
 use doorstep_core::domain::VisitId;
 use doorstep_core::sync::protocol::{
-    LoginRequest, MAX_BODY_BYTES, MAX_PULL_LIMIT, PushRequest, ReviewRequest,
+    LoginRequest, MAX_BODY_BYTES, MAX_PULL_LIMIT, PushRequest, RegisterDeviceRequest, ReviewRequest,
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::blobs::BlobStore;
 use crate::error::AppError;
+use crate::login_limit::{ClientAddress, LoginLimiter};
 use crate::metrics::Metrics;
 use crate::service::{self, Session};
 use crate::store::Store;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Attachment bytes.
     pub blobs: Arc<BlobStore>,
+    /// Failed sign-ins, per user name and client address.
+    pub login_limiter: Arc<LoginLimiter>,
 }
 
 impl AppState {
@@ -47,6 +50,7 @@ impl AppState {
             clock: Arc::new(doorstep_core::clock::SystemClock),
             metrics: Arc::new(Metrics::default()),
             blobs,
+            login_limiter: Arc::new(LoginLimiter::default()),
         }
     }
 }
@@ -67,7 +71,11 @@ pub fn app(state: AppState) -> Router {
             get(download_attachment).put(upload_chunk),
         )
         .route("/v1/attachments/{sha256}/upload", get(upload_state))
+        .route("/v1/devices", post(register_device))
         .fallback(not_found)
+        .layer(middleware::from_fn(
+            crate::compression::compress_json_responses,
+        ))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             count_requests,
@@ -237,11 +245,57 @@ async fn not_found() -> AppError {
 
 async fn login(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     JsonBody(request): JsonBody<LoginRequest>,
-) -> Result<Response, AppError> {
+) -> Result<Response, Response> {
     let store = state.store.clone();
+    let username = request.username.clone();
+    let response = limited_sign_in(&state, &username, address, move |now| {
+        service::login(store.as_ref(), &request, now)
+    })
+    .await?;
+    Ok(Json(response).into_response())
+}
+
+/// Runs a sign-in attempt under the login limiter: refused (429) while the
+/// user name or address is limited; a wrong user name or password (401)
+/// counts as a failure, a success clears the user name's failures.
+async fn limited_sign_in<R: Send + 'static>(
+    state: &AppState,
+    username: &str,
+    address: Option<std::net::IpAddr>,
+    attempt: impl FnOnce(chrono::DateTime<chrono::Utc>) -> Result<R, AppError> + Send + 'static,
+) -> Result<R, Response> {
     let now = state.clock.now();
-    let response = blocking(move || service::login(store.as_ref(), &request, now)).await?;
+    state
+        .login_limiter
+        .check(username, address, now)
+        .map_err(IntoResponse::into_response)?;
+    match blocking(move || attempt(now)).await {
+        Ok(done) => {
+            state.login_limiter.succeeded(username);
+            Ok(done)
+        }
+        Err(error) => {
+            if error.status == StatusCode::UNAUTHORIZED {
+                state.login_limiter.failed(username, address, now);
+            }
+            Err(error.into_response())
+        }
+    }
+}
+
+async fn register_device(
+    State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    JsonBody(request): JsonBody<RegisterDeviceRequest>,
+) -> Result<Response, Response> {
+    let store = state.store.clone();
+    let username = request.username.clone();
+    let response = limited_sign_in(&state, &username, address, move |now| {
+        service::devices::register_device(store.as_ref(), &request, now)
+    })
+    .await?;
     Ok(Json(response).into_response())
 }
 

@@ -127,14 +127,17 @@ impl BlobStore {
         if offset != held {
             return Ok(Appended::WrongOffset(held));
         }
-        let partial = self.partial_dir(sha256);
-        fs::create_dir_all(&partial)?;
-        self.place(bytes, &partial, &format!("{offset:020}"))?;
         let end = offset + bytes.len() as u64;
         if end < total {
+            let partial = self.partial_dir(sha256);
+            fs::create_dir_all(&partial)?;
+            self.place(bytes, &partial, &format!("{offset:020}"))?;
             return Ok(Appended::Received(end));
         }
-        match self.finish(sha256, total) {
+        // The last chunk is never stored as a partial: the held bytes reach the
+        // total only when the whole is verified and in place, so nobody reads
+        // "every byte held, not complete".
+        match self.finish(sha256, total, bytes) {
             Ok(()) => Ok(Appended::Complete),
             // Another process finished (and cleaned up) the same upload meanwhile.
             Err(BlobError::Io(_)) if self.contains(sha256)? => Ok(Appended::Complete),
@@ -142,11 +145,12 @@ impl BlobStore {
         }
     }
 
-    /// Joins the chunks into one file, checks it and renames it into place.
-    fn finish(&self, sha256: &str, total: u64) -> Result<(), BlobError> {
+    /// Joins the stored chunks and the `last` one into one file, checks it and
+    /// renames it into place.
+    fn finish(&self, sha256: &str, total: u64, last: &[u8]) -> Result<(), BlobError> {
         let chunks = self.chunks(sha256)?;
         let (order, held) = contiguous(&chunks);
-        if held != total {
+        if held + last.len() as u64 != total {
             self.discard_partial(sha256);
             return Err(BlobError::Mismatch);
         }
@@ -161,6 +165,8 @@ impl BlobStore {
                 hasher.update(&buffer);
                 tmp.write_all(&buffer)?;
             }
+            hasher.update(last);
+            tmp.write_all(last)?;
             tmp.sync_all()
         })();
         if let Err(e) = joined {
@@ -319,6 +325,50 @@ mod tests {
             store.append(&hash, 0, &bytes[..10], 10_000).unwrap(),
             Appended::Complete
         );
+    }
+
+    #[test]
+    fn nobody_sees_every_byte_held_before_the_attachment_is_complete() {
+        // Two phones upload the same photo at once while a third party keeps
+        // asking how much is held: "all of it" must always come with "complete",
+        // or a phone would conclude the server is broken.
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let bytes: Vec<u8> = (0..3_000u32).map(|i| (i % 241) as u8).collect();
+        let hash = sha(&bytes);
+        std::thread::scope(|scope| {
+            for _ in 0..2 {
+                scope.spawn(|| {
+                    let mut offset = 0;
+                    while offset < 3_000 {
+                        let end = (offset + 1_000).min(3_000);
+                        match store.append(
+                            &hash,
+                            offset,
+                            &bytes[offset as usize..end as usize],
+                            3_000,
+                        ) {
+                            Ok(Appended::Received(held) | Appended::WrongOffset(held)) => {
+                                offset = held;
+                            }
+                            Ok(Appended::Complete) => break,
+                            Err(e) => panic!("upload failed: {e}"),
+                        }
+                    }
+                });
+            }
+            scope.spawn(|| {
+                // Bounded, so a failed upload cannot hang the test.
+                for _ in 0..1_000_000 {
+                    let (held, complete) = store.received(&hash, 3_000).unwrap();
+                    assert!(held < 3_000 || complete, "all bytes held, not complete");
+                    if complete {
+                        break;
+                    }
+                }
+            });
+        });
+        assert_eq!(store.read(&hash).unwrap().unwrap(), bytes);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use doorstep_server::blobs::BlobStore;
 use doorstep_server::store::Store;
 use doorstep_server::store::postgres::PostgresStore;
 use doorstep_server::store::sqlite::SqliteStore;
-use doorstep_server::{AppState, admin, app};
+use doorstep_server::{AppState, admin, app, demo};
 use uuid::Uuid;
 
 #[derive(Parser)]
@@ -25,9 +25,10 @@ use uuid::Uuid;
     about = "Doorstep sync server and admin commands"
 )]
 struct Cli {
-    /// Directory holding the server's database (embedded SQLite).
-    #[arg(long, global = true, default_value = "doorstep-data")]
-    data: PathBuf,
+    /// Directory holding the server's database (embedded SQLite); default
+    /// `doorstep-data`, and `demo-data` for `demo`.
+    #[arg(long, global = true)]
+    data: Option<PathBuf>,
     /// Use PostgreSQL instead of SQLite in --data: `postgres://user@host:port/db`.
     /// Several servers may share one database.
     #[arg(long, global = true)]
@@ -45,6 +46,12 @@ enum RoleArg {
     Agent,
     Supervisor,
     Admin,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CaseFormat {
+    Json,
+    Csv,
 }
 
 #[derive(Subcommand)]
@@ -74,10 +81,15 @@ enum Command {
         #[arg(long)]
         device_id: Uuid,
     },
-    /// Imports cases from a JSON array of cases; assignment is in each case.
+    /// Imports cases with their assignment, from a JSON array of cases or a
+    /// CSV file (columns in docs/CASES_CSV.md). The whole file is checked
+    /// first; a file with any problem imports nothing.
     ImportCases {
         #[arg(long)]
         file: PathBuf,
+        /// The file's format; by default from its extension (`.csv` is CSV).
+        #[arg(long, value_enum)]
+        format: Option<CaseFormat>,
     },
     /// Publishes a checklist template from its JSON.
     PublishTemplate {
@@ -96,6 +108,18 @@ enum Command {
         #[arg(long)]
         device_id: Uuid,
     },
+    /// The demo: a seeded server on embedded SQLite in --data (default
+    /// `demo-data`, emptied on every run), field agents played by real device
+    /// cores through a day of visits offline and then synced, a summary, and
+    /// the server left running until Ctrl-C.
+    Demo {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+        /// How many field agents to play.
+        #[arg(long, default_value_t = 3)]
+        agents: usize,
+    },
 }
 
 fn read_file(path: &Path) -> Result<String, String> {
@@ -103,9 +127,21 @@ fn read_file(path: &Path) -> Result<String, String> {
 }
 
 fn run(cli: Cli) -> Result<(), String> {
+    if let Command::Demo { listen, agents } = cli.command {
+        if cli.database_url.is_some() {
+            return Err("the demo runs on embedded SQLite; drop --database-url".into());
+        }
+        let data = cli.data.unwrap_or_else(|| PathBuf::from("demo-data"));
+        return demo::run(&demo::DemoOptions {
+            data,
+            listen,
+            agents,
+        });
+    }
+    let data = cli.data.unwrap_or_else(|| PathBuf::from("doorstep-data"));
     let store: Arc<dyn Store> = match &cli.database_url {
         Some(url) => Arc::new(PostgresStore::open(url).map_err(|e| format!("PostgreSQL: {e}"))?),
-        None => Arc::new(SqliteStore::open_dir(&cli.data).map_err(|e| e.to_string())?),
+        None => Arc::new(SqliteStore::open_dir(&data).map_err(|e| e.to_string())?),
     };
     let now = Utc::now();
     let store_ref = store.as_ref();
@@ -113,7 +149,7 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Serve { listen } => {
             let blob_dir = match (cli.blob_dir, &cli.database_url) {
                 (Some(dir), _) => dir,
-                (None, None) => cli.data.join("blobs"),
+                (None, None) => data.join("blobs"),
                 (None, Some(_)) => {
                     return Err("--blob-dir is required with --database-url".into());
                 }
@@ -154,7 +190,24 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("device {device_id}");
             Ok(())
         }
-        Command::ImportCases { file } => {
+        Command::ImportCases { file, format } => {
+            let csv = format.map_or_else(
+                || {
+                    file.extension()
+                        .is_some_and(|e| e.eq_ignore_ascii_case("csv"))
+                },
+                |f| f == CaseFormat::Csv,
+            );
+            if csv {
+                let bytes = std::fs::read(&file)
+                    .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+                let ids =
+                    admin::import_cases_csv(store_ref, &bytes, now).map_err(|e| e.to_string())?;
+                for id in ids {
+                    println!("case {id}");
+                }
+                return Ok(());
+            }
             let cases: Vec<Case> = serde_json::from_str(&read_file(&file)?).map_err(|e| {
                 format!(
                     "{} is not a JSON array of cases (line {}, column {})",
@@ -185,6 +238,7 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("device {device_id} deactivated");
             Ok(())
         }
+        Command::Demo { .. } => Ok(()),
     }
 }
 
@@ -198,6 +252,7 @@ fn serve(store: Arc<dyn Store>, blobs: Arc<BlobStore>, listen: SocketAddr) -> Re
         tracing::info!(%local, "doorstep-server listening");
         println!("listening on {local}");
         let router = app(AppState::new(store, blobs));
+        let router = router.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, router)
             .with_graceful_shutdown(shutdown_signal())
             .await
@@ -229,10 +284,17 @@ async fn shutdown_signal() {
 }
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
+    // The demo prints its own story; only warnings and errors go to the log.
+    let level = match cli.command {
+        Command::Demo { .. } => tracing::Level::WARN,
+        _ => tracing::Level::INFO,
+    };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_max_level(level)
         .init();
-    match run(Cli::parse()) {
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("doorstep-server: {message}");

@@ -9,7 +9,8 @@ use axum::http::StatusCode;
 use common::*;
 use doorstep_core::sync::protocol::{
     ErrorBody, LoginRequest, LoginResponse, OpOutcome, OpResult, PullResponse, PushRequest,
-    PushResponse, RejectCode, Role, UploadState, WrongOffset,
+    PushResponse, RegisterDeviceRequest, RegisterDeviceResponse, RejectCode, Role, UploadState,
+    WrongOffset,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -49,6 +50,7 @@ async fn the_served_document_matches_the_routes_and_the_wire_types() {
         "/v1/visits/{visit_id}/review",
         "/v1/attachments/{sha256}",
         "/v1/attachments/{sha256}/upload",
+        "/v1/devices",
     ]
     .into_iter()
     .map(String::from)
@@ -130,11 +132,28 @@ async fn the_served_document_matches_the_routes_and_the_wire_types() {
             .unwrap(),
         ),
         (
+            "RegisterDeviceRequest",
+            serde_json::to_value(RegisterDeviceRequest {
+                username: "a".into(),
+                password: "b".into(),
+                device_id: Uuid::nil(),
+            })
+            .unwrap(),
+        ),
+        (
             "WrongOffset",
             serde_json::to_value(WrongOffset {
                 code: "wrong_offset".into(),
                 message: "m".into(),
                 received: 0,
+            })
+            .unwrap(),
+        ),
+        (
+            "RegisterDeviceResponse",
+            serde_json::to_value(RegisterDeviceResponse {
+                device_id: Uuid::nil(),
+                user_id: Uuid::nil(),
             })
             .unwrap(),
         ),

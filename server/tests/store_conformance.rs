@@ -552,10 +552,8 @@ fn two_servers_on_one_postgres_serve_the_same_agent() {
     let a = World::with_store(first);
     let b = World {
         state: doorstep_server::AppState {
-            store: second,
             clock: a.clock.clone(),
-            metrics: Default::default(),
-            blobs: a.state.blobs.clone(),
+            ..doorstep_server::AppState::new(second, a.state.blobs.clone())
         },
         clock: a.clock.clone(),
         case1: a.case1.clone(),

@@ -27,6 +27,7 @@ use crate::store::{DatabaseKey, DeviceStore, blobs, meta, outbox, templates, vis
 use heads::ChainHeads;
 
 mod heads;
+mod register;
 mod report;
 mod sync;
 mod visit_actions;

@@ -259,7 +259,11 @@ impl<'a> Engine<'a> {
         token: Option<&str>,
         content_type: &str,
     ) -> Result<HttpResponse> {
-        let mut headers = vec![("accept".to_owned(), JSON.to_owned())];
+        let (accept_encoding, zstd) = crate::sync::transport::ACCEPT_ENCODING;
+        let mut headers = vec![
+            ("accept".to_owned(), JSON.to_owned()),
+            (accept_encoding.to_owned(), zstd.to_owned()),
+        ];
         if !body.is_empty() {
             headers.push(("content-type".to_owned(), content_type.to_owned()));
         }
@@ -274,6 +278,10 @@ impl<'a> Engine<'a> {
                 body,
             })
             .map_err(|e| failure(e.code(), e.to_string()))
+            .and_then(|r| {
+                crate::sync::transport::decode_response(r)
+                    .map_err(|e| failure(e.code(), e.to_string()))
+            })
     }
 }
 

@@ -240,3 +240,25 @@ mod tests {
         assert_eq!(serde_json::from_value::<OpResult>(json).unwrap(), result);
     }
 }
+
+/// `POST /v1/devices`: a new phone registers its device id (made by the core
+/// when its database was created) to its user, with the user's credentials,
+/// so that it can log in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterDeviceRequest {
+    /// The user's login name.
+    pub username: String,
+    /// The password.
+    pub password: String,
+    /// The phone's device id.
+    pub device_id: DeviceId,
+}
+
+/// Answer to a device registration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterDeviceResponse {
+    /// The device, active and bound to the user: it may now `POST /v1/login`.
+    pub device_id: DeviceId,
+    /// The user the device belongs to.
+    pub user_id: UserId,
+}

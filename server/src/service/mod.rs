@@ -3,6 +3,7 @@
 //! and [`review`], and attachment bytes in [`attachments`].
 
 pub mod attachments;
+pub mod devices;
 pub mod pull;
 pub mod push;
 pub mod review;
@@ -57,14 +58,7 @@ pub fn login(
     request: &LoginRequest,
     now: DateTime<Utc>,
 ) -> Result<LoginResponse, AppError> {
-    let user = store::read(store, |tx| tx.user_by_name(&request.username))?;
-    let Some(user) = user else {
-        auth::verify_nothing(&request.password);
-        return Err(AppError::unauthorized("wrong user name or password"));
-    };
-    if !auth::verify_password(&request.password, &user.password_hash) {
-        return Err(AppError::unauthorized("wrong user name or password"));
-    }
+    let user = check_password(store, &request.username, &request.password)?;
     let token = auth::new_token()?;
     let expires_at = now + Duration::hours(auth::TOKEN_HOURS);
     store::write(store, |tx| {
@@ -107,6 +101,24 @@ pub fn login(
         user_id: user.id,
         role: user.role,
     })
+}
+
+/// The user with this name and password; any mismatch is the same `401`,
+/// answered as slowly for an unknown name as for a wrong password.
+pub fn check_password(
+    store: &dyn Store,
+    username: &str,
+    password: &str,
+) -> Result<UserRecord, AppError> {
+    let user = store::read(store, |tx| tx.user_by_name(username))?;
+    let Some(user) = user else {
+        auth::verify_nothing(password);
+        return Err(AppError::unauthorized("wrong user name or password"));
+    };
+    if !auth::verify_password(password, &user.password_hash) {
+        return Err(AppError::unauthorized("wrong user name or password"));
+    }
+    Ok(user)
 }
 
 /// The session of a bearer token: unknown, expired and revoked tokens are

@@ -89,10 +89,11 @@ impl World {
         let clock = Arc::new(FixedClock::new(t0()));
         let blob_dir = Arc::new(tempfile::tempdir().unwrap());
         let state = AppState {
-            store: store.clone(),
             clock: clock.clone(),
-            metrics: Default::default(),
-            blobs: Arc::new(BlobStore::open(blob_dir.path()).unwrap()),
+            ..AppState::new(
+                store.clone(),
+                Arc::new(BlobStore::open(blob_dir.path()).unwrap()),
+            )
         };
         let s = store.as_ref();
         let now = t0();
