@@ -46,8 +46,13 @@ impl AppState {
     }
 }
 
-/// Builds the whole service.
+/// Builds the whole service, with the supervisor console in its default setup.
 pub fn app(state: AppState) -> Router {
+    app_with_console(state, crate::console::ConsoleConfig::default())
+}
+
+/// Builds the whole service, with the supervisor console set up by `console`.
+pub fn app_with_console(state: AppState, console: crate::console::ConsoleConfig) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -57,6 +62,7 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/push", post(push))
         .route("/v1/pull", get(pull))
         .route("/v1/visits/{visit_id}/review", post(review))
+        .merge(crate::console::router(&state, console))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             state.clone(),

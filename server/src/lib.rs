@@ -9,10 +9,11 @@
 pub mod admin;
 pub mod api;
 pub mod auth;
+pub mod console;
 pub mod error;
 pub mod metrics;
 pub mod service;
 pub mod store;
 
-pub use api::{AppState, app};
+pub use api::{AppState, app, app_with_console};
 pub use error::AppError;

@@ -15,7 +15,7 @@ use doorstep_core::sync::protocol::Role;
 use doorstep_server::store::Store;
 use doorstep_server::store::postgres::PostgresStore;
 use doorstep_server::store::sqlite::SqliteStore;
-use doorstep_server::{AppState, admin, app};
+use doorstep_server::{AppState, admin, app_with_console};
 use uuid::Uuid;
 
 #[derive(Parser)]
@@ -49,6 +49,10 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Mark the console's cookies Secure (set when clients reach the server
+        /// over TLS, e.g. through a TLS-terminating proxy).
+        #[arg(long)]
+        secure_cookies: bool,
     },
     /// Creates a user (the password is hashed with argon2id).
     CreateUser {
@@ -105,7 +109,10 @@ fn run(cli: Cli) -> Result<(), String> {
     let now = Utc::now();
     let store_ref = store.as_ref();
     match cli.command {
-        Command::Serve { listen } => serve(store, listen),
+        Command::Serve {
+            listen,
+            secure_cookies,
+        } => serve(store, listen, secure_cookies),
         Command::CreateUser {
             username,
             password,
@@ -172,7 +179,7 @@ fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-fn serve(store: Arc<dyn Store>, listen: SocketAddr) -> Result<(), String> {
+fn serve(store: Arc<dyn Store>, listen: SocketAddr, secure_cookies: bool) -> Result<(), String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
@@ -181,7 +188,11 @@ fn serve(store: Arc<dyn Store>, listen: SocketAddr) -> Result<(), String> {
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         tracing::info!(%local, "doorstep-server listening");
         println!("listening on {local}");
-        let router = app(AppState::new(store));
+        let console = doorstep_server::console::ConsoleConfig {
+            secure_cookies,
+            ..Default::default()
+        };
+        let router = app_with_console(AppState::new(store), console);
         axum::serve(listener, router)
             .with_graceful_shutdown(shutdown_signal())
             .await

@@ -159,6 +159,24 @@ pub struct AuditRecord {
     pub target_id: String,
 }
 
+/// A signed-in session of the supervisor console (a browser), kept only as the
+/// SHA-256 of its cookie's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleSessionRecord {
+    /// SHA-256 of the session cookie's value, lower-case hex.
+    pub id_sha256: String,
+    /// The signed-in user.
+    pub user: UserId,
+    /// The token every state-changing form of this session must carry.
+    pub csrf_token: String,
+    /// When the user signed in.
+    pub created_at: DateTime<Utc>,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+    /// Whether the user signed out.
+    pub ended: bool,
+}
+
 /// The row-level operations of one transaction.
 pub trait StoreTx {
     /// Adds a user; [`StoreError::Conflict`] if the name is taken.
@@ -232,6 +250,17 @@ pub trait StoreTx {
     fn append_audit(&self, record: &AuditRecord) -> Result<(), StoreError>;
     /// The audit log, oldest first (for tests and export).
     fn audit_log(&self) -> Result<Vec<AuditRecord>, StoreError>;
+
+    /// Stores a console session; [`StoreError::Conflict`] if the id is taken.
+    fn insert_console_session(&self, session: &ConsoleSessionRecord) -> Result<(), StoreError>;
+    /// A console session by the SHA-256 of its cookie.
+    fn console_session(&self, id_sha256: &str) -> Result<Option<ConsoleSessionRecord>, StoreError>;
+    /// Ends a console session (sign-out); false if there is no such session.
+    fn end_console_session(&self, id_sha256: &str) -> Result<bool, StoreError>;
+    /// The users whose supervisor is `supervisor`, by user name.
+    fn team_members(&self, supervisor: UserId) -> Result<Vec<UserRecord>, StoreError>;
+    /// The visits of the cases of `supervisor`'s team, any order.
+    fn team_visits(&self, supervisor: UserId) -> Result<Vec<VisitRecord>, StoreError>;
 }
 
 /// A storage backend: runs closures in read or write transactions.

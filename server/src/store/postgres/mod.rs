@@ -66,14 +66,15 @@ use uuid::Uuid;
 
 use super::sqlite::reject_from;
 use super::{
-    AuditRecord, CaseRecord, DeviceRecord, FeedItem, Store, StoreError, StoreTx, StoredEntry,
-    TokenRecord, UserRecord, VisitRecord,
+    AuditRecord, CaseRecord, ConsoleSessionRecord, DeviceRecord, FeedItem, Store, StoreError,
+    StoreTx, StoredEntry, TokenRecord, UserRecord, VisitRecord,
 };
 
+mod console;
 mod feed;
 
 /// The schema version this server writes.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// Key of the advisory lock every write transaction takes (`"doorstep"` in
 /// ASCII); see the module documentation.
@@ -86,7 +87,8 @@ const MIGRATE_LOCK: i64 = WRITE_LOCK + 1;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 16;
 
 /// Migrations, in order: migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE users (
     id uuid PRIMARY KEY, username text NOT NULL UNIQUE, password_hash text NOT NULL,
     role text NOT NULL, supervisor_id uuid
@@ -138,7 +140,9 @@ CREATE TRIGGER audit_no_update_delete BEFORE UPDATE OR DELETE ON audit
     FOR EACH ROW EXECUTE FUNCTION audit_append_only();
 CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
     FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
-"];
+",
+    console::MIGRATION,
+];
 
 /// A connection and the statements prepared on it.
 struct Conn {
@@ -783,5 +787,25 @@ impl StoreTx for PgTx<'_> {
 
     fn audit_log(&self) -> Result<Vec<AuditRecord>, StoreError> {
         self.audit_all()
+    }
+
+    fn insert_console_session(&self, session: &ConsoleSessionRecord) -> Result<(), StoreError> {
+        self.console_session_insert(session)
+    }
+
+    fn console_session(&self, id_sha256: &str) -> Result<Option<ConsoleSessionRecord>, StoreError> {
+        self.console_session_get(id_sha256)
+    }
+
+    fn end_console_session(&self, id_sha256: &str) -> Result<bool, StoreError> {
+        self.console_session_end(id_sha256)
+    }
+
+    fn team_members(&self, supervisor: UserId) -> Result<Vec<UserRecord>, StoreError> {
+        self.team_members_of(supervisor)
+    }
+
+    fn team_visits(&self, supervisor: UserId) -> Result<Vec<VisitRecord>, StoreError> {
+        self.team_visits_of(supervisor)
     }
 }

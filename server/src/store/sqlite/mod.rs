@@ -13,14 +13,15 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
 use super::{
-    AuditRecord, CaseRecord, DeviceRecord, FeedItem, Store, StoreError, StoreTx, StoredEntry,
-    TokenRecord, UserRecord, VisitRecord,
+    AuditRecord, CaseRecord, ConsoleSessionRecord, DeviceRecord, FeedItem, Store, StoreError,
+    StoreTx, StoredEntry, TokenRecord, UserRecord, VisitRecord,
 };
 
+mod console;
 mod feed;
 
 /// Schema version kept in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS users (
@@ -104,6 +105,7 @@ impl SqliteStore {
             )));
         }
         conn.execute_batch(SCHEMA).map_err(db)?;
+        conn.execute_batch(console::SCHEMA).map_err(db)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(db)?;
         Ok(SqliteStore {
@@ -598,5 +600,25 @@ impl StoreTx for SqliteTx<'_> {
 
     fn audit_log(&self) -> Result<Vec<AuditRecord>, StoreError> {
         self.audit_all()
+    }
+
+    fn insert_console_session(&self, session: &ConsoleSessionRecord) -> Result<(), StoreError> {
+        self.console_session_insert(session)
+    }
+
+    fn console_session(&self, id_sha256: &str) -> Result<Option<ConsoleSessionRecord>, StoreError> {
+        self.console_session_get(id_sha256)
+    }
+
+    fn end_console_session(&self, id_sha256: &str) -> Result<bool, StoreError> {
+        self.console_session_end(id_sha256)
+    }
+
+    fn team_members(&self, supervisor: UserId) -> Result<Vec<UserRecord>, StoreError> {
+        self.team_members_of(supervisor)
+    }
+
+    fn team_visits(&self, supervisor: UserId) -> Result<Vec<VisitRecord>, StoreError> {
+        self.team_visits_of(supervisor)
     }
 }
