@@ -238,12 +238,11 @@ pub fn review_flags(case: &Case, visit: &Visit, policy: &Policy) -> Vec<ReviewFl
             }
         }
     }
-    if let Some(check_in) = &visit.check_in {
-        if let Err(PolicyViolation::OutsideContactHours { .. }) =
+    if let Some(check_in) = &visit.check_in
+        && let Err(PolicyViolation::OutsideContactHours { .. }) =
             policy.check_contact_hours(check_in.at, case.utc_offset_minutes)
-        {
-            flags.push(ReviewFlag::OutsideContactHours);
-        }
+    {
+        flags.push(ReviewFlag::OutsideContactHours);
     }
     if policy.notice_required {
         let given: Vec<DateTime<Utc>> = visit.notices.iter().map(|n| n.given_at).collect();
@@ -261,4 +260,149 @@ pub fn review_flags(case: &Case, visit: &Visit, policy: &Policy) -> Vec<ReviewFl
     flags.sort();
     flags.dedup();
     flags
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::domain::case::tests::sample_case;
+    use crate::domain::{Notice, NoticeChannel, SiteCheck, VisitChange};
+    use crate::policy::{GeoPoint, GpsFix};
+    use chrono::{Duration, TimeZone};
+    use uuid::Uuid;
+
+    /// 10:00 Beijing time on 2 March 2026.
+    fn morning() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, 2, 2, 0, 0).unwrap()
+    }
+
+    fn check(at: DateTime<Utc>, point: GeoPoint, accuracy_m: f64, mocked: bool) -> SiteCheck {
+        SiteCheck {
+            at,
+            utc_offset_minutes: 480,
+            fix: GpsFix {
+                point,
+                accuracy_m,
+                mocked,
+                taken_at: at,
+            },
+            distance_m: None,
+            flags: Vec::new(),
+        }
+    }
+
+    fn visit_of(case: &Case, partner: Option<Uuid>) -> Visit {
+        Visit::planned(
+            Uuid::now_v7(),
+            &VisitChange::Planned {
+                case_id: case.id,
+                agent: case.assigned.primary,
+                partner,
+                template_key: "home-verification".into(),
+                template_version: 1,
+                planned_for: morning(),
+            },
+        )
+        .unwrap()
+    }
+
+    fn notice(given_at: DateTime<Utc>) -> Notice {
+        Notice {
+            channel: NoticeChannel::PhoneCall,
+            given_at,
+            planned_visit_at: morning(),
+            purpose: "overdue review".into(),
+            acknowledged: true,
+        }
+    }
+
+    fn home(case: &Case) -> GeoPoint {
+        case.registered_address().unwrap().location.unwrap()
+    }
+
+    #[test]
+    fn a_visit_by_the_book_has_no_flags() {
+        let case = sample_case();
+        let mut visit = visit_of(&case, None);
+        visit.notices.push(notice(morning() - Duration::days(1)));
+        visit.check_in = Some(check(morning(), home(&case), 10.0, false));
+        visit.check_out = Some(check(morning(), home(&case), 10.0, false));
+        assert!(review_flags(&case, &visit, &Policy::default()).is_empty());
+    }
+
+    #[test]
+    fn every_concern_is_flagged_once() {
+        let case = sample_case();
+        let mut visit = visit_of(&case, Some(Uuid::now_v7()));
+        // 22:30 Beijing time, notice ten minutes before, 5 km away, 250 m
+        // accuracy, a mocked check-out: every flag, and each only once.
+        let late = morning() + Duration::minutes(12 * 60 + 30);
+        visit.notices.push(notice(late - Duration::minutes(10)));
+        let far = GeoPoint {
+            latitude: home(&case).latitude + 0.045,
+            longitude: home(&case).longitude,
+        };
+        let mut check_in = check(late, far, 250.0, false);
+        check_in.flags = vec![CheckInFlag::FarFromAddress];
+        visit.check_in = Some(check_in);
+        visit.check_out = Some(check(late, far, 250.0, true));
+        assert_eq!(
+            review_flags(&case, &visit, &Policy::default()),
+            ReviewFlag::ALL.to_vec()
+        );
+    }
+
+    #[test]
+    fn the_server_judges_positions_again_and_keeps_the_devices_flags() {
+        let case = sample_case();
+        let mut visit = visit_of(&case, None);
+        visit.notices.push(notice(morning() - Duration::hours(2)));
+        // The device said nothing, but the fix is 5 km from the address.
+        let far = GeoPoint {
+            latitude: home(&case).latitude + 0.045,
+            longitude: home(&case).longitude,
+        };
+        visit.check_in = Some(check(morning(), far, 10.0, false));
+        assert_eq!(
+            review_flags(&case, &visit, &Policy::default()),
+            [ReviewFlag::FarFromAddress]
+        );
+        // A flag the device recorded is kept even if the server's policy would not raise it.
+        let mut near = check(morning(), home(&case), 10.0, false);
+        near.flags = vec![CheckInFlag::PoorGpsAccuracy];
+        visit.check_in = Some(near);
+        assert_eq!(
+            review_flags(&case, &visit, &Policy::default()),
+            [ReviewFlag::PoorGps]
+        );
+    }
+
+    #[test]
+    fn notice_is_flagged_only_when_the_policy_requires_it() {
+        let case = sample_case();
+        let mut visit = visit_of(&case, None);
+        visit.check_in = Some(check(morning(), home(&case), 10.0, false));
+        assert_eq!(
+            review_flags(&case, &visit, &Policy::default()),
+            [ReviewFlag::NoNotice]
+        );
+        let relaxed = Policy {
+            notice_required: false,
+            ..Policy::default()
+        };
+        assert!(review_flags(&case, &visit, &relaxed).is_empty());
+    }
+
+    #[test]
+    fn flag_codes_round_trip() {
+        for flag in ReviewFlag::ALL {
+            assert_eq!(ReviewFlag::from_code(flag.code()), Some(flag));
+            assert_eq!(
+                serde_json::to_string(&flag).unwrap(),
+                format!("\"{}\"", flag.code())
+            );
+        }
+        assert_eq!(ReviewFlag::from_code("nonsense"), None);
+    }
 }

@@ -84,10 +84,10 @@ pub fn view(
         let mut others: Vec<UserId> = history.visit.reviews.iter().map(|r| r.reviewer).collect();
         others.extend(history.notes.iter().map(|n| n.author));
         for id in others {
-            if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(id) {
-                if let Some(user) = tx.user(id)? {
-                    slot.insert(user.username);
-                }
+            if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(id)
+                && let Some(user) = tx.user(id)?
+            {
+                slot.insert(user.username);
             }
         }
         let report = VisitReport::assemble(case.case, template.as_ref(), history, &entries, 0);
@@ -270,7 +270,7 @@ pub fn money(amount: &Money) -> String {
     let whole = (minor / 100).to_string();
     let mut grouped = String::new();
     for (i, digit) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
             grouped.push(',');
         }
         grouped.push(digit);
