@@ -740,6 +740,7 @@ async fn no_page_links_to_a_url_with_personal_data() {
         get(&c.w, &format!("/console/visits/{}", c.visit1), &cookies).await,
         get(&c.w, &format!("/console/visits/{}", c.visit3), &cookies).await,
         get(&c.w, "/console/login", "").await,
+        get(&c.w, "/console/dashboard?days=30", &cookies).await,
     ];
     pages.push(get(&c.w, "/console/nothing", &cookies).await);
     let case = &c.w.case1;
@@ -814,5 +815,69 @@ async fn the_language_switch_remembers_the_choice_and_never_leaves_the_console()
             .to_str()
             .unwrap()
             .starts_with("text/css")
+    );
+}
+
+#[tokio::test]
+async fn the_dashboard_adds_up_the_teams_visits_per_day_and_per_agent() {
+    let c = console_world().await;
+    let cookies = supervisor(&c.w, "sup_a").await;
+    let page = get(&c.w, "/console/dashboard?days=7", &cookies).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let body = page.body.replace(['\n', ' '], "");
+    // Both team A visits were checked in on 2 March (17:00 Beijing); one
+    // ended in a promise of 5,000 CNY, the other has no outcome yet; both are
+    // flagged (two-person, far from the address). agent2 was on both.
+    let row = |cells: &[&str], tag: &str| {
+        cells
+            .iter()
+            .map(|c| format!("<{tag}>{}</{tag}>", c.replace(' ', "")))
+            .collect::<String>()
+    };
+    assert!(
+        body.contains(&row(
+            &["Total", "2", "100%", "1", "5,000.00 CNY", "2"],
+            "th"
+        )),
+        "{body}"
+    );
+    assert!(body.contains(&row(
+        &["agent1", "1", "100%", "1", "5,000.00 CNY", "1"],
+        "td"
+    )));
+    assert!(body.contains(&row(
+        &["agent2", "2", "100%", "1", "5,000.00 CNY", "2"],
+        "td"
+    )));
+    assert!(body.contains(&row(
+        &["2026-03-02", "2", "100%", "1", "5,000.00 CNY", "2"],
+        "td"
+    )));
+    assert!(
+        body.contains(&row(&["2026-02-24", "0", "–", "0", "–", "0"], "td")),
+        "7 days back"
+    );
+    assert!(!body.contains("2026-02-23"));
+    assert_eq!(
+        page.body.matches("class=\"bar-visits\"").count(),
+        7 + 1 + 2,
+        "7 days, legend, 2 agents"
+    );
+    assert!(page.body.contains("<svg"));
+
+    // Team B's supervisor sees team B only; an unknown period shows 14 days.
+    let other = supervisor(&c.w, "sup_b").await;
+    let theirs = get(&c.w, "/console/dashboard?days=9999", &other).await;
+    let body = theirs.body.replace(['\n', ' '], "");
+    assert!(
+        body.contains(&row(&["agent3", "1", "–", "0", "–", "0"], "td")),
+        "{body}"
+    );
+    assert!(!body.contains("agent1"));
+    assert!(body.contains("2026-02-17") && !body.contains("2026-02-16"));
+    // And it needs a session.
+    assert_eq!(
+        get(&c.w, "/console/dashboard", "").await.location(),
+        "/console/login"
     );
 }

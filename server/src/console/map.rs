@@ -19,7 +19,7 @@ pub struct Marker<'a> {
 }
 
 /// Escapes text for SVG/XML.
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

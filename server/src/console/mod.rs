@@ -8,12 +8,14 @@
 //! * [`report`]: one visit's report, with a server-drawn [`map`].
 //! * [`decision`]: approve or return, through the same service as the API.
 //! * [`attachments`]: photos, authorized per team.
+//! * [`dashboard`]: the team's figures per day and per agent, with SVG charts.
 //!
 //! Every rule (flags, the state machine, the log verification) comes from core
 //! or [`crate::service`]; this module only gathers and shows. URLs carry ids and
 //! filter codes only, never personal data.
 
 pub mod attachments;
+pub mod dashboard;
 pub mod decision;
 pub mod i18n;
 pub mod map;
@@ -79,6 +81,7 @@ pub fn router(app: &AppState, config: ConsoleConfig) -> Router<AppState> {
         )
         .route("/console/logout", post(sign_in::logout))
         .route("/console/queue", get(queue::page))
+        .route("/console/dashboard", get(dashboard::page))
         .route("/console/visits/{visit_id}", get(report::page))
         .route(
             "/console/visits/{visit_id}/approve",

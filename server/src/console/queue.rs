@@ -133,6 +133,20 @@ pub fn submitted_visits(
     supervisor: UserId,
     policy: &Policy,
 ) -> Result<(Vec<QueueItem>, Vec<UserRecord>), AppError> {
+    team_visits_in(store, supervisor, policy, |state| {
+        state == VisitState::Submitted
+    })
+}
+
+/// The visits of `supervisor`'s team whose state passes `keep`, folded and
+/// flagged, oldest submission first (never submitted ones first), and the
+/// team's members.
+pub fn team_visits_in(
+    store: &dyn Store,
+    supervisor: UserId,
+    policy: &Policy,
+    keep: impl Fn(VisitState) -> bool,
+) -> Result<(Vec<QueueItem>, Vec<UserRecord>), AppError> {
     store::read(store, |tx| {
         let members = tx.team_members(supervisor)?;
         let mut items = Vec::new();
@@ -140,7 +154,7 @@ pub fn submitted_visits(
             let Some(history) = fold(tx, record.id)? else {
                 continue;
             };
-            if history.visit.state != VisitState::Submitted {
+            if !keep(history.visit.state) {
                 continue;
             }
             let Some(case) = tx.case(record.case_id)? else {
