@@ -223,6 +223,7 @@ fn visit(
 /// address, submitted earlier) and team B one (case2).
 struct Console {
     w: World,
+    phone1: Phone,
     visit1: Uuid,
     visit2: Uuid,
     visit3: Uuid,
@@ -288,6 +289,7 @@ async fn console_world() -> Console {
 
     Console {
         visit1: phone1.visit,
+        phone1,
         visit2: phone3.visit,
         visit3: phone2.visit,
         agent1_token: t1,
@@ -640,7 +642,7 @@ async fn photos_are_authorized_and_audited_then_answer_not_found_until_the_blob_
 
 #[tokio::test]
 async fn a_return_reaches_the_agent_on_its_next_pull_and_an_approval_freezes_the_visit() {
-    let c = console_world().await;
+    let mut c = console_world().await;
     let cookies = supervisor(&c.w, "sup_a").await;
     let uri = format!("/console/visits/{}", c.visit1);
     let csrf = get(&c.w, &uri, &cookies).await.csrf();
@@ -712,6 +714,50 @@ async fn a_return_reaches_the_agent_on_its_next_pull_and_an_approval_freezes_the
     )
     .await;
     assert_eq!(again.status, StatusCode::CONFLICT);
+    let report = get(&c.w, &uri, &cookies).await;
+    assert!(
+        report
+            .body
+            .contains("Nothing changed since the last return.")
+    );
+
+    // The agent edits and resubmits; the report says what changed.
+    let edits = [
+        VisitChange::Answered {
+            item_id: "identity_confirmed".into(),
+            value: AnswerValue::YesNo(false),
+        },
+        note(c.w.agent1, "door number photographed again"),
+        VisitChange::Submitted {
+            at: t0() + Duration::hours(6),
+        },
+    ];
+    let ops: Vec<_> = edits.iter().map(|e| c.phone1.act(e)).collect();
+    let outcomes = c.w.push_outcomes(&c.agent1_token, &ops).await;
+    assert_eq!(outcomes, ["applied"; 3]);
+    let queue = get(&c.w, "/console/queue", &cookies).await;
+    assert!(
+        queue.body.contains(&c.visit1.to_string()),
+        "back in the queue"
+    );
+    let report = get(&c.w, &uri, &cookies).await;
+    let changed = &report.body[report.body.find("id=\"since-return\"").unwrap()..];
+    let changed = &changed[..changed.find("</ul>").unwrap()];
+    assert!(
+        changed.contains("Answer: Customer&#39;s identity confirmed = No"),
+        "{changed}"
+    );
+    assert!(changed.contains("Note added: door number photographed again"));
+    assert!(changed.contains("Submitted"));
+    assert!(report.body.contains("/approve"));
+    let approved = post(
+        &c.w,
+        &format!("{uri}/approve"),
+        &cookies,
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(approved.status, StatusCode::SEE_OTHER);
 
     // The other visit is approved.
     let uri3 = format!("/console/visits/{}", c.visit3);
@@ -725,7 +771,7 @@ async fn a_return_reaches_the_agent_on_its_next_pull_and_an_approval_freezes_the
     assert_eq!(approved.status, StatusCode::SEE_OTHER);
     let report = get(&c.w, approved.location(), &cookies).await;
     assert!(report.body.contains("Approved. The agent"));
-    assert_eq!(audit_actions(&c.w, "review").len(), 2);
+    assert_eq!(audit_actions(&c.w, "review").len(), 3);
     let empty_queue = get(&c.w, "/console/queue", &cookies).await;
     assert!(empty_queue.body.contains("<span id=\"shown\">0</span> / 0"));
 }

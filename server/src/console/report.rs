@@ -11,9 +11,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use doorstep_core::checklist::{AnswerValue, ChecklistTemplate};
+use doorstep_core::clock::Hlc;
 use doorstep_core::domain::case::mask_national_id;
 use doorstep_core::domain::{
-    AttachmentKind, ReviewDecision, SiteCheck, UserId, VisitHistory, VisitId, VisitState,
+    AttachmentKind, ReviewDecision, SiteCheck, UserId, VisitChange, VisitHistory, VisitId,
+    VisitState,
 };
 use doorstep_core::event_log::LogEntry;
 use doorstep_core::money::Money;
@@ -24,7 +26,7 @@ use super::i18n::{Lang, Text};
 use super::queue::{fold, show_time};
 use super::{Chrome, ConsoleState, Signed, app_failure, blocking, failure, map, render};
 use crate::error::AppError;
-use crate::store::{self, AuditRecord, Store, StoreTx};
+use crate::store::{self, AuditRecord, Store, StoreTx, StoredEntry};
 
 /// A visit of the signed-in supervisor's team, with everything its report needs.
 pub struct TeamVisit {
@@ -34,6 +36,36 @@ pub struct TeamVisit {
     pub names: HashMap<UserId, String>,
     /// The template the visit used, if the server has it.
     pub template: Option<ChecklistTemplate>,
+    /// What the agent changed after the latest return, in clock order (`None`
+    /// when the visit was never returned).
+    pub since_return: Option<Vec<VisitChange>>,
+}
+
+/// The admitted changes stamped after the latest return of the visit, in
+/// clock order; `None` if it was never returned.
+pub fn changes_since_return(entries: &[StoredEntry]) -> Option<Vec<VisitChange>> {
+    let mut changes: Vec<(Hlc, VisitChange)> = entries
+        .iter()
+        .filter(|stored| stored.rejected.is_none())
+        .filter_map(|stored| {
+            let change = serde_json::from_str(&stored.entry.payload).ok()?;
+            Some((stored.entry.hlc, change))
+        })
+        .collect();
+    changes.sort_by_key(|(stamp, _)| *stamp);
+    let last_return = changes.iter().rposition(|(_, change)| {
+        matches!(
+            change,
+            VisitChange::Reviewed { review } if matches!(review.decision, ReviewDecision::Return { .. })
+        )
+    })?;
+    Some(
+        changes
+            .into_iter()
+            .skip(last_return + 1)
+            .map(|(_, change)| change)
+            .collect(),
+    )
 }
 
 /// Loads a visit if it belongs to `supervisor`'s team; `None` otherwise (so an
@@ -76,6 +108,7 @@ pub fn view(
         let Some((history, entries, case)) = team_visit(tx, supervisor, visit_id)? else {
             return Ok(None);
         };
+        let since_return = changes_since_return(&tx.visit_entries(visit_id)?);
         let template = tx.template(&history.visit.template_key, history.visit.template_version)?;
         let mut names = HashMap::new();
         for member in tx.team_members(supervisor)? {
@@ -95,6 +128,7 @@ pub fn view(
             report,
             names,
             template,
+            since_return,
         }))
     })?;
     if loaded.is_some() {
@@ -223,6 +257,8 @@ pub struct ReportPage {
     pub timeline: Vec<(String, String)>,
     /// Earlier review rounds.
     pub reviews: Vec<ReviewLine>,
+    /// What changed after the latest return (`None`: never returned).
+    pub since_return: Option<Vec<String>>,
     /// Return reason choices: code and name.
     pub reasons: Vec<(&'static str, &'static str)>,
 }
@@ -519,7 +555,7 @@ fn build(
         .map(|line| {
             (
                 show_time(line.at, line.utc_offset_minutes),
-                line.kind.clone(),
+                t.kind(&line.kind),
             )
         })
         .collect();
@@ -543,7 +579,38 @@ fn build(
             }
         })
         .collect();
+    let since_return = loaded.since_return.as_ref().map(|changes| {
+        changes
+            .iter()
+            .map(|change| {
+                let kind = t.kind(change.kind());
+                match change {
+                    VisitChange::Answered { item_id, value } => {
+                        let label = template
+                            .and_then(|tpl| tpl.item(item_id))
+                            .map_or_else(|| item_id.clone(), |item| lang.label(&item.label));
+                        format!(
+                            "{kind}: {label} = {}",
+                            answer_text(lang, template, item_id, value)
+                        )
+                    }
+                    VisitChange::AnswerCleared { item_id } => {
+                        let label = template
+                            .and_then(|tpl| tpl.item(item_id))
+                            .map_or_else(|| item_id.clone(), |item| lang.label(&item.label));
+                        format!("{kind}: {label}")
+                    }
+                    VisitChange::NoteAdded { note } => format!("{kind}: {}", note.text),
+                    VisitChange::OutcomeSet { outcome } => {
+                        format!("{kind}: {}", t.outcome(outcome.code))
+                    }
+                    _ => kind,
+                }
+            })
+            .collect()
+    });
     ReportPage {
+        since_return,
         chrome: signed.chrome(),
         visit_id: visit.id.to_string(),
         state: t.state(visit.state),

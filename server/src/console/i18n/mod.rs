@@ -304,7 +304,10 @@ pub struct Text {
     pub legend_visits: &'static str,
     pub legend_promises: &'static str,
     pub total: &'static str,
+    pub changes_since_return: &'static str,
+    pub no_changes_since_return: &'static str,
     pub reasons: [(&'static str, &'static str); 6],
+    pub kinds: [(&'static str, &'static str); 13],
     pub flag_names: [&'static str; 6],
     pub site_flag_names: [&'static str; 4],
     pub outcome_names: [&'static str; 7],
@@ -355,6 +358,14 @@ impl Text {
     /// The name of a return reason code; unknown codes show as themselves.
     pub fn reason(&self, code: &str) -> String {
         self.reasons
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map_or_else(|| code.to_owned(), |(_, name)| (*name).to_owned())
+    }
+
+    /// The name of a kind of visit log entry; unknown kinds show as themselves.
+    pub fn kind(&self, code: &str) -> String {
+        self.kinds
             .iter()
             .find(|(c, _)| *c == code)
             .map_or_else(|| code.to_owned(), |(_, name)| (*name).to_owned())
