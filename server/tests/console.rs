@@ -232,10 +232,21 @@ struct Console {
 
 async fn console_world() -> Console {
     let w = World::new();
+    let case3 = seed(&w);
+    console_world_in(w, case3).await
+}
+
+/// Publishes the template and imports case3 (agent2's, team A). Synchronous
+/// store calls: outside any async runtime for PostgreSQL.
+fn seed(w: &World) -> Case {
     let s = w.state.store.as_ref();
     admin::publish_template(s, &doorstep_core::checklist::home_verification(), t0()).unwrap();
     let case3 = sample_case(w.agent2, None);
     admin::import_cases(s, std::slice::from_ref(&case3), t0()).unwrap();
+    case3
+}
+
+async fn console_world_in(w: World, case3: Case) -> Console {
     let t1 = w.login("agent1", w.phone1).await;
     let t2 = w.login("agent2", w.phone2).await;
     let t3 = w.login("agent3", w.phone3).await;
@@ -926,4 +937,81 @@ async fn the_dashboard_adds_up_the_teams_visits_per_day_and_per_agent() {
         get(&c.w, "/console/dashboard", "").await.location(),
         "/console/login"
     );
+}
+
+/// A PostgreSQL store on a fresh schema of the test database, or `None` (after
+/// saying so) when `DOORSTEP_TEST_DATABASE_URL` is not set; on CI it must be.
+fn postgres_store(test: &str) -> Option<std::sync::Arc<dyn store::Store>> {
+    let url = match std::env::var("DOORSTEP_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none_or(|v| v.is_empty()),
+                "{test}: DOORSTEP_TEST_DATABASE_URL must be set on CI"
+            );
+            let line = format!("SKIPPED {test}: DOORSTEP_TEST_DATABASE_URL is not set\n");
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
+            return None;
+        }
+    };
+    let schema = format!("t_{}", Uuid::now_v7().simple());
+    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    client
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .unwrap();
+    let mut config: postgres::Config = url.parse().unwrap();
+    config.options(&format!("-c search_path={schema}"));
+    let store = doorstep_server::store::postgres::PostgresStore::connect(config, 4).unwrap();
+    Some(std::sync::Arc::new(store))
+}
+
+#[test]
+fn the_console_signs_in_reviews_and_decides_on_postgresql_too() {
+    let Some(pg) = postgres_store("the_console_signs_in_reviews_and_decides_on_postgresql_too")
+    else {
+        return;
+    };
+    let w = World::with_store(pg);
+    let case3 = seed(&w);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let c = runtime.block_on(async {
+        let c = console_world_in(w, case3).await;
+        let cookies = supervisor(&c.w, "sup_a").await;
+        let queue = get(&c.w, "/console/queue?flag=two_person", &cookies).await;
+        assert!(
+            queue
+                .body
+                .contains(&format!("/console/visits/{}", c.visit1))
+        );
+        assert!(!queue.body.contains(&c.visit3.to_string()));
+        let uri = format!("/console/visits/{}", c.visit1);
+        let report = get(&c.w, &uri, &cookies).await;
+        assert_eq!(report.status, StatusCode::OK);
+        assert!(report.body.contains("Intact: every chain verifies."));
+        let other = supervisor(&c.w, "sup_b").await;
+        assert_eq!(get(&c.w, &uri, &other).await.status, StatusCode::NOT_FOUND);
+        let fields = [
+            ("csrf", report.csrf()),
+            ("reason_code", "other".to_owned()),
+            ("comment", "please check the address".to_owned()),
+        ];
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let returned = post(&c.w, &format!("{uri}/return"), &cookies, &fields).await;
+        assert_eq!(returned.status, StatusCode::SEE_OTHER);
+        let changes = c.w.pull_all(&c.agent1_token).await;
+        assert!(
+            changes
+                .iter()
+                .any(|ch| ch["type"] == "visit_entry" && ch["entry"]["kind"] == "reviewed")
+        );
+        let dashboard = get(&c.w, "/console/dashboard", &cookies).await;
+        assert_eq!(dashboard.status, StatusCode::OK);
+        c
+    });
+    assert_eq!(audit_actions(&c.w, "console_view_visit").len(), 1);
+    assert_eq!(audit_actions(&c.w, "review").len(), 1);
 }
