@@ -1015,3 +1015,40 @@ fn the_console_signs_in_reviews_and_decides_on_postgresql_too() {
     assert_eq!(audit_actions(&c.w, "console_view_visit").len(), 1);
     assert_eq!(audit_actions(&c.w, "review").len(), 1);
 }
+
+#[tokio::test]
+async fn a_session_expires_after_eight_hours() {
+    let w = World::new();
+    let cookies = supervisor(&w, "sup_a").await;
+    w.clock.advance(Duration::hours(8) - Duration::seconds(1));
+    assert_eq!(
+        get(&w, "/console/queue", &cookies).await.status,
+        StatusCode::OK
+    );
+    w.clock.advance(Duration::seconds(1));
+    assert_eq!(
+        get(&w, "/console/queue", &cookies).await.location(),
+        "/console/login"
+    );
+}
+
+#[test]
+fn an_existing_sqlite_database_gains_the_console_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = doorstep_server::store::sqlite::SqliteStore::open_dir(dir.path()).unwrap();
+        drop(store);
+        // Make it look like a schema-1 database from before the console.
+        let conn = rusqlite::Connection::open(dir.path().join("doorstep-server.db")).unwrap();
+        conn.execute_batch("DROP TABLE console_sessions; PRAGMA user_version = 1;")
+            .unwrap();
+    }
+    let store = doorstep_server::store::sqlite::SqliteStore::open_dir(dir.path()).unwrap();
+    let found = store::read(&store, |tx| tx.console_session("none")).unwrap();
+    assert_eq!(found, None);
+    let conn = rusqlite::Connection::open(dir.path().join("doorstep-server.db")).unwrap();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, doorstep_server::store::sqlite::SCHEMA_VERSION);
+}
