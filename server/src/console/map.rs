@@ -101,8 +101,11 @@ pub fn draw(
             geofence_m,
         );
     }
-    for (e, n, accuracy, label) in &placed {
+    for (i, (e, n, accuracy, label)) in placed.iter().enumerate() {
         let (x, y) = at(*e, *n);
+        // Each label on its own line, so a check-in and a check-out at the
+        // same spot stay readable.
+        let label_y = y - 6.0 + 13.0 * i as f64;
         let r = (accuracy * scale).min(SIZE);
         let _ = write!(
             svg,
@@ -110,7 +113,7 @@ pub fn draw(
              <circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"4\" class=\"map-fix\"/>\
              <text x=\"{:.1}\" y=\"{:.1}\" class=\"map-label\">{}</text>",
             x + 7.0,
-            y - 6.0,
+            label_y,
             escape(label)
         );
     }
