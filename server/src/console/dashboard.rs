@@ -17,10 +17,10 @@ use chrono::{Duration, NaiveDate};
 use doorstep_core::domain::{OutcomeCode, UserId, VisitState};
 use serde::Deserialize;
 
+use super::format::{local, money};
 use super::i18n::Text;
 use super::map::escape;
-use super::queue::{QueueItem, local, team_visits_in};
-use super::report::money;
+use super::queue::{QueueItem, team_visits_in};
 use super::{Chrome, ConsoleState, Signed, app_failure, blocking, render};
 use crate::store::UserRecord;
 use doorstep_core::money::Money;

@@ -17,6 +17,7 @@
 pub mod attachments;
 pub mod dashboard;
 pub mod decision;
+pub mod format;
 pub mod i18n;
 pub mod map;
 pub mod queue;

@@ -8,13 +8,14 @@ use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::{DateTime, FixedOffset, NaiveDate, Offset as _, Utc};
+use chrono::NaiveDate;
 use doorstep_core::domain::case::mask_national_id;
 use doorstep_core::domain::{Case, OutcomeCode, UserId, Visit, VisitHistory, VisitId, VisitState};
 use doorstep_core::policy::Policy;
 use doorstep_core::report::{ReviewFlag, review_flags};
 use serde::Deserialize;
 
+use super::format::{local, show_time};
 use super::i18n::{OUTCOMES, Text};
 use super::{Chrome, ConsoleState, Signed, app_failure, blocking, render};
 use crate::error::AppError;
@@ -182,20 +183,6 @@ pub fn fold(tx: &dyn StoreTx, visit_id: VisitId) -> Result<Option<VisitHistory>,
         .map(|stored| stored.entry)
         .collect();
     Ok(VisitHistory::fold(visit_id, &entries).ok())
-}
-
-/// An instant in a case's local time.
-pub fn local(at: DateTime<Utc>, offset_minutes: i32) -> DateTime<FixedOffset> {
-    let offset =
-        FixedOffset::east_opt(offset_minutes.saturating_mul(60)).unwrap_or_else(|| Utc.fix());
-    at.with_timezone(&offset)
-}
-
-/// An instant shown in a case's local time, e.g. `2026-03-02 17:00 (UTC+08:00)`.
-pub fn show_time(at: DateTime<Utc>, offset_minutes: i32) -> String {
-    local(at, offset_minutes)
-        .format("%Y-%m-%d %H:%M (UTC%:z)")
-        .to_string()
 }
 
 /// One choice of a filter, with the number of visits it would show.

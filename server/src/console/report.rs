@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use doorstep_core::checklist::{AnswerValue, ChecklistTemplate};
+use doorstep_core::checklist::ChecklistTemplate;
 use doorstep_core::clock::Hlc;
 use doorstep_core::domain::case::mask_national_id;
 use doorstep_core::domain::{
@@ -18,12 +18,12 @@ use doorstep_core::domain::{
     VisitState,
 };
 use doorstep_core::event_log::LogEntry;
-use doorstep_core::money::Money;
 use doorstep_core::report::{LogVerification, VisitReport, review_flags};
 use serde::Deserialize;
 
-use super::i18n::{Lang, Text};
-use super::queue::{fold, show_time};
+use super::format::{answer_text, money, show_time};
+use super::i18n::Text;
+use super::queue::fold;
 use super::{Chrome, ConsoleState, Signed, app_failure, blocking, failure, map, render};
 use crate::error::AppError;
 use crate::store::{self, AuditRecord, Store, StoreTx, StoredEntry};
@@ -298,57 +298,6 @@ pub async fn page(
     };
     let page = build(&signed, &state, &visit, flash);
     render(lang, StatusCode::OK, &page)
-}
-
-/// Money as `12,500.00 CNY`.
-pub fn money(amount: &Money) -> String {
-    let minor = amount.minor_units.unsigned_abs();
-    let whole = (minor / 100).to_string();
-    let mut grouped = String::new();
-    for (i, digit) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    let sign = if amount.minor_units < 0 { "-" } else { "" };
-    format!("{sign}{grouped}.{:02} {}", minor % 100, amount.currency)
-}
-
-fn answer_text(
-    lang: Lang,
-    template: Option<&ChecklistTemplate>,
-    item_id: &str,
-    value: &AnswerValue,
-) -> String {
-    let t = lang.text();
-    let option = |id: &str| {
-        template
-            .and_then(|tpl| tpl.item(item_id))
-            .and_then(|item| item.kind.options().iter().find(|o| o.id == id))
-            .map_or_else(|| id.to_owned(), |o| lang.label(&o.label))
-    };
-    match value {
-        AnswerValue::YesNo(true) => t.yes.to_owned(),
-        AnswerValue::YesNo(false) => t.no.to_owned(),
-        AnswerValue::Choice(id) => option(id),
-        AnswerValue::Choices(ids) => ids
-            .iter()
-            .map(|id| option(id))
-            .collect::<Vec<_>>()
-            .join(lang_separator(lang)),
-        AnswerValue::Integer(n) => n.to_string(),
-        AnswerValue::Money(m) => money(m),
-        AnswerValue::Text(text) => text.clone(),
-        AnswerValue::Date(d) => d.to_string(),
-    }
-}
-
-fn lang_separator(lang: Lang) -> &'static str {
-    match lang {
-        Lang::Zh => "、",
-        Lang::En => ", ",
-    }
 }
 
 fn check_line(t: &Text, title: &'static str, check: Option<&SiteCheck>) -> CheckLine {
