@@ -281,23 +281,37 @@ impl Policy {
         ctx: &CheckInContext<'_>,
     ) -> Result<LocationAssessment, PolicyViolation> {
         ctx.fix.check().map_err(|_| PolicyViolation::InvalidFix)?;
-        if ctx.case_utc_offset_minutes.abs() > MAX_UTC_OFFSET_MINUTES {
-            return Err(PolicyViolation::InvalidUtcOffset);
-        }
-        let offset = Duration::minutes(i64::from(ctx.case_utc_offset_minutes));
-        // The time of day is all that matters, and it only depends on the offset
-        // modulo a day, so the wrapping arithmetic of NaiveTime cannot overflow.
-        let local_time = ctx.at.time().overflowing_add_signed(offset).0;
-        if local_time < self.contact_hours_start || local_time >= self.contact_hours_end {
-            return Err(PolicyViolation::OutsideContactHours { local_time });
-        }
+        self.check_contact_hours(ctx.at, ctx.case_utc_offset_minutes)?;
         if self.notice_required {
             self.check_notice(ctx.at, ctx.notices_given_at)?;
         }
         Ok(self.assess_location(ctx.fix, ctx.registered_location))
     }
 
-    fn check_notice(
+    /// Checks `at` falls within the contact hours `[start, end)` in the local
+    /// time of a case `case_utc_offset_minutes` from UTC.
+    pub fn check_contact_hours(
+        &self,
+        at: DateTime<Utc>,
+        case_utc_offset_minutes: i32,
+    ) -> Result<(), PolicyViolation> {
+        if case_utc_offset_minutes.abs() > MAX_UTC_OFFSET_MINUTES {
+            return Err(PolicyViolation::InvalidUtcOffset);
+        }
+        let offset = Duration::minutes(i64::from(case_utc_offset_minutes));
+        // The time of day is all that matters, and it only depends on the offset
+        // modulo a day, so the wrapping arithmetic of NaiveTime cannot overflow.
+        let local_time = at.time().overflowing_add_signed(offset).0;
+        if local_time < self.contact_hours_start || local_time >= self.contact_hours_end {
+            return Err(PolicyViolation::OutsideContactHours { local_time });
+        }
+        Ok(())
+    }
+
+    /// Checks a notice was given at least `min_notice_lead_minutes` before `at`
+    /// (whether notice is required at all is the caller's question:
+    /// [`Policy::notice_required`]). A notice dated after `at` does not count.
+    pub fn check_notice(
         &self,
         at: DateTime<Utc>,
         notices: &[DateTime<Utc>],

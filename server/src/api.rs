@@ -55,8 +55,13 @@ impl AppState {
     }
 }
 
-/// Builds the whole service.
+/// Builds the whole service, with the supervisor console in its default setup.
 pub fn app(state: AppState) -> Router {
+    app_with_console(state, crate::console::ConsoleConfig::default())
+}
+
+/// Builds the whole service, with the supervisor console set up by `console`.
+pub fn app_with_console(state: AppState, console: crate::console::ConsoleConfig) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
@@ -72,6 +77,7 @@ pub fn app(state: AppState) -> Router {
         )
         .route("/v1/attachments/{sha256}/upload", get(upload_state))
         .route("/v1/devices", post(register_device))
+        .merge(crate::console::router(&state, console))
         .fallback(not_found)
         .layer(middleware::from_fn(
             crate::compression::compress_json_responses,

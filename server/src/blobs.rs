@@ -130,17 +130,27 @@ impl BlobStore {
         let end = offset + bytes.len() as u64;
         if end < total {
             let partial = self.partial_dir(sha256);
-            fs::create_dir_all(&partial)?;
-            self.place(bytes, &partial, &format!("{offset:020}"))?;
-            return Ok(Appended::Received(end));
+            let placed = fs::create_dir_all(&partial)
+                .and_then(|()| self.place(bytes, &partial, &format!("{offset:020}")));
+            return match placed {
+                Ok(()) => Ok(Appended::Received(end)),
+                // Another phone finished the same upload meanwhile and removed
+                // the folder of chunks.
+                Err(_) if self.contains(sha256)? => {
+                    self.discard_partial(sha256);
+                    Ok(Appended::Complete)
+                }
+                Err(e) => Err(e.into()),
+            };
         }
         // The last chunk is never stored as a partial: the held bytes reach the
         // total only when the whole is verified and in place, so nobody reads
         // "every byte held, not complete".
         match self.finish(sha256, total, bytes) {
             Ok(()) => Ok(Appended::Complete),
-            // Another process finished (and cleaned up) the same upload meanwhile.
-            Err(BlobError::Io(_)) if self.contains(sha256)? => Ok(Appended::Complete),
+            // Another phone (or process) finished the same upload meanwhile and
+            // cleaned up the chunks this one was joining.
+            Err(_) if self.contains(sha256)? => Ok(Appended::Complete),
             Err(e) => Err(e),
         }
     }
@@ -151,6 +161,9 @@ impl BlobStore {
         let chunks = self.chunks(sha256)?;
         let (order, held) = contiguous(&chunks);
         if held + last.len() as u64 != total {
+            if self.contains(sha256)? {
+                return Ok(());
+            }
             self.discard_partial(sha256);
             return Err(BlobError::Mismatch);
         }

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod blobs;
 pub mod case_csv;
 pub mod compression;
+pub mod console;
 pub mod demo;
 pub mod error;
 pub mod login_limit;
@@ -19,5 +20,5 @@ pub mod metrics;
 pub mod service;
 pub mod store;
 
-pub use api::{AppState, app};
+pub use api::{AppState, app, app_with_console};
 pub use error::AppError;

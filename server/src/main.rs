@@ -16,7 +16,7 @@ use doorstep_server::blobs::BlobStore;
 use doorstep_server::store::Store;
 use doorstep_server::store::postgres::PostgresStore;
 use doorstep_server::store::sqlite::SqliteStore;
-use doorstep_server::{AppState, admin, app, demo};
+use doorstep_server::{AppState, admin, app_with_console, demo};
 use uuid::Uuid;
 
 #[derive(Parser)]
@@ -61,6 +61,10 @@ enum Command {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
+        /// Mark the console's cookies Secure (set when clients reach the server
+        /// over TLS, e.g. through a TLS-terminating proxy).
+        #[arg(long)]
+        secure_cookies: bool,
     },
     /// Creates a user (the password is hashed with argon2id).
     CreateUser {
@@ -146,7 +150,10 @@ fn run(cli: Cli) -> Result<(), String> {
     let now = Utc::now();
     let store_ref = store.as_ref();
     match cli.command {
-        Command::Serve { listen } => {
+        Command::Serve {
+            listen,
+            secure_cookies,
+        } => {
             let blob_dir = match (cli.blob_dir, &cli.database_url) {
                 (Some(dir), _) => dir,
                 (None, None) => data.join("blobs"),
@@ -156,7 +163,7 @@ fn run(cli: Cli) -> Result<(), String> {
             };
             let blobs = BlobStore::open(&blob_dir)
                 .map_err(|e| format!("cannot open the blob store: {}", e.kind()))?;
-            serve(store, Arc::new(blobs), listen)
+            serve(store, Arc::new(blobs), listen, secure_cookies)
         }
         Command::CreateUser {
             username,
@@ -242,7 +249,12 @@ fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-fn serve(store: Arc<dyn Store>, blobs: Arc<BlobStore>, listen: SocketAddr) -> Result<(), String> {
+fn serve(
+    store: Arc<dyn Store>,
+    blobs: Arc<BlobStore>,
+    listen: SocketAddr,
+    secure_cookies: bool,
+) -> Result<(), String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
@@ -251,7 +263,11 @@ fn serve(store: Arc<dyn Store>, blobs: Arc<BlobStore>, listen: SocketAddr) -> Re
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         tracing::info!(%local, "doorstep-server listening");
         println!("listening on {local}");
-        let router = app(AppState::new(store, blobs));
+        let console = doorstep_server::console::ConsoleConfig {
+            secure_cookies,
+            ..Default::default()
+        };
+        let router = app_with_console(AppState::new(store, blobs), console);
         let router = router.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, router)
             .with_graceful_shutdown(shutdown_signal())

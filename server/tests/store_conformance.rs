@@ -12,8 +12,8 @@ use doorstep_core::sync::protocol::{RejectCode, Role};
 use doorstep_server::store::postgres::PostgresStore;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::store::{
-    self, AttachmentRef, AuditRecord, CaseRecord, DeviceRecord, FeedItem, Store, StoreError,
-    StoredEntry, TokenRecord, UserRecord, VisitRecord,
+    self, AttachmentRef, AuditRecord, CaseRecord, ConsoleSessionRecord, DeviceRecord, FeedItem,
+    Store, StoreError, StoredEntry, TokenRecord, UserRecord, VisitRecord,
 };
 use uuid::Uuid;
 
@@ -361,6 +361,85 @@ fn postgres_migration_to_version_2_finds_the_attachments_already_pushed() {
     check_backfilled(&store, visit, &sha);
 }
 
+fn check_console_sessions_and_team_lists(store: &dyn Store) {
+    let sup = user("sup", Role::Supervisor);
+    let other_sup = user("sup2", Role::Supervisor);
+    let mut zed = user("zed", Role::Agent);
+    zed.supervisor = Some(sup.id);
+    let mut ana = user("ana", Role::Agent);
+    ana.supervisor = Some(sup.id);
+    let mut bo = user("bo", Role::Agent);
+    bo.supervisor = Some(other_sup.id);
+    let ours = sample_case(ana.id, None);
+    let theirs = sample_case(bo.id, None);
+    let (visit_a, visit_b, visit_c) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let session = ConsoleSessionRecord {
+        id_sha256: "cd".repeat(32),
+        user: sup.id,
+        csrf_token: "token".into(),
+        created_at: t0(),
+        expires_at: t0() + chrono::Duration::hours(8),
+        ended: false,
+    };
+    store::write(store, |tx| {
+        for u in [&sup, &other_sup, &zed, &ana, &bo] {
+            tx.insert_user(u)?;
+        }
+        tx.upsert_case(&CaseRecord {
+            case: ours.clone(),
+            supervisor: Some(sup.id),
+        })?;
+        tx.upsert_case(&CaseRecord {
+            case: theirs.clone(),
+            supervisor: Some(other_sup.id),
+        })?;
+        for (id, case_id) in [(visit_a, ours.id), (visit_b, ours.id), (visit_c, theirs.id)] {
+            tx.insert_visit(&VisitRecord { id, case_id })?;
+        }
+        tx.insert_console_session(&session)
+    })
+    .unwrap();
+    let again = store::write(store, |tx| tx.insert_console_session(&session));
+    assert!(matches!(again, Err(StoreError::Conflict(_))));
+    store::read(store, |tx| {
+        assert_eq!(
+            tx.console_session(&session.id_sha256)?,
+            Some(session.clone())
+        );
+        assert_eq!(tx.console_session("missing")?, None);
+        let names: Vec<String> = tx
+            .team_members(sup.id)?
+            .into_iter()
+            .map(|u| u.username)
+            .collect();
+        assert_eq!(names, ["ana", "zed"], "by user name");
+        assert!(tx.team_members(ana.id)?.is_empty());
+        let mut visits: Vec<_> = tx.team_visits(sup.id)?.into_iter().map(|v| v.id).collect();
+        visits.sort();
+        let mut expected = vec![visit_a, visit_b];
+        expected.sort();
+        assert_eq!(visits, expected);
+        assert_eq!(
+            tx.team_visits(other_sup.id)?,
+            [VisitRecord {
+                id: visit_c,
+                case_id: theirs.id
+            }]
+        );
+        assert!(tx.team_visits(Uuid::now_v7())?.is_empty());
+        Ok::<_, StoreError>(())
+    })
+    .unwrap();
+    store::write(store, |tx| {
+        assert!(tx.end_console_session(&session.id_sha256)?);
+        assert!(!tx.end_console_session("missing")?);
+        Ok::<_, StoreError>(())
+    })
+    .unwrap();
+    let ended = store::read(store, |tx| tx.console_session(&session.id_sha256)).unwrap();
+    assert!(ended.unwrap().ended);
+}
+
 fn conformance(make: impl Fn() -> Box<dyn Store>) {
     check_users_devices_tokens(make().as_ref());
     check_cases_and_feed(make().as_ref());
@@ -368,6 +447,7 @@ fn conformance(make: impl Fn() -> Box<dyn Store>) {
     check_visits_entries_ops(make().as_ref());
     check_write_rolls_back_on_error(make().as_ref());
     check_audit(make().as_ref());
+    check_console_sessions_and_team_lists(make().as_ref());
     check_attachment_refs(make().as_ref());
 }
 

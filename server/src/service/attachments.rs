@@ -284,7 +284,8 @@ fn may_see(tx: &dyn StoreTx, session: &Session, visit_id: VisitId) -> Result<boo
     })
 }
 
-fn blob_failure(err: BlobError) -> AppError {
+/// The API's error for a blob store failure.
+pub(crate) fn blob_failure(err: BlobError) -> AppError {
     match err {
         BlobError::InvalidName => AppError::bad_request(
             "invalid_sha256",

@@ -5,15 +5,15 @@
 use chrono::{DateTime, Utc};
 use doorstep_core::clock::HybridClock;
 use doorstep_core::domain::{
-    Review, ReviewDecision, VisitChange, VisitHistory, VisitId, VisitState,
+    DeviceId, Review, ReviewDecision, VisitChange, VisitHistory, VisitId, VisitState,
 };
 use doorstep_core::event_log::{EntryDraft, LogEntry, append};
 use doorstep_core::sync::protocol::Role;
 use uuid::Uuid;
 
-use super::{SERVER_NODE, Session, audit};
+use super::{SERVER_NODE, Session};
 use crate::error::AppError;
-use crate::store::{self, FeedItem, Store, StoredEntry};
+use crate::store::{self, AuditRecord, FeedItem, Store, StoredEntry, UserRecord};
 
 /// Records `decision` on the visit by the supervisor of `session`, and returns
 /// the server's log entry for it.
@@ -24,7 +24,28 @@ pub fn review(
     decision: ReviewDecision,
     now: DateTime<Utc>,
 ) -> Result<LogEntry, AppError> {
-    if session.user.role != Role::Supervisor {
+    review_as(
+        store,
+        &session.user,
+        Some(session.device.id),
+        visit_id,
+        decision,
+        now,
+    )
+}
+
+/// Records `decision` on the visit by `reviewer`, deciding from `device` (none
+/// from the supervisor console in a browser), and returns the server's log
+/// entry for it. The API and the console both decide through here.
+pub fn review_as(
+    store: &dyn Store,
+    reviewer: &UserRecord,
+    device: Option<DeviceId>,
+    visit_id: VisitId,
+    decision: ReviewDecision,
+    now: DateTime<Utc>,
+) -> Result<LogEntry, AppError> {
+    if reviewer.role != Role::Supervisor {
         return Err(AppError::forbidden(
             "not_supervisor",
             "only supervisors review visits",
@@ -32,7 +53,7 @@ pub fn review(
     }
     let review = Review {
         decision,
-        reviewer: session.user.id,
+        reviewer: reviewer.id,
         decided_at: now,
     };
     review
@@ -45,7 +66,7 @@ pub fn review(
         let record = tx
             .case(visit.case_id)?
             .ok_or_else(|| AppError::not_found("no such visit"))?;
-        if record.supervisor != Some(session.user.id) {
+        if record.supervisor != Some(reviewer.id) {
             return Err(AppError::forbidden(
                 "not_your_team",
                 "the visit belongs to another team",
@@ -98,7 +119,14 @@ pub fn review(
             author: SERVER_NODE,
             seq: entry.seq,
         })?;
-        audit(tx, now, Some(session), "review", "visit", visit_id)?;
+        tx.append_audit(&AuditRecord {
+            at: now,
+            user: Some(reviewer.id),
+            device,
+            action: "review".into(),
+            target_kind: "visit".into(),
+            target_id: visit_id.to_string(),
+        })?;
         Ok(entry)
     })
 }

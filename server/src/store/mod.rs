@@ -170,6 +170,24 @@ pub struct AttachmentRef {
     pub size_bytes: u64,
 }
 
+/// A signed-in session of the supervisor console (a browser), kept only as the
+/// SHA-256 of its cookie's text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsoleSessionRecord {
+    /// SHA-256 of the session cookie's value, lower-case hex.
+    pub id_sha256: String,
+    /// The signed-in user.
+    pub user: UserId,
+    /// The token every state-changing form of this session must carry.
+    pub csrf_token: String,
+    /// When the user signed in.
+    pub created_at: DateTime<Utc>,
+    /// When it stops working.
+    pub expires_at: DateTime<Utc>,
+    /// Whether the user signed out.
+    pub ended: bool,
+}
+
 /// The row-level operations of one transaction.
 pub trait StoreTx {
     /// Adds a user; [`StoreError::Conflict`] if the name is taken.
@@ -249,6 +267,16 @@ pub trait StoreTx {
     fn record_attachment(&self, reference: &AttachmentRef) -> Result<(), StoreError>;
     /// The visits that refer to the bytes with this hash, by visit id.
     fn attachment_refs(&self, sha256: &str) -> Result<Vec<AttachmentRef>, StoreError>;
+    /// Stores a console session; [`StoreError::Conflict`] if the id is taken.
+    fn insert_console_session(&self, session: &ConsoleSessionRecord) -> Result<(), StoreError>;
+    /// A console session by the SHA-256 of its cookie.
+    fn console_session(&self, id_sha256: &str) -> Result<Option<ConsoleSessionRecord>, StoreError>;
+    /// Ends a console session (sign-out); false if there is no such session.
+    fn end_console_session(&self, id_sha256: &str) -> Result<bool, StoreError>;
+    /// The users whose supervisor is `supervisor`, by user name.
+    fn team_members(&self, supervisor: UserId) -> Result<Vec<UserRecord>, StoreError>;
+    /// The visits of the cases of `supervisor`'s team, any order.
+    fn team_visits(&self, supervisor: UserId) -> Result<Vec<VisitRecord>, StoreError>;
 }
 
 /// A storage backend: runs closures in read or write transactions.

@@ -66,10 +66,11 @@ use uuid::Uuid;
 
 use super::sqlite::reject_from;
 use super::{
-    AttachmentRef, AuditRecord, CaseRecord, DeviceRecord, FeedItem, Store, StoreError, StoreTx,
-    StoredEntry, TokenRecord, UserRecord, VisitRecord,
+    AttachmentRef, AuditRecord, CaseRecord, ConsoleSessionRecord, DeviceRecord, FeedItem, Store,
+    StoreError, StoreTx, StoredEntry, TokenRecord, UserRecord, VisitRecord,
 };
 
+mod console;
 mod feed;
 
 /// The schema version this server writes.
@@ -154,6 +155,7 @@ INSERT INTO attachment_refs (sha256, visit_id, size_bytes)
       AND (body::jsonb ->> 'payload')::jsonb -> 'attachment' ->> 'size_bytes' IS NOT NULL
     ON CONFLICT DO NOTHING;
 ",
+    console::MIGRATION,
 ];
 
 /// A connection and the statements prepared on it.
@@ -831,5 +833,25 @@ impl StoreTx for PgTx<'_> {
             })
         })
         .collect()
+    }
+
+    fn insert_console_session(&self, session: &ConsoleSessionRecord) -> Result<(), StoreError> {
+        self.console_session_insert(session)
+    }
+
+    fn console_session(&self, id_sha256: &str) -> Result<Option<ConsoleSessionRecord>, StoreError> {
+        self.console_session_get(id_sha256)
+    }
+
+    fn end_console_session(&self, id_sha256: &str) -> Result<bool, StoreError> {
+        self.console_session_end(id_sha256)
+    }
+
+    fn team_members(&self, supervisor: UserId) -> Result<Vec<UserRecord>, StoreError> {
+        self.team_members_of(supervisor)
+    }
+
+    fn team_visits(&self, supervisor: UserId) -> Result<Vec<VisitRecord>, StoreError> {
+        self.team_visits_of(supervisor)
     }
 }

@@ -13,10 +13,11 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
 use super::{
-    AttachmentRef, AuditRecord, CaseRecord, DeviceRecord, FeedItem, Store, StoreError, StoreTx,
-    StoredEntry, TokenRecord, UserRecord, VisitRecord,
+    AttachmentRef, AuditRecord, CaseRecord, ConsoleSessionRecord, DeviceRecord, FeedItem, Store,
+    StoreError, StoreTx, StoredEntry, TokenRecord, UserRecord, VisitRecord,
 };
 
+mod console;
 mod feed;
 
 /// Schema version kept in `PRAGMA user_version`.
@@ -123,6 +124,7 @@ impl SqliteStore {
         if version < 2 {
             conn.execute_batch(ATTACHMENT_REFS).map_err(db)?;
         }
+        conn.execute_batch(console::SCHEMA).map_err(db)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(db)?;
         Ok(SqliteStore {
@@ -655,5 +657,25 @@ impl StoreTx for SqliteTx<'_> {
             });
         }
         Ok(out)
+    }
+
+    fn insert_console_session(&self, session: &ConsoleSessionRecord) -> Result<(), StoreError> {
+        self.console_session_insert(session)
+    }
+
+    fn console_session(&self, id_sha256: &str) -> Result<Option<ConsoleSessionRecord>, StoreError> {
+        self.console_session_get(id_sha256)
+    }
+
+    fn end_console_session(&self, id_sha256: &str) -> Result<bool, StoreError> {
+        self.console_session_end(id_sha256)
+    }
+
+    fn team_members(&self, supervisor: UserId) -> Result<Vec<UserRecord>, StoreError> {
+        self.team_members_of(supervisor)
+    }
+
+    fn team_visits(&self, supervisor: UserId) -> Result<Vec<VisitRecord>, StoreError> {
+        self.team_visits_of(supervisor)
     }
 }

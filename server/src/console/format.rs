@@ -1,0 +1,75 @@
+//! How values are shown: money, instants in a case's local time, checklist
+//! answers in the page's language.
+
+use chrono::{DateTime, FixedOffset, Offset as _, Utc};
+use doorstep_core::checklist::{AnswerValue, ChecklistTemplate};
+use doorstep_core::money::Money;
+
+use super::i18n::Lang;
+
+/// An instant in a case's local time.
+pub fn local(at: DateTime<Utc>, offset_minutes: i32) -> DateTime<FixedOffset> {
+    let offset =
+        FixedOffset::east_opt(offset_minutes.saturating_mul(60)).unwrap_or_else(|| Utc.fix());
+    at.with_timezone(&offset)
+}
+
+/// An instant shown in a case's local time, e.g. `2026-03-02 17:00 (UTC+08:00)`.
+pub fn show_time(at: DateTime<Utc>, offset_minutes: i32) -> String {
+    local(at, offset_minutes)
+        .format("%Y-%m-%d %H:%M (UTC%:z)")
+        .to_string()
+}
+
+/// Money as `12,500.00 CNY`.
+pub fn money(amount: &Money) -> String {
+    let minor = amount.minor_units.unsigned_abs();
+    let whole = (minor / 100).to_string();
+    let mut grouped = String::new();
+    for (i, digit) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    let sign = if amount.minor_units < 0 { "-" } else { "" };
+    format!("{sign}{grouped}.{:02} {}", minor % 100, amount.currency)
+}
+
+/// An answer as shown: option labels from the template in `lang`, yes/no,
+/// money and dates formatted.
+pub fn answer_text(
+    lang: Lang,
+    template: Option<&ChecklistTemplate>,
+    item_id: &str,
+    value: &AnswerValue,
+) -> String {
+    let t = lang.text();
+    let option = |id: &str| {
+        template
+            .and_then(|tpl| tpl.item(item_id))
+            .and_then(|item| item.kind.options().iter().find(|o| o.id == id))
+            .map_or_else(|| id.to_owned(), |o| lang.label(&o.label))
+    };
+    match value {
+        AnswerValue::YesNo(true) => t.yes.to_owned(),
+        AnswerValue::YesNo(false) => t.no.to_owned(),
+        AnswerValue::Choice(id) => option(id),
+        AnswerValue::Choices(ids) => ids
+            .iter()
+            .map(|id| option(id))
+            .collect::<Vec<_>>()
+            .join(lang_separator(lang)),
+        AnswerValue::Integer(n) => n.to_string(),
+        AnswerValue::Money(m) => money(m),
+        AnswerValue::Text(text) => text.clone(),
+        AnswerValue::Date(d) => d.to_string(),
+    }
+}
+
+fn lang_separator(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Zh => "、",
+        Lang::En => ", ",
+    }
+}

@@ -1,0 +1,430 @@
+//! The console's two languages. Every string the console shows is a field of
+//! [`Text`]; [`zh`] and [`en`] each fill it once. The language comes from the
+//! `doorstep_lang` cookie (set by the switcher), else `Accept-Language`, else
+//! Simplified Chinese.
+
+mod en;
+mod zh;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use doorstep_core::checklist::Label;
+use doorstep_core::domain::{NoticeChannel, OutcomeCode, VisitState};
+use doorstep_core::event_log::BreakReason;
+use doorstep_core::policy::CheckInFlag;
+use doorstep_core::report::ReviewFlag;
+use serde::Deserialize;
+
+use super::{ConsoleState, secure, set_cookie};
+
+/// Name of the language cookie.
+pub const LANG_COOKIE: &str = "doorstep_lang";
+
+/// A language of the console.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    /// Simplified Chinese.
+    Zh,
+    /// English.
+    En,
+}
+
+impl Lang {
+    /// The language of a request: cookie, then `Accept-Language`, then Chinese.
+    pub fn of(headers: &HeaderMap) -> Lang {
+        if let Some(lang) = super::cookie(headers, LANG_COOKIE).and_then(|c| Lang::from_code(&c)) {
+            return lang;
+        }
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(Lang::from_accept_language)
+            .unwrap_or(Lang::Zh)
+    }
+
+    /// The preferred language of an `Accept-Language` value, if it names one
+    /// of ours.
+    pub fn from_accept_language(value: &str) -> Option<Lang> {
+        let mut ranked: Vec<(f32, Lang)> = value
+            .split(',')
+            .filter_map(|part| {
+                let mut pieces = part.trim().split(';');
+                let tag = pieces.next()?.trim().to_ascii_lowercase();
+                let q = pieces
+                    .find_map(|p| p.trim().strip_prefix("q="))
+                    .and_then(|q| q.trim().parse::<f32>().ok())
+                    .unwrap_or(1.0);
+                let lang = if tag == "zh" || tag.starts_with("zh-") {
+                    Lang::Zh
+                } else if tag == "en" || tag.starts_with("en-") {
+                    Lang::En
+                } else {
+                    return None;
+                };
+                (q > 0.0).then_some((q, lang))
+            })
+            .collect();
+        // Stable: equal weights keep the header's order.
+        ranked.sort_by(|a, b| b.0.total_cmp(&a.0));
+        ranked.first().map(|(_, lang)| *lang)
+    }
+
+    /// Parses the switcher's code.
+    pub fn from_code(code: &str) -> Option<Lang> {
+        match code {
+            "zh" => Some(Lang::Zh),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    /// The switcher's code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh",
+            Lang::En => "en",
+        }
+    }
+
+    /// The HTML `lang` attribute.
+    pub fn html(self) -> &'static str {
+        match self {
+            Lang::Zh => "zh-CN",
+            Lang::En => "en",
+        }
+    }
+
+    /// The strings of this language.
+    pub fn text(self) -> &'static Text {
+        match self {
+            Lang::Zh => &zh::TEXT,
+            Lang::En => &en::TEXT,
+        }
+    }
+
+    /// A template's label in this language.
+    pub fn label(self, label: &Label) -> String {
+        match self {
+            Lang::Zh => label.zh_cn.clone(),
+            Lang::En => label.en.clone(),
+        }
+    }
+}
+
+/// Query of the language switch: where to go back to.
+#[derive(Debug, Deserialize)]
+pub struct SwitchQuery {
+    /// A console path (with query) to return to.
+    #[serde(default)]
+    pub next: String,
+}
+
+/// `GET /console/language/{code}?next=…`: remembers the language in a cookie
+/// and goes back to `next` (only ever a console path).
+pub async fn switch(
+    State(state): State<ConsoleState>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+    Query(query): Query<SwitchQuery>,
+) -> Response {
+    let lang = Lang::from_code(&code).unwrap_or(Lang::Zh);
+    let next = if is_console_path(&query.next) {
+        query.next.as_str()
+    } else {
+        "/console/queue"
+    };
+    let cookie = set_cookie(
+        LANG_COOKIE,
+        lang.code(),
+        365 * 24 * 3600,
+        false,
+        secure(&state, &headers),
+    );
+    let mut response = Redirect::to(next).into_response();
+    response.headers_mut().append(header::SET_COOKIE, cookie);
+    response
+}
+
+/// Whether `path` is a path of this console (so a redirect cannot leave it).
+pub fn is_console_path(path: &str) -> bool {
+    (path == "/console" || path.starts_with("/console/") || path.starts_with("/console?"))
+        && !path.contains("//")
+        && !path.contains('\\')
+        && path.chars().all(|c| c.is_ascii_graphic())
+}
+
+/// Percent-encodes a query value.
+pub fn encode_query(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~' | b'/') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// Every string the console shows, in one language.
+#[allow(missing_docs)]
+pub struct Text {
+    pub app_name: &'static str,
+    pub nav_queue: &'static str,
+    pub sign_in: &'static str,
+    pub sign_out: &'static str,
+    pub username: &'static str,
+    pub password: &'static str,
+    pub sign_in_title: &'static str,
+    pub sign_in_refused: &'static str,
+    pub signed_in_as: &'static str,
+    pub language: &'static str,
+    pub not_found: &'static str,
+    pub forbidden: &'static str,
+    pub csrf_refused: &'static str,
+    pub not_awaiting_review: &'static str,
+    pub return_needs_reason: &'static str,
+    pub too_many_attempts: &'static str,
+    pub server_failed: &'static str,
+    pub error_title: &'static str,
+    pub back_to_queue: &'static str,
+    // Queue.
+    pub queue_title: &'static str,
+    pub queue_intro: &'static str,
+    pub filter_agent: &'static str,
+    pub filter_outcome: &'static str,
+    pub filter_flag: &'static str,
+    pub filter_from: &'static str,
+    pub filter_to: &'static str,
+    pub filter_any: &'static str,
+    pub filter_apply: &'static str,
+    pub filter_clear: &'static str,
+    pub no_outcome: &'static str,
+    pub queue_empty: &'static str,
+    pub queue_shown: &'static str,
+    pub col_submitted: &'static str,
+    pub col_case: &'static str,
+    pub col_customer: &'static str,
+    pub col_agents: &'static str,
+    pub col_outcome: &'static str,
+    pub col_flags: &'static str,
+    pub col_round: &'static str,
+    pub open: &'static str,
+    // Report.
+    pub report_title: &'static str,
+    pub state: &'static str,
+    pub case_summary: &'static str,
+    pub customer: &'static str,
+    pub national_id: &'static str,
+    pub account_ref: &'static str,
+    pub phones: &'static str,
+    pub registered_address: &'static str,
+    pub product: &'static str,
+    pub overdue: &'static str,
+    pub days_past_due: &'static str,
+    pub due_date: &'static str,
+    pub agents: &'static str,
+    pub partner: &'static str,
+    pub planned_for: &'static str,
+    pub notice: &'static str,
+    pub no_notice_given: &'static str,
+    pub notice_given_at: &'static str,
+    pub notice_for: &'static str,
+    pub notice_channel: &'static str,
+    pub notice_purpose: &'static str,
+    pub acknowledged: &'static str,
+    pub yes: &'static str,
+    pub no: &'static str,
+    pub site: &'static str,
+    pub check_in: &'static str,
+    pub check_out: &'static str,
+    pub not_done: &'static str,
+    pub time: &'static str,
+    pub accuracy: &'static str,
+    pub distance: &'static str,
+    pub unknown: &'static str,
+    pub metres: &'static str,
+    pub map_title: &'static str,
+    pub map_geofence: &'static str,
+    pub flags: &'static str,
+    pub no_flags: &'static str,
+    pub checklist: &'static str,
+    pub checklist_template: &'static str,
+    pub checklist_missing_template: &'static str,
+    pub checklist_problems: &'static str,
+    pub no_answers: &'static str,
+    pub notes: &'static str,
+    pub no_notes: &'static str,
+    pub photos: &'static str,
+    pub no_photos: &'static str,
+    pub photo: &'static str,
+    pub outcome: &'static str,
+    pub promise: &'static str,
+    pub plan: &'static str,
+    pub plan_instalments: &'static str,
+    pub first_due: &'static str,
+    pub ability: &'static str,
+    pub willingness: &'static str,
+    pub summary: &'static str,
+    pub log_check: &'static str,
+    pub log_intact: &'static str,
+    pub log_broken: &'static str,
+    pub log_chains: &'static str,
+    pub entries: &'static str,
+    pub timeline: &'static str,
+    pub reviews: &'static str,
+    pub no_reviews: &'static str,
+    pub decided_at: &'static str,
+    pub reviewer: &'static str,
+    pub decision: &'static str,
+    pub approved: &'static str,
+    pub returned: &'static str,
+    pub reason: &'static str,
+    pub comment: &'static str,
+    pub approve: &'static str,
+    pub send_back: &'static str,
+    pub send_back_title: &'static str,
+    pub decision_saved_approved: &'static str,
+    pub decision_saved_returned: &'static str,
+    pub submissions: &'static str,
+    pub nav_dashboard: &'static str,
+    pub dashboard_title: &'static str,
+    pub dashboard_intro: &'static str,
+    pub period_days: &'static str,
+    pub col_day: &'static str,
+    pub col_agent: &'static str,
+    pub col_visits: &'static str,
+    pub col_contact_rate: &'static str,
+    pub col_promises: &'static str,
+    pub col_promised_amount: &'static str,
+    pub col_flagged: &'static str,
+    pub chart_by_day: &'static str,
+    pub chart_by_agent: &'static str,
+    pub legend_visits: &'static str,
+    pub legend_promises: &'static str,
+    pub total: &'static str,
+    pub changes_since_return: &'static str,
+    pub no_changes_since_return: &'static str,
+    pub reasons: [(&'static str, &'static str); 6],
+    pub kinds: [(&'static str, &'static str); 13],
+    pub flag_names: [&'static str; 6],
+    pub site_flag_names: [&'static str; 4],
+    pub outcome_names: [&'static str; 7],
+    pub state_names: [&'static str; 9],
+    pub channel_names: [&'static str; 4],
+}
+
+impl Text {
+    /// The name of a review flag.
+    pub fn flag(&self, flag: ReviewFlag) -> &'static str {
+        let i = ReviewFlag::ALL.iter().position(|f| *f == flag).unwrap_or(0);
+        self.flag_names[i]
+    }
+
+    /// The name of a check-in or check-out flag.
+    pub fn site_flag(&self, flag: CheckInFlag) -> &'static str {
+        self.site_flag_names[match flag {
+            CheckInFlag::FarFromAddress => 0,
+            CheckInFlag::PoorGpsAccuracy => 1,
+            CheckInFlag::MockedLocation => 2,
+            CheckInFlag::NoRegisteredLocation => 3,
+        }]
+    }
+
+    /// The name of an outcome.
+    pub fn outcome(&self, code: OutcomeCode) -> &'static str {
+        self.outcome_names[OUTCOMES.iter().position(|c| *c == code).unwrap_or(0)]
+    }
+
+    /// The name of a visit state.
+    pub fn state(&self, state: VisitState) -> &'static str {
+        self.state_names[VisitState::ALL
+            .iter()
+            .position(|s| *s == state)
+            .unwrap_or(0)]
+    }
+
+    /// The name of a notice channel.
+    pub fn channel(&self, channel: NoticeChannel) -> &'static str {
+        self.channel_names[match channel {
+            NoticeChannel::PhoneCall => 0,
+            NoticeChannel::Sms => 1,
+            NoticeChannel::Letter => 2,
+            NoticeChannel::InPerson => 3,
+        }]
+    }
+
+    /// The name of a return reason code; unknown codes show as themselves.
+    pub fn reason(&self, code: &str) -> String {
+        self.reasons
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map_or_else(|| code.to_owned(), |(_, name)| (*name).to_owned())
+    }
+
+    /// The name of a kind of visit log entry; unknown kinds show as themselves.
+    pub fn kind(&self, code: &str) -> String {
+        self.kinds
+            .iter()
+            .find(|(c, _)| *c == code)
+            .map_or_else(|| code.to_owned(), |(_, name)| (*name).to_owned())
+    }
+
+    /// What is wrong at a broken log link (stable code, shown as is).
+    pub fn break_reason(&self, reason: BreakReason) -> &'static str {
+        reason.code()
+    }
+}
+
+/// Every outcome, in the order of [`Text::outcome_names`].
+pub const OUTCOMES: [OutcomeCode; 7] = [
+    OutcomeCode::PromiseToPay,
+    OutcomeCode::RepaymentPlan,
+    OutcomeCode::HardshipDeferral,
+    OutcomeCode::Dispute,
+    OutcomeCode::Refused,
+    OutcomeCode::NotHome,
+    OutcomeCode::Moved,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_language_picks_the_best_of_ours() {
+        assert_eq!(Lang::from_accept_language("en-US,en;q=0.9"), Some(Lang::En));
+        assert_eq!(
+            Lang::from_accept_language("fr;q=1, zh-CN;q=0.8, en;q=0.5"),
+            Some(Lang::Zh)
+        );
+        assert_eq!(
+            Lang::from_accept_language("zh;q=0.2, en;q=0.7"),
+            Some(Lang::En)
+        );
+        assert_eq!(Lang::from_accept_language("fr, de"), None);
+        assert_eq!(Lang::from_accept_language("en;q=0"), None);
+    }
+
+    #[test]
+    fn redirects_stay_in_the_console() {
+        assert!(is_console_path("/console/queue?agent=x"));
+        assert!(!is_console_path("https://evil.example/console"));
+        assert!(!is_console_path("//evil.example"));
+        assert!(!is_console_path("/console//evil"));
+        assert!(!is_console_path("/consoled"));
+        assert!(!is_console_path("/console/\\evil"));
+    }
+
+    #[test]
+    fn both_languages_name_every_reason_the_same_way() {
+        let (zh, en) = (Lang::Zh.text(), Lang::En.text());
+        let codes = |t: &Text| t.reasons.iter().map(|(c, _)| *c).collect::<Vec<_>>();
+        assert_eq!(codes(zh), codes(en));
+        assert_eq!(
+            ReviewFlag::ALL.map(|f| en.flag(f)).len(),
+            ReviewFlag::ALL.len()
+        );
+    }
+}

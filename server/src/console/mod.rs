@@ -1,0 +1,366 @@
+//! The supervisor console: server-rendered HTML pages (askama templates under
+//! `server/templates/console/`) in Simplified Chinese and English, served under
+//! `/console` by the same process as the sync API.
+//!
+//! * [`sign_in`]: sign-in and sign-out with a server-side session behind an
+//!   HttpOnly, SameSite=Strict cookie; a CSRF token on every state-changing form.
+//! * [`queue`]: the review queue of the supervisor's team, with filters.
+//! * [`report`]: one visit's report, with a server-drawn [`map`].
+//! * [`decision`]: approve or return, through the same service as the API.
+//! * [`attachments`]: photos, authorized per team.
+//! * [`dashboard`]: the team's figures per day and per agent, with SVG charts.
+//!
+//! Every rule (flags, the state machine, the log verification) comes from core
+//! or [`crate::service`]; this module only gathers and shows. URLs carry ids and
+//! filter codes only, never personal data.
+
+pub mod attachments;
+pub mod dashboard;
+pub mod decision;
+pub mod format;
+pub mod i18n;
+pub mod map;
+pub mod queue;
+pub mod report;
+pub mod sign_in;
+
+use std::sync::Arc;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::FromRequestParts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use doorstep_core::clock::WallClock;
+use doorstep_core::policy::Policy;
+use doorstep_core::sync::protocol::Role;
+
+use crate::api::AppState;
+use crate::error::AppError;
+use crate::store::{Store, UserRecord};
+use i18n::{Lang, Text};
+
+/// How the console is set up.
+#[derive(Debug, Clone, Default)]
+pub struct ConsoleConfig {
+    /// Mark cookies `Secure` on every response (set when the server is reached
+    /// over TLS, e.g. behind a TLS-terminating proxy). Without it, cookies are
+    /// still marked `Secure` on requests that arrive with
+    /// `X-Forwarded-Proto: https`.
+    pub secure_cookies: bool,
+    /// The field policy the review flags are judged with.
+    pub policy: Policy,
+}
+
+/// What every console handler shares.
+#[derive(Clone)]
+pub struct ConsoleState {
+    /// The storage backend.
+    pub store: Arc<dyn Store>,
+    /// The clock for session expiry and audit times.
+    pub clock: Arc<dyn WallClock>,
+    /// The console's setup.
+    pub config: Arc<ConsoleConfig>,
+    /// Failed sign-ins, shared with the API's login.
+    pub login_limiter: Arc<crate::login_limit::LoginLimiter>,
+    /// Attachment bytes.
+    pub blobs: Arc<crate::blobs::BlobStore>,
+}
+
+/// The console's routes, all under `/console`, ready to merge into the app.
+pub fn router(app: &AppState, config: ConsoleConfig) -> Router<AppState> {
+    let state = ConsoleState {
+        store: app.store.clone(),
+        clock: app.clock.clone(),
+        config: Arc::new(config),
+        login_limiter: app.login_limiter.clone(),
+        blobs: app.blobs.clone(),
+    };
+    Router::new()
+        .route("/console", get(home))
+        .route("/console/", get(home))
+        .route("/console/style.css", get(stylesheet))
+        .route("/console/language/{code}", get(i18n::switch))
+        .route(
+            "/console/login",
+            get(sign_in::login_page).post(sign_in::login),
+        )
+        .route("/console/logout", post(sign_in::logout))
+        .route("/console/queue", get(queue::page))
+        .route("/console/dashboard", get(dashboard::page))
+        .route("/console/visits/{visit_id}", get(report::page))
+        .route(
+            "/console/visits/{visit_id}/approve",
+            post(decision::approve),
+        )
+        .route(
+            "/console/visits/{visit_id}/return",
+            post(decision::send_back),
+        )
+        .route(
+            "/console/visits/{visit_id}/attachments/{index}",
+            get(attachments::photo),
+        )
+        .route("/console/{*rest}", get(not_found))
+        .with_state(state)
+}
+
+async fn home(signed: Result<Signed, Response>) -> Response {
+    match signed {
+        Ok(_) => Redirect::to("/console/queue").into_response(),
+        Err(to_login) => to_login,
+    }
+}
+
+/// The console's stylesheet.
+pub const STYLESHEET: &str = include_str!("console.css");
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
+            (header::CACHE_CONTROL, "max-age=3600"),
+        ],
+        STYLESHEET,
+    )
+        .into_response()
+}
+
+async fn not_found(headers: HeaderMap) -> Response {
+    let lang = Lang::of(&headers);
+    failure(lang, StatusCode::NOT_FOUND, lang.text().not_found)
+}
+
+/// Runs blocking store code off the async workers.
+pub(crate) async fn blocking<R: Send + 'static>(
+    f: impl FnOnce() -> Result<R, AppError> + Send + 'static,
+) -> Result<R, AppError> {
+    tokio::task::spawn_blocking(f).await?
+}
+
+/// The header and menu every signed-in page shows.
+pub struct Chrome {
+    /// The strings of the page's language.
+    pub t: &'static Text,
+    /// The page's language.
+    pub lang: Lang,
+    /// The signed-in user's name.
+    pub username: String,
+    /// The session's CSRF token, for the forms on the page.
+    pub csrf: String,
+    /// This page's path and query, to come back to after a language switch.
+    pub here: String,
+}
+
+/// A signed-in console user, from the session cookie. A request without a
+/// valid session is sent to the sign-in page.
+pub struct Signed {
+    /// The user.
+    pub user: UserRecord,
+    /// The session's CSRF token.
+    pub csrf: String,
+    /// SHA-256 of the session cookie.
+    pub session_sha256: String,
+    /// The request's language.
+    pub lang: Lang,
+    /// The request's path and query.
+    pub here: String,
+}
+
+impl Chrome {
+    /// The link that switches to Chinese and comes back here.
+    pub fn switch_zh(&self) -> String {
+        format!(
+            "/console/language/zh?next={}",
+            i18n::encode_query(&self.here)
+        )
+    }
+
+    /// The link that switches to English and comes back here.
+    pub fn switch_en(&self) -> String {
+        format!(
+            "/console/language/en?next={}",
+            i18n::encode_query(&self.here)
+        )
+    }
+}
+
+impl Signed {
+    /// The page chrome for this user.
+    pub fn chrome(&self) -> Chrome {
+        Chrome {
+            t: self.lang.text(),
+            lang: self.lang,
+            username: self.user.username.clone(),
+            csrf: self.csrf.clone(),
+            here: self.here.clone(),
+        }
+    }
+
+    /// Whether `token` (from a submitted form) is this session's CSRF token.
+    pub fn csrf_matches(&self, token: &str) -> bool {
+        sign_in::same_secret(token, &self.csrf)
+    }
+
+    /// The page refusing a form without this session's CSRF token.
+    pub fn csrf_refused(&self) -> Response {
+        failure(
+            self.lang,
+            StatusCode::FORBIDDEN,
+            self.lang.text().csrf_refused,
+        )
+    }
+}
+
+impl FromRequestParts<ConsoleState> for Signed {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ConsoleState) -> Result<Self, Response> {
+        let lang = Lang::of(&parts.headers);
+        let here = parts
+            .uri
+            .path_and_query()
+            .map_or_else(|| "/console".to_owned(), |p| p.as_str().to_owned());
+        let to_login = || Redirect::to("/console/login").into_response();
+        let Some(cookie) = cookie(&parts.headers, sign_in::SESSION_COOKIE) else {
+            return Err(to_login());
+        };
+        let store = state.store.clone();
+        let now = state.clock.now();
+        let found = blocking(move || sign_in::session_user(store.as_ref(), &cookie, now)).await;
+        match found {
+            Ok(Some((user, csrf, session_sha256))) => Ok(Signed {
+                user,
+                csrf,
+                session_sha256,
+                lang,
+                here,
+            }),
+            Ok(None) => Err(to_login()),
+            Err(err) => Err(app_failure(lang, &err)),
+        }
+    }
+}
+
+/// Whether a user may sign in to the console.
+pub fn may_use_console(user: &UserRecord) -> bool {
+    matches!(user.role, Role::Supervisor | Role::Admin)
+}
+
+/// The value of cookie `name` in the request, if present and not empty.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value.trim().to_owned())
+        .filter(|value| !value.is_empty())
+}
+
+/// Whether cookies on the response to this request must be marked `Secure`.
+pub fn secure(state: &ConsoleState, headers: &HeaderMap) -> bool {
+    state.config.secure_cookies
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("https"))
+}
+
+/// A `Set-Cookie` value scoped to the console.
+pub fn set_cookie(
+    name: &str,
+    value: &str,
+    max_age_secs: i64,
+    http_only: bool,
+    secure: bool,
+) -> HeaderValue {
+    let mut text =
+        format!("{name}={value}; Path=/console; Max-Age={max_age_secs}; SameSite=Strict");
+    if http_only {
+        text.push_str("; HttpOnly");
+    }
+    if secure {
+        text.push_str("; Secure");
+    }
+    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
+}
+
+/// Renders a page, or the error page when the template fails.
+pub fn render(lang: Lang, status: StatusCode, page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => {
+            let mut response = (status, Html(html)).into_response();
+            let headers = response.headers_mut();
+            headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            headers.insert(
+                "x-content-type-options",
+                HeaderValue::from_static("nosniff"),
+            );
+            headers.insert("x-frame-options", HeaderValue::from_static("DENY"));
+            headers.insert(
+                "content-security-policy",
+                HeaderValue::from_static(
+                    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
+                     frame-ancestors 'none'; base-uri 'none'",
+                ),
+            );
+            headers.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+            headers.insert(
+                header::CONTENT_LANGUAGE,
+                HeaderValue::from_static(lang.html()),
+            );
+            response
+        }
+        Err(err) => {
+            tracing::error!(detail = %err, "console template failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+/// The error page.
+#[derive(Template)]
+#[template(path = "console/error.html")]
+pub struct ErrorPage {
+    /// The strings of the page's language.
+    pub t: &'static Text,
+    /// The page's language.
+    pub lang: Lang,
+    /// HTTP status.
+    pub status: u16,
+    /// What went wrong, for people.
+    pub message: &'static str,
+}
+
+/// An error page with `status` and `message`.
+pub fn failure(lang: Lang, status: StatusCode, message: &'static str) -> Response {
+    render(
+        lang,
+        status,
+        &ErrorPage {
+            t: lang.text(),
+            lang,
+            status: status.as_u16(),
+            message,
+        },
+    )
+}
+
+/// The error page for a service error: its status, and a message chosen by
+/// its stable code (the service's English message is not shown).
+pub fn app_failure(lang: Lang, err: &AppError) -> Response {
+    let t = lang.text();
+    let message = match err.status {
+        StatusCode::NOT_FOUND => t.not_found,
+        StatusCode::FORBIDDEN => t.forbidden,
+        StatusCode::CONFLICT => t.not_awaiting_review,
+        StatusCode::UNPROCESSABLE_ENTITY => t.return_needs_reason,
+        StatusCode::TOO_MANY_REQUESTS => t.too_many_attempts,
+        _ => t.server_failed,
+    };
+    failure(lang, err.status, message)
+}

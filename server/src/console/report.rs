@@ -1,0 +1,586 @@
+//! The visit report page: the case (identifiers masked), notices, check-in and
+//! check-out with a server-drawn map, flags, checklist answers labelled from
+//! the template version the visit used, notes, photos, outcome, the event log
+//! check and earlier review rounds; and, while the visit awaits review, the
+//! decision forms. Every view is written to the audit log (ids only).
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use doorstep_core::checklist::ChecklistTemplate;
+use doorstep_core::clock::Hlc;
+use doorstep_core::domain::case::mask_national_id;
+use doorstep_core::domain::{
+    AttachmentKind, ReviewDecision, SiteCheck, UserId, VisitChange, VisitHistory, VisitId,
+    VisitState,
+};
+use doorstep_core::event_log::LogEntry;
+use doorstep_core::report::{LogVerification, VisitReport, review_flags};
+use serde::Deserialize;
+
+use super::format::{answer_text, money, show_time};
+use super::i18n::Text;
+use super::queue::fold;
+use super::{Chrome, ConsoleState, Signed, app_failure, blocking, failure, map, render};
+use crate::error::AppError;
+use crate::store::{self, AuditRecord, Store, StoreTx, StoredEntry};
+
+/// A visit of the signed-in supervisor's team, with everything its report needs.
+pub struct TeamVisit {
+    /// The assembled report.
+    pub report: VisitReport,
+    /// User names of the team and of whoever else appears (by id).
+    pub names: HashMap<UserId, String>,
+    /// The template the visit used, if the server has it.
+    pub template: Option<ChecklistTemplate>,
+    /// What the agent changed after the latest return, in clock order (`None`
+    /// when the visit was never returned).
+    pub since_return: Option<Vec<VisitChange>>,
+}
+
+/// The admitted changes stamped after the latest return of the visit, in
+/// clock order; `None` if it was never returned.
+pub fn changes_since_return(entries: &[StoredEntry]) -> Option<Vec<VisitChange>> {
+    let mut changes: Vec<(Hlc, VisitChange)> = entries
+        .iter()
+        .filter(|stored| stored.rejected.is_none())
+        .filter_map(|stored| {
+            let change = serde_json::from_str(&stored.entry.payload).ok()?;
+            Some((stored.entry.hlc, change))
+        })
+        .collect();
+    changes.sort_by_key(|(stamp, _)| *stamp);
+    let last_return = changes.iter().rposition(|(_, change)| {
+        matches!(
+            change,
+            VisitChange::Reviewed { review } if matches!(review.decision, ReviewDecision::Return { .. })
+        )
+    })?;
+    Some(
+        changes
+            .into_iter()
+            .skip(last_return + 1)
+            .map(|(_, change)| change)
+            .collect(),
+    )
+}
+
+/// Loads a visit if it belongs to `supervisor`'s team; `None` otherwise (so an
+/// unknown visit and another team's visit look the same).
+pub fn team_visit(
+    tx: &dyn StoreTx,
+    supervisor: UserId,
+    visit_id: VisitId,
+) -> Result<Option<(VisitHistory, Vec<LogEntry>, crate::store::CaseRecord)>, AppError> {
+    let Some(record) = tx.visit(visit_id)? else {
+        return Ok(None);
+    };
+    let Some(case) = tx.case(record.case_id)? else {
+        return Ok(None);
+    };
+    if case.supervisor != Some(supervisor) {
+        return Ok(None);
+    }
+    let Some(history) = fold(tx, visit_id)? else {
+        return Ok(None);
+    };
+    // Every stored entry, refused ones included: they keep their chain place.
+    let entries = tx
+        .visit_entries(visit_id)?
+        .into_iter()
+        .map(|stored| stored.entry)
+        .collect();
+    Ok(Some((history, entries, case)))
+}
+
+/// Loads the report of a visit of `supervisor`'s team and writes the view to
+/// the audit log; `None` if the visit is not the team's.
+pub fn view(
+    store: &dyn Store,
+    supervisor: UserId,
+    visit_id: VisitId,
+    now: DateTime<Utc>,
+) -> Result<Option<TeamVisit>, AppError> {
+    let loaded = store::read(store, |tx| {
+        let Some((history, entries, case)) = team_visit(tx, supervisor, visit_id)? else {
+            return Ok(None);
+        };
+        let since_return = changes_since_return(&tx.visit_entries(visit_id)?);
+        let template = tx.template(&history.visit.template_key, history.visit.template_version)?;
+        let mut names = HashMap::new();
+        for member in tx.team_members(supervisor)? {
+            names.insert(member.id, member.username);
+        }
+        let mut others: Vec<UserId> = history.visit.reviews.iter().map(|r| r.reviewer).collect();
+        others.extend(history.notes.iter().map(|n| n.author));
+        for id in others {
+            if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(id)
+                && let Some(user) = tx.user(id)?
+            {
+                slot.insert(user.username);
+            }
+        }
+        let report = VisitReport::assemble(case.case, template.as_ref(), history, &entries, 0);
+        Ok::<_, AppError>(Some(TeamVisit {
+            report,
+            names,
+            template,
+            since_return,
+        }))
+    })?;
+    if loaded.is_some() {
+        store::write(store, |tx| {
+            tx.append_audit(&AuditRecord {
+                at: now,
+                user: Some(supervisor),
+                device: None,
+                action: "console_view_visit".into(),
+                target_kind: "visit".into(),
+                target_id: visit_id.to_string(),
+            })?;
+            Ok::<_, AppError>(())
+        })?;
+    }
+    Ok(loaded)
+}
+
+/// One notice, for display.
+pub struct NoticeLine {
+    /// Channel name.
+    pub channel: &'static str,
+    /// When it was given.
+    pub given_at: String,
+    /// What visit time it announced.
+    pub planned: String,
+    /// The stated purpose.
+    pub purpose: String,
+    /// Whether the customer acknowledged it.
+    pub acknowledged: &'static str,
+}
+
+/// A check-in or check-out, for display.
+pub struct CheckLine {
+    /// "Check-in" or "Check-out".
+    pub title: &'static str,
+    /// Whether it happened.
+    pub done: bool,
+    /// Local time.
+    pub time: String,
+    /// Accuracy in metres.
+    pub accuracy: String,
+    /// Distance to the registered address.
+    pub distance: String,
+    /// Flag names.
+    pub flags: Vec<&'static str>,
+}
+
+/// A photo or other attachment.
+pub struct PhotoLine {
+    /// The console URL of its bytes (ids only).
+    pub href: String,
+    /// Whether to show it as an image thumbnail.
+    pub is_image: bool,
+    /// A short caption.
+    pub caption: String,
+}
+
+/// A note, for display.
+pub struct NoteLine {
+    /// Local time written.
+    pub at: String,
+    /// Author's user name.
+    pub author: String,
+    /// The text (escaped by the template).
+    pub text: String,
+}
+
+/// A review round, for display.
+pub struct ReviewLine {
+    /// Local time decided.
+    pub at: String,
+    /// Reviewer's user name.
+    pub reviewer: String,
+    /// Approved or returned.
+    pub decision: &'static str,
+    /// The return reason's name.
+    pub reason: String,
+    /// The return comment.
+    pub comment: String,
+}
+
+/// The report page.
+#[derive(askama::Template)]
+#[template(path = "console/report.html")]
+pub struct ReportPage {
+    /// Header and menu.
+    pub chrome: Chrome,
+    /// The visit's id.
+    pub visit_id: String,
+    /// State name.
+    pub state: &'static str,
+    /// Whether the visit awaits review (decision forms shown).
+    pub awaiting_review: bool,
+    /// A message after a decision.
+    pub flash: Option<&'static str>,
+    /// Case summary rows.
+    pub case_rows: Vec<(&'static str, String)>,
+    /// Notices given.
+    pub notices: Vec<NoticeLine>,
+    /// Check-in and check-out.
+    pub checks: Vec<CheckLine>,
+    /// The map, as SVG markup drawn by [`map::draw`] (numbers and escaped labels only).
+    pub map_svg: Option<String>,
+    /// Review flag names.
+    pub flags: Vec<&'static str>,
+    /// The template's title and version.
+    pub template_name: String,
+    /// Whether the template is missing on the server.
+    pub template_missing: bool,
+    /// How many checklist problems remain.
+    pub problems: usize,
+    /// Answers: label and shown value.
+    pub answers: Vec<(String, String)>,
+    /// Notes, in clock order.
+    pub notes: Vec<NoteLine>,
+    /// Attachments.
+    pub photos: Vec<PhotoLine>,
+    /// Outcome rows.
+    pub outcome_rows: Vec<(&'static str, String)>,
+    /// Whether every chain verified.
+    pub log_intact: bool,
+    /// The log check's detail.
+    pub log_detail: String,
+    /// Timeline: time, kind.
+    pub timeline: Vec<(String, String)>,
+    /// Earlier review rounds.
+    pub reviews: Vec<ReviewLine>,
+    /// What changed after the latest return (`None`: never returned).
+    pub since_return: Option<Vec<String>>,
+    /// Return reason choices: code and name.
+    pub reasons: Vec<(&'static str, &'static str)>,
+}
+
+/// Query of the report page.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ReportQuery {
+    /// `approved` or `returned` right after a decision.
+    pub done: String,
+}
+
+/// `GET /console/visits/{visit_id}`.
+pub async fn page(
+    State(state): State<ConsoleState>,
+    signed: Signed,
+    visit_id: Result<Path<VisitId>, axum::extract::rejection::PathRejection>,
+    query: Result<Query<ReportQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    let lang = signed.lang;
+    let Ok(Path(visit_id)) = visit_id else {
+        return failure(lang, StatusCode::NOT_FOUND, lang.text().not_found);
+    };
+    let store = state.store.clone();
+    let now = state.clock.now();
+    let supervisor = signed.user.id;
+    let loaded = blocking(move || view(store.as_ref(), supervisor, visit_id, now)).await;
+    let visit = match loaded {
+        Ok(Some(visit)) => visit,
+        Ok(None) => return failure(lang, StatusCode::NOT_FOUND, lang.text().not_found),
+        Err(err) => return app_failure(lang, &err),
+    };
+    let flash = match query.ok().map(|Query(q)| q.done).as_deref() {
+        Some("approved") => Some(lang.text().decision_saved_approved),
+        Some("returned") => Some(lang.text().decision_saved_returned),
+        _ => None,
+    };
+    let page = build(&signed, &state, &visit, flash);
+    render(lang, StatusCode::OK, &page)
+}
+
+fn check_line(t: &Text, title: &'static str, check: Option<&SiteCheck>) -> CheckLine {
+    match check {
+        Some(check) => CheckLine {
+            title,
+            done: true,
+            time: show_time(check.at, check.utc_offset_minutes),
+            accuracy: format!("{:.0} {}", check.fix.accuracy_m, t.metres),
+            distance: check
+                .distance_m
+                .map_or_else(|| t.unknown.to_owned(), |d| format!("{d:.0} {}", t.metres)),
+            flags: check.flags.iter().map(|f| t.site_flag(*f)).collect(),
+        },
+        None => CheckLine {
+            title,
+            done: false,
+            time: String::new(),
+            accuracy: String::new(),
+            distance: String::new(),
+            flags: Vec::new(),
+        },
+    }
+}
+
+fn build(
+    signed: &Signed,
+    state: &ConsoleState,
+    loaded: &TeamVisit,
+    flash: Option<&'static str>,
+) -> ReportPage {
+    let lang = signed.lang;
+    let t = lang.text();
+    let report = &loaded.report;
+    let (visit, case) = (&report.visit, &report.case);
+    let offset = case.utc_offset_minutes;
+    let name = |id: UserId| {
+        loaded
+            .names
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| t.unknown.to_owned())
+    };
+    let registered = case.registered_address();
+    let agents = match visit.partner {
+        Some(partner) => format!("{} + {} ({})", name(visit.agent), name(partner), t.partner),
+        None => name(visit.agent),
+    };
+    let case_rows = vec![
+        (t.customer, case.customer.name.clone()),
+        (t.national_id, case.customer.national_id_masked.clone()),
+        (t.account_ref, mask_national_id(&case.external_ref)),
+        (
+            t.phones,
+            case.customer
+                .phones
+                .iter()
+                .map(|p| format!("{} {}", p.label, mask_national_id(&p.number)))
+                .collect::<Vec<_>>()
+                .join(" · "),
+        ),
+        (
+            t.registered_address,
+            registered.map(|a| a.text.clone()).unwrap_or_default(),
+        ),
+        (t.product, case.product.clone()),
+        (t.overdue, money(&case.overdue_amount)),
+        (
+            t.days_past_due,
+            format!("{} ({})", case.days_past_due, case.bucket().code()),
+        ),
+        (t.due_date, case.due_date.to_string()),
+        (t.agents, agents),
+        (t.planned_for, show_time(visit.planned_for, offset)),
+        (t.submissions, visit.submissions.to_string()),
+    ];
+    let notices = visit
+        .notices
+        .iter()
+        .map(|n| NoticeLine {
+            channel: t.channel(n.channel),
+            given_at: show_time(n.given_at, offset),
+            planned: show_time(n.planned_visit_at, offset),
+            purpose: n.purpose.clone(),
+            acknowledged: if n.acknowledged { t.yes } else { t.no },
+        })
+        .collect();
+    let checks = vec![
+        check_line(t, t.check_in, visit.check_in.as_ref()),
+        check_line(t, t.check_out, visit.check_out.as_ref()),
+    ];
+    let mut markers = Vec::new();
+    if let Some(check) = &visit.check_in {
+        markers.push(map::Marker {
+            label: t.check_in,
+            fix: &check.fix,
+        });
+    }
+    if let Some(check) = &visit.check_out {
+        markers.push(map::Marker {
+            label: t.check_out,
+            fix: &check.fix,
+        });
+    }
+    let map_svg = map::draw(
+        registered.and_then(|a| a.location),
+        &markers,
+        f64::from(state.config.policy.geofence_radius_m),
+        t.registered_address,
+        t.map_geofence,
+        t.map_title,
+    );
+    let flags = review_flags(case, visit, &state.config.policy)
+        .into_iter()
+        .map(|f| t.flag(f))
+        .collect();
+    let template = loaded.template.as_ref();
+    let template_name = match template {
+        Some(tpl) => format!("{} v{}", lang.label(tpl.title()), tpl.version()),
+        None => format!("{} v{}", visit.template_key, visit.template_version),
+    };
+    let answers = report
+        .answers
+        .iter()
+        .map(|a| {
+            (
+                lang.label(&a.label),
+                answer_text(lang, template, &a.item_id, &a.value),
+            )
+        })
+        .collect();
+    let notes = report
+        .notes
+        .iter()
+        .map(|n| NoteLine {
+            at: show_time(n.written_at, offset),
+            author: name(n.author),
+            text: n.text.clone(),
+        })
+        .collect();
+    let photos = report
+        .attachments
+        .iter()
+        .enumerate()
+        .map(|(i, a)| PhotoLine {
+            href: format!("/console/visits/{}/attachments/{i}", visit.id),
+            is_image: matches!(a.kind, AttachmentKind::Photo | AttachmentKind::Signature),
+            caption: format!("{} {} · {}", t.photo, i + 1, show_time(a.taken_at, offset)),
+        })
+        .collect();
+    let mut outcome_rows = Vec::new();
+    if let Some(outcome) = &visit.outcome {
+        outcome_rows.push((t.outcome, t.outcome(outcome.code).to_owned()));
+        if let Some(promise) = &outcome.promise {
+            outcome_rows.push((
+                t.promise,
+                format!("{} · {}", money(&promise.amount), promise.due_on),
+            ));
+        }
+        if let Some(plan) = &outcome.plan {
+            outcome_rows.push((
+                t.plan,
+                format!(
+                    "{} {} {} · {} {}",
+                    plan.instalments,
+                    t.plan_instalments,
+                    money(&plan.instalment_amount),
+                    t.first_due,
+                    plan.first_due_on
+                ),
+            ));
+        }
+        if let Some(r) = outcome.ability_to_repay {
+            outcome_rows.push((t.ability, format!("{} / 5", r.value())));
+        }
+        if let Some(r) = outcome.willingness_to_repay {
+            outcome_rows.push((t.willingness, format!("{} / 5", r.value())));
+        }
+        outcome_rows.push((t.summary, outcome.summary.clone()));
+    }
+    let (log_intact, log_detail) = match &report.log {
+        LogVerification::Intact { chains } => {
+            let entries: u64 = chains.iter().map(|c| c.length).sum();
+            (
+                true,
+                format!(
+                    "{} · {} {} · {} {}",
+                    t.log_intact,
+                    chains.len(),
+                    t.log_chains,
+                    entries,
+                    t.entries
+                ),
+            )
+        }
+        LogVerification::Broken { index, reason } => (
+            false,
+            format!("{} {index} ({})", t.log_broken, t.break_reason(*reason)),
+        ),
+    };
+    let timeline = report
+        .timeline
+        .iter()
+        .map(|line| {
+            (
+                show_time(line.at, line.utc_offset_minutes),
+                t.kind(&line.kind),
+            )
+        })
+        .collect();
+    let reviews = visit
+        .reviews
+        .iter()
+        .map(|r| {
+            let (decision, reason, comment) = match &r.decision {
+                ReviewDecision::Approve => (t.approved, String::new(), String::new()),
+                ReviewDecision::Return {
+                    reason_code,
+                    comment,
+                } => (t.returned, t.reason(reason_code), comment.clone()),
+            };
+            ReviewLine {
+                at: show_time(r.decided_at, offset),
+                reviewer: name(r.reviewer),
+                decision,
+                reason,
+                comment,
+            }
+        })
+        .collect();
+    let since_return = loaded.since_return.as_ref().map(|changes| {
+        changes
+            .iter()
+            .map(|change| {
+                let kind = t.kind(change.kind());
+                match change {
+                    VisitChange::Answered { item_id, value } => {
+                        let label = template
+                            .and_then(|tpl| tpl.item(item_id))
+                            .map_or_else(|| item_id.clone(), |item| lang.label(&item.label));
+                        format!(
+                            "{kind}: {label} = {}",
+                            answer_text(lang, template, item_id, value)
+                        )
+                    }
+                    VisitChange::AnswerCleared { item_id } => {
+                        let label = template
+                            .and_then(|tpl| tpl.item(item_id))
+                            .map_or_else(|| item_id.clone(), |item| lang.label(&item.label));
+                        format!("{kind}: {label}")
+                    }
+                    VisitChange::NoteAdded { note } => format!("{kind}: {}", note.text),
+                    VisitChange::OutcomeSet { outcome } => {
+                        format!("{kind}: {}", t.outcome(outcome.code))
+                    }
+                    _ => kind,
+                }
+            })
+            .collect()
+    });
+    ReportPage {
+        since_return,
+        chrome: signed.chrome(),
+        visit_id: visit.id.to_string(),
+        state: t.state(visit.state),
+        awaiting_review: visit.state == VisitState::Submitted,
+        flash,
+        case_rows,
+        notices,
+        checks,
+        map_svg,
+        flags,
+        template_name,
+        template_missing: template.is_none(),
+        problems: report.checklist_problems.len(),
+        answers,
+        notes,
+        photos,
+        outcome_rows,
+        log_intact,
+        log_detail,
+        timeline,
+        reviews,
+        reasons: t.reasons.to_vec(),
+    }
+}

@@ -1,0 +1,233 @@
+//! Router tests of the console's sign-in, sessions, cookies and language.
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+mod common;
+mod console_support;
+
+use common::*;
+use console_support::*;
+
+#[tokio::test]
+async fn a_supervisor_signs_in_with_a_strict_http_only_cookie_and_signs_out() {
+    let w = World::new();
+    let home = get(&w, "/console", "").await;
+    assert_eq!(home.status, StatusCode::SEE_OTHER);
+    assert_eq!(home.location(), "/console/login");
+    assert_eq!(
+        get(&w, "/console/queue", "").await.location(),
+        "/console/login"
+    );
+
+    let page = get(&w, "/console/login", "").await;
+    let login_cookie = page.cookie("doorstep_login").unwrap();
+    let csrf = page.csrf();
+    let answer = post(
+        &w,
+        "/console/login",
+        &format!("doorstep_login={login_cookie}"),
+        &[
+            ("username", "sup_a"),
+            ("password", "pw-sup_a"),
+            ("csrf", &csrf),
+        ],
+    )
+    .await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(answer.location(), "/console/queue");
+    let session = answer
+        .set_cookies()
+        .into_iter()
+        .find(|c| c.starts_with("doorstep_console="))
+        .unwrap();
+    for attribute in [
+        "HttpOnly",
+        "SameSite=Strict",
+        "Path=/console",
+        "Max-Age=28800",
+    ] {
+        assert!(session.contains(attribute), "{session}");
+    }
+    assert!(!session.contains("Secure"), "plain HTTP: {session}");
+    let cookies = format!(
+        "doorstep_console={}",
+        answer.cookie("doorstep_console").unwrap()
+    );
+    let queue = get(&w, "/console/queue", &cookies).await;
+    assert_eq!(queue.status, StatusCode::OK);
+    assert!(queue.body.contains("sup_a"));
+
+    // Sign-out needs the session's CSRF token.
+    let refused = post(&w, "/console/logout", &cookies, &[]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    let refused = post(&w, "/console/logout", &cookies, &[("csrf", "0000")]).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        get(&w, "/console/queue", &cookies).await.status,
+        StatusCode::OK
+    );
+    let out = post(&w, "/console/logout", &cookies, &[("csrf", &queue.csrf())]).await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert_eq!(out.location(), "/console/login");
+    assert!(
+        out.set_cookies()
+            .iter()
+            .any(|c| c.starts_with("doorstep_console=;"))
+    );
+    // The old cookie no longer works, even if the browser kept it.
+    assert_eq!(
+        get(&w, "/console/queue", &cookies).await.location(),
+        "/console/login"
+    );
+    assert_eq!(audit_actions(&w, "console_sign_in").len(), 1);
+    assert_eq!(audit_actions(&w, "console_sign_out").len(), 1);
+}
+
+#[tokio::test]
+async fn cookies_are_secure_behind_tls() {
+    let w = World::new();
+    let request = Request::builder()
+        .uri("/console/login")
+        .header("x-forwarded-proto", "https")
+        .body(Body::empty())
+        .unwrap();
+    let page = send(&w, request).await;
+    assert!(page.set_cookies().iter().all(|c| c.contains("; Secure")));
+    // And always with the server's flag.
+    let state = w.state.clone();
+    let secure = doorstep_server::app_with_console(
+        state,
+        doorstep_server::console::ConsoleConfig {
+            secure_cookies: true,
+            ..Default::default()
+        },
+    );
+    let response = secure
+        .oneshot(
+            Request::builder()
+                .uri("/console/login")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let cookie = response.headers().get(header::SET_COOKIE).unwrap();
+    assert!(cookie.to_str().unwrap().contains("; Secure"));
+}
+
+#[tokio::test]
+async fn agents_unknown_users_wrong_passwords_and_forged_sign_ins_are_refused() {
+    let w = World::new();
+    for (user, password) in [
+        ("agent1", "pw-agent1"),
+        ("sup_a", "wrong"),
+        ("nobody", "pw-nobody"),
+    ] {
+        let refused = sign_in(&w, user, password).await.unwrap_err();
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{user}");
+        assert!(refused.cookie("doorstep_console").is_none());
+        assert!(refused.body.contains("role=\"alert\""));
+    }
+    // A sign-in form posted without the form's own cookie (a forged form).
+    let forged = post(
+        &w,
+        "/console/login",
+        "",
+        &[
+            ("username", "sup_a"),
+            ("password", "pw-sup_a"),
+            ("csrf", "x"),
+        ],
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(forged.cookie("doorstep_console").is_none());
+    // A made-up session cookie is no session.
+    let page = get(&w, "/console/queue", "doorstep_console=deadbeef").await;
+    assert_eq!(page.location(), "/console/login");
+    assert!(audit_actions(&w, "console_sign_in").is_empty());
+}
+
+#[tokio::test]
+async fn a_session_expires_after_eight_hours() {
+    let w = World::new();
+    let cookies = supervisor(&w, "sup_a").await;
+    w.clock.advance(Duration::hours(8) - Duration::seconds(1));
+    assert_eq!(
+        get(&w, "/console/queue", &cookies).await.status,
+        StatusCode::OK
+    );
+    w.clock.advance(Duration::seconds(1));
+    assert_eq!(
+        get(&w, "/console/queue", &cookies).await.location(),
+        "/console/login"
+    );
+}
+
+#[tokio::test]
+async fn the_language_switch_remembers_the_choice_and_never_leaves_the_console() {
+    let w = World::new();
+    let cookies = supervisor(&w, "sup_a").await;
+    let session = cookies.split(';').next().unwrap().to_owned();
+    let switch = get(
+        &w,
+        "/console/language/zh?next=/console/queue%3Fflag%3Dtwo_person",
+        &session,
+    )
+    .await;
+    assert_eq!(switch.status, StatusCode::SEE_OTHER);
+    assert_eq!(switch.location(), "/console/queue?flag=two_person");
+    let lang = switch.cookie("doorstep_lang").unwrap();
+    assert_eq!(lang, "zh");
+    let zh = get(
+        &w,
+        "/console/queue",
+        &format!("{session}; doorstep_lang=zh"),
+    )
+    .await;
+    assert!(zh.body.contains("待审队列"));
+    let en = get(
+        &w,
+        "/console/queue",
+        &format!("{session}; doorstep_lang=en"),
+    )
+    .await;
+    assert!(en.body.contains("Review queue"));
+    for next in ["https://evil.example/", "//evil.example", "/v1/pull"] {
+        let away = get(
+            &w,
+            &format!("/console/language/en?next={}", encode_query(next)),
+            &session,
+        )
+        .await;
+        assert_eq!(away.location(), "/console/queue", "{next}");
+    }
+    let css = get(&w, "/console/style.css", "").await;
+    assert_eq!(css.status, StatusCode::OK);
+    assert!(
+        css.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/css")
+    );
+}
+
+#[test]
+fn an_existing_sqlite_database_gains_the_console_tables() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = doorstep_server::store::sqlite::SqliteStore::open_dir(dir.path()).unwrap();
+        drop(store);
+        // Make it look like a schema-1 database from before the console.
+        let conn = rusqlite::Connection::open(dir.path().join("doorstep-server.db")).unwrap();
+        conn.execute_batch("DROP TABLE console_sessions; PRAGMA user_version = 1;")
+            .unwrap();
+    }
+    let store = doorstep_server::store::sqlite::SqliteStore::open_dir(dir.path()).unwrap();
+    let found = store::read(&store, |tx| tx.console_session("none")).unwrap();
+    assert_eq!(found, None);
+    let conn = rusqlite::Connection::open(dir.path().join("doorstep-server.db")).unwrap();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, doorstep_server::store::sqlite::SCHEMA_VERSION);
+}
