@@ -8,12 +8,13 @@
 mod common;
 
 use common::*;
+use doorstep_core::event_log::BreakReason;
 use doorstep_core::sync::protocol::{RejectCode, Role};
 use doorstep_server::store::postgres::PostgresStore;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::store::{
-    self, AuditRecord, CaseRecord, DeviceRecord, FeedItem, Store, StoreError, StoredEntry,
-    TokenRecord, UserRecord, VisitRecord,
+    self, AuditRecord, CaseRecord, ChainBreak, ChainCheck, DeviceRecord, FeedItem, Store,
+    StoreError, StoredEntry, TokenRecord, UserRecord, VisitRecord,
 };
 use uuid::Uuid;
 
@@ -206,6 +207,44 @@ fn check_visits_entries_ops(store: &dyn Store) {
     .unwrap();
 }
 
+fn check_chain_checks(store: &dyn Store) {
+    let record = VisitRecord {
+        id: Uuid::now_v7(),
+        case_id: Uuid::now_v7(),
+    };
+    store::write(store, |tx| tx.insert_visit(&record)).unwrap();
+    let unchecked = store::read(store, |tx| {
+        Ok::<_, StoreError>((tx.chain_check(record.id)?, tx.chain_check(Uuid::now_v7())?))
+    })
+    .unwrap();
+    assert_eq!(unchecked, (None, None));
+    let ok = ChainCheck {
+        checked_at: t0(),
+        entries: 38,
+        broken: None,
+    };
+    store::write(store, |tx| tx.set_chain_check(record.id, &ok)).unwrap();
+    assert_eq!(
+        store::read(store, |tx| tx.chain_check(record.id)).unwrap(),
+        Some(ok)
+    );
+    // A later verification replaces the earlier one.
+    let broken = ChainCheck {
+        checked_at: t0() + chrono::Duration::minutes(5),
+        entries: 40,
+        broken: Some(ChainBreak {
+            author: Uuid::now_v7(),
+            seq: Some(17),
+            reason: BreakReason::HashMismatch,
+        }),
+    };
+    store::write(store, |tx| tx.set_chain_check(record.id, &broken)).unwrap();
+    assert_eq!(
+        store::read(store, |tx| tx.chain_check(record.id)).unwrap(),
+        Some(broken)
+    );
+}
+
 fn check_write_rolls_back_on_error(store: &dyn Store) {
     let ghost = user("ghost", Role::Agent);
     let failed: Result<(), StoreError> = store::write(store, |tx| {
@@ -240,6 +279,7 @@ fn conformance(make: impl Fn() -> Box<dyn Store>) {
     check_cases_and_feed(make().as_ref());
     check_templates(make().as_ref());
     check_visits_entries_ops(make().as_ref());
+    check_chain_checks(make().as_ref());
     check_write_rolls_back_on_error(make().as_ref());
     check_audit(make().as_ref());
 }

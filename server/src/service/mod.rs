@@ -2,6 +2,7 @@
 //! backend behaves the same: login and sessions here, then [`push`], [`pull`]
 //! and [`review`].
 
+pub mod chain_check;
 pub mod pull;
 pub mod push;
 pub mod review;

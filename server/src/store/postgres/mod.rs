@@ -66,14 +66,14 @@ use uuid::Uuid;
 
 use super::sqlite::reject_from;
 use super::{
-    AuditRecord, CaseRecord, DeviceRecord, FeedItem, Store, StoreError, StoreTx, StoredEntry,
-    TokenRecord, UserRecord, VisitRecord,
+    AuditRecord, CaseRecord, ChainBreak, ChainCheck, DeviceRecord, FeedItem, Store, StoreError,
+    StoreTx, StoredEntry, TokenRecord, UserRecord, VisitRecord, break_reason_from,
 };
 
 mod feed;
 
 /// The schema version this server writes.
-pub const SCHEMA_VERSION: i32 = 1;
+pub const SCHEMA_VERSION: i32 = 2;
 
 /// Key of the advisory lock every write transaction takes (`"doorstep"` in
 /// ASCII); see the module documentation.
@@ -86,7 +86,8 @@ const MIGRATE_LOCK: i64 = WRITE_LOCK + 1;
 pub const DEFAULT_MAX_CONNECTIONS: usize = 16;
 
 /// Migrations, in order: migration `i` brings the schema to version `i + 1`.
-const MIGRATIONS: &[&str] = &["
+const MIGRATIONS: &[&str] = &[
+    "
 CREATE TABLE users (
     id uuid PRIMARY KEY, username text NOT NULL UNIQUE, password_hash text NOT NULL,
     role text NOT NULL, supervisor_id uuid
@@ -138,7 +139,14 @@ CREATE TRIGGER audit_no_update_delete BEFORE UPDATE OR DELETE ON audit
     FOR EACH ROW EXECUTE FUNCTION audit_append_only();
 CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
     FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
-"];
+",
+    "
+-- 2: the latest verification of each visit's stored log.
+ALTER TABLE visits ADD COLUMN chain_checked_at timestamptz, ADD COLUMN chain_entries bigint,
+    ADD COLUMN chain_broken_author uuid, ADD COLUMN chain_broken_seq bigint,
+    ADD COLUMN chain_broken_reason text;
+",
+];
 
 /// A connection and the statements prepared on it.
 struct Conn {
@@ -677,6 +685,66 @@ impl StoreTx for PgTx<'_> {
                 })
             })
             .transpose()
+    }
+
+    fn set_chain_check(&self, visit: VisitId, check: &ChainCheck) -> Result<(), StoreError> {
+        let broken = check.broken.as_ref();
+        let seq = broken
+            .and_then(|b| b.seq)
+            .map(|seq| seq_param(seq, "visits"))
+            .transpose()?;
+        let entries = seq_param(check.entries, "visits")?;
+        self.exec(
+            "UPDATE visits SET chain_checked_at = $2, chain_entries = $3, chain_broken_author = $4,
+                 chain_broken_seq = $5, chain_broken_reason = $6 WHERE id = $1",
+            &[
+                &visit,
+                &check.checked_at,
+                &entries,
+                &broken.map(|b| b.author),
+                &seq,
+                &broken.map(|b| b.reason.code()),
+            ],
+        )
+        .map_err(db)?;
+        Ok(())
+    }
+
+    fn chain_check(&self, visit: VisitId) -> Result<Option<ChainCheck>, StoreError> {
+        let Some(row) = self
+            .query_opt(
+                "SELECT chain_checked_at, chain_entries, chain_broken_author, chain_broken_seq,
+                     chain_broken_reason FROM visits WHERE id = $1",
+                &[&visit],
+            )
+            .map_err(db)?
+        else {
+            return Ok(None);
+        };
+        let Some(checked_at) = col::<Option<DateTime<Utc>>>(&row, 0, "visits")? else {
+            return Ok(None);
+        };
+        let corrupt = || StoreError::Corrupt("visits");
+        let entries: Option<i64> = col(&row, 1, "visits")?;
+        let author: Option<Uuid> = col(&row, 2, "visits")?;
+        let seq: Option<i64> = col(&row, 3, "visits")?;
+        let reason: Option<&str> = col(&row, 4, "visits")?;
+        let broken = match (author, reason) {
+            (Some(author), Some(reason)) => Some(ChainBreak {
+                author,
+                seq: seq
+                    .map(|s| u64::try_from(s).map_err(|_| corrupt()))
+                    .transpose()?,
+                reason: break_reason_from(reason).ok_or_else(corrupt)?,
+            }),
+            (None, None) => None,
+            _ => return Err(corrupt()),
+        };
+        Ok(Some(ChainCheck {
+            checked_at,
+            entries: u64::try_from(entries.ok_or_else(corrupt)?).map_err(|_| corrupt())?,
+            broken,
+        }))
     }
 
     fn visit_entries(&self, visit: VisitId) -> Result<Vec<StoredEntry>, StoreError> {
