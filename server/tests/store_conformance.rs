@@ -9,7 +9,7 @@ mod common;
 
 use common::*;
 use doorstep_core::event_log::BreakReason;
-use doorstep_core::sync::protocol::{RejectCode, Role};
+use doorstep_core::sync::protocol::{PushRequest, RejectCode, Role};
 use doorstep_server::store::postgres::PostgresStore;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::store::{
@@ -673,15 +673,10 @@ fn two_server_processes_on_one_postgres_serve_the_same_device() {
     let mut phone = Phone::new(device, Uuid::now_v7());
     let ops: Vec<_> = full_visit(&case).iter().map(|c| phone.act(c)).collect();
     let outcomes = |base: &str, ops: &[doorstep_core::event_log::LogEntry]| -> Vec<String> {
-        let body = serde_json::json!({ "ops": ops });
+        let body = serde_json::to_value(PushRequest::new(ops)).unwrap();
         let (status, value) = http_json(base, "POST", "/v1/push", Some(&token), Some(body));
         assert_eq!(status, 200, "{value}");
-        value["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["outcome"].as_str().unwrap().to_owned())
-            .collect()
+        outcomes_of(ops, &value)
     };
     assert_eq!(outcomes(&first, &ops), vec!["applied"; 6]);
     // The other process knows the token, the case and every op.

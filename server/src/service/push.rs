@@ -150,15 +150,18 @@ pub fn push(
     store::write(store, |tx| {
         let mut visits = Visits::default();
         let mut counts = PushCounts::default();
-        let mut results = Vec::with_capacity(ops.len());
+        let mut not_applied = Vec::new();
         for entry in ops {
             let outcome = push_one(tx, session, entry, &mut visits)?;
             match outcome {
-                OpOutcome::Applied => counts.applied += 1,
+                OpOutcome::Applied => {
+                    counts.applied += 1;
+                    continue;
+                }
                 OpOutcome::Duplicate => counts.duplicate += 1,
                 OpOutcome::Rejected { .. } => counts.rejected += 1,
             }
-            results.push(OpResult {
+            not_applied.push(OpResult {
                 op_id: entry.op_id,
                 outcome,
             });
@@ -179,7 +182,11 @@ pub fn push(
             };
             audit(tx, now, Some(session), action, "visit", visit)?;
         }
-        Ok((PushResponse { results }, counts))
+        let response = PushResponse {
+            applied: counts.applied,
+            not_applied,
+        };
+        Ok((response, counts))
     })
 }
 
@@ -201,6 +208,15 @@ fn push_one(
     visits: &mut Visits,
 ) -> Result<OpOutcome, AppError> {
     if let Some(earlier) = tx.op_outcome(entry.op_id)? {
+        // Op ids derived from the chain position name the position, so only
+        // the very entry stored there is a retry; another one claiming its
+        // place does not continue the chain.
+        let stored = tx.entry(entry.visit_id, entry.author, entry.seq)?;
+        if stored.is_none_or(|stored| stored.entry != *entry) {
+            return Ok(OpOutcome::Rejected {
+                code: RejectCode::ChainBroken,
+            });
+        }
         return Ok(match earlier {
             None => OpOutcome::Duplicate,
             Some(code) => OpOutcome::Rejected { code },

@@ -15,6 +15,7 @@ use doorstep_core::domain::{
 use doorstep_core::event_log::{EntryDraft, LogEntry, append};
 use doorstep_core::money::Money;
 use doorstep_core::policy::{GeoPoint, GpsFix};
+pub use doorstep_core::sync::protocol::PushRequest;
 use doorstep_core::sync::protocol::Role;
 use doorstep_server::store::Store;
 use doorstep_server::store::sqlite::SqliteStore;
@@ -171,7 +172,7 @@ impl World {
     }
 
     pub async fn push(&self, token: &str, ops: &[LogEntry]) -> (StatusCode, Value) {
-        let body = serde_json::json!({ "ops": ops }).to_string();
+        let body = serde_json::to_string(&PushRequest::new(ops)).unwrap();
         self.send("POST", "/v1/push", Some(token), Some(body)).await
     }
 
@@ -179,15 +180,7 @@ impl World {
     pub async fn push_outcomes(&self, token: &str, ops: &[LogEntry]) -> Vec<String> {
         let (status, value) = self.push(token, ops).await;
         assert_eq!(status, StatusCode::OK, "{value}");
-        value["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| match r["outcome"].as_str().unwrap() {
-                "rejected" => r["code"].as_str().unwrap().to_owned(),
-                other => other.to_owned(),
-            })
-            .collect()
+        outcomes_of(ops, &value)
     }
 
     pub async fn pull(&self, token: &str, cursor: u64, limit: u32) -> Value {
@@ -210,6 +203,36 @@ impl World {
             }
         }
     }
+}
+
+/// Each pushed op's outcome in a push answer, in the order of `ops`: "applied"
+/// when it is not listed, else "duplicate" or the reject code. Checks that the
+/// answer's applied count matches.
+pub fn outcomes_of(ops: &[LogEntry], answer: &Value) -> Vec<String> {
+    let listed: std::collections::HashMap<String, String> = answer["not_applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let outcome = match r["outcome"].as_str().unwrap() {
+                "rejected" => r["code"].as_str().unwrap().to_owned(),
+                other => other.to_owned(),
+            };
+            (r["op_id"].as_str().unwrap().to_owned(), outcome)
+        })
+        .collect();
+    let outcomes: Vec<String> = ops
+        .iter()
+        .map(|op| {
+            listed
+                .get(&op.op_id.to_string())
+                .cloned()
+                .unwrap_or_else(|| "applied".into())
+        })
+        .collect();
+    let applied = outcomes.iter().filter(|o| *o == "applied").count() as u64;
+    assert_eq!(answer["applied"].as_u64(), Some(applied), "{answer}");
+    outcomes
 }
 
 /// One phone's chain for one visit.
