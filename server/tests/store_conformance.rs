@@ -290,6 +290,55 @@ fn sqlite_store_conforms() {
 }
 
 #[test]
+fn a_version_1_sqlite_store_is_migrated_and_keeps_its_visits() {
+    let dir = tempfile::tempdir().unwrap();
+    let record = VisitRecord {
+        id: Uuid::now_v7(),
+        case_id: Uuid::now_v7(),
+    };
+    {
+        let store = SqliteStore::open_dir(dir.path()).unwrap();
+        store::write(&store, |tx| tx.insert_visit(&record)).unwrap();
+    }
+    // Turn the file back into a version 1 store: no chain verification columns.
+    let conn = rusqlite::Connection::open(dir.path().join("doorstep-server.db")).unwrap();
+    for column in [
+        "chain_checked_at",
+        "chain_entries",
+        "chain_broken_author",
+        "chain_broken_seq",
+        "chain_broken_reason",
+    ] {
+        conn.execute_batch(&format!("ALTER TABLE visits DROP COLUMN {column}"))
+            .unwrap();
+    }
+    conn.pragma_update(None, "user_version", 1).unwrap();
+    drop(conn);
+
+    let store = SqliteStore::open_dir(dir.path()).unwrap();
+    let check = ChainCheck {
+        checked_at: t0(),
+        entries: 3,
+        broken: None,
+    };
+    store::write(&store, |tx| {
+        assert_eq!(tx.visit(record.id)?, Some(record));
+        assert_eq!(tx.chain_check(record.id)?, None);
+        tx.set_chain_check(record.id, &check)
+    })
+    .unwrap();
+    assert_eq!(
+        store::read(&store, |tx| tx.chain_check(record.id)).unwrap(),
+        Some(check)
+    );
+    let conn = rusqlite::Connection::open(dir.path().join("doorstep-server.db")).unwrap();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, doorstep_server::store::sqlite::SCHEMA_VERSION);
+}
+
+#[test]
 fn sqlite_store_keeps_its_data_across_reopen_and_its_audit_is_append_only() {
     let dir = tempfile::tempdir().unwrap();
     {
