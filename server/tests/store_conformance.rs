@@ -289,53 +289,93 @@ fn sqlite_store_conforms() {
     conformance(|| Box::new(SqliteStore::open_in_memory().unwrap()));
 }
 
-#[test]
-fn a_version_1_sqlite_store_is_migrated_and_keeps_its_visits() {
-    let dir = tempfile::tempdir().unwrap();
+/// The columns schema version 2 added to `visits`.
+const CHAIN_CHECK_COLUMNS: [&str; 5] = [
+    "chain_checked_at",
+    "chain_entries",
+    "chain_broken_author",
+    "chain_broken_seq",
+    "chain_broken_reason",
+];
+
+/// A store written, turned back into a version 1 store by `downgrade`, and
+/// opened again by `open`: migrated, its visits kept, chain checks stored.
+fn check_migrated_from_version_1(open: impl Fn() -> Box<dyn Store>, downgrade: impl FnOnce()) {
     let record = VisitRecord {
         id: Uuid::now_v7(),
         case_id: Uuid::now_v7(),
     };
-    {
-        let store = SqliteStore::open_dir(dir.path()).unwrap();
-        store::write(&store, |tx| tx.insert_visit(&record)).unwrap();
-    }
-    // Turn the file back into a version 1 store: no chain verification columns.
-    let conn = rusqlite::Connection::open(dir.path().join("doorstep-server.db")).unwrap();
-    for column in [
-        "chain_checked_at",
-        "chain_entries",
-        "chain_broken_author",
-        "chain_broken_seq",
-        "chain_broken_reason",
-    ] {
-        conn.execute_batch(&format!("ALTER TABLE visits DROP COLUMN {column}"))
-            .unwrap();
-    }
-    conn.pragma_update(None, "user_version", 1).unwrap();
-    drop(conn);
-
-    let store = SqliteStore::open_dir(dir.path()).unwrap();
+    store::write(open().as_ref(), |tx| tx.insert_visit(&record)).unwrap();
+    downgrade();
+    let store = open();
     let check = ChainCheck {
         checked_at: t0(),
         entries: 3,
         broken: None,
     };
-    store::write(&store, |tx| {
+    store::write(store.as_ref(), |tx| {
         assert_eq!(tx.visit(record.id)?, Some(record));
         assert_eq!(tx.chain_check(record.id)?, None);
         tx.set_chain_check(record.id, &check)
     })
     .unwrap();
     assert_eq!(
-        store::read(&store, |tx| tx.chain_check(record.id)).unwrap(),
+        store::read(store.as_ref(), |tx| tx.chain_check(record.id)).unwrap(),
         Some(check)
     );
-    let conn = rusqlite::Connection::open(dir.path().join("doorstep-server.db")).unwrap();
+}
+
+#[test]
+fn a_version_1_sqlite_store_is_migrated_and_keeps_its_visits() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("doorstep-server.db");
+    check_migrated_from_version_1(
+        || Box::new(SqliteStore::open_dir(dir.path()).unwrap()),
+        || {
+            let conn = rusqlite::Connection::open(&file).unwrap();
+            for column in CHAIN_CHECK_COLUMNS {
+                conn.execute_batch(&format!("ALTER TABLE visits DROP COLUMN {column}"))
+                    .unwrap();
+            }
+            conn.pragma_update(None, "user_version", 1).unwrap();
+        },
+    );
+    let conn = rusqlite::Connection::open(&file).unwrap();
     let version: i64 = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
     assert_eq!(version, doorstep_server::store::sqlite::SCHEMA_VERSION);
+}
+
+#[test]
+fn a_version_1_postgres_store_is_migrated_and_keeps_its_visits() {
+    let Some(url) = pg_url("a_version_1_postgres_store_is_migrated") else {
+        return;
+    };
+    let (schema, config) = pg_schema(&url);
+    check_migrated_from_version_1(
+        || Box::new(PostgresStore::connect(config.clone(), 2).unwrap()),
+        || {
+            let mut client = config.connect(postgres::NoTls).unwrap();
+            for column in CHAIN_CHECK_COLUMNS {
+                client
+                    .batch_execute(&format!("ALTER TABLE {schema}.visits DROP COLUMN {column}"))
+                    .unwrap();
+            }
+            client
+                .batch_execute(&format!("UPDATE {schema}.doorstep_schema SET version = 1"))
+                .unwrap();
+        },
+    );
+    let mut client = config.connect(postgres::NoTls).unwrap();
+    let version: i32 = client
+        .query_one(
+            &format!("SELECT version FROM {schema}.doorstep_schema"),
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(version, doorstep_server::store::postgres::SCHEMA_VERSION);
 }
 
 #[test]
