@@ -28,6 +28,27 @@ pub const GENESIS_HASH: &str = "000000000000000000000000000000000000000000000000
 /// Domain-separation tag and encoding version hashed in front of every entry.
 const HASH_DOMAIN: &[u8] = b"doorstep/visit-event-log/v1";
 
+/// Domain-separation tag of [`derived_op_id`].
+const OP_ID_DOMAIN: &[u8] = b"doorstep/op-id/v1";
+
+/// The op id of the entry at position `seq` of `author`'s chain of `visit_id`:
+/// a version 8 UUID made of the first 16 bytes of a SHA-256 over the three.
+///
+/// Devices give their entries this id. A chain position holds one entry, so
+/// the id is as unique as a random one, and the push protocol can leave it
+/// out: the server derives it from the chain position it already has.
+pub fn derived_op_id(visit_id: Uuid, author: Uuid, seq: u64) -> Uuid {
+    let mut hasher = Sha256::new();
+    put_field(&mut hasher, OP_ID_DOMAIN);
+    put_field(&mut hasher, visit_id.as_bytes());
+    put_field(&mut hasher, author.as_bytes());
+    put_field(&mut hasher, &seq.to_be_bytes());
+    let digest = hasher.finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_custom_bytes(bytes).into_uuid()
+}
+
 /// One entry in an author's chain for a visit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogEntry {
@@ -408,6 +429,22 @@ mod tests {
 
     fn heads_of(log: &[LogEntry]) -> Vec<ChainHead> {
         verify_visit_log(id(1), log, &[]).unwrap()
+    }
+
+    #[test]
+    fn derived_op_ids_are_stable_per_chain_position_and_distinct_across_them() {
+        let one = derived_op_id(id(1), id(2), 0);
+        assert_eq!(one, derived_op_id(id(1), id(2), 0));
+        assert_eq!(one.get_version_num(), 8);
+        let others = [
+            derived_op_id(id(1), id(2), 1),
+            derived_op_id(id(2), id(2), 0),
+            derived_op_id(id(1), id(1), 0),
+            derived_op_id(id(2), id(1), 0),
+        ];
+        for other in others {
+            assert_ne!(one, other);
+        }
     }
 
     #[test]

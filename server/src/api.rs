@@ -14,7 +14,8 @@ use axum::{Json, Router};
 use doorstep_core::clock::WallClock;
 use doorstep_core::domain::VisitId;
 use doorstep_core::sync::protocol::{
-    LoginRequest, MAX_BODY_BYTES, MAX_PULL_LIMIT, PushRequest, RegisterDeviceRequest, ReviewRequest,
+    LoginRequest, MAX_BODY_BYTES, MAX_PULL_LIMIT, MAX_PUSH_OPS, PushRequest, RegisterDeviceRequest,
+    ReviewRequest,
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -320,10 +321,22 @@ async fn push(
     Bearer(session): Bearer,
     JsonBody(request): JsonBody<PushRequest>,
 ) -> Result<Response, AppError> {
+    if request.len() > MAX_PUSH_OPS {
+        return Err(AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_many_ops",
+            format!("at most {MAX_PUSH_OPS} operations per push"),
+        ));
+    }
     let store = state.store.clone();
     let now = state.clock.now();
-    let (response, counts) =
-        blocking(move || service::push::push(store.as_ref(), &session, &request.ops, now)).await?;
+    let (response, counts) = blocking(move || {
+        let ops = request
+            .into_entries()
+            .map_err(|e| AppError::unprocessable("invalid_push", e.to_string()))?;
+        service::push::push(store.as_ref(), &session, &ops, now)
+    })
+    .await?;
     state.metrics.count_ops(counts);
     Ok(Json(response).into_response())
 }

@@ -218,9 +218,7 @@ fn an_existing_sqlite_database_gains_the_console_tables() {
         let store = doorstep_server::store::sqlite::SqliteStore::open_dir(dir.path()).unwrap();
         drop(store);
         // Make it look like a schema-1 database from before the console.
-        let conn = rusqlite::Connection::open(dir.path().join("doorstep-server.db")).unwrap();
-        conn.execute_batch("DROP TABLE console_sessions; PRAGMA user_version = 1;")
-            .unwrap();
+        downgrade_sqlite_to_version_1(&dir.path().join("doorstep-server.db"));
     }
     let store = doorstep_server::store::sqlite::SqliteStore::open_dir(dir.path()).unwrap();
     let found = store::read(&store, |tx| tx.console_session("none")).unwrap();

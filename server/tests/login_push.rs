@@ -223,12 +223,12 @@ async fn bodies_that_are_too_large_malformed_or_not_json_are_refused_cleanly() {
         ("{\"ops\": [", StatusCode::BAD_REQUEST, "malformed_json"),
         ("not json at all", StatusCode::BAD_REQUEST, "malformed_json"),
         (
-            "{\"ops\": 7}",
+            "{\"chains\": 7}",
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_body",
         ),
         (
-            "{\"ops\": [{\"visit_id\": 1}]}",
+            "{\"chains\": [{\"visit_id\": 1}]}",
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_body",
         ),
@@ -276,12 +276,12 @@ async fn zstd_bodies_are_accepted_and_bounded_when_inflated() {
     let token = w.login("agent1", w.phone1).await;
     let mut phone = Phone::new(w.phone1, Uuid::now_v7());
     let ops: Vec<_> = full_visit(&w.case1).iter().map(|c| phone.act(c)).collect();
-    let json = json!({ "ops": ops }).to_string();
+    let json = serde_json::to_string(&PushRequest::new(&ops)).unwrap();
     let compressed = zstd::encode_all(json.as_bytes(), 3).unwrap();
     assert!(compressed.len() < json.len());
     let (status, value) = w.raw(zstd_push(&token, compressed)).await;
     assert_eq!(status, StatusCode::OK, "{value}");
-    assert_eq!(value["results"].as_array().unwrap().len(), 6);
+    assert_eq!(outcomes_of(&ops, &value), ["applied"; 6]);
 
     let (status, value) = w.raw(zstd_push(&token, b"not zstd".to_vec())).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -337,4 +337,23 @@ async fn logout_revokes_the_token() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let (status, _) = w.send("POST", "/v1/logout", Some(&token), None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn only_the_very_entry_stored_under_an_op_id_is_a_duplicate() {
+    let w = World::new();
+    let token = w.login("agent1", w.phone1).await;
+    let mut phone = Phone::new(w.phone1, Uuid::now_v7());
+    let ops: Vec<_> = full_visit(&w.case1)[..2]
+        .iter()
+        .map(|c| phone.act(c))
+        .collect();
+    assert_eq!(w.push_outcomes(&token, &ops).await, ["applied"; 2]);
+    // Another entry at the same chain position with the same op id (as a
+    // restored phone would make with derived ids): not a retry, not stored.
+    let mut other = ops[1].clone();
+    other.utc_offset_minutes = 0;
+    other.hash = other.compute_hash();
+    assert_eq!(w.push_outcomes(&token, &[other]).await, ["chain_broken"]);
+    assert_eq!(w.push_outcomes(&token, &ops[1..]).await, ["duplicate"]);
 }

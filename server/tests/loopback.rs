@@ -182,16 +182,10 @@ fn the_binary_serves_a_visit_from_push_to_review_over_loopback() {
         "POST",
         &format!("{base}/v1/push"),
         Some(&token),
-        Some(json!({"ops": ops})),
+        Some(serde_json::to_value(PushRequest::new(&ops)).unwrap()),
     );
     assert_eq!(status, 200, "{pushed}");
-    assert!(
-        pushed["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|r| r["outcome"] == "applied")
-    );
+    assert_eq!(outcomes_of(&ops, &pushed), ["applied"; 6]);
 
     let sup = login("sup", sup_phone);
     let review_url = format!("{base}/v1/visits/{}/review", device.visit);
@@ -223,7 +217,7 @@ fn the_binary_serves_a_visit_from_push_to_review_over_loopback() {
         "POST",
         &format!("{base}/v1/push"),
         Some(&token),
-        Some(json!({"ops": "x"})),
+        Some(json!({"chains": "x"})),
     );
     assert_eq!((status, bad["code"].as_str()), (422, Some("invalid_body")));
     let (_, metrics) = call(&agent, "GET", &format!("{base}/metrics"), None, None);

@@ -72,6 +72,13 @@ async fn the_served_document_matches_the_routes_and_the_wire_types() {
     // declared required field is there.
     let mut phone = Phone::new(w.phone1, Uuid::now_v7());
     let entry = phone.act(&planned(&w.case1));
+    // An entry that needs every optional field of a pushed entry: a random op
+    // id, a counter, another clock node, and a hash that is not its content's.
+    let mut odd = phone.act(&notice());
+    odd.hlc.counter = 3;
+    odd.hlc.node = Uuid::nil();
+    let push = PushRequest::new([&entry, &odd]);
+    assert_eq!(push.chains.len(), 1);
     let samples: Vec<(&str, Value)> = vec![
         ("LogEntry", serde_json::to_value(&entry).unwrap()),
         (
@@ -93,13 +100,19 @@ async fn the_served_document_matches_the_routes_and_the_wire_types() {
             })
             .unwrap(),
         ),
+        ("PushRequest", serde_json::to_value(&push).unwrap()),
+        ("PushedRun", serde_json::to_value(&push.chains[0]).unwrap()),
         (
-            "PushRequest",
-            serde_json::to_value(PushRequest { ops: vec![entry] }).unwrap(),
+            "PushedEntry",
+            serde_json::to_value(&push.chains[0].entries[1]).unwrap(),
         ),
         (
             "PushResponse",
-            serde_json::to_value(PushResponse { results: vec![] }).unwrap(),
+            serde_json::to_value(PushResponse {
+                applied: 0,
+                not_applied: vec![],
+            })
+            .unwrap(),
         ),
         (
             "OpResult",

@@ -8,12 +8,13 @@
 mod common;
 
 use common::*;
-use doorstep_core::sync::protocol::{RejectCode, Role};
+use doorstep_core::event_log::BreakReason;
+use doorstep_core::sync::protocol::{PushRequest, RejectCode, Role};
 use doorstep_server::store::postgres::PostgresStore;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::store::{
-    self, AttachmentRef, AuditRecord, CaseRecord, ConsoleSessionRecord, DeviceRecord, FeedItem,
-    Store, StoreError, StoredEntry, TokenRecord, UserRecord, VisitRecord,
+    self, AttachmentRef, AuditRecord, CaseRecord, ChainBreak, ChainCheck, ConsoleSessionRecord,
+    DeviceRecord, FeedItem, Store, StoreError, StoredEntry, TokenRecord, UserRecord, VisitRecord,
 };
 use uuid::Uuid;
 
@@ -206,6 +207,44 @@ fn check_visits_entries_ops(store: &dyn Store) {
     .unwrap();
 }
 
+fn check_chain_checks(store: &dyn Store) {
+    let record = VisitRecord {
+        id: Uuid::now_v7(),
+        case_id: Uuid::now_v7(),
+    };
+    store::write(store, |tx| tx.insert_visit(&record)).unwrap();
+    let unchecked = store::read(store, |tx| {
+        Ok::<_, StoreError>((tx.chain_check(record.id)?, tx.chain_check(Uuid::now_v7())?))
+    })
+    .unwrap();
+    assert_eq!(unchecked, (None, None));
+    let ok = ChainCheck {
+        checked_at: t0(),
+        entries: 38,
+        broken: None,
+    };
+    store::write(store, |tx| tx.set_chain_check(record.id, &ok)).unwrap();
+    assert_eq!(
+        store::read(store, |tx| tx.chain_check(record.id)).unwrap(),
+        Some(ok)
+    );
+    // A later verification replaces the earlier one.
+    let broken = ChainCheck {
+        checked_at: t0() + chrono::Duration::minutes(5),
+        entries: 40,
+        broken: Some(ChainBreak {
+            author: Uuid::now_v7(),
+            seq: Some(17),
+            reason: BreakReason::HashMismatch,
+        }),
+    };
+    store::write(store, |tx| tx.set_chain_check(record.id, &broken)).unwrap();
+    assert_eq!(
+        store::read(store, |tx| tx.chain_check(record.id)).unwrap(),
+        Some(broken)
+    );
+}
+
 fn check_write_rolls_back_on_error(store: &dyn Store) {
     let ghost = user("ghost", Role::Agent);
     let failed: Result<(), StoreError> = store::write(store, |tx| {
@@ -333,10 +372,7 @@ fn sqlite_migration_to_version_2_finds_the_attachments_already_pushed() {
         let store = SqliteStore::open_dir(dir.path()).unwrap();
         store_attached_entries(&store)
     };
-    let conn = rusqlite::Connection::open(dir.path().join("doorstep-server.db")).unwrap();
-    conn.execute_batch("DROP TABLE attachment_refs; PRAGMA user_version = 1;")
-        .unwrap();
-    drop(conn);
+    downgrade_sqlite_to_version_1(&dir.path().join("doorstep-server.db"));
     let store = SqliteStore::open_dir(dir.path()).unwrap();
     check_backfilled(&store, visit, &sha);
 }
@@ -351,12 +387,7 @@ fn postgres_migration_to_version_2_finds_the_attachments_already_pushed() {
         let store = PostgresStore::connect(config.clone(), 2).unwrap();
         store_attached_entries(&store)
     };
-    let mut client = config.connect(postgres::NoTls).unwrap();
-    client
-        .batch_execute(&format!(
-            "DROP TABLE {schema}.attachment_refs; UPDATE {schema}.doorstep_schema SET version = 1;"
-        ))
-        .unwrap();
+    downgrade_postgres_to_version_1(&config, &schema);
     let store = PostgresStore::connect(config, 2).unwrap();
     check_backfilled(&store, visit, &sha);
 }
@@ -445,6 +476,7 @@ fn conformance(make: impl Fn() -> Box<dyn Store>) {
     check_cases_and_feed(make().as_ref());
     check_templates(make().as_ref());
     check_visits_entries_ops(make().as_ref());
+    check_chain_checks(make().as_ref());
     check_write_rolls_back_on_error(make().as_ref());
     check_audit(make().as_ref());
     check_console_sessions_and_team_lists(make().as_ref());
@@ -454,6 +486,69 @@ fn conformance(make: impl Fn() -> Box<dyn Store>) {
 #[test]
 fn sqlite_store_conforms() {
     conformance(|| Box::new(SqliteStore::open_in_memory().unwrap()));
+}
+
+/// A store written, turned back into a version 1 store by `downgrade`, and
+/// opened again by `open`: migrated, its visits kept, chain checks stored.
+fn check_migrated_from_version_1(open: impl Fn() -> Box<dyn Store>, downgrade: impl FnOnce()) {
+    let record = VisitRecord {
+        id: Uuid::now_v7(),
+        case_id: Uuid::now_v7(),
+    };
+    store::write(open().as_ref(), |tx| tx.insert_visit(&record)).unwrap();
+    downgrade();
+    let store = open();
+    let check = ChainCheck {
+        checked_at: t0(),
+        entries: 3,
+        broken: None,
+    };
+    store::write(store.as_ref(), |tx| {
+        assert_eq!(tx.visit(record.id)?, Some(record));
+        assert_eq!(tx.chain_check(record.id)?, None);
+        tx.set_chain_check(record.id, &check)
+    })
+    .unwrap();
+    assert_eq!(
+        store::read(store.as_ref(), |tx| tx.chain_check(record.id)).unwrap(),
+        Some(check)
+    );
+}
+
+#[test]
+fn a_version_1_sqlite_store_is_migrated_and_keeps_its_visits() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("doorstep-server.db");
+    check_migrated_from_version_1(
+        || Box::new(SqliteStore::open_dir(dir.path()).unwrap()),
+        || downgrade_sqlite_to_version_1(&file),
+    );
+    let conn = rusqlite::Connection::open(&file).unwrap();
+    let version: i64 = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, doorstep_server::store::sqlite::SCHEMA_VERSION);
+}
+
+#[test]
+fn a_version_1_postgres_store_is_migrated_and_keeps_its_visits() {
+    let Some(url) = pg_url("a_version_1_postgres_store_is_migrated") else {
+        return;
+    };
+    let (schema, config) = pg_schema(&url);
+    check_migrated_from_version_1(
+        || Box::new(PostgresStore::connect(config.clone(), 2).unwrap()),
+        || downgrade_postgres_to_version_1(&config, &schema),
+    );
+    let mut client = config.connect(postgres::NoTls).unwrap();
+    let version: i32 = client
+        .query_one(
+            &format!("SELECT version FROM {schema}.doorstep_schema"),
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(version, doorstep_server::store::postgres::SCHEMA_VERSION);
 }
 
 #[test]
@@ -854,15 +949,10 @@ fn two_server_processes_on_one_postgres_serve_the_same_device() {
     changes.insert(3, attached(&sha, photo.len() as u64));
     let ops: Vec<_> = changes.iter().map(|c| phone.act(c)).collect();
     let outcomes = |base: &str, ops: &[doorstep_core::event_log::LogEntry]| -> Vec<String> {
-        let body = serde_json::json!({ "ops": ops });
+        let body = serde_json::to_value(PushRequest::new(ops)).unwrap();
         let (status, value) = http_json(base, "POST", "/v1/push", Some(&token), Some(body));
         assert_eq!(status, 200, "{value}");
-        value["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["outcome"].as_str().unwrap().to_owned())
-            .collect()
+        outcomes_of(ops, &value)
     };
     assert_eq!(outcomes(&first, &ops), vec!["applied"; 7]);
     // The other process knows the token, the case and every op.

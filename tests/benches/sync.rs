@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use doorstep_core::checklist::home_verification;
-use doorstep_core::sync::protocol::{LoginRequest, LoginResponse, PushResponse};
+use doorstep_core::sync::protocol::{LoginRequest, LoginResponse, PushRequest, PushResponse};
 use doorstep_core::sync::ureq_transport::UreqTransport;
 use doorstep_core::{Doorstep, NoProgress, ServerSnapshot, SyncCredentials, SyncPhase};
 use doorstep_server::admin;
@@ -177,7 +177,8 @@ fn push_10k(c: &mut Criterion) {
                         .limit(u64::MAX)
                         .read_json()
                         .unwrap();
-                    applied += response.results.len() as u64;
+                    assert!(response.not_applied.is_empty());
+                    applied += response.applied;
                 }
                 total += start.elapsed();
                 assert_eq!(applied, fixture.ops);
@@ -291,50 +292,53 @@ fn visit_wire_bytes() {
         zstd::bulk::compress(&joined, 3).unwrap().len()
     };
 
-    // What the JSON body is made of, field by field (key, quotes and comma included).
-    let mut by_field: std::collections::BTreeMap<String, usize> = Default::default();
-    for entry in &entries {
-        let value = serde_json::to_value(entry).unwrap();
-        for (key, field) in value.as_object().unwrap() {
-            let size = key.len() + 3 + serde_json::to_string(field).unwrap().len() + 1;
-            *by_field.entry(key.clone()).or_default() += size;
-        }
-    }
-    // Compressed size of the body without each group of fields, to see what
-    // costs what after zstd (a field alone can hide behind its twin: `prev_hash`
-    // repeats the previous `hash`).
-    let groups: [(&str, &[&str]); 5] = [
+    // The same entries in the first v1 body (a flat list of whole log
+    // entries, before the grouped format), for comparison in the same run.
+    let flat = serde_json::to_vec(&serde_json::json!({ "ops": entries })).unwrap();
+    let flat_compressed = zstd::bulk::compress(&flat, 3).unwrap().len();
+
+    // What the body is made of: its compressed size without each group of
+    // fields (a run's fields are in its header, an entry's in each entry).
+    let request: serde_json::Value = serde_json::to_value(PushRequest::new(&entries)).unwrap();
+    let groups: [(&str, &[&str], &[&str]); 6] = [
         (
-            "ids (visit_id, author, op_id)",
-            &["visit_id", "author", "op_id"],
+            "run headers (visit_id, author, seq, prev_hash)",
+            &["visit_id", "author", "seq", "prev_hash"],
+            &[],
         ),
-        ("hashes (hash, prev_hash)", &["hash", "prev_hash"]),
+        ("explicit op_id", &[], &["op_id"]),
         (
-            "stamps (hlc, device_time, utc_offset_minutes, seq)",
-            &["hlc", "device_time", "utc_offset_minutes", "seq"],
+            "stamps (hlc, counter, node, device_time, utc_offset_minutes)",
+            &[],
+            &[
+                "hlc",
+                "counter",
+                "node",
+                "device_time",
+                "utc_offset_minutes",
+            ],
         ),
-        ("kind", &["kind"]),
-        ("payload", &["payload"]),
+        ("kind", &[], &["kind"]),
+        ("payload", &[], &["payload"]),
+        ("explicit hash", &[], &["hash"]),
     ];
     let mut without: Vec<(String, usize)> = Vec::new();
-    for (name, keys) in groups {
-        let stripped: Vec<serde_json::Value> = entries
-            .iter()
-            .map(|e| {
-                let mut v = serde_json::to_value(e).unwrap();
-                for key in keys {
-                    v.as_object_mut().unwrap().remove(*key);
+    for (name, run_keys, entry_keys) in groups {
+        let mut stripped = request.clone();
+        for run in stripped["chains"].as_array_mut().unwrap() {
+            let run = run.as_object_mut().unwrap();
+            for key in run_keys {
+                run.remove(*key);
+            }
+            for entry in run["entries"].as_array_mut().unwrap() {
+                for key in entry_keys {
+                    entry.as_object_mut().unwrap().remove(*key);
                 }
-                v
-            })
-            .collect();
-        let json = serde_json::to_vec(&serde_json::json!({ "ops": stripped })).unwrap();
+            }
+        }
+        let json = serde_json::to_vec(&stripped).unwrap();
         let z = zstd::bulk::compress(&json, 3).unwrap().len();
-        let plain: usize = keys
-            .iter()
-            .map(|k| by_field.get(*k).copied().unwrap_or(0))
-            .sum();
-        without.push((name.to_owned(), plain));
+        without.push((name.to_owned(), body.len().saturating_sub(json.len())));
         without.push((format!("{name} zstd"), compressed.len().saturating_sub(z)));
     }
 
@@ -365,12 +369,12 @@ fn visit_wire_bytes() {
         .read_to_string(&mut answer)
         .unwrap();
     let answer: PushResponse = serde_json::from_str(&answer).unwrap();
-    let applied = answer
-        .results
-        .iter()
-        .filter(|r| r.outcome == doorstep_core::sync::protocol::OpOutcome::Applied)
-        .count();
-    assert_eq!(applied, entries.len(), "the server applied every op");
+    assert_eq!(
+        answer.applied,
+        entries.len() as u64,
+        "the server applied every op"
+    );
+    assert!(answer.not_applied.is_empty());
     let kinds: std::collections::BTreeMap<&str, usize> =
         entries.iter().fold(Default::default(), |mut m, e| {
             *m.entry(e.kind.as_str()).or_default() += 1;
@@ -390,6 +394,11 @@ fn visit_wire_bytes() {
         } else {
             "missed"
         }
+    );
+    println!(
+        "wire_bytes: first v1 body (flat list)  {:>6} B JSON, {:>5} B zstd level 3",
+        flat.len(),
+        flat_compressed
     );
     println!("wire_bytes: baseline payloads JSON    {:>6} B", payloads);
     println!(

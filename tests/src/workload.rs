@@ -270,7 +270,7 @@ pub fn pending_entries(doorstep: &Doorstep, limit: u32) -> Result<Vec<LogEntry>,
 pub fn push_bodies(entries: &[LogEntry]) -> Result<Vec<Vec<u8>>, serde_json::Error> {
     entries
         .chunks(MAX_PUSH_OPS)
-        .map(|ops| serde_json::to_vec(&PushRequest { ops: ops.to_vec() }))
+        .map(|ops| serde_json::to_vec(&PushRequest::new(ops)))
         .collect()
 }
 

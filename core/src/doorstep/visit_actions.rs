@@ -305,12 +305,14 @@ impl Doorstep {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .tick(device_time);
         let prev = self.heads.get(tx, visit_id, self.device)?;
+        let seq = prev.as_ref().map_or(0, |prev| prev.seq.saturating_add(1));
         let entry = event_log::append(
             prev.as_ref(),
             EntryDraft {
                 visit_id,
                 author: self.device,
-                op_id: Uuid::now_v7(),
+                // Derived from the chain position, so a push need not send it.
+                op_id: event_log::derived_op_id(visit_id, self.device, seq),
                 kind: change.kind().to_owned(),
                 payload: serde_json::to_string(change)?,
                 hlc: stamp,

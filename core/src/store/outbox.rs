@@ -162,6 +162,26 @@ pub fn acknowledge(
     Ok(())
 }
 
+/// Moves every pending (not rejected) operation whose outbox position is in
+/// `first..=last`, which the server has all acknowledged, into the visits'
+/// logs, and raises the clock floor to the newest of their stamps.
+pub fn acknowledge_positions(tx: &Transaction<'_>, first: i64, last: i64) -> Result<()> {
+    let acknowledged = format!("FROM outbox WHERE position BETWEEN ?1 AND ?2 AND {NOT_REJECTED}");
+    let newest: Option<String> = tx
+        .prepare_cached(&format!("SELECT max(hlc) {acknowledged}"))?
+        .query_row([first, last], |row| row.get(0))?;
+    if let Some(stamp) = newest {
+        crate::store::meta::raise_clock_floor(tx, &stamp)?;
+    }
+    tx.prepare_cached(&format!(
+        "INSERT INTO visit_log ({ENTRY_COLUMNS}) SELECT {ENTRY_COLUMNS} {acknowledged}"
+    ))?
+    .execute([first, last])?;
+    tx.prepare_cached(&format!("DELETE {acknowledged}"))?
+        .execute([first, last])?;
+    Ok(())
+}
+
 /// Moves one acknowledged operation, by its outbox position, into the visit's
 /// log, and raises the clock floor to its stamp. An operation acknowledged
 /// before (no longer in the outbox) is left alone.

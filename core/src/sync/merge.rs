@@ -19,7 +19,8 @@
 //! attachments are sets: that is [`VisitHistory::fold`], which the server runs
 //! over the admitted entries.
 
-use crate::domain::{DeviceId, VisitChange, VisitHistory};
+use crate::clock::Hlc;
+use crate::domain::{DeviceId, VisitChange, VisitHistory, VisitId};
 use crate::event_log::{GENESIS_HASH, LogEntry};
 use crate::sync::protocol::RejectCode;
 
@@ -182,6 +183,76 @@ pub fn check_fold_position(
         Err(RejectCode::IllegalTransition)
     } else {
         Ok(after)
+    }
+}
+
+/// A visit's admitted entries and their fold, kept up to date as entries are
+/// admitted one at a time.
+///
+/// Admitting an entry stamped after every admitted one (the usual case: a
+/// device pushing its outbox in order) applies that one change to the fold;
+/// only an entry stamped earlier refolds the visit, as
+/// [`check_fold_position`] does. So a push of `n` entries of one visit costs
+/// `n` changes, not `n` whole-visit folds.
+#[derive(Debug, Clone)]
+pub struct FoldedVisit {
+    admitted: Vec<LogEntry>,
+    history: Option<VisitHistory>,
+    newest: Option<Hlc>,
+}
+
+impl FoldedVisit {
+    /// Folds the admitted entries of visit `visit_id` (any order), once.
+    pub fn new(visit_id: VisitId, admitted: Vec<LogEntry>) -> FoldedVisit {
+        let history = if admitted.is_empty() {
+            None
+        } else {
+            VisitHistory::fold(visit_id, &admitted).ok()
+        };
+        let newest = admitted.iter().map(|entry| entry.hlc).max();
+        FoldedVisit {
+            admitted,
+            history,
+            newest,
+        }
+    }
+
+    /// The visit as folded so far; `None` while nothing foldable is admitted.
+    pub fn history(&self) -> Option<&VisitHistory> {
+        self.history.as_ref()
+    }
+
+    /// The admitted entries, in the order they were admitted.
+    pub fn admitted(&self) -> &[LogEntry] {
+        &self.admitted
+    }
+
+    /// Admits `entry`, whose change [`admit`] returned, if it fits where its
+    /// clock puts it (the rule of [`check_fold_position`]); on refusal
+    /// nothing changes.
+    ///
+    /// Errors: [`RejectCode::IllegalTransition`].
+    pub fn admit(&mut self, entry: &LogEntry, change: VisitChange) -> Result<(), RejectCode> {
+        match (&mut self.history, self.newest) {
+            (Some(history), Some(newest)) if entry.hlc > newest => {
+                // Stamped after everything admitted: the fold with it is the
+                // fold so far plus this one change. A refused change leaves
+                // the fold as it was (`Visit::apply` changes nothing on error).
+                let skipped = history.skipped;
+                history.apply(change, entry.hlc);
+                if history.skipped > skipped {
+                    history.skipped = skipped;
+                    return Err(RejectCode::IllegalTransition);
+                }
+            }
+            _ => {
+                let after = check_fold_position(&self.admitted, self.history.as_ref(), entry)?;
+                self.history = Some(after);
+            }
+        }
+        self.admitted.push(entry.clone());
+        self.newest = self.newest.max(Some(entry.hlc));
+        Ok(())
     }
 }
 

@@ -430,3 +430,54 @@ proptest! {
         prop_assert_eq!(one.skipped, 0);
     }
 }
+
+proptest! {
+    /// Folding entry by entry ([`FoldedVisit`]) gives the same verdicts and the
+    /// same visit as refolding the whole visit for every entry, whatever the
+    /// clock order (entries stamped earlier take the refold path) and whether
+    /// or not the state machine allows each change.
+    #[test]
+    fn a_folded_visit_matches_a_refold_for_every_entry(
+        steps in proptest::collection::vec((0u8..7, 0u64..60), 1..30)
+    ) {
+        let visit = Uuid::from_u128(13);
+        let agent = Uuid::from_u128(1);
+        let mut chain = Chain::new(device(1), visit);
+        let mut folded = FoldedVisit::new(visit, Vec::new());
+        let mut admitted: Vec<LogEntry> = Vec::new();
+        let changes = std::iter::once((planned(agent, None), 30)).chain(
+            steps.iter().enumerate().map(|(n, &(kind, millis))| {
+                let change = match kind {
+                    0 => notice(),
+                    1 => VisitChange::CheckedIn { check: site() },
+                    2 => note(agent, n as u32),
+                    3 => VisitChange::Answered {
+                        item_id: "identity_confirmed".into(),
+                        value: AnswerValue::YesNo(n % 2 == 0),
+                    },
+                    4 => VisitChange::CheckedOut { check: site() },
+                    5 => review(ReviewDecision::Approve),
+                    _ => planned(agent, None),
+                };
+                (change, millis)
+            }),
+        );
+        for (change, millis) in changes {
+            let entry = chain.push(&change, millis);
+            let before = if admitted.is_empty() {
+                None
+            } else {
+                VisitHistory::fold(visit, &admitted).ok()
+            };
+            prop_assert_eq!(folded.history(), before.as_ref());
+            let expected = check_fold_position(&admitted, before.as_ref(), &entry);
+            let actual = folded.admit(&entry, read_change(&entry).unwrap());
+            prop_assert_eq!(actual.is_ok(), expected.is_ok());
+            if let Ok(after) = expected {
+                admitted.push(entry);
+                prop_assert_eq!(folded.history(), Some(&after));
+            }
+            prop_assert_eq!(folded.admitted(), admitted.as_slice());
+        }
+    }
+}

@@ -3,7 +3,7 @@
 //! duplicate operations move to the visit log, rejected ones stay in the outbox,
 //! recorded and listed for the agent, and no longer hold up the ones behind them.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::error::Result;
 use crate::event_log::LogEntry;
@@ -12,11 +12,13 @@ use crate::sync::engine::{Engine, protocol};
 use crate::sync::protocol::{MAX_BODY_BYTES, MAX_PUSH_OPS, OpOutcome, PushRequest, PushResponse};
 use crate::sync::status::{SyncPhase, SyncReport};
 
-/// Bytes of a push body around its operations: `{"ops":[` and `]}`.
+/// Bytes of a push body around its runs: `{"chains":[` and `]}`.
 const ENVELOPE_BYTES: usize = 16;
 
 /// Picks the longest prefix of `pending` that fits one push: at most
-/// [`MAX_PUSH_OPS`] operations and [`MAX_BODY_BYTES`] of JSON. The first
+/// [`MAX_PUSH_OPS`] operations and [`MAX_BODY_BYTES`] of JSON, counting each
+/// entry as its whole JSON (more than its share of the grouped body, which
+/// sends the chain fields once per run). The first
 /// operation always goes, so an oversized one reaches the server, which answers
 /// for it, rather than blocking the outbox unsent.
 pub(crate) fn batch(pending: &[(i64, LogEntry)]) -> Result<usize> {
@@ -47,30 +49,33 @@ impl Engine<'_> {
                 return Ok(());
             }
             let sent = &pending[..batch(&pending)?];
-            let body = serde_json::to_vec(&PushRequest {
-                ops: sent.iter().map(|(_, entry)| entry.clone()).collect(),
-            })?;
+            let body = serde_json::to_vec(&PushRequest::new(sent.iter().map(|(_, e)| e)))?;
             let response = self.call("POST", "/v1/push", body)?;
             let results: PushResponse = serde_json::from_slice(&response.body)
                 .map_err(|_| protocol("push response unreadable"))?;
+            // Every op not listed was applied: check that the answer covers
+            // exactly the ops sent before settling any of them.
+            let sent_ids: HashSet<uuid::Uuid> = sent.iter().map(|(_, e)| e.op_id).collect();
             let outcomes: HashMap<uuid::Uuid, OpOutcome> = results
-                .results
+                .not_applied
                 .into_iter()
+                .filter(|r| sent_ids.contains(&r.op_id))
                 .map(|r| (r.op_id, r.outcome))
                 .collect();
+            let answered = u64::try_from(outcomes.len())
+                .unwrap_or(u64::MAX)
+                .saturating_add(results.applied);
+            if answered != u64::try_from(sent_ids.len()).unwrap_or(u64::MAX) {
+                return Err(protocol(
+                    "the server's answer does not cover the pushed operations",
+                ));
+            }
             let now = self.wall.now();
             let settled = self.store.write(|tx| {
-                let mut settled = 0u64;
-                for (position, entry) in sent {
+                for (_, entry) in sent {
                     match outcomes.get(&entry.op_id) {
-                        Some(OpOutcome::Applied) => {
-                            outbox::acknowledge_op(tx, *position)?;
-                            report.applied += 1;
-                        }
-                        Some(OpOutcome::Duplicate) => {
-                            outbox::acknowledge_op(tx, *position)?;
-                            report.duplicates += 1;
-                        }
+                        None | Some(OpOutcome::Applied) => report.applied += 1,
+                        Some(OpOutcome::Duplicate) => report.duplicates += 1,
                         Some(OpOutcome::Rejected { code }) => {
                             rejections::record(tx, entry, code.code(), now)?;
                             tracing::warn!(
@@ -80,11 +85,15 @@ impl Engine<'_> {
                             );
                             report.rejected += 1;
                         }
-                        None => continue,
                     }
-                    settled += 1;
                 }
-                Ok(settled)
+                // Every op sent and not rejected was applied now or before:
+                // all of them move to the visit log at once. `sent` is every
+                // pending op between its first and last outbox position.
+                if let (Some((first, _)), Some((last, _))) = (sent.first(), sent.last()) {
+                    outbox::acknowledge_positions(tx, *first, *last)?;
+                }
+                Ok(u64::try_from(sent.len()).unwrap_or(u64::MAX))
             })?;
             if settled == 0 {
                 return Err(protocol(
@@ -148,10 +157,7 @@ mod tests {
         let big = entries(8, MAX_BODY_BYTES / 3);
         let n = batch(&big).unwrap();
         assert_eq!(n, 2);
-        let body = serde_json::to_vec(&PushRequest {
-            ops: big[..n].iter().map(|(_, e)| e.clone()).collect(),
-        })
-        .unwrap();
+        let body = serde_json::to_vec(&PushRequest::new(big[..n].iter().map(|(_, e)| e))).unwrap();
         assert!(body.len() <= MAX_BODY_BYTES);
         // One operation larger than the limit still goes, alone.
         let huge = entries(2, MAX_BODY_BYTES + 1);

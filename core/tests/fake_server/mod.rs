@@ -220,8 +220,12 @@ impl FakeServer {
         let Ok(push) = serde_json::from_slice::<PushRequest>(&request.body) else {
             return Ok(error(400, "bad_request"));
         };
+        let Ok(ops) = push.into_entries() else {
+            return Ok(error(422, "invalid_push"));
+        };
         let mut results = Vec::new();
-        for op in push.ops {
+        let mut applied = 0;
+        for op in ops {
             let outcome = if let Some(code) = state.reject.get(&op.op_id) {
                 OpOutcome::Rejected { code: *code }
             } else if state.applied_ids.contains(&op.op_id) {
@@ -229,7 +233,8 @@ impl FakeServer {
             } else {
                 state.applied_ids.insert(op.op_id);
                 state.applied.push(op.clone());
-                OpOutcome::Applied
+                applied += 1;
+                continue;
             };
             results.push(OpResult {
                 op_id: op.op_id,
@@ -242,7 +247,13 @@ impl FakeServer {
                 reason: "response lost".into(),
             });
         }
-        Ok(json(200, &PushResponse { results }))
+        Ok(json(
+            200,
+            &PushResponse {
+                applied,
+                not_applied: results,
+            },
+        ))
     }
 
     /// The size an applied `attached` entry states for a hash.

@@ -1,14 +1,15 @@
 //! `POST /v1/push`: admits a device's log entries one by one, in one transaction.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use doorstep_core::domain::{CaseId, VisitChange, VisitHistory, VisitId};
+use doorstep_core::domain::{CaseId, DeviceId, VisitChange, VisitId};
 use doorstep_core::event_log::LogEntry;
-use doorstep_core::sync::merge::{self, Refusal};
+use doorstep_core::sync::merge::{self, FoldedVisit, Refusal};
 use doorstep_core::sync::protocol::{MAX_PUSH_OPS, OpOutcome, OpResult, PushResponse, RejectCode};
 
-use super::{Session, audit};
+use super::{Session, audit, chain_check};
 use crate::error::AppError;
 use crate::store::{self, FeedItem, Store, StoreTx, StoredEntry, VisitRecord};
 
@@ -23,14 +24,32 @@ pub struct PushCounts {
     pub rejected: u64,
 }
 
-/// The admitted entries of the visits touched by one push, loaded once.
+/// What one push knows of the visits it touches: each visit's stored log and
+/// its fold, its record, its chain heads and the pusher's access to each case,
+/// loaded from the store once and kept up to date as entries are stored, so
+/// that admitting an entry costs the same however long its visit is.
 #[derive(Default)]
 struct Visits {
-    admitted: HashMap<VisitId, Vec<LogEntry>>,
+    logs: HashMap<VisitId, VisitLog>,
+    /// Newest stored entry of each (visit, author) chain looked at.
+    heads: HashMap<(VisitId, DeviceId), Option<LogEntry>>,
     /// Visits that took an entry, and whether any came from a reassigned agent.
     touched: BTreeMap<VisitId, bool>,
     /// The pusher's access to each case looked at.
     access: HashMap<CaseId, Access>,
+}
+
+/// One visit as the server holds it during a push.
+struct VisitLog {
+    /// The visit's record; `None` until its `planned` entry is admitted.
+    record: Option<VisitRecord>,
+    /// Every stored entry (admitted and refused), grouped by author in chain
+    /// order, for the whole-log verification at the end of the push.
+    stored: Vec<LogEntry>,
+    /// The admitted entries, folded.
+    folded: FoldedVisit,
+    /// Whether an entry was stored in this push.
+    changed: bool,
 }
 
 /// What the pushing user may do on a case.
@@ -47,18 +66,50 @@ enum Access {
 }
 
 impl Visits {
-    fn entries(&mut self, tx: &dyn StoreTx, visit: VisitId) -> Result<&[LogEntry], AppError> {
-        let entries = match self.admitted.entry(visit) {
-            std::collections::hash_map::Entry::Occupied(found) => found.into_mut(),
-            std::collections::hash_map::Entry::Vacant(slot) => slot.insert(
-                tx.visit_entries(visit)?
-                    .into_iter()
-                    .filter(|stored| stored.rejected.is_none())
-                    .map(|stored| stored.entry)
-                    .collect(),
-            ),
+    fn log(&mut self, tx: &dyn StoreTx, visit: VisitId) -> Result<&mut VisitLog, AppError> {
+        Ok(match self.logs.entry(visit) {
+            Entry::Occupied(found) => found.into_mut(),
+            Entry::Vacant(slot) => {
+                let record = tx.visit(visit)?;
+                let mut stored = Vec::new();
+                let mut admitted = Vec::new();
+                for entry in tx.visit_entries(visit)? {
+                    if entry.rejected.is_none() {
+                        admitted.push(entry.entry.clone());
+                    }
+                    stored.push(entry.entry);
+                }
+                slot.insert(VisitLog {
+                    record,
+                    stored,
+                    folded: FoldedVisit::new(visit, admitted),
+                    changed: false,
+                })
+            }
+        })
+    }
+
+    fn head(
+        &mut self,
+        tx: &dyn StoreTx,
+        visit: VisitId,
+        author: DeviceId,
+    ) -> Result<Option<&LogEntry>, AppError> {
+        let head = match self.heads.entry((visit, author)) {
+            Entry::Occupied(found) => found.into_mut(),
+            Entry::Vacant(slot) => slot.insert(tx.chain_head(visit, author)?),
         };
-        Ok(entries.as_slice())
+        Ok(head.as_ref())
+    }
+
+    /// Notes that `entry` was stored in its chain (admitted or refused).
+    fn stored(&mut self, entry: &LogEntry) {
+        self.heads
+            .insert((entry.visit_id, entry.author), Some(entry.clone()));
+        if let Some(log) = self.logs.get_mut(&entry.visit_id) {
+            log.stored.push(entry.clone());
+            log.changed = true;
+        }
     }
 
     fn access(
@@ -80,13 +131,6 @@ impl Visits {
         self.access.insert(case_id, access);
         Ok(access)
     }
-
-    fn admit(&mut self, entry: &LogEntry) {
-        self.admitted
-            .entry(entry.visit_id)
-            .or_default()
-            .push(entry.clone());
-    }
 }
 
 /// Admits `ops` pushed by `session`'s device, in order, in one transaction.
@@ -106,18 +150,28 @@ pub fn push(
     store::write(store, |tx| {
         let mut visits = Visits::default();
         let mut counts = PushCounts::default();
-        let mut results = Vec::with_capacity(ops.len());
+        let mut not_applied = Vec::new();
         for entry in ops {
             let outcome = push_one(tx, session, entry, &mut visits)?;
             match outcome {
-                OpOutcome::Applied => counts.applied += 1,
+                OpOutcome::Applied => {
+                    counts.applied += 1;
+                    continue;
+                }
                 OpOutcome::Duplicate => counts.duplicate += 1,
                 OpOutcome::Rejected { .. } => counts.rejected += 1,
             }
-            results.push(OpResult {
+            not_applied.push(OpResult {
                 op_id: entry.op_id,
                 outcome,
             });
+        }
+        // Each visit that took an entry: its whole stored log verified once,
+        // the result kept with the visit.
+        for (visit, log) in &visits.logs {
+            if log.changed && log.record.is_some() {
+                chain_check::record(tx, *visit, &log.stored, now)?;
+            }
         }
         // One audit row per visit changed, not per op.
         for (visit, reassigned) in &visits.touched {
@@ -128,7 +182,11 @@ pub fn push(
             };
             audit(tx, now, Some(session), action, "visit", visit)?;
         }
-        Ok((PushResponse { results }, counts))
+        let response = PushResponse {
+            applied: counts.applied,
+            not_applied,
+        };
+        Ok((response, counts))
     })
 }
 
@@ -150,24 +208,33 @@ fn push_one(
     visits: &mut Visits,
 ) -> Result<OpOutcome, AppError> {
     if let Some(earlier) = tx.op_outcome(entry.op_id)? {
+        // Op ids derived from the chain position name the position, so only
+        // the very entry stored there is a retry; another one claiming its
+        // place does not continue the chain.
+        let stored = tx.entry(entry.visit_id, entry.author, entry.seq)?;
+        if stored.is_none_or(|stored| stored.entry != *entry) {
+            return Ok(OpOutcome::Rejected {
+                code: RejectCode::ChainBroken,
+            });
+        }
         return Ok(match earlier {
             None => OpOutcome::Duplicate,
             Some(code) => OpOutcome::Rejected { code },
         });
     }
-    let head = tx.chain_head(entry.visit_id, entry.author)?;
-    let admitted = visits.entries(tx, entry.visit_id)?;
-    let history = if admitted.is_empty() {
-        None
-    } else {
-        VisitHistory::fold(entry.visit_id, admitted).ok()
-    };
-    let verdict = merge::admit(entry, session.device.id, head.as_ref(), history.as_ref());
+    let head = visits.head(tx, entry.visit_id, entry.author)?.cloned();
+    let log = visits.log(tx, entry.visit_id)?;
+    let verdict = merge::admit(
+        entry,
+        session.device.id,
+        head.as_ref(),
+        log.folded.history(),
+    );
     if let Err(Refusal::Unlinked(code)) = verdict {
         // Not part of its chain: nothing is stored, a retry gets the same answer.
         return Ok(OpOutcome::Rejected { code });
     }
-    let visit = tx.visit(entry.visit_id)?;
+    let visit = log.record;
     let mut reassigned = false;
     let verdict = match case_of(visit.as_ref(), entry) {
         None => verdict,
@@ -182,11 +249,21 @@ fn push_one(
             Access::Denied => Err(Refusal::Recorded(RejectCode::NotAssigned)),
         },
     };
-    // Legal now, and also where its clock puts it in the visit's fold.
-    let admitted = visits.entries(tx, entry.visit_id)?;
+    // Legal now, and also where its clock puts it in the visit's fold; if so
+    // the fold takes it.
+    let log = visits.log(tx, entry.visit_id)?;
     let verdict = verdict.and_then(|change| {
-        merge::check_fold_position(admitted, history.as_ref(), entry)
-            .map(|_| change)
+        let planned = match &change {
+            VisitChange::Planned { case_id, .. } => Some(*case_id),
+            _ => None,
+        };
+        let attached = match &change {
+            VisitChange::Attached { attachment } => Some(attachment.clone()),
+            _ => None,
+        };
+        log.folded
+            .admit(entry, change)
+            .map(|()| (planned, attached))
             .map_err(Refusal::Recorded)
     });
     let rejected = verdict.as_ref().err().map(|refusal| refusal.code());
@@ -196,8 +273,9 @@ fn push_one(
         reassigned,
     })?;
     tx.record_op(entry.op_id, session.device.id, rejected)?;
-    let change = match verdict {
-        Ok(change) => change,
+    visits.stored(entry);
+    let (planned, attached) = match verdict {
+        Ok(admitted) => admitted,
         Err(refusal) => {
             tracing::info!(op = %entry.op_id, code = refusal.code().code(), "op rejected");
             // A refused entry of a known visit still goes to the other devices,
@@ -215,20 +293,21 @@ fn push_one(
             });
         }
     };
-    let case_id = match (&visit, &change) {
+    let case_id = match (&visit, planned) {
         (Some(visit), _) => visit.case_id,
-        (None, VisitChange::Planned { case_id, .. }) => {
-            tx.insert_visit(&VisitRecord {
+        (None, Some(case_id)) => {
+            let record = VisitRecord {
                 id: entry.visit_id,
-                case_id: *case_id,
-            })?;
-            *case_id
+                case_id,
+            };
+            tx.insert_visit(&record)?;
+            visits.log(tx, entry.visit_id)?.record = Some(record);
+            case_id
         }
         // `admit` only accepts a change to a visit the server knows.
         (None, _) => return Err(AppError::internal(&"admitted change to an unknown visit")),
     };
-    visits.admit(entry);
-    if let VisitChange::Attached { attachment } = &change {
+    if let Some(attachment) = &attached {
         // The device may now upload the bytes (service::attachments).
         super::attachments::record(tx, entry.visit_id, attachment)?;
     }

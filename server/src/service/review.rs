@@ -11,7 +11,7 @@ use doorstep_core::event_log::{EntryDraft, LogEntry, append};
 use doorstep_core::sync::protocol::Role;
 use uuid::Uuid;
 
-use super::{SERVER_NODE, Session};
+use super::{SERVER_NODE, Session, chain_check};
 use crate::error::AppError;
 use crate::store::{self, AuditRecord, FeedItem, Store, StoredEntry, UserRecord};
 
@@ -72,12 +72,14 @@ pub fn review_as(
                 "the visit belongs to another team",
             ));
         }
-        let entries: Vec<LogEntry> = tx
-            .visit_entries(visit_id)?
-            .into_iter()
-            .filter(|stored| stored.rejected.is_none())
-            .map(|stored| stored.entry)
-            .collect();
+        let mut stored = Vec::new();
+        let mut entries: Vec<LogEntry> = Vec::new();
+        for row in tx.visit_entries(visit_id)? {
+            if row.rejected.is_none() {
+                entries.push(row.entry.clone());
+            }
+            stored.push(row.entry);
+        }
         let history = VisitHistory::fold(visit_id, &entries).map_err(|e| AppError::internal(&e))?;
         if history.visit.state != VisitState::Submitted {
             return Err(AppError::conflict(
@@ -119,6 +121,9 @@ pub fn review_as(
             author: SERVER_NODE,
             seq: entry.seq,
         })?;
+        // The server's chain grew too: verify the visit's whole log again.
+        stored.push(entry.clone());
+        chain_check::record(tx, visit_id, &stored, now)?;
         tx.append_audit(&AuditRecord {
             at: now,
             user: Some(reviewer.id),

@@ -15,7 +15,7 @@ pub mod sqlite;
 use chrono::{DateTime, Utc};
 use doorstep_core::checklist::ChecklistTemplate;
 use doorstep_core::domain::{Case, CaseId, DeviceId, UserId, VisitId};
-use doorstep_core::event_log::LogEntry;
+use doorstep_core::event_log::{BreakReason, LogEntry};
 use doorstep_core::sync::protocol::{RejectCode, Role};
 use uuid::Uuid;
 
@@ -105,6 +105,46 @@ pub struct StoredEntry {
     pub rejected: Option<RejectCode>,
     /// Pushed by an agent the case had been reassigned away from.
     pub reassigned: bool,
+}
+
+/// The last verification of a visit's whole stored log, kept with the visit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainCheck {
+    /// When the server verified it.
+    pub checked_at: DateTime<Utc>,
+    /// How many stored entries (every author's chain, admitted and refused)
+    /// were verified.
+    pub entries: u64,
+    /// The first broken link; `None` when every chain verified.
+    pub broken: Option<ChainBreak>,
+}
+
+/// Where a visit's stored log failed verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainBreak {
+    /// The author whose chain is broken.
+    pub author: DeviceId,
+    /// The chain position of the offending entry, when there is one.
+    pub seq: Option<u64>,
+    /// What is wrong.
+    pub reason: BreakReason,
+}
+
+/// Parses a stored [`BreakReason`] code.
+pub fn break_reason_from(code: &str) -> Option<BreakReason> {
+    [
+        BreakReason::HashMismatch,
+        BreakReason::PrevHashMismatch,
+        BreakReason::SequenceGap,
+        BreakReason::WrongVisit,
+        BreakReason::WrongAuthor,
+        BreakReason::HeadMismatch,
+        BreakReason::Truncated,
+        BreakReason::MissingChain,
+        BreakReason::EmptyChain,
+    ]
+    .into_iter()
+    .find(|reason| reason.code() == code)
 }
 
 /// One row of the change feed that pulls read.
@@ -227,7 +267,13 @@ pub trait StoreTx {
     fn insert_visit(&self, visit: &VisitRecord) -> Result<(), StoreError>;
     /// A visit by id.
     fn visit(&self, id: VisitId) -> Result<Option<VisitRecord>, StoreError>;
-    /// Every stored entry of a visit, admitted and refused, any order.
+    /// Stores the latest verification of a visit's log, replacing the last one.
+    fn set_chain_check(&self, visit: VisitId, check: &ChainCheck) -> Result<(), StoreError>;
+    /// The latest stored verification of a visit's log (`None`: never verified
+    /// or no such visit).
+    fn chain_check(&self, visit: VisitId) -> Result<Option<ChainCheck>, StoreError>;
+    /// Every stored entry of a visit, admitted and refused, grouped by author
+    /// and in chain order within each author.
     fn visit_entries(&self, visit: VisitId) -> Result<Vec<StoredEntry>, StoreError>;
     /// The newest stored entry of one author's chain for a visit.
     fn chain_head(&self, visit: VisitId, author: DeviceId) -> Result<Option<LogEntry>, StoreError>;

@@ -15,6 +15,7 @@ use doorstep_core::domain::{
 use doorstep_core::event_log::{EntryDraft, LogEntry, append};
 use doorstep_core::money::Money;
 use doorstep_core::policy::{GeoPoint, GpsFix};
+pub use doorstep_core::sync::protocol::PushRequest;
 use doorstep_core::sync::protocol::Role;
 use doorstep_server::blobs::BlobStore;
 use doorstep_server::store::Store;
@@ -178,7 +179,7 @@ impl World {
     }
 
     pub async fn push(&self, token: &str, ops: &[LogEntry]) -> (StatusCode, Value) {
-        let body = serde_json::json!({ "ops": ops }).to_string();
+        let body = serde_json::to_string(&PushRequest::new(ops)).unwrap();
         self.send("POST", "/v1/push", Some(token), Some(body)).await
     }
 
@@ -186,15 +187,7 @@ impl World {
     pub async fn push_outcomes(&self, token: &str, ops: &[LogEntry]) -> Vec<String> {
         let (status, value) = self.push(token, ops).await;
         assert_eq!(status, StatusCode::OK, "{value}");
-        value["results"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| match r["outcome"].as_str().unwrap() {
-                "rejected" => r["code"].as_str().unwrap().to_owned(),
-                other => other.to_owned(),
-            })
-            .collect()
+        outcomes_of(ops, &value)
     }
 
     pub async fn pull(&self, token: &str, cursor: u64, limit: u32) -> Value {
@@ -217,6 +210,36 @@ impl World {
             }
         }
     }
+}
+
+/// Each pushed op's outcome in a push answer, in the order of `ops`: "applied"
+/// when it is not listed, else "duplicate" or the reject code. Checks that the
+/// answer's applied count matches.
+pub fn outcomes_of(ops: &[LogEntry], answer: &Value) -> Vec<String> {
+    let listed: std::collections::HashMap<String, String> = answer["not_applied"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let outcome = match r["outcome"].as_str().unwrap() {
+                "rejected" => r["code"].as_str().unwrap().to_owned(),
+                other => other.to_owned(),
+            };
+            (r["op_id"].as_str().unwrap().to_owned(), outcome)
+        })
+        .collect();
+    let outcomes: Vec<String> = ops
+        .iter()
+        .map(|op| {
+            listed
+                .get(&op.op_id.to_string())
+                .cloned()
+                .unwrap_or_else(|| "applied".into())
+        })
+        .collect();
+    let applied = outcomes.iter().filter(|o| *o == "applied").count() as u64;
+    assert_eq!(answer["applied"].as_u64(), Some(applied), "{answer}");
+    outcomes
 }
 
 /// One phone's chain for one visit.
@@ -321,4 +344,44 @@ pub fn full_visit(case: &Case) -> Vec<VisitChange> {
         VisitChange::CheckedOut { check: site() },
         VisitChange::Submitted { at: t0() },
     ]
+}
+
+/// Turns a SQLite server store into a true version 1 store (as shipped before
+/// attachments, the console and stored chain checks), to test migrations.
+#[allow(dead_code)]
+pub fn downgrade_sqlite_to_version_1(file: &std::path::Path) {
+    let conn = rusqlite::Connection::open(file).unwrap();
+    conn.execute_batch(
+        "DROP TABLE IF EXISTS attachment_refs;
+         DROP TABLE IF EXISTS console_sessions;
+         DROP INDEX IF EXISTS cases_by_supervisor;
+         DROP INDEX IF EXISTS visits_by_case;
+         DROP INDEX IF EXISTS users_by_supervisor;
+         ALTER TABLE visits DROP COLUMN chain_checked_at;
+         ALTER TABLE visits DROP COLUMN chain_entries;
+         ALTER TABLE visits DROP COLUMN chain_broken_author;
+         ALTER TABLE visits DROP COLUMN chain_broken_seq;
+         ALTER TABLE visits DROP COLUMN chain_broken_reason;
+         PRAGMA user_version = 1;",
+    )
+    .unwrap();
+}
+
+/// Turns the PostgreSQL server store in `schema` into a true version 1 store.
+#[allow(dead_code)]
+pub fn downgrade_postgres_to_version_1(config: &postgres::Config, schema: &str) {
+    let mut client = config.connect(postgres::NoTls).unwrap();
+    client
+        .batch_execute(&format!(
+            "DROP TABLE IF EXISTS {schema}.attachment_refs;
+             DROP TABLE IF EXISTS {schema}.console_sessions;
+             DROP INDEX IF EXISTS {schema}.cases_by_supervisor;
+             DROP INDEX IF EXISTS {schema}.visits_by_case;
+             DROP INDEX IF EXISTS {schema}.users_by_supervisor;
+             ALTER TABLE {schema}.visits DROP COLUMN chain_checked_at,
+                 DROP COLUMN chain_entries, DROP COLUMN chain_broken_author,
+                 DROP COLUMN chain_broken_seq, DROP COLUMN chain_broken_reason;
+             UPDATE {schema}.doorstep_schema SET version = 1;"
+        ))
+        .unwrap();
 }

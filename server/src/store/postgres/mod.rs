@@ -66,15 +66,16 @@ use uuid::Uuid;
 
 use super::sqlite::reject_from;
 use super::{
-    AttachmentRef, AuditRecord, CaseRecord, ConsoleSessionRecord, DeviceRecord, FeedItem, Store,
-    StoreError, StoreTx, StoredEntry, TokenRecord, UserRecord, VisitRecord,
+    AttachmentRef, AuditRecord, CaseRecord, ChainBreak, ChainCheck, ConsoleSessionRecord,
+    DeviceRecord, FeedItem, Store, StoreError, StoreTx, StoredEntry, TokenRecord, UserRecord,
+    VisitRecord, break_reason_from,
 };
 
 mod console;
 mod feed;
 
 /// The schema version this server writes.
-pub const SCHEMA_VERSION: i32 = 2;
+pub const SCHEMA_VERSION: i32 = 4;
 
 /// Key of the advisory lock every write transaction takes (`"doorstep"` in
 /// ASCII); see the module documentation.
@@ -141,8 +142,10 @@ CREATE TRIGGER audit_no_update_delete BEFORE UPDATE OR DELETE ON audit
 CREATE TRIGGER audit_no_truncate BEFORE TRUNCATE ON audit
     FOR EACH STATEMENT EXECUTE FUNCTION audit_append_only();
 ",
+    // 2: which visits refer to which attachment bytes, filled from the
+    // `attached` entries admitted so far.
     "
-CREATE TABLE attachment_refs (
+CREATE TABLE IF NOT EXISTS attachment_refs (
     sha256 text NOT NULL, visit_id uuid NOT NULL, size_bytes bigint NOT NULL,
     PRIMARY KEY (sha256, visit_id)
 );
@@ -155,7 +158,16 @@ INSERT INTO attachment_refs (sha256, visit_id, size_bytes)
       AND (body::jsonb ->> 'payload')::jsonb -> 'attachment' ->> 'size_bytes' IS NOT NULL
     ON CONFLICT DO NOTHING;
 ",
+    // 3: the console's sessions and a team's lists.
     console::MIGRATION,
+    "
+-- 4: the latest verification of each visit's stored log.
+ALTER TABLE visits ADD COLUMN IF NOT EXISTS chain_checked_at timestamptz,
+    ADD COLUMN IF NOT EXISTS chain_entries bigint,
+    ADD COLUMN IF NOT EXISTS chain_broken_author uuid,
+    ADD COLUMN IF NOT EXISTS chain_broken_seq bigint,
+    ADD COLUMN IF NOT EXISTS chain_broken_reason text;
+",
 ];
 
 /// A connection and the statements prepared on it.
@@ -695,6 +707,66 @@ impl StoreTx for PgTx<'_> {
                 })
             })
             .transpose()
+    }
+
+    fn set_chain_check(&self, visit: VisitId, check: &ChainCheck) -> Result<(), StoreError> {
+        let broken = check.broken.as_ref();
+        let seq = broken
+            .and_then(|b| b.seq)
+            .map(|seq| seq_param(seq, "visits"))
+            .transpose()?;
+        let entries = seq_param(check.entries, "visits")?;
+        self.exec(
+            "UPDATE visits SET chain_checked_at = $2, chain_entries = $3, chain_broken_author = $4,
+                 chain_broken_seq = $5, chain_broken_reason = $6 WHERE id = $1",
+            &[
+                &visit,
+                &check.checked_at,
+                &entries,
+                &broken.map(|b| b.author),
+                &seq,
+                &broken.map(|b| b.reason.code()),
+            ],
+        )
+        .map_err(db)?;
+        Ok(())
+    }
+
+    fn chain_check(&self, visit: VisitId) -> Result<Option<ChainCheck>, StoreError> {
+        let Some(row) = self
+            .query_opt(
+                "SELECT chain_checked_at, chain_entries, chain_broken_author, chain_broken_seq,
+                     chain_broken_reason FROM visits WHERE id = $1",
+                &[&visit],
+            )
+            .map_err(db)?
+        else {
+            return Ok(None);
+        };
+        let Some(checked_at) = col::<Option<DateTime<Utc>>>(&row, 0, "visits")? else {
+            return Ok(None);
+        };
+        let corrupt = || StoreError::Corrupt("visits");
+        let entries: Option<i64> = col(&row, 1, "visits")?;
+        let author: Option<Uuid> = col(&row, 2, "visits")?;
+        let seq: Option<i64> = col(&row, 3, "visits")?;
+        let reason: Option<&str> = col(&row, 4, "visits")?;
+        let broken = match (author, reason) {
+            (Some(author), Some(reason)) => Some(ChainBreak {
+                author,
+                seq: seq
+                    .map(|s| u64::try_from(s).map_err(|_| corrupt()))
+                    .transpose()?,
+                reason: break_reason_from(reason).ok_or_else(corrupt)?,
+            }),
+            (None, None) => None,
+            _ => return Err(corrupt()),
+        };
+        Ok(Some(ChainCheck {
+            checked_at,
+            entries: u64::try_from(entries.ok_or_else(corrupt)?).map_err(|_| corrupt())?,
+            broken,
+        }))
     }
 
     fn visit_entries(&self, visit: VisitId) -> Result<Vec<StoredEntry>, StoreError> {

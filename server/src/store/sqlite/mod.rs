@@ -13,15 +13,28 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
 use super::{
-    AttachmentRef, AuditRecord, CaseRecord, ConsoleSessionRecord, DeviceRecord, FeedItem, Store,
-    StoreError, StoreTx, StoredEntry, TokenRecord, UserRecord, VisitRecord,
+    AttachmentRef, AuditRecord, CaseRecord, ChainBreak, ChainCheck, ConsoleSessionRecord,
+    DeviceRecord, FeedItem, Store, StoreError, StoreTx, StoredEntry, TokenRecord, UserRecord,
+    VisitRecord, break_reason_from,
 };
 
 mod console;
 mod feed;
 
 /// Schema version kept in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
+
+/// Migrations after [`SCHEMA`] (version 1), in order: migration `i` brings the
+/// schema to version `i + 2`.
+const MIGRATIONS: &[&str] = &[
+    ATTACHMENT_REFS,
+    // 3: the latest verification of each visit's stored log.
+    "ALTER TABLE visits ADD COLUMN chain_checked_at TEXT;
+     ALTER TABLE visits ADD COLUMN chain_entries INTEGER;
+     ALTER TABLE visits ADD COLUMN chain_broken_author TEXT;
+     ALTER TABLE visits ADD COLUMN chain_broken_seq INTEGER;
+     ALTER TABLE visits ADD COLUMN chain_broken_reason TEXT;",
+];
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS users (
@@ -120,13 +133,17 @@ impl SqliteStore {
                 "schema version {version} is newer than this server ({SCHEMA_VERSION})"
             )));
         }
-        conn.execute_batch(SCHEMA).map_err(db)?;
-        if version < 2 {
-            conn.execute_batch(ATTACHMENT_REFS).map_err(db)?;
+        let tx = conn.unchecked_transaction().map_err(db)?;
+        tx.execute_batch(SCHEMA).map_err(db)?;
+        let done = usize::try_from(version.max(1) - 1).unwrap_or(0);
+        for migration in MIGRATIONS.iter().skip(done) {
+            tx.execute_batch(migration).map_err(db)?;
         }
-        conn.execute_batch(console::SCHEMA).map_err(db)?;
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION)
+        // The console's tables are created on open, whatever the version.
+        tx.execute_batch(console::SCHEMA).map_err(db)?;
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
             .map_err(db)?;
+        tx.commit().map_err(db)?;
         Ok(SqliteStore {
             conn: Mutex::new(conn),
         })
@@ -496,6 +513,68 @@ impl StoreTx for SqliteTx<'_> {
             })
         })
         .transpose()
+    }
+
+    fn set_chain_check(&self, visit: VisitId, check: &ChainCheck) -> Result<(), StoreError> {
+        let broken = check.broken.as_ref();
+        let seq = broken
+            .and_then(|b| b.seq)
+            .map(|seq| i64::try_from(seq).map_err(|_| StoreError::Corrupt("visits")))
+            .transpose()?;
+        let entries = i64::try_from(check.entries).map_err(|_| StoreError::Corrupt("visits"))?;
+        self.exec(
+            "UPDATE visits SET chain_checked_at = ?2, chain_entries = ?3, chain_broken_author = ?4,
+                 chain_broken_seq = ?5, chain_broken_reason = ?6 WHERE id = ?1",
+            params![
+                visit.to_string(),
+                check.checked_at.to_rfc3339(),
+                entries,
+                broken.map(|b| b.author.to_string()),
+                seq,
+                broken.map(|b| b.reason.code())
+            ],
+        )
+        .map_err(db)?;
+        Ok(())
+    }
+
+    fn chain_check(&self, visit: VisitId) -> Result<Option<ChainCheck>, StoreError> {
+        type Row = (
+            Option<String>,
+            Option<i64>,
+            Option<String>,
+            Option<i64>,
+            Option<String>,
+        );
+        let row: Option<Row> = self
+            .row(
+                "SELECT chain_checked_at, chain_entries, chain_broken_author, chain_broken_seq,
+                     chain_broken_reason FROM visits WHERE id = ?1",
+                [visit.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )
+            .optional()
+            .map_err(db)?;
+        let Some((Some(at), entries, author, seq, reason)) = row else {
+            return Ok(None);
+        };
+        let corrupt = || StoreError::Corrupt("visits");
+        let broken = match (author, reason) {
+            (Some(author), Some(reason)) => Some(ChainBreak {
+                author: uuid_col(&author, "visits")?,
+                seq: seq
+                    .map(|s| u64::try_from(s).map_err(|_| corrupt()))
+                    .transpose()?,
+                reason: break_reason_from(&reason).ok_or_else(corrupt)?,
+            }),
+            (None, None) => None,
+            _ => return Err(corrupt()),
+        };
+        Ok(Some(ChainCheck {
+            checked_at: time_col(&at, "visits")?,
+            entries: u64::try_from(entries.ok_or_else(corrupt)?).map_err(|_| corrupt())?,
+            broken,
+        }))
     }
 
     fn visit_entries(&self, visit: VisitId) -> Result<Vec<StoredEntry>, StoreError> {
