@@ -37,7 +37,7 @@ pub struct HttpResponse {
     pub status: u16,
     /// Response headers.
     pub headers: Vec<HttpHeader>,
-    /// The body, decompressed.
+    /// The body, as received.
     pub body: Vec<u8>,
 }
 

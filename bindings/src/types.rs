@@ -32,15 +32,21 @@ pub type Timestamp = DateTime<Utc>;
 /// A calendar date, as ISO 8601 text: `2026-12-01`.
 pub type IsoDate = NaiveDate;
 
-/// Why a value from the shell could not become a core value.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct BadValue(&'static str);
+/// A value from the shell that is not what the core expects: thrown as
+/// `InvalidInput` by the call it was passed to (uniffi hands a lift failure of
+/// this type back as the call's own error).
+fn bad_value(field: &str, reason: &str) -> uniffi::deps::anyhow::Error {
+    crate::DoorstepError::InvalidInput {
+        field: field.to_owned(),
+        reason: reason.to_owned(),
+    }
+    .into()
+}
 
 uniffi::custom_type!(Uuid, String, {
     remote,
     lower: |id| id.to_string(),
-    try_lift: |text| Uuid::parse_str(&text).map_err(|_| BadValue("an id is a UUID").into()),
+    try_lift: |text| Uuid::parse_str(&text).map_err(|_| bad_value("id", "an id is a UUID")),
 });
 
 uniffi::custom_type!(Timestamp, std::time::SystemTime, {
@@ -53,19 +59,19 @@ uniffi::custom_type!(IsoDate, String, {
     remote,
     lower: |date| date.format("%Y-%m-%d").to_string(),
     try_lift: |text| NaiveDate::parse_from_str(&text, "%Y-%m-%d")
-        .map_err(|_| BadValue("a date is YYYY-MM-DD").into()),
+        .map_err(|_| bad_value("date", "a date is YYYY-MM-DD")),
 });
 
 uniffi::custom_type!(Hlc, String, {
     remote,
     lower: |stamp| stamp.to_string(),
-    try_lift: |text| text.parse().map_err(|_| BadValue("not a clock stamp").into()),
+    try_lift: |text| text.parse().map_err(|_| bad_value("stamp", "not a clock stamp")),
 });
 
 uniffi::custom_type!(Rating, u8, {
     remote,
     lower: |rating| rating.value(),
-    try_lift: |value| Rating::new(value).ok_or_else(|| BadValue("a rating is 1 to 5").into()),
+    try_lift: |value| Rating::new(value).ok_or_else(|| bad_value("rating", "a rating is 1 to 5")),
 });
 
 // ---- money and places ----

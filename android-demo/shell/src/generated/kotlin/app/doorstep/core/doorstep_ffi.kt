@@ -4055,7 +4055,7 @@ data class HttpResponse (
     var `headers`: List<HttpHeader>
     , 
     /**
-     * The body, decompressed.
+     * The body, as received.
      */
     var `body`: kotlin.ByteArray
     
