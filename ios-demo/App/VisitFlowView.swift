@@ -42,12 +42,12 @@ struct VisitFlowView: View {
                         Text("\(words(notice.channel)) at \(notice.givenAt.text) for \(notice.plannedVisitAt.text)"
                              + (notice.acknowledged ? " (acknowledged)" : ""))
                     }
-                    NoticeForm { notice in act("notice recorded") { try $0.recordNotice(visitId: visitId, notice: notice) } }
+                    NoticeForm { notice in act("notice recorded") { doorstep in try doorstep.recordNotice(visitId: visitId, notice: notice) } }
                 }
                 Section("Check-in") {
                     if let check = visit.checkIn { SiteCheckLine(title: "Checked in", check: check) }
                     if let siteCheck { SiteCheckLine(title: "Last check", check: siteCheck) }
-                    Button("Check in here") { withFix { fix in act("checked in") { siteCheckDone(try $0.checkIn(visitId: visitId, fix: fix)) } } }
+                    Button("Check in here") { withFix { fix in act("checked in") { doorstep in siteCheckDone(try doorstep.checkIn(visitId: visitId, fix: fix)) } } }
                 }
                 if let checklist {
                     Section("Checklist: \(checklist.title.text) (v\(checklist.version))") {
@@ -59,12 +59,12 @@ struct VisitFlowView: View {
                                 item: item,
                                 current: report.answers.first { $0.itemId == item.id }?.value,
                                 attached: report.attachments.filter { $0.link == .checklistItem(itemId: item.id) }.count,
-                                answer: { value in act("saved") { try $0.answer(visitId: visitId, itemId: item.id, value: value) } },
-                                clear: { act("cleared") { try $0.clearAnswer(visitId: visitId, itemId: item.id) } },
+                                answer: { value in act("saved") { doorstep in try doorstep.answer(visitId: visitId, itemId: item.id, value: value) } },
+                                clear: { act("cleared") { doorstep in try doorstep.clearAnswer(visitId: visitId, itemId: item.id) } },
                                 takePhoto: { photoFor = PhotoTarget(itemId: item.id) },
                                 sign: { png in
-                                    act("signature attached") {
-                                        _ = try $0.attach(visitId: visitId, kind: .signature, mimeType: "image/png", bytes: png,
+                                    act("signature attached") { doorstep in
+                                        _ = try doorstep.attach(visitId: visitId, kind: .signature, mimeType: "image/png", bytes: png,
                                                           link: .checklistItem(itemId: item.id))
                                     }
                                 }
@@ -78,7 +78,7 @@ struct VisitFlowView: View {
                     Button("Add note") {
                         let text = note
                         note = ""
-                        act("note added") { _ = try $0.addNote(visitId: visitId, text: text) }
+                        act("note added") { doorstep in _ = try doorstep.addNote(visitId: visitId, text: text) }
                     }
                     .disabled(note.trimmingCharacters(in: .whitespaces).isEmpty)
                 }
@@ -89,13 +89,13 @@ struct VisitFlowView: View {
                 Section("Outcome") {
                     if let outcome = visit.outcome { Text("Saved: \(words(outcome.code)) — \(outcome.summary)") }
                     OutcomeForm(currency: report.`case`.overdueAmount.currency) { outcome in
-                        act("outcome saved") { try $0.setOutcome(visitId: visitId, outcome: outcome) }
+                        act("outcome saved") { doorstep in try doorstep.setOutcome(visitId: visitId, outcome: outcome) }
                     }
                 }
                 Section("Finish") {
                     if let check = visit.checkOut { SiteCheckLine(title: "Checked out", check: check) }
-                    Button("Check out") { withFix { fix in act("checked out") { siteCheckDone(try $0.checkOut(visitId: visitId, fix: fix)) } } }
-                    Button("Submit") { act("submitted") { try $0.submit(visitId: visitId) } }
+                    Button("Check out") { withFix { fix in act("checked out") { doorstep in siteCheckDone(try doorstep.checkOut(visitId: visitId, fix: fix)) } } }
+                    Button("Submit") { act("submitted") { doorstep in try doorstep.submit(visitId: visitId) } }
                     if report.unsyncedEntries > 0 { Text("\(report.unsyncedEntries) change(s) not yet sent").font(.caption) }
                 }
             }
@@ -103,8 +103,8 @@ struct VisitFlowView: View {
         .navigationTitle("Visit")
         .sheet(item: $photoFor) { target in
             CameraPicker { jpeg in
-                act("photo attached") {
-                    _ = try $0.attach(visitId: visitId, kind: .photo, mimeType: "image/jpeg", bytes: jpeg,
+                act("photo attached") { doorstep in
+                    _ = try doorstep.attach(visitId: visitId, kind: .photo, mimeType: "image/jpeg", bytes: jpeg,
                                       link: target.itemId.map { .checklistItem(itemId: $0) } ?? .visit)
                 }
             }
