@@ -68,7 +68,7 @@ class SyncRunner(
         val attempt = scheduler.runIfDue()
         finish(
             when (attempt) {
-                null -> null
+                null -> state.value.message // not due: keep what the bar said
                 is SyncAttempt.Synced -> "synced"
                 is SyncAttempt.Deferred -> "waiting until ${attempt.until}"
                 is SyncAttempt.Failed -> describe(attempt.error)
