@@ -124,7 +124,7 @@ private fun AttachmentImage(app: DoorstepApplication, attachment: Attachment) {
             ?.let { BitmapFactory.decodeByteArray(it, 0, it.size)?.asImageBitmap() }
     }
     val kind = if (attachment.kind == AttachmentKind.SIGNATURE) "signature" else "photo"
-    Text("$kind · ${attachment.takenAt.text()} · ${attachment.sizeBytes / 1024} KB")
+    Text("$kind · ${attachment.takenAt.text()} · ${attachment.sizeBytes / 1024u} KB")
     image?.let { Image(it, contentDescription = kind, modifier = Modifier.fillMaxWidth().height(200.dp)) }
 }
 
