@@ -6,7 +6,7 @@ import UIKit
 /// image is never written to the photo library.
 struct CameraPicker: UIViewControllerRepresentable {
     let onPhoto: (Data) -> Void
-    @Environment(\.dismiss) private var dismiss
+    @Environment(\.dismiss) var dismiss
 
     func makeUIViewController(context: Context) -> UIImagePickerController {
         let picker = UIImagePickerController()

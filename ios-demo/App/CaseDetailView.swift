@@ -3,11 +3,11 @@ import SwiftUI
 
 /// A case: the customer, how to reach them, the debt, and the visits on this device.
 struct CaseDetailView: View {
-    @EnvironmentObject private var model: AppModel
+    @EnvironmentObject var model: AppModel
     let caseId: String
-    @State private var detail: CaseDetail?
-    @State private var openedVisit: String?
-    @State private var error: String?
+    @State var detail: CaseDetail?
+    @State var openedVisit: String?
+    @State var error: String?
 
     var body: some View {
         List {

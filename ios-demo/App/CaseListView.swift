@@ -4,13 +4,13 @@ import SwiftUI
 /// The case list: the core's order (most urgent first), filtered by status and
 /// by text in the customer's name, the reference, a phone or an address.
 struct CaseListView: View {
-    @EnvironmentObject private var model: AppModel
-    @State private var status: CaseStatus?
-    @State private var text = ""
-    @State private var cases: [CaseSummary] = []
-    @State private var more = false
-    @State private var error: String?
-    private let page: UInt32 = 50
+    @EnvironmentObject var model: AppModel
+    @State var status: CaseStatus?
+    @State var text = ""
+    @State var cases: [CaseSummary] = []
+    @State var more = false
+    @State var error: String?
+    private static let page: UInt32 = 50
 
     var body: some View {
         List {
@@ -46,11 +46,11 @@ struct CaseListView: View {
     private func load(append: Bool) async {
         guard let session = model.session else { return }
         let query = CaseQuery(status: status, bucket: nil, text: text.isEmpty ? nil : text,
-                              limit: page, offset: append ? UInt32(cases.count) : 0)
+                              limit: Self.page, offset: append ? UInt32(cases.count) : 0)
         do {
             let found = try await background { try session.doorstep.listCases(query: query) }
             cases = append ? cases + found : found
-            more = found.count == Int(page)
+            more = found.count == Int(Self.page)
             error = nil
         } catch {
             self.error = describe(error)

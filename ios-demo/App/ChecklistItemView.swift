@@ -14,7 +14,7 @@ struct ChecklistItemView: View {
     let clear: () -> Void
     let takePhoto: () -> Void
     let sign: (Data) -> Void
-    @State private var typed = ""
+    @State var typed = ""
 
     var body: some View {
         VStack(alignment: .leading, spacing: 6) {
@@ -30,7 +30,7 @@ struct ChecklistItemView: View {
     @ViewBuilder private var field: some View {
         switch item.kind {
         case .yesNo:
-            Picker("", selection: Binding(
+            Picker("", selection: Binding<Bool?>(
                 get: { if case .yesNo(let value) = current { return value } else { return Bool?.none } },
                 set: { if let value = $0 { answer(.yesNo(value)) } }
             )) {

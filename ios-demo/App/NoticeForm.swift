@@ -6,18 +6,18 @@ import SwiftUI
 /// Whether the notice is timely enough is the core's policy, checked at check-in.
 struct NoticeForm: View {
     let record: (Notice) -> Void
-    @State private var channel: NoticeChannel = .phoneCall
-    @State private var givenAt = Date()
-    @State private var plannedAt = Date()
-    @State private var purpose = ""
-    @State private var acknowledged = false
+    @State var channel: NoticeChannel = .phoneCall
+    @State var givenAt = Date()
+    @State var plannedAt = Date()
+    @State var purpose = ""
+    @State var acknowledged = false
 
     /// The channels, in the order the agent sees them.
-    private let channels: [NoticeChannel] = [.phoneCall, .sms, .letter, .inPerson]
+    private static let channels: [NoticeChannel] = [.phoneCall, .sms, .letter, .inPerson]
 
     var body: some View {
         Picker("Channel", selection: $channel) {
-            ForEach(channels, id: \.self) { Text(words($0)).tag($0) }
+            ForEach(Self.channels, id: \.self) { Text(words($0)).tag($0) }
         }
         DatePicker("Given at", selection: $givenAt)
         DatePicker("Visit planned at", selection: $plannedAt)

@@ -7,23 +7,23 @@ import SwiftUI
 struct OutcomeForm: View {
     let currency: String
     let save: (Outcome) -> Void
-    @State private var code: OutcomeCode = .promiseToPay
-    @State private var promiseAmount = ""
-    @State private var promiseDue = ""
-    @State private var instalments = ""
-    @State private var instalmentAmount = ""
-    @State private var firstDue = ""
-    @State private var ability: Rating?
-    @State private var willingness: Rating?
-    @State private var summary = ""
-    @State private var problem: String?
+    @State var code: OutcomeCode = .promiseToPay
+    @State var promiseAmount = ""
+    @State var promiseDue = ""
+    @State var instalments = ""
+    @State var instalmentAmount = ""
+    @State var firstDue = ""
+    @State var ability: Rating?
+    @State var willingness: Rating?
+    @State var summary = ""
+    @State var problem: String?
 
     /// The codes, in the order the agent sees them.
-    private let codes: [OutcomeCode] = [.promiseToPay, .repaymentPlan, .hardshipDeferral, .dispute, .refused, .notHome, .moved]
+    private static let codes: [OutcomeCode] = [.promiseToPay, .repaymentPlan, .hardshipDeferral, .dispute, .refused, .notHome, .moved]
 
     var body: some View {
         Picker("Outcome", selection: $code) {
-            ForEach(codes, id: \.self) { Text(words($0)).tag($0) }
+            ForEach(Self.codes, id: \.self) { Text(words($0)).tag($0) }
         }
         TextField("Promise: amount (\(currency))", text: $promiseAmount).keyboardType(.decimalPad)
         TextField("Promise: due on (YYYY-MM-DD)", text: $promiseDue)

@@ -12,9 +12,9 @@ struct PendingReview: Hashable {
 /// The supervisor's queue: submitted visits of the team's cases this device
 /// pulled (a supervisor's pull sees the team's visits).
 struct ReviewQueueView: View {
-    @EnvironmentObject private var model: AppModel
-    @State private var pending: [PendingReview] = []
-    @State private var error: String?
+    @EnvironmentObject var model: AppModel
+    @State var pending: [PendingReview] = []
+    @State var error: String?
 
     var body: some View {
         List {
@@ -59,14 +59,14 @@ struct ReviewQueueView: View {
 /// whether the visit's event log verified), then approve, or return with a
 /// reason code and comment. The server checks and records the decision.
 struct ReviewDetailView: View {
-    @EnvironmentObject private var model: AppModel
+    @EnvironmentObject var model: AppModel
     let visitId: String
-    @State private var report: VisitReport?
-    @State private var reasonCode = ""
-    @State private var comment = ""
-    @State private var busy = false
-    @State private var error: String?
-    @State private var done: String?
+    @State var report: VisitReport?
+    @State var reasonCode = ""
+    @State var comment = ""
+    @State var busy = false
+    @State var error: String?
+    @State var done: String?
 
     var body: some View {
         Form {
@@ -172,9 +172,9 @@ struct ReviewDetailView: View {
 
 /// A photo or signature, read from the encrypted store off the main actor.
 struct AttachmentImage: View {
-    @EnvironmentObject private var model: AppModel
+    @EnvironmentObject var model: AppModel
     let attachment: Attachment
-    @State private var image: UIImage?
+    @State var image: UIImage?
 
     var body: some View {
         VStack(alignment: .leading) {

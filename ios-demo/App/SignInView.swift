@@ -4,11 +4,11 @@ import SwiftUI
 /// checks it against the server. Shows the device id an administrator
 /// registers to the user before the first sync.
 struct SignInView: View {
-    @EnvironmentObject private var model: AppModel
-    @Environment(\.dismiss) private var dismiss
-    @State private var username = ""
-    @State private var password = ""
-    @State private var error: String?
+    @EnvironmentObject var model: AppModel
+    @Environment(\.dismiss) var dismiss
+    @State var username = ""
+    @State var password = ""
+    @State var error: String?
 
     var body: some View {
         Form {

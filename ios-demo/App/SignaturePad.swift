@@ -4,8 +4,8 @@ import SwiftUI
 /// the strokes to `onSigned`.
 struct SignaturePad: View {
     let onSigned: (Data) -> Void
-    @State private var strokes: [[CGPoint]] = []
-    @State private var current: [CGPoint] = []
+    @State var strokes: [[CGPoint]] = []
+    @State var current: [CGPoint] = []
 
     var body: some View {
         VStack(alignment: .leading) {

@@ -4,7 +4,7 @@ import SwiftUI
 /// the last error, the advised retry time and, while a sync runs, its phase
 /// and progress. "Sync now" ignores the backoff.
 struct SyncStatusBar: View {
-    @EnvironmentObject private var model: AppModel
+    @EnvironmentObject var model: AppModel
 
     var body: some View {
         VStack(alignment: .leading, spacing: 4) {

@@ -7,16 +7,16 @@ import SwiftUI
 /// the main actor, then a fresh read of the visit report; a refused step
 /// shows the core's code and reason.
 struct VisitFlowView: View {
-    @EnvironmentObject private var model: AppModel
+    @EnvironmentObject var model: AppModel
     let visitId: String
-    @State private var report: VisitReport?
-    @State private var checklist: ChecklistTemplate?
-    @State private var siteCheck: SiteCheck?
-    @State private var error: String?
-    @State private var done: String?
-    @State private var note = ""
-    @State private var photoFor: PhotoTarget?
-    @State private var location: LocationReader?
+    @State var report: VisitReport?
+    @State var checklist: ChecklistTemplate?
+    @State var siteCheck: SiteCheck?
+    @State var error: String?
+    @State var done: String?
+    @State var note = ""
+    @State var photoFor: PhotoTarget?
+    @State var location: LocationReader?
 
     /// What a photo belongs to: a photo item, or the visit.
     struct PhotoTarget: Identifiable {
