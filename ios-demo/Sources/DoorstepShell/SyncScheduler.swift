@@ -3,7 +3,7 @@ import Foundation
 import Network
 
 /// What one scheduled attempt did.
-public enum SyncAttempt: Sendable {
+public enum SyncAttempt {
     /// The sync ran to the end.
     case synced(SyncReport)
     /// The core declined: its backoff after earlier failures runs until then.
