@@ -43,12 +43,6 @@ android {
         targetCompatibility = JavaVersion.VERSION_17
     }
 
-    sourceSets {
-        getByName("main") {
-            java.setSrcDirs(listOf("src/main/kotlin"))
-        }
-    }
-
     packaging {
         jniLibs {
             // Keep the native libraries uncompressed and page-aligned in the APK.

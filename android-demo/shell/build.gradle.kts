@@ -21,11 +21,13 @@ android {
 
     sourceSets {
         getByName("main") {
-            java.setSrcDirs(listOf("src/main/kotlin", "src/generated/kotlin"))
+            // src/main/kotlin is a default source folder; add the generated bindings.
+            kotlin.srcDir("src/generated/kotlin")
             jniLibs.setSrcDirs(listOf("src/main/jniLibs"))
         }
         getByName("test") {
-            // JVM-only tests, run against the host library by scripts/kotlin.
+            // JVM-only JUnit 5 tests, run against the host library by scripts/kotlin.
+            kotlin.setSrcDirs(emptyList<String>())
             java.setSrcDirs(emptyList<String>())
         }
     }
