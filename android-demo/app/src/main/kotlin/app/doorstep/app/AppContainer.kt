@@ -1,0 +1,48 @@
+package app.doorstep.app
+
+import android.content.Context
+import app.doorstep.core.AttachmentKind
+import app.doorstep.core.AttachmentLink
+import app.doorstep.core.Doorstep
+import app.doorstep.core.SyncCredentials
+import app.doorstep.shell.DoorstepRepository
+import app.doorstep.shell.HttpUrlConnectionTransport
+import java.io.File
+import java.time.Clock
+
+/**
+ * The app's objects, made once per process: the encrypted store (keyed from
+ * Android Keystore), the repository the screens call, the transport, the sync
+ * runner and the review client. Made on first use, which opens the database:
+ * touch it from a background dispatcher only.
+ */
+class AppContainer(context: Context, serverUrl: String) {
+    /** Secrets wrapped by the Keystore. */
+    val secrets = SecretStore(context)
+
+    private val transport = HttpUrlConnectionTransport(serverUrl)
+
+    private val doorstep: Doorstep =
+        Doorstep.open(File(context.noBackupFilesDir, "doorstep.db").path, secrets.databaseKey())
+
+    /** What the screens call. */
+    val repository = DoorstepRepository(doorstep, transport, ::credentials, Clock.systemDefaultZone())
+
+    /** Drives sync from WorkManager, connectivity callbacks and the sync button. */
+    val sync = SyncRunner(context, repository) { secrets.signIn() != null }
+
+    /** A supervisor's approve / return, through the server API. */
+    val reviews = ReviewClient(transport)
+
+    /**
+     * Attaches a signature (PNG) to a signature item. The repository has no
+     * call for signatures yet, so this goes to the core's `attach` directly.
+     */
+    fun attachSignature(visitId: String, itemId: String, png: ByteArray): String =
+        doorstep.attach(visitId, AttachmentKind.SIGNATURE, "image/png", png, AttachmentLink.ChecklistItem(itemId))
+
+    private fun credentials(): SyncCredentials {
+        val (username, password) = secrets.signIn() ?: error("not signed in")
+        return SyncCredentials(username, password)
+    }
+}

@@ -1,0 +1,100 @@
+//! What the shell supplies to a sync: its HTTP stack ([`HttpTransport`]) and a
+//! listener for progress ([`SyncObserver`]), both implemented in Kotlin or Swift,
+//! and adapters that hand them to the core's sync engine.
+
+use std::sync::Arc;
+
+use doorstep_core::SyncPhase;
+
+use crate::error::TransportError;
+
+/// One HTTP header.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HttpHeader {
+    /// Header name, e.g. `content-type`.
+    pub name: String,
+    /// Its value.
+    pub value: String,
+}
+
+/// One HTTP request to the Doorstep server.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HttpRequest {
+    /// `GET` or `POST`.
+    pub method: String,
+    /// Path and query relative to the server's base URL, e.g. `/v1/pull?cursor=0`.
+    pub path: String,
+    /// Headers to send.
+    pub headers: Vec<HttpHeader>,
+    /// The body; empty for a `GET`.
+    pub body: Vec<u8>,
+}
+
+/// The server's answer, whatever its status.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HttpResponse {
+    /// HTTP status code.
+    pub status: u16,
+    /// Response headers.
+    pub headers: Vec<HttpHeader>,
+    /// The body, as received.
+    pub body: Vec<u8>,
+}
+
+/// The shell's HTTP stack. Send the request to the server's base URL plus
+/// `request.path`, with its method, headers and body; return every status as an
+/// [`HttpResponse`]; throw a [`TransportError`] only when there is no response.
+/// Called on the thread that runs the sync, never the main thread.
+#[uniffi::export(with_foreign)]
+pub trait HttpTransport: Send + Sync {
+    /// Sends `request` and waits for the response.
+    fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError>;
+}
+
+/// Receives progress while a sync runs. Must not throw.
+#[uniffi::export(with_foreign)]
+pub trait SyncObserver: Send + Sync {
+    /// `done` of `total` units of `phase` are finished. For a pull the total
+    /// is what has been received so far, plus one while more pages wait.
+    fn progress(&self, phase: SyncPhase, done: u64, total: u64);
+}
+
+/// The shell's transport, as the core's sync engine sees it.
+pub(crate) struct ForeignTransport(pub(crate) Arc<dyn HttpTransport>);
+
+impl doorstep_core::Transport for ForeignTransport {
+    fn send(
+        &self,
+        request: doorstep_core::HttpRequest,
+    ) -> Result<doorstep_core::HttpResponse, doorstep_core::TransportError> {
+        let request = HttpRequest {
+            method: request.method,
+            path: request.path,
+            headers: request.headers.into_iter().map(header).collect(),
+            body: request.body,
+        };
+        let response = self.0.send(request)?;
+        Ok(doorstep_core::HttpResponse {
+            status: response.status,
+            headers: response
+                .headers
+                .into_iter()
+                .map(|h| (h.name, h.value))
+                .collect(),
+            body: response.body,
+        })
+    }
+}
+
+fn header((name, value): (String, String)) -> HttpHeader {
+    HttpHeader { name, value }
+}
+
+/// The shell's observer, as the core's sync engine sees it.
+pub(crate) struct ForeignObserver(pub(crate) Arc<dyn SyncObserver>);
+
+impl doorstep_core::SyncObserver for ForeignObserver {
+    fn progress(&self, phase: SyncPhase, done: u64, total: u64) {
+        self.0.progress(phase, done, total);
+    }
+}

@@ -1,0 +1,22 @@
+import SwiftUI
+
+/// The Doorstep iOS app: the sync bar above a navigation stack of the case
+/// list, case detail, visit flow and supervisor review. Thin: every rule is
+/// in the core; screens show what it answers.
+@main
+struct DoorstepApp: App {
+    @StateObject private var model = AppModel()
+
+    var body: some Scene {
+        WindowGroup {
+            VStack(spacing: 0) {
+                SyncStatusBar()
+                NavigationStack {
+                    CaseListView()
+                }
+            }
+            .environmentObject(model)
+            .task { await model.start() }
+        }
+    }
+}

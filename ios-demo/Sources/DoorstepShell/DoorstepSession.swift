@@ -1,0 +1,75 @@
+import DoorstepCore
+import Foundation
+
+/// Progress of a running sync, for the sync status bar.
+public struct SyncProgress: Equatable, Sendable {
+    public let phase: SyncPhase
+    public let done: UInt64
+    public let total: UInt64
+}
+
+/// One signed-in device: the core's `Doorstep` (the screens call it directly;
+/// every rule is in it), the transport and the sign-in for sync, and a
+/// progress observer. Every call blocks on the encrypted database (sync also
+/// on the network): call from a background queue or task, never the main actor.
+public final class DoorstepSession: @unchecked Sendable {
+    /// The device's store and every action an agent takes.
+    public let doorstep: Doorstep
+    /// The transport, shared by sync and the review client.
+    public let transport: HttpTransport
+    private let secrets: KeychainSecrets
+    private let observer: ProgressRelay
+
+    /// Opens (or creates) the database at `path` with the Keychain's key.
+    public init(path: String, serverURL: String, secrets: KeychainSecrets = KeychainSecrets(),
+                onProgress: @escaping @Sendable (SyncProgress) -> Void) throws {
+        self.secrets = secrets
+        doorstep = try Doorstep.open(path: path, key: secrets.databaseKey())
+        transport = URLSessionTransport(baseURL: serverURL)
+        observer = ProgressRelay(onProgress)
+        try doorstep.setDeviceUtcOffset(minutes: Int32(TimeZone.current.secondsFromGMT() / 60))
+    }
+
+    /// Whether a sign-in is saved.
+    public var isSignedIn: Bool { (try? secrets.signIn()) != nil }
+
+    /// Saves the sign-in in the Keychain.
+    public func signIn(username: String, password: String) throws {
+        try secrets.saveSignIn(username: username, password: password)
+    }
+
+    /// The saved sign-in, for the review client.
+    public func savedSignIn() throws -> (username: String, password: String)? {
+        try secrets.signIn()
+    }
+
+    /// Syncs unless the core's backoff says to wait (`deferredUntil` is then set).
+    public func sync() throws -> SyncReport {
+        try doorstep.sync(transport: transport, credentials: credentials(), observer: observer)
+    }
+
+    /// Syncs whatever the backoff says (the agent pressed "Sync now").
+    public func syncNow() throws -> SyncReport {
+        try doorstep.syncNow(transport: transport, credentials: credentials(), observer: observer)
+    }
+
+    private func credentials() throws -> SyncCredentials {
+        guard let saved = try secrets.signIn() else {
+            throw DoorstepError.NotAllowed(reason: "not signed in")
+        }
+        return SyncCredentials(username: saved.username, password: saved.password)
+    }
+}
+
+/// Hands the core's progress to a closure; must not throw (the core's contract).
+private final class ProgressRelay: SyncObserver, @unchecked Sendable {
+    private let relay: @Sendable (SyncProgress) -> Void
+
+    init(_ relay: @escaping @Sendable (SyncProgress) -> Void) {
+        self.relay = relay
+    }
+
+    func progress(phase: SyncPhase, done: UInt64, total: UInt64) {
+        relay(SyncProgress(phase: phase, done: done, total: total))
+    }
+}
