@@ -223,7 +223,9 @@ mod tests {
         let errors = [
             Core::WrongKey,
             Core::Storage { reason: "r".into() },
-            Core::NotFound { what: "case".into() },
+            Core::NotFound {
+                what: "case".into(),
+            },
             Core::NotAllowed { reason: "r".into() },
             Core::IllegalTransition {
                 state: "submitted".into(),

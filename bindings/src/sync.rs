@@ -115,7 +115,10 @@ mod tests {
 
     impl HttpTransport for Recording {
         fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
-            self.seen.lock().unwrap_or_else(|p| p.into_inner()).push(request);
+            self.seen
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(request);
             self.answer.clone()
         }
     }
