@@ -2964,7 +2964,7 @@ public struct HttpResponse: Equatable, Hashable {
      */
     public var headers: [HttpHeader]
     /**
-     * The body, decompressed.
+     * The body, as received.
      */
     public var body: Data
 
@@ -2978,7 +2978,7 @@ public struct HttpResponse: Equatable, Hashable {
          * Response headers.
          */headers: [HttpHeader], 
         /**
-         * The body, decompressed.
+         * The body, as received.
          */body: Data) {
         self.status = status
         self.headers = headers
