@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use doorstep_core::checklist::{AnswerValue, ChecklistItem, Label};
 use doorstep_core::domain::{
-    AttachmentKind, AttachmentLink, CaseStatus, Notice, Outcome, SiteCheck, VisitState,
+    AttachmentKind, AttachmentLink, Notice, Outcome, SiteCheck, VisitState,
 };
 use doorstep_core::policy::{GpsFix, Policy};
 use doorstep_core::report::VisitReport;
@@ -269,17 +269,4 @@ impl Doorstep {
     pub fn purge_expired_visits(&self) -> Result<u64> {
         Ok(self.inner.purge_expired_visits()?)
     }
-}
-
-/// The case statuses, so screens can offer a filter without hard-coding them.
-#[uniffi::export]
-pub fn case_statuses() -> Vec<CaseStatus> {
-    vec![
-        CaseStatus::New,
-        CaseStatus::InProgress,
-        CaseStatus::Submitted,
-        CaseStatus::Returned,
-        CaseStatus::Completed,
-        CaseStatus::Closed,
-    ]
 }

@@ -211,3 +211,67 @@ impl From<TransportError> for doorstep_core::TransportError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every core error crosses with its fields, and its code is the core's.
+    #[test]
+    fn errors_keep_their_fields_and_codes_across_the_boundary() {
+        use doorstep_core::DoorstepError as Core;
+        let errors = [
+            Core::WrongKey,
+            Core::Storage { reason: "r".into() },
+            Core::NotFound {
+                what: "case".into(),
+            },
+            Core::NotAllowed { reason: "r".into() },
+            Core::IllegalTransition {
+                state: "submitted".into(),
+                action: "check_in".into(),
+            },
+            Core::PolicyViolation {
+                code: "outside_contact_hours".into(),
+                message: "m".into(),
+            },
+            Core::InvalidAnswer {
+                item_id: "i".into(),
+                reason: "out_of_range".into(),
+            },
+            Core::IncompleteChecklist {
+                problems: vec![ItemProblem::new(
+                    "identity_confirmed",
+                    doorstep_core::checklist::ProblemReason::Missing,
+                )],
+            },
+            Core::InvalidInput {
+                field: "f".into(),
+                reason: "r".into(),
+            },
+            Core::TamperedLog {
+                index: 3,
+                reason: "hash_mismatch".into(),
+            },
+            Core::SyncFailed {
+                code: "offline".into(),
+                reason: "r".into(),
+            },
+        ];
+        for core in errors {
+            let public = DoorstepError::from(core.clone());
+            assert_eq!(public.code(), core.code());
+            assert_eq!(public.to_string(), core.to_string());
+            assert_eq!(Core::from(public), core);
+        }
+    }
+
+    #[test]
+    fn an_unexpected_exception_in_the_transport_is_an_io_failure() {
+        let error = TransportError::from(uniffi::UnexpectedUniFFICallbackError::new(
+            "NullPointerException at https://bank.example/customers/13800000000",
+        ));
+        assert!(matches!(error, TransportError::Io { .. }));
+        assert!(!error.to_string().contains("13800000000"));
+    }
+}

@@ -98,3 +98,82 @@ impl doorstep_core::SyncObserver for ForeignObserver {
         self.0.progress(phase, done, total);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use doorstep_core::Transport;
+
+    use super::*;
+
+    /// A shell transport that records the request and answers as told.
+    struct Recording {
+        seen: Mutex<Vec<HttpRequest>>,
+        answer: Result<HttpResponse, TransportError>,
+    }
+
+    impl HttpTransport for Recording {
+        fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+            self.seen
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(request);
+            self.answer.clone()
+        }
+    }
+
+    fn core_request() -> doorstep_core::HttpRequest {
+        doorstep_core::HttpRequest {
+            method: "POST".into(),
+            path: "/v1/push".into(),
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: b"{}".to_vec(),
+        }
+    }
+
+    #[test]
+    fn requests_and_responses_cross_unchanged() {
+        let shell = Arc::new(Recording {
+            seen: Mutex::new(Vec::new()),
+            answer: Ok(HttpResponse {
+                status: 503,
+                headers: vec![HttpHeader {
+                    name: "retry-after".into(),
+                    value: "5".into(),
+                }],
+                body: b"busy".to_vec(),
+            }),
+        });
+        let response = ForeignTransport(shell.clone())
+            .send(core_request())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(response.status, 503);
+        assert_eq!(response.header("Retry-After"), Some("5"));
+        assert_eq!(response.body, b"busy");
+        let seen = shell.seen.lock().unwrap_or_else(|p| p.into_inner());
+        assert_eq!(seen[0].method, "POST");
+        assert_eq!(seen[0].path, "/v1/push");
+        assert_eq!(seen[0].headers[0].name, "content-type");
+        assert_eq!(seen[0].body, b"{}");
+    }
+
+    #[test]
+    fn transport_failures_keep_their_kind() {
+        for (shell_error, code) in [
+            (TransportError::Offline { reason: "r".into() }, "offline"),
+            (TransportError::Timeout { reason: "r".into() }, "timeout"),
+            (TransportError::Io { reason: "r".into() }, "io"),
+        ] {
+            let shell = Arc::new(Recording {
+                seen: Mutex::new(Vec::new()),
+                answer: Err(shell_error),
+            });
+            let error = ForeignTransport(shell)
+                .send(core_request())
+                .err()
+                .map(|e| e.code());
+            assert_eq!(error, Some(code));
+        }
+    }
+}

@@ -7404,31 +7404,6 @@ fileprivate struct FfiConverterSequenceTypeVisitOfCase: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
-fileprivate struct FfiConverterSequenceTypeCaseStatus: FfiConverterRustBuffer {
-    typealias SwiftType = [CaseStatus]
-
-    public static func write(_ value: [CaseStatus], into buf: inout [UInt8]) {
-        let len = Int32(value.count)
-        writeInt(&buf, len)
-        for item in value {
-            FfiConverterTypeCaseStatus.write(item, into: &buf)
-        }
-    }
-
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [CaseStatus] {
-        let len: Int32 = try readInt(&buf)
-        var seq = [CaseStatus]()
-        seq.reserveCapacity(Int(len))
-        for _ in 0 ..< len {
-            seq.append(try FfiConverterTypeCaseStatus.read(from: &buf))
-        }
-        return seq
-    }
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
 fileprivate struct FfiConverterSequenceTypeCheckInFlag: FfiConverterRustBuffer {
     typealias SwiftType = [CheckInFlag]
 
@@ -7650,16 +7625,6 @@ public func FfiConverterTypeUuid_lower(_ value: Uuid) -> RustBuffer {
     return FfiConverterTypeUuid.lower(value)
 }
 
-/**
- * The case statuses, so screens can offer a filter without hard-coding them.
- */
-public func caseStatuses() -> [CaseStatus]  {
-    return try!  FfiConverterSequenceTypeCaseStatus.lift(try! rustCall() {
-        uniffiCallStatus in
-    uniffi_doorstep_ffi_fn_func_case_statuses(uniffiCallStatus
-    )
-})
-}
 
 private enum InitializationResult {
     case ok
@@ -7675,9 +7640,6 @@ private let initializationResult: InitializationResult = {
     let scaffolding_contract_version = ffi_doorstep_ffi_uniffi_contract_version()
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
-    }
-    if (uniffi_doorstep_ffi_checksum_func_case_statuses() != 37497) {
-        return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_doorstep_add_note() != 42518) {
         return InitializationResult.apiChecksumMismatch

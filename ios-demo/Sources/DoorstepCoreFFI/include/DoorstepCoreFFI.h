@@ -465,12 +465,6 @@ void uniffi_doorstep_ffi_fn_method_syncobserver_progress(uint64_t ptr, RustBuffe
 RustBuffer uniffi_doorstep_ffi_fn_method_doorsteperror_code(RustBuffer ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_CASE_STATUSES
-#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_FUNC_CASE_STATUSES
-RustBuffer uniffi_doorstep_ffi_fn_func_case_statuses(RustCallStatus *_Nonnull out_status
-    
-);
-#endif
 #ifndef UNIFFI_FFIDEF_FFI_DOORSTEP_FFI_RUSTBUFFER_ALLOC
 #define UNIFFI_FFIDEF_FFI_DOORSTEP_FFI_RUSTBUFFER_ALLOC
 RustBuffer ffi_doorstep_ffi_rustbuffer_alloc(uint64_t size, RustCallStatus *_Nonnull out_status
@@ -729,12 +723,6 @@ void ffi_doorstep_ffi_rust_future_free_void(uint64_t handle
 #ifndef UNIFFI_FFIDEF_FFI_DOORSTEP_FFI_RUST_FUTURE_COMPLETE_VOID
 #define UNIFFI_FFIDEF_FFI_DOORSTEP_FFI_RUST_FUTURE_COMPLETE_VOID
 void ffi_doorstep_ffi_rust_future_complete_void(uint64_t handle, RustCallStatus *_Nonnull out_status
-);
-#endif
-#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_FUNC_CASE_STATUSES
-#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_FUNC_CASE_STATUSES
-uint16_t uniffi_doorstep_ffi_checksum_func_case_statuses(void
-    
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DOORSTEP_ADD_NOTE

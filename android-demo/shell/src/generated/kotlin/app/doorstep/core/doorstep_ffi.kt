@@ -719,8 +719,6 @@ internal object IntegrityCheckingUniffiLib {
     }
 
     internal fun ensureInitialized() = Unit
-    external fun uniffi_doorstep_ffi_checksum_func_case_statuses(
-    ): Int
     external fun uniffi_doorstep_ffi_checksum_method_doorstep_add_note(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_doorstep_answer(
@@ -877,8 +875,6 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_doorstep_ffi_fn_method_doorsteperror_code(`ptr`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_doorstep_ffi_fn_func_case_statuses(uniffi_out_err: UniffiRustCallStatus, 
-    ): RustBuffer.ByValue
     external fun ffi_doorstep_ffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_doorstep_ffi_rustbuffer_from_bytes(`bytes`: ForeignBytes.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -998,9 +994,6 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
-    if ((lib.uniffi_doorstep_ffi_checksum_func_case_statuses() and 0xFFFF) != 37497) {
-        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    }
     if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_add_note() and 0xFFFF) != 42518) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -8174,34 +8167,6 @@ public object FfiConverterSequenceTypeVisitOfCase: FfiConverterRustBuffer<List<V
 /**
  * @suppress
  */
-public object FfiConverterSequenceTypeCaseStatus: FfiConverterRustBuffer<List<CaseStatus>> {
-    override fun read(buf: ByteBuffer): List<CaseStatus> {
-        val len = buf.getInt()
-        return List<CaseStatus>(len) {
-            FfiConverterTypeCaseStatus.read(buf)
-        }
-    }
-
-    override fun allocationSize(value: List<CaseStatus>): ULong {
-        val sizeForLength = 4UL
-        val sizeForItems = value.map { FfiConverterTypeCaseStatus.allocationSize(it) }.sum()
-        return sizeForLength + sizeForItems
-    }
-
-    override fun write(value: List<CaseStatus>, buf: ByteBuffer) {
-        buf.putInt(value.size)
-        value.iterator().forEach {
-            FfiConverterTypeCaseStatus.write(it, buf)
-        }
-    }
-}
-
-
-
-
-/**
- * @suppress
- */
 public object FfiConverterSequenceTypeCheckInFlag: FfiConverterRustBuffer<List<CheckInFlag>> {
     override fun read(buf: ByteBuffer): List<CheckInFlag> {
         val len = buf.getInt()
@@ -8248,17 +8213,4 @@ public typealias FfiConverterTypeTimestamp = FfiConverterTimestamp
 
 public typealias Uuid = kotlin.String
 public typealias FfiConverterTypeUuid = FfiConverterString
-        /**
-         * The case statuses, so screens can offer a filter without hard-coding them.
-         */ fun `caseStatuses`(): List<CaseStatus> {
-            return FfiConverterSequenceTypeCaseStatus.lift(
-    uniffiRustCall() { _status ->
-    UniffiLib.uniffi_doorstep_ffi_fn_func_case_statuses(
-    
-        _status)
-}
-    )
-    }
-    
-
 
