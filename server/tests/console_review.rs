@@ -178,20 +178,32 @@ async fn another_team_gets_not_found_on_every_page_photo_and_decision() {
 }
 
 #[tokio::test]
-async fn photos_are_authorized_and_audited_then_answer_not_found_until_the_blob_store_lands() {
+async fn photos_are_authorized_audited_and_served_once_the_phone_uploaded_them() {
     let c = console_world().await;
     let cookies = supervisor(&c.w, "sup_a").await;
-    let photo = get(
-        &c.w,
-        &format!("/console/visits/{}/attachments/0", c.visit1),
-        &cookies,
-    )
-    .await;
+    let uri = format!("/console/visits/{}/attachments/0", c.visit1);
+    // The phone has not uploaded the bytes yet.
+    let photo = get(&c.w, &uri, &cookies).await;
     assert_eq!(photo.status, StatusCode::NOT_FOUND);
     assert_eq!(
         audit_actions(&c.w, "console_view_attachment"),
         [c.visit1.to_string()]
     );
+    // Now it has.
+    let stored =
+        c.w.state
+            .blobs
+            .append(&photo_sha256(), 0, PHOTO, PHOTO.len() as u64)
+            .unwrap();
+    assert_eq!(stored, doorstep_server::blobs::Appended::Complete);
+    let photo = get(&c.w, &uri, &cookies).await;
+    assert_eq!(photo.status, StatusCode::OK);
+    assert_eq!(photo.bytes, PHOTO);
+    assert_eq!(photo.header("content-type"), "image/jpeg");
+    // Whatever a phone sent (an SVG signature, say) runs nothing in the browser.
+    assert!(photo.header("content-security-policy").contains("sandbox"));
+    assert_eq!(photo.header("x-content-type-options"), "nosniff");
+    assert_eq!(audit_actions(&c.w, "console_view_attachment").len(), 2);
     let missing = get(
         &c.w,
         &format!("/console/visits/{}/attachments/7", c.visit1),
@@ -199,7 +211,7 @@ async fn photos_are_authorized_and_audited_then_answer_not_found_until_the_blob_
     )
     .await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
-    assert_eq!(audit_actions(&c.w, "console_view_attachment").len(), 1);
+    assert_eq!(audit_actions(&c.w, "console_view_attachment").len(), 2);
 }
 
 #[tokio::test]

@@ -148,6 +148,26 @@ async fn agents_unknown_users_wrong_passwords_and_forged_sign_ins_are_refused() 
 }
 
 #[tokio::test]
+async fn repeated_wrong_passwords_lock_the_name_for_a_while_even_with_the_right_one() {
+    let w = World::new();
+    for _ in 0..5 {
+        let refused = sign_in(&w, "sup_a", "guess").await.unwrap_err();
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
+    }
+    // Locked, whatever the password; the API's login counts the same failures.
+    let locked = sign_in(&w, "sup_a", "pw-sup_a").await.unwrap_err();
+    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(locked.cookie("doorstep_console").is_none());
+    assert!(locked.body.contains("role=\"alert\""));
+    // Another supervisor is not locked out by someone guessing sup_a's password
+    // (in process there is no client address to count).
+    assert!(sign_in(&w, "sup_b", "pw-sup_b").await.is_ok());
+    // A quarter of an hour later the right password works again.
+    w.clock.advance(chrono::Duration::minutes(15));
+    assert!(sign_in(&w, "sup_a", "pw-sup_a").await.is_ok());
+}
+
+#[tokio::test]
 async fn a_session_expires_after_eight_hours() {
     let w = World::new();
     let cookies = supervisor(&w, "sup_a").await;

@@ -25,9 +25,18 @@ pub struct Page {
     pub status: StatusCode,
     pub headers: HeaderMap,
     pub body: String,
+    pub bytes: Vec<u8>,
 }
 
 impl Page {
+    /// A header's value, or "" without it.
+    pub fn header(&self, name: &str) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
     pub fn location(&self) -> &str {
         self.headers
             .get(header::LOCATION)
@@ -84,6 +93,7 @@ pub async fn send(w: &World, request: Request<Body>) -> Page {
         status,
         headers,
         body: String::from_utf8_lossy(&bytes).into_owned(),
+        bytes: bytes.to_vec(),
     }
 }
 
@@ -181,14 +191,23 @@ pub fn promise() -> VisitChange {
     }
 }
 
+/// The bytes of the photo every seeded visit attaches.
+pub const PHOTO: &[u8] = b"\xff\xd8\xff\xe0 the front door of the customer's flat \xff\xd9";
+
+/// The lower-case hex SHA-256 of [`PHOTO`].
+pub fn photo_sha256() -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(PHOTO))
+}
+
 pub fn photo() -> VisitChange {
     VisitChange::Attached {
         attachment: Attachment {
             id: Uuid::now_v7(),
             kind: AttachmentKind::Photo,
             mime_type: "image/jpeg".into(),
-            sha256: "ab".repeat(32),
-            size_bytes: 1234,
+            sha256: photo_sha256(),
+            size_bytes: PHOTO.len() as u64,
             link: AttachmentLink::Visit,
             taken_at: t0(),
         },
