@@ -235,7 +235,12 @@ fn run(options: &Options) -> Result<(), String> {
     sync.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!(
-        "load: store sqlite, {} devices syncing at once",
+        "load: store {}, {} devices syncing at once",
+        if options.database_url.is_some() {
+            "postgresql"
+        } else {
+            "sqlite"
+        },
         options.devices
     );
     println!(
