@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use doorstep_core::domain::UserId;
 
 use super::{PgTx, col, conflict, db, user_from};
-use crate::store::{ConsoleSessionRecord, StoreError, UserRecord, VisitRecord};
+use crate::store::{CaseRecord, ConsoleSessionRecord, StoreError, UserRecord, VisitRecord};
 
 /// Migration to schema version 3: console sessions, and indexes for a team's lists
 /// (idempotent, like every migration here, so a partly migrated schema finishes).
@@ -108,6 +108,23 @@ impl PgTx<'_> {
             Ok(VisitRecord {
                 id: col(row, 0, "visits")?,
                 case_id: col(row, 1, "visits")?,
+            })
+        })
+        .collect()
+    }
+
+    pub(super) fn team_cases_of(&self, supervisor: UserId) -> Result<Vec<CaseRecord>, StoreError> {
+        self.query(
+            "SELECT body FROM cases WHERE supervisor_id = $1 ORDER BY id",
+            &[&supervisor],
+        )
+        .map_err(db)?
+        .iter()
+        .map(|row| {
+            let body: &str = col(row, 0, "cases")?;
+            Ok(CaseRecord {
+                case: serde_json::from_str(body).map_err(|_| StoreError::Corrupt("cases"))?,
+                supervisor: Some(supervisor),
             })
         })
         .collect()

@@ -4,7 +4,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::{SqliteTx, UserRow, db, time_col, user_from, uuid_col};
-use crate::store::{ConsoleSessionRecord, StoreError, UserRecord, VisitRecord};
+use crate::store::{CaseRecord, ConsoleSessionRecord, StoreError, UserRecord, VisitRecord};
 use doorstep_core::domain::UserId;
 
 /// The console's tables, created on open (schema version 2).
@@ -125,6 +125,25 @@ impl SqliteTx<'_> {
             out.push(VisitRecord {
                 id: uuid_col(&id, "visits")?,
                 case_id: uuid_col(&case_id, "visits")?,
+            });
+        }
+        Ok(out)
+    }
+
+    pub(super) fn team_cases_of(&self, supervisor: UserId) -> Result<Vec<CaseRecord>, StoreError> {
+        let mut stmt = self
+            .0
+            .prepare_cached("SELECT body FROM cases WHERE supervisor_id = ?1 ORDER BY id")
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([supervisor.to_string()], |r| r.get::<_, String>(0))
+            .map_err(db)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let body = row.map_err(db)?;
+            out.push(CaseRecord {
+                case: serde_json::from_str(&body).map_err(|_| StoreError::Corrupt("cases"))?,
+                supervisor: Some(supervisor),
             });
         }
         Ok(out)

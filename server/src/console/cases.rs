@@ -1,0 +1,279 @@
+//! The team's cases: the list with an assign form per case, and the CSV
+//! import. Both go through the admin rules the command line uses
+//! ([`admin::assign_case_as`], [`admin::import_cases_csv_as`]): an assignment
+//! reaches the new agents' devices on their next pull, and an agent who loses
+//! a case is told to purge it. URLs carry case ids only; the account reference
+//! is shown masked.
+
+use axum::Form;
+use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use doorstep_core::domain::case::mask_national_id;
+use doorstep_core::domain::{CaseId, UserId};
+use serde::Deserialize;
+
+use super::{Chrome, ConsoleState, Signed, app_failure, blocking, failure, render};
+use crate::admin::{self, CsvImportError};
+use crate::case_csv::Problem;
+use crate::error::AppError;
+use crate::store::{self, UserRecord};
+
+/// One agent the assign form offers.
+pub struct AgentChoice {
+    /// The agent's user id (the form value).
+    pub id: String,
+    /// The agent's user name.
+    pub name: String,
+    /// Whether the case has this agent in this role now.
+    pub selected: bool,
+}
+
+/// One line of the case list.
+pub struct CaseLine {
+    /// Where the assign form posts (the case id only).
+    pub assign_href: String,
+    /// The account reference, masked.
+    pub case_ref: String,
+    /// The customer's name.
+    pub customer: String,
+    /// Due date.
+    pub due: String,
+    /// Choices for the primary agent.
+    pub agents: Vec<AgentChoice>,
+    /// Choices for the partner.
+    pub partners: Vec<AgentChoice>,
+    /// Whether the case has no partner.
+    pub no_partner: bool,
+}
+
+/// The case list page.
+#[derive(askama::Template)]
+#[template(path = "console/cases.html")]
+pub struct CasesPage {
+    /// Header and menu.
+    pub chrome: Chrome,
+    /// What was just done, if anything.
+    pub flash: Option<&'static str>,
+    /// The team's cases.
+    pub lines: Vec<CaseLine>,
+}
+
+/// Query of the case list.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CasesQuery {
+    /// `assigned` after an assignment.
+    pub done: String,
+}
+
+/// `GET /console/cases`.
+pub async fn list(
+    State(state): State<ConsoleState>,
+    signed: Signed,
+    query: Result<Query<CasesQuery>, QueryRejection>,
+) -> Response {
+    let store = state.store.clone();
+    let supervisor = signed.user.id;
+    let loaded = blocking(move || {
+        store::read(store.as_ref(), |tx| {
+            Ok::<_, AppError>((tx.team_cases(supervisor)?, tx.team_members(supervisor)?))
+        })
+    })
+    .await;
+    let (cases, members) = match loaded {
+        Ok(loaded) => loaded,
+        Err(err) => return app_failure(signed.lang, &err),
+    };
+    let agents: Vec<&UserRecord> = members
+        .iter()
+        .filter(|m| m.role == doorstep_core::sync::protocol::Role::Agent)
+        .collect();
+    let choices = |current: Option<UserId>| {
+        agents
+            .iter()
+            .map(|a| AgentChoice {
+                id: a.id.to_string(),
+                name: a.username.clone(),
+                selected: current == Some(a.id),
+            })
+            .collect()
+    };
+    let lines = cases
+        .iter()
+        .map(|record| {
+            let case = &record.case;
+            CaseLine {
+                assign_href: format!("/console/cases/{}/assign", case.id),
+                case_ref: mask_national_id(&case.external_ref),
+                customer: case.customer.name.clone(),
+                due: case.due_date.to_string(),
+                agents: choices(Some(case.assigned.primary)),
+                partners: choices(case.assigned.partner),
+                no_partner: case.assigned.partner.is_none(),
+            }
+        })
+        .collect();
+    let flash = query
+        .is_ok_and(|Query(q)| q.done == "assigned")
+        .then_some(signed.lang.text().cases_assigned);
+    let page = CasesPage {
+        chrome: signed.chrome(),
+        flash,
+        lines,
+    };
+    render(signed.lang, StatusCode::OK, &page)
+}
+
+/// The assign form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct AssignForm {
+    /// The session's CSRF token.
+    pub csrf: String,
+    /// The primary agent's user id.
+    pub agent: String,
+    /// The partner's user id, or empty for none.
+    pub partner: String,
+}
+
+/// `POST /console/cases/{case_id}/assign`.
+pub async fn assign(
+    State(state): State<ConsoleState>,
+    signed: Signed,
+    case_id: Result<Path<CaseId>, PathRejection>,
+    Form(form): Form<AssignForm>,
+) -> Response {
+    if !signed.csrf_matches(&form.csrf) {
+        return signed.csrf_refused();
+    }
+    let lang = signed.lang;
+    let t = lang.text();
+    let Ok(Path(case_id)) = case_id else {
+        return failure(lang, StatusCode::NOT_FOUND, t.not_found);
+    };
+    let Ok(primary) = form.agent.trim().parse::<UserId>() else {
+        return failure(lang, StatusCode::NOT_FOUND, t.not_found);
+    };
+    let partner = match form.partner.trim() {
+        "" => None,
+        text => match text.parse::<UserId>() {
+            Ok(id) => Some(id),
+            Err(_) => return failure(lang, StatusCode::NOT_FOUND, t.not_found),
+        },
+    };
+    let store = state.store.clone();
+    let now = state.clock.now();
+    let user = signed.user.clone();
+    let done = blocking(move || {
+        admin::assign_case_as(store.as_ref(), &user, case_id, primary, partner, now)
+    })
+    .await;
+    match done {
+        Ok(()) => Redirect::to("/console/cases?done=assigned").into_response(),
+        Err(err) => match err.code {
+            "partner_is_agent" => failure(lang, err.status, t.cases_partner_is_agent),
+            // An agent id that names nobody (or no agent) is as unknown as a case.
+            "unknown_agent" | "not_an_agent" => failure(lang, StatusCode::NOT_FOUND, t.not_found),
+            _ => app_failure(lang, &err),
+        },
+    }
+}
+
+/// What the last import form did.
+pub enum ImportResult {
+    /// The file has problems; nothing was imported.
+    Problems {
+        /// The listed problems (line, column, code; never the content).
+        listed: Vec<Problem>,
+        /// How many more there were.
+        more: usize,
+    },
+    /// The file is clean; this many cases would be imported.
+    Clean(usize),
+    /// This many cases were imported.
+    Imported(usize),
+}
+
+/// The import page.
+#[derive(askama::Template)]
+#[template(path = "console/cases_import.html")]
+pub struct ImportPage {
+    /// Header and menu.
+    pub chrome: Chrome,
+    /// What the last form did, if one was sent.
+    pub result: Option<ImportResult>,
+}
+
+/// `GET /console/cases/import`.
+pub async fn import_page(signed: Signed) -> Response {
+    let page = ImportPage {
+        chrome: signed.chrome(),
+        result: None,
+    };
+    render(signed.lang, StatusCode::OK, &page)
+}
+
+/// The import form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ImportForm {
+    /// The session's CSRF token.
+    pub csrf: String,
+    /// The CSV file's content.
+    pub csv: String,
+    /// `import` to import a clean file; anything else only checks.
+    pub run: String,
+}
+
+/// `POST /console/cases/import`: checks the file, and imports it when asked
+/// and clean. A file with problems answers 422 and imports nothing.
+pub async fn import(
+    State(state): State<ConsoleState>,
+    signed: Signed,
+    form: Result<Form<ImportForm>, FormRejection>,
+) -> Response {
+    let lang = signed.lang;
+    let form = match form {
+        Ok(Form(form)) => form,
+        // Too large for the body limit, or not a form: nothing to check.
+        Err(rejection) => {
+            return failure(lang, rejection.status(), lang.text().server_failed);
+        }
+    };
+    if !signed.csrf_matches(&form.csrf) {
+        return signed.csrf_refused();
+    }
+    let store = state.store.clone();
+    let now = state.clock.now();
+    let user = signed.user.clone();
+    let run = form.run == "import";
+    let bytes = form.csv.into_bytes();
+    let outcome = blocking(move || {
+        let result = if run {
+            admin::import_cases_csv_as(store.as_ref(), &user, &bytes, now).map(|ids| ids.len())
+        } else {
+            admin::check_cases_csv_as(store.as_ref(), &user, &bytes).map(|cases| cases.len())
+        };
+        Ok(result)
+    })
+    .await;
+    let (status, result) = match outcome {
+        Ok(Ok(count)) if run => (StatusCode::OK, ImportResult::Imported(count)),
+        Ok(Ok(count)) => (StatusCode::OK, ImportResult::Clean(count)),
+        Ok(Err(CsvImportError::Problems(problems))) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            ImportResult::Problems {
+                listed: problems.listed,
+                more: problems.more,
+            },
+        ),
+        Ok(Err(CsvImportError::Store(err))) | Err(err) => return app_failure(lang, &err),
+    };
+    let page = ImportPage {
+        chrome: signed.chrome(),
+        result: Some(result),
+    };
+    render(lang, status, &page)
+}
