@@ -95,6 +95,17 @@ async fn a_file_with_problems_imports_nothing_and_lists_them_by_line() {
             assert!(!case_exists(&w, id), "nothing is imported");
         }
     }
+    // A file over the body limit is refused as a whole.
+    let big_id = Uuid::now_v7();
+    let big = format!(
+        "{}{}",
+        file(&[row(big_id, "王小明", "300", "agent1")]),
+        "#".repeat(5 * 1024 * 1024)
+    );
+    let page = import(&w, &cookies, &big, "import").await;
+    assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(page.body.contains("The file is too large for one import"));
+    assert!(!case_exists(&w, big_id));
     // A header that is not the format's is a problem of line 1.
     let page = import(&w, &cookies, "name,amount\nx,1\n", "import").await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);

@@ -239,7 +239,13 @@ pub async fn import(
         Ok(Form(form)) => form,
         // Too large for the body limit, or not a form: nothing to check.
         Err(rejection) => {
-            return failure(lang, rejection.status(), lang.text().server_failed);
+            let status = rejection.status();
+            let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                lang.text().cases_import_too_large
+            } else {
+                lang.text().server_failed
+            };
+            return failure(lang, status, message);
         }
     };
     if !signed.csrf_matches(&form.csrf) {
