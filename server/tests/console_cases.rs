@@ -82,13 +82,13 @@ async fn a_file_with_problems_imports_nothing_and_lists_them_by_line() {
         );
         assert!(
             page.body.contains(
-                "<tr><td>3</td><td class=\"mono\">overdue_amount</td><td class=\"mono\">bad_money</td></tr>"
+                "<tr><td>3</td><td class=\"mono\">overdue_amount</td><td class=\"mono\">bad_money</td><td>Not an amount such as 1234.50.</td></tr>"
             ),
             "{}",
             page.body
         );
         assert!(page.body.contains(
-            "<tr><td>4</td><td class=\"mono\">agent</td><td class=\"mono\">unknown_agent</td></tr>"
+            "<tr><td>4</td><td class=\"mono\">agent</td><td class=\"mono\">unknown_agent</td><td>No agent of yours has this user name.</td></tr>"
         ));
         assert_no_content(&page);
         for id in [good, bad_money, bad_agent] {
@@ -163,7 +163,7 @@ async fn a_supervisor_cannot_import_for_another_team() {
     let page = import(&w, &cookies, &csv, "import").await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.body.contains(
-        "<tr><td>3</td><td class=\"mono\">agent</td><td class=\"mono\">unknown_agent</td></tr>"
+        "<tr><td>3</td><td class=\"mono\">agent</td><td class=\"mono\">unknown_agent</td><td>No agent of yours has this user name.</td></tr>"
     ));
     assert!(!case_exists(&w, mine) && !case_exists(&w, theirs));
 
@@ -177,7 +177,7 @@ async fn a_supervisor_cannot_import_for_another_team() {
         page.body
     );
     assert!(page.body.contains(
-        "<tr><td>2</td><td class=\"mono\">case_id</td><td class=\"mono\">other_team_case</td></tr>"
+        "<tr><td>2</td><td class=\"mono\">case_id</td><td class=\"mono\">other_team_case</td><td>This case belongs to another team.</td></tr>"
     ));
     assert_eq!(assigned(&w, w.case2.id), (w.agent3, None));
 
@@ -527,5 +527,27 @@ fn defuse_prefixes_every_formula_start() {
     }
     for cell in ["agent1", "5000.00", "", "2026-03-02T09:00:00Z", "a=b"] {
         assert_eq!(defuse(cell), cell);
+    }
+}
+
+#[test]
+fn every_problem_code_of_the_csv_format_is_explained_in_both_languages() {
+    use doorstep_server::console::i18n::Lang;
+    let doc = include_str!("../../docs/CASES_CSV.md");
+    let table = &doc[doc.find("## Problem codes").unwrap()..];
+    // The first cell of each row of the table lists codes in backticks.
+    let codes: Vec<&str> = table
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .flat_map(|line| line.split(" |").next().unwrap().split('`').step_by(2))
+        .map(|code| code.trim_matches([',', ' ']))
+        .filter(|code| !code.is_empty())
+        .chain(["other_team_case"])
+        .collect();
+    assert!(codes.len() > 20, "{codes:?}");
+    for lang in [Lang::En, Lang::Zh] {
+        for code in &codes {
+            assert_ne!(lang.text().csv_problem(code), *code, "{code} in {lang:?}");
+        }
     }
 }

@@ -332,6 +332,7 @@ pub struct Text {
     pub cases_import_too_large: &'static str,
     pub cases_export: &'static str,
     pub cases_export_intro: &'static str,
+    pub csv_problems: [(&'static str, &'static str); 26],
     pub reasons: [(&'static str, &'static str); 6],
     pub kinds: [(&'static str, &'static str); 13],
     pub flag_names: [&'static str; 6],
@@ -342,6 +343,17 @@ pub struct Text {
 }
 
 impl Text {
+    /// What a case CSV problem code means, or the code itself if unknown.
+    pub fn csv_problem<'a>(&self, code: &'a str) -> &'a str
+    where
+        'static: 'a,
+    {
+        self.csv_problems
+            .iter()
+            .find(|(known, _)| *known == code)
+            .map_or(code, |(_, text)| text)
+    }
+
     /// The name of a review flag.
     pub fn flag(&self, flag: ReviewFlag) -> &'static str {
         let i = ReviewFlag::ALL.iter().position(|f| *f == flag).unwrap_or(0);
