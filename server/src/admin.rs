@@ -354,10 +354,20 @@ pub fn import_cases_csv_as(
                     format!("case {} belongs to another team", case.id),
                 ));
             }
-            if let Some(partner) = case.assigned.partner {
-                team_of(tx, partner)?;
-            }
+            let partner_team = case
+                .assigned
+                .partner
+                .map(|partner| team_of(tx, partner))
+                .transpose()?;
             let supervisor = team_of(tx, case.assigned.primary)?;
+            if let Some(team) = team
+                && (supervisor != Some(team) || partner_team.is_some_and(|p| p != Some(team)))
+            {
+                return Err(AppError::forbidden(
+                    "other_team_agent",
+                    format!("case {}: an agent of another team", case.id),
+                ));
+            }
             put_case(tx, case.clone(), supervisor, now)?;
             audit_by(tx, actor, now, "console_import_case", case.id)?;
             ids.push(case.id);

@@ -132,6 +132,15 @@ async fn a_clean_file_is_checked_then_imported_with_its_count() {
     assert_no_content(&done);
     assert_eq!(assigned(&w, a), (w.agent1, None));
     assert_eq!(assigned(&w, b), (w.agent2, Some(w.agent1)));
+    for page in [&checked, &done] {
+        for url in page.urls() {
+            assert!(url.starts_with("/console/"), "{url}");
+            assert!(
+                !url.contains("CC-2026") && !url.contains(&a.to_string()),
+                "{url}"
+            );
+        }
+    }
     assert_eq!(
         audit_actions(&w, "console_import_case"),
         vec![a.to_string(), b.to_string()]
@@ -390,11 +399,19 @@ async fn every_assignment_denial() {
         assert_eq!(page.status, StatusCode::SEE_OTHER, "{uri}");
         assert_eq!(page.location(), "/console/login");
     }
-    // Team B's supervisor sees only team B's case.
+    // Team B's supervisor sees only team B's case, in Chinese too.
     let b = supervisor(&w, "sup_b").await;
     let list = get(&w, "/console/cases", &b).await;
     assert!(list.body.contains(&w.case2.id.to_string()));
     assert!(!list.body.contains(&w.case1.id.to_string()));
+    let zh = get(
+        &w,
+        "/console/cases",
+        &b.replace("doorstep_lang=en", "doorstep_lang=zh"),
+    )
+    .await;
+    assert!(zh.body.contains("<h1>团队案件</h1>"), "{}", zh.body);
+    assert!(zh.body.contains("导出走访结果（CSV）"));
 }
 
 #[tokio::test]
