@@ -568,3 +568,47 @@ fn every_problem_code_of_the_csv_format_is_explained_in_both_languages() {
         }
     }
 }
+
+#[test]
+fn import_assign_and_export_work_on_postgresql_too() {
+    let Some(pg) = postgres_store("import_assign_and_export_work_on_postgresql_too") else {
+        return;
+    };
+    let w = World::with_store(pg);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let new_case = Uuid::now_v7();
+    runtime.block_on(async {
+        let cookies = supervisor(&w, "sup_a").await;
+        let t1 = w.login("agent1", w.phone1).await;
+        let cursor = w.pull(&t1, 0, 1000).await["cursor"].as_u64().unwrap();
+        let csv = file(&[row(new_case, "王小明", "300", "agent2")]);
+        let done = import(&w, &cookies, &csv, "import").await;
+        assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+        let list = get(&w, "/console/cases", &cookies).await;
+        assert!(
+            list.body
+                .contains(&format!("/console/cases/{new_case}/assign"))
+        );
+        assert!(!list.body.contains(&w.case2.id.to_string()));
+        let moved = post(
+            &w,
+            &format!("/console/cases/{}/assign", w.case1.id),
+            &cookies,
+            &[("csrf", &list.csrf()), ("agent", &w.agent2.to_string())],
+        )
+        .await;
+        assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.body);
+        let after = w.pull(&t1, cursor, 1000).await;
+        let changes = after["changes"].as_array().unwrap();
+        assert_eq!(changes_of(changes, "case_removed", w.case1.id).len(), 1);
+        let export = get(&w, "/console/cases/export.csv", &cookies).await;
+        assert_eq!(export.status, StatusCode::OK);
+        assert!(export.body.starts_with("visit_id,case_id,"));
+    });
+    assert_eq!(assigned(&w, w.case1.id), (w.agent2, None));
+    assert_eq!(assigned(&w, new_case), (w.agent2, None));
+}
