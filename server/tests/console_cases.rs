@@ -612,3 +612,93 @@ fn import_assign_and_export_work_on_postgresql_too() {
     assert_eq!(assigned(&w, w.case1.id), (w.agent2, None));
     assert_eq!(assigned(&w, new_case), (w.agent2, None));
 }
+
+/// The import page's own form: `multipart/form-data` with the file field.
+async fn upload(w: &World, cookies: &str, csrf: &str, file_bytes: &[u8], run: &str) -> Page {
+    let boundary = "----doorstep-test-boundary";
+    let mut body = Vec::new();
+    for (name, value) in [("csrf", csrf), ("run", run)] {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"cases.csv\"\r\nContent-Type: text/csv\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(file_bytes);
+    body.extend_from_slice(
+        format!(
+            "\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"csv\"\r\n\r\n\r\n--{boundary}--\r\n"
+        )
+        .as_bytes(),
+    );
+    let request = Request::builder()
+        .method("POST")
+        .uri("/console/cases/import")
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .header(header::COOKIE, cookies)
+        .body(Body::from(body))
+        .unwrap();
+    send(w, request).await
+}
+
+#[tokio::test]
+async fn the_page_uploads_a_file_checked_first() {
+    let w = World::new();
+    let cookies = supervisor(&w, "sup_a").await;
+    let page = get(&w, "/console/cases/import", &cookies).await;
+    assert!(page.body.contains("enctype=\"multipart/form-data\""));
+    assert!(page.body.contains("<input type=\"file\" name=\"file\""));
+    let csrf = page.csrf();
+    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+    let bad = file(&[
+        row(a, "王小明", "300", "agent1"),
+        row(b, "李四", "300", "agent3"),
+    ]);
+    let refused = upload(&w, &cookies, &csrf, bad.as_bytes(), "import").await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert!(
+        refused
+            .body
+            .contains("<tr><td>3</td><td class=\"mono\">agent</td>")
+    );
+    assert_no_content(&refused);
+    assert!(!case_exists(&w, a));
+
+    let good = format!("\u{feff}{}", file(&[row(a, "王小明", "300", "agent1")]));
+    let forged = upload(&w, &cookies, "forged", good.as_bytes(), "import").await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(!case_exists(&w, a));
+    let done = upload(&w, &cookies, &csrf, good.as_bytes(), "import").await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    assert!(done.body.contains("Imported. Cases imported: <b>1</b>"));
+    assert_eq!(assigned(&w, a), (w.agent1, None));
+
+    let big = vec![b'#'; 5 * 1024 * 1024];
+    let too_big = upload(&w, &cookies, &csrf, &big, "import").await;
+    assert_eq!(too_big.status, StatusCode::PAYLOAD_TOO_LARGE);
+    // A broken multipart body is refused, not a server error.
+    let request = Request::builder()
+        .method("POST")
+        .uri("/console/cases/import")
+        .header(header::CONTENT_TYPE, "multipart/form-data; boundary=x")
+        .header(header::COOKIE, &cookies)
+        .body(Body::from("--x\r\nnonsense"))
+        .unwrap();
+    let broken = send(&w, request).await;
+    assert!(broken.status.is_client_error(), "{}", broken.status);
+}

@@ -7,8 +7,9 @@
 
 use axum::Form;
 use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, Multipart, Request};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use doorstep_core::domain::case::mask_national_id;
 use doorstep_core::domain::{CaseId, UserId};
@@ -227,19 +228,68 @@ pub struct ImportForm {
     pub run: String,
 }
 
+/// The import form as sent: the file's bytes from the file field, else the
+/// text area.
+struct ImportRequest {
+    csrf: String,
+    run: String,
+    bytes: Vec<u8>,
+}
+
+/// Reads the import form, as `multipart/form-data` (the page's form, with a
+/// file field `file` and a text area `csv`) or as a plain form (`csv` only).
+/// The error is the status to answer (413 over the body limit).
+async fn read_import(request: Request) -> Result<ImportRequest, StatusCode> {
+    let multipart = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"));
+    if !multipart {
+        let Form(form) = Form::<ImportForm>::from_request(request, &())
+            .await
+            .map_err(|rejection: FormRejection| rejection.status())?;
+        return Ok(ImportRequest {
+            csrf: form.csrf,
+            run: form.run,
+            bytes: form.csv.into_bytes(),
+        });
+    }
+    let mut parts = Multipart::from_request(request, &())
+        .await
+        .map_err(|rejection| rejection.status())?;
+    let (mut csrf, mut run, mut file, mut text) =
+        (String::new(), String::new(), Vec::new(), Vec::new());
+    while let Some(field) = parts.next_field().await.map_err(|e| e.status())? {
+        let name = field.name().unwrap_or_default().to_owned();
+        let bytes = field.bytes().await.map_err(|e| e.status())?;
+        match name.as_str() {
+            "csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
+            "run" => run = String::from_utf8_lossy(&bytes).into_owned(),
+            "file" => file = bytes.to_vec(),
+            "csv" => text = bytes.to_vec(),
+            _ => {}
+        }
+    }
+    Ok(ImportRequest {
+        csrf,
+        run,
+        bytes: if file.is_empty() { text } else { file },
+    })
+}
+
 /// `POST /console/cases/import`: checks the file, and imports it when asked
 /// and clean. A file with problems answers 422 and imports nothing.
 pub async fn import(
     State(state): State<ConsoleState>,
     signed: Signed,
-    form: Result<Form<ImportForm>, FormRejection>,
+    request: Request,
 ) -> Response {
     let lang = signed.lang;
-    let form = match form {
-        Ok(Form(form)) => form,
+    let form = match read_import(request).await {
+        Ok(form) => form,
         // Too large for the body limit, or not a form: nothing to check.
-        Err(rejection) => {
-            let status = rejection.status();
+        Err(status) => {
             let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
                 lang.text().cases_import_too_large
             } else {
@@ -255,7 +305,7 @@ pub async fn import(
     let now = state.clock.now();
     let user = signed.user.clone();
     let run = form.run == "import";
-    let bytes = form.csv.into_bytes();
+    let bytes = form.bytes;
     let outcome = blocking(move || {
         let result = if run {
             admin::import_cases_csv_as(store.as_ref(), &user, &bytes, now).map(|ids| ids.len())

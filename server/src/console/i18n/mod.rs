@@ -319,6 +319,7 @@ pub struct Text {
     pub cases_partner_is_agent: &'static str,
     pub cases_import_title: &'static str,
     pub cases_import_intro: &'static str,
+    pub cases_import_upload: &'static str,
     pub cases_import_file: &'static str,
     pub cases_import_check: &'static str,
     pub cases_import_run: &'static str,
