@@ -702,3 +702,57 @@ async fn the_page_uploads_a_file_checked_first() {
     let broken = send(&w, request).await;
     assert!(broken.status.is_client_error(), "{}", broken.status);
 }
+
+#[tokio::test]
+async fn the_case_list_pages_through_a_large_team_soonest_due_first() {
+    let w = World::new();
+    let s = w.state.store.as_ref();
+    let mut cases: Vec<Case> = (0..doorstep_server::console::cases::PAGE_SIZE + 5)
+        .map(|i| {
+            let mut case = sample_case(w.agent1, None);
+            case.due_date = NaiveDate::from_ymd_opt(2026, 4, 1).unwrap() + Duration::days(i as i64);
+            case
+        })
+        .collect();
+    cases.reverse();
+    admin::import_cases(s, &cases, t0()).unwrap();
+    let cookies = supervisor(&w, "sup_a").await;
+    let first = get(&w, "/console/cases", &cookies).await;
+    // case1 (due 2026-03-20) plus the new ones.
+    let total = doorstep_server::console::cases::PAGE_SIZE + 6;
+    assert!(
+        first
+            .body
+            .contains(&format!("<span id=\"total\">{total}</span>"))
+    );
+    assert_eq!(
+        first.body.matches("/assign\"").count(),
+        doorstep_server::console::cases::PAGE_SIZE
+    );
+    assert!(
+        first
+            .body
+            .contains(&format!("/console/cases/{}/assign", w.case1.id))
+    );
+    assert!(first.body.contains("1 / 2"));
+    assert!(first.urls().contains(&"/console/cases?page=2".to_owned()));
+    let second = get(&w, "/console/cases?page=2", &cookies).await;
+    assert_eq!(second.body.matches("/assign\"").count(), 6);
+    // The latest due is the last one listed.
+    assert!(
+        second
+            .body
+            .contains(&format!("/console/cases/{}/assign", cases[0].id))
+    );
+    assert!(
+        !second
+            .body
+            .contains(&format!("/console/cases/{}/assign", w.case1.id))
+    );
+    // Pages out of range show the first.
+    let junk = get(&w, "/console/cases?page=99", &cookies).await;
+    assert!(
+        junk.body
+            .contains(&format!("/console/cases/{}/assign", w.case1.id))
+    );
+}

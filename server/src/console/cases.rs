@@ -57,9 +57,18 @@ pub struct CasesPage {
     pub chrome: Chrome,
     /// What was just done, if anything.
     pub flash: Option<&'static str>,
-    /// The team's cases.
+    /// The team's cases on this page.
     pub lines: Vec<CaseLine>,
+    /// The team's cases in all.
+    pub total: usize,
+    /// This page, from 1.
+    pub page: usize,
+    /// How many pages.
+    pub pages: usize,
 }
+
+/// Cases per page of the list.
+pub const PAGE_SIZE: usize = 100;
 
 /// Query of the case list.
 #[derive(Debug, Default, Deserialize)]
@@ -67,6 +76,8 @@ pub struct CasesPage {
 pub struct CasesQuery {
     /// `assigned` after an assignment.
     pub done: String,
+    /// The page, from 1 (anything else: the first).
+    pub page: String,
 }
 
 /// `GET /console/cases`.
@@ -83,7 +94,7 @@ pub async fn list(
         })
     })
     .await;
-    let (cases, members) = match loaded {
+    let (mut cases, members) = match loaded {
         Ok(loaded) => loaded,
         Err(err) => return app_failure(signed.lang, &err),
     };
@@ -101,8 +112,21 @@ pub async fn list(
             })
             .collect()
     };
+    // Soonest due first.
+    cases.sort_by_key(|record| (record.case.due_date, record.case.id));
+    let query = query.map(|Query(q)| q).unwrap_or_default();
+    let total = cases.len();
+    let pages = total.div_ceil(PAGE_SIZE).max(1);
+    let page = query
+        .page
+        .parse::<usize>()
+        .ok()
+        .filter(|p| (1..=pages).contains(p))
+        .unwrap_or(1);
     let lines = cases
         .iter()
+        .skip((page - 1) * PAGE_SIZE)
+        .take(PAGE_SIZE)
         .map(|record| {
             let case = &record.case;
             CaseLine {
@@ -116,15 +140,16 @@ pub async fn list(
             }
         })
         .collect();
-    let flash = query
-        .is_ok_and(|Query(q)| q.done == "assigned")
-        .then_some(signed.lang.text().cases_assigned);
-    let page = CasesPage {
+    let flash = (query.done == "assigned").then_some(signed.lang.text().cases_assigned);
+    let view = CasesPage {
         chrome: signed.chrome(),
         flash,
         lines,
+        total,
+        page,
+        pages,
     };
-    render(signed.lang, StatusCode::OK, &page)
+    render(signed.lang, StatusCode::OK, &view)
 }
 
 /// The assign form.
