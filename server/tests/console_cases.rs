@@ -756,3 +756,75 @@ async fn the_case_list_pages_through_a_large_team_soonest_due_first() {
             .contains(&format!("/console/cases/{}/assign", w.case1.id))
     );
 }
+
+#[tokio::test]
+async fn an_admin_picks_any_team_to_list_assign_and_export() {
+    let w = World::new();
+    let s = w.state.store.as_ref();
+    admin::create_user(s, "root", "pw-root", Role::Admin, None, t0()).unwrap();
+    let sup_b = store::read(s, |tx| tx.user_by_name("sup_b"))
+        .unwrap()
+        .unwrap()
+        .id;
+    let cookies = sign_in(&w, "root", "pw-root").await.unwrap();
+    // The first team by supervisor name is shown unless another is picked.
+    let first = get(&w, "/console/cases", &cookies).await;
+    assert!(first.body.contains(&w.case1.id.to_string()));
+    assert!(!first.body.contains(&w.case2.id.to_string()));
+    assert!(first.body.contains("id=\"teams\""));
+    let b = get(&w, &format!("/console/cases?team={sup_b}"), &cookies).await;
+    assert!(b.body.contains(&w.case2.id.to_string()));
+    assert!(!b.body.contains(&w.case1.id.to_string()));
+    assert!(
+        b.body
+            .contains(&format!("/console/cases/export.csv?team={sup_b}"))
+    );
+    // An admin may move a case to another team's agent.
+    let moved = post(
+        &w,
+        &format!("/console/cases/{}/assign", w.case2.id),
+        &cookies,
+        &[
+            ("csrf", &b.csrf()),
+            ("agent", &w.agent1.to_string()),
+            ("team", &sup_b.to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.body);
+    assert_eq!(
+        moved.location(),
+        format!("/console/cases?done=assigned&team={sup_b}")
+    );
+    assert_eq!(assigned(&w, w.case2.id), (w.agent1, None));
+    let a = get(&w, "/console/cases", &cookies).await;
+    assert!(a.body.contains(&w.case2.id.to_string()), "now team A's");
+    let export = get(
+        &w,
+        &format!("/console/cases/export.csv?team={sup_b}"),
+        &cookies,
+    )
+    .await;
+    assert_eq!(export.status, StatusCode::OK);
+    assert_eq!(
+        audit_actions(&w, "console_export_visits"),
+        vec![sup_b.to_string()]
+    );
+    // A supervisor's `team` is ignored: still their own.
+    let sup_a = supervisor(&w, "sup_a").await;
+    let own = get(&w, &format!("/console/cases?team={sup_b}"), &sup_a).await;
+    assert!(own.body.contains(&w.case1.id.to_string()));
+    assert!(!own.body.contains("id=\"teams\""));
+    let export = get(
+        &w,
+        &format!("/console/cases/export.csv?team={sup_b}"),
+        &sup_a,
+    )
+    .await;
+    assert_eq!(export.status, StatusCode::OK);
+    assert_eq!(audit_actions(&w, "console_export_visits").len(), 2);
+    assert_ne!(
+        audit_actions(&w, "console_export_visits")[1],
+        sup_b.to_string()
+    );
+}

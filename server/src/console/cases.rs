@@ -20,6 +20,7 @@ use crate::admin::{self, CsvImportError};
 use crate::case_csv::Problem;
 use crate::error::AppError;
 use crate::store::{self, UserRecord};
+use doorstep_core::sync::protocol::Role;
 
 /// One agent the assign form offers.
 pub struct AgentChoice {
@@ -65,6 +66,11 @@ pub struct CasesPage {
     pub page: usize,
     /// How many pages.
     pub pages: usize,
+    /// For an admin: the team shown (its supervisor's user id), carried in
+    /// links and forms; empty for a supervisor.
+    pub team: String,
+    /// For an admin: the teams, by supervisor; empty for a supervisor.
+    pub teams: Vec<AgentChoice>,
 }
 
 /// Cases per page of the list.
@@ -78,6 +84,29 @@ pub struct CasesQuery {
     pub done: String,
     /// The page, from 1 (anything else: the first).
     pub page: String,
+    /// For an admin: the team (its supervisor's user id); else ignored.
+    pub team: String,
+}
+
+/// The team a page shows: a supervisor's own; for an admin, the supervisor
+/// `asked` names (or the first by user name), with every team to choose from.
+/// `None` for an admin when there are no supervisors.
+pub fn team_for(
+    tx: &dyn crate::store::StoreTx,
+    user: &UserRecord,
+    asked: &str,
+) -> Result<(Option<UserId>, Vec<UserRecord>), AppError> {
+    if user.role != Role::Admin {
+        return Ok((Some(user.id), Vec::new()));
+    }
+    let teams = tx.supervisors()?;
+    let asked = asked.trim().parse::<UserId>().ok();
+    let team = teams
+        .iter()
+        .find(|t| Some(t.id) == asked)
+        .or(teams.first())
+        .map(|t| t.id);
+    Ok((team, teams))
 }
 
 /// `GET /console/cases`.
@@ -86,22 +115,30 @@ pub async fn list(
     signed: Signed,
     query: Result<Query<CasesQuery>, QueryRejection>,
 ) -> Response {
+    let query = query.map(|Query(q)| q).unwrap_or_default();
     let store = state.store.clone();
-    let supervisor = signed.user.id;
+    let user = signed.user.clone();
+    let asked = query.team.clone();
     let loaded = blocking(move || {
         store::read(store.as_ref(), |tx| {
-            Ok::<_, AppError>((tx.team_cases(supervisor)?, tx.team_members(supervisor)?))
+            let (team, teams) = team_for(tx, &user, &asked)?;
+            let Some(team) = team else {
+                return Ok((None, teams, Vec::new(), Vec::new()));
+            };
+            Ok::<_, AppError>((
+                Some(team),
+                teams,
+                tx.team_cases(team)?,
+                tx.team_members(team)?,
+            ))
         })
     })
     .await;
-    let (mut cases, members) = match loaded {
+    let (team, teams, mut cases, members) = match loaded {
         Ok(loaded) => loaded,
         Err(err) => return app_failure(signed.lang, &err),
     };
-    let agents: Vec<&UserRecord> = members
-        .iter()
-        .filter(|m| m.role == doorstep_core::sync::protocol::Role::Agent)
-        .collect();
+    let agents: Vec<&UserRecord> = members.iter().filter(|m| m.role == Role::Agent).collect();
     let choices = |current: Option<UserId>| {
         agents
             .iter()
@@ -114,7 +151,6 @@ pub async fn list(
     };
     // Soonest due first.
     cases.sort_by_key(|record| (record.case.due_date, record.case.id));
-    let query = query.map(|Query(q)| q).unwrap_or_default();
     let total = cases.len();
     let pages = total.div_ceil(PAGE_SIZE).max(1);
     let page = query
@@ -148,6 +184,19 @@ pub async fn list(
         total,
         page,
         pages,
+        team: if teams.is_empty() {
+            String::new()
+        } else {
+            team.map(|t| t.to_string()).unwrap_or_default()
+        },
+        teams: teams
+            .iter()
+            .map(|t| AgentChoice {
+                id: t.id.to_string(),
+                name: t.username.clone(),
+                selected: Some(t.id) == team,
+            })
+            .collect(),
     };
     render(signed.lang, StatusCode::OK, &view)
 }
@@ -162,6 +211,8 @@ pub struct AssignForm {
     pub agent: String,
     /// The partner's user id, or empty for none.
     pub partner: String,
+    /// For an admin: the team to show afterwards.
+    pub team: String,
 }
 
 /// `POST /console/cases/{case_id}/assign`.
@@ -197,7 +248,15 @@ pub async fn assign(
     })
     .await;
     match done {
-        Ok(()) => Redirect::to("/console/cases?done=assigned").into_response(),
+        Ok(()) => {
+            let team = form
+                .team
+                .trim()
+                .parse::<UserId>()
+                .map(|t| format!("&team={t}"))
+                .unwrap_or_default();
+            Redirect::to(&format!("/console/cases?done=assigned{team}")).into_response()
+        }
         Err(err) => match err.code {
             "partner_is_agent" => failure(lang, err.status, t.cases_partner_is_agent),
             // An agent id that names nobody (or no agent) is as unknown as a case.

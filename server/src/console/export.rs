@@ -5,16 +5,27 @@
 
 use std::collections::HashMap;
 
-use axum::extract::State;
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, SecondsFormat, Utc};
 use doorstep_core::domain::{UserId, VisitState};
+use serde::Deserialize;
 
+use super::cases::team_for;
 use super::queue::{QueueItem, team_visits_in};
 use super::{ConsoleState, Signed, app_failure, blocking};
 use crate::error::AppError;
 use crate::store::{self, AuditRecord};
+
+/// Query of the export.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct ExportQuery {
+    /// For an admin: the team (its supervisor's user id); else ignored.
+    pub team: String,
+}
 
 /// The columns of the export, in order.
 pub const COLUMNS: [&str; 14] = [
@@ -109,13 +120,21 @@ pub fn to_csv(items: &[QueueItem], names: &HashMap<UserId, String>) -> Result<Ve
 
 /// `GET /console/cases/export.csv`: the team's submitted, approved and
 /// returned visits, oldest submission first.
-pub async fn visits_csv(State(state): State<ConsoleState>, signed: Signed) -> Response {
+pub async fn visits_csv(
+    State(state): State<ConsoleState>,
+    signed: Signed,
+    query: Result<Query<ExportQuery>, QueryRejection>,
+) -> Response {
+    let asked = query.map(|Query(q)| q.team).unwrap_or_default();
     let store = state.store.clone();
-    let supervisor = signed.user.id;
+    let user = signed.user.clone();
     let policy = state.config.policy.clone();
     let now = state.clock.now();
     let built = blocking(move || {
-        let (items, members) = team_visits_in(store.as_ref(), supervisor, &policy, |s| {
+        let (team, _) = store::read(store.as_ref(), |tx| team_for(tx, &user, &asked))?;
+        // An admin without any supervisor exports an empty file.
+        let team = team.unwrap_or(user.id);
+        let (items, members) = team_visits_in(store.as_ref(), team, &policy, |s| {
             matches!(
                 s,
                 VisitState::Submitted | VisitState::Approved | VisitState::Returned
@@ -126,11 +145,11 @@ pub async fn visits_csv(State(state): State<ConsoleState>, signed: Signed) -> Re
         store::write(store.as_ref(), |tx| {
             tx.append_audit(&AuditRecord {
                 at: now,
-                user: Some(supervisor),
+                user: Some(user.id),
                 device: None,
                 action: "console_export_visits".into(),
                 target_kind: "team".into(),
-                target_id: supervisor.to_string(),
+                target_id: team.to_string(),
             })?;
             Ok::<_, AppError>(())
         })?;

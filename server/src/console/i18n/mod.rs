@@ -331,6 +331,7 @@ pub struct Text {
     pub cases_import_clean: &'static str,
     pub cases_import_done: &'static str,
     pub cases_import_too_large: &'static str,
+    pub cases_team: &'static str,
     pub cases_export: &'static str,
     pub cases_export_intro: &'static str,
     pub csv_problems: [(&'static str, &'static str); 26],

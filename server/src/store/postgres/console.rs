@@ -4,8 +4,9 @@
 use chrono::{DateTime, Utc};
 use doorstep_core::domain::UserId;
 
-use super::{PgTx, col, conflict, db, user_from};
+use super::{PgTx, col, conflict, db, role_code, user_from};
 use crate::store::{CaseRecord, ConsoleSessionRecord, StoreError, UserRecord, VisitRecord};
+use doorstep_core::sync::protocol::Role;
 
 /// Migration to schema version 3: console sessions, and indexes for a team's lists
 /// (idempotent, like every migration here, so a partly migrated schema finishes).
@@ -127,6 +128,18 @@ impl PgTx<'_> {
                 supervisor: Some(supervisor),
             })
         })
+        .collect()
+    }
+
+    pub(super) fn supervisors_all(&self) -> Result<Vec<UserRecord>, StoreError> {
+        self.query(
+            "SELECT id, username, password_hash, role, supervisor_id FROM users
+                 WHERE role = $1 ORDER BY username",
+            &[&role_code(Role::Supervisor)],
+        )
+        .map_err(db)?
+        .iter()
+        .map(user_from)
         .collect()
     }
 }

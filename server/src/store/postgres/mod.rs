@@ -930,4 +930,8 @@ impl StoreTx for PgTx<'_> {
     fn team_cases(&self, supervisor: UserId) -> Result<Vec<CaseRecord>, StoreError> {
         self.team_cases_of(supervisor)
     }
+
+    fn supervisors(&self) -> Result<Vec<UserRecord>, StoreError> {
+        self.supervisors_all()
+    }
 }

@@ -761,4 +761,8 @@ impl StoreTx for SqliteTx<'_> {
     fn team_cases(&self, supervisor: UserId) -> Result<Vec<CaseRecord>, StoreError> {
         self.team_cases_of(supervisor)
     }
+
+    fn supervisors(&self) -> Result<Vec<UserRecord>, StoreError> {
+        self.supervisors_all()
+    }
 }
