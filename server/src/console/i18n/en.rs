@@ -163,6 +163,9 @@ pub static TEXT: Text = Text {
     cases_import_done: "Imported. Cases imported:",
     cases_import_too_large: "The file is too large for one import (at most 4 MiB of form data). Split it and import the parts.",
     cases_team: "Team",
+    cases_primary: "Agent",
+    cases_partner: "Partner",
+    cases_total: "Cases in the team:",
     cases_export: "Export visit outcomes (CSV)",
     cases_export_intro: "Submitted, approved and returned visits of the team: ids, agents' user names, state, outcome, promise to pay, times and flags. No customer names or national ids.",
     csv_problems: [

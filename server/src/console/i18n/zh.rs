@@ -163,6 +163,9 @@ pub static TEXT: Text = Text {
     cases_import_done: "导入完成。导入案件数：",
     cases_import_too_large: "文件过大，无法一次导入（表单数据最多 4 MiB）。请拆分后分批导入。",
     cases_team: "团队",
+    cases_primary: "催收员",
+    cases_partner: "搭档",
+    cases_total: "团队案件数：",
     cases_export: "导出走访结果（CSV）",
     cases_export_intro: "团队已提交、已批准和已退回的走访：编号、催收员用户名、状态、结果、还款承诺、时间和标记。不含客户姓名或身份证号。",
     csv_problems: [
