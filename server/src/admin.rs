@@ -249,3 +249,192 @@ pub fn check_cases_csv(store: &dyn Store, bytes: &[u8]) -> Result<Vec<Case>, Csv
     })?;
     parsed.map_err(CsvImportError::Problems)
 }
+
+/// The team a console user may import into and assign within: a supervisor's
+/// own team (`Some`), any team for an admin (`None`). Agents may not.
+fn scope_of(actor: &UserRecord) -> Result<Option<UserId>, AppError> {
+    match actor.role {
+        Role::Supervisor => Ok(Some(actor.id)),
+        Role::Admin => Ok(None),
+        Role::Agent => Err(AppError::forbidden(
+            "not_a_supervisor",
+            "only supervisors and admins manage cases",
+        )),
+    }
+}
+
+/// Checks a case CSV file as `actor` would import it, without storing
+/// anything. On top of [`check_cases_csv`], a supervisor may only name agents
+/// of their own team (another team's agent is reported as `unknown_agent`, so
+/// the answer does not tell which names exist elsewhere) and may only update
+/// their own team's cases (`other_team_case` on the `case_id` column).
+pub fn check_cases_csv_as(
+    store: &dyn Store,
+    actor: &UserRecord,
+    bytes: &[u8],
+) -> Result<Vec<Case>, CsvImportError> {
+    let team = scope_of(actor)?;
+    let checked = store::read(store, |tx| {
+        let mut failure = None;
+        let mut users = |name: &str| match tx.user_by_name(name) {
+            Ok(user) => user
+                .filter(|u| team.is_none_or(|t| u.supervisor == Some(t)))
+                .map(|u| crate::case_csv::KnownUser {
+                    id: u.id,
+                    role: u.role,
+                }),
+            Err(e) => {
+                failure.get_or_insert(e);
+                None
+            }
+        };
+        let parsed = crate::case_csv::parse_lines(bytes, &mut users);
+        if let Some(e) = failure {
+            return Err(AppError::from(e));
+        }
+        let rows = match parsed {
+            Ok(rows) => rows,
+            Err(problems) => return Ok(Err(problems)),
+        };
+        let mut problems = crate::case_csv::Problems {
+            listed: Vec::new(),
+            more: 0,
+        };
+        if let Some(team) = team {
+            for (line, case) in &rows {
+                let theirs = tx
+                    .case(case.id)?
+                    .is_some_and(|existing| existing.supervisor != Some(team));
+                if !theirs {
+                    continue;
+                }
+                if problems.listed.len() < crate::case_csv::MAX_PROBLEMS {
+                    problems.listed.push(crate::case_csv::Problem {
+                        line: *line,
+                        column: Some("case_id".into()),
+                        code: "other_team_case",
+                    });
+                } else {
+                    problems.more += 1;
+                }
+            }
+        }
+        if problems.listed.is_empty() {
+            Ok(Ok(rows.into_iter().map(|(_, case)| case).collect()))
+        } else {
+            Ok(Err(problems))
+        }
+    })?;
+    checked.map_err(CsvImportError::Problems)
+}
+
+/// Checks a case CSV file as [`check_cases_csv_as`] does, then imports every
+/// case in one transaction (the same rule as [`import_cases`]: a case that
+/// loses an agent is announced as removed to that agent), or nothing if any
+/// row has a problem. Each case is audited as `console_import_case` by `actor`.
+pub fn import_cases_csv_as(
+    store: &dyn Store,
+    actor: &UserRecord,
+    bytes: &[u8],
+    now: DateTime<Utc>,
+) -> Result<Vec<CaseId>, CsvImportError> {
+    let team = scope_of(actor)?;
+    let cases = check_cases_csv_as(store, actor, bytes)?;
+    let ids = store::write(store, |tx| {
+        let mut ids = Vec::with_capacity(cases.len());
+        for case in &cases {
+            // Checked above; checked again here in case a case moved meanwhile.
+            if let Some(team) = team
+                && tx
+                    .case(case.id)?
+                    .is_some_and(|existing| existing.supervisor != Some(team))
+            {
+                return Err(AppError::forbidden(
+                    "other_team_case",
+                    format!("case {} belongs to another team", case.id),
+                ));
+            }
+            let partner_team = case
+                .assigned
+                .partner
+                .map(|partner| team_of(tx, partner))
+                .transpose()?;
+            let supervisor = team_of(tx, case.assigned.primary)?;
+            if let Some(team) = team
+                && (supervisor != Some(team) || partner_team.is_some_and(|p| p != Some(team)))
+            {
+                return Err(AppError::forbidden(
+                    "other_team_agent",
+                    format!("case {}: an agent of another team", case.id),
+                ));
+            }
+            put_case(tx, case.clone(), supervisor, now)?;
+            audit_by(tx, actor, now, "console_import_case", case.id)?;
+            ids.push(case.id);
+        }
+        Ok(ids)
+    })?;
+    Ok(ids)
+}
+
+/// Assigns a case to `primary` (and `partner`, if any) as `actor`, with the
+/// same rule as [`reassign_case`]: the case goes to the new agents on their
+/// next pull, and an agent who loses it is told to purge it. A supervisor may
+/// only touch their own team's cases (another team's case is not found) and
+/// only assign agents of their own team (403 `other_team_agent`).
+pub fn assign_case_as(
+    store: &dyn Store,
+    actor: &UserRecord,
+    case_id: CaseId,
+    primary: UserId,
+    partner: Option<UserId>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    let team = scope_of(actor)?;
+    store::write(store, |tx| {
+        let record = tx
+            .case(case_id)?
+            .filter(|r| team.is_none_or(|t| r.supervisor == Some(t)))
+            .ok_or_else(|| AppError::not_found(format!("no case {case_id}")))?;
+        if partner == Some(primary) {
+            return Err(AppError::unprocessable(
+                "partner_is_agent",
+                "the partner is the primary agent",
+            ));
+        }
+        let supervisor = team_of(tx, primary)?;
+        let partner_team = partner.map(|p| team_of(tx, p)).transpose()?;
+        if let Some(team) = team {
+            let outside =
+                supervisor != Some(team) || partner_team.is_some_and(|their| their != Some(team));
+            if outside {
+                return Err(AppError::forbidden(
+                    "other_team_agent",
+                    "an agent of another team",
+                ));
+            }
+        }
+        let mut case = record.case;
+        case.assigned = doorstep_core::domain::AssignedAgents { primary, partner };
+        put_case(tx, case, supervisor, now)?;
+        audit_by(tx, actor, now, "console_assign_case", case_id)
+    })
+}
+
+fn audit_by(
+    tx: &dyn StoreTx,
+    actor: &UserRecord,
+    now: DateTime<Utc>,
+    action: &str,
+    case_id: CaseId,
+) -> Result<(), AppError> {
+    tx.append_audit(&crate::store::AuditRecord {
+        at: now,
+        user: Some(actor.id),
+        device: None,
+        action: action.to_owned(),
+        target_kind: "case".into(),
+        target_id: case_id.to_string(),
+    })?;
+    Ok(())
+}

@@ -138,6 +138,15 @@ pub fn parse(
     bytes: &[u8],
     users: &mut dyn FnMut(&str) -> Option<KnownUser>,
 ) -> Result<Vec<Case>, Problems> {
+    parse_lines(bytes, users).map(|rows| rows.into_iter().map(|(_, case)| case).collect())
+}
+
+/// Like [`parse`], with each case the file line its row starts on (for checks
+/// made after parsing, such as the console's team check).
+pub fn parse_lines(
+    bytes: &[u8],
+    users: &mut dyn FnMut(&str) -> Option<KnownUser>,
+) -> Result<Vec<(u64, Case)>, Problems> {
     let mut problems = Problems::new();
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let mut reader = csv::ReaderBuilder::new()
@@ -204,7 +213,7 @@ pub fn parse(
         };
         if let Some(case) = row.case(&mut problems, users) {
             if seen_ids.insert(case.id) {
-                cases.push(case);
+                cases.push((line, case));
             } else {
                 problems.add(line, Some("case_id"), "duplicate_case_id");
             }

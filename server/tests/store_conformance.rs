@@ -458,6 +458,18 @@ fn check_console_sessions_and_team_lists(store: &dyn Store) {
             }]
         );
         assert!(tx.team_visits(Uuid::now_v7())?.is_empty());
+        let cases = tx.team_cases(sup.id)?;
+        assert_eq!(cases.len(), 1);
+        assert_eq!(cases[0].case, ours);
+        assert_eq!(cases[0].supervisor, Some(sup.id));
+        assert_eq!(tx.team_cases(other_sup.id)?[0].case.id, theirs.id);
+        assert!(tx.team_cases(Uuid::now_v7())?.is_empty());
+        let supervisors: Vec<String> = tx.supervisors()?.into_iter().map(|u| u.username).collect();
+        assert_eq!(
+            supervisors,
+            ["sup", "sup2"],
+            "supervisors only, by user name"
+        );
         Ok::<_, StoreError>(())
     })
     .unwrap();

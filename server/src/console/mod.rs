@@ -9,14 +9,18 @@
 //! * [`decision`]: approve or return, through the same service as the API.
 //! * [`attachments`]: photos, authorized per team.
 //! * [`dashboard`]: the team's figures per day and per agent, with SVG charts.
+//! * [`cases`]: the team's cases, assignment and CSV import; [`export`]: the
+//!   visit outcomes as CSV.
 //!
 //! Every rule (flags, the state machine, the log verification) comes from core
 //! or [`crate::service`]; this module only gathers and shows. URLs carry ids and
 //! filter codes only, never personal data.
 
 pub mod attachments;
+pub mod cases;
 pub mod dashboard;
 pub mod decision;
+pub mod export;
 pub mod format;
 pub mod i18n;
 pub mod map;
@@ -102,6 +106,13 @@ pub fn router(app: &AppState, config: ConsoleConfig) -> Router<AppState> {
             "/console/visits/{visit_id}/attachments/{index}",
             get(attachments::photo),
         )
+        .route("/console/cases", get(cases::list))
+        .route(
+            "/console/cases/import",
+            get(cases::import_page).post(cases::import),
+        )
+        .route("/console/cases/export.csv", get(export::visits_csv))
+        .route("/console/cases/{case_id}/assign", post(cases::assign))
         .route("/console/{*rest}", get(not_found))
         .with_state(state)
 }

@@ -323,6 +323,10 @@ pub trait StoreTx {
     fn team_members(&self, supervisor: UserId) -> Result<Vec<UserRecord>, StoreError>;
     /// The visits of the cases of `supervisor`'s team, any order.
     fn team_visits(&self, supervisor: UserId) -> Result<Vec<VisitRecord>, StoreError>;
+    /// The cases of `supervisor`'s team, by case id.
+    fn team_cases(&self, supervisor: UserId) -> Result<Vec<CaseRecord>, StoreError>;
+    /// Every supervisor, by user name (the teams an admin may pick).
+    fn supervisors(&self) -> Result<Vec<UserRecord>, StoreError>;
 }
 
 /// A storage backend: runs closures in read or write transactions.

@@ -306,6 +306,38 @@ pub struct Text {
     pub total: &'static str,
     pub changes_since_return: &'static str,
     pub no_changes_since_return: &'static str,
+    // Cases.
+    pub nav_cases: &'static str,
+    pub cases_title: &'static str,
+    pub cases_intro: &'static str,
+    pub cases_empty: &'static str,
+    pub cases_col_due: &'static str,
+    pub cases_col_assign: &'static str,
+    pub cases_no_partner: &'static str,
+    pub cases_assign: &'static str,
+    pub cases_assigned: &'static str,
+    pub cases_partner_is_agent: &'static str,
+    pub cases_import_title: &'static str,
+    pub cases_import_intro: &'static str,
+    pub cases_import_upload: &'static str,
+    pub cases_import_file: &'static str,
+    pub cases_import_check: &'static str,
+    pub cases_import_run: &'static str,
+    pub cases_import_problems: &'static str,
+    pub cases_import_line: &'static str,
+    pub cases_import_column: &'static str,
+    pub cases_import_code: &'static str,
+    pub cases_import_more: &'static str,
+    pub cases_import_clean: &'static str,
+    pub cases_import_done: &'static str,
+    pub cases_import_too_large: &'static str,
+    pub cases_team: &'static str,
+    pub cases_primary: &'static str,
+    pub cases_partner: &'static str,
+    pub cases_total: &'static str,
+    pub cases_export: &'static str,
+    pub cases_export_intro: &'static str,
+    pub csv_problems: [(&'static str, &'static str); 26],
     pub reasons: [(&'static str, &'static str); 6],
     pub kinds: [(&'static str, &'static str); 13],
     pub flag_names: [&'static str; 6],
@@ -316,6 +348,17 @@ pub struct Text {
 }
 
 impl Text {
+    /// What a case CSV problem code means, or the code itself if unknown.
+    pub fn csv_problem<'a>(&self, code: &'a str) -> &'a str
+    where
+        'static: 'a,
+    {
+        self.csv_problems
+            .iter()
+            .find(|(known, _)| *known == code)
+            .map_or(code, |(_, text)| text)
+    }
+
     /// The name of a review flag.
     pub fn flag(&self, flag: ReviewFlag) -> &'static str {
         let i = ReviewFlag::ALL.iter().position(|f| *f == flag).unwrap_or(0);

@@ -4,8 +4,9 @@
 use chrono::{DateTime, Utc};
 use doorstep_core::domain::UserId;
 
-use super::{PgTx, col, conflict, db, user_from};
-use crate::store::{ConsoleSessionRecord, StoreError, UserRecord, VisitRecord};
+use super::{PgTx, col, conflict, db, role_code, user_from};
+use crate::store::{CaseRecord, ConsoleSessionRecord, StoreError, UserRecord, VisitRecord};
+use doorstep_core::sync::protocol::Role;
 
 /// Migration to schema version 3: console sessions, and indexes for a team's lists
 /// (idempotent, like every migration here, so a partly migrated schema finishes).
@@ -110,6 +111,35 @@ impl PgTx<'_> {
                 case_id: col(row, 1, "visits")?,
             })
         })
+        .collect()
+    }
+
+    pub(super) fn team_cases_of(&self, supervisor: UserId) -> Result<Vec<CaseRecord>, StoreError> {
+        self.query(
+            "SELECT body FROM cases WHERE supervisor_id = $1 ORDER BY id",
+            &[&supervisor],
+        )
+        .map_err(db)?
+        .iter()
+        .map(|row| {
+            let body: &str = col(row, 0, "cases")?;
+            Ok(CaseRecord {
+                case: serde_json::from_str(body).map_err(|_| StoreError::Corrupt("cases"))?,
+                supervisor: Some(supervisor),
+            })
+        })
+        .collect()
+    }
+
+    pub(super) fn supervisors_all(&self) -> Result<Vec<UserRecord>, StoreError> {
+        self.query(
+            "SELECT id, username, password_hash, role, supervisor_id FROM users
+                 WHERE role = $1 ORDER BY username",
+            &[&role_code(Role::Supervisor)],
+        )
+        .map_err(db)?
+        .iter()
+        .map(user_from)
         .collect()
     }
 }

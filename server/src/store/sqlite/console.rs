@@ -3,9 +3,10 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{SqliteTx, UserRow, db, time_col, user_from, uuid_col};
-use crate::store::{ConsoleSessionRecord, StoreError, UserRecord, VisitRecord};
+use super::{SqliteTx, UserRow, db, role_code, time_col, user_from, uuid_col};
+use crate::store::{CaseRecord, ConsoleSessionRecord, StoreError, UserRecord, VisitRecord};
 use doorstep_core::domain::UserId;
+use doorstep_core::sync::protocol::Role;
 
 /// The console's tables, created on open (schema version 2).
 pub(super) const SCHEMA: &str = "
@@ -126,6 +127,46 @@ impl SqliteTx<'_> {
                 id: uuid_col(&id, "visits")?,
                 case_id: uuid_col(&case_id, "visits")?,
             });
+        }
+        Ok(out)
+    }
+
+    pub(super) fn team_cases_of(&self, supervisor: UserId) -> Result<Vec<CaseRecord>, StoreError> {
+        let mut stmt = self
+            .0
+            .prepare_cached("SELECT body FROM cases WHERE supervisor_id = ?1 ORDER BY id")
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([supervisor.to_string()], |r| r.get::<_, String>(0))
+            .map_err(db)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let body = row.map_err(db)?;
+            out.push(CaseRecord {
+                case: serde_json::from_str(&body).map_err(|_| StoreError::Corrupt("cases"))?,
+                supervisor: Some(supervisor),
+            });
+        }
+        Ok(out)
+    }
+
+    pub(super) fn supervisors_all(&self) -> Result<Vec<UserRecord>, StoreError> {
+        let mut stmt = self
+            .0
+            .prepare_cached(
+                "SELECT id, username, password_hash, role, supervisor_id FROM users
+                     WHERE role = ?1 ORDER BY username",
+            )
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([role_code(Role::Supervisor)], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+            })
+            .map_err(db)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let row: UserRow = row.map_err(db)?;
+            out.push(user_from(row)?);
         }
         Ok(out)
     }

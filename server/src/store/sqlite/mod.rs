@@ -757,4 +757,12 @@ impl StoreTx for SqliteTx<'_> {
     fn team_visits(&self, supervisor: UserId) -> Result<Vec<VisitRecord>, StoreError> {
         self.team_visits_of(supervisor)
     }
+
+    fn team_cases(&self, supervisor: UserId) -> Result<Vec<CaseRecord>, StoreError> {
+        self.team_cases_of(supervisor)
+    }
+
+    fn supervisors(&self) -> Result<Vec<UserRecord>, StoreError> {
+        self.supervisors_all()
+    }
 }
