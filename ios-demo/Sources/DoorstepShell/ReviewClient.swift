@@ -27,17 +27,18 @@ public struct ReviewClient: Sendable {
               let token = object["token"] as? String else {
             throw ReviewRefused(code: "protocol", status: 200)
         }
-        let body: [String: String]
+        // A ReviewRequest: the ReviewDecision, tagged by its own "decision", inside "decision".
+        let inner: [String: String]
         switch decision {
         case .approve:
-            body = ["decision": "approve"]
+            inner = ["decision": "approve"]
         case .return(let reasonCode, let comment):
-            body = ["decision": "return", "reason_code": reasonCode, "comment": comment]
+            inner = ["decision": "return", "reason_code": reasonCode, "comment": comment]
         }
-        _ = try post("/v1/visits/\(visitId)/review", body, token: token)
+        _ = try post("/v1/visits/\(visitId)/review", ["decision": inner], token: token)
     }
 
-    private func post(_ path: String, _ body: [String: String], token: String?) throws -> Data {
+    private func post(_ path: String, _ body: [String: Any], token: String?) throws -> Data {
         var headers = [HttpHeader(name: "content-type", value: "application/json")]
         if let token { headers.append(HttpHeader(name: "authorization", value: "Bearer \(token)")) }
         let data = try JSONSerialization.data(withJSONObject: body)

@@ -20,14 +20,15 @@ class ReviewClient(private val transport: HttpTransport) {
     /** Signs in as [username] from this device and sends [decision] for [visitId]. */
     fun review(username: String, password: String, deviceId: String, visitId: String, decision: ReviewDecision) {
         val token = login(username, password, deviceId)
-        val body = JSONObject()
+        // A ReviewRequest: the ReviewDecision, tagged by its own "decision", inside "decision".
+        val inner = JSONObject()
         when (decision) {
-            is ReviewDecision.Approve -> body.put("decision", "approve")
-            is ReviewDecision.Return -> body.put("decision", "return")
+            is ReviewDecision.Approve -> inner.put("decision", "approve")
+            is ReviewDecision.Return -> inner.put("decision", "return")
                 .put("reason_code", decision.reasonCode)
                 .put("comment", decision.comment)
         }
-        post("/v1/visits/$visitId/review", body, token)
+        post("/v1/visits/$visitId/review", JSONObject().put("decision", inner), token)
     }
 
     private fun login(username: String, password: String, deviceId: String): String {

@@ -186,6 +186,13 @@ class DoorstepRepository(
         listeners.remove(listener)
     }
 
+    /**
+     * Registers this phone to the user of the credentials (`POST /v1/devices`),
+     * once, before the first sync; harmless to repeat. Fails with
+     * `DoorstepException.SyncFailed` (`unauthorized`, `refused`, `offline`, ...).
+     */
+    fun registerDevice() = doorstep.registerDevice(transport, credentials())
+
     /** Syncs unless the core's backoff says to wait; for the [SyncScheduler]. */
     override fun sync(): SyncReport = doorstep.sync(transport, credentials(), observer)
 

@@ -65,10 +65,15 @@ class TestServer private constructor(private val binary: File, private val data:
 
         /** The server every test class shares, started on first use, stopped when the JVM exits. */
         val shared: TestServer by lazy {
-            val binary = File(System.getProperty("doorstep.server") ?: error("set -Ddoorstep.server"))
-            val server = TestServer(binary, Files.createTempDirectory("doorstep-server").toFile())
+            val server = start()
             Runtime.getRuntime().addShutdownHook(Thread { server.close() })
             server
+        }
+
+        /** A server of its own on a fresh data folder; the caller closes it. */
+        fun start(): TestServer {
+            val binary = File(System.getProperty("doorstep.server") ?: error("set -Ddoorstep.server"))
+            return TestServer(binary, Files.createTempDirectory("doorstep-server").toFile())
         }
 
         /** The repository's root (system property `doorstep.repo`). */
