@@ -137,8 +137,9 @@ async function filterBy(page, filters) {
 async function main() {
   fs.mkdirSync(out, { recursive: true });
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'doorstep-chromium-'));
-  const context = await launch(userDataDir);
+  let context;
   try {
+    context = await launch(userDataDir);
     context.setDefaultTimeout(20_000);
     const page = context.pages()[0] ?? (await context.newPage());
     watch(page);
@@ -286,7 +287,7 @@ async function main() {
     noProblems('signing out');
     ok('signed out; the queue asks for sign-in again');
   } finally {
-    await context.close();
+    await context?.close();
     fs.rmSync(userDataDir, { recursive: true, force: true });
   }
   console.log(`screenshots in ${out}`);
