@@ -280,6 +280,20 @@ async function main() {
     assert.equal(approved.state, 'approved', JSON.stringify(approved));
     ok(`${agent}'s phone received the approval`);
 
+    // In English, the team dashboard: charts drawn on the server, one line per agent.
+    await Promise.all([page.waitForURL(/\/console\/queue$/), page.click('header .lang a[lang=en]')]);
+    assert.equal(await page.getAttribute('html', 'lang'), 'en');
+    assert.equal((await page.textContent('h1')).trim(), 'Review queue');
+    await page.screenshot({ path: path.join(out, 'queue-en.png'), fullPage: true });
+    await page.click('header nav a[href="/console/dashboard"]');
+    await page.waitForURL(/\/console\/dashboard$/);
+    assert.equal(await page.locator('figure.chart svg').count(), 2, 'two charts');
+    const agentLines = await page.$$eval('#by-agent tbody tr td:first-child', (tds) => tds.map((t) => t.textContent.trim()));
+    assert.deepEqual(agentLines.sort(), allAgents.map((a) => a.label.replace(/\s*\(\d+\)\s*$/, '')).sort());
+    await page.screenshot({ path: path.join(out, 'dashboard-en.png'), fullPage: true });
+    noProblems('the dashboard');
+    ok(`English queue and dashboard: 2 SVG charts, lines for ${agentLines.join(', ')}`);
+
     // Signing out ends the session: the queue asks for sign-in again.
     await Promise.all([page.waitForURL(/\/console\/login$/), page.click('header form button[type=submit]')]);
     await page.goto(`${base}/console/queue`);
