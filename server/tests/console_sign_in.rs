@@ -229,6 +229,16 @@ async fn the_language_switch_remembers_the_choice_and_never_leaves_the_console()
             .unwrap()
             .starts_with("text/css")
     );
+    // Every page names the console's icon, so browsers never ask for a
+    // missing /favicon.ico.
+    assert!(
+        en.body
+            .contains(r#"<link rel="icon" href="/console/icon.svg""#)
+    );
+    let icon = get(&w, "/console/icon.svg", "").await;
+    assert_eq!(icon.status, StatusCode::OK);
+    assert_eq!(icon.headers[header::CONTENT_TYPE], "image/svg+xml");
+    assert!(icon.body.starts_with("<svg"));
 }
 
 #[test]

@@ -85,6 +85,7 @@ pub fn router(app: &AppState, config: ConsoleConfig) -> Router<AppState> {
         .route("/console", get(home))
         .route("/console/", get(home))
         .route("/console/style.css", get(stylesheet))
+        .route("/console/icon.svg", get(icon))
         .route("/console/language/{code}", get(i18n::switch))
         .route(
             "/console/login",
@@ -134,6 +135,21 @@ async fn stylesheet() -> Response {
             (header::CACHE_CONTROL, "max-age=3600"),
         ],
         STYLESHEET,
+    )
+        .into_response()
+}
+
+/// The console's icon (a door), linked from every page so that browsers do
+/// not ask for `/favicon.ico` and log its 404 as an error.
+pub const ICON: &str = include_str!("icon.svg");
+
+async fn icon() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "max-age=86400"),
+        ],
+        ICON,
     )
         .into_response()
 }

@@ -3,7 +3,7 @@
 //! notices, check-ins with GPS, the checklist, notes in Chinese, a photo,
 //! outcomes, check-outs, submissions — and sync in the evening.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
@@ -101,6 +101,30 @@ fn fail(username: &str, what: &str, error: DoorstepError) -> String {
     format!("{username}: {what}: [{}] {error}", error.code())
 }
 
+/// Where the demo keeps `username`'s phone database in the phones folder.
+pub fn phone_file(phones: &Path, username: &str) -> PathBuf {
+    phones.join(format!("{username}.db"))
+}
+
+/// Opens (or creates) `username`'s phone database in the demo's phones folder,
+/// a phone in Beijing (UTC+8) whose clock is `wall`. The demo's agents play
+/// their day on it; a tool can reopen it afterwards to play the agent's next
+/// sync (the demo closes every phone once its day is over).
+pub fn open_phone(
+    phones: &Path,
+    username: &str,
+    wall: Arc<dyn WallClock>,
+) -> Result<Doorstep, DoorstepError> {
+    let doorstep = Doorstep::open_with_clock(
+        &phone_file(phones, username),
+        &DatabaseKey::Raw(DEMO_KEY),
+        Policy::default(),
+        wall,
+    )?;
+    doorstep.set_device_utc_offset(480)?;
+    Ok(doorstep)
+}
+
 /// Plays agent `index`'s day on a phone database in `dir`, against the server
 /// at `base_url`. `day_start` is 08:00 in Beijing; `say` reports progress.
 pub fn play_day(
@@ -114,16 +138,7 @@ pub fn play_day(
 ) -> Result<AgentDay, String> {
     let err = |what: &'static str| move |e: DoorstepError| fail(username, what, e);
     let clock = Arc::new(FixedClock::new(day_start));
-    let doorstep = Doorstep::open_with_clock(
-        &dir.join(format!("{username}.db")),
-        &DatabaseKey::Raw(DEMO_KEY),
-        Policy::default(),
-        clock.clone(),
-    )
-    .map_err(err("open the phone"))?;
-    doorstep
-        .set_device_utc_offset(480)
-        .map_err(err("set the phone's time zone"))?;
+    let doorstep = open_phone(dir, username, clock.clone()).map_err(err("open the phone"))?;
     let credentials = SyncCredentials {
         username: username.to_owned(),
         password: password.to_owned(),
@@ -272,11 +287,22 @@ fn cny(yuan: i64) -> Money {
     }
 }
 
-/// A small stand-in for a JPEG photo of the building entrance.
+/// A drawing of a building entrance (320×240), the demo's stand-in for a
+/// photo taken on site.
+const ENTRANCE_JPEG: &[u8] = include_bytes!("entrance.jpg");
+
+/// A real JPEG photo of the building entrance that browsers can show, made
+/// distinct per visit slot by a JPEG comment segment right after the
+/// start-of-image marker.
 fn photo(slot: usize) -> Vec<u8> {
-    let mut bytes = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00".to_vec();
-    bytes.extend((0..4096u32).map(|i| (i.wrapping_mul(31) as u8) ^ (slot as u8)));
-    bytes.extend(b"\xff\xd9");
+    let comment = format!("doorstep demo, visit slot {slot}");
+    let length = u16::try_from(comment.len() + 2).unwrap_or(u16::MAX);
+    let mut bytes = Vec::with_capacity(ENTRANCE_JPEG.len() + comment.len() + 4);
+    bytes.extend_from_slice(&ENTRANCE_JPEG[..2]);
+    bytes.extend_from_slice(&[0xff, 0xfe]);
+    bytes.extend_from_slice(&length.to_be_bytes());
+    bytes.extend_from_slice(comment.as_bytes());
+    bytes.extend_from_slice(&ENTRANCE_JPEG[2..]);
     bytes
 }
 
