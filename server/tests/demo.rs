@@ -89,6 +89,7 @@ fn a_demo_day_of_two_agents_arrives_on_the_server() {
     let look = demo::where_to_look(&run);
     assert!(look.contains(&run.address.to_string()));
     assert!(look.contains(demo::seed::SUPERVISOR));
+    assert!(look.contains(&format!("http://{}/console", run.address)));
     drop(run);
 
     // Another run resets the folder instead of adding to it.

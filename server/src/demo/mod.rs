@@ -211,7 +211,9 @@ pub fn where_to_look(run: &DemoRun) -> String {
     let base = format!("http://{}", run.address);
     let agents: Vec<&str> = run.seeded.agents.iter().map(|(n, _)| n.as_str()).collect();
     format!(
-        "Server:      {base}   (API description: {base}/openapi.json, metrics: {base}/metrics)\n\
+        "Console:     {base}/console   (the supervisor's review queue, reports, decisions,\n\
+         \x20            dashboard and cases; sign in as {sup}, password {pw})\n\
+         Server:      {base}   (API description: {base}/openapi.json, metrics: {base}/metrics)\n\
          Supervisor:  user {sup}, password {pw}, registered device {dev}\n\
          Agents:      {agents} (password {pw})\n\
          Admin:       user {admin}, password {pw} (admin commands: doorstep-server --data {data} --help)\n\
