@@ -11,12 +11,14 @@ struct CaseListView: View {
     @State var more = false
     @State var error: String?
     private static let page: UInt32 = 50
+    /// Every case status, in the core's order (the generated enum is not CaseIterable).
+    private static let statuses: [CaseStatus] = [.new, .inProgress, .submitted, .returned, .completed, .closed]
 
     var body: some View {
         List {
             Picker("Status", selection: $status) {
                 Text("all").tag(CaseStatus?.none)
-                ForEach(caseStatuses(), id: \.self) { status in
+                ForEach(Self.statuses, id: \.self) { status in
                     Text(words(status)).tag(CaseStatus?.some(status))
                 }
             }

@@ -6,7 +6,6 @@ import app.doorstep.app.DoorstepApplication
 import app.doorstep.app.describe
 import app.doorstep.core.CaseStatus
 import app.doorstep.core.CaseSummary
-import app.doorstep.core.caseStatuses
 import app.doorstep.shell.CaseFilter
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
@@ -17,7 +16,7 @@ import kotlinx.coroutines.launch
 /** The case list: what is shown and with which filter. */
 data class CaseListState(
     val filter: CaseFilter = CaseFilter(),
-    val statuses: List<CaseStatus> = caseStatuses(),
+    val statuses: List<CaseStatus> = CaseStatus.entries,
     val cases: List<CaseSummary> = emptyList(),
     val pages: Int = 0,
     val more: Boolean = false,
