@@ -240,6 +240,24 @@ impl BreakReason {
             BreakReason::EmptyChain => "empty_chain",
         }
     }
+
+    /// The reason whose [`BreakReason::code`] is `code`, if any (a stored code
+    /// read back).
+    pub fn from_code(code: &str) -> Option<BreakReason> {
+        [
+            BreakReason::HashMismatch,
+            BreakReason::PrevHashMismatch,
+            BreakReason::SequenceGap,
+            BreakReason::WrongVisit,
+            BreakReason::WrongAuthor,
+            BreakReason::HeadMismatch,
+            BreakReason::Truncated,
+            BreakReason::MissingChain,
+            BreakReason::EmptyChain,
+        ]
+        .into_iter()
+        .find(|reason| reason.code() == code)
+    }
 }
 
 /// The first place where a log fails verification.

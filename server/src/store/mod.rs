@@ -130,23 +130,6 @@ pub struct ChainBreak {
     pub reason: BreakReason,
 }
 
-/// Parses a stored [`BreakReason`] code.
-pub fn break_reason_from(code: &str) -> Option<BreakReason> {
-    [
-        BreakReason::HashMismatch,
-        BreakReason::PrevHashMismatch,
-        BreakReason::SequenceGap,
-        BreakReason::WrongVisit,
-        BreakReason::WrongAuthor,
-        BreakReason::HeadMismatch,
-        BreakReason::Truncated,
-        BreakReason::MissingChain,
-        BreakReason::EmptyChain,
-    ]
-    .into_iter()
-    .find(|reason| reason.code() == code)
-}
-
 /// One row of the change feed that pulls read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FeedItem {

@@ -68,7 +68,7 @@ use super::sqlite::reject_from;
 use super::{
     AttachmentRef, AuditRecord, CaseRecord, ChainBreak, ChainCheck, ConsoleSessionRecord,
     DeviceRecord, FeedItem, Store, StoreError, StoreTx, StoredEntry, TokenRecord, UserRecord,
-    VisitRecord, break_reason_from,
+    VisitRecord,
 };
 
 mod console;
@@ -757,7 +757,8 @@ impl StoreTx for PgTx<'_> {
                 seq: seq
                     .map(|s| u64::try_from(s).map_err(|_| corrupt()))
                     .transpose()?,
-                reason: break_reason_from(reason).ok_or_else(corrupt)?,
+                reason: doorstep_core::event_log::BreakReason::from_code(reason)
+                    .ok_or_else(corrupt)?,
             }),
             (None, None) => None,
             _ => return Err(corrupt()),

@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::{
     AttachmentRef, AuditRecord, CaseRecord, ChainBreak, ChainCheck, ConsoleSessionRecord,
     DeviceRecord, FeedItem, Store, StoreError, StoreTx, StoredEntry, TokenRecord, UserRecord,
-    VisitRecord, break_reason_from,
+    VisitRecord,
 };
 
 mod console;
@@ -565,7 +565,8 @@ impl StoreTx for SqliteTx<'_> {
                 seq: seq
                     .map(|s| u64::try_from(s).map_err(|_| corrupt()))
                     .transpose()?,
-                reason: break_reason_from(&reason).ok_or_else(corrupt)?,
+                reason: doorstep_core::event_log::BreakReason::from_code(&reason)
+                    .ok_or_else(corrupt)?,
             }),
             (None, None) => None,
             _ => return Err(corrupt()),
