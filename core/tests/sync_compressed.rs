@@ -1,6 +1,6 @@
-//! The device asks for zstd-compressed responses and decodes them itself; a
-//! broken or inflating (bomb) response is a typed sync failure that loses
-//! nothing.
+//! The device compresses its push bodies, asks for zstd-compressed responses
+//! and decodes them itself; a broken or inflating (bomb) response is a typed
+//! sync failure that loses nothing.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;
@@ -30,6 +30,8 @@ struct Compressing<'a> {
     server: &'a FakeServer,
     body: Body,
     compressed: AtomicUsize,
+    /// Push requests seen (each checked to be compressed).
+    pushes: AtomicUsize,
 }
 
 impl Transport for Compressing<'_> {
@@ -39,6 +41,19 @@ impl Transport for Compressing<'_> {
             .iter()
             .any(|(k, v)| k.eq_ignore_ascii_case("accept-encoding") && v.contains("zstd"));
         assert!(asks, "every request asks for zstd");
+        if request.path.starts_with("/v1/push") {
+            let compressed = request
+                .headers
+                .iter()
+                .any(|(k, v)| k.eq_ignore_ascii_case("content-encoding") && v == "zstd");
+            assert!(compressed, "push bodies go compressed");
+            let json = zstd::decode_all(&request.body[..]).unwrap();
+            assert!(
+                json.len() > request.body.len(),
+                "and smaller than their JSON"
+            );
+            self.pushes.fetch_add(1, Ordering::Relaxed);
+        }
         let mut response = self.server.send(request)?;
         response.body = match self.body {
             Body::Zstd => zstd::bulk::compress(&response.body, 3).unwrap(),
@@ -62,6 +77,7 @@ fn front(server: &FakeServer, body: Body) -> Compressing<'_> {
         server,
         body,
         compressed: AtomicUsize::new(0),
+        pushes: AtomicUsize::new(0),
     }
 }
 
@@ -80,6 +96,7 @@ fn compressed_responses_are_decoded_and_the_sync_completes() {
     assert_eq!(field.doorstep.pending_outbox_count().unwrap(), 0);
     // login, push, pull at least, every one compressed
     assert!(transport.compressed.load(Ordering::Relaxed) >= 3);
+    assert_eq!(transport.pushes.load(Ordering::Relaxed), 1);
 }
 
 #[test]

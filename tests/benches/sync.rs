@@ -19,7 +19,9 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use doorstep_core::checklist::home_verification;
-use doorstep_core::sync::protocol::{LoginRequest, LoginResponse, PushRequest, PushResponse};
+use doorstep_core::sync::protocol::{
+    LoginRequest, LoginResponse, PUSH_ZSTD_LEVEL, PushRequest, PushResponse,
+};
 use doorstep_core::sync::ureq_transport::UreqTransport;
 use doorstep_core::{Doorstep, NoProgress, ServerSnapshot, SyncCredentials, SyncPhase};
 use doorstep_server::admin;
@@ -90,7 +92,12 @@ impl PushFixture {
         workload::play_visits(&doorstep, &clock, &cases, ops).unwrap();
         assert_eq!(doorstep.pending_outbox_count().unwrap(), ops);
         let entries = workload::pending_entries(&doorstep, ops as u32).unwrap();
-        let bodies = workload::push_bodies(&entries).unwrap();
+        // Compressed as the engine sends them.
+        let bodies = workload::push_bodies(&entries)
+            .unwrap()
+            .iter()
+            .map(|json| zstd::bulk::compress(json, PUSH_ZSTD_LEVEL).unwrap())
+            .collect();
         drop(doorstep);
         drop(server);
         PushFixture {
@@ -117,6 +124,9 @@ fn push_10k(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(20));
     group.throughput(criterion::Throughput::Elements(fixture.ops));
     let push_phase = Mutex::new(Vec::new());
+    // Per sync: the sign-in, and from the last push progress to the last pull
+    // progress (the closing pull).
+    let rest = Mutex::new(Vec::new());
 
     group.bench_function("device_sync_now", |b| {
         b.iter_custom(|iters| {
@@ -138,6 +148,12 @@ fn push_10k(c: &mut Criterion) {
                 if let Some(push) = timer.elapsed(SyncPhase::Push) {
                     push_phase.lock().unwrap().push(push);
                 }
+                let login = timer.elapsed(SyncPhase::Login).unwrap_or_default();
+                let to_pull_end = timer.between(SyncPhase::Push, SyncPhase::Pull);
+                let push = timer.elapsed(SyncPhase::Push).unwrap_or_default();
+                rest.lock()
+                    .unwrap()
+                    .push((login, to_pull_end.unwrap_or_default().saturating_sub(push)));
             }
             total
         });
@@ -170,6 +186,7 @@ fn push_10k(c: &mut Criterion) {
                         .post(&url)
                         .header("Authorization", &bearer)
                         .content_type("application/json")
+                        .header("Content-Encoding", "zstd")
                         .send(&body[..])
                         .unwrap()
                         .body_mut()
@@ -187,6 +204,12 @@ fn push_10k(c: &mut Criterion) {
         });
     });
     group.finish();
+    let (mut logins, mut pulls): (Vec<_>, Vec<_>) = rest.into_inner().unwrap().into_iter().unzip();
+    println!(
+        "push_10k: median sign-in {:?}, median closing pull {:?}",
+        median(&mut logins),
+        median(&mut pulls)
+    );
     let mut phases = push_phase.into_inner().unwrap();
     let push = median(&mut phases);
     println!(

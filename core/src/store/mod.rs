@@ -21,6 +21,7 @@ pub mod visits;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 use crate::error::Result;
@@ -89,6 +90,10 @@ fn connect(path: &Path, key: &DatabaseKey, flags: OpenFlags) -> Result<Connectio
          PRAGMA temp_store = MEMORY;",
     )?;
     conn.set_prepared_statement_cache_capacity(64);
+    // Plans do not depend on the values bound, so a cached statement is not
+    // prepared again each time a new value is bound to a parameter the planner
+    // compared with an index expression (`visit_log_attachments`).
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     Ok(conn)
 }
 

@@ -91,12 +91,22 @@ pub fn pending_for_visit(conn: &Connection, visit_id: VisitId) -> Result<u64> {
 /// The first `limit` operations waiting to be pushed, oldest first, with their
 /// outbox positions.
 pub fn pending_entries(conn: &Connection, limit: u32) -> Result<Vec<(i64, LogEntry)>> {
+    pending_entries_after(conn, 0, limit)
+}
+
+/// The first `limit` operations waiting to be pushed whose outbox position is
+/// after `after`, oldest first, with their positions.
+pub fn pending_entries_after(
+    conn: &Connection,
+    after: i64,
+    limit: u32,
+) -> Result<Vec<(i64, LogEntry)>> {
     let sql = format!(
-        "SELECT {ENTRY_COLUMNS}, position FROM outbox WHERE {NOT_REJECTED}
-         ORDER BY position LIMIT ?1"
+        "SELECT {ENTRY_COLUMNS}, position FROM outbox WHERE position > ?1 AND {NOT_REJECTED}
+         ORDER BY position LIMIT ?2"
     );
     let mut statement = conn.prepare_cached(&sql)?;
-    let rows = statement.query_map([limit], |row| {
+    let rows = statement.query_map(params![after, limit], |row| {
         Ok((entry_from_row(row)?, row.get::<_, i64>(11)?))
     })?;
     let mut entries = Vec::new();

@@ -192,7 +192,8 @@ impl<'a> Engine<'a> {
             password: self.credentials.password.clone(),
             device_id: self.device,
         })?;
-        let response = check_status(self.send("POST", "/v1/login", body, None, JSON)?)?;
+        let outgoing = Outgoing::new("POST", "/v1/login", body, JSON);
+        let response = check_status(exchange(self.transport, outgoing.request(None))?)?;
         let login: LoginResponse = serde_json::from_slice(&response.body)
             .map_err(|_| protocol("login response unreadable"))?;
         self.store.write(|tx| {
@@ -233,8 +234,19 @@ impl<'a> Engine<'a> {
         body: Vec<u8>,
         content_type: &str,
     ) -> Result<HttpResponse> {
+        let outgoing = Outgoing::new(method, path, body, content_type);
         let token = self.token()?;
-        let response = self.send(method, path, body.clone(), Some(&token), content_type)?;
+        let response = exchange(self.transport, outgoing.request(Some(&token)))?;
+        self.unless_unauthorized(&outgoing, response)
+    }
+
+    /// `response` to `outgoing` unless it is a 401: then the token is dropped,
+    /// the device signs in again and sends `outgoing` once more.
+    pub(crate) fn unless_unauthorized(
+        &mut self,
+        outgoing: &Outgoing,
+        response: HttpResponse,
+    ) -> Result<HttpResponse> {
         if response.status != 401 {
             return Ok(response);
         }
@@ -244,45 +256,72 @@ impl<'a> Engine<'a> {
             meta::remove(tx, meta::SYNC_TOKEN_EXPIRES_AT)
         })?;
         let token = self.login()?;
-        let response = self.send(method, path, body, Some(&token), content_type)?;
+        let response = exchange(self.transport, outgoing.request(Some(&token)))?;
         if response.status == 401 {
             return check_status(response);
         }
         Ok(response)
     }
+}
 
-    fn send(
-        &self,
-        method: &str,
-        path: &str,
-        body: Vec<u8>,
-        token: Option<&str>,
-        content_type: &str,
-    ) -> Result<HttpResponse> {
+/// A request before its bearer token is added, kept so that it can be sent
+/// again after a new sign-in.
+#[derive(Debug, Clone)]
+pub(crate) struct Outgoing {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) body: Vec<u8>,
+    pub(crate) content_type: String,
+    /// Whether `body` is zstd-compressed (`Content-Encoding: zstd`).
+    pub(crate) zstd: bool,
+}
+
+impl Outgoing {
+    /// A request with a plain body of `content_type`.
+    pub(crate) fn new(method: &str, path: &str, body: Vec<u8>, content_type: &str) -> Outgoing {
+        Outgoing {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            body,
+            content_type: content_type.to_owned(),
+            zstd: false,
+        }
+    }
+
+    /// The HTTP request, with the headers every request of the device carries.
+    pub(crate) fn request(&self, token: Option<&str>) -> HttpRequest {
         let (accept_encoding, zstd) = crate::sync::transport::ACCEPT_ENCODING;
         let mut headers = vec![
             ("accept".to_owned(), JSON.to_owned()),
             (accept_encoding.to_owned(), zstd.to_owned()),
         ];
-        if !body.is_empty() {
-            headers.push(("content-type".to_owned(), content_type.to_owned()));
+        if !self.body.is_empty() {
+            headers.push(("content-type".to_owned(), self.content_type.clone()));
+        }
+        if self.zstd {
+            headers.push(("content-encoding".to_owned(), zstd.to_owned()));
         }
         if let Some(token) = token {
             headers.push(("authorization".to_owned(), format!("Bearer {token}")));
         }
-        self.transport
-            .send(HttpRequest {
-                method: method.to_owned(),
-                path: path.to_owned(),
-                headers,
-                body,
-            })
-            .map_err(|e| failure(e.code(), e.to_string()))
-            .and_then(|r| {
-                crate::sync::transport::decode_response(r)
-                    .map_err(|e| failure(e.code(), e.to_string()))
-            })
+        HttpRequest {
+            method: self.method.clone(),
+            path: self.path.clone(),
+            headers,
+            body: self.body.clone(),
+        }
     }
+}
+
+/// Sends `request` and undoes its response's encoding. Needs only the
+/// transport, so a push can be in flight on another thread.
+pub(crate) fn exchange(transport: &dyn Transport, request: HttpRequest) -> Result<HttpResponse> {
+    transport
+        .send(request)
+        .map_err(|e| failure(e.code(), e.to_string()))
+        .and_then(|r| {
+            crate::sync::transport::decode_response(r).map_err(|e| failure(e.code(), e.to_string()))
+        })
 }
 
 /// A 2xx response, or the failure its status means.

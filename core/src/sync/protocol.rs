@@ -23,6 +23,9 @@ pub const MAX_PUSH_OPS: usize = 500;
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 /// Most changes in one pull page.
 pub const MAX_PULL_LIMIT: u32 = 1_000;
+/// zstd level the device compresses push bodies with: fast, and most of the
+/// gain on JSON.
+pub const PUSH_ZSTD_LEVEL: i32 = 3;
 
 /// What a user may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -1,16 +1,26 @@
 //! Push: the outbox goes to the server in order, in batches bounded by count
-//! and bytes. Each operation's result is stored as it comes back: applied and
-//! duplicate operations move to the visit log, rejected ones stay in the outbox,
-//! recorded and listed for the agent, and no longer hold up the ones behind them.
+//! and bytes, each body zstd-compressed. Each operation's result is stored as
+//! it comes back: applied and duplicate operations move to the visit log,
+//! rejected ones stay in the outbox, recorded and listed for the agent, and no
+//! longer hold up the ones behind them.
+//!
+//! Requests go one at a time, in outbox order, but the device's own work runs
+//! alongside them: while one batch is on the wire, the answer to the batch
+//! before it is stored and the batch after it is read and encoded. A failed
+//! request stops the push; batches answered before it stay settled, and the
+//! batch prepared after it is never sent.
 
 use std::collections::{HashMap, HashSet};
 
 use crate::error::Result;
 use crate::event_log::LogEntry;
 use crate::store::{outbox, rejections};
-use crate::sync::engine::{Engine, protocol};
-use crate::sync::protocol::{MAX_BODY_BYTES, MAX_PUSH_OPS, OpOutcome, PushRequest, PushResponse};
+use crate::sync::engine::{Engine, Outgoing, check_status, exchange, failure, protocol};
+use crate::sync::protocol::{
+    MAX_BODY_BYTES, MAX_PUSH_OPS, OpOutcome, PUSH_ZSTD_LEVEL, PushRequest, PushResponse,
+};
 use crate::sync::status::{SyncPhase, SyncReport};
+use crate::sync::transport::HttpResponse;
 
 /// Bytes of a push body around its runs: `{"chains":[` and `]}`.
 const ENVELOPE_BYTES: usize = 16;
@@ -33,6 +43,37 @@ pub(crate) fn batch(pending: &[(i64, LogEntry)]) -> Result<usize> {
     Ok(pending.len().min(MAX_PUSH_OPS))
 }
 
+/// The JSON body of the first operations of `pending` that fit one push, and
+/// how many it holds. Usually every one of them fits and the body is encoded
+/// once; only when it would be too large is the prefix chosen entry by entry
+/// ([`batch`]).
+fn encode(pending: &[(i64, LogEntry)]) -> Result<(usize, Vec<u8>)> {
+    let body = |count: usize| {
+        serde_json::to_vec(&PushRequest::new(pending[..count].iter().map(|(_, e)| e)))
+    };
+    let all = pending.len().min(MAX_PUSH_OPS);
+    let json = body(all)?;
+    if json.len() <= MAX_BODY_BYTES {
+        return Ok((all, json));
+    }
+    let fits = batch(pending)?;
+    Ok((fits, body(fits)?))
+}
+
+/// One push request: the outbox entries it carries, with their positions, and
+/// the request itself.
+struct Batch {
+    sent: Vec<(i64, LogEntry)>,
+    outgoing: Outgoing,
+}
+
+impl Batch {
+    /// The outbox position of its last entry.
+    fn last_position(&self) -> i64 {
+        self.sent.last().map_or(0, |(position, _)| *position)
+    }
+}
+
 impl Engine<'_> {
     /// Pushes every pending operation. Stops at the first failed request; what
     /// was acknowledged before stays acknowledged.
@@ -40,70 +81,135 @@ impl Engine<'_> {
         let total = self.store.read(outbox::pending_count)?;
         let mut done = 0;
         self.observer.progress(SyncPhase::Push, done, total);
+        let mut sending = self.next_batch(0)?;
+        let mut answered: Option<(Batch, HttpResponse)> = None;
+        while sending.is_some() || answered.is_some() {
+            let token = match sending {
+                Some(_) => Some(self.token()?),
+                None => None,
+            };
+            let transport = self.transport;
+            let this = &*self;
+            let (response, settled, following) = std::thread::scope(|scope| {
+                let in_flight = sending
+                    .as_ref()
+                    .zip(token.as_deref())
+                    .map(|(batch, token)| {
+                        scope
+                            .spawn(move || exchange(transport, batch.outgoing.request(Some(token))))
+                    });
+                let settled = answered
+                    .take()
+                    .map(|(batch, response)| this.settle(&batch, &response, report))
+                    .transpose();
+                let following = match &sending {
+                    Some(batch) if settled.is_ok() => this.next_batch(batch.last_position()),
+                    _ => Ok(None),
+                };
+                let response = in_flight.map(|sent| {
+                    sent.join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+                });
+                (response, settled, following)
+            });
+            if let Some(settled) = settled? {
+                done += settled;
+                self.observer
+                    .progress(SyncPhase::Push, done, total.max(done));
+            }
+            answered = match (sending.take(), response) {
+                (Some(batch), Some(response)) => {
+                    let response = self.unless_unauthorized(&batch.outgoing, response?)?;
+                    Some((batch, check_status(response)?))
+                }
+                _ => None,
+            };
+            sending = following?;
+        }
+        Ok(())
+    }
+
+    /// The batch of pending operations after outbox position `after`, read and
+    /// encoded, or `None` when nothing is pending there.
+    fn next_batch(&self, after: i64) -> Result<Option<Batch>> {
         let limit = u32::try_from(MAX_PUSH_OPS).unwrap_or(u32::MAX);
-        loop {
-            let pending = self
-                .store
-                .read(|conn| outbox::pending_entries(conn, limit))?;
-            if pending.is_empty() {
-                return Ok(());
-            }
-            let sent = &pending[..batch(&pending)?];
-            let body = serde_json::to_vec(&PushRequest::new(sent.iter().map(|(_, e)| e)))?;
-            let response = self.call("POST", "/v1/push", body)?;
-            let results: PushResponse = serde_json::from_slice(&response.body)
-                .map_err(|_| protocol("push response unreadable"))?;
-            // Every op not listed was applied: check that the answer covers
-            // exactly the ops sent before settling any of them.
-            let sent_ids: HashSet<uuid::Uuid> = sent.iter().map(|(_, e)| e.op_id).collect();
-            let outcomes: HashMap<uuid::Uuid, OpOutcome> = results
-                .not_applied
-                .into_iter()
-                .filter(|r| sent_ids.contains(&r.op_id))
-                .map(|r| (r.op_id, r.outcome))
-                .collect();
-            let answered = u64::try_from(outcomes.len())
-                .unwrap_or(u64::MAX)
-                .saturating_add(results.applied);
-            if answered != u64::try_from(sent_ids.len()).unwrap_or(u64::MAX) {
-                return Err(protocol(
-                    "the server's answer does not cover the pushed operations",
-                ));
-            }
-            let now = self.wall.now();
-            let settled = self.store.write(|tx| {
-                for (_, entry) in sent {
-                    match outcomes.get(&entry.op_id) {
-                        None | Some(OpOutcome::Applied) => report.applied += 1,
-                        Some(OpOutcome::Duplicate) => report.duplicates += 1,
-                        Some(OpOutcome::Rejected { code }) => {
-                            rejections::record(tx, entry, code.code(), now)?;
-                            tracing::warn!(
-                                op = %entry.op_id,
-                                code = code.code(),
-                                "operation rejected by the server"
-                            );
-                            report.rejected += 1;
-                        }
+        let mut pending = self
+            .store
+            .read(|conn| outbox::pending_entries_after(conn, after, limit))?;
+        if pending.is_empty() {
+            return Ok(None);
+        }
+        let (count, json) = encode(&pending)?;
+        pending.truncate(count);
+        let body = zstd::bulk::compress(&json, PUSH_ZSTD_LEVEL)
+            .map_err(|_| failure("compression", "the push body could not be compressed"))?;
+        let mut outgoing = Outgoing::new("POST", "/v1/push", body, "application/json");
+        outgoing.zstd = true;
+        Ok(Some(Batch {
+            sent: pending,
+            outgoing,
+        }))
+    }
+
+    /// Stores the server's answer to `batch`; returns how many operations it
+    /// settled.
+    fn settle(
+        &self,
+        batch: &Batch,
+        response: &HttpResponse,
+        report: &mut SyncReport,
+    ) -> Result<u64> {
+        let sent = &batch.sent;
+        let results: PushResponse = serde_json::from_slice(&response.body)
+            .map_err(|_| protocol("push response unreadable"))?;
+        // Every op not listed was applied: check that the answer covers
+        // exactly the ops sent before settling any of them.
+        let sent_ids: HashSet<uuid::Uuid> = sent.iter().map(|(_, e)| e.op_id).collect();
+        let outcomes: HashMap<uuid::Uuid, OpOutcome> = results
+            .not_applied
+            .into_iter()
+            .filter(|r| sent_ids.contains(&r.op_id))
+            .map(|r| (r.op_id, r.outcome))
+            .collect();
+        let answered = u64::try_from(outcomes.len())
+            .unwrap_or(u64::MAX)
+            .saturating_add(results.applied);
+        if answered != u64::try_from(sent_ids.len()).unwrap_or(u64::MAX) {
+            return Err(protocol(
+                "the server's answer does not cover the pushed operations",
+            ));
+        }
+        let now = self.wall.now();
+        let settled = self.store.write(|tx| {
+            for (_, entry) in sent {
+                match outcomes.get(&entry.op_id) {
+                    None | Some(OpOutcome::Applied) => report.applied += 1,
+                    Some(OpOutcome::Duplicate) => report.duplicates += 1,
+                    Some(OpOutcome::Rejected { code }) => {
+                        rejections::record(tx, entry, code.code(), now)?;
+                        tracing::warn!(
+                            op = %entry.op_id,
+                            code = code.code(),
+                            "operation rejected by the server"
+                        );
+                        report.rejected += 1;
                     }
                 }
-                // Every op sent and not rejected was applied now or before:
-                // all of them move to the visit log at once. `sent` is every
-                // pending op between its first and last outbox position.
-                if let (Some((first, _)), Some((last, _))) = (sent.first(), sent.last()) {
-                    outbox::acknowledge_positions(tx, *first, *last)?;
-                }
-                Ok(u64::try_from(sent.len()).unwrap_or(u64::MAX))
-            })?;
-            if settled == 0 {
-                return Err(protocol(
-                    "the server answered for none of the pushed operations",
-                ));
             }
-            done += settled;
-            self.observer
-                .progress(SyncPhase::Push, done, total.max(done));
+            // Every op sent and not rejected was applied now or before:
+            // all of them move to the visit log at once. `sent` is every
+            // pending op between its first and last outbox position.
+            if let (Some((first, _)), Some((last, _))) = (sent.first(), sent.last()) {
+                outbox::acknowledge_positions(tx, *first, *last)?;
+            }
+            Ok(u64::try_from(sent.len()).unwrap_or(u64::MAX))
+        })?;
+        if settled == 0 {
+            return Err(protocol(
+                "the server answered for none of the pushed operations",
+            ));
         }
+        Ok(settled)
     }
 }
 

@@ -9,6 +9,7 @@ use doorstep_core::checklist::ChecklistTemplate;
 use doorstep_core::domain::{CaseId, DeviceId, UserId, VisitId};
 use doorstep_core::event_log::LogEntry;
 use doorstep_core::sync::protocol::{RejectCode, Role};
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
@@ -97,6 +98,9 @@ INSERT OR IGNORE INTO attachment_refs (sha256, visit_id, size_bytes)
       AND json_extract(json_extract(body, '$.payload'), '$.attachment.size_bytes') IS NOT NULL;
 ";
 
+/// Prepared statements kept per connection: more than the store uses.
+const STATEMENT_CACHE: usize = 128;
+
 /// The SQLite store.
 pub struct SqliteStore {
     conn: Mutex<Connection>,
@@ -124,6 +128,14 @@ impl SqliteStore {
             .map_err(db)?;
         conn.pragma_update(None, "foreign_keys", true).map_err(db)?;
         conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(db)?;
+        // Every statement is prepared once per connection and kept (the store
+        // has a few dozen), and its plan does not depend on the values bound:
+        // without the stability guarantee SQLite prepares a cached statement
+        // again when a new value is bound to a parameter its planner looked
+        // at, which a profile of pushes showed for every chain-head read.
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
             .map_err(db)?;
         let version: i64 = conn
             .pragma_query_value(None, "user_version", |row| row.get(0))
