@@ -174,14 +174,17 @@ pub fn acknowledge(
 
 /// Moves every pending (not rejected) operation whose outbox position is in
 /// `first..=last`, which the server has all acknowledged, into the visits'
-/// logs, and raises the clock floor to the newest of their stamps.
-pub fn acknowledge_positions(tx: &Transaction<'_>, first: i64, last: i64) -> Result<()> {
+/// logs, and raises the clock floor to `newest`, the newest of their stamps,
+/// which the caller has in hand.
+pub fn acknowledge_positions(
+    tx: &Transaction<'_>,
+    first: i64,
+    last: i64,
+    newest: Option<Hlc>,
+) -> Result<()> {
     let acknowledged = format!("FROM outbox WHERE position BETWEEN ?1 AND ?2 AND {NOT_REJECTED}");
-    let newest: Option<String> = tx
-        .prepare_cached(&format!("SELECT max(hlc) {acknowledged}"))?
-        .query_row([first, last], |row| row.get(0))?;
     if let Some(stamp) = newest {
-        crate::store::meta::raise_clock_floor(tx, &stamp)?;
+        crate::store::meta::raise_clock_floor(tx, &stamp.to_string())?;
     }
     tx.prepare_cached(&format!(
         "INSERT INTO visit_log ({ENTRY_COLUMNS}) SELECT {ENTRY_COLUMNS} {acknowledged}"

@@ -181,10 +181,17 @@ impl Engine<'_> {
         }
         let now = self.wall.now();
         let settled = self.store.write(|tx| {
+            let mut newest = None;
             for (_, entry) in sent {
                 match outcomes.get(&entry.op_id) {
-                    None | Some(OpOutcome::Applied) => report.applied += 1,
-                    Some(OpOutcome::Duplicate) => report.duplicates += 1,
+                    None | Some(OpOutcome::Applied) => {
+                        report.applied += 1;
+                        newest = newest.max(Some(entry.hlc));
+                    }
+                    Some(OpOutcome::Duplicate) => {
+                        report.duplicates += 1;
+                        newest = newest.max(Some(entry.hlc));
+                    }
                     Some(OpOutcome::Rejected { code }) => {
                         rejections::record(tx, entry, code.code(), now)?;
                         tracing::warn!(
@@ -200,7 +207,7 @@ impl Engine<'_> {
             // all of them move to the visit log at once. `sent` is every
             // pending op between its first and last outbox position.
             if let (Some((first, _)), Some((last, _))) = (sent.first(), sent.last()) {
-                outbox::acknowledge_positions(tx, *first, *last)?;
+                outbox::acknowledge_positions(tx, *first, *last, newest)?;
             }
             Ok(u64::try_from(sent.len()).unwrap_or(u64::MAX))
         })?;
