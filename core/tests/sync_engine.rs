@@ -6,6 +6,7 @@
 mod common;
 mod fake_server;
 
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 
 use chrono::Duration;
@@ -330,6 +331,9 @@ fn a_thousand_queued_actions_survive_a_restart_in_the_middle_of_a_push() {
     assert_eq!(report.duplicates, 500);
     assert_eq!(report.applied as usize, order.len() - 1_000);
     assert_eq!(server.applied_ids(), order, "each applied once, in order");
+    // The device prepares the next batch while a push is in flight, but never
+    // has two requests out.
+    assert_eq!(server.most_in_flight.load(Ordering::SeqCst), 1);
     assert_eq!(field.doorstep.pending_outbox_count().unwrap(), 0);
     assert_eq!(field.doorstep.visit_log(visit).unwrap(), log);
 }

@@ -5,6 +5,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::{Duration, Utc};
 use doorstep_core::clock::Hlc;
@@ -137,6 +138,9 @@ pub struct State {
 pub struct FakeServer {
     pub state: Mutex<State>,
     pub on_pull: Mutex<Option<PullHook>>,
+    /// Requests being answered now, and the most ever at once.
+    in_flight: AtomicU32,
+    pub most_in_flight: AtomicU32,
 }
 
 fn json(status: u16, body: &impl serde::Serialize) -> HttpResponse {
@@ -163,6 +167,8 @@ impl FakeServer {
                 ..State::default()
             }),
             on_pull: Mutex::new(None),
+            in_flight: AtomicU32::new(0),
+            most_in_flight: AtomicU32::new(0),
         }
     }
 
@@ -416,7 +422,17 @@ impl FakeServer {
 }
 
 impl Transport for FakeServer {
-    fn send(&self, mut request: HttpRequest) -> Result<HttpResponse, TransportError> {
+    fn send(&self, request: HttpRequest) -> Result<HttpResponse, TransportError> {
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.most_in_flight.fetch_max(now, Ordering::SeqCst);
+        let response = self.answer(request);
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        response
+    }
+}
+
+impl FakeServer {
+    fn answer(&self, mut request: HttpRequest) -> Result<HttpResponse, TransportError> {
         // Bodies may come zstd-compressed, as the real server accepts them.
         let zstd = request
             .headers
