@@ -14,7 +14,8 @@ use doorstep_server::store::postgres::PostgresStore;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::store::{
     self, AttachmentRef, AuditRecord, CaseRecord, ChainBreak, ChainCheck, ConsoleSessionRecord,
-    DeviceRecord, FeedItem, Store, StoreError, StoredEntry, TokenRecord, UserRecord, VisitRecord,
+    DeviceRecord, FeedItem, FeedReader, Store, StoreError, StoredEntry, TokenRecord, UserRecord,
+    VisitRecord,
 };
 use uuid::Uuid;
 
@@ -138,6 +139,89 @@ fn check_cases_and_feed(store: &dyn Store) {
         Ok::<_, StoreError>(())
     })
     .unwrap();
+}
+
+fn check_feed_for_a_reader(store: &dyn Store) {
+    let (ana, bo, sup) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let (anas_phone, bos_phone) = (Uuid::now_v7(), Uuid::now_v7());
+    let anas = sample_case(ana, Some(bo));
+    let bos = sample_case(bo, None);
+    let entry = |case_id, author| FeedItem::VisitEntry {
+        case_id,
+        visit_id: Uuid::now_v7(),
+        author,
+        seq: 0,
+    };
+    let items = [
+        FeedItem::Case { case_id: anas.id },
+        FeedItem::Case { case_id: bos.id },
+        entry(anas.id, anas_phone),
+        entry(anas.id, bos_phone),
+        entry(bos.id, bos_phone),
+        FeedItem::Template {
+            key: "home-verification".into(),
+            version: 1,
+        },
+        FeedItem::CaseRemoved {
+            case_id: bos.id,
+            from: vec![ana],
+        },
+    ];
+    let seqs = store::write(store, |tx| {
+        tx.upsert_case(&CaseRecord {
+            case: anas.clone(),
+            supervisor: Some(sup),
+        })?;
+        tx.upsert_case(&CaseRecord {
+            case: bos.clone(),
+            supervisor: None,
+        })?;
+        items
+            .iter()
+            .map(|item| tx.append_feed(item))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .unwrap();
+    let read = |reader: FeedReader, cursor: u64, through: u64, limit: u32| {
+        store::read(store, |tx| tx.feed_for(&reader, cursor, through, limit))
+            .unwrap()
+            .into_iter()
+            .map(|(seq, _)| seqs.iter().position(|s| *s == seq).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let agent = |user, device| FeedReader {
+        agent: Some(user),
+        supervisor: None,
+        device,
+    };
+    let all = seqs[6];
+    // Ana: her case, her partner's entry on it but not her own phone's, the
+    // template and the removal; nothing of Bo's own case.
+    assert_eq!(read(agent(ana, anas_phone), 0, all, 100), vec![0, 3, 5, 6]);
+    // Bo, the partner on Ana's case: both cases, Ana's entry, not his own.
+    assert_eq!(read(agent(bo, bos_phone), 0, all, 100), vec![0, 1, 2, 5, 6]);
+    // The supervisor of Ana's case (from a console device): all of it.
+    let supervisor = FeedReader {
+        agent: None,
+        supervisor: Some(sup),
+        device: Uuid::now_v7(),
+    };
+    assert_eq!(read(supervisor, 0, all, 100), vec![0, 2, 3, 5, 6]);
+    // An admin reads templates and removals only.
+    let admin = FeedReader {
+        agent: None,
+        supervisor: None,
+        device: Uuid::now_v7(),
+    };
+    assert_eq!(read(admin, 0, all, 100), vec![5, 6]);
+    // The window and the limit bound the read.
+    assert_eq!(
+        read(agent(bo, bos_phone), seqs[0], seqs[2], 100),
+        vec![1, 2]
+    );
+    assert_eq!(read(agent(bo, bos_phone), 0, all, 2), vec![0, 1]);
+    let last = store::read(store, |tx| tx.feed_last()).unwrap();
+    assert_eq!(last, all);
 }
 
 fn check_templates(store: &dyn Store) {
@@ -486,6 +570,7 @@ fn check_console_sessions_and_team_lists(store: &dyn Store) {
 fn conformance(make: impl Fn() -> Box<dyn Store>) {
     check_users_devices_tokens(make().as_ref());
     check_cases_and_feed(make().as_ref());
+    check_feed_for_a_reader(make().as_ref());
     check_templates(make().as_ref());
     check_visits_entries_ops(make().as_ref());
     check_chain_checks(make().as_ref());

@@ -1,7 +1,9 @@
 //! `GET /v1/pull`: the changes a user may see after a cursor, in pages.
 //!
 //! The feed is one sequence for everybody; each row is filtered for the user
-//! when it is read, against the current assignment. Agents see their cases
+//! when it is read: the store's query leaves out the rows of other users'
+//! cases and of the user's own device, and each remaining row is checked
+//! here against the current assignment. Agents see their cases
 //! (primary or partner), the visit entries of those cases written by other
 //! devices, and templates; supervisors see their team's cases and all their
 //! visit entries; everybody sees templates.
@@ -15,11 +17,12 @@ use doorstep_core::sync::protocol::{MAX_PULL_LIMIT, PullResponse, PulledChange, 
 
 use super::{Session, audit};
 use crate::error::AppError;
-use crate::store::{self, CaseRecord, FeedItem, Store, StoreTx};
+use crate::store::{self, CaseRecord, FeedItem, FeedReader, Store, StoreTx};
 
-/// Most feed rows scanned for one page, as a multiple of the page size, so a
-/// user who sees little of a long feed still gets a bounded request.
-const SCAN_FACTOR: u32 = 10;
+/// Most feed rows one page looks through, so that a user who sees little of
+/// a long feed still gets a bounded request (the store skips the rows that
+/// are not the user's without reading them out: [`StoreTx::feed_for`]).
+const SCAN_WINDOW: u64 = 100_000;
 
 fn case_visible(session: &Session, record: &CaseRecord) -> bool {
     match session.user.role {
@@ -106,26 +109,25 @@ pub fn pull(
     let limit = limit.clamp(1, MAX_PULL_LIMIT);
     // The page is read in a read transaction; only what was seen is written (the
     // audit rows), in a short write transaction after, and only if there was any.
+    let reader = FeedReader {
+        agent: (session.user.role == Role::Agent).then_some(session.user.id),
+        supervisor: (session.user.role == Role::Supervisor).then_some(session.user.id),
+        device: session.device.id,
+    };
     let (changes, position, more) = store::read(store, |tx| -> Result<_, AppError> {
         let mut changes = Vec::new();
-        let mut position = cursor;
-        let mut scanned: u32 = 0;
+        let through = cursor.saturating_add(SCAN_WINDOW);
+        let rows = tx.feed_for(&reader, cursor, through, limit)?;
+        // A full page ends at its last row; a shorter one looked through the
+        // whole window, or to the end of the feed.
+        let position = match rows.last() {
+            Some((seq, _)) if rows.len() >= limit as usize => *seq,
+            _ => through.min(tx.feed_last()?).max(cursor),
+        };
         let mut cases = Cases::default();
-        let budget = limit.saturating_mul(SCAN_FACTOR);
-        'scan: while scanned < budget {
-            let rows = tx.feed_after(position, limit)?;
-            if rows.is_empty() {
-                break;
-            }
-            for (seq, item) in rows {
-                if changes.len() >= limit as usize || scanned >= budget {
-                    break 'scan;
-                }
-                scanned += 1;
-                position = seq;
-                if let Some(change) = visible(tx, session, &mut cases, item)? {
-                    changes.push(change);
-                }
+        for (_, item) in rows {
+            if let Some(change) = visible(tx, session, &mut cases, item)? {
+                changes.push(change);
             }
         }
         let more = !tx.feed_after(position, 1)?.is_empty();

@@ -130,6 +130,17 @@ pub struct ChainBreak {
     pub reason: BreakReason,
 }
 
+/// Whose pull a feed read serves ([`StoreTx::feed_for`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FeedReader {
+    /// The agent assigned to the cases (primary or partner), for an agent.
+    pub agent: Option<UserId>,
+    /// The supervisor of the cases, for a supervisor.
+    pub supervisor: Option<UserId>,
+    /// The device pulling: its own entries are not read back.
+    pub device: DeviceId,
+}
+
 /// One row of the change feed that pulls read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FeedItem {
@@ -285,6 +296,21 @@ pub trait StoreTx {
     fn append_feed(&self, item: &FeedItem) -> Result<u64, StoreError>;
     /// Up to `limit` feed rows after `cursor`, in order.
     fn feed_after(&self, cursor: u64, limit: u32) -> Result<Vec<(u64, FeedItem)>, StoreError>;
+    /// Up to `limit` feed rows numbered in `cursor + 1 ..= through` that
+    /// `reader` might be shown, in order: every template and case removal,
+    /// and the changes of the cases the reader is assigned to or supervises,
+    /// except the reader's own device's entries. A superset of what the
+    /// reader may see (removals are for some agents only), read without
+    /// materialising the rows it leaves out.
+    fn feed_for(
+        &self,
+        reader: &FeedReader,
+        cursor: u64,
+        through: u64,
+        limit: u32,
+    ) -> Result<Vec<(u64, FeedItem)>, StoreError>;
+    /// The sequence number of the newest feed row (0 when the feed is empty).
+    fn feed_last(&self) -> Result<u64, StoreError>;
 
     /// Appends to the audit log.
     fn append_audit(&self, record: &AuditRecord) -> Result<(), StoreError>;

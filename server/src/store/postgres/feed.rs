@@ -1,10 +1,11 @@
 //! The change feed and the audit log of the PostgreSQL store.
 
 use chrono::{DateTime, Utc};
+use postgres::Row;
 use uuid::Uuid;
 
 use super::{PgTx, col, db, seq_param};
-use crate::store::{AuditRecord, FeedItem, StoreError};
+use crate::store::{AuditRecord, FeedItem, FeedReader, StoreError};
 
 /// The columns of one feed row, apart from its sequence.
 #[derive(Default)]
@@ -101,41 +102,56 @@ impl PgTx<'_> {
                 &[&cursor, &i64::from(limit)],
             )
             .map_err(db)?;
-        let corrupt = || StoreError::Corrupt("feed");
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            let seq: i64 = col(row, 0, "feed")?;
-            let kind: &str = col(row, 1, "feed")?;
-            let case_id: Option<Uuid> = col(row, 2, "feed")?;
-            let item = match kind {
-                "case" => FeedItem::Case {
-                    case_id: case_id.ok_or_else(corrupt)?,
-                },
-                "case_removed" => FeedItem::CaseRemoved {
-                    case_id: case_id.ok_or_else(corrupt)?,
-                    from: col::<Option<Vec<Uuid>>>(row, 8, "feed")?.unwrap_or_default(),
-                },
-                "template" => FeedItem::Template {
-                    key: col::<Option<String>>(row, 6, "feed")?.ok_or_else(corrupt)?,
-                    version: col::<Option<i64>>(row, 7, "feed")?
-                        .and_then(|v| u32::try_from(v).ok())
-                        .ok_or_else(corrupt)?,
-                },
-                "visit_entry" => FeedItem::VisitEntry {
-                    case_id: case_id.ok_or_else(corrupt)?,
-                    visit_id: col::<Option<Uuid>>(row, 3, "feed")?.ok_or_else(corrupt)?,
-                    author: col::<Option<Uuid>>(row, 4, "feed")?.ok_or_else(corrupt)?,
-                    seq: col::<Option<i64>>(row, 5, "feed")?
-                        .and_then(|s| u64::try_from(s).ok())
-                        .ok_or_else(corrupt)?,
-                },
-                _ => return Err(corrupt()),
-            };
-            out.push((u64::try_from(seq).map_err(|_| corrupt())?, item));
-        }
-        Ok(out)
+        feed_items(&rows)
     }
 
+    pub(super) fn feed_page_for(
+        &self,
+        reader: &FeedReader,
+        cursor: u64,
+        through: u64,
+        limit: u32,
+    ) -> Result<Vec<(u64, FeedItem)>, StoreError> {
+        let cursor = i64::try_from(cursor).unwrap_or(i64::MAX);
+        let through = i64::try_from(through).unwrap_or(i64::MAX);
+        let rows = self
+            .query(
+                "SELECT seq, kind, case_id, visit_id, author, entry_seq, template_key,
+                     template_version, removed_from
+                 FROM feed
+                 WHERE seq > $1 AND seq <= $2
+                   AND (kind IN ('template', 'case_removed')
+                        OR (case_id IN (SELECT id FROM cases
+                                        WHERE primary_agent = $4 OR partner = $4
+                                           OR supervisor_id = $5)
+                            AND author IS DISTINCT FROM $6))
+                 ORDER BY seq LIMIT $3",
+                &[
+                    &cursor,
+                    &through,
+                    &i64::from(limit),
+                    &reader.agent,
+                    &reader.supervisor,
+                    &reader.device,
+                ],
+            )
+            .map_err(db)?;
+        feed_items(&rows)
+    }
+
+    pub(super) fn feed_newest(&self) -> Result<u64, StoreError> {
+        let rows = self
+            .query("SELECT coalesce(max(seq), 0) FROM feed", &[])
+            .map_err(db)?;
+        let newest: i64 = match rows.first() {
+            Some(row) => col(row, 0, "feed")?,
+            None => 0,
+        };
+        u64::try_from(newest).map_err(|_| StoreError::Corrupt("feed"))
+    }
+}
+
+impl PgTx<'_> {
     pub(super) fn audit_append(&self, record: &AuditRecord) -> Result<(), StoreError> {
         self.exec(
             "INSERT INTO audit (at, user_id, device_id, action, target_kind, target_id)
@@ -175,4 +191,41 @@ impl PgTx<'_> {
             })
             .collect()
     }
+}
+
+/// Feed rows read with the columns of [`PgTx::feed_page`], as feed items.
+fn feed_items(rows: &[Row]) -> Result<Vec<(u64, FeedItem)>, StoreError> {
+    let corrupt = || StoreError::Corrupt("feed");
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let seq: i64 = col(row, 0, "feed")?;
+        let kind: &str = col(row, 1, "feed")?;
+        let case_id: Option<Uuid> = col(row, 2, "feed")?;
+        let item = match kind {
+            "case" => FeedItem::Case {
+                case_id: case_id.ok_or_else(corrupt)?,
+            },
+            "case_removed" => FeedItem::CaseRemoved {
+                case_id: case_id.ok_or_else(corrupt)?,
+                from: col::<Option<Vec<Uuid>>>(row, 8, "feed")?.unwrap_or_default(),
+            },
+            "template" => FeedItem::Template {
+                key: col::<Option<String>>(row, 6, "feed")?.ok_or_else(corrupt)?,
+                version: col::<Option<i64>>(row, 7, "feed")?
+                    .and_then(|v| u32::try_from(v).ok())
+                    .ok_or_else(corrupt)?,
+            },
+            "visit_entry" => FeedItem::VisitEntry {
+                case_id: case_id.ok_or_else(corrupt)?,
+                visit_id: col::<Option<Uuid>>(row, 3, "feed")?.ok_or_else(corrupt)?,
+                author: col::<Option<Uuid>>(row, 4, "feed")?.ok_or_else(corrupt)?,
+                seq: col::<Option<i64>>(row, 5, "feed")?
+                    .and_then(|s| u64::try_from(s).ok())
+                    .ok_or_else(corrupt)?,
+            },
+            _ => return Err(corrupt()),
+        };
+        out.push((u64::try_from(seq).map_err(|_| corrupt())?, item));
+    }
+    Ok(out)
 }

@@ -67,8 +67,8 @@ use uuid::Uuid;
 use super::sqlite::reject_from;
 use super::{
     AttachmentRef, AuditRecord, CaseRecord, ChainBreak, ChainCheck, ConsoleSessionRecord,
-    DeviceRecord, FeedItem, Store, StoreError, StoreTx, StoredEntry, TokenRecord, UserRecord,
-    VisitRecord,
+    DeviceRecord, FeedItem, FeedReader, Store, StoreError, StoreTx, StoredEntry, TokenRecord,
+    UserRecord, VisitRecord,
 };
 
 mod console;
@@ -866,6 +866,20 @@ impl StoreTx for PgTx<'_> {
 
     fn feed_after(&self, cursor: u64, limit: u32) -> Result<Vec<(u64, FeedItem)>, StoreError> {
         self.feed_page(cursor, limit)
+    }
+
+    fn feed_for(
+        &self,
+        reader: &FeedReader,
+        cursor: u64,
+        through: u64,
+        limit: u32,
+    ) -> Result<Vec<(u64, FeedItem)>, StoreError> {
+        self.feed_page_for(reader, cursor, through, limit)
+    }
+
+    fn feed_last(&self) -> Result<u64, StoreError> {
+        self.feed_newest()
     }
 
     fn append_audit(&self, record: &AuditRecord) -> Result<(), StoreError> {

@@ -4,7 +4,12 @@ use rusqlite::params;
 use uuid::Uuid;
 
 use super::{SqliteTx, db, opt_uuid, time_col, uuid_col};
-use crate::store::{AuditRecord, FeedItem, StoreError};
+use crate::store::{AuditRecord, FeedItem, FeedReader, StoreError};
+
+/// The columns a feed row is read from, in the order [`SqliteTx::feed_rows`]
+/// maps them.
+const FEED_COLUMNS: &str = "seq, kind, case_id, visit_id, author, entry_seq, template_key,
+     template_version, removed_from";
 
 impl SqliteTx<'_> {
     pub(super) fn feed_append(&self, item: &FeedItem) -> Result<u64, StoreError> {
@@ -78,14 +83,56 @@ impl SqliteTx<'_> {
         limit: u32,
     ) -> Result<Vec<(u64, FeedItem)>, StoreError> {
         let cursor = i64::try_from(cursor).unwrap_or(i64::MAX);
-        let mut stmt = self
-            .0
-            .prepare_cached(
-                "SELECT seq, kind, case_id, visit_id, author, entry_seq, template_key,
-                     template_version, removed_from
-                 FROM feed WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-            )
+        self.feed_rows(
+            &format!("SELECT {FEED_COLUMNS} FROM feed WHERE seq > ?1 ORDER BY seq LIMIT ?2"),
+            params![cursor, limit],
+        )
+    }
+
+    pub(super) fn feed_page_for(
+        &self,
+        reader: &FeedReader,
+        cursor: u64,
+        through: u64,
+        limit: u32,
+    ) -> Result<Vec<(u64, FeedItem)>, StoreError> {
+        let cursor = i64::try_from(cursor).unwrap_or(i64::MAX);
+        let through = i64::try_from(through).unwrap_or(i64::MAX);
+        self.feed_rows(
+            &format!(
+                "SELECT {FEED_COLUMNS} FROM feed
+                 WHERE seq > ?1 AND seq <= ?2
+                   AND (kind IN ('template', 'case_removed')
+                        OR (case_id IN (SELECT id FROM cases
+                                        WHERE primary_agent = ?4 OR partner = ?4
+                                           OR supervisor_id = ?5)
+                            AND (author IS NULL OR author <> ?6)))
+                 ORDER BY seq LIMIT ?3"
+            ),
+            params![
+                cursor,
+                through,
+                limit,
+                reader.agent.map(|u| u.to_string()),
+                reader.supervisor.map(|u| u.to_string()),
+                reader.device.to_string()
+            ],
+        )
+    }
+
+    pub(super) fn feed_newest(&self) -> Result<u64, StoreError> {
+        let newest: Option<i64> = self
+            .row("SELECT max(seq) FROM feed", [], |r| r.get(0))
             .map_err(db)?;
+        u64::try_from(newest.unwrap_or(0)).map_err(|_| StoreError::Corrupt("feed"))
+    }
+
+    fn feed_rows(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<(u64, FeedItem)>, StoreError> {
+        let mut stmt = self.0.prepare_cached(sql).map_err(db)?;
         type FeedRow = (
             i64,
             String,
@@ -98,7 +145,7 @@ impl SqliteTx<'_> {
             Option<String>,
         );
         let rows = stmt
-            .query_map(params![cursor, limit], |r| {
+            .query_map(params, |r| {
                 Ok((
                     r.get(0)?,
                     r.get(1)?,
