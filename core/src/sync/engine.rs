@@ -265,8 +265,8 @@ impl<'a> Engine<'a> {
 }
 
 /// A request before its bearer token is added, kept so that it can be sent
-/// again after a new sign-in.
-#[derive(Debug, Clone)]
+/// again after a new sign-in. Not `Debug`: its body may hold a password or
+/// customer data.
 pub(crate) struct Outgoing {
     pub(crate) method: String,
     pub(crate) path: String,
