@@ -79,6 +79,20 @@ fn check_users_devices_tokens(store: &dyn Store) {
     assert!(!device.unwrap().active);
 }
 
+/// Stores `cases`, then appends `items` to the feed; their sequence numbers.
+fn add_cases_and_feed(store: &dyn Store, cases: &[CaseRecord], items: &[FeedItem]) -> Vec<u64> {
+    store::write(store, |tx| {
+        for case in cases {
+            tx.upsert_case(case)?;
+        }
+        items
+            .iter()
+            .map(|item| tx.append_feed(item))
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .unwrap()
+}
+
 fn check_cases_and_feed(store: &dyn Store) {
     let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
     let mut case = sample_case(a, None);
@@ -108,17 +122,14 @@ fn check_cases_and_feed(store: &dyn Store) {
             seq: 3,
         },
     ];
-    let seqs = store::write(store, |tx| {
-        tx.upsert_case(&CaseRecord {
+    let seqs = add_cases_and_feed(
+        store,
+        &[CaseRecord {
             case: case.clone(),
             supervisor: sup,
-        })?;
-        items
-            .iter()
-            .map(|item| tx.append_feed(item))
-            .collect::<Result<Vec<_>, _>>()
-    })
-    .unwrap();
+        }],
+        &items,
+    );
     assert!(seqs.windows(2).all(|w| w[0] < w[1]));
     store::read(store, |tx| {
         let stored = tx.case(case.id)?.unwrap();
@@ -167,21 +178,17 @@ fn check_feed_for_a_reader(store: &dyn Store) {
             from: vec![ana],
         },
     ];
-    let seqs = store::write(store, |tx| {
-        tx.upsert_case(&CaseRecord {
+    let cases = [
+        CaseRecord {
             case: anas.clone(),
             supervisor: Some(sup),
-        })?;
-        tx.upsert_case(&CaseRecord {
+        },
+        CaseRecord {
             case: bos.clone(),
             supervisor: None,
-        })?;
-        items
-            .iter()
-            .map(|item| tx.append_feed(item))
-            .collect::<Result<Vec<_>, _>>()
-    })
-    .unwrap();
+        },
+    ];
+    let seqs = add_cases_and_feed(store, &cases, &items);
     let read = |reader: FeedReader, cursor: u64, through: u64, limit: u32| {
         store::read(store, |tx| tx.feed_for(&reader, cursor, through, limit))
             .unwrap()

@@ -22,7 +22,7 @@ use crate::sync::status::{SyncCredentials, SyncObserver, SyncPhase, SyncReport};
 use crate::sync::transport::{HttpRequest, HttpResponse, Transport};
 
 /// The content type of every JSON body.
-const JSON: &str = "application/json";
+pub(crate) const JSON: &str = "application/json";
 
 /// A token this close to its expiry is renewed before use.
 const TOKEN_MARGIN_SECONDS: i64 = 60;
