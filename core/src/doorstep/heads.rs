@@ -1,10 +1,16 @@
 //! The newest entry of each of this device's visit chains, kept in memory so an
 //! action links to it without looking it up.
 //!
-//! Only this device appends to its own chains, and only through
-//! [`super::Doorstep`], whose writes are serialized, so the cache is right as
-//! long as it is updated after each commit and forgets a visit that is removed.
-//! A visit not yet in the cache is looked up once in the store.
+//! Only this device appends to its own chains, and every append reads its
+//! head and writes its entry inside one write transaction, so the cache is
+//! right as long as it is only read inside a write and only changed while the
+//! writer is still held after that write commits ([`DeviceStore::write_then`]).
+//! Two actions on one visit from two threads then take turns: the second reads
+//! the head the first committed. A visit not yet in the cache is looked up
+//! once in the store; a sync that purges or repairs chains forgets the heads
+//! the same way.
+//!
+//! [`DeviceStore::write_then`]: crate::store::DeviceStore::write_then
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -86,8 +86,14 @@ impl Doorstep {
     /// visits were removed.
     pub fn purge_expired_visits(&self) -> Result<u64, DoorstepError> {
         let (visits, _) = purge_expired_visits(&self.store, &self.policy, self.wall.now())?;
-        self.heads.clear();
+        self.forget_chain_heads()?;
         Ok(visits)
+    }
+
+    /// Forgets the cached chain heads, with the writer held so that no action
+    /// is between reading a head and caching the one it wrote.
+    fn forget_chain_heads(&self) -> Result<()> {
+        self.store.write_then(|_| Ok(()), |()| self.heads.clear())
     }
 
     fn run_sync(
@@ -109,7 +115,7 @@ impl Doorstep {
         );
         let outcome = engine.run(&mut report);
         // Purges may have removed visits whose chain heads are cached.
-        self.heads.clear();
+        self.forget_chain_heads()?;
         let now = self.wall.now();
         match outcome {
             Ok(()) => {

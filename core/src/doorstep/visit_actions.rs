@@ -30,44 +30,46 @@ impl Doorstep {
         planned_for: DateTime<Utc>,
     ) -> Result<VisitId, DoorstepError> {
         let visit_id = Uuid::now_v7();
-        let entry = self.store.write(|tx| {
-            let me = agent(tx)?;
-            let case = cases::get(tx, case_id)?;
-            if !case.assigned.includes(me) {
-                return Err(Error::NotAssigned);
-            }
-            if case.status == CaseStatus::Closed {
-                return Err(Error::Invalid {
-                    field: "case",
-                    reason: "the case is closed".into(),
-                });
-            }
-            if visits::of_case(tx, case_id)?
-                .iter()
-                .any(|(_, s)| s.is_with_agent())
-            {
-                return Err(Error::VisitAlreadyOpen);
-            }
-            let template_key = crate::checklist::home_verification().key().to_owned();
-            let template_version = templates::latest_version(tx, &template_key)?;
-            let partner = [Some(case.assigned.primary), case.assigned.partner]
-                .into_iter()
-                .flatten()
-                .find(|other| *other != me);
-            let change = VisitChange::Planned {
-                case_id,
-                agent: me,
-                partner,
-                template_key,
-                template_version,
-                planned_for,
-            };
-            let visit = Visit::planned(visit_id, &change).ok_or(Error::NotFound("visit"))?;
-            visits::save_header(tx, &visit)?;
-            cases::set_status(tx, case_id, CaseStatus::InProgress)?;
-            self.record(tx, visit_id, &change)
-        })?;
-        self.heads.committed(entry);
+        self.store.write_then(
+            |tx| {
+                let me = agent(tx)?;
+                let case = cases::get(tx, case_id)?;
+                if !case.assigned.includes(me) {
+                    return Err(Error::NotAssigned);
+                }
+                if case.status == CaseStatus::Closed {
+                    return Err(Error::Invalid {
+                        field: "case",
+                        reason: "the case is closed".into(),
+                    });
+                }
+                if visits::of_case(tx, case_id)?
+                    .iter()
+                    .any(|(_, s)| s.is_with_agent())
+                {
+                    return Err(Error::VisitAlreadyOpen);
+                }
+                let template_key = crate::checklist::home_verification().key().to_owned();
+                let template_version = templates::latest_version(tx, &template_key)?;
+                let partner = [Some(case.assigned.primary), case.assigned.partner]
+                    .into_iter()
+                    .flatten()
+                    .find(|other| *other != me);
+                let change = VisitChange::Planned {
+                    case_id,
+                    agent: me,
+                    partner,
+                    template_key,
+                    template_version,
+                    planned_for,
+                };
+                let visit = Visit::planned(visit_id, &change).ok_or(Error::NotFound("visit"))?;
+                visits::save_header(tx, &visit)?;
+                cases::set_status(tx, case_id, CaseStatus::InProgress)?;
+                self.record(tx, visit_id, &change)
+            },
+            |entry| self.heads.committed(entry.clone()),
+        )?;
         Ok(visit_id)
     }
 
@@ -257,41 +259,44 @@ impl Doorstep {
         action: VisitAction,
         make: impl FnOnce(&Transaction<'_>, &Visit) -> Result<VisitChange>,
     ) -> Result<Visit> {
-        let (visit, entry) = self.store.write(|tx| {
-            let mut visit = visits::header(tx, visit_id)?;
-            let me = agent(tx)?;
-            if visit.agent != me && visit.partner != Some(me) {
-                return Err(Error::NotAssigned);
-            }
-            // The state machine speaks first: an action in the wrong state is
-            // refused before any policy or template check.
-            transition(visit.state, action)?;
-            let before = visit.state;
-            let change = make(tx, &visit)?;
-            visit.apply(&change)?;
-            let header_changed = visit.state != before
-                || !matches!(
-                    change,
-                    VisitChange::Answered { .. }
-                        | VisitChange::AnswerCleared { .. }
-                        | VisitChange::NoteAdded { .. }
-                        | VisitChange::Attached { .. }
-                );
-            if header_changed {
-                visits::save_header(tx, &visit)?;
-            }
-            if visit.state != before {
-                refresh_case_status(tx, visit.case_id)?;
-            }
-            let entry = self.record(tx, visit_id, &change)?;
-            Ok((visit, entry))
-        })?;
-        self.heads.committed(entry);
+        let (visit, _) = self.store.write_then(
+            |tx| {
+                let mut visit = visits::header(tx, visit_id)?;
+                let me = agent(tx)?;
+                if visit.agent != me && visit.partner != Some(me) {
+                    return Err(Error::NotAssigned);
+                }
+                // The state machine speaks first: an action in the wrong state is
+                // refused before any policy or template check.
+                transition(visit.state, action)?;
+                let before = visit.state;
+                let change = make(tx, &visit)?;
+                visit.apply(&change)?;
+                let header_changed = visit.state != before
+                    || !matches!(
+                        change,
+                        VisitChange::Answered { .. }
+                            | VisitChange::AnswerCleared { .. }
+                            | VisitChange::NoteAdded { .. }
+                            | VisitChange::Attached { .. }
+                    );
+                if header_changed {
+                    visits::save_header(tx, &visit)?;
+                }
+                if visit.state != before {
+                    refresh_case_status(tx, visit.case_id)?;
+                }
+                let entry = self.record(tx, visit_id, &change)?;
+                Ok((visit, entry))
+            },
+            |(_, entry)| self.heads.committed(entry.clone()),
+        )?;
         Ok(visit)
     }
 
     /// Appends a change to this device's chain of the visit's log, in the outbox.
-    /// The caller hands the returned entry to `heads` once the transaction commits.
+    /// The caller hands the returned entry to `heads` once the transaction
+    /// commits, before it lets go of the writer ([`crate::store::DeviceStore::write_then`]).
     fn record(
         &self,
         tx: &Transaction<'_>,

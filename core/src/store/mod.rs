@@ -73,10 +73,25 @@ impl DeviceStore {
     /// Runs `f` in one immediate write transaction, committed if `f` returns `Ok`
     /// and rolled back otherwise.
     pub fn write<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        self.write_then(f, |_| ())
+    }
+
+    /// Like [`DeviceStore::write`], then, once the transaction has committed
+    /// and while the writer is still held, runs `committed` with its value.
+    ///
+    /// State kept in memory beside the database (the facade's chain heads)
+    /// is changed there, so it changes in the same order as the database and
+    /// the next writer never sees it behind what is committed.
+    pub fn write_then<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T>,
+        committed: impl FnOnce(&T),
+    ) -> Result<T> {
         let mut conn = lock(&self.writer);
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let value = f(&tx)?;
         tx.commit()?;
+        committed(&value);
         Ok(value)
     }
 }
