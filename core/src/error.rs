@@ -287,11 +287,20 @@ impl From<Error> for DoorstepError {
 }
 
 /// A reason for a SQLite failure that cannot quote stored values: the primary
-/// result code, never the message (constraint messages can name values).
+/// result code and the extended one (a number), never the message (constraint
+/// messages can name values).
 fn sqlite_reason(error: &rusqlite::Error) -> String {
-    match error.sqlite_error_code() {
-        Some(code) => format!("database error ({code:?})"),
-        None => "database error".to_owned(),
+    match error {
+        rusqlite::Error::SqliteFailure(failure, _) => {
+            format!(
+                "database error ({:?}, extended code {})",
+                failure.code, failure.extended_code
+            )
+        }
+        other => match other.sqlite_error_code() {
+            Some(code) => format!("database error ({code:?})"),
+            None => "database error".to_owned(),
+        },
     }
 }
 

@@ -1,0 +1,268 @@
+//! The sync protocol, version 1: the JSON bodies of every request and response.
+//! Both the device and the server use these types, so they cannot disagree about
+//! the shape of a message. `docs/PROTOCOL.md` describes the endpoints.
+//!
+//! Bodies may be compressed with zstd (`Content-Encoding: zstd`); sizes are bounded
+//! by [`MAX_PUSH_OPS`] and [`MAX_BODY_BYTES`].
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::checklist::ChecklistTemplate;
+use crate::domain::{Case, CaseId, DeviceId, ReviewDecision, UserId};
+use crate::event_log::LogEntry;
+
+mod push_body;
+
+pub use push_body::{PushBodyError, PushRequest, PushedEntry, PushedRun};
+
+/// Version of the protocol, also the path prefix (`/v1/...`).
+pub const PROTOCOL_VERSION: u32 = 1;
+/// Most operations in one push.
+pub const MAX_PUSH_OPS: usize = 500;
+/// Largest request or response body, before decompression, in bytes.
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+/// Most changes in one pull page.
+pub const MAX_PULL_LIMIT: u32 = 1_000;
+/// zstd level the device compresses push bodies with: fast, and most of the
+/// gain on JSON.
+pub const PUSH_ZSTD_LEVEL: i32 = 3;
+
+/// What a user may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Works the cases assigned to them.
+    Agent,
+    /// Reviews the visits of their team, reassigns cases.
+    Supervisor,
+    /// Imports cases, publishes templates, manages users and devices.
+    Admin,
+}
+
+/// `POST /v1/login`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginRequest {
+    /// The user's login name.
+    pub username: String,
+    /// The password.
+    pub password: String,
+    /// The registered device the token will be bound to.
+    pub device_id: DeviceId,
+}
+
+/// Answer to a login.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginResponse {
+    /// Bearer token for `Authorization: Bearer <token>`.
+    pub token: String,
+    /// When the token stops working.
+    pub expires_at: DateTime<Utc>,
+    /// The user.
+    pub user_id: UserId,
+    /// The user's role.
+    pub role: Role,
+}
+
+/// Answer to a push. Every pushed operation not listed in `not_applied` was
+/// applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushResponse {
+    /// How many of the pushed operations were applied now.
+    pub applied: u64,
+    /// The operations that were not applied now (duplicate or rejected), in
+    /// the order the server took them.
+    pub not_applied: Vec<OpResult>,
+}
+
+/// What the server did with one operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpResult {
+    /// The operation.
+    pub op_id: uuid::Uuid,
+    /// Applied, duplicate or rejected.
+    #[serde(flatten)]
+    pub outcome: OpOutcome,
+}
+
+/// The fate of one pushed operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum OpOutcome {
+    /// Stored and applied now.
+    Applied,
+    /// Already applied earlier (a retry after a lost response); nothing changed.
+    Duplicate,
+    /// Refused; the device keeps it and shows it to the agent.
+    Rejected {
+        /// Why, machine-readable.
+        code: RejectCode,
+    },
+}
+
+/// Why the server refused an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectCode {
+    /// The entry does not continue its chain (gap, wrong previous hash).
+    ChainBroken,
+    /// The entry's hash does not match its content.
+    HashMismatch,
+    /// The entry's author is not the device that pushed it.
+    WrongDevice,
+    /// The case is not, and never was, assigned to this agent.
+    NotAssigned,
+    /// The visit or case does not exist on the server.
+    UnknownVisit,
+    /// The payload is not a change this server understands.
+    InvalidPayload,
+    /// The visit's state does not allow the change (e.g. an edit after approval).
+    IllegalTransition,
+}
+
+impl RejectCode {
+    /// Stable code, as serialized.
+    pub fn code(self) -> &'static str {
+        match self {
+            RejectCode::ChainBroken => "chain_broken",
+            RejectCode::HashMismatch => "hash_mismatch",
+            RejectCode::WrongDevice => "wrong_device",
+            RejectCode::NotAssigned => "not_assigned",
+            RejectCode::UnknownVisit => "unknown_visit",
+            RejectCode::InvalidPayload => "invalid_payload",
+            RejectCode::IllegalTransition => "illegal_transition",
+        }
+    }
+}
+
+/// `GET /v1/pull?cursor=<n>&limit=<m>`: the changes this user may see after a cursor.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PullResponse {
+    /// Changes in server order.
+    pub changes: Vec<PulledChange>,
+    /// Cursor to send next time (the last change's sequence number).
+    pub cursor: u64,
+    /// Whether more changes wait after this page.
+    pub more: bool,
+    /// Whether this device has been deactivated: push what is left, then wipe.
+    pub deactivated: bool,
+}
+
+/// One change the device should apply.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum PulledChange {
+    /// A case assigned to this agent (new or updated).
+    Case {
+        /// The case, national id masked.
+        case: Case,
+    },
+    /// A case no longer visible to this agent: purge once nothing of it is left to push.
+    CaseRemoved {
+        /// The case.
+        case_id: CaseId,
+    },
+    /// A published checklist template.
+    Template {
+        /// The template.
+        template: ChecklistTemplate,
+    },
+    /// A visit log entry from another device (the visit partner) or from the
+    /// server (a supervisor's review).
+    VisitEntry {
+        /// The entry.
+        entry: LogEntry,
+        /// The server refused it: it keeps its place in its chain (so the entries
+        /// after it still link) but is not part of the visit.
+        #[serde(default)]
+        refused: bool,
+    },
+}
+
+/// `POST /v1/visits/{visit_id}/review`, by a supervisor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReviewRequest {
+    /// Approve, or return with a reason code and a comment.
+    pub decision: ReviewDecision,
+}
+
+/// The body of every error response.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Stable machine-readable code, e.g. "unauthorized", "payload_too_large".
+    pub code: String,
+    /// A message for people; never customer data.
+    pub message: String,
+}
+
+/// Largest chunk of attachment bytes in one `PUT /v1/attachments/{sha256}` (1 MiB).
+pub const MAX_ATTACHMENT_CHUNK_BYTES: usize = 1024 * 1024;
+
+/// How far the upload of one attachment has come: the answer to
+/// `GET /v1/attachments/{sha256}/upload` and to every accepted chunk
+/// (`PUT /v1/attachments/{sha256}?offset=<n>&total=<t>`). The device sends the
+/// bytes from `received` on; once `complete`, the server holds them, verified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadState {
+    /// Lower-case hex SHA-256 of the attachment's bytes.
+    pub sha256: String,
+    /// How many bytes, from the start, the server holds.
+    pub received: u64,
+    /// The attachment's size, as its `attached` change states it.
+    pub total: u64,
+    /// Whether the server holds all the bytes, checked against the hash.
+    pub complete: bool,
+}
+
+/// The body of a 409 `wrong_offset` answer to a chunk: it did not start where
+/// the server's bytes end. The device sends again from `received`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WrongOffset {
+    /// Always "wrong_offset".
+    pub code: String,
+    /// A message for people.
+    pub message: String,
+    /// How many bytes, from the start, the server holds.
+    pub received: u64,
+}
+
+/// `POST /v1/devices`: a new phone registers its device id (made by the core
+/// when its database was created) to its user, with the user's credentials,
+/// so that it can log in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterDeviceRequest {
+    /// The user's login name.
+    pub username: String,
+    /// The password.
+    pub password: String,
+    /// The phone's device id.
+    pub device_id: DeviceId,
+}
+
+/// Answer to a device registration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterDeviceResponse {
+    /// The device, active and bound to the user: it may now `POST /v1/login`.
+    pub device_id: DeviceId,
+    /// The user the device belongs to.
+    pub user_id: UserId,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_serialize_flat_with_a_stable_tag() {
+        let result = OpResult {
+            op_id: uuid::Uuid::nil(),
+            outcome: OpOutcome::Rejected {
+                code: RejectCode::IllegalTransition,
+            },
+        };
+        let json = serde_json::to_value(&result).unwrap();
+        assert_eq!(json["outcome"], "rejected");
+        assert_eq!(json["code"], RejectCode::IllegalTransition.code());
+        assert_eq!(serde_json::from_value::<OpResult>(json).unwrap(), result);
+    }
+}
