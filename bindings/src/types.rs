@@ -587,6 +587,8 @@ pub struct SyncReport {
     pub skipped_entries: u64,
     pub purged_cases: u64,
     pub purged_visits: u64,
+    pub repaired_visits: u64,
+    pub unrepaired_visits: u64,
     pub wiped: bool,
 }
 

@@ -72,6 +72,7 @@ pub fn app_with_console(state: AppState, console: crate::console::ConsoleConfig)
         .route("/v1/push", post(push))
         .route("/v1/pull", get(pull))
         .route("/v1/visits/{visit_id}/review", post(review))
+        .route("/v1/visits/{visit_id}/chain", get(own_chain))
         .route(
             "/v1/attachments/{sha256}",
             get(download_attachment).put(upload_chunk),
@@ -386,6 +387,34 @@ async fn review(
     })
     .await?;
     Ok(Json(entry).into_response())
+}
+
+/// Query of `GET /v1/visits/{visit_id}/chain`.
+#[derive(Debug, Deserialize)]
+pub struct ChainQuery {
+    /// First chain position wanted; 0 for the whole chain.
+    #[serde(default)]
+    pub from: u64,
+}
+
+async fn own_chain(
+    State(state): State<AppState>,
+    Bearer(session): Bearer,
+    visit_id: Result<Path<VisitId>, axum::extract::rejection::PathRejection>,
+    query: Result<Query<ChainQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, AppError> {
+    let Path(visit_id) =
+        visit_id.map_err(|_| AppError::bad_request("invalid_visit_id", "not a visit id"))?;
+    let Query(query) = query.map_err(|_| {
+        AppError::bad_request("invalid_query", "from must be a non-negative integer")
+    })?;
+    let store = state.store.clone();
+    let now = state.clock.now();
+    let chain = blocking(move || {
+        service::chain::own_chain(store.as_ref(), &session, visit_id, query.from, now)
+    })
+    .await?;
+    Ok(Json(chain).into_response())
 }
 
 /// Query of `PUT /v1/attachments/{sha256}`.

@@ -8,9 +8,9 @@ use std::collections::BTreeSet;
 use axum::http::StatusCode;
 use common::*;
 use doorstep_core::sync::protocol::{
-    ErrorBody, LoginRequest, LoginResponse, OpOutcome, OpResult, PullResponse, PushRequest,
-    PushResponse, RegisterDeviceRequest, RegisterDeviceResponse, RejectCode, Role, UploadState,
-    WrongOffset,
+    ChainEntry, ChainResponse, ErrorBody, LoginRequest, LoginResponse, OpOutcome, OpResult,
+    PullResponse, PushRequest, PushResponse, RegisterDeviceRequest, RegisterDeviceResponse,
+    RejectCode, Role, UploadState, WrongOffset,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -48,6 +48,7 @@ async fn the_served_document_matches_the_routes_and_the_wire_types() {
         "/v1/push",
         "/v1/pull",
         "/v1/visits/{visit_id}/review",
+        "/v1/visits/{visit_id}/chain",
         "/v1/attachments/{sha256}",
         "/v1/attachments/{sha256}/upload",
         "/v1/devices",
@@ -131,6 +132,22 @@ async fn the_served_document_matches_the_routes_and_the_wire_types() {
                 cursor: 0,
                 more: false,
                 deactivated: false,
+            })
+            .unwrap(),
+        ),
+        (
+            "ChainResponse",
+            serde_json::to_value(ChainResponse {
+                entries: vec![],
+                more: false,
+            })
+            .unwrap(),
+        ),
+        (
+            "ChainEntry",
+            serde_json::to_value(ChainEntry {
+                entry: entry.clone(),
+                refused: Some(RejectCode::IllegalTransition),
             })
             .unwrap(),
         ),

@@ -24,13 +24,13 @@ use crate::store::visits;
 
 /// Chain heads of this device, by visit.
 #[derive(Debug, Default)]
-pub(super) struct ChainHeads {
+pub(crate) struct ChainHeads {
     heads: Mutex<HashMap<VisitId, LogEntry>>,
 }
 
 impl ChainHeads {
     /// The newest entry of this device's chain for `visit`, if it has one.
-    pub(super) fn get(
+    pub(crate) fn get(
         &self,
         conn: &Connection,
         visit: VisitId,
@@ -43,12 +43,18 @@ impl ChainHeads {
     }
 
     /// Records a committed entry as its chain's head.
-    pub(super) fn committed(&self, entry: LogEntry) {
+    pub(crate) fn committed(&self, entry: LogEntry) {
         self.lock().insert(entry.visit_id, entry);
     }
 
+    /// Forgets the head of one visit (its chain was repaired); it is looked up
+    /// again.
+    pub(crate) fn forget(&self, visit: VisitId) {
+        self.lock().remove(&visit);
+    }
+
     /// Forgets every head (after visits were purged); they are looked up again.
-    pub(super) fn clear(&self) {
+    pub(crate) fn clear(&self) {
         self.lock().clear();
     }
 

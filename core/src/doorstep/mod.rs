@@ -26,7 +26,7 @@ use crate::store::cases::{self, CaseQuery, CaseSummary};
 use crate::store::{DatabaseKey, DeviceStore, blobs, meta, outbox, templates, visits};
 use heads::ChainHeads;
 
-mod heads;
+pub(crate) mod heads;
 mod register;
 mod report;
 mod sync;

@@ -112,6 +112,7 @@ impl Doorstep {
             transport,
             credentials,
             observer,
+            &self.heads,
         );
         let outcome = engine.run(&mut report);
         // Purges may have removed visits whose chain heads are cached.

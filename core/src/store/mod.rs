@@ -12,6 +12,7 @@ pub mod cases;
 mod key;
 pub mod meta;
 pub mod outbox;
+pub mod own_chain;
 pub mod purge;
 pub mod rejections;
 pub mod schema;

@@ -14,6 +14,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::clock::{HybridClock, WallClock};
 use crate::domain::DeviceId;
+use crate::doorstep::heads::ChainHeads;
 use crate::error::{Error, Result};
 use crate::policy::Policy;
 use crate::store::{DeviceStore, blobs, meta, outbox, purge};
@@ -37,6 +38,9 @@ pub(crate) struct Engine<'a> {
     pub(crate) transport: &'a dyn Transport,
     pub(crate) credentials: &'a SyncCredentials,
     pub(crate) observer: &'a dyn SyncObserver,
+    /// The facade's cache of this device's chain heads, which a chain repair
+    /// changes.
+    pub(crate) heads: &'a ChainHeads,
     /// The bearer token in use, once known.
     token: Option<String>,
 }
@@ -66,6 +70,7 @@ impl<'a> Engine<'a> {
         transport: &'a dyn Transport,
         credentials: &'a SyncCredentials,
         observer: &'a dyn SyncObserver,
+        heads: &'a ChainHeads,
     ) -> Engine<'a> {
         Engine {
             store,
@@ -76,6 +81,7 @@ impl<'a> Engine<'a> {
             transport,
             credentials,
             observer,
+            heads,
             token: None,
         }
     }

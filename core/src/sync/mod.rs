@@ -8,6 +8,7 @@ pub mod merge;
 pub mod protocol;
 mod pull;
 mod push;
+pub mod repair;
 pub mod status;
 pub mod transport;
 mod upload;

@@ -77,7 +77,23 @@ impl Batch {
 impl Engine<'_> {
     /// Pushes every pending operation. Stops at the first failed request; what
     /// was acknowledged before stays acknowledged.
+    ///
+    /// Chains the server refused an entry of as `chain_broken` (in an earlier
+    /// sync, or in this push) are repaired from the server's copy
+    /// ([`super::repair`]) and what they re-queued is pushed: each visit is
+    /// repaired at most once per sync.
     pub(crate) fn push(&mut self, report: &mut SyncReport) -> Result<()> {
+        let mut tried = HashSet::new();
+        self.repair_broken_chains(&mut tried, report)?;
+        self.push_outbox(report)?;
+        if self.repair_broken_chains(&mut tried, report)? {
+            self.push_outbox(report)?;
+        }
+        Ok(())
+    }
+
+    /// Pushes the pending operations, batch after batch.
+    fn push_outbox(&mut self, report: &mut SyncReport) -> Result<()> {
         let total = self.store.read(outbox::pending_count)?;
         let mut done = 0;
         self.observer.progress(SyncPhase::Push, done, total);
@@ -138,6 +154,13 @@ impl Engine<'_> {
             .read(|conn| outbox::pending_entries_after(conn, after, limit))?;
         if pending.is_empty() {
             return Ok(None);
+        }
+        // Two entries with one op id (a chain forked by an older build) go in
+        // different batches, so that each answer names one entry: the second
+        // is refused as `chain_broken` and its chain repaired.
+        let mut ids = HashSet::new();
+        if let Some(again) = pending.iter().position(|(_, e)| !ids.insert(e.op_id)) {
+            pending.truncate(again);
         }
         let (count, json) = encode(&pending)?;
         pending.truncate(count);

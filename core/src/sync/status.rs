@@ -80,6 +80,12 @@ pub struct SyncReport {
     pub purged_cases: u64,
     /// Visits whose customer data was removed after approval and retention.
     pub purged_visits: u64,
+    /// Visits whose chain on this device was repaired from the server's copy
+    /// (lost entries restored, later ones re-based): see `sync::repair`.
+    pub repaired_visits: u64,
+    /// Visits whose chain could not be repaired: their refused entries stay
+    /// listed for the agent, and the other visits synced.
+    pub unrepaired_visits: u64,
     /// The device was deactivated and its customer data wiped.
     pub wiped: bool,
 }

@@ -3,6 +3,7 @@
 //! and [`review`], and attachment bytes in [`attachments`].
 
 pub mod attachments;
+pub mod chain;
 pub mod chain_check;
 pub mod devices;
 pub mod pull;

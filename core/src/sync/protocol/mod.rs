@@ -179,6 +179,36 @@ pub enum PulledChange {
     },
 }
 
+/// Most entries in one page of `GET /v1/visits/{visit_id}/chain`.
+pub const MAX_CHAIN_PAGE: u32 = 500;
+
+/// `GET /v1/visits/{visit_id}/chain?from=<seq>`: the signed-in device's own
+/// chain of a visit as the server holds it, from chain position `from` on.
+///
+/// A device asks for it when the server refuses one of its entries as
+/// `chain_broken`: its database lost entries the server already holds (a
+/// power cut, a restored backup) or its queue holds a forked chain. It
+/// restores what the server holds and re-bases what it did since on top
+/// (`sync::repair`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChainResponse {
+    /// The entries, in chain order.
+    pub entries: Vec<ChainEntry>,
+    /// Whether more entries follow: ask again from the position after the last.
+    pub more: bool,
+}
+
+/// One stored entry of a device's own chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChainEntry {
+    /// The entry, exactly as stored.
+    pub entry: LogEntry,
+    /// Why the server refused it, if it did: it keeps its place in the chain
+    /// but is not part of the visit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<RejectCode>,
+}
+
 /// `POST /v1/visits/{visit_id}/review`, by a supervisor.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReviewRequest {

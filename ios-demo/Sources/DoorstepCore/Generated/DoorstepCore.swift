@@ -3944,11 +3944,13 @@ public struct SyncReport: Equatable, Hashable {
     public var skippedEntries: UInt64
     public var purgedCases: UInt64
     public var purgedVisits: UInt64
+    public var repairedVisits: UInt64
+    public var unrepairedVisits: UInt64
     public var wiped: Bool
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(deferredUntil: Timestamp?, applied: UInt64, duplicates: UInt64, rejected: UInt64, pulled: UInt64, uploaded: UInt64, uploadRefused: UInt64, skippedEntries: UInt64, purgedCases: UInt64, purgedVisits: UInt64, wiped: Bool) {
+    public init(deferredUntil: Timestamp?, applied: UInt64, duplicates: UInt64, rejected: UInt64, pulled: UInt64, uploaded: UInt64, uploadRefused: UInt64, skippedEntries: UInt64, purgedCases: UInt64, purgedVisits: UInt64, repairedVisits: UInt64, unrepairedVisits: UInt64, wiped: Bool) {
         self.deferredUntil = deferredUntil
         self.applied = applied
         self.duplicates = duplicates
@@ -3959,6 +3961,8 @@ public struct SyncReport: Equatable, Hashable {
         self.skippedEntries = skippedEntries
         self.purgedCases = purgedCases
         self.purgedVisits = purgedVisits
+        self.repairedVisits = repairedVisits
+        self.unrepairedVisits = unrepairedVisits
         self.wiped = wiped
     }
 
@@ -3988,6 +3992,8 @@ public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
                 skippedEntries: FfiConverterUInt64.read(from: &buf), 
                 purgedCases: FfiConverterUInt64.read(from: &buf), 
                 purgedVisits: FfiConverterUInt64.read(from: &buf), 
+                repairedVisits: FfiConverterUInt64.read(from: &buf), 
+                unrepairedVisits: FfiConverterUInt64.read(from: &buf), 
                 wiped: FfiConverterBool.read(from: &buf)
         )
     }
@@ -4003,6 +4009,8 @@ public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.skippedEntries, into: &buf)
         FfiConverterUInt64.write(value.purgedCases, into: &buf)
         FfiConverterUInt64.write(value.purgedVisits, into: &buf)
+        FfiConverterUInt64.write(value.repairedVisits, into: &buf)
+        FfiConverterUInt64.write(value.unrepairedVisits, into: &buf)
         FfiConverterBool.write(value.wiped, into: &buf)
     }
 }

@@ -4820,6 +4820,10 @@ data class SyncReport (
     , 
     var `purgedVisits`: kotlin.ULong
     , 
+    var `repairedVisits`: kotlin.ULong
+    , 
+    var `unrepairedVisits`: kotlin.ULong
+    , 
     var `wiped`: kotlin.Boolean
     
 ){
@@ -4847,6 +4851,8 @@ public object FfiConverterTypeSyncReport: FfiConverterRustBuffer<SyncReport> {
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
             FfiConverterBoolean.read(buf),
         )
     }
@@ -4862,6 +4868,8 @@ public object FfiConverterTypeSyncReport: FfiConverterRustBuffer<SyncReport> {
             FfiConverterULong.allocationSize(value.`skippedEntries`) +
             FfiConverterULong.allocationSize(value.`purgedCases`) +
             FfiConverterULong.allocationSize(value.`purgedVisits`) +
+            FfiConverterULong.allocationSize(value.`repairedVisits`) +
+            FfiConverterULong.allocationSize(value.`unrepairedVisits`) +
             FfiConverterBoolean.allocationSize(value.`wiped`)
     )
 
@@ -4876,6 +4884,8 @@ public object FfiConverterTypeSyncReport: FfiConverterRustBuffer<SyncReport> {
             FfiConverterULong.write(value.`skippedEntries`, buf)
             FfiConverterULong.write(value.`purgedCases`, buf)
             FfiConverterULong.write(value.`purgedVisits`, buf)
+            FfiConverterULong.write(value.`repairedVisits`, buf)
+            FfiConverterULong.write(value.`unrepairedVisits`, buf)
             FfiConverterBoolean.write(value.`wiped`, buf)
     }
 }

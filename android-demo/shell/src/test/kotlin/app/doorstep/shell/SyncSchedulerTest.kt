@@ -29,7 +29,7 @@ class SyncSchedulerTest {
     private val start = Instant.parse("2026-12-01T02:00:00Z")
     private val clock = ManualClock(start)
 
-    private fun report(deferredUntil: Instant? = null) = SyncReport(deferredUntil, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, false)
+    private fun report(deferredUntil: Instant? = null) = SyncReport(deferredUntil, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, false)
 
     /** A target that records each sync and answers as told; status as the core would give it. */
     private inner class ScriptedTarget : SyncTarget {
