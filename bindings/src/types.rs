@@ -16,7 +16,7 @@ use doorstep_core::domain::{
     Address, AddressKind, AssignedAgents, Attachment, AttachmentKind, AttachmentLink, Case,
     CaseStatus, Customer, Feedback, InterviewNote, Notice, NoticeChannel, Outcome, OutcomeCode,
     OverdueBucket, PhoneNumber, PromiseToPay, Rating, RepaymentPlan, Review, ReviewDecision,
-    SiteCheck, Visit, VisitState,
+    SiteCheck, Visit, VisitChange, VisitState,
 };
 use doorstep_core::event_log::{BreakReason, ChainHead};
 use doorstep_core::money::Money;
@@ -616,4 +616,56 @@ pub struct RejectedOp {
     pub kind: String,
     pub code: String,
     pub rejected_at: Timestamp,
+    pub change: Option<VisitChange>,
+}
+
+/// One change to a visit, as recorded in its log: what a refused operation
+/// did, for the app to show it and the agent to redo it.
+#[uniffi::remote(Enum)]
+pub enum VisitChange {
+    Planned {
+        case_id: Uuid,
+        agent: Uuid,
+        partner: Option<Uuid>,
+        template_key: String,
+        template_version: u32,
+        planned_for: Timestamp,
+    },
+    NoticeRecorded {
+        notice: Notice,
+    },
+    CheckedIn {
+        check: SiteCheck,
+    },
+    Answered {
+        item_id: String,
+        value: AnswerValue,
+    },
+    AnswerCleared {
+        item_id: String,
+    },
+    NoteAdded {
+        note: InterviewNote,
+    },
+    Attached {
+        attachment: Attachment,
+    },
+    OutcomeSet {
+        outcome: Outcome,
+    },
+    CheckedOut {
+        check: SiteCheck,
+    },
+    Submitted {
+        at: Timestamp,
+    },
+    Cancelled {
+        reason: String,
+    },
+    Reviewed {
+        review: Review,
+    },
+    FeedbackRecorded {
+        feedback: Feedback,
+    },
 }

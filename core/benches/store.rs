@@ -2,9 +2,10 @@
 //! baseline that shows what the store adds on top of SQLCipher itself.
 //!
 //! * `answer`: one agent action (`Doorstep::answer`: header check, template check,
-//!   the event-log entry appended to the outbox, in one transaction) against a
-//!   bare one-row insert transaction of the same JSON text into the same
-//!   encrypted file.
+//!   the event-log entry appended to the outbox, in one transaction, committed
+//!   with `synchronous = FULL`) against a bare one-row insert transaction of the
+//!   same JSON text into the same encrypted file, committed with NORMAL and
+//!   with FULL.
 //! * `list_cases`: the first page of the case list with 10,000 cases on the
 //!   device, against the raw SQL of the same page without decoding;
 //!   `list_cases_text_scan`: a text filter that matches almost nothing, so the
@@ -91,15 +92,15 @@ fn device(path: &Path, cases: usize) -> (Doorstep, Arc<FixedClock>, Vec<Uuid>) {
 /// A second connection to a store file, set up as the store sets up its own
 /// (raw key, WAL, synchronous NORMAL, foreign keys, busy timeout, temp store in
 /// memory).
-fn bare_connection(path: &Path) -> Connection {
+fn bare_connection(path: &Path, synchronous: &str) -> Connection {
     let conn = raw_connection(path);
-    conn.execute_batch(
+    conn.execute_batch(&format!(
         "PRAGMA journal_mode = WAL;
-         PRAGMA synchronous = NORMAL;
+         PRAGMA synchronous = {synchronous};
          PRAGMA foreign_keys = ON;
          PRAGMA busy_timeout = 5000;
-         PRAGMA temp_store = MEMORY;",
-    )
+         PRAGMA temp_store = MEMORY;"
+    ))
     .unwrap();
     conn
 }
@@ -168,7 +169,8 @@ fn answer_json() -> String {
 /// One action against a bare insert of the same JSON into the same file.
 fn bench_answer(c: &mut Criterion) {
     let setup = answer_setup();
-    let mut bare = bare_connection(&setup.path);
+    let mut bare = bare_connection(&setup.path, "NORMAL");
+    let mut bare_full = bare_connection(&setup.path, "FULL");
     bare.execute_batch("CREATE TABLE bench_bare (id INTEGER PRIMARY KEY, body TEXT)")
         .unwrap();
     let body = answer_json();
@@ -226,18 +228,25 @@ fn bench_answer(c: &mut Criterion) {
                 .unwrap();
         })
     });
-    group.bench_function("bare_insert", |b| {
-        b.iter(|| {
-            let tx = bare
-                .transaction_with_behavior(TransactionBehavior::Immediate)
-                .unwrap();
-            tx.prepare_cached("INSERT INTO bench_bare (body) VALUES (?1)")
-                .unwrap()
-                .execute([black_box(&body)])
-                .unwrap();
-            tx.commit().unwrap();
-        })
-    });
+    // The baseline at both durabilities: what syncing the WAL on every
+    // commit (the store's FULL) costs a bare insert.
+    for (name, conn) in [
+        ("bare_insert", &mut bare),
+        ("bare_insert_synchronous_full", &mut bare_full),
+    ] {
+        group.bench_function(name, |b| {
+            b.iter(|| {
+                let tx = conn
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
+                    .unwrap();
+                tx.prepare_cached("INSERT INTO bench_bare (body) VALUES (?1)")
+                    .unwrap()
+                    .execute([black_box(&body)])
+                    .unwrap();
+                tx.commit().unwrap();
+            })
+        });
+    }
     group.finish();
 }
 
@@ -257,7 +266,7 @@ fn case_db() -> CaseDb {
     drop(doorstep);
     eprintln!("loaded {CASES} cases in {:.1?}", started.elapsed());
     // The same content under a passphrase, copied with SQLCipher's export.
-    let conn = bare_connection(&raw_path);
+    let conn = bare_connection(&raw_path, "NORMAL");
     let version: u32 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .unwrap();
@@ -290,7 +299,7 @@ fn page(status: Option<CaseStatus>, text: Option<&str>) -> CaseQuery {
 /// The first page of the case list with 10,000 cases.
 fn bench_list_cases(c: &mut Criterion, db: &CaseDb) {
     let doorstep = Doorstep::open(&db.raw_path, &KEY, Policy::default()).unwrap();
-    let conn = bare_connection(&db.raw_path);
+    let conn = bare_connection(&db.raw_path, "NORMAL");
     let queries = [
         ("first_page", page(None, None)),
         (
@@ -345,7 +354,7 @@ fn bench_list_cases(c: &mut Criterion, db: &CaseDb) {
         .collect::<rusqlite::Result<_>>()
         .unwrap();
     eprintln!("database pages: {pages} (4 KiB each); text query plan: {plan:?}");
-    let big_cache = bare_connection(&db.raw_path);
+    let big_cache = bare_connection(&db.raw_path, "NORMAL");
     big_cache
         .pragma_update(None, "cache_size", -65_536)
         .unwrap();

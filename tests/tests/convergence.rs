@@ -655,6 +655,16 @@ fn a_refused_note_is_not_shown_as_part_of_the_approved_visit() {
     partner.sync().unwrap();
     let refused = partner.doorstep.rejected_ops().unwrap();
     assert_eq!(refused.len(), 1, "{refused:?}");
+    // What the partner typed is still in their hands, to show and redo.
+    match &refused[0].change {
+        Some(VisitChange::NoteAdded { note: refused_note }) => {
+            assert_eq!(
+                (refused_note.id, refused_note.text.as_str()),
+                (note, "补充：客户配偶在场。")
+            );
+        }
+        other => panic!("the refused op does not carry its note: {other:?}"),
+    }
     let server = fleet.visit(visit).unwrap();
     assert_eq!(server.visit.state, VisitState::Approved);
     assert!(!server.notes.iter().any(|n| n.id == note));

@@ -1,7 +1,8 @@
 //! The encrypted device store.
 //!
-//! One SQLCipher database in WAL mode, with one writer and one reader connection,
-//! each behind a mutex. Raw connections never leave this module: callers go through
+//! One SQLCipher database in WAL mode, committed with `synchronous = FULL`
+//! (an action is on disk when it returns), with one writer and one reader
+//! connection, each behind a mutex. Raw connections never leave this module: callers go through
 //! [`DeviceStore::read`] and [`DeviceStore::write`], and `write` commits only if
 //! its closure returns `Ok`, so an action and its outbox entry land together or
 //! not at all. The query functions of each table live in their own file and take
@@ -45,9 +46,15 @@ impl DeviceStore {
     /// schema up to date. A wrong key fails without touching the file.
     pub fn open(path: &Path, key: &DatabaseKey) -> Result<DeviceStore> {
         let mut writer = connect(path, key, OpenFlags::default())?;
+        // FULL: every commit syncs the WAL to disk before it returns, so an
+        // action the app showed as saved survives a power cut, not only a
+        // crash. With NORMAL a dead battery could roll the database back to
+        // its last checkpoint and take the agent's unsynced work with it;
+        // one sync per tap is cheap (docs/BENCHMARKS.md §1). What was pushed
+        // is also recoverable from the server (`sync::repair`).
         writer.execute_batch(
             "PRAGMA journal_mode = WAL;
-             PRAGMA synchronous = NORMAL;",
+             PRAGMA synchronous = FULL;",
         )?;
         let tx = writer.transaction_with_behavior(TransactionBehavior::Immediate)?;
         schema::upgrade(&tx)?;

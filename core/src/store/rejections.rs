@@ -38,7 +38,8 @@ pub fn count(conn: &Connection) -> Result<u64> {
 /// Every refused operation, oldest refusal first.
 pub fn list(conn: &Connection) -> Result<Vec<RejectedOp>> {
     let mut statement = conn.prepare_cached(
-        "SELECT r.op_id, r.visit_id, r.log_seq, coalesce(o.kind, ''), r.code, r.rejected_at
+        "SELECT r.op_id, r.visit_id, r.log_seq, coalesce(o.kind, ''), r.code, r.rejected_at,
+                o.payload
          FROM outbox_rejections r LEFT JOIN outbox o ON o.op_id = r.op_id
          ORDER BY r.rejected_at, r.visit_id, r.log_seq",
     )?;
@@ -50,11 +51,12 @@ pub fn list(conn: &Connection) -> Result<Vec<RejectedOp>> {
             row.get::<_, String>(3)?,
             row.get::<_, String>(4)?,
             row.get::<_, String>(5)?,
+            row.get::<_, Option<String>>(6)?,
         ))
     })?;
     let mut ops = Vec::new();
     for row in rows {
-        let (op_id, visit_id, seq, kind, code, at) = row?;
+        let (op_id, visit_id, seq, kind, code, at, payload) = row?;
         let rejected_at = DateTime::parse_from_rfc3339(&at)
             .map_err(|_| Error::Invalid {
                 field: "outbox_rejections",
@@ -68,6 +70,7 @@ pub fn list(conn: &Connection) -> Result<Vec<RejectedOp>> {
             kind,
             code,
             rejected_at,
+            change: payload.and_then(|p| serde_json::from_str(&p).ok()),
         });
     }
     Ok(ops)

@@ -114,8 +114,9 @@ pub struct SyncStatus {
     pub pending_uploads: u64,
 }
 
-/// An operation the server refused, as listed for the agent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// An operation the server refused, as listed for the agent, with what the
+/// agent did, so that nothing typed is lost from their view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RejectedOp {
     /// The operation id.
     pub op_id: uuid::Uuid,
@@ -129,4 +130,8 @@ pub struct RejectedOp {
     pub code: String,
     /// When the refusal was received.
     pub rejected_at: DateTime<Utc>,
+    /// The change as the agent made it (the note's text, the answer, the
+    /// outcome...), for the app to show and the agent to redo; `None` if the
+    /// entry is no longer on the device or cannot be read.
+    pub change: Option<crate::domain::VisitChange>,
 }

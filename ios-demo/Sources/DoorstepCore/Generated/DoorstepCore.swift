@@ -3552,16 +3552,18 @@ public struct RejectedOp: Equatable, Hashable {
     public var kind: String
     public var code: String
     public var rejectedAt: Timestamp
+    public var change: VisitChange?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(opId: Uuid, visitId: Uuid, logSeq: UInt64, kind: String, code: String, rejectedAt: Timestamp) {
+    public init(opId: Uuid, visitId: Uuid, logSeq: UInt64, kind: String, code: String, rejectedAt: Timestamp, change: VisitChange?) {
         self.opId = opId
         self.visitId = visitId
         self.logSeq = logSeq
         self.kind = kind
         self.code = code
         self.rejectedAt = rejectedAt
+        self.change = change
     }
 
     
@@ -3585,7 +3587,8 @@ public struct FfiConverterTypeRejectedOp: FfiConverterRustBuffer {
                 logSeq: FfiConverterUInt64.read(from: &buf), 
                 kind: FfiConverterString.read(from: &buf), 
                 code: FfiConverterString.read(from: &buf), 
-                rejectedAt: FfiConverterTypeTimestamp.read(from: &buf)
+                rejectedAt: FfiConverterTypeTimestamp.read(from: &buf), 
+                change: FfiConverterOptionTypeVisitChange.read(from: &buf)
         )
     }
 
@@ -3596,6 +3599,7 @@ public struct FfiConverterTypeRejectedOp: FfiConverterRustBuffer {
         FfiConverterString.write(value.kind, into: &buf)
         FfiConverterString.write(value.code, into: &buf)
         FfiConverterTypeTimestamp.write(value.rejectedAt, into: &buf)
+        FfiConverterOptionTypeVisitChange.write(value.change, into: &buf)
     }
 }
 
@@ -6435,6 +6439,198 @@ public func FfiConverterTypeTransportError_lower(_ value: TransportError) -> Rus
 
 
 /**
+ * One change to a visit, as recorded in its log: what a refused operation
+ * did, for the app to show it and the agent to redo it.
+ */
+
+public enum VisitChange: Equatable, Hashable {
+    
+    case planned(caseId: Uuid, agent: Uuid, partner: Uuid?, templateKey: String, templateVersion: UInt32, plannedFor: Timestamp
+    )
+    case noticeRecorded(notice: Notice
+    )
+    case checkedIn(check: SiteCheck
+    )
+    case answered(itemId: String, value: AnswerValue
+    )
+    case answerCleared(itemId: String
+    )
+    case noteAdded(note: InterviewNote
+    )
+    case attached(attachment: Attachment
+    )
+    case outcomeSet(outcome: Outcome
+    )
+    case checkedOut(check: SiteCheck
+    )
+    case submitted(at: Timestamp
+    )
+    case cancelled(reason: String
+    )
+    case reviewed(review: Review
+    )
+    case feedbackRecorded(feedback: Feedback
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension VisitChange: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVisitChange: FfiConverterRustBuffer {
+    typealias SwiftType = VisitChange
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VisitChange {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .planned(caseId: try FfiConverterTypeUuid.read(from: &buf), agent: try FfiConverterTypeUuid.read(from: &buf), partner: try FfiConverterOptionTypeUuid.read(from: &buf), templateKey: try FfiConverterString.read(from: &buf), templateVersion: try FfiConverterUInt32.read(from: &buf), plannedFor: try FfiConverterTypeTimestamp.read(from: &buf)
+        )
+        
+        case 2: return .noticeRecorded(notice: try FfiConverterTypeNotice.read(from: &buf)
+        )
+        
+        case 3: return .checkedIn(check: try FfiConverterTypeSiteCheck.read(from: &buf)
+        )
+        
+        case 4: return .answered(itemId: try FfiConverterString.read(from: &buf), value: try FfiConverterTypeAnswerValue.read(from: &buf)
+        )
+        
+        case 5: return .answerCleared(itemId: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 6: return .noteAdded(note: try FfiConverterTypeInterviewNote.read(from: &buf)
+        )
+        
+        case 7: return .attached(attachment: try FfiConverterTypeAttachment.read(from: &buf)
+        )
+        
+        case 8: return .outcomeSet(outcome: try FfiConverterTypeOutcome.read(from: &buf)
+        )
+        
+        case 9: return .checkedOut(check: try FfiConverterTypeSiteCheck.read(from: &buf)
+        )
+        
+        case 10: return .submitted(at: try FfiConverterTypeTimestamp.read(from: &buf)
+        )
+        
+        case 11: return .cancelled(reason: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 12: return .reviewed(review: try FfiConverterTypeReview.read(from: &buf)
+        )
+        
+        case 13: return .feedbackRecorded(feedback: try FfiConverterTypeFeedback.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: VisitChange, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .planned(caseId,agent,partner,templateKey,templateVersion,plannedFor):
+            writeInt(&buf, Int32(1))
+            FfiConverterTypeUuid.write(caseId, into: &buf)
+            FfiConverterTypeUuid.write(agent, into: &buf)
+            FfiConverterOptionTypeUuid.write(partner, into: &buf)
+            FfiConverterString.write(templateKey, into: &buf)
+            FfiConverterUInt32.write(templateVersion, into: &buf)
+            FfiConverterTypeTimestamp.write(plannedFor, into: &buf)
+            
+        
+        case let .noticeRecorded(notice):
+            writeInt(&buf, Int32(2))
+            FfiConverterTypeNotice.write(notice, into: &buf)
+            
+        
+        case let .checkedIn(check):
+            writeInt(&buf, Int32(3))
+            FfiConverterTypeSiteCheck.write(check, into: &buf)
+            
+        
+        case let .answered(itemId,value):
+            writeInt(&buf, Int32(4))
+            FfiConverterString.write(itemId, into: &buf)
+            FfiConverterTypeAnswerValue.write(value, into: &buf)
+            
+        
+        case let .answerCleared(itemId):
+            writeInt(&buf, Int32(5))
+            FfiConverterString.write(itemId, into: &buf)
+            
+        
+        case let .noteAdded(note):
+            writeInt(&buf, Int32(6))
+            FfiConverterTypeInterviewNote.write(note, into: &buf)
+            
+        
+        case let .attached(attachment):
+            writeInt(&buf, Int32(7))
+            FfiConverterTypeAttachment.write(attachment, into: &buf)
+            
+        
+        case let .outcomeSet(outcome):
+            writeInt(&buf, Int32(8))
+            FfiConverterTypeOutcome.write(outcome, into: &buf)
+            
+        
+        case let .checkedOut(check):
+            writeInt(&buf, Int32(9))
+            FfiConverterTypeSiteCheck.write(check, into: &buf)
+            
+        
+        case let .submitted(at):
+            writeInt(&buf, Int32(10))
+            FfiConverterTypeTimestamp.write(at, into: &buf)
+            
+        
+        case let .cancelled(reason):
+            writeInt(&buf, Int32(11))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .reviewed(review):
+            writeInt(&buf, Int32(12))
+            FfiConverterTypeReview.write(review, into: &buf)
+            
+        
+        case let .feedbackRecorded(feedback):
+            writeInt(&buf, Int32(13))
+            FfiConverterTypeFeedback.write(feedback, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVisitChange_lift(_ buf: RustBuffer) throws -> VisitChange {
+    return try FfiConverterTypeVisitChange.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVisitChange_lower(_ value: VisitChange) -> RustBuffer {
+    return FfiConverterTypeVisitChange.lower(value)
+}
+
+
+
+/**
  * Where a visit stands in its life cycle.
  */
 
@@ -6858,6 +7054,30 @@ fileprivate struct FfiConverterOptionTypeOverdueBucket: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterTypeOverdueBucket.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeVisitChange: FfiConverterRustBuffer {
+    typealias SwiftType = VisitChange?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeVisitChange.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeVisitChange.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }

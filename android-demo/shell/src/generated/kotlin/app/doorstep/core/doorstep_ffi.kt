@@ -4508,6 +4508,8 @@ data class RejectedOp (
     var `code`: kotlin.String
     , 
     var `rejectedAt`: Timestamp
+    , 
+    var `change`: VisitChange?
     
 ){
     
@@ -4530,6 +4532,7 @@ public object FfiConverterTypeRejectedOp: FfiConverterRustBuffer<RejectedOp> {
             FfiConverterString.read(buf),
             FfiConverterString.read(buf),
             FfiConverterTypeTimestamp.read(buf),
+            FfiConverterOptionalTypeVisitChange.read(buf),
         )
     }
 
@@ -4539,7 +4542,8 @@ public object FfiConverterTypeRejectedOp: FfiConverterRustBuffer<RejectedOp> {
             FfiConverterULong.allocationSize(value.`logSeq`) +
             FfiConverterString.allocationSize(value.`kind`) +
             FfiConverterString.allocationSize(value.`code`) +
-            FfiConverterTypeTimestamp.allocationSize(value.`rejectedAt`)
+            FfiConverterTypeTimestamp.allocationSize(value.`rejectedAt`) +
+            FfiConverterOptionalTypeVisitChange.allocationSize(value.`change`)
     )
 
     override fun write(value: RejectedOp, buf: ByteBuffer) {
@@ -4549,6 +4553,7 @@ public object FfiConverterTypeRejectedOp: FfiConverterRustBuffer<RejectedOp> {
             FfiConverterString.write(value.`kind`, buf)
             FfiConverterString.write(value.`code`, buf)
             FfiConverterTypeTimestamp.write(value.`rejectedAt`, buf)
+            FfiConverterOptionalTypeVisitChange.write(value.`change`, buf)
     }
 }
 
@@ -7082,6 +7087,381 @@ public object FfiConverterTypeTransportError : FfiConverterRustBuffer<TransportE
 
 
 /**
+ * One change to a visit, as recorded in its log: what a refused operation
+ * did, for the app to show it and the agent to redo it.
+ */
+sealed class VisitChange {
+    
+    data class Planned(
+        val `caseId`: app.doorstep.core.Uuid, 
+        val `agent`: app.doorstep.core.Uuid, 
+        val `partner`: app.doorstep.core.Uuid?, 
+        val `templateKey`: kotlin.String, 
+        val `templateVersion`: kotlin.UInt, 
+        val `plannedFor`: app.doorstep.core.Timestamp) : VisitChange()
+        
+    {
+        
+
+        companion object
+    }
+    
+    data class NoticeRecorded(
+        val `notice`: app.doorstep.core.Notice) : VisitChange()
+        
+    {
+        
+
+        companion object
+    }
+    
+    data class CheckedIn(
+        val `check`: app.doorstep.core.SiteCheck) : VisitChange()
+        
+    {
+        
+
+        companion object
+    }
+    
+    data class Answered(
+        val `itemId`: kotlin.String, 
+        val `value`: app.doorstep.core.AnswerValue) : VisitChange()
+        
+    {
+        
+
+        companion object
+    }
+    
+    data class AnswerCleared(
+        val `itemId`: kotlin.String) : VisitChange()
+        
+    {
+        
+
+        companion object
+    }
+    
+    data class NoteAdded(
+        val `note`: app.doorstep.core.InterviewNote) : VisitChange()
+        
+    {
+        
+
+        companion object
+    }
+    
+    data class Attached(
+        val `attachment`: app.doorstep.core.Attachment) : VisitChange()
+        
+    {
+        
+
+        companion object
+    }
+    
+    data class OutcomeSet(
+        val `outcome`: app.doorstep.core.Outcome) : VisitChange()
+        
+    {
+        
+
+        companion object
+    }
+    
+    data class CheckedOut(
+        val `check`: app.doorstep.core.SiteCheck) : VisitChange()
+        
+    {
+        
+
+        companion object
+    }
+    
+    data class Submitted(
+        val `at`: app.doorstep.core.Timestamp) : VisitChange()
+        
+    {
+        
+
+        companion object
+    }
+    
+    data class Cancelled(
+        val `reason`: kotlin.String) : VisitChange()
+        
+    {
+        
+
+        companion object
+    }
+    
+    data class Reviewed(
+        val `review`: app.doorstep.core.Review) : VisitChange()
+        
+    {
+        
+
+        companion object
+    }
+    
+    data class FeedbackRecorded(
+        val `feedback`: app.doorstep.core.Feedback) : VisitChange()
+        
+    {
+        
+
+        companion object
+    }
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeVisitChange : FfiConverterRustBuffer<VisitChange>{
+    override fun read(buf: ByteBuffer): VisitChange {
+        return when(buf.getInt()) {
+            1 -> VisitChange.Planned(
+                FfiConverterTypeUuid.read(buf),
+                FfiConverterTypeUuid.read(buf),
+                FfiConverterOptionalTypeUuid.read(buf),
+                FfiConverterString.read(buf),
+                FfiConverterUInt.read(buf),
+                FfiConverterTypeTimestamp.read(buf),
+                )
+            2 -> VisitChange.NoticeRecorded(
+                FfiConverterTypeNotice.read(buf),
+                )
+            3 -> VisitChange.CheckedIn(
+                FfiConverterTypeSiteCheck.read(buf),
+                )
+            4 -> VisitChange.Answered(
+                FfiConverterString.read(buf),
+                FfiConverterTypeAnswerValue.read(buf),
+                )
+            5 -> VisitChange.AnswerCleared(
+                FfiConverterString.read(buf),
+                )
+            6 -> VisitChange.NoteAdded(
+                FfiConverterTypeInterviewNote.read(buf),
+                )
+            7 -> VisitChange.Attached(
+                FfiConverterTypeAttachment.read(buf),
+                )
+            8 -> VisitChange.OutcomeSet(
+                FfiConverterTypeOutcome.read(buf),
+                )
+            9 -> VisitChange.CheckedOut(
+                FfiConverterTypeSiteCheck.read(buf),
+                )
+            10 -> VisitChange.Submitted(
+                FfiConverterTypeTimestamp.read(buf),
+                )
+            11 -> VisitChange.Cancelled(
+                FfiConverterString.read(buf),
+                )
+            12 -> VisitChange.Reviewed(
+                FfiConverterTypeReview.read(buf),
+                )
+            13 -> VisitChange.FeedbackRecorded(
+                FfiConverterTypeFeedback.read(buf),
+                )
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: VisitChange): ULong = when(value) {
+        is VisitChange.Planned -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeUuid.allocationSize(value.`caseId`)
+                + FfiConverterTypeUuid.allocationSize(value.`agent`)
+                + FfiConverterOptionalTypeUuid.allocationSize(value.`partner`)
+                + FfiConverterString.allocationSize(value.`templateKey`)
+                + FfiConverterUInt.allocationSize(value.`templateVersion`)
+                + FfiConverterTypeTimestamp.allocationSize(value.`plannedFor`)
+            )
+        }
+        is VisitChange.NoticeRecorded -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeNotice.allocationSize(value.`notice`)
+            )
+        }
+        is VisitChange.CheckedIn -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeSiteCheck.allocationSize(value.`check`)
+            )
+        }
+        is VisitChange.Answered -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`itemId`)
+                + FfiConverterTypeAnswerValue.allocationSize(value.`value`)
+            )
+        }
+        is VisitChange.AnswerCleared -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`itemId`)
+            )
+        }
+        is VisitChange.NoteAdded -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeInterviewNote.allocationSize(value.`note`)
+            )
+        }
+        is VisitChange.Attached -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeAttachment.allocationSize(value.`attachment`)
+            )
+        }
+        is VisitChange.OutcomeSet -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeOutcome.allocationSize(value.`outcome`)
+            )
+        }
+        is VisitChange.CheckedOut -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeSiteCheck.allocationSize(value.`check`)
+            )
+        }
+        is VisitChange.Submitted -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeTimestamp.allocationSize(value.`at`)
+            )
+        }
+        is VisitChange.Cancelled -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+        }
+        is VisitChange.Reviewed -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeReview.allocationSize(value.`review`)
+            )
+        }
+        is VisitChange.FeedbackRecorded -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeFeedback.allocationSize(value.`feedback`)
+            )
+        }
+    }
+
+    override fun write(value: VisitChange, buf: ByteBuffer) {
+        when(value) {
+            is VisitChange.Planned -> {
+                buf.putInt(1)
+                FfiConverterTypeUuid.write(value.`caseId`, buf)
+                FfiConverterTypeUuid.write(value.`agent`, buf)
+                FfiConverterOptionalTypeUuid.write(value.`partner`, buf)
+                FfiConverterString.write(value.`templateKey`, buf)
+                FfiConverterUInt.write(value.`templateVersion`, buf)
+                FfiConverterTypeTimestamp.write(value.`plannedFor`, buf)
+                Unit
+            }
+            is VisitChange.NoticeRecorded -> {
+                buf.putInt(2)
+                FfiConverterTypeNotice.write(value.`notice`, buf)
+                Unit
+            }
+            is VisitChange.CheckedIn -> {
+                buf.putInt(3)
+                FfiConverterTypeSiteCheck.write(value.`check`, buf)
+                Unit
+            }
+            is VisitChange.Answered -> {
+                buf.putInt(4)
+                FfiConverterString.write(value.`itemId`, buf)
+                FfiConverterTypeAnswerValue.write(value.`value`, buf)
+                Unit
+            }
+            is VisitChange.AnswerCleared -> {
+                buf.putInt(5)
+                FfiConverterString.write(value.`itemId`, buf)
+                Unit
+            }
+            is VisitChange.NoteAdded -> {
+                buf.putInt(6)
+                FfiConverterTypeInterviewNote.write(value.`note`, buf)
+                Unit
+            }
+            is VisitChange.Attached -> {
+                buf.putInt(7)
+                FfiConverterTypeAttachment.write(value.`attachment`, buf)
+                Unit
+            }
+            is VisitChange.OutcomeSet -> {
+                buf.putInt(8)
+                FfiConverterTypeOutcome.write(value.`outcome`, buf)
+                Unit
+            }
+            is VisitChange.CheckedOut -> {
+                buf.putInt(9)
+                FfiConverterTypeSiteCheck.write(value.`check`, buf)
+                Unit
+            }
+            is VisitChange.Submitted -> {
+                buf.putInt(10)
+                FfiConverterTypeTimestamp.write(value.`at`, buf)
+                Unit
+            }
+            is VisitChange.Cancelled -> {
+                buf.putInt(11)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is VisitChange.Reviewed -> {
+                buf.putInt(12)
+                FfiConverterTypeReview.write(value.`review`, buf)
+                Unit
+            }
+            is VisitChange.FeedbackRecorded -> {
+                buf.putInt(13)
+                FfiConverterTypeFeedback.write(value.`feedback`, buf)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
+/**
  * Where a visit stands in its life cycle.
  */
 
@@ -7535,6 +7915,38 @@ public object FfiConverterOptionalTypeOverdueBucket: FfiConverterRustBuffer<Over
         } else {
             buf.put(1)
             FfiConverterTypeOverdueBucket.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterOptionalTypeVisitChange: FfiConverterRustBuffer<VisitChange?> {
+    override fun read(buf: ByteBuffer): VisitChange? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeVisitChange.read(buf)
+    }
+
+    override fun allocationSize(value: VisitChange?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeVisitChange.allocationSize(value)
+        }
+    }
+
+    override fun write(value: VisitChange?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeVisitChange.write(value, buf)
         }
     }
 }
