@@ -335,7 +335,13 @@ async fn push(
         let ops = request
             .into_entries()
             .map_err(|e| AppError::unprocessable("invalid_push", e.to_string()))?;
-        service::push::push(store.as_ref(), &session, &ops, now)
+        let policy = doorstep_core::policy::Policy::default();
+        let checks = service::push::PushRules {
+            policy: &policy,
+            now,
+            max_clock_skew: chrono::Duration::hours(service::push::MAX_CLOCK_SKEW_HOURS),
+        };
+        service::push::push(store.as_ref(), &session, &ops, &checks)
     })
     .await?;
     state.metrics.count_ops(counts);

@@ -32,8 +32,7 @@ mod report;
 mod sync;
 mod visit_actions;
 
-/// Longest cancellation reason accepted, in characters.
-pub const MAX_CANCEL_REASON_CHARS: usize = 500;
+pub use crate::rules::MAX_CANCEL_REASON_CHARS;
 
 /// A case with its visits, for the case detail screen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

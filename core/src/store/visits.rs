@@ -222,6 +222,21 @@ pub fn logged_head(
         .transpose()
 }
 
+/// The newest clock stamp of any entry on the device that the server did not
+/// refuse (this device's and others'), or `None` when there is none.
+pub fn newest_admitted_stamp(conn: &Connection) -> Result<Option<Hlc>> {
+    let text: Option<String> = conn
+        .prepare_cached(
+            "SELECT max(hlc) FROM (
+                 SELECT hlc FROM visit_log WHERE refused = 0
+                 UNION ALL
+                 SELECT hlc FROM outbox
+                 WHERE op_id NOT IN (SELECT op_id FROM outbox_rejections))",
+        )?
+        .query_row([], |row| row.get(0))?;
+    Ok(text.and_then(|t| t.parse().ok()))
+}
+
 /// Whether a visit has a header on this device.
 pub fn exists(conn: &Connection, id: VisitId) -> Result<bool> {
     Ok(conn

@@ -43,6 +43,9 @@ pub(crate) struct Engine<'a> {
     pub(crate) heads: &'a ChainHeads,
     /// The bearer token in use, once known.
     token: Option<String>,
+    /// Whether the server refused an entry of this sync as stamped too far
+    /// ahead of its clock.
+    pub(crate) clock_refused: std::cell::Cell<bool>,
 }
 
 /// A sync failure that is not the store's: its code and a reason without data.
@@ -83,6 +86,7 @@ impl<'a> Engine<'a> {
             observer,
             heads,
             token: None,
+            clock_refused: std::cell::Cell::new(false),
         }
     }
 

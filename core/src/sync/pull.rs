@@ -204,7 +204,10 @@ impl Engine<'_> {
         }
         visits::store_entry(tx, entry)?;
         if refused {
+            // Its stamp is not taken in: a partner's clock far ahead must
+            // not carry this phone's clock with it.
             visits::mark_refused(tx, entry)?;
+            return Ok(EntryFate::Added);
         }
         let stamp = self
             .clock

@@ -14,10 +14,10 @@ use std::collections::{HashMap, HashSet};
 
 use crate::error::Result;
 use crate::event_log::LogEntry;
-use crate::store::{outbox, rejections};
+use crate::store::{meta, outbox, rejections, visits};
 use crate::sync::engine::{Engine, JSON, Outgoing, check_status, exchange, failure, protocol};
 use crate::sync::protocol::{
-    MAX_BODY_BYTES, MAX_PUSH_OPS, OpOutcome, PUSH_ZSTD_LEVEL, PushRequest, PushResponse,
+    MAX_BODY_BYTES, MAX_PUSH_OPS, OpOutcome, PUSH_ZSTD_LEVEL, PushRequest, PushResponse, RejectCode,
 };
 use crate::sync::status::{SyncPhase, SyncReport};
 use crate::sync::transport::HttpResponse;
@@ -89,7 +89,31 @@ impl Engine<'_> {
         if self.repair_broken_chains(&mut tried, report)? {
             self.push_outbox(report)?;
         }
+        if self.clock_refused.get() {
+            self.rewind_clock()?;
+        }
         Ok(())
+    }
+
+    /// After the server refused entries as stamped too far ahead of its
+    /// clock (this phone's wall clock was wrong), sets the clock back to the
+    /// newest stamp the device holds that was not refused, so that once the
+    /// wall clock is right again new actions carry right stamps instead of
+    /// going on from the wrong ones. Done inside a write, so no action is
+    /// between its stamp and its commit meanwhile.
+    fn rewind_clock(&self) -> Result<()> {
+        let device = self.device;
+        self.store.write(|tx| {
+            let newest = visits::newest_admitted_stamp(tx)?;
+            match newest {
+                Some(stamp) => meta::set(tx, meta::CLOCK_FLOOR, &stamp.to_string())?,
+                None => meta::remove(tx, meta::CLOCK_FLOOR)?,
+            }
+            *self.clock.lock().unwrap_or_else(|p| p.into_inner()) =
+                crate::clock::HybridClock::new(device, newest);
+            tracing::warn!("stamps refused as ahead of the server's clock: the clock is set back");
+            Ok(())
+        })
     }
 
     /// Pushes the pending operations, batch after batch.
@@ -216,6 +240,9 @@ impl Engine<'_> {
                         newest = newest.max(Some(entry.hlc));
                     }
                     Some(OpOutcome::Rejected { code }) => {
+                        if *code == RejectCode::ClockAhead {
+                            self.clock_refused.set(true);
+                        }
                         rejections::record(tx, entry, code.code(), now)?;
                         tracing::warn!(
                             op = %entry.op_id,

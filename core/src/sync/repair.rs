@@ -76,8 +76,8 @@ fn action_key(entry: &LogEntry) -> (Hlc, &str, &str) {
 /// it (`server`, in chain order) and what the device holds (`held`, in the
 /// order it was done).
 ///
-/// A re-based entry keeps its stamp when it is newer than everything before
-/// it in the new chain; otherwise `restamp` gives it a new one above the
+/// A re-based entry keeps its stamp when it is newer than everything admitted
+/// before it in the new chain; otherwise `restamp` gives it a new one above the
 /// stamp passed (a phone whose clock floor was rolled back with its
 /// database), so the agent's later change still wins over an earlier one.
 ///
@@ -106,7 +106,13 @@ pub fn plan(
         .iter()
         .map(|chained| action_key(&chained.entry))
         .collect();
-    let mut newest = server.iter().map(|chained| chained.entry.hlc).max();
+    // Only admitted stamps count: a refused one may be far ahead (a wrong
+    // clock) and must not carry the re-based entries with it.
+    let mut newest = server
+        .iter()
+        .filter(|chained| chained.refused.is_none())
+        .map(|chained| chained.entry.hlc)
+        .max();
     let mut prev = head.cloned();
     let mut seen: HashSet<(Hlc, &str, &str)> = HashSet::new();
     for held in held {
@@ -233,7 +239,6 @@ impl Engine<'_> {
                 let newest = plan
                     .acknowledged
                     .iter()
-                    .chain(plan.refused.iter().map(|(entry, _)| entry))
                     .chain(&plan.rebased)
                     .map(|entry| entry.hlc)
                     .max();

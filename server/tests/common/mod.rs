@@ -7,10 +7,12 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use chrono::{DateTime, TimeZone, Utc};
+use doorstep_core::checklist::AnswerValue;
 use doorstep_core::clock::{FixedClock, Hlc};
 use doorstep_core::domain::{
-    Address, AddressKind, AssignedAgents, Case, CaseStatus, Customer, InterviewNote, Notice,
-    NoticeChannel, PhoneNumber, SiteCheck, VisitChange,
+    Address, AddressKind, AssignedAgents, Attachment, AttachmentKind, AttachmentLink, Case,
+    CaseStatus, Customer, InterviewNote, Notice, NoticeChannel, Outcome, OutcomeCode, PhoneNumber,
+    SiteCheck, VisitChange,
 };
 use doorstep_core::event_log::{EntryDraft, LogEntry, append};
 use doorstep_core::money::Money;
@@ -118,6 +120,7 @@ impl World {
         let case1 = sample_case(agents[0], Some(agents[1]));
         let case2 = sample_case(agents[2], None);
         admin::import_cases(s, &[case1.clone(), case2.clone()], now).unwrap();
+        admin::publish_template(s, &doorstep_core::checklist::home_verification(), now).unwrap();
         World {
             state,
             clock,
@@ -297,7 +300,8 @@ pub fn notice() -> VisitChange {
     VisitChange::NoticeRecorded {
         notice: Notice {
             channel: NoticeChannel::PhoneCall,
-            given_at: t0(),
+            // Two hours ahead: the policy wants at least 30 minutes.
+            given_at: t0() - chrono::Duration::hours(2),
             planned_visit_at: t0(),
             purpose: "overdue review".into(),
             acknowledged: true,
@@ -318,7 +322,9 @@ pub fn site() -> SiteCheck {
             mocked: false,
             taken_at: t0(),
         },
-        distance_m: Some(5.0),
+        // The fix is at the registered address: the distance the policy
+        // gives it, which the server recomputes.
+        distance_m: Some(0.0),
         flags: Vec::new(),
     }
 }
@@ -334,13 +340,78 @@ pub fn note(author: Uuid, text: &str) -> VisitChange {
     }
 }
 
-/// A whole visit up to submission, as a list of changes.
+/// Answers to every required item of the default template, and the photo of
+/// the premises it requires, as changes.
+pub fn complete_checklist() -> Vec<VisitChange> {
+    let answers = [
+        ("identity_confirmed", AnswerValue::YesNo(true)),
+        ("address_confirmed", AnswerValue::YesNo(true)),
+        ("residence_status", AnswerValue::Choice("rented".into())),
+        (
+            "employment_status",
+            AnswerValue::Choice("self_employed".into()),
+        ),
+        (
+            "monthly_income",
+            AnswerValue::Money(Money::new(650_000, "CNY").unwrap()),
+        ),
+        (
+            "overdue_reason",
+            AnswerValue::Choice("business_failure".into()),
+        ),
+        (
+            "household_situation",
+            AnswerValue::Text("two adults, one child at school".into()),
+        ),
+        ("ability_to_repay", AnswerValue::Integer(3)),
+        ("willingness_to_repay", AnswerValue::Integer(4)),
+        ("contact_details_updated", AnswerValue::YesNo(false)),
+    ];
+    let mut changes: Vec<VisitChange> = answers
+        .into_iter()
+        .map(|(item, value)| VisitChange::Answered {
+            item_id: item.into(),
+            value,
+        })
+        .collect();
+    changes.push(VisitChange::Attached {
+        attachment: Attachment {
+            id: Uuid::now_v7(),
+            kind: AttachmentKind::Photo,
+            mime_type: "image/jpeg".into(),
+            sha256: "5e".repeat(32),
+            size_bytes: 2_048,
+            link: AttachmentLink::ChecklistItem {
+                item_id: "premises_photos".into(),
+            },
+            taken_at: t0(),
+        },
+    });
+    changes
+}
+
+/// The outcome of a visit that found nobody home (no checklist needed).
+pub fn not_home() -> VisitChange {
+    VisitChange::OutcomeSet {
+        outcome: Outcome {
+            code: OutcomeCode::NotHome,
+            promise: None,
+            plan: None,
+            ability_to_repay: None,
+            willingness_to_repay: None,
+            summary: "nobody answered the door".into(),
+        },
+    }
+}
+
+/// A whole visit up to submission, as a list of changes: nobody was home.
 pub fn full_visit(case: &Case) -> Vec<VisitChange> {
     vec![
         planned(case),
         notice(),
         VisitChange::CheckedIn { check: site() },
         note(case.assigned.primary, "customer lost job in January"),
+        not_home(),
         VisitChange::CheckedOut { check: site() },
         VisitChange::Submitted { at: t0() },
     ]

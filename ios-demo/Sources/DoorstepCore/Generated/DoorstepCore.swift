@@ -5318,6 +5318,19 @@ enum DoorstepError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError 
          */reason: String
     )
     /**
+     * The rules refuse the change, for a reason the variants above do not
+     * name: `rule` is the code the server answers for the same change (e.g.
+     * `invalid_note`, `missing_outcome`).
+     */
+    case Refused(
+        /**
+         * The rule's stable code.
+         */rule: String, 
+        /**
+         * Why, for the agent.
+         */reason: String
+    )
+    /**
      * A sync did not complete; it resumes where it stopped next time.
      */
     case SyncFailed(
@@ -5403,7 +5416,11 @@ public struct FfiConverterTypeDoorstepError: FfiConverterRustBuffer {
             index: try FfiConverterUInt64.read(from: &buf), 
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 11: return .SyncFailed(
+        case 11: return .Refused(
+            rule: try FfiConverterString.read(from: &buf), 
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 12: return .SyncFailed(
             failure: try FfiConverterString.read(from: &buf), 
             reason: try FfiConverterString.read(from: &buf)
             )
@@ -5473,8 +5490,14 @@ public struct FfiConverterTypeDoorstepError: FfiConverterRustBuffer {
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .SyncFailed(failure,reason):
+        case let .Refused(rule,reason):
             writeInt(&buf, Int32(11))
+            FfiConverterString.write(rule, into: &buf)
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .SyncFailed(failure,reason):
+            writeInt(&buf, Int32(12))
             FfiConverterString.write(failure, into: &buf)
             FfiConverterString.write(reason, into: &buf)
             

@@ -234,17 +234,7 @@ fn role_from(code: &str) -> Result<Role, StoreError> {
 
 /// Parses a stored reject code.
 pub fn reject_from(code: &str) -> Option<RejectCode> {
-    [
-        RejectCode::ChainBroken,
-        RejectCode::HashMismatch,
-        RejectCode::WrongDevice,
-        RejectCode::NotAssigned,
-        RejectCode::UnknownVisit,
-        RejectCode::InvalidPayload,
-        RejectCode::IllegalTransition,
-    ]
-    .into_iter()
-    .find(|c| c.code() == code)
+    RejectCode::from_code(code)
 }
 
 fn opt_reject(code: Option<String>, table: &'static str) -> Result<Option<RejectCode>, StoreError> {

@@ -6090,6 +6090,27 @@ sealed class DoorstepException: kotlin.Exception() {
     }
     
     /**
+     * The rules refuse the change, for a reason the variants above do not
+     * name: `rule` is the code the server answers for the same change (e.g.
+     * `invalid_note`, `missing_outcome`).
+     */
+    class Refused(
+        
+        /**
+         * The rule's stable code.
+         */
+        val `rule`: kotlin.String, 
+        
+        /**
+         * Why, for the agent.
+         */
+        val `reason`: kotlin.String
+        ) : DoorstepException() {
+        override val message
+            get() = "rule=${ `rule` }, reason=${ `reason` }"
+    }
+    
+    /**
      * A sync did not complete; it resumes where it stopped next time.
      */
     class SyncFailed(
@@ -6174,7 +6195,11 @@ public object FfiConverterTypeDoorstepError : FfiConverterRustBuffer<DoorstepExc
                 FfiConverterULong.read(buf),
                 FfiConverterString.read(buf),
                 )
-            11 -> DoorstepException.SyncFailed(
+            11 -> DoorstepException.Refused(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            12 -> DoorstepException.SyncFailed(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
@@ -6236,6 +6261,12 @@ public object FfiConverterTypeDoorstepError : FfiConverterRustBuffer<DoorstepExc
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterULong.allocationSize(value.`index`)
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is DoorstepException.Refused -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`rule`)
                 + FfiConverterString.allocationSize(value.`reason`)
             )
             is DoorstepException.SyncFailed -> (
@@ -6303,8 +6334,14 @@ public object FfiConverterTypeDoorstepError : FfiConverterRustBuffer<DoorstepExc
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
-            is DoorstepException.SyncFailed -> {
+            is DoorstepException.Refused -> {
                 buf.putInt(11)
+                FfiConverterString.write(value.`rule`, buf)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is DoorstepException.SyncFailed -> {
+                buf.putInt(12)
                 FfiConverterString.write(value.`failure`, buf)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
