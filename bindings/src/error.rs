@@ -94,7 +94,7 @@ pub enum DoorstepError {
     #[error("sync failed ({failure}): {reason}")]
     SyncFailed {
         /// Stable code: "offline", "timeout", "io", "server_error",
-        /// "unauthorized", "refused", "protocol", "wrong_user".
+        /// "unauthorized", "refused", "protocol", "wrong_user", "upgrade_required".
         failure: String,
         /// What happened.
         reason: String,

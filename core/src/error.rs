@@ -97,7 +97,7 @@ pub enum Error {
     #[error("sync failed: {code}: {reason}")]
     Sync {
         /// Stable code: "offline", "timeout", "io", "server_error", "unauthorized",
-        /// "refused", "protocol", "wrong_user".
+        /// "refused", "protocol", "wrong_user", "upgrade_required".
         code: &'static str,
         /// What happened, without data.
         reason: String,
@@ -211,7 +211,7 @@ pub enum DoorstepError {
     #[error("sync failed ({code}): {reason}")]
     SyncFailed {
         /// Stable code: "offline", "timeout", "io", "server_error", "unauthorized",
-        /// "refused", "protocol", "wrong_user".
+        /// "refused", "protocol", "wrong_user", "upgrade_required".
         code: String,
         /// What happened, without data.
         reason: String,

@@ -24,6 +24,7 @@ use crate::blobs::BlobStore;
 use crate::error::AppError;
 use crate::login_limit::{ClientAddress, LoginLimiter};
 use crate::metrics::Metrics;
+use crate::protocol_version::ClientProtocol;
 use crate::service::{self, Session};
 use crate::store::Store;
 
@@ -81,6 +82,9 @@ pub fn app_with_console(state: AppState, console: crate::console::ConsoleConfig)
         .route("/v1/devices", post(register_device))
         .merge(crate::console::router(&state, console))
         .fallback(not_found)
+        .layer(middleware::from_fn(
+            crate::protocol_version::require_supported,
+        ))
         .layer(middleware::from_fn(
             crate::compression::compress_json_responses,
         ))
@@ -319,6 +323,7 @@ async fn logout(
 
 async fn push(
     State(state): State<AppState>,
+    protocol: ClientProtocol,
     Bearer(session): Bearer,
     JsonBody(request): JsonBody<PushRequest>,
 ) -> Result<Response, AppError> {
@@ -345,7 +350,7 @@ async fn push(
     })
     .await?;
     state.metrics.count_ops(counts);
-    Ok(Json(response).into_response())
+    Ok(Json(protocol.push_response(response)).into_response())
 }
 
 /// Query of `GET /v1/pull`.
@@ -405,6 +410,7 @@ pub struct ChainQuery {
 
 async fn own_chain(
     State(state): State<AppState>,
+    protocol: ClientProtocol,
     Bearer(session): Bearer,
     visit_id: Result<Path<VisitId>, axum::extract::rejection::PathRejection>,
     query: Result<Query<ChainQuery>, axum::extract::rejection::QueryRejection>,
@@ -420,7 +426,7 @@ async fn own_chain(
         service::chain::own_chain(store.as_ref(), &session, visit_id, query.from, now)
     })
     .await?;
-    Ok(Json(chain).into_response())
+    Ok(Json(protocol.chain_response(chain)).into_response())
 }
 
 /// Query of `PUT /v1/attachments/{sha256}`.

@@ -17,6 +17,7 @@ pub mod demo;
 pub mod error;
 pub mod login_limit;
 pub mod metrics;
+pub mod protocol_version;
 pub mod service;
 pub mod store;
 

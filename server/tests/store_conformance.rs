@@ -1028,6 +1028,20 @@ fn two_server_processes_on_one_postgres_serve_the_same_device() {
         &url,
         &["import-cases", "--file", cases_file.to_str().unwrap()],
     );
+    let template_file = dir.path().join("template.json");
+    std::fs::write(
+        &template_file,
+        doorstep_core::checklist::home_verification().to_json(),
+    )
+    .unwrap();
+    pg_admin(
+        &url,
+        &[
+            "publish-template",
+            "--file",
+            template_file.to_str().unwrap(),
+        ],
+    );
 
     // With PostgreSQL the blob directory must be named (replicas share it).
     let lone = std::process::Command::new(BIN)
@@ -1058,7 +1072,7 @@ fn two_server_processes_on_one_postgres_serve_the_same_device() {
         assert_eq!(status, 200, "{value}");
         outcomes_of(ops, &value)
     };
-    assert_eq!(outcomes(&first, &ops), vec!["applied"; 7]);
+    assert_eq!(outcomes(&first, &ops), vec!["applied"; 8]);
     // The other process knows the token, the case and every op.
     let (status, page) = http_json(
         &second,
@@ -1076,7 +1090,7 @@ fn two_server_processes_on_one_postgres_serve_the_same_device() {
             .any(|c| c["type"] == "case" && c["case"]["id"] == serde_json::json!(case.id)),
         "{page}"
     );
-    assert_eq!(outcomes(&second, &ops), vec!["duplicate"; 7]);
+    assert_eq!(outcomes(&second, &ops), vec!["duplicate"; 8]);
 
     // The photo goes up half through one process, half through the other, and
     // either serves it back.

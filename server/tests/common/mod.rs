@@ -18,7 +18,7 @@ use doorstep_core::event_log::{EntryDraft, LogEntry, append};
 use doorstep_core::money::Money;
 use doorstep_core::policy::{GeoPoint, GpsFix};
 pub use doorstep_core::sync::protocol::PushRequest;
-use doorstep_core::sync::protocol::Role;
+use doorstep_core::sync::protocol::{PROTOCOL_HEADER, PROTOCOL_VERSION, Role};
 use doorstep_server::blobs::BlobStore;
 use doorstep_server::store::Store;
 use doorstep_server::store::sqlite::SqliteStore;
@@ -181,9 +181,29 @@ impl World {
         value["token"].as_str().unwrap().to_owned()
     }
 
+    /// Pushes as a phone of this build does (the current protocol version).
     pub async fn push(&self, token: &str, ops: &[LogEntry]) -> (StatusCode, Value) {
+        self.push_as(PROTOCOL_VERSION, token, ops).await
+    }
+
+    /// Pushes as a phone speaking protocol `version`; version 1 phones sent no
+    /// version header.
+    pub async fn push_as(
+        &self,
+        version: u32,
+        token: &str,
+        ops: &[LogEntry],
+    ) -> (StatusCode, Value) {
         let body = serde_json::to_string(&PushRequest::new(ops)).unwrap();
-        self.send("POST", "/v1/push", Some(token), Some(body)).await
+        let mut request = Request::builder()
+            .method("POST")
+            .uri("/v1/push")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json");
+        if version > 1 {
+            request = request.header(PROTOCOL_HEADER, version.to_string());
+        }
+        self.raw(request.body(Body::from(body)).unwrap()).await
     }
 
     /// Pushes and returns each op's outcome ("applied", "duplicate" or the reject code).

@@ -1,4 +1,4 @@
-//! The sync protocol, version 1: the JSON bodies of every request and response.
+//! The sync protocol: the JSON bodies of every request and response.
 //! Both the device and the server use these types, so they cannot disagree about
 //! the shape of a message. `docs/PROTOCOL.md` describes the endpoints.
 //!
@@ -16,8 +16,20 @@ mod push_body;
 
 pub use push_body::{PushBodyError, PushRequest, PushedEntry, PushedRun};
 
-/// Version of the protocol, also the path prefix (`/v1/...`).
-pub const PROTOCOL_VERSION: u32 = 1;
+/// The protocol version this build speaks. A device names it in the
+/// [`PROTOCOL_HEADER`] of every request; a request without it is version 1.
+/// The paths keep their `/v1/` prefix: a version changes what bodies mean,
+/// not where they go.
+///
+/// - 1: the first shipped version.
+/// - 2: push answers and chains carry the rules' refusal codes
+///   ([`RejectCode`] from `unknown_template` on); the chain endpoint.
+pub const PROTOCOL_VERSION: u32 = 2;
+/// The oldest version the server still accepts; older phones get `426
+/// upgrade_required` and keep their queue until the app is updated.
+pub const MIN_PROTOCOL_VERSION: u32 = 1;
+/// The request header naming the protocol version a device speaks.
+pub const PROTOCOL_HEADER: &str = "doorstep-protocol";
 /// Most operations in one push.
 pub const MAX_PUSH_OPS: usize = 500;
 /// Largest request or response body, before decompression, in bytes.
