@@ -13,11 +13,12 @@ use std::collections::BTreeSet;
 
 use rusqlite::Transaction;
 
-use crate::domain::{Case, VisitChange, VisitHistory, VisitId};
+use crate::domain::{Case, VisitHistory, VisitId};
 use crate::error::{Error, Result};
-use crate::event_log::{GENESIS_HASH, LogEntry};
+use crate::event_log::LogEntry;
 use crate::store::{blobs, cases, meta, outbox, purge, templates, visits};
 use crate::sync::engine::{Engine, protocol};
+use crate::sync::merge;
 use crate::sync::protocol::{MAX_PULL_LIMIT, PullResponse, PulledChange};
 use crate::sync::status::{SyncPhase, SyncReport};
 
@@ -170,17 +171,14 @@ impl Engine<'_> {
             return Ok(EntryFate::Held);
         }
         let head = visits::logged_head(tx, entry.visit_id, entry.author)?;
-        let (next_seq, prev_hash) = match &head {
-            Some(head) => (head.seq.saturating_add(1), head.hash.as_str()),
-            None => (0, GENESIS_HASH),
-        };
+        let next_seq = head.as_ref().map_or(0, |head| head.seq.saturating_add(1));
         if entry.seq < next_seq {
             return Ok(EntryFate::Held);
         }
-        if entry.seq != next_seq
-            || entry.prev_hash != prev_hash
-            || entry.compute_hash() != entry.hash
-            || serde_json::from_str::<VisitChange>(&entry.payload).is_err()
+        // The same link check the server runs on a push, with the entry's
+        // own author as the pusher: intact, and the next link of its chain.
+        if merge::check_link(entry, entry.author, head.as_ref()).is_err()
+            || merge::read_change(entry).is_err()
         {
             tracing::warn!(visit = %entry.visit_id, seq = entry.seq, "unusable visit entry skipped");
             return Ok(EntryFate::Unusable);
