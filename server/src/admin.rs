@@ -127,6 +127,7 @@ fn put_case(
     let before = tx.case(case.id)?;
     let id = case.id;
     let removed: Vec<UserId> = before
+        .as_ref()
         .map(|old| {
             std::iter::once(old.case.assigned.primary)
                 .chain(old.case.assigned.partner)
@@ -134,8 +135,19 @@ fn put_case(
                 .collect()
         })
         .unwrap_or_default();
+    // Someone who could not see the case before can now: an agent it moved
+    // to, or a new team's supervisor.
+    let newly_visible = before.as_ref().is_some_and(|old| {
+        old.supervisor != supervisor
+            || std::iter::once(case.assigned.primary)
+                .chain(case.assigned.partner)
+                .any(|agent| !old.case.assigned.includes(agent))
+    });
     tx.upsert_case(&CaseRecord { case, supervisor })?;
     tx.append_feed(&FeedItem::Case { case_id: id })?;
+    if newly_visible {
+        refeed_visits(tx, id)?;
+    }
     if !removed.is_empty() {
         tx.append_feed(&FeedItem::CaseRemoved {
             case_id: id,
@@ -143,6 +155,27 @@ fn put_case(
         })?;
     }
     audit(tx, now, None, "put_case", "case", id)
+}
+
+/// Appends every stored entry of the case's visits to the feed again, after
+/// the case: the feed rows they had were read by devices that could not see
+/// them then (a new agent's phone pulled past them), so whoever gained the
+/// case now receives its whole history after the case itself. Devices that
+/// had the entries already take them as duplicates.
+fn refeed_visits(tx: &dyn StoreTx, case_id: CaseId) -> Result<(), AppError> {
+    for visit in tx.case_visits(case_id)? {
+        let mut entries = tx.visit_entries(visit.id)?;
+        entries.sort_by_key(|stored| (stored.entry.author, stored.entry.seq));
+        for stored in entries {
+            tx.append_feed(&FeedItem::VisitEntry {
+                case_id,
+                visit_id: visit.id,
+                author: stored.entry.author,
+                seq: stored.entry.seq,
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// Moves a case to another agent (the partner is kept unless it is that agent).

@@ -332,6 +332,8 @@ pub trait StoreTx {
     fn team_members(&self, supervisor: UserId) -> Result<Vec<UserRecord>, StoreError>;
     /// The visits of the cases of `supervisor`'s team, any order.
     fn team_visits(&self, supervisor: UserId) -> Result<Vec<VisitRecord>, StoreError>;
+    /// The visits of one case.
+    fn case_visits(&self, case: CaseId) -> Result<Vec<VisitRecord>, StoreError>;
     /// The cases of `supervisor`'s team, by case id.
     fn team_cases(&self, supervisor: UserId) -> Result<Vec<CaseRecord>, StoreError>;
     /// Every supervisor, by user name (the teams an admin may pick).

@@ -946,6 +946,10 @@ impl StoreTx for PgTx<'_> {
         self.team_cases_of(supervisor)
     }
 
+    fn case_visits(&self, case: CaseId) -> Result<Vec<VisitRecord>, StoreError> {
+        self.case_visits_of(case)
+    }
+
     fn supervisors(&self) -> Result<Vec<UserRecord>, StoreError> {
         self.supervisors_all()
     }
