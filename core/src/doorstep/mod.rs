@@ -27,8 +27,10 @@ use crate::store::{DatabaseKey, DeviceStore, blobs, meta, outbox, templates, vis
 use heads::ChainHeads;
 
 pub(crate) mod heads;
+mod next_steps;
 mod register;
 mod report;
+mod review;
 mod sync;
 mod visit_actions;
 

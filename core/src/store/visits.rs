@@ -55,6 +55,18 @@ pub fn of_case(conn: &Connection, case_id: CaseId) -> Result<Vec<(VisitId, Visit
     Ok(visits)
 }
 
+/// The headers of every visit in `state` on this device, oldest visit first.
+pub fn in_state(conn: &Connection, state: VisitState) -> Result<Vec<Visit>> {
+    let mut statement =
+        conn.prepare_cached("SELECT body FROM visits WHERE state = ?1 ORDER BY id")?;
+    let rows = statement.query_map([state.code()], |row| row.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(serde_json::from_str(&row?)?);
+    }
+    Ok(out)
+}
+
 /// The columns of a log entry, in the order [`entry_from_row`] reads them; the
 /// same in `visit_log` and `outbox`.
 pub(crate) const ENTRY_COLUMNS: &str = "visit_id, author, seq, op_id, kind, payload, hlc, \

@@ -177,6 +177,17 @@ impl Engine<'_> {
         }
     }
 
+    /// Takes one entry from the server into its visit, as a pull would, and
+    /// folds the visit again (a supervisor's own review, answered at once).
+    pub(crate) fn take_entry(&self, tx: &Transaction<'_>, entry: &LogEntry) -> Result<()> {
+        if self.apply_entry(tx, entry, false)? == EntryFate::Added {
+            let history = fold(tx, entry.visit_id)?;
+            visits::save_header(tx, &history.visit)?;
+            crate::doorstep::refresh_case_status(tx, history.visit.case_id)?;
+        }
+        Ok(())
+    }
+
     /// Stores a case from the server and sets its status from its visits here.
     /// Returns false for a case that does not check (it is skipped).
     fn apply_case(&self, tx: &Transaction<'_>, case: &Case) -> Result<bool> {
