@@ -989,7 +989,7 @@ fn two_server_processes_on_one_postgres_serve_the_same_device() {
             "--username",
             "sup",
             "--password",
-            "pw-sup",
+            "pw-sup-secret",
             "--role",
             "supervisor",
         ],
@@ -1001,7 +1001,7 @@ fn two_server_processes_on_one_postgres_serve_the_same_device() {
             "--username",
             "ana",
             "--password",
-            "pw-ana",
+            "pw-ana-secret",
             "--role",
             "agent",
             "--supervisor",
@@ -1040,7 +1040,7 @@ fn two_server_processes_on_one_postgres_serve_the_same_device() {
     let (_one, first) = pg_serve(&url, blobs.path());
     let (_two, second) = pg_serve(&url, blobs.path());
     let login = serde_json::json!({
-        "username": "ana", "password": "pw-ana", "device_id": device,
+        "username": "ana", "password": "pw-ana-secret", "device_id": device,
     });
     let (status, body) = http_json(&first, "POST", "/v1/login", None, Some(login));
     assert_eq!(status, 200, "{body}");

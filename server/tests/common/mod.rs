@@ -98,15 +98,15 @@ impl World {
         };
         let s = store.as_ref();
         let now = t0();
-        admin::create_user(s, "sup_a", "pw-sup_a", Role::Supervisor, None, now).unwrap();
-        admin::create_user(s, "sup_b", "pw-sup_b", Role::Supervisor, None, now).unwrap();
+        admin::create_user(s, "sup_a", "pw-sup_a-secret", Role::Supervisor, None, now).unwrap();
+        admin::create_user(s, "sup_b", "pw-sup_b-secret", Role::Supervisor, None, now).unwrap();
         let mut agents = Vec::new();
         for (name, team) in [
             ("agent1", "sup_a"),
             ("agent2", "sup_a"),
             ("agent3", "sup_b"),
         ] {
-            let pw = format!("pw-{name}");
+            let pw = format!("pw-{name}-secret");
             agents.push(admin::create_user(s, name, &pw, Role::Agent, Some(team), now).unwrap());
         }
         let mut phones = Vec::new();
@@ -168,7 +168,7 @@ impl World {
     pub async fn login(&self, username: &str, device: Uuid) -> String {
         let body = serde_json::json!({
             "username": username,
-            "password": format!("pw-{username}"),
+            "password": format!("pw-{username}-secret"),
             "device_id": device,
         });
         let (status, value) = self

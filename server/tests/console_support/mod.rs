@@ -150,7 +150,9 @@ pub async fn sign_in(w: &World, username: &str, password: &str) -> Result<String
 }
 
 pub async fn supervisor(w: &World, name: &str) -> String {
-    sign_in(w, name, &format!("pw-{name}")).await.unwrap()
+    sign_in(w, name, &format!("pw-{name}-secret"))
+        .await
+        .unwrap()
 }
 
 pub fn notice_before(hours: i64) -> VisitChange {
