@@ -20,7 +20,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use crate::login_limit::with_retry_after;
 
 /// How many attempts may wait per running check, by default.
-pub const WAITING_PER_CHECK: usize = 64;
+pub const WAITING_PER_CHECK: usize = 256;
 
 /// A sign-in turned away because too many are waiting to check a password.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

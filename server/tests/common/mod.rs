@@ -347,13 +347,15 @@ pub fn full_visit(case: &Case) -> Vec<VisitChange> {
 }
 
 /// Turns a SQLite server store into a true version 1 store (as shipped before
-/// attachments, the console and stored chain checks), to test migrations.
+/// attachments, the console, stored chain checks and sign-in attempts in the
+/// store), to test migrations.
 #[allow(dead_code)]
 pub fn downgrade_sqlite_to_version_1(file: &std::path::Path) {
     let conn = rusqlite::Connection::open(file).unwrap();
     conn.execute_batch(
         "DROP TABLE IF EXISTS attachment_refs;
          DROP TABLE IF EXISTS console_sessions;
+         DROP TABLE IF EXISTS sign_in_attempts;
          DROP INDEX IF EXISTS cases_by_supervisor;
          DROP INDEX IF EXISTS visits_by_case;
          DROP INDEX IF EXISTS users_by_supervisor;
@@ -375,6 +377,7 @@ pub fn downgrade_postgres_to_version_1(config: &postgres::Config, schema: &str) 
         .batch_execute(&format!(
             "DROP TABLE IF EXISTS {schema}.attachment_refs;
              DROP TABLE IF EXISTS {schema}.console_sessions;
+             DROP TABLE IF EXISTS {schema}.sign_in_attempts;
              DROP INDEX IF EXISTS {schema}.cases_by_supervisor;
              DROP INDEX IF EXISTS {schema}.visits_by_case;
              DROP INDEX IF EXISTS {schema}.users_by_supervisor;
