@@ -119,6 +119,48 @@ impl PasswordGate {
         self.turned_away.load(Ordering::SeqCst)
     }
 
+    /// The gate's figures in the Prometheus text format, for `/metrics`.
+    pub fn render_metrics(&self) -> String {
+        let mut out = String::new();
+        for (name, kind, help, value) in [
+            (
+                "doorstep_password_checks_running",
+                "gauge",
+                "Password checks running now.",
+                self.running() as u64,
+            ),
+            (
+                "doorstep_password_checks_waiting",
+                "gauge",
+                "Sign-ins waiting for their turn to check a password.",
+                self.waiting() as u64,
+            ),
+            (
+                "doorstep_password_checks_peak",
+                "gauge",
+                "The most password checks that ever ran at once.",
+                self.peak() as u64,
+            ),
+            (
+                "doorstep_password_checks_total",
+                "counter",
+                "Sign-ins that got a turn to check a password.",
+                self.passed(),
+            ),
+            (
+                "doorstep_sign_ins_turned_away_total",
+                "counter",
+                "Sign-ins turned away because too many were waiting.",
+                self.turned_away(),
+            ),
+        ] {
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+            ));
+        }
+        out
+    }
+
     /// Waits for a turn to check a password; [`SignInBusy`] at once when too
     /// many are already waiting. The turn lasts as long as the [`GatePass`].
     pub async fn enter(self: &Arc<Self>) -> Result<GatePass, SignInBusy> {

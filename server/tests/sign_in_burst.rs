@@ -79,6 +79,16 @@ async fn login(server: SocketAddr, from: Ipv4Addr, body: String) -> u16 {
         .unwrap_or(0)
 }
 
+/// The server's `/metrics` text.
+async fn get_metrics(server: SocketAddr) -> std::io::Result<String> {
+    let mut stream = tokio::net::TcpStream::connect(server).await?;
+    let request = format!("GET /metrics HTTP/1.1\r\nHost: {server}\r\nConnection: close\r\n\r\n");
+    stream.write_all(request.as_bytes()).await?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await?;
+    Ok(String::from_utf8_lossy(&answer).into_owned())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a bench: run with --ignored --nocapture"]
 async fn a_burst_of_parallel_sign_ins_leaves_the_servers_memory_flat() {
@@ -164,6 +174,21 @@ async fn a_burst_of_parallel_sign_ins_leaves_the_servers_memory_flat() {
     }
     let wall = started.elapsed();
     let (rss_after, hwm_after) = memory(pid);
+    let threads = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find(|l| l.starts_with("Threads:"))
+        .map(|l| l.to_owned())
+        .unwrap_or_default();
+    println!("server {threads}");
+    if let Ok(text) = get_metrics(server).await {
+        for line in text
+            .lines()
+            .filter(|l| l.starts_with("doorstep_password_checks"))
+        {
+            println!("{line}");
+        }
+    }
     let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
     println!(
         "sign-in burst: {burst} parallel logins in {:.1} s on {cores} cores; answers by status: \
