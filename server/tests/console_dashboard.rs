@@ -28,11 +28,11 @@ async fn the_dashboard_adds_up_the_teams_visits_per_day_and_per_agent() {
         "{body}"
     );
     assert!(body.contains(&row(
-        &["agent1", "1", "100%", "1", "5,000.00 CNY", "1"],
+        &["<bdi>agent1</bdi>", "1", "100%", "1", "5,000.00 CNY", "1"],
         "td"
     )));
     assert!(body.contains(&row(
-        &["agent2", "2", "50%", "1", "5,000.00 CNY", "2"],
+        &["<bdi>agent2</bdi>", "2", "50%", "1", "5,000.00 CNY", "2"],
         "td"
     )));
     assert!(body.contains(&row(
@@ -56,7 +56,7 @@ async fn the_dashboard_adds_up_the_teams_visits_per_day_and_per_agent() {
     let theirs = get(&c.w, "/console/dashboard?days=9999", &other).await;
     let body = theirs.body.replace(['\n', ' '], "");
     assert!(
-        body.contains(&row(&["agent3", "1", "0%", "0", "–", "0"], "td")),
+        body.contains(&row(&["<bdi>agent3</bdi>", "1", "0%", "0", "–", "0"], "td")),
         "{body}"
     );
     assert!(!body.contains("agent1"));

@@ -17,7 +17,7 @@ use uuid::Uuid;
 #[tokio::test]
 async fn login_issues_a_token_bound_to_the_users_device() {
     let w = World::new();
-    let body = json!({"username": "agent1", "password": "pw-agent1", "device_id": w.phone1});
+    let body = json!({"username": "agent1", "password": "pw-agent1-secret", "device_id": w.phone1});
     let (status, value) = w
         .send("POST", "/v1/login", None, Some(body.to_string()))
         .await;
@@ -38,7 +38,11 @@ async fn login_issues_a_token_bound_to_the_users_device() {
 #[tokio::test]
 async fn wrong_passwords_and_unknown_users_are_unauthorized() {
     let w = World::new();
-    for (user, pw) in [("agent1", "nope"), ("nobody", "pw-nobody"), ("agent1", "")] {
+    for (user, pw) in [
+        ("agent1", "nope"),
+        ("nobody", "pw-nobody-secret"),
+        ("agent1", ""),
+    ] {
         let body = json!({"username": user, "password": pw, "device_id": w.phone1});
         let (status, value) = w
             .send("POST", "/v1/login", None, Some(body.to_string()))
@@ -52,7 +56,8 @@ async fn wrong_passwords_and_unknown_users_are_unauthorized() {
 async fn a_device_not_registered_to_the_user_cannot_log_in() {
     let w = World::new();
     for device in [Uuid::now_v7(), w.phone2] {
-        let body = json!({"username": "agent1", "password": "pw-agent1", "device_id": device});
+        let body =
+            json!({"username": "agent1", "password": "pw-agent1-secret", "device_id": device});
         let (status, value) = w
             .send("POST", "/v1/login", None, Some(body.to_string()))
             .await;
@@ -60,7 +65,7 @@ async fn a_device_not_registered_to_the_user_cannot_log_in() {
         assert_eq!(value["code"], "device_not_registered");
     }
     doorstep_server::admin::deactivate_device(w.state.store.as_ref(), w.phone1, t0()).unwrap();
-    let body = json!({"username": "agent1", "password": "pw-agent1", "device_id": w.phone1});
+    let body = json!({"username": "agent1", "password": "pw-agent1-secret", "device_id": w.phone1});
     let (status, value) = w
         .send("POST", "/v1/login", None, Some(body.to_string()))
         .await;

@@ -82,7 +82,7 @@ fn the_binary_serves_a_visit_from_push_to_review_over_loopback() {
             "--username",
             "sup",
             "--password",
-            "pw-sup",
+            "pw-sup-secret",
             "--role",
             "supervisor",
         ],
@@ -94,7 +94,7 @@ fn the_binary_serves_a_visit_from_push_to_review_over_loopback() {
             "--username",
             "ana",
             "--password",
-            "pw-ana",
+            "pw-ana-secret",
             "--role",
             "agent",
             "--supervisor",
@@ -177,7 +177,8 @@ fn the_binary_serves_a_visit_from_push_to_review_over_loopback() {
     let (status, health) = call(&agent, "GET", &format!("{base}/healthz"), None, None);
     assert_eq!((status, health), (200, Value::String("ok\n".into())));
     let login = |user: &str, device: Uuid| {
-        let body = json!({"username": user, "password": format!("pw-{user}"), "device_id": device});
+        let body =
+            json!({"username": user, "password": format!("pw-{user}-secret"), "device_id": device});
         let (status, value) = call(
             &agent,
             "POST",

@@ -100,15 +100,15 @@ impl World {
         };
         let s = store.as_ref();
         let now = t0();
-        admin::create_user(s, "sup_a", "pw-sup_a", Role::Supervisor, None, now).unwrap();
-        admin::create_user(s, "sup_b", "pw-sup_b", Role::Supervisor, None, now).unwrap();
+        admin::create_user(s, "sup_a", "pw-sup_a-secret", Role::Supervisor, None, now).unwrap();
+        admin::create_user(s, "sup_b", "pw-sup_b-secret", Role::Supervisor, None, now).unwrap();
         let mut agents = Vec::new();
         for (name, team) in [
             ("agent1", "sup_a"),
             ("agent2", "sup_a"),
             ("agent3", "sup_b"),
         ] {
-            let pw = format!("pw-{name}");
+            let pw = format!("pw-{name}-secret");
             agents.push(admin::create_user(s, name, &pw, Role::Agent, Some(team), now).unwrap());
         }
         let mut phones = Vec::new();
@@ -171,7 +171,7 @@ impl World {
     pub async fn login(&self, username: &str, device: Uuid) -> String {
         let body = serde_json::json!({
             "username": username,
-            "password": format!("pw-{username}"),
+            "password": format!("pw-{username}-secret"),
             "device_id": device,
         });
         let (status, value) = self
@@ -438,13 +438,15 @@ pub fn full_visit(case: &Case) -> Vec<VisitChange> {
 }
 
 /// Turns a SQLite server store into a true version 1 store (as shipped before
-/// attachments, the console and stored chain checks), to test migrations.
+/// attachments, the console, stored chain checks and sign-in attempts in the
+/// store), to test migrations.
 #[allow(dead_code)]
 pub fn downgrade_sqlite_to_version_1(file: &std::path::Path) {
     let conn = rusqlite::Connection::open(file).unwrap();
     conn.execute_batch(
         "DROP TABLE IF EXISTS attachment_refs;
          DROP TABLE IF EXISTS console_sessions;
+         DROP TABLE IF EXISTS sign_in_attempts;
          DROP INDEX IF EXISTS cases_by_supervisor;
          DROP INDEX IF EXISTS visits_by_case;
          DROP INDEX IF EXISTS users_by_supervisor;
@@ -466,6 +468,7 @@ pub fn downgrade_postgres_to_version_1(config: &postgres::Config, schema: &str) 
         .batch_execute(&format!(
             "DROP TABLE IF EXISTS {schema}.attachment_refs;
              DROP TABLE IF EXISTS {schema}.console_sessions;
+             DROP TABLE IF EXISTS {schema}.sign_in_attempts;
              DROP INDEX IF EXISTS {schema}.cases_by_supervisor;
              DROP INDEX IF EXISTS {schema}.visits_by_case;
              DROP INDEX IF EXISTS {schema}.users_by_supervisor;

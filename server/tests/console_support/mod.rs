@@ -150,7 +150,9 @@ pub async fn sign_in(w: &World, username: &str, password: &str) -> Result<String
 }
 
 pub async fn supervisor(w: &World, name: &str) -> String {
-    sign_in(w, name, &format!("pw-{name}")).await.unwrap()
+    sign_in(w, name, &format!("pw-{name}-secret"))
+        .await
+        .unwrap()
 }
 
 pub fn notice_before(hours: i64) -> VisitChange {
@@ -243,9 +245,19 @@ pub fn visit(
     let has_outcome = extra
         .iter()
         .any(|c| matches!(c, VisitChange::OutcomeSet { .. }));
+    // The rest of the checklist: what `extra` does not answer itself.
+    let answered: Vec<String> = extra
+        .iter()
+        .filter_map(|c| match c {
+            VisitChange::Answered { item_id, .. } => Some(item_id.clone()),
+            _ => None,
+        })
+        .collect();
     changes.extend(extra);
     if has_outcome {
-        changes.extend(complete_checklist());
+        changes.extend(complete_checklist().into_iter().filter(|c| {
+            !matches!(c, VisitChange::Answered { item_id, .. } if answered.contains(item_id))
+        }));
     }
     if !has_outcome {
         changes.push(not_home());
