@@ -150,6 +150,7 @@ pub async fn visits_csv(
                 action: "console_export_visits".into(),
                 target_kind: "team".into(),
                 target_id: team.to_string(),
+                code: None,
             })?;
             Ok::<_, AppError>(())
         })?;
