@@ -6,16 +6,17 @@
 //! check per backend; PostgreSQL when `DOORSTEP_TEST_DATABASE_URL` is set).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+#[macro_use]
+mod backends;
 mod common;
 mod console_support;
 
-use std::future::Future;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
 use chrono::Duration;
 use common::*;
-use console_support::{postgres_store, site_at};
+use console_support::site_at;
 use doorstep_core::checklist::AnswerValue;
 use doorstep_core::domain::{
     Attachment, AttachmentKind, AttachmentLink, InterviewNote, VisitChange,
@@ -23,25 +24,6 @@ use doorstep_core::domain::{
 use doorstep_core::event_log::{LogEntry, derived_op_id};
 use doorstep_core::sync::protocol::RejectCode;
 use uuid::Uuid;
-
-/// Runs `check` on a world over `store`, in a runtime of its own (the
-/// PostgreSQL store is synchronous, so the world is built outside it).
-fn run<F, Fut>(w: World, check: F)
-where
-    F: FnOnce(Arc<World>) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let w = Arc::new(w);
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(check(Arc::clone(&w)));
-    // The last reference, and the store's connections with it, is dropped
-    // here, outside the runtime.
-    drop(w);
-}
 
 /// Every entry the server stored for a visit, read off the async workers.
 async fn stored(w: &World, visit: Uuid) -> Vec<doorstep_server::store::StoredEntry> {
@@ -51,30 +33,6 @@ async fn stored(w: &World, visit: Uuid) -> Vec<doorstep_server::store::StoredEnt
     })
     .await
     .unwrap()
-}
-
-macro_rules! on_both_backends {
-    ($($check:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[test]
-                fn $check() {
-                    super::run(super::World::new(), super::$check);
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[test]
-                fn $check() {
-                    let name = concat!("postgres::", stringify!($check));
-                    if let Some(store) = super::postgres_store(name) {
-                        super::run(super::World::with_store(store), super::$check);
-                    }
-                }
-            )*
-        }
-    };
 }
 
 on_both_backends!(
