@@ -81,7 +81,9 @@ fn expected(store: &dyn Store, username: &str, device: Uuid) -> (Vec<String>, us
                         keys.push(format!("case_removed {case_id}"));
                     }
                 }
-                FeedItem::Template { key, version } => keys.push(format!("template {key}@{version}")),
+                FeedItem::Template { key, version } => {
+                    keys.push(format!("template {key}@{version}"))
+                }
                 FeedItem::VisitEntry {
                     case_id,
                     visit_id,
