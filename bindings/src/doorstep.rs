@@ -11,7 +11,7 @@ use doorstep_core::domain::{
     AttachmentKind, AttachmentLink, Notice, Outcome, ReviewDecision, SiteCheck, Visit, VisitAction,
     VisitState,
 };
-use doorstep_core::policy::{GpsFix, Policy};
+use doorstep_core::policy::GpsFix;
 use doorstep_core::report::VisitReport;
 use doorstep_core::sync::plan::SyncPlan;
 use doorstep_core::{
@@ -80,18 +80,18 @@ pub struct Doorstep {
 impl Doorstep {
     /// Opens (or creates) the device database at `path`, encrypted with `key`:
     /// 32 random bytes the shell keeps in Android Keystore or the iOS Keychain.
-    /// Throws `WrongKey` if the key does not open an existing database.
+    /// Throws `WrongKey` if the key does not open an existing database. The
+    /// field policy (contact hours, notice, geofence) is the bank's, sent by
+    /// its server on every pull that has a new version.
     #[uniffi::constructor]
     pub fn open(path: String, key: Vec<u8>) -> Result<Arc<Doorstep>> {
         let raw: [u8; 32] = key.try_into().map_err(|_| DoorstepError::InvalidInput {
             field: "key".into(),
             reason: "a database key is 32 bytes".into(),
         })?;
-        let inner = doorstep_core::Doorstep::open(
-            Path::new(&path),
-            &DatabaseKey::Raw(raw),
-            Policy::default(),
-        )?;
+        // The field policy comes from the bank's server with the first pull.
+        let inner =
+            doorstep_core::Doorstep::open_field_device(Path::new(&path), &DatabaseKey::Raw(raw))?;
         Ok(Arc::new(Doorstep { inner }))
     }
 

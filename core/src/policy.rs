@@ -137,6 +137,17 @@ impl Default for Policy {
     }
 }
 
+/// A bank's field policy as its server publishes it: versioned like the
+/// checklist templates, sent to every phone on its pull, and the one the
+/// server checks pushed changes against.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublishedPolicy {
+    /// The version, from 1, one higher with each publication.
+    pub version: u32,
+    /// The policy.
+    pub policy: Policy,
+}
+
 /// Why a [`Policy`] makes no sense.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum PolicyError {

@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use doorstep_core::checklist::ChecklistTemplate;
 use doorstep_core::domain::{Case, CaseId, DeviceId, UserId};
+use doorstep_core::policy::{Policy, PublishedPolicy};
 use doorstep_core::sync::protocol::Role;
 use uuid::Uuid;
 
@@ -312,6 +313,63 @@ pub fn quarantined(
         let found = tx.quarantined(limit)?;
         audit(tx, now, None, "list_quarantine", "quarantine", found.len())?;
         Ok(found)
+    })
+}
+
+/// Reads a field policy from an admin's JSON file: every field the file
+/// names must be one the policy has (a misspelt field would otherwise be
+/// silently left at its default), and fields it leaves out keep the
+/// defaults.
+pub fn policy_from_json(text: &str) -> Result<Policy, AppError> {
+    let invalid = |message: String| AppError::unprocessable("invalid_policy", message);
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| invalid(format!("not JSON: {e}")))?;
+    let known = serde_json::to_value(Policy::default()).map_err(|e| AppError::internal(&e))?;
+    let (Some(fields), Some(known)) = (value.as_object(), known.as_object()) else {
+        return Err(invalid("a policy is a JSON object".into()));
+    };
+    if let Some(unknown) = fields.keys().find(|key| !known.contains_key(*key)) {
+        return Err(invalid(format!(
+            "unknown field {}",
+            crate::text::visible_line(unknown)
+        )));
+    }
+    serde_json::from_value(value).map_err(|e| invalid(e.to_string()))
+}
+
+/// Publishes `policy` as the bank's next field policy version; returns the
+/// version. Phones take it up on their next pull, and pushes are checked
+/// against it from now on (and, for [`service::policy::POLICY_GRACE_DAYS`],
+/// also against the one it replaces). A policy that makes no sense, or one
+/// equal to the policy in force, is refused.
+pub fn publish_policy(
+    store: &dyn Store,
+    policy: &Policy,
+    now: DateTime<Utc>,
+) -> Result<u32, AppError> {
+    policy
+        .check()
+        .map_err(|e| AppError::unprocessable("invalid_policy", e.to_string()))?;
+    store::write(store, |tx| {
+        let in_force = crate::service::policy::in_force(tx)?;
+        if in_force.policy == *policy {
+            return Err(AppError::conflict(
+                "policy_unchanged",
+                format!("this is the policy in force (version {})", in_force.version),
+            ));
+        }
+        let published = PublishedPolicy {
+            version: in_force.version + 1,
+            policy: policy.clone(),
+        };
+        if !tx.insert_policy(&published, now)? {
+            return Err(AppError::conflict(
+                "policy_exists",
+                "another admin published this version meanwhile; try again",
+            ));
+        }
+        audit(tx, now, None, "publish_policy", "policy", published.version)?;
+        Ok(published.version)
     })
 }
 

@@ -349,9 +349,7 @@ async fn push(
         let pushed = protocol
             .push(body)
             .map_err(|e| AppError::unprocessable("invalid_push", e.to_string()))?;
-        let policy = doorstep_core::policy::Policy::default();
         let checks = service::push::PushRules {
-            policy: &policy,
             now,
             max_clock_skew: chrono::Duration::hours(service::push::MAX_CLOCK_SKEW_HOURS),
         };

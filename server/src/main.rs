@@ -100,6 +100,13 @@ enum Command {
         #[arg(long)]
         file: PathBuf,
     },
+    /// Publishes the bank's field policy (contact hours, notice, geofence,
+    /// GPS accuracy, retention) from a JSON file as its next version: phones
+    /// take it up on their next pull and pushes are checked against it.
+    PublishPolicy {
+        #[arg(long)]
+        file: PathBuf,
+    },
     /// Moves a case to another agent.
     ReassignCase {
         #[arg(long = "case")]
@@ -249,6 +256,13 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("template {}@{}", template.key(), template.version());
             Ok(())
         }
+        Command::PublishPolicy { file } => {
+            let policy = admin::policy_from_json(&read_file(&file)?).map_err(|e| e.to_string())?;
+            let version =
+                admin::publish_policy(store_ref, &policy, now).map_err(|e| e.to_string())?;
+            println!("policy version {version}");
+            Ok(())
+        }
         Command::ReassignCase { case_id, agent } => {
             admin::reassign_case(store_ref, case_id, &agent, now).map_err(|e| e.to_string())?;
             println!("case {case_id}");
@@ -302,10 +316,7 @@ fn serve(
         let local = listener.local_addr().map_err(|e| e.to_string())?;
         tracing::info!(%local, "doorstep-server listening");
         println!("listening on {local}");
-        let console = doorstep_server::console::ConsoleConfig {
-            secure_cookies,
-            ..Default::default()
-        };
+        let console = doorstep_server::console::ConsoleConfig { secure_cookies };
         let router = app_with_console(AppState::new(store, blobs), console);
         let router = router.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, router)

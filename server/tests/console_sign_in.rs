@@ -98,7 +98,6 @@ async fn cookies_are_secure_behind_tls() {
         state,
         doorstep_server::console::ConsoleConfig {
             secure_cookies: true,
-            ..Default::default()
         },
     );
     let response = secure

@@ -132,6 +132,10 @@ async fn the_served_document_matches_the_routes_and_the_wire_types() {
                 cursor: 0,
                 more: false,
                 deactivated: false,
+                policy: Some(doorstep_core::policy::PublishedPolicy {
+                    version: 2,
+                    policy: doorstep_core::policy::Policy::default(),
+                }),
             })
             .unwrap(),
         ),

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::atomic::{AtomicI32, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use rusqlite::{Connection, Transaction};
 use serde::{Deserialize, Serialize};
@@ -23,7 +23,7 @@ use crate::policy::Policy;
 use crate::report::VisitReport;
 use crate::snapshot::ServerSnapshot;
 use crate::store::cases::{self, CaseQuery, CaseSummary};
-use crate::store::{DatabaseKey, DeviceStore, blobs, meta, outbox, templates, visits};
+use crate::store::{DatabaseKey, DeviceStore, blobs, meta, outbox, policies, templates, visits};
 use heads::ChainHeads;
 
 pub(crate) mod heads;
@@ -49,7 +49,9 @@ pub struct CaseDetail {
 #[derive(Debug)]
 pub struct Doorstep {
     store: DeviceStore,
-    policy: Policy,
+    /// The bank's field policy in force: the newest the server has sent, or
+    /// the one the device was opened with until then.
+    policy: RwLock<Arc<Policy>>,
     wall: Arc<dyn WallClock>,
     clock: Mutex<HybridClock>,
     /// Parsed templates by (key, version); a published version never changes.
@@ -63,9 +65,18 @@ pub struct Doorstep {
 }
 
 impl Doorstep {
-    /// Opens the device database at `path` with `key`, applying `policy`.
+    /// Opens the device database at `path` with `key`. The field policy in
+    /// force is the newest the bank's server has sent; until one arrives,
+    /// `policy`.
     pub fn open(path: &Path, key: &DatabaseKey, policy: Policy) -> Result<Doorstep, DoorstepError> {
         Doorstep::open_with_clock(path, key, policy, Arc::new(SystemClock))
+    }
+
+    /// Opens the device database of a field phone: the policy in force is the
+    /// one its bank's server sends, and [`Policy::default`] (which is also
+    /// the server's until an admin publishes one) before its first pull.
+    pub fn open_field_device(path: &Path, key: &DatabaseKey) -> Result<Doorstep, DoorstepError> {
+        Doorstep::open(path, key, Policy::default())
     }
 
     /// Like [`Doorstep::open`], with the wall clock supplied (tests, demos).
@@ -80,7 +91,7 @@ impl Doorstep {
             reason: e.to_string(),
         })?;
         let store = DeviceStore::open(path, key)?;
-        let (device, last_stamp) = store.write(|tx| {
+        let (device, last_stamp, published) = store.write(|tx| {
             let device = match meta::get(tx, meta::DEVICE_ID)? {
                 Some(id) => id.parse().map_err(|_| Error::NotFound("device id"))?,
                 None => {
@@ -90,11 +101,16 @@ impl Doorstep {
                 }
             };
             let floor = meta::get(tx, meta::CLOCK_FLOOR)?.and_then(|s| s.parse::<Hlc>().ok());
-            Ok((device, floor.max(outbox::newest_stamp(tx)?)))
+            Ok((
+                device,
+                floor.max(outbox::newest_stamp(tx)?),
+                policies::published(tx)?,
+            ))
         })?;
+        let policy = published.map_or(policy, |published| published.policy);
         Ok(Doorstep {
             store,
-            policy,
+            policy: RwLock::new(Arc::new(policy)),
             wall,
             clock: Mutex::new(HybridClock::new(device, last_stamp)),
             templates: Mutex::new(HashMap::new()),
@@ -125,8 +141,25 @@ impl Doorstep {
     }
 
     /// The policy in force.
-    pub fn policy(&self) -> &Policy {
-        &self.policy
+    pub fn policy(&self) -> Arc<Policy> {
+        Arc::clone(&self.policy.read().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    /// The version of the bank's policy in force, once the server sent one.
+    pub fn policy_version(&self) -> Result<Option<u32>, DoorstepError> {
+        Ok(self
+            .store
+            .read(policies::published)?
+            .map(|published| published.version))
+    }
+
+    /// Takes up the newest policy the server sent (after a pull).
+    pub(crate) fn reload_policy(&self) -> Result<()> {
+        if let Some(published) = self.store.read(policies::published)? {
+            *self.policy.write().unwrap_or_else(PoisonError::into_inner) =
+                Arc::new(published.policy);
+        }
+        Ok(())
     }
 
     /// The agent signed in on this device, once a snapshot has been applied.

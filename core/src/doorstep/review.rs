@@ -42,11 +42,12 @@ impl Doorstep {
         .check()
         .map_err(Error::from)?;
         let _running = self.sync_lock.lock().unwrap_or_else(|p| p.into_inner());
+        let policy = self.policy();
         let mut engine = Engine::new(
             &self.store,
             &self.clock,
             self.wall.as_ref(),
-            &self.policy,
+            &policy,
             self.device,
             transport,
             credentials,

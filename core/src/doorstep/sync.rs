@@ -85,7 +85,7 @@ impl Doorstep {
     /// retention period (also run at the end of every sync); returns how many
     /// visits were removed.
     pub fn purge_expired_visits(&self) -> Result<u64, DoorstepError> {
-        let (visits, _) = purge_expired_visits(&self.store, &self.policy, self.wall.now())?;
+        let (visits, _) = purge_expired_visits(&self.store, &self.policy(), self.wall.now())?;
         self.forget_chain_heads()?;
         Ok(visits)
     }
@@ -103,11 +103,12 @@ impl Doorstep {
         observer: &dyn SyncObserver,
     ) -> Result<SyncReport, DoorstepError> {
         let mut report = SyncReport::default();
+        let policy = self.policy();
         let mut engine = Engine::new(
             &self.store,
             &self.clock,
             self.wall.as_ref(),
-            &self.policy,
+            &policy,
             self.device,
             transport,
             credentials,
@@ -117,6 +118,8 @@ impl Doorstep {
         let outcome = engine.run(&mut report);
         // Purges may have removed visits whose chain heads are cached.
         self.forget_chain_heads()?;
+        // The pull may have brought a newer policy.
+        self.reload_policy()?;
         let now = self.wall.now();
         match outcome {
             Ok(()) => {

@@ -76,7 +76,7 @@ impl Doorstep {
                         history: None,
                         case: &case,
                         template: Some(&template),
-                        policy: &self.policy,
+                        policy: &self.policy(),
                         author: me,
                         at: now,
                     },
@@ -257,7 +257,7 @@ impl Doorstep {
                         history: history.as_ref(),
                         case: &case,
                         template: template.as_deref(),
-                        policy: &self.policy,
+                        policy: &self.policy(),
                         author: me,
                         at: now,
                     },
@@ -299,7 +299,7 @@ impl Doorstep {
         let case = cases::get(tx, visit.case_id)?;
         let registered = case.registered_address().and_then(|a| a.location);
         let assessment =
-            self.policy
+            self.policy()
                 .assess_check_out(&fix, registered)
                 .unwrap_or(LocationAssessment {
                     distance_m: None,

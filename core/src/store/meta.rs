@@ -28,6 +28,9 @@ pub const SYNC_FAILURES: &str = "sync_failures";
 pub const SYNC_NEXT_ATTEMPT_AFTER: &str = "sync_next_attempt_after";
 /// Set once the server has said this device is deactivated.
 pub const DEACTIVATED: &str = "deactivated";
+/// The bank's field policy as the server last sent it (JSON of a
+/// [`crate::policy::PublishedPolicy`]).
+pub const POLICY: &str = "policy";
 
 /// Reads a value.
 pub fn get(conn: &Connection, key: &str) -> Result<Option<String>> {

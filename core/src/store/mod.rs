@@ -15,6 +15,7 @@ pub mod meta;
 pub mod outbox;
 pub mod own_chain;
 pub mod parked;
+pub mod policies;
 pub mod purge;
 pub mod rejections;
 pub mod schema;

@@ -16,7 +16,8 @@ use rusqlite::Transaction;
 use crate::domain::{Case, VisitHistory, VisitId};
 use crate::error::{Error, Result};
 use crate::event_log::LogEntry;
-use crate::store::{blobs, cases, meta, outbox, parked, purge, templates, visits};
+use crate::policy::PublishedPolicy;
+use crate::store::{blobs, cases, meta, outbox, parked, policies, purge, templates, visits};
 use crate::sync::engine::{Engine, protocol};
 use crate::sync::merge;
 use crate::sync::protocol::{MAX_PULL_LIMIT, PullResponse, PulledChange};
@@ -67,6 +68,9 @@ impl Engine<'_> {
             }
             let outcome = self.store.write(|tx| {
                 let outcome = self.apply_page(tx, &page.changes)?;
+                if let Some(policy) = &page.policy {
+                    keep_policy(tx, policy)?;
+                }
                 meta::set(tx, meta::SYNC_CURSOR, &page.cursor.to_string())?;
                 Ok(outcome)
             })?;
@@ -113,6 +117,7 @@ impl Engine<'_> {
                     }
                     Err(other) => return Err(other),
                 },
+                PulledChange::Unrecognized => {}
                 PulledChange::CaseRemoved { case_id } => {
                     if outbox::held_for_case(tx, *case_id)? > 0
                         || blobs::waiting_for_case(tx, *case_id)? > 0
@@ -269,4 +274,18 @@ impl Engine<'_> {
 
 fn fold(tx: &Transaction<'_>, visit_id: VisitId) -> Result<VisitHistory> {
     crate::doorstep::history(tx, visit_id)
+}
+
+/// Keeps the bank's policy the server sent if it is newer than the device's;
+/// one that makes no sense is logged (by version only) and ignored, so the
+/// device goes on with the one it has.
+fn keep_policy(tx: &Transaction<'_>, policy: &PublishedPolicy) -> Result<()> {
+    match policies::save(tx, policy) {
+        Ok(_) => Ok(()),
+        Err(Error::Invalid { .. }) => {
+            tracing::warn!(version = policy.version, "unusable policy ignored");
+            Ok(())
+        }
+        Err(other) => Err(other),
+    }
 }

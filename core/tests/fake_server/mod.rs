@@ -119,6 +119,8 @@ pub struct State {
     /// Most changes per page, whatever the device asks for.
     pub page_limit: u32,
     pub deactivated: bool,
+    /// The bank's policy in force, sent with every pull page.
+    pub policy: Option<doorstep_core::policy::PublishedPolicy>,
     pub push_requests: u32,
     /// The cursor of every pull request, in order.
     pub pull_cursors: Vec<u64>,
@@ -409,6 +411,7 @@ impl FakeServer {
                     cursor,
                     more: false,
                     deactivated: true,
+                    policy: state.policy.clone(),
                 },
             ));
         }
@@ -422,6 +425,7 @@ impl FakeServer {
                 cursor: end as u64,
                 more: end < state.changes.len(),
                 deactivated: false,
+                policy: state.policy.clone(),
             },
         ))
     }

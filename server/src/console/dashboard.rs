@@ -320,16 +320,11 @@ pub async fn page(
     let days = if PERIODS.contains(&asked) { asked } else { 14 };
     let store = state.store.clone();
     let supervisor = Access::of(&signed.user, None);
-    let policy = state.config.policy.clone();
     let now = state.clock.now();
     let loaded = blocking(move || {
-        team_visits_in(
-            store.as_ref(),
-            &supervisor,
-            supervisor.user(),
-            &policy,
-            |state| state != VisitState::Cancelled,
-        )
+        team_visits_in(store.as_ref(), &supervisor, supervisor.user(), |state| {
+            state != VisitState::Cancelled
+        })
     })
     .await;
     let (items, members) = match loaded {

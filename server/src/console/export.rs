@@ -129,14 +129,13 @@ pub async fn visits_csv(
     let asked = query.map(|Query(q)| q.team).unwrap_or_default();
     let store = state.store.clone();
     let user = signed.user.clone();
-    let policy = state.config.policy.clone();
     let now = state.clock.now();
     let built = blocking(move || {
         let (team, _) = store::read(store.as_ref(), |tx| team_for(tx, &user, &asked))?;
         // An admin without any supervisor exports an empty file.
         let team = team.unwrap_or(user.id);
         let access = Access::of(&user, None);
-        let (items, members) = team_visits_in(store.as_ref(), &access, team, &policy, |s| {
+        let (items, members) = team_visits_in(store.as_ref(), &access, team, |s| {
             matches!(
                 s,
                 VisitState::Submitted | VisitState::Approved | VisitState::Returned

@@ -37,7 +37,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header, request::Parts};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use doorstep_core::clock::WallClock;
-use doorstep_core::policy::Policy;
 use doorstep_core::sync::protocol::Role;
 
 use crate::api::AppState;
@@ -53,8 +52,6 @@ pub struct ConsoleConfig {
     /// still marked `Secure` on requests that arrive with
     /// `X-Forwarded-Proto: https`.
     pub secure_cookies: bool,
-    /// The field policy the review flags are judged with.
-    pub policy: Policy,
 }
 
 /// What every console handler shares.

@@ -11,7 +11,6 @@ use axum::response::Response;
 use chrono::NaiveDate;
 use doorstep_core::domain::case::mask_national_id;
 use doorstep_core::domain::{Case, OutcomeCode, UserId, Visit, VisitHistory, VisitId, VisitState};
-use doorstep_core::policy::Policy;
 use doorstep_core::report::{ReviewFlag, review_flags};
 use serde::Deserialize;
 
@@ -133,15 +132,15 @@ impl QueueFilter {
 pub fn submitted_visits(
     store: &dyn Store,
     supervisor: &Access,
-    policy: &Policy,
 ) -> Result<(Vec<QueueItem>, Vec<UserRecord>), AppError> {
-    team_visits_in(store, supervisor, supervisor.user(), policy, |state| {
+    team_visits_in(store, supervisor, supervisor.user(), |state| {
         state == VisitState::Submitted
     })
 }
 
 /// The visits of `team` (a supervisor's id) whose state passes `keep` and
-/// that `access` may read, folded and flagged, oldest submission first
+/// that `access` may read, folded and flagged by the bank's policy in
+/// force, oldest submission first
 /// (never submitted ones first), and the team's members. The store's team
 /// query reads the team's visits by an indexed column; each one's case is
 /// then checked by the access module.
@@ -149,10 +148,10 @@ pub fn team_visits_in(
     store: &dyn Store,
     access: &Access,
     team: UserId,
-    policy: &Policy,
     keep: impl Fn(VisitState) -> bool,
 ) -> Result<(Vec<QueueItem>, Vec<UserRecord>), AppError> {
     store::read(store, |tx| {
+        let policy = crate::service::policy::in_force(tx)?.policy;
         let members = tx.team_members(team)?;
         let mut items = Vec::new();
         for record in tx.team_visits(team)? {
@@ -168,7 +167,7 @@ pub fn team_visits_in(
             if !keep(history.visit.state) {
                 continue;
             }
-            let flags = review_flags(&case.case, &history.visit, policy);
+            let flags = review_flags(&case.case, &history.visit, &policy);
             items.push(QueueItem {
                 visit: history.visit,
                 case: case.case,
@@ -257,8 +256,7 @@ pub async fn page(
     let query = query.map(|Query(q)| q).unwrap_or_default();
     let store = state.store.clone();
     let supervisor = Access::of(&signed.user, None);
-    let policy = state.config.policy.clone();
-    let loaded = blocking(move || submitted_visits(store.as_ref(), &supervisor, &policy)).await;
+    let loaded = blocking(move || submitted_visits(store.as_ref(), &supervisor)).await;
     let (items, members) = match loaded {
         Ok(loaded) => loaded,
         Err(err) => return app_failure(signed.lang, &err),

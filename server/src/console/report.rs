@@ -18,6 +18,7 @@ use doorstep_core::domain::{
     VisitState,
 };
 use doorstep_core::event_log::LogEntry;
+use doorstep_core::policy::Policy;
 use doorstep_core::report::{LogVerification, VisitReport, review_flags};
 use serde::Deserialize;
 
@@ -42,6 +43,8 @@ pub struct TeamVisit {
     pub since_return: Option<Vec<VisitChange>>,
     /// Whether the user may approve or return it ([`Access::may_review`]).
     pub may_review: bool,
+    /// The bank's policy in force, that the flags are judged by.
+    pub policy: Policy,
 }
 
 /// The admitted changes stamped after the latest return of the visit, in
@@ -169,6 +172,7 @@ pub fn view(
             }
         }
         let may_review = access.may_review(&case);
+        let policy = crate::service::policy::in_force(tx)?.policy;
         let report = VisitReport::assemble(case.case, template.as_ref(), history, &entries, 0);
         Ok::<_, AppError>(Found::Readable(TeamVisit {
             report,
@@ -176,6 +180,7 @@ pub fn view(
             template,
             since_return,
             may_review,
+            policy,
         }))
     })?;
     match loaded {
@@ -347,7 +352,7 @@ pub async fn page(
         Some("returned") => Some(lang.text().decision_saved_returned),
         _ => None,
     };
-    let page = build(&signed, &state, &visit, flash);
+    let page = build(&signed, &visit, flash);
     render(lang, StatusCode::OK, &page)
 }
 
@@ -374,12 +379,7 @@ fn check_line(t: &Text, title: &'static str, check: Option<&SiteCheck>) -> Check
     }
 }
 
-fn build(
-    signed: &Signed,
-    state: &ConsoleState,
-    loaded: &TeamVisit,
-    flash: Option<&'static str>,
-) -> ReportPage {
+fn build(signed: &Signed, loaded: &TeamVisit, flash: Option<&'static str>) -> ReportPage {
     let lang = signed.lang;
     let t = lang.text();
     let report = &loaded.report;
@@ -456,12 +456,12 @@ fn build(
     let map_svg = map::draw(
         registered.and_then(|a| a.location),
         &markers,
-        f64::from(state.config.policy.geofence_radius_m),
+        f64::from(loaded.policy.geofence_radius_m),
         t.registered_address,
         t.map_geofence,
         t.map_title,
     );
-    let flags = review_flags(case, visit, &state.config.policy)
+    let flags = review_flags(case, visit, &loaded.policy)
         .into_iter()
         .map(|f| t.flag(f))
         .collect();

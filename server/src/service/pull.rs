@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use doorstep_core::domain::CaseId;
 use doorstep_core::sync::protocol::{MAX_PULL_LIMIT, PullResponse, PulledChange};
 
-use super::{Session, audit};
+use super::{Session, audit, policy};
 use crate::access::Access;
 use crate::error::AppError;
 use crate::store::{self, CaseRecord, FeedItem, Store, StoreTx};
@@ -105,7 +105,7 @@ pub fn pull(
     // audit rows), in a short write transaction after, and only if there was any.
     let access = Access::of_session(session);
     let reader = access.feed_reader(session.device.id);
-    let (changes, position, more) = store::read(store, |tx| -> Result<_, AppError> {
+    let (changes, position, more, policy) = store::read(store, |tx| -> Result<_, AppError> {
         let mut changes = Vec::new();
         let through = cursor.saturating_add(SCAN_WINDOW);
         let rows = tx.feed_for(&reader, cursor, through, limit)?;
@@ -122,7 +122,8 @@ pub fn pull(
             }
         }
         let more = !tx.feed_after(position, 1)?.is_empty();
-        Ok((changes, position, more))
+        let policy = Some(policy::in_force(tx)?).filter(|published| published.version > 0);
+        Ok((changes, position, more, policy))
     })?;
     let mut cases_read = BTreeSet::new();
     let mut visits_read = BTreeSet::new();
@@ -153,5 +154,6 @@ pub fn pull(
         cursor: position,
         more,
         deactivated: !session.device.active,
+        policy,
     })
 }

@@ -26,7 +26,7 @@ use doorstep_core::rules::{self, Facts};
 use doorstep_core::sync::merge::{self, FoldedVisit};
 use doorstep_core::sync::protocol::{MAX_PUSH_OPS, OpOutcome, OpResult, PushResponse, RejectCode};
 
-use super::{Session, audit, audit_refused, chain_check};
+use super::{Session, audit, audit_refused, chain_check, policy};
 use crate::access::{Access, PushAccess};
 use crate::error::AppError;
 use crate::store::{self, FeedItem, QuarantinedEntry, Store, StoreTx, StoredEntry, VisitRecord};
@@ -57,14 +57,15 @@ struct Visits {
     access: HashMap<CaseId, (CaseAccess, Option<Arc<Case>>)>,
     /// Checklist templates looked at, by (key, version).
     templates: HashMap<(String, u32), Option<Arc<ChecklistTemplate>>>,
+    /// The field policies a change may meet, the one in force first
+    /// ([`policy::admitted`]).
+    policies: Arc<[Policy]>,
 }
 
-/// What a push is checked against besides the store: the bank's policy and
-/// the server's clock.
+/// What a push is checked against besides the store (which holds the bank's
+/// policy): the server's clock.
 #[derive(Debug, Clone, Copy)]
-pub struct PushRules<'a> {
-    /// The field policy phones are held to.
-    pub policy: &'a Policy,
+pub struct PushRules {
     /// The server's time now.
     pub now: DateTime<Utc>,
     /// How far ahead of `now` an entry's clock may be.
@@ -186,7 +187,7 @@ pub fn push(
     store: &dyn Store,
     session: &Session,
     ops: &[LogEntry],
-    checks: &PushRules<'_>,
+    checks: &PushRules,
 ) -> Result<(PushResponse, PushCounts), AppError> {
     let now = checks.now;
     if ops.len() > MAX_PUSH_OPS {
@@ -197,7 +198,10 @@ pub fn push(
         ));
     }
     store::write(store, |tx| {
-        let mut visits = Visits::default();
+        let mut visits = Visits {
+            policies: policy::admitted(tx, now)?.into(),
+            ..Visits::default()
+        };
         let mut counts = PushCounts::default();
         let mut not_applied = Vec::new();
         for entry in ops {
@@ -266,7 +270,7 @@ fn push_one(
     session: &Session,
     entry: &LogEntry,
     visits: &mut Visits,
-    checks: &PushRules<'_>,
+    checks: &PushRules,
 ) -> Result<OpOutcome, AppError> {
     // Bounds first: an op id or a position the store cannot take never
     // reaches a query.
@@ -402,7 +406,7 @@ fn admit(
     session: &Session,
     entry: &LogEntry,
     visits: &mut Visits,
-    checks: &PushRules<'_>,
+    checks: &PushRules,
 ) -> Result<Verdict, AppError> {
     let refused = |code| Verdict {
         change: Err(code),
@@ -447,18 +451,28 @@ fn admit(
         (_, None) => return Ok(refused(RejectCode::UnknownVisit)),
     };
     let template = visits.template(tx, &key, version)?;
+    let policies = Arc::clone(&visits.policies);
     let log = visits.log(tx, entry.visit_id)?;
     let history = log.folded.history();
-    let facts = Facts {
+    let facts = |policy| Facts {
         visit: history.map(|h| &h.visit),
         history,
         case: &case,
         template: template.as_deref(),
-        policy: checks.policy,
+        policy,
         author: session.user.id,
         at: entry.device_time,
     };
-    if let Err(refusal) = rules::check(&change, &facts) {
+    // The policy in force, or one it replaced within the grace period (a
+    // phone that had not pulled the new one yet); the refusal told is the
+    // one of the policy in force.
+    let mut policies = policies.iter();
+    let in_force = policies
+        .next()
+        .ok_or_else(|| AppError::internal(&"no policy"))?;
+    if let Err(refusal) = rules::check(&change, &facts(in_force))
+        && !policies.any(|older| rules::check(&change, &facts(older)).is_ok())
+    {
         return Ok(refused(refusal.code()));
     }
     // Legal now, and also where its clock puts it in the visit's fold; if so

@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use doorstep_core::checklist::ChecklistTemplate;
 use doorstep_core::domain::{Case, CaseId, DeviceId, UserId, VisitId};
 use doorstep_core::event_log::{BreakReason, LogEntry};
+use doorstep_core::policy::PublishedPolicy;
 use doorstep_core::sync::protocol::{RejectCode, Role};
 use uuid::Uuid;
 
@@ -365,6 +366,18 @@ pub trait StoreTx {
     fn record_upload(&self, sha256: &str, device: DeviceId) -> Result<(), StoreError>;
     /// The devices that sent the attachment's bytes, by id.
     fn uploaders(&self, sha256: &str) -> Result<Vec<DeviceId>, StoreError>;
+    /// Stores a version of the bank's field policy; false (nothing stored)
+    /// if that version exists.
+    fn insert_policy(
+        &self,
+        policy: &PublishedPolicy,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// A published version of the policy.
+    fn policy(&self, version: u32) -> Result<Option<PublishedPolicy>, StoreError>;
+    /// The published versions of the policy, newest first, with when each
+    /// was published, up to `limit`.
+    fn policies(&self, limit: u32) -> Result<Vec<(PublishedPolicy, DateTime<Utc>)>, StoreError>;
     /// Keeps an entry apart in the quarantine; the same op id again changes
     /// nothing.
     fn quarantine(&self, entry: &QuarantinedEntry) -> Result<(), StoreError>;

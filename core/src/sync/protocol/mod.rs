@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::checklist::ChecklistTemplate;
 use crate::domain::{Case, CaseId, DeviceId, ReviewDecision, UserId};
 use crate::event_log::LogEntry;
+use crate::policy::PublishedPolicy;
 
 mod push_body;
 pub mod v1;
@@ -28,7 +29,9 @@ pub use push_body::{PushBodyError, PushRequest, PushedEntry, PushedRun};
 ///   answer lists only what was not applied ([`PushResponse`]).
 /// - 3: named in the header; push answers and chains carry the rules'
 ///   refusal codes ([`RejectCode`] from `unknown_template` on); the chain
-///   endpoint.
+///   endpoint. Pull answers carry the bank's field policy in force (a field
+///   older phones ignore), and a phone skips kinds of change it does not
+///   know ([`PulledChange::Unrecognized`]).
 pub const PROTOCOL_VERSION: u32 = 3;
 /// The oldest version the server still accepts; older phones get `426
 /// upgrade_required` and keep their queue until the app is updated.
@@ -290,6 +293,11 @@ pub struct PullResponse {
     pub more: bool,
     /// Whether this device has been deactivated: push what is left, then wipe.
     pub deactivated: bool,
+    /// The bank's field policy in force, on every page: the device keeps it
+    /// when it is newer than its own. Absent before any is published (the
+    /// default is in force) and from older servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PublishedPolicy>,
 }
 
 /// One change the device should apply.
@@ -321,6 +329,10 @@ pub enum PulledChange {
         #[serde(default)]
         refused: bool,
     },
+    /// A kind of change a newer server sends that this build does not know:
+    /// skipped, so an older phone keeps syncing.
+    #[serde(other)]
+    Unrecognized,
 }
 
 /// Most entries in one page of `GET /v1/visits/{visit_id}/chain`.

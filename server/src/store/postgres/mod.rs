@@ -59,6 +59,7 @@ use chrono::{DateTime, Utc};
 use doorstep_core::checklist::ChecklistTemplate;
 use doorstep_core::domain::{CaseId, DeviceId, UserId, VisitId};
 use doorstep_core::event_log::LogEntry;
+use doorstep_core::policy::PublishedPolicy;
 use doorstep_core::sync::protocol::{RejectCode, Role};
 use postgres::types::ToSql;
 use postgres::{Client, Config, IsolationLevel, NoTls, Row, Statement, Transaction};
@@ -74,11 +75,12 @@ use super::{
 mod attachments;
 mod console;
 mod feed;
+mod policies;
 mod quarantine;
 mod sign_in;
 
 /// The schema version this server writes.
-pub const SCHEMA_VERSION: i32 = 7;
+pub const SCHEMA_VERSION: i32 = 8;
 
 /// Key of the advisory lock every write transaction takes (`"doorstep"` in
 /// ASCII); see the module documentation.
@@ -178,6 +180,8 @@ ALTER TABLE visits ADD COLUMN IF NOT EXISTS chain_checked_at timestamptz,
     // 7: entries from devices that may not push to their visit, kept apart,
     // and the code of each refused attempt in the audit log.
     quarantine::MIGRATION,
+    // 8: the bank's field policy, versioned.
+    policies::MIGRATION,
 ];
 
 /// A connection and the statements prepared on it.
@@ -914,6 +918,22 @@ impl StoreTx for PgTx<'_> {
 
     fn uploaders(&self, sha256: &str) -> Result<Vec<DeviceId>, StoreError> {
         self.uploaders_of(sha256)
+    }
+
+    fn insert_policy(
+        &self,
+        policy: &PublishedPolicy,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.policy_insert(policy, at)
+    }
+
+    fn policy(&self, version: u32) -> Result<Option<PublishedPolicy>, StoreError> {
+        self.policy_of(version)
+    }
+
+    fn policies(&self, limit: u32) -> Result<Vec<(PublishedPolicy, DateTime<Utc>)>, StoreError> {
+        self.policies_newest(limit)
     }
 
     fn quarantine(&self, entry: &QuarantinedEntry) -> Result<(), StoreError> {

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use doorstep_core::checklist::ChecklistTemplate;
 use doorstep_core::domain::{CaseId, DeviceId, UserId, VisitId};
 use doorstep_core::event_log::LogEntry;
+use doorstep_core::policy::PublishedPolicy;
 use doorstep_core::sync::protocol::{RejectCode, Role};
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
@@ -22,11 +23,12 @@ use super::{
 mod attachments;
 mod console;
 mod feed;
+mod policies;
 mod quarantine;
 mod sign_in;
 
 /// Schema version kept in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// Migrations after [`SCHEMA`] (version 1), in order: migration `i` brings the
 /// schema to version `i + 2`.
@@ -45,6 +47,8 @@ const MIGRATIONS: &[&str] = &[
     // 6: entries from devices that may not push to their visit, kept apart,
     // and the code of each refused attempt in the audit log.
     quarantine::MIGRATION,
+    // 7: the bank's field policy, versioned.
+    policies::MIGRATION,
 ];
 
 const SCHEMA: &str = "
@@ -741,6 +745,22 @@ impl StoreTx for SqliteTx<'_> {
 
     fn uploaders(&self, sha256: &str) -> Result<Vec<DeviceId>, StoreError> {
         self.uploaders_of(sha256)
+    }
+
+    fn insert_policy(
+        &self,
+        policy: &PublishedPolicy,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.policy_insert(policy, at)
+    }
+
+    fn policy(&self, version: u32) -> Result<Option<PublishedPolicy>, StoreError> {
+        self.policy_of(version)
+    }
+
+    fn policies(&self, limit: u32) -> Result<Vec<(PublishedPolicy, DateTime<Utc>)>, StoreError> {
+        self.policies_newest(limit)
     }
 
     fn quarantine(&self, entry: &QuarantinedEntry) -> Result<(), StoreError> {
