@@ -107,6 +107,10 @@ pub fn put_chunk(
             format!("a chunk can be at most {MAX_ATTACHMENT_CHUNK_BYTES} bytes"),
         ));
     }
+    // Who may upload and whether anything refers to the hash (403, 404)
+    // before what only the attachment can tell apart (422): a chunk for an
+    // unknown hash is a 404 whatever its offset, as the document says.
+    let sizes = store::read(store, |tx| uploadable_sizes(tx, session, sha256))?;
     if chunk.is_empty() {
         return Err(AppError::unprocessable(
             "empty_chunk",
@@ -122,7 +126,6 @@ pub fn put_chunk(
             "the chunk ends after the attachment's last byte",
         ));
     }
-    let sizes = store::read(store, |tx| uploadable_sizes(tx, session, sha256))?;
     if !sizes.contains(&total) {
         return Err(AppError::unprocessable(
             "attachment_size_mismatch",

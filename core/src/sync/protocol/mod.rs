@@ -13,8 +13,9 @@ use crate::domain::{Case, CaseId, DeviceId, ReviewDecision, UserId};
 use crate::event_log::LogEntry;
 
 mod push_body;
+mod whole_number;
 
-pub use push_body::{PushBodyError, PushRequest, PushedEntry, PushedRun};
+pub use push_body::{MAX_RUN_SEQ, PushBodyError, PushRequest, PushedEntry, PushedRun};
 
 /// Version of the protocol, also the path prefix (`/v1/...`).
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -10,6 +10,8 @@ use crate::clock::Hlc;
 use crate::domain::{DeviceId, VisitId};
 use crate::event_log::{LogEntry, derived_op_id};
 
+use super::{MAX_PUSH_OPS, whole_number};
+
 /// `POST /v1/push`: this device's log entries, grouped by chain.
 ///
 /// The body carries each entry's content once and leaves out what the server
@@ -36,6 +38,7 @@ pub struct PushedRun {
     /// The author device of the chain.
     pub author: DeviceId,
     /// Chain position of the first entry; the others follow one by one.
+    #[serde(deserialize_with = "whole_number::deserialize")]
     pub seq: u64,
     /// The first entry's `prev_hash` (the hash of the entry before it, or the
     /// genesis hash). Each later entry's `prev_hash` is the hash of the entry
@@ -58,9 +61,14 @@ pub struct PushedEntry {
     /// The change's JSON, exactly as hashed.
     pub payload: String,
     /// The clock stamp's milliseconds.
+    #[serde(deserialize_with = "whole_number::deserialize")]
     pub hlc: u64,
     /// The clock stamp's counter; left out when 0.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_zero",
+        deserialize_with = "whole_number::deserialize"
+    )]
     pub counter: u32,
     /// The clock stamp's node; left out when it is the run's author.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -68,6 +76,7 @@ pub struct PushedEntry {
     /// The device's wall-clock time of the action.
     pub device_time: DateTime<Utc>,
     /// The device's UTC offset at the time, in minutes.
+    #[serde(deserialize_with = "whole_number::deserialize")]
     pub utc_offset_minutes: i32,
     /// The entry's hash as the device holds it; left out when it is the hash
     /// of the entry's content (always, unless the entry was altered).
@@ -79,10 +88,17 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
+/// The largest chain position a run may start at: a push holds at most
+/// [`MAX_PUSH_OPS`] entries, so every position of a run that starts here or
+/// before fits in a `u64`, however many entries it has. The bound is the
+/// same for every body, so the OpenAPI document can state it.
+pub const MAX_RUN_SEQ: u64 = u64::MAX - (MAX_PUSH_OPS as u64 - 1);
+
 /// Why a push body cannot be turned back into log entries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum PushBodyError {
-    /// A run's chain positions go past the largest position.
+    /// A run starts past [`MAX_RUN_SEQ`], or its chain positions go past the
+    /// largest position.
     #[error("a run's chain positions overflow")]
     SeqOverflow,
 }
@@ -146,10 +162,14 @@ impl PushRequest {
     /// op id filled in, and its hash either the one sent or computed from its
     /// content.
     ///
-    /// Errors: [`PushBodyError::SeqOverflow`].
+    /// Errors: [`PushBodyError::SeqOverflow`], for a run that starts past
+    /// [`MAX_RUN_SEQ`] (whatever its length) or whose positions overflow.
     pub fn into_entries(self) -> Result<Vec<LogEntry>, PushBodyError> {
         let mut out = Vec::with_capacity(self.len());
         for run in self.chains {
+            if run.seq > MAX_RUN_SEQ {
+                return Err(PushBodyError::SeqOverflow);
+            }
             let mut prev_hash = run.prev_hash;
             for (i, pushed) in run.entries.into_iter().enumerate() {
                 let seq = u64::try_from(i)
@@ -281,6 +301,53 @@ mod tests {
         let mut request = PushRequest::new(&outbox(&[0, 0], &[]));
         request.chains[0].seq = u64::MAX;
         assert_eq!(request.into_entries(), Err(PushBodyError::SeqOverflow));
+    }
+
+    /// Found by schemathesis: a run starting near the largest position was
+    /// refused or taken depending on its length, which the OpenAPI document
+    /// cannot state. Now one bound holds for every run.
+    #[test]
+    fn a_run_may_start_at_most_at_the_documented_bound_whatever_its_length() {
+        let one = PushRequest::new(&outbox(&[0], &[]));
+        let full = PushRequest::new(&outbox(&[0; MAX_PUSH_OPS], &[]));
+        for request in [one, full] {
+            let mut at_bound = request.clone();
+            at_bound.chains[0].seq = MAX_RUN_SEQ;
+            let entries = at_bound.into_entries().unwrap();
+            assert_eq!(
+                entries.last().unwrap().seq,
+                MAX_RUN_SEQ + (entries.len() as u64 - 1)
+            );
+            let mut past = request;
+            past.chains[0].seq = MAX_RUN_SEQ + 1;
+            assert_eq!(past.into_entries(), Err(PushBodyError::SeqOverflow));
+        }
+    }
+
+    /// Found by schemathesis: JSON Schema reads `2.0` as the integer 2, and
+    /// the document is JSON Schema, so a body spelling its integers as whole
+    /// floats is the same body.
+    #[test]
+    fn integers_spelled_as_whole_floats_read_as_the_same_body() {
+        let request = PushRequest::new(&outbox(&[0, 0, 1], &[]));
+        let mut value = serde_json::to_value(&request).unwrap();
+        for run in value["chains"].as_array_mut().unwrap() {
+            run["seq"] = serde_json::json!(run["seq"].as_u64().unwrap() as f64);
+            for entry in run["entries"].as_array_mut().unwrap() {
+                for field in ["hlc", "utc_offset_minutes", "counter"] {
+                    if let Some(n) = entry[field].as_i64() {
+                        entry[field] = serde_json::json!(n as f64);
+                    }
+                }
+            }
+        }
+        let text = value.to_string();
+        assert!(text.contains(".0"), "{text}");
+        let back: PushRequest = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, request);
+        let mut fractional = value.clone();
+        fractional["chains"][0]["seq"] = serde_json::json!(0.5);
+        assert!(serde_json::from_value::<PushRequest>(fractional).is_err());
     }
 
     proptest! {
