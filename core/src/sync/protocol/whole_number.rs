@@ -99,6 +99,17 @@ mod tests {
         assert_eq!(read(r#"{"seq": 0}"#).map(|f| f.counter), Some(0));
     }
 
+    /// Found by schemathesis: without serde_json's `float_roundtrip`, these
+    /// whole floats parsed a fraction off (2251799813685247.2) and were
+    /// refused as not whole.
+    #[test]
+    fn large_whole_floats_parse_exactly() {
+        for n in [2_251_799_813_685_247u64, 3_617_573_881_090_022, (1 << 53) - 1] {
+            let json = format!(r#"{{"seq": {n}.0}}"#);
+            assert_eq!(read(&json).map(|f| f.seq), Some(n), "{json}");
+        }
+    }
+
     #[test]
     fn fractions_strings_and_out_of_range_numbers_are_refused() {
         for bad in [
