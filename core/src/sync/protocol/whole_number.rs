@@ -104,7 +104,11 @@ mod tests {
     /// refused as not whole.
     #[test]
     fn large_whole_floats_parse_exactly() {
-        for n in [2_251_799_813_685_247u64, 3_617_573_881_090_022, (1 << 53) - 1] {
+        for n in [
+            2_251_799_813_685_247u64,
+            3_617_573_881_090_022,
+            (1 << 53) - 1,
+        ] {
             let json = format!(r#"{{"seq": {n}.0}}"#);
             assert_eq!(read(&json).map(|f| f.seq), Some(n), "{json}");
         }
