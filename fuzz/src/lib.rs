@@ -12,8 +12,9 @@ use doorstep_core::VisitReport;
 use doorstep_core::checklist::{
     AnswerSheet, AnswerValue, ChecklistTemplate, ItemKind, home_verification,
 };
+use doorstep_core::clock::Hlc;
 use doorstep_core::domain::{DeviceId, VisitHistory, VisitId};
-use doorstep_core::event_log::{LogEntry, verify_visit_log};
+use doorstep_core::event_log::{EntryDraft, LogEntry, append, derived_op_id, verify_visit_log};
 use doorstep_core::policy::Policy;
 use doorstep_core::report::review_flags;
 use doorstep_core::sync::merge::{self, FoldedVisit, Refusal};
@@ -40,13 +41,17 @@ struct PushServer {
 }
 
 impl PushServer {
-    fn with_history() -> PushServer {
-        let history = fixture::history();
-        let mut server = PushServer {
+    fn empty() -> PushServer {
+        PushServer {
             heads: HashMap::new(),
             visits: HashMap::new(),
             ops: HashSet::new(),
-        };
+        }
+    }
+
+    fn with_history() -> PushServer {
+        let history = fixture::history();
+        let mut server = PushServer::empty();
         for entry in &history {
             server.take(entry, fixture::DEVICE);
         }
@@ -144,6 +149,68 @@ pub fn push_body(data: &[u8]) {
     let mut server = PushServer::with_history();
     for entry in &entries {
         server.take(entry, pusher);
+    }
+    server.finish();
+}
+
+/// One visit change as a device records it: the first byte picks the
+/// position `k` in the fixed visit's chain, the rest is the entry's payload
+/// (its `kind` read from the payload). The chain is the fixed visit's first
+/// `k` entries, the fuzzed one, then the visit's remaining entries linked
+/// after it, all pushed as [`push_body`] takes them: so the change meets
+/// every state of the visit, and the entries after it meet the change.
+pub fn visit_change(data: &[u8]) {
+    let Some((&at, payload)) = data.split_first() else {
+        return;
+    };
+    let Ok(payload) = std::str::from_utf8(payload) else {
+        return;
+    };
+    let kind = serde_json::from_str::<serde_json::Value>(payload)
+        .ok()
+        .and_then(|value| value.get("kind")?.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    let full = fixture::visit_chain();
+    let at = usize::from(at) % (full.len() + 1);
+    let mut chain: Vec<LogEntry> = full.iter().take(at).cloned().collect();
+    let millis = fixture::FIRST_MILLIS + u64::try_from(at).unwrap_or(0) * 1_000;
+    let fuzzed = EntryDraft {
+        visit_id: fixture::VISIT,
+        author: fixture::DEVICE,
+        op_id: derived_op_id(fixture::VISIT, fixture::DEVICE, chain.len() as u64),
+        kind,
+        payload: payload.to_owned(),
+        hlc: Hlc {
+            millis: millis.saturating_sub(500),
+            counter: 0,
+            node: fixture::DEVICE,
+        },
+        device_time: fixture::t0(),
+        utc_offset_minutes: 480,
+    };
+    let Ok(entry) = append(chain.last(), fuzzed) else {
+        return;
+    };
+    chain.push(entry);
+    for later in full.iter().skip(at) {
+        let draft = EntryDraft {
+            visit_id: later.visit_id,
+            author: later.author,
+            op_id: derived_op_id(later.visit_id, later.author, chain.len() as u64),
+            kind: later.kind.clone(),
+            payload: later.payload.clone(),
+            hlc: later.hlc,
+            device_time: later.device_time,
+            utc_offset_minutes: later.utc_offset_minutes,
+        };
+        let Ok(entry) = append(chain.last(), draft) else {
+            return;
+        };
+        chain.push(entry);
+    }
+    let mut server = PushServer::empty();
+    for entry in &chain {
+        server.take(entry, fixture::DEVICE);
     }
     server.finish();
 }
@@ -330,6 +397,9 @@ mod tests {
         }
         for (_, data) in seeds("case_csv") {
             case_csv(&data);
+        }
+        for (_, data) in seeds("visit_change") {
+            visit_change(&data);
         }
     }
 

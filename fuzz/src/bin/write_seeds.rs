@@ -18,8 +18,8 @@ use chrono::{Duration, TimeZone, Utc};
 use doorstep_core::checklist::{AnswerValue, HOME_VERIFICATION_JSON, home_verification};
 use doorstep_core::clock::{FixedClock, WallClock};
 use doorstep_core::domain::{
-    AttachmentKind, AttachmentLink, InterviewNote, Notice, NoticeChannel, Outcome, OutcomeCode,
-    Rating, VisitChange,
+    AttachmentKind, AttachmentLink, Feedback, InterviewNote, Notice, NoticeChannel, Outcome,
+    OutcomeCode, Rating, Review, ReviewDecision, VisitChange,
 };
 use doorstep_core::event_log::LogEntry;
 use doorstep_core::policy::{GeoPoint, GpsFix, Policy};
@@ -153,6 +153,46 @@ fn run() -> Result<(), String> {
     write("push_body", "odd_fields.json", &body(&odd)?)?;
 
     write("push_body", "real_device.json", &real_device_body()?)?;
+
+    // Each change of the fixed visit at its own place (the first byte), and
+    // a few that only some states take.
+    let mut changes: Vec<(u8, VisitChange)> = (0u8..).zip(fixture::full_visit()).collect();
+    changes.push((
+        3,
+        VisitChange::Cancelled {
+            reason: "客户住院".into(),
+        },
+    ));
+    changes.push((
+        16,
+        VisitChange::FeedbackRecorded {
+            feedback: Feedback {
+                channel: NoticeChannel::PhoneCall,
+                delivered_at: fixture::t0(),
+                summary: "已告知还款计划".into(),
+                customer_confirmed: true,
+            },
+        },
+    ));
+    changes.push((
+        16,
+        VisitChange::Reviewed {
+            review: Review {
+                decision: ReviewDecision::Approve,
+                reviewer: fixture::SUPERVISOR,
+                decided_at: fixture::t0(),
+            },
+        },
+    ));
+    for (at, change) in changes {
+        let mut data = vec![at];
+        data.extend(serde_json::to_vec(&change).map_err(|e| e.to_string())?);
+        write(
+            "visit_change",
+            &format!("{at:02}_{}.bin", change.kind()),
+            &data,
+        )?;
+    }
 
     write(
         "checklist_template",
