@@ -348,7 +348,8 @@ pub struct PullQuery {
     /// Last sequence number seen; 0 for everything.
     #[serde(default)]
     pub cursor: u64,
-    /// Page size, at most [`MAX_PULL_LIMIT`].
+    /// Page size: clamped to `1..=`[`MAX_PULL_LIMIT`] (a larger limit is
+    /// served as the largest page, 0 as 1); [`MAX_PULL_LIMIT`] when absent.
     pub limit: Option<u32>,
 }
 
