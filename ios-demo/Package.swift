@@ -25,7 +25,7 @@ let package = Package(
             dependencies: ["DoorstepCoreFFI"],
             path: "Sources/DoorstepCore"
         ),
-        // URLSession transport, sync scheduler, Keychain key, review client.
+        // URLSession transport, sync scheduler and background task, Keychain key.
         .target(
             name: "DoorstepShell",
             dependencies: ["DoorstepCore"],

@@ -8,10 +8,12 @@ use std::sync::Arc;
 
 use doorstep_core::checklist::{AnswerValue, ChecklistItem, Label};
 use doorstep_core::domain::{
-    AttachmentKind, AttachmentLink, Notice, Outcome, SiteCheck, VisitState,
+    AttachmentKind, AttachmentLink, Notice, Outcome, ReviewDecision, SiteCheck, Visit, VisitAction,
+    VisitState,
 };
 use doorstep_core::policy::{GpsFix, Policy};
 use doorstep_core::report::VisitReport;
+use doorstep_core::sync::plan::SyncPlan;
 use doorstep_core::{
     CaseQuery, CaseSummary, DatabaseKey, RejectedOp, SyncCredentials, SyncReport, SyncStatus,
 };
@@ -268,5 +270,46 @@ impl Doorstep {
     /// retention period; returns how many visits were removed.
     pub fn purge_expired_visits(&self) -> Result<u64> {
         Ok(self.inner.purge_expired_visits()?)
+    }
+
+    /// The actions the visit's state allows the agent now: the screen offers
+    /// only these.
+    pub fn allowed_actions(&self, visit_id: Uuid) -> Result<Vec<VisitAction>> {
+        Ok(self.inner.allowed_actions(visit_id)?)
+    }
+
+    /// The checklist items shown for the visit's answers so far, in template
+    /// order (the template's conditions evaluated by the core).
+    pub fn visible_items(&self, visit_id: Uuid) -> Result<Vec<ChecklistItem>> {
+        Ok(self.inner.visible_items(visit_id)?)
+    }
+
+    /// When to sync next: the scheduler carries it out and asks again after
+    /// each attempt. `reconnected`: connectivity came back since the last one.
+    pub fn sync_plan(&self, online: bool, reconnected: bool) -> Result<SyncPlan> {
+        Ok(self.inner.sync_plan(online, reconnected)?)
+    }
+
+    /// The visits waiting for review on this (a supervisor's) device, oldest
+    /// submission first.
+    pub fn review_queue(&self) -> Result<Vec<Visit>> {
+        Ok(self.inner.review_queue()?)
+    }
+
+    /// Approves or returns a submitted visit as the supervisor signed in on
+    /// this device; the decision is in the visit at once.
+    pub fn review(
+        &self,
+        transport: Arc<dyn HttpTransport>,
+        credentials: SyncCredentials,
+        visit_id: Uuid,
+        decision: ReviewDecision,
+    ) -> Result<()> {
+        Ok(self.inner.review(
+            &ForeignTransport(transport),
+            &credentials,
+            visit_id,
+            decision,
+        )?)
     }
 }

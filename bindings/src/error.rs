@@ -3,6 +3,7 @@
 //! conversion from the core is the only mapping, and it adds nothing.
 
 use doorstep_core::checklist::ItemProblem;
+use doorstep_core::sync::protocol::RejectCode;
 
 /// Why a Doorstep call failed. Kotlin: `DoorstepException` (one subclass per
 /// variant); Swift: `DoorstepError`. [`DoorstepError::code`] is the stable
@@ -79,11 +80,21 @@ pub enum DoorstepError {
         /// Stable reason code.
         reason: String,
     },
+    /// The rules refuse the change, for a reason the variants above do not
+    /// name: `rule` is the code the server answers for the same change (e.g.
+    /// `invalid_note`, `missing_outcome`).
+    #[error("refused ({rule}): {reason}")]
+    Refused {
+        /// The rule's stable code.
+        rule: String,
+        /// Why, for the agent.
+        reason: String,
+    },
     /// A sync did not complete; it resumes where it stopped next time.
     #[error("sync failed ({failure}): {reason}")]
     SyncFailed {
         /// Stable code: "offline", "timeout", "io", "server_error",
-        /// "unauthorized", "refused", "protocol", "wrong_user".
+        /// "unauthorized", "refused", "protocol", "wrong_user", "upgrade_required".
         failure: String,
         /// What happened.
         reason: String,
@@ -123,6 +134,10 @@ impl From<doorstep_core::DoorstepError> for DoorstepError {
             }
             Core::InvalidInput { field, reason } => DoorstepError::InvalidInput { field, reason },
             Core::TamperedLog { index, reason } => DoorstepError::TamperedLog { index, reason },
+            Core::Refused { rule, reason } => DoorstepError::Refused {
+                rule: rule.code().to_owned(),
+                reason,
+            },
             Core::SyncFailed { code, reason } => DoorstepError::SyncFailed {
                 failure: code,
                 reason,
@@ -158,6 +173,10 @@ impl From<DoorstepError> for doorstep_core::DoorstepError {
             }
             DoorstepError::InvalidInput { field, reason } => Core::InvalidInput { field, reason },
             DoorstepError::TamperedLog { index, reason } => Core::TamperedLog { index, reason },
+            DoorstepError::Refused { rule, reason } => Core::Refused {
+                rule: RejectCode::from_code(&rule).unwrap_or(RejectCode::Unrecognized),
+                reason,
+            },
             DoorstepError::SyncFailed { failure, reason } => Core::SyncFailed {
                 code: failure,
                 reason,

@@ -16,12 +16,13 @@ use doorstep_core::domain::{
     Address, AddressKind, AssignedAgents, Attachment, AttachmentKind, AttachmentLink, Case,
     CaseStatus, Customer, Feedback, InterviewNote, Notice, NoticeChannel, Outcome, OutcomeCode,
     OverdueBucket, PhoneNumber, PromiseToPay, Rating, RepaymentPlan, Review, ReviewDecision,
-    SiteCheck, Visit, VisitChange, VisitState,
+    SiteCheck, Visit, VisitAction, VisitChange, VisitState,
 };
 use doorstep_core::event_log::{BreakReason, ChainHead};
 use doorstep_core::money::Money;
 use doorstep_core::policy::{CheckInFlag, GeoPoint, GpsFix};
 use doorstep_core::report::{LogVerification, ReportAnswer, TimelineEntry, VisitReport};
+use doorstep_core::sync::plan::SyncPlan;
 use doorstep_core::{
     CaseQuery, CaseSummary, RejectedOp, SyncCredentials, SyncPhase, SyncReport, SyncStatus,
 };
@@ -605,6 +606,30 @@ pub struct SyncStatus {
     pub consecutive_failures: u32,
     pub deactivated: bool,
     pub pending_uploads: u64,
+}
+
+/// Something done to a visit, as its state machine knows it: what
+/// `allowed_actions` lists for the screens.
+#[uniffi::remote(Enum)]
+pub enum VisitAction {
+    RecordNotice,
+    CheckIn,
+    Edit,
+    CheckOut,
+    Submit,
+    Approve,
+    Return,
+    Cancel,
+    RecordFeedback,
+}
+
+/// When to sync next (`Doorstep.syncPlan`): now (with `syncNow` when
+/// `ignore_backoff`), at a time, or when connectivity returns.
+#[uniffi::remote(Enum)]
+pub enum SyncPlan {
+    Now { ignore_backoff: bool },
+    At { at: Timestamp },
+    WhenOnline,
 }
 
 /// An operation the server refused; it stays on the device.

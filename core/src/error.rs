@@ -17,6 +17,8 @@ use crate::domain::review::ReviewError;
 use crate::domain::visit::IllegalTransition;
 use crate::event_log::BrokenLink;
 use crate::policy::PolicyViolation;
+use crate::rules::Refusal;
+use crate::sync::protocol::RejectCode;
 
 /// Internal error with its source.
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +58,9 @@ pub enum Error {
     /// A visit is already open for the case.
     #[error("the case already has an open visit")]
     VisitAlreadyOpen,
+    /// The rules refuse the change (the same refusal the server would answer).
+    #[error(transparent)]
+    Refused(#[from] Refusal),
     /// The state machine refuses the action.
     #[error(transparent)]
     Transition(#[from] IllegalTransition),
@@ -92,7 +97,7 @@ pub enum Error {
     #[error("sync failed: {code}: {reason}")]
     Sync {
         /// Stable code: "offline", "timeout", "io", "server_error", "unauthorized",
-        /// "refused", "protocol", "wrong_user".
+        /// "refused", "protocol", "wrong_user", "upgrade_required".
         code: &'static str,
         /// What happened, without data.
         reason: String,
@@ -192,11 +197,21 @@ pub enum DoorstepError {
         /// Stable reason code.
         reason: String,
     },
+    /// The rules refuse the change, for a reason the variants above do not
+    /// name: `rule` is the code the server would answer for it (e.g.
+    /// `invalid_note`, `missing_outcome`), see [`DoorstepError::rule`].
+    #[error("refused ({}): {reason}", rule.code())]
+    Refused {
+        /// The rule's stable code, the server's [`RejectCode`].
+        rule: RejectCode,
+        /// Why, for the agent, without data.
+        reason: String,
+    },
     /// A sync did not complete; it resumes where it stopped next time.
     #[error("sync failed ({code}): {reason}")]
     SyncFailed {
         /// Stable code: "offline", "timeout", "io", "server_error", "unauthorized",
-        /// "refused", "protocol", "wrong_user".
+        /// "refused", "protocol", "wrong_user", "upgrade_required".
         code: String,
         /// What happened, without data.
         reason: String,
@@ -217,7 +232,22 @@ impl DoorstepError {
             DoorstepError::IncompleteChecklist { .. } => "incomplete_checklist",
             DoorstepError::InvalidInput { .. } => "invalid_input",
             DoorstepError::TamperedLog { .. } => "tampered_log",
+            DoorstepError::Refused { rule, .. } => rule.code(),
             DoorstepError::SyncFailed { .. } => "sync_failed",
+        }
+    }
+
+    /// The rule that refused the change, as the code the server answers for
+    /// the same change ([`crate::rules::Refusal::code`]); `None` for errors
+    /// that are not a rule's refusal (storage, not found, sync...).
+    pub fn rule(&self) -> Option<RejectCode> {
+        match self {
+            DoorstepError::IllegalTransition { .. } => Some(RejectCode::IllegalTransition),
+            DoorstepError::PolicyViolation { .. } => Some(RejectCode::PolicyViolation),
+            DoorstepError::InvalidAnswer { .. } => Some(RejectCode::InvalidAnswer),
+            DoorstepError::IncompleteChecklist { .. } => Some(RejectCode::IncompleteChecklist),
+            DoorstepError::Refused { rule, .. } => Some(*rule),
+            _ => None,
         }
     }
 }
@@ -246,6 +276,7 @@ impl From<Error> for DoorstepError {
             Error::NotAssigned => not_allowed("the case is not assigned to this agent"),
             Error::NoAgent => not_allowed("no agent is signed in on this device"),
             Error::VisitAlreadyOpen => not_allowed("the case already has an open visit"),
+            Error::Refused(refusal) => refused(refusal),
             Error::Transition(t) => DoorstepError::IllegalTransition {
                 state: t.from.code().to_owned(),
                 action: t.action.code().to_owned(),
@@ -283,6 +314,34 @@ impl From<Error> for DoorstepError {
                 reason,
             },
         }
+    }
+}
+
+/// The public form of a rules refusal: the richer variants where one exists
+/// (state machine, policy, answer, checklist), [`DoorstepError::Refused`]
+/// with the rule's code otherwise.
+fn refused(refusal: Refusal) -> DoorstepError {
+    match refusal {
+        Refusal::IllegalTransition(t) => DoorstepError::IllegalTransition {
+            state: t.from.code().to_owned(),
+            action: t.action.code().to_owned(),
+        },
+        Refusal::Policy(v) => DoorstepError::PolicyViolation {
+            code: v.code().to_owned(),
+            message: v.to_string(),
+        },
+        Refusal::InvalidAnswer(p) => DoorstepError::InvalidAnswer {
+            item_id: p.item_id,
+            reason: p.reason.code().to_owned(),
+        },
+        Refusal::IncompleteChecklist(problems) => DoorstepError::IncompleteChecklist { problems },
+        Refusal::UnknownVisit => DoorstepError::NotFound {
+            what: "visit".into(),
+        },
+        other => DoorstepError::Refused {
+            rule: other.code(),
+            reason: other.to_string(),
+        },
     }
 }
 

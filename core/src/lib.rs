@@ -8,7 +8,8 @@
 //! platform bindings wrap.
 //!
 //! Layers, from the bottom: [`money`], [`clock`], [`policy`], [`checklist`] and
-//! [`domain`] are pure values and rules; [`event_log`] makes a visit's history
+//! [`domain`] are pure values and rules; [`rules`] is the one check every change
+//! to a visit must pass, on the phone and on the server; [`event_log`] makes a visit's history
 //! tamper-evident; [`store`] keeps it all in the encrypted database; [`Doorstep`]
 //! turns an agent's action into one transaction, and [`Doorstep::sync`] exchanges
 //! the outbox and the server's changes through a [`Transport`] the shell supplies.
@@ -22,6 +23,7 @@ pub mod event_log;
 pub mod money;
 pub mod policy;
 pub mod report;
+pub mod rules;
 pub mod snapshot;
 pub mod store;
 pub mod sync;

@@ -13,6 +13,7 @@ use doorstep_core::domain::note::MAX_NOTE_CHARS;
 use doorstep_core::domain::{AttachmentKind, AttachmentLink, OutcomeCode, PromiseToPay, VisitId};
 use doorstep_core::event_log::LogEntry;
 use doorstep_core::report::VisitReport;
+use doorstep_core::sync::protocol::RejectCode;
 use doorstep_core::{CaseQuery, CaseSummary, DoorstepError, Money, ServerSnapshot};
 use uuid::Uuid;
 
@@ -128,13 +129,13 @@ fn a_note_of_exactly_the_limit_is_kept_whole_and_one_more_character_is_refused()
 
     for too_long in [format!("{longest}债"), format!("{ascii}x")] {
         let secret = &too_long[..300];
-        let error = refused(&field, visit, "invalid_input", &[secret], || {
+        let error = refused(&field, visit, "invalid_note", &[secret], || {
             field.doorstep.add_note(visit, &too_long)
         });
-        assert_eq!(invalid_input_field(&error), "note");
+        assert_eq!(error.rule(), Some(RejectCode::InvalidNote));
     }
     for blank in ["", "   \n\t "] {
-        refused(&field, visit, "invalid_input", &[], || {
+        refused(&field, visit, "invalid_note", &[], || {
             field.doorstep.add_note(visit, blank)
         });
     }
@@ -434,20 +435,23 @@ fn outcomes_with_bad_amounts_or_dates_are_refused() {
         ("far future", with_promise(500_000, "CNY", NaiveDate::MAX)),
     ];
     for (what, outcome) in bad {
-        let error = refused(&field, visit, "invalid_input", &[&outcome.summary], || {
-            field.doorstep.set_outcome(visit, outcome.clone())
-        });
-        assert_eq!(invalid_input_field(&error), "outcome", "{what}");
+        let error = refused(
+            &field,
+            visit,
+            "invalid_outcome",
+            &[&outcome.summary],
+            || field.doorstep.set_outcome(visit, outcome.clone()),
+        );
+        assert_eq!(error.rule(), Some(RejectCode::InvalidOutcome), "{what}");
     }
     let mut no_promise = promise_outcome();
     no_promise.code = OutcomeCode::Refused;
-    let error = refused(&field, visit, "invalid_input", &[], || {
+    refused(&field, visit, "invalid_outcome", &[], || {
         field.doorstep.set_outcome(visit, no_promise.clone())
     });
-    assert_eq!(invalid_input_field(&error), "outcome");
     let mut long_summary = promise_outcome();
     long_summary.summary = "还".repeat(2_001);
-    refused(&field, visit, "invalid_input", &["还还还还"], || {
+    refused(&field, visit, "invalid_outcome", &["还还还还"], || {
         field.doorstep.set_outcome(visit, long_summary.clone())
     });
 
@@ -487,7 +491,7 @@ fn unknown_items_visits_and_cases_are_refused() {
         )
     });
     assert_eq!(answer_reason(&error), ("ghost_item", "unknown_item"));
-    let error = refused(&field, visit, "not_found", &[], || {
+    let error = refused(&field, visit, "invalid_attachment", &[], || {
         field.doorstep.attach(
             visit,
             AttachmentKind::Photo,
@@ -498,12 +502,7 @@ fn unknown_items_visits_and_cases_are_refused() {
             },
         )
     });
-    assert_eq!(
-        error,
-        DoorstepError::NotFound {
-            what: "note".into()
-        }
-    );
+    assert_eq!(error.rule(), Some(RejectCode::InvalidAttachment));
 
     let nowhere = Uuid::now_v7();
     let not_found = |what: &str| DoorstepError::NotFound { what: what.into() };

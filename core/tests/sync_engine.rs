@@ -115,6 +115,46 @@ fn a_rejected_op_is_kept_and_listed_and_the_ops_behind_it_still_go() {
     assert_eq!(server.with(|s| s.push_requests), pushes);
 }
 
+/// An op that makes the server refuse every push it is in (a 422 for the
+/// whole batch: something it cannot take at all) does not hold up the queue
+/// forever: the engine halves the batch until it finds the op, records it as
+/// refused with the server's code, and everything else is applied.
+#[test]
+fn an_op_that_fails_its_whole_push_is_set_apart_and_the_rest_drains() {
+    let field = field_with(3);
+    let server = FakeServer::new(field.agent);
+    let visits: Vec<_> = field
+        .cases
+        .iter()
+        .map(|case| play_complete_visit(&field, case.id))
+        .collect();
+    let ops = field.doorstep.pending_ops(1_000).unwrap();
+    let poison = ops[ops.len() / 3].entry.op_id;
+    server.with(|s| s.poison.insert(poison));
+
+    let report = sync(&field, &server).unwrap();
+    assert_eq!(report.rejected, 1);
+    assert_eq!(report.applied as usize, ops.len() - 1);
+    let refused = field.doorstep.rejected_ops().unwrap();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(
+        (refused[0].op_id, refused[0].code.as_str()),
+        (poison, "invalid_push")
+    );
+    assert!(refused[0].change.is_some(), "what the agent did is kept");
+    assert_eq!(field.doorstep.pending_outbox_count().unwrap(), 0);
+    let applied: std::collections::HashSet<Uuid> = server.applied_ids().into_iter().collect();
+    for op in &ops {
+        assert_eq!(applied.contains(&op.entry.op_id), op.entry.op_id != poison);
+    }
+    // The next sync does not send it again.
+    let pushes = server.with(|s| s.push_requests);
+    let report = sync(&field, &server).unwrap();
+    assert_eq!((report.applied, report.rejected), (0, 0));
+    assert_eq!(server.with(|s| s.push_requests), pushes);
+    assert_eq!(visits.len(), 3);
+}
+
 #[test]
 fn a_deactivated_device_pushes_everything_then_wipes() {
     let field = field();

@@ -302,8 +302,14 @@ fn a_visit_planned_on_the_partner_phone_arrives_and_a_broken_entry_is_skipped() 
             }),
     );
 
+    // The tampered entry is skipped; the visit of a case this phone does not
+    // hold waits for its case (parked), it is not skipped for good.
     let report = sync(&field, &server).unwrap();
-    assert_eq!((report.pulled, report.skipped_entries), (2, 2));
+    assert_eq!((report.pulled, report.skipped_entries), (2, 1));
+    let parked: i64 = raw_connection(&field.path)
+        .query_row("SELECT count(*) FROM parked_entries", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(parked, 1);
     let detail = field.doorstep.case_detail(case.id).unwrap();
     assert_eq!(detail.visits, vec![(visit, VisitState::Notified)]);
     assert_eq!(detail.case.status, CaseStatus::InProgress);

@@ -8,6 +8,18 @@ func background<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async t
     try await Task.detached(priority: .userInitiated) { try work() }.value
 }
 
+/// Holds the open session for code that runs outside the main actor (the
+/// background sync task).
+final class SessionBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var session: DoorstepSession?
+
+    var value: DoorstepSession? {
+        get { lock.withLock { session } }
+        set { lock.withLock { session = newValue } }
+    }
+}
+
 /// The app's state shared by the screens: the session, the scheduler, and
 /// what the sync bar shows.
 @MainActor
@@ -18,6 +30,8 @@ final class AppModel: ObservableObject {
     @Published private(set) var progress: SyncProgress?
     @Published private(set) var message: String?
     private var scheduler: SyncScheduler?
+    /// The open session, for the background task iOS may run without the UI.
+    nonisolated static let openSession = SessionBox()
 
     /// The server; set `DoorstepServerURL` in the app's Info.plist.
     private let serverURL = Bundle.main.object(forInfoDictionaryKey: "DoorstepServerURL") as? String
@@ -37,6 +51,8 @@ final class AppModel: ObservableObject {
                 }
             }
             session = opened
+            AppModel.openSession.value = opened
+            BackgroundSync.schedule(session: opened)
             let scheduler = SyncScheduler(session: opened) { attempt in
                 Task { @MainActor [weak self] in await self?.finished(attempt) }
             }
@@ -80,8 +96,6 @@ func describe(_ error: Error) -> String {
             return "\(error.code()): " + problems.map { "\($0.itemId) (\($0.reason))" }.joined(separator: ", ")
         }
         return "\(error.code()): \(error.localizedDescription)"
-    case let error as ReviewRefused:
-        return "refused by the server: \(error.code)"
     default:
         return error.localizedDescription
     }

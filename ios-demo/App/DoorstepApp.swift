@@ -1,3 +1,4 @@
+import DoorstepShell
 import SwiftUI
 
 /// The Doorstep iOS app: the sync bar above a navigation stack of the case
@@ -6,6 +7,11 @@ import SwiftUI
 @main
 struct DoorstepApp: App {
     @StateObject private var model = AppModel()
+
+    init() {
+        // Before launch ends, as BGTaskScheduler requires.
+        BackgroundSync.register { AppModel.openSession.value }
+    }
 
     var body: some Scene {
         WindowGroup {

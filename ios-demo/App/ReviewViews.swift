@@ -3,14 +3,14 @@ import DoorstepShell
 import SwiftUI
 import UIKit
 
-/// A submitted visit waiting for the supervisor.
-struct PendingReview: Hashable {
-    let summary: CaseSummary
+/// A submitted visit waiting for the supervisor, with its case.
+struct PendingReview {
+    let caseFile: Case
     let visitId: String
 }
 
-/// The supervisor's queue: submitted visits of the team's cases this device
-/// pulled (a supervisor's pull sees the team's visits).
+/// The supervisor's queue: the visits of the team's cases this device pulled
+/// that wait for review, as the core lists them (oldest submission first).
 struct ReviewQueueView: View {
     @EnvironmentObject var model: AppModel
     @State var pending: [PendingReview] = []
@@ -25,8 +25,8 @@ struct ReviewQueueView: View {
                     ReviewDetailView(visitId: item.visitId)
                 } label: {
                     VStack(alignment: .leading) {
-                        Text(item.summary.customerName).font(.headline)
-                        Text("\(item.summary.externalRef) · \(item.summary.overdueAmount.text)")
+                        Text(item.caseFile.customer.name).font(.headline)
+                        Text("\(item.caseFile.externalRef) · \(item.caseFile.overdueAmount.text)")
                     }
                 }
             }
@@ -40,11 +40,8 @@ struct ReviewQueueView: View {
         guard let session = model.session else { return }
         do {
             pending = try await background {
-                let query = CaseQuery(status: .submitted, bucket: nil, text: nil, limit: 200, offset: 0)
-                return try session.doorstep.listCases(query: query).flatMap { summary in
-                    try session.doorstep.caseDetail(caseId: summary.id).visits
-                        .filter { $0.state == .submitted }
-                        .map { PendingReview(summary: summary, visitId: $0.visitId) }
+                try session.doorstep.reviewQueue().map { visit in
+                    PendingReview(caseFile: try session.doorstep.caseDetail(caseId: visit.caseId).case, visitId: visit.id)
                 }
             }
             error = nil
@@ -137,14 +134,8 @@ struct ReviewDetailView: View {
         let visitId = visitId
         Task {
             do {
-                try await background {
-                    guard let signIn = try session.savedSignIn() else { throw DoorstepError.NotAllowed(reason: "not signed in") }
-                    try ReviewClient(transport: session.transport).review(
-                        username: signIn.username, password: signIn.password, deviceId: session.doorstep.deviceId(),
-                        visitId: visitId, decision: decision)
-                    // Pull the review back so this device shows the new state.
-                    _ = try session.syncNow()
-                }
+                // Through the core: the decision is in the visit at once.
+                try await background { try session.review(visitId: visitId, decision: decision) }
                 done = "sent"
                 error = nil
                 await load()

@@ -11,6 +11,10 @@ struct VisitFlowView: View {
     let visitId: String
     @State var report: VisitReport?
     @State var checklist: ChecklistTemplate?
+    /// The checklist items shown for the answers so far (the core evaluates the conditions).
+    @State var visibleItems: [ChecklistItem] = []
+    /// What the visit's state allows now (the core's state machine).
+    @State var allowed: [VisitAction] = []
     @State var siteCheck: SiteCheck?
     @State var error: String?
     @State var done: String?
@@ -42,19 +46,23 @@ struct VisitFlowView: View {
                         Text("\(words(notice.channel)) at \(notice.givenAt.text) for \(notice.plannedVisitAt.text)"
                              + (notice.acknowledged ? " (acknowledged)" : ""))
                     }
-                    NoticeForm { notice in act("notice recorded") { doorstep in try doorstep.recordNotice(visitId: visitId, notice: notice) } }
+                    if allowed.contains(.recordNotice) {
+                        NoticeForm { notice in act("notice recorded") { doorstep in try doorstep.recordNotice(visitId: visitId, notice: notice) } }
+                    }
                 }
                 Section("Check-in") {
                     if let check = visit.checkIn { SiteCheckLine(title: "Checked in", check: check) }
                     if let siteCheck { SiteCheckLine(title: "Last check", check: siteCheck) }
-                    Button("Check in here") { withFix { fix in act("checked in") { doorstep in siteCheckDone(try doorstep.checkIn(visitId: visitId, fix: fix)) } } }
+                    if allowed.contains(.checkIn) {
+                        Button("Check in here") { withFix { fix in act("checked in") { doorstep in siteCheckDone(try doorstep.checkIn(visitId: visitId, fix: fix)) } } }
+                    }
                 }
                 if let checklist {
                     Section("Checklist: \(checklist.title.text) (v\(checklist.version))") {
                         ForEach(report.checklistProblems, id: \.self) { problem in
                             Text("\(problem.itemId): \(words(problem.reason))").foregroundStyle(.red)
                         }
-                        ForEach(checklist.items, id: \.id) { item in
+                        ForEach(visibleItems, id: \.id) { item in
                             ChecklistItemView(
                                 item: item,
                                 current: report.answers.first { $0.itemId == item.id }?.value,
@@ -80,11 +88,12 @@ struct VisitFlowView: View {
                         note = ""
                         act("note added") { doorstep in _ = try doorstep.addNote(visitId: visitId, text: text) }
                     }
-                    .disabled(note.trimmingCharacters(in: .whitespaces).isEmpty)
+                    .disabled(!allowed.contains(.edit) || note.trimmingCharacters(in: .whitespaces).isEmpty)
                 }
                 Section("Photos") {
                     Text("\(report.attachments.filter { $0.link == .visit }.count) photo(s) of the visit")
                     Button("Take photo") { photoFor = PhotoTarget(itemId: nil) }
+                        .disabled(!allowed.contains(.edit))
                 }
                 Section("Outcome") {
                     if let outcome = visit.outcome { Text("Saved: \(words(outcome.code)) — \(outcome.summary)") }
@@ -95,7 +104,9 @@ struct VisitFlowView: View {
                 Section("Finish") {
                     if let check = visit.checkOut { SiteCheckLine(title: "Checked out", check: check) }
                     Button("Check out") { withFix { fix in act("checked out") { doorstep in siteCheckDone(try doorstep.checkOut(visitId: visitId, fix: fix)) } } }
+                        .disabled(!allowed.contains(.checkOut))
                     Button("Submit") { act("submitted") { doorstep in try doorstep.submit(visitId: visitId) } }
+                        .disabled(!allowed.contains(.submit))
                     if report.unsyncedEntries > 0 { Text("\(report.unsyncedEntries) change(s) not yet sent").font(.caption) }
                 }
             }
@@ -112,18 +123,33 @@ struct VisitFlowView: View {
         .task { act(nil) { _ in } }
     }
 
-    /// One core call off the main actor, then a fresh read of the report and checklist.
+    /// What the form shows, read from the core in one go.
+    private struct Read: Sendable {
+        let report: VisitReport
+        let checklist: ChecklistTemplate
+        let visibleItems: [ChecklistItem]
+        let allowed: [VisitAction]
+    }
+
+    /// One core call off the main actor, then a fresh read of the report,
+    /// the checklist, the items shown and the actions allowed.
     private func act(_ confirmation: String?, _ action: @escaping @Sendable (Doorstep) throws -> Void) {
         guard let session = model.session else { return }
         let visitId = visitId
         Task {
             do {
-                let (newReport, newChecklist) = try await background {
+                let read = try await background {
                     try action(session.doorstep)
-                    return (try session.doorstep.visitReport(visitId: visitId), try session.doorstep.checklist(visitId: visitId))
+                    let doorstep = session.doorstep
+                    return Read(report: try doorstep.visitReport(visitId: visitId),
+                                checklist: try doorstep.checklist(visitId: visitId),
+                                visibleItems: try doorstep.visibleItems(visitId: visitId),
+                                allowed: try doorstep.allowedActions(visitId: visitId))
                 }
-                report = newReport
-                checklist = newChecklist
+                report = read.report
+                checklist = read.checklist
+                visibleItems = read.visibleItems
+                allowed = read.allowed
                 error = nil
                 done = confirmation
             } catch {

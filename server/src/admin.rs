@@ -14,10 +14,70 @@ use crate::store::{self, CaseRecord, DeviceRecord, FeedItem, Store, StoreTx, Use
 
 fn user_named(tx: &dyn StoreTx, username: &str) -> Result<UserRecord, AppError> {
     tx.user_by_name(username)?
-        .ok_or_else(|| AppError::not_found(format!("no user named {username:?}")))
+        .ok_or_else(|| AppError::not_found("no user with that name"))
+}
+
+/// The bank's minimum password length, in characters.
+pub const MIN_PASSWORD_CHARS: usize = 12;
+
+/// Why a new user's name or password is refused. The messages never repeat
+/// what was typed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NewUserRefused {
+    /// The user name is empty.
+    #[error("the user name is empty")]
+    EmptyUserName,
+    /// The user name starts or ends with white space.
+    #[error("the user name starts or ends with white space")]
+    UserNameSpaceAround,
+    /// The user name holds a bidirectional or control character (which could
+    /// make it show as another name).
+    #[error("the user name holds a bidirectional or control character")]
+    UserNameHiddenCharacter,
+    /// The password is shorter than [`MIN_PASSWORD_CHARS`] characters.
+    #[error("the password is shorter than {MIN_PASSWORD_CHARS} characters")]
+    PasswordTooShort,
+}
+
+impl NewUserRefused {
+    /// The stable code of the refusal.
+    pub fn code(self) -> &'static str {
+        match self {
+            NewUserRefused::EmptyUserName => "empty_user_name",
+            NewUserRefused::UserNameSpaceAround => "user_name_space_around",
+            NewUserRefused::UserNameHiddenCharacter => "user_name_hidden_character",
+            NewUserRefused::PasswordTooShort => "password_too_short",
+        }
+    }
+}
+
+impl From<NewUserRefused> for AppError {
+    fn from(refused: NewUserRefused) -> Self {
+        AppError::unprocessable(refused.code(), refused.to_string())
+    }
+}
+
+/// Checks a new user's name and password: a name that is not empty, has no
+/// white space around it and no bidirectional or control character, and a
+/// password of at least [`MIN_PASSWORD_CHARS`] characters.
+pub fn check_new_user(username: &str, password: &str) -> Result<(), NewUserRefused> {
+    if username.is_empty() {
+        return Err(NewUserRefused::EmptyUserName);
+    }
+    if username.trim() != username {
+        return Err(NewUserRefused::UserNameSpaceAround);
+    }
+    if username.chars().any(crate::text::is_hidden_format) {
+        return Err(NewUserRefused::UserNameHiddenCharacter);
+    }
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(NewUserRefused::PasswordTooShort);
+    }
+    Ok(())
 }
 
 /// Creates a user; agents may name their supervisor (whose team they join).
+/// The name and password must pass [`check_new_user`] (`422` with its code).
 pub fn create_user(
     store: &dyn Store,
     username: &str,
@@ -26,12 +86,7 @@ pub fn create_user(
     supervisor: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<UserId, AppError> {
-    if username.trim().is_empty() || password.is_empty() {
-        return Err(AppError::bad_request(
-            "invalid_user",
-            "user name and password must not be empty",
-        ));
-    }
+    check_new_user(username, password)?;
     let password_hash = auth::hash_password(password)?;
     store::write(store, |tx| {
         let supervisor = match supervisor {
@@ -41,7 +96,7 @@ pub fn create_user(
                 if found.role != Role::Supervisor {
                     return Err(AppError::bad_request(
                         "not_a_supervisor",
-                        format!("{name:?} is not a supervisor"),
+                        "the named supervisor is not a supervisor",
                     ));
                 }
                 Some(found.id)
@@ -60,13 +115,15 @@ pub fn create_user(
     })
 }
 
-/// Registers a device to a user.
+/// Registers a device to a user. The server's own author id and the nil and
+/// max UUIDs are refused (`422 invalid_device_id`).
 pub fn create_device(
     store: &dyn Store,
     username: &str,
     device: DeviceId,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
+    crate::service::devices::check_device_id(device)?;
     store::write(store, |tx| {
         let user = user_named(tx, username)?;
         tx.insert_device(&DeviceRecord {
@@ -75,6 +132,25 @@ pub fn create_device(
             active: true,
         })?;
         audit(tx, now, None, "create_device", "device", device)
+    })
+}
+
+/// Clears every sign-in attempt counted against a user's name, so they may
+/// sign in again at once (their client addresses stay counted); audited as
+/// `unlock_user`. The user's id, and how many attempts were cleared.
+pub fn unlock_user(
+    store: &dyn Store,
+    limiter: &crate::login_limit::LoginLimiter,
+    username: &str,
+    now: DateTime<Utc>,
+) -> Result<(UserId, u64), AppError> {
+    store::write(store, |tx| {
+        let user = tx
+            .user_by_name(username)?
+            .ok_or_else(|| AppError::not_found("no user with that name"))?;
+        let cleared = limiter.unlock(tx, username)?;
+        audit(tx, now, None, "unlock_user", "user", user.id)?;
+        Ok((user.id, cleared))
     })
 }
 
@@ -127,6 +203,7 @@ fn put_case(
     let before = tx.case(case.id)?;
     let id = case.id;
     let removed: Vec<UserId> = before
+        .as_ref()
         .map(|old| {
             std::iter::once(old.case.assigned.primary)
                 .chain(old.case.assigned.partner)
@@ -134,8 +211,19 @@ fn put_case(
                 .collect()
         })
         .unwrap_or_default();
+    // Someone who could not see the case before can now: an agent it moved
+    // to, or a new team's supervisor.
+    let newly_visible = before.as_ref().is_some_and(|old| {
+        old.supervisor != supervisor
+            || std::iter::once(case.assigned.primary)
+                .chain(case.assigned.partner)
+                .any(|agent| !old.case.assigned.includes(agent))
+    });
     tx.upsert_case(&CaseRecord { case, supervisor })?;
     tx.append_feed(&FeedItem::Case { case_id: id })?;
+    if newly_visible {
+        refeed_visits(tx, id)?;
+    }
     if !removed.is_empty() {
         tx.append_feed(&FeedItem::CaseRemoved {
             case_id: id,
@@ -143,6 +231,27 @@ fn put_case(
         })?;
     }
     audit(tx, now, None, "put_case", "case", id)
+}
+
+/// Appends every stored entry of the case's visits to the feed again, after
+/// the case: the feed rows they had were read by devices that could not see
+/// them then (a new agent's phone pulled past them), so whoever gained the
+/// case now receives its whole history after the case itself. Devices that
+/// had the entries already take them as duplicates.
+fn refeed_visits(tx: &dyn StoreTx, case_id: CaseId) -> Result<(), AppError> {
+    for visit in tx.case_visits(case_id)? {
+        let mut entries = tx.visit_entries(visit.id)?;
+        entries.sort_by_key(|stored| (stored.entry.author, stored.entry.seq));
+        for stored in entries {
+            tx.append_feed(&FeedItem::VisitEntry {
+                case_id,
+                visit_id: visit.id,
+                author: stored.entry.author,
+                seq: stored.entry.seq,
+            })?;
+        }
+    }
+    Ok(())
 }
 
 /// Moves a case to another agent (the partner is kept unless it is that agent).

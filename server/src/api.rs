@@ -24,7 +24,10 @@ use crate::blobs::BlobStore;
 use crate::error::AppError;
 use crate::login_limit::{ClientAddress, LoginLimiter};
 use crate::metrics::Metrics;
+use crate::password_gate::PasswordGate;
+use crate::protocol_version::ClientProtocol;
 use crate::service::{self, Session};
+use crate::sign_in_guard::{self, Attempt, SignInGuard};
 use crate::store::Store;
 
 /// What every handler shares.
@@ -38,8 +41,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Attachment bytes.
     pub blobs: Arc<BlobStore>,
-    /// Failed sign-ins, per user name and client address.
+    /// The limits on sign-ins, per user name and client address.
     pub login_limiter: Arc<LoginLimiter>,
+    /// The bound on password checks running at once.
+    pub password_gate: Arc<PasswordGate>,
 }
 
 impl AppState {
@@ -52,6 +57,17 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             blobs,
             login_limiter: Arc::new(LoginLimiter::default()),
+            password_gate: Arc::new(PasswordGate::default()),
+        }
+    }
+
+    /// What a guarded sign-in needs ([`sign_in_guard::guarded`]).
+    pub fn sign_in_guard(&self) -> SignInGuard {
+        SignInGuard {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            limiter: self.login_limiter.clone(),
+            gate: self.password_gate.clone(),
         }
     }
 }
@@ -81,6 +97,9 @@ pub fn app_with_console(state: AppState, console: crate::console::ConsoleConfig)
         .route("/v1/devices", post(register_device))
         .merge(crate::console::router(&state, console))
         .fallback(not_found)
+        .layer(middleware::from_fn(
+            crate::protocol_version::require_supported,
+        ))
         .layer(middleware::from_fn(
             crate::compression::compress_json_responses,
         ))
@@ -233,11 +252,9 @@ async fn healthz() -> &'static str {
 }
 
 async fn metrics(State(state): State<AppState>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
-    )
-        .into_response()
+    let mut text = state.metrics.render();
+    text.push_str(&state.password_gate.render_metrics());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 
 /// The OpenAPI document of this API, as served at `/openapi.json`.
@@ -257,40 +274,22 @@ async fn login(
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> Result<Response, Response> {
     let store = state.store.clone();
-    let username = request.username.clone();
-    let response = limited_sign_in(&state, &username, address, move |now| {
-        service::login(store.as_ref(), &request, now)
-    })
-    .await?;
+    let attempt = Attempt {
+        channel: "login",
+        username: request.username.clone(),
+        address,
+        device: Some(request.device_id),
+    };
+    let response = sign_in_guard::guarded(
+        state.sign_in_guard(),
+        attempt,
+        move |now| service::login(store.as_ref(), &request, now),
+        sign_in_guard::judge_api,
+    )
+    .await
+    .map_err(IntoResponse::into_response)?
+    .map_err(IntoResponse::into_response)?;
     Ok(Json(response).into_response())
-}
-
-/// Runs a sign-in attempt under the login limiter: refused (429) while the
-/// user name or address is limited; a wrong user name or password (401)
-/// counts as a failure, a success clears the user name's failures.
-async fn limited_sign_in<R: Send + 'static>(
-    state: &AppState,
-    username: &str,
-    address: Option<std::net::IpAddr>,
-    attempt: impl FnOnce(chrono::DateTime<chrono::Utc>) -> Result<R, AppError> + Send + 'static,
-) -> Result<R, Response> {
-    let now = state.clock.now();
-    state
-        .login_limiter
-        .check(username, address, now)
-        .map_err(IntoResponse::into_response)?;
-    match blocking(move || attempt(now)).await {
-        Ok(done) => {
-            state.login_limiter.succeeded(username);
-            Ok(done)
-        }
-        Err(error) => {
-            if error.status == StatusCode::UNAUTHORIZED {
-                state.login_limiter.failed(username, address, now);
-            }
-            Err(error.into_response())
-        }
-    }
 }
 
 async fn register_device(
@@ -299,11 +298,21 @@ async fn register_device(
     JsonBody(request): JsonBody<RegisterDeviceRequest>,
 ) -> Result<Response, Response> {
     let store = state.store.clone();
-    let username = request.username.clone();
-    let response = limited_sign_in(&state, &username, address, move |now| {
-        service::devices::register_device(store.as_ref(), &request, now)
-    })
-    .await?;
+    let attempt = Attempt {
+        channel: "register_device",
+        username: request.username.clone(),
+        address,
+        device: Some(request.device_id),
+    };
+    let response = sign_in_guard::guarded(
+        state.sign_in_guard(),
+        attempt,
+        move |now| service::devices::register_device(store.as_ref(), &request, now),
+        sign_in_guard::judge_api,
+    )
+    .await
+    .map_err(IntoResponse::into_response)?
+    .map_err(IntoResponse::into_response)?;
     Ok(Json(response).into_response())
 }
 
@@ -319,6 +328,7 @@ async fn logout(
 
 async fn push(
     State(state): State<AppState>,
+    protocol: ClientProtocol,
     Bearer(session): Bearer,
     JsonBody(request): JsonBody<PushRequest>,
 ) -> Result<Response, AppError> {
@@ -335,11 +345,17 @@ async fn push(
         let ops = request
             .into_entries()
             .map_err(|e| AppError::unprocessable("invalid_push", e.to_string()))?;
-        service::push::push(store.as_ref(), &session, &ops, now)
+        let policy = doorstep_core::policy::Policy::default();
+        let checks = service::push::PushRules {
+            policy: &policy,
+            now,
+            max_clock_skew: chrono::Duration::hours(service::push::MAX_CLOCK_SKEW_HOURS),
+        };
+        service::push::push(store.as_ref(), &session, &ops, &checks)
     })
     .await?;
     state.metrics.count_ops(counts);
-    Ok(Json(response).into_response())
+    Ok(Json(protocol.push_response(response)).into_response())
 }
 
 /// Query of `GET /v1/pull`.
@@ -400,6 +416,7 @@ pub struct ChainQuery {
 
 async fn own_chain(
     State(state): State<AppState>,
+    protocol: ClientProtocol,
     Bearer(session): Bearer,
     visit_id: Result<Path<VisitId>, axum::extract::rejection::PathRejection>,
     query: Result<Query<ChainQuery>, axum::extract::rejection::QueryRejection>,
@@ -415,7 +432,7 @@ async fn own_chain(
         service::chain::own_chain(store.as_ref(), &session, visit_id, query.from, now)
     })
     .await?;
-    Ok(Json(chain).into_response())
+    Ok(Json(protocol.chain_response(chain)).into_response())
 }
 
 /// Query of `PUT /v1/attachments/{sha256}`.

@@ -17,8 +17,12 @@ pub mod demo;
 pub mod error;
 pub mod login_limit;
 pub mod metrics;
+pub mod password_gate;
+pub mod protocol_version;
 pub mod service;
+pub mod sign_in_guard;
 pub mod store;
+pub mod text;
 
 pub use api::{AppState, app, app_with_console};
 pub use error::AppError;

@@ -1,21 +1,34 @@
-//! Limits on failed sign-ins, per user name and per client address, so that
-//! passwords cannot be guessed at speed. Used by `POST /v1/login` and
-//! `POST /v1/devices`, and meant for the supervisor console's web login.
+//! Limits on sign-ins, per user name and per client address, so that
+//! passwords cannot be guessed at speed. Used by `POST /v1/login`,
+//! `POST /v1/devices` and the console's sign-in form, through
+//! [`crate::sign_in::guarded`].
 //!
-//! After [`LimitPolicy::max_failures`] failures within
-//! [`LimitPolicy::window`], for the same user name or from the same address,
-//! further attempts are refused with `429 too_many_attempts` and a
-//! `Retry-After` until the oldest of those failures leaves the window. A
-//! success clears the user name's failures (not the address's, so one known
-//! password does not reset guessing at others from the same place).
+//! An attempt is **counted before its password is checked**: in one write
+//! transaction the limiter reads what is counted against the user name and
+//! the address, refuses the attempt if that reaches
+//! [`LimitPolicy::max_failures`], and otherwise counts it as *in progress*.
+//! The check then turns it into a failure (wrong user name or password) or
+//! forgets it (anything else). So a burst of parallel guesses for one name is
+//! checked at most `max_failures` times; the rest are refused with
+//! `429 too_many_attempts` and a `Retry-After`:
 //!
-//! The counts live in memory, per server process: several replicas each allow
-//! the limit, and a restart forgets. Time comes from the caller, so tests are
+//! * when failures alone reach the limit, until the oldest of the latest
+//!   `max_failures` leaves [`LimitPolicy::window`];
+//! * when attempts still being checked make up the rest, one second (an
+//!   attempt left in progress for longer than [`STALE_AFTER_SECONDS`], by a
+//!   server that stopped during the check, counts as a failure).
+//!
+//! A success clears the user name's failures (not the address's, so one
+//! known password does not reset guessing at others from the same place).
+//!
+//! The counts live in the store ([`crate::store::StoreTx::sign_in_attempts`]):
+//! replicas on one PostgreSQL database share them and a restart keeps them.
+//! User names are kept only as their SHA-256. Attempts older than the window
+//! are forgotten, and at most [`LimitPolicy::max_tracked`] are kept (the
+//! oldest are forgotten first). Time comes from the caller, so tests are
 //! deterministic.
 
-use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
-use std::sync::Mutex;
 
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -24,20 +37,25 @@ use chrono::{DateTime, Duration, Utc};
 use doorstep_core::sync::protocol::ErrorBody;
 use sha2::{Digest, Sha256};
 
+use crate::store::{SignInAttempt, StoreError, StoreTx};
+
+/// How long an attempt may stay in progress before it counts as a failure.
+pub const STALE_AFTER_SECONDS: i64 = 60;
+
 /// How many failures, in how long, before sign-ins are refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LimitPolicy {
-    /// Failures allowed within the window; the next attempt is refused.
+    /// Attempts allowed within the window (failed or in progress); the next
+    /// is refused.
     pub max_failures: usize,
     /// The sliding window.
     pub window: Duration,
-    /// The most user names and addresses tracked at once; beyond it the
-    /// oldest are forgotten first.
+    /// The most attempts kept at once; beyond it the oldest are forgotten.
     pub max_tracked: usize,
 }
 
 impl Default for LimitPolicy {
-    /// Five failures in fifteen minutes; 100,000 keys.
+    /// Five failures in fifteen minutes; 100,000 attempts kept.
     fn default() -> Self {
         LimitPolicy {
             max_failures: 5,
@@ -54,67 +72,84 @@ pub struct TooManyAttempts {
     pub retry_after_seconds: u64,
 }
 
+/// `Retry-After` with `seconds`, on `response`.
+pub fn with_retry_after(mut response: Response, seconds: u64) -> Response {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    response
+}
+
 impl IntoResponse for TooManyAttempts {
     /// `429` with `Retry-After` and the `too_many_attempts` error body.
     fn into_response(self) -> Response {
         let body = ErrorBody {
             code: "too_many_attempts".into(),
             message: format!(
-                "too many failed sign-ins; try again in {} seconds",
+                "too many sign-in attempts; try again in {} seconds",
                 self.retry_after_seconds
             ),
         };
-        let mut response = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
-        response.headers_mut().insert(
-            header::RETRY_AFTER,
-            HeaderValue::from(self.retry_after_seconds),
-        );
-        response
+        with_retry_after(
+            (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response(),
+            self.retry_after_seconds,
+        )
     }
 }
 
-/// What failures are counted against. User names are kept as their SHA-256,
-/// so a key is small whatever was typed; IPv6 addresses by their /64 prefix,
-/// the block one subscriber usually holds.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum Key {
-    User([u8; 32]),
-    Address(IpAddr),
+/// The limit key of a user name: its SHA-256, so a key is small whatever was
+/// typed and the store never holds the name.
+pub fn user_key(username: &str) -> String {
+    format!("user:{}", hex::encode(Sha256::digest(username.as_bytes())))
 }
 
-impl Key {
-    fn user(username: &str) -> Key {
-        Key::User(Sha256::digest(username.as_bytes()).into())
-    }
-
-    fn address(address: IpAddr) -> Key {
-        match address {
-            IpAddr::V4(v4) => Key::Address(IpAddr::V4(v4)),
-            IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-                Some(v4) => Key::Address(IpAddr::V4(v4)),
-                None => {
-                    let prefix = u128::from(v6) & !((1u128 << 64) - 1);
-                    Key::Address(IpAddr::V6(prefix.into()))
-                }
-            },
-        }
+/// The limit key of a client address: IPv4 as it is (an IPv4-mapped IPv6
+/// address is its IPv4 address), IPv6 by its /64 prefix, the block one
+/// subscriber usually holds.
+pub fn address_key(address: IpAddr) -> String {
+    match address {
+        IpAddr::V4(v4) => format!("addr:{v4}"),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => format!("addr:{v4}"),
+            None => {
+                let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+                format!("addr:{}/64", std::net::Ipv6Addr::from(prefix))
+            }
+        },
     }
 }
 
-/// Failed sign-ins, counted per user name and per client address.
+/// An attempt allowed to check its password, with what was counted for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counted {
+    /// The attempt's rows: one per limit key.
+    ids: Vec<u64>,
+    /// The user name's limit key.
+    user_key: String,
+}
+
+/// How a counted attempt ended, as the limit sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// Signed in: the attempt is forgotten and the user name's failures cleared.
+    Succeeded,
+    /// A wrong user name or password: the attempt stays counted, as a failure.
+    WrongCredentials,
+    /// Refused for another reason (a device, a role), or the server failed:
+    /// the attempt is forgotten.
+    NotCounted,
+}
+
+/// The limits on sign-ins, kept in the store.
 #[derive(Debug, Default)]
 pub struct LoginLimiter {
     policy: LimitPolicy,
-    failures: Mutex<HashMap<Key, VecDeque<DateTime<Utc>>>>,
 }
 
 impl LoginLimiter {
     /// A limiter with its policy.
     pub fn new(policy: LimitPolicy) -> Self {
-        LoginLimiter {
-            policy,
-            failures: Mutex::new(HashMap::new()),
-        }
+        LoginLimiter { policy }
     }
 
     /// The policy in force.
@@ -122,97 +157,99 @@ impl LoginLimiter {
         self.policy
     }
 
-    fn keys(username: &str, address: Option<IpAddr>) -> impl Iterator<Item = Key> {
-        std::iter::once(Key::user(username)).chain(address.map(Key::address))
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, VecDeque<DateTime<Utc>>>> {
-        // The map holds only counters: a panic elsewhere leaves it usable.
-        self.failures
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
-    /// Whether an attempt for `username` from `address` may go ahead at `now`.
-    pub fn check(
+    /// In the write transaction `tx`: forgets attempts out of the window (and
+    /// beyond [`LimitPolicy::max_tracked`]), then refuses the attempt for
+    /// `username` from `address` at `now` if the limit is reached, or counts
+    /// it in progress.
+    pub fn begin(
         &self,
+        tx: &dyn StoreTx,
         username: &str,
         address: Option<IpAddr>,
         now: DateTime<Utc>,
-    ) -> Result<(), TooManyAttempts> {
-        let mut failures = self.lock();
+    ) -> Result<Result<Counted, TooManyAttempts>, StoreError> {
+        let since = now - self.policy.window;
+        let keep = u64::try_from(self.policy.max_tracked).unwrap_or(u64::MAX);
+        tx.forget_sign_in_attempts(since, keep)?;
+        let user_key = user_key(username);
+        let keys: Vec<String> = std::iter::once(user_key.clone())
+            .chain(address.map(address_key))
+            .collect();
         let mut wait: Option<Duration> = None;
-        for key in Self::keys(username, address) {
-            let Some(times) = failures.get_mut(&key) else {
-                continue;
-            };
-            self.expire(times, now);
-            if times.len() >= self.policy.max_failures {
-                // The attempt is allowed again once enough failures have left
-                // the window to go below the limit.
-                let index = times.len() - self.policy.max_failures;
-                let until = times[index] + self.policy.window - now;
+        for key in &keys {
+            let attempts = tx.sign_in_attempts(key, since)?;
+            if let Some(until) = self.wait(&attempts, now) {
                 wait = Some(wait.map_or(until, |w| w.max(until)));
             }
         }
-        match wait {
-            None => Ok(()),
-            Some(wait) => {
-                let millis = u64::try_from(wait.num_milliseconds()).unwrap_or(0);
-                Err(TooManyAttempts {
-                    retry_after_seconds: millis.div_ceil(1000).max(1),
-                })
-            }
+        if let Some(wait) = wait {
+            let millis = u64::try_from(wait.num_milliseconds()).unwrap_or(0);
+            return Ok(Err(TooManyAttempts {
+                retry_after_seconds: millis.div_ceil(1000).max(1),
+            }));
+        }
+        let mut ids = Vec::with_capacity(keys.len());
+        for key in &keys {
+            ids.push(tx.insert_sign_in_attempt(key, now)?);
+        }
+        Ok(Ok(Counted { ids, user_key }))
+    }
+
+    /// How long an attempt must wait, given the attempts counted against
+    /// one key within the window; `None` when it may go ahead.
+    fn wait(&self, attempts: &[SignInAttempt], now: DateTime<Utc>) -> Option<Duration> {
+        let max = self.policy.max_failures;
+        if attempts.len() < max {
+            return None;
+        }
+        let stale = now - Duration::seconds(STALE_AFTER_SECONDS);
+        let failed: Vec<DateTime<Utc>> = attempts
+            .iter()
+            .filter(|a| !a.in_progress || a.at <= stale)
+            .map(|a| a.at)
+            .collect();
+        if failed.len() >= max {
+            // Allowed again once enough failures have left the window to go
+            // below the limit.
+            Some(failed[failed.len() - max] + self.policy.window - now)
+        } else {
+            // Attempts being checked right now make up the rest.
+            Some(Duration::seconds(1))
         }
     }
 
-    /// Counts a failed attempt (wrong user name or password).
-    pub fn failed(&self, username: &str, address: Option<IpAddr>, now: DateTime<Utc>) {
-        let mut failures = self.lock();
-        for key in Self::keys(username, address) {
-            if !failures.contains_key(&key) && failures.len() >= self.policy.max_tracked {
-                self.make_room(&mut failures, now);
+    /// In the write transaction `tx`: settles a counted attempt.
+    pub fn finish(
+        &self,
+        tx: &dyn StoreTx,
+        counted: &Counted,
+        ending: Ending,
+    ) -> Result<(), StoreError> {
+        match ending {
+            Ending::WrongCredentials => {
+                for id in &counted.ids {
+                    tx.fail_sign_in_attempt(*id)?;
+                }
             }
-            let times = failures.entry(key).or_default();
-            self.expire(times, now);
-            times.push_back(now);
-            // Only the latest failures matter for the limit.
-            while times.len() > self.policy.max_failures {
-                times.pop_front();
+            Ending::Succeeded => {
+                for id in &counted.ids {
+                    tx.delete_sign_in_attempt(*id)?;
+                }
+                tx.clear_sign_in_attempts(&counted.user_key, false)?;
             }
-        }
-    }
-
-    /// A successful sign-in clears the user name's failures.
-    pub fn succeeded(&self, username: &str) {
-        self.lock().remove(&Key::user(username));
-    }
-
-    fn expire(&self, times: &mut VecDeque<DateTime<Utc>>, now: DateTime<Utc>) {
-        while times
-            .front()
-            .is_some_and(|at| *at + self.policy.window <= now)
-        {
-            times.pop_front();
-        }
-    }
-
-    /// Drops expired keys, then if still full the key with the oldest latest failure.
-    fn make_room(&self, failures: &mut HashMap<Key, VecDeque<DateTime<Utc>>>, now: DateTime<Utc>) {
-        failures.retain(|_, times| {
-            times
-                .back()
-                .is_some_and(|at| *at + self.policy.window > now)
-        });
-        if failures.len() >= self.policy.max_tracked {
-            let oldest = failures
-                .iter()
-                .min_by_key(|(_, times)| times.back().copied())
-                .map(|(key, _)| key.clone());
-            if let Some(key) = oldest {
-                failures.remove(&key);
+            Ending::NotCounted => {
+                for id in &counted.ids {
+                    tx.delete_sign_in_attempt(*id)?;
+                }
             }
         }
+        Ok(())
+    }
+
+    /// In the write transaction `tx`: forgets every attempt counted against
+    /// `username` (an admin unlocking the user); how many.
+    pub fn unlock(&self, tx: &dyn StoreTx, username: &str) -> Result<u64, StoreError> {
+        tx.clear_sign_in_attempts(&user_key(username), true)
     }
 }
 
@@ -241,6 +278,8 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddress {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::sqlite::SqliteStore;
+    use crate::store::{self, Store};
     use chrono::TimeZone;
 
     fn t(minutes: i64) -> DateTime<Utc> {
@@ -251,79 +290,184 @@ mod tests {
         Some(IpAddr::from([10, 0, 0, last]))
     }
 
+    struct Limits {
+        store: SqliteStore,
+        limiter: LoginLimiter,
+    }
+
+    impl Limits {
+        fn new(policy: LimitPolicy) -> Limits {
+            Limits {
+                store: SqliteStore::open_in_memory().unwrap(),
+                limiter: LoginLimiter::new(policy),
+            }
+        }
+
+        fn begin(
+            &self,
+            name: &str,
+            address: Option<IpAddr>,
+            now: DateTime<Utc>,
+        ) -> Result<Counted, TooManyAttempts> {
+            store::write(&self.store as &dyn Store, |tx| {
+                self.limiter.begin(tx, name, address, now)
+            })
+            .unwrap()
+        }
+
+        fn finish(&self, counted: &Counted, ending: Ending) {
+            store::write(&self.store as &dyn Store, |tx| {
+                self.limiter.finish(tx, counted, ending)
+            })
+            .unwrap();
+        }
+
+        fn fail(&self, name: &str, address: Option<IpAddr>, now: DateTime<Utc>) {
+            let counted = self.begin(name, address, now).unwrap();
+            self.finish(&counted, Ending::WrongCredentials);
+        }
+
+        fn rows(&self) -> usize {
+            store::read(&self.store as &dyn Store, |tx| {
+                let mut n = 0;
+                for i in 0..200u8 {
+                    n += tx
+                        .sign_in_attempts(&user_key(&format!("user{i}")), t(-60))?
+                        .len();
+                }
+                Ok::<_, StoreError>(n)
+            })
+            .unwrap()
+        }
+    }
+
     #[test]
     fn five_failures_in_the_window_refuse_until_the_oldest_leaves_it() {
-        let limiter = LoginLimiter::default();
+        let limits = Limits::new(LimitPolicy::default());
         for minute in 0..5 {
-            assert_eq!(limiter.check("lin", ip(1), t(minute)), Ok(()));
-            limiter.failed("lin", ip(1), t(minute));
+            limits.fail("lin", ip(1), t(minute));
         }
         // The oldest failure (minute 0) leaves the window at minute 15.
         assert_eq!(
-            limiter.check("lin", ip(1), t(6)),
+            limits.begin("lin", ip(1), t(6)),
             Err(TooManyAttempts {
                 retry_after_seconds: 9 * 60
             })
         );
         // Per user name: another address is refused too.
-        assert!(limiter.check("lin", ip(2), t(6)).is_err());
+        assert!(limits.begin("lin", ip(2), t(6)).is_err());
         // Per address: another user name from the same address is refused.
-        assert!(limiter.check("wang", ip(1), t(6)).is_err());
+        assert!(limits.begin("wang", ip(1), t(6)).is_err());
         // Another user from another address is not.
-        assert_eq!(limiter.check("wang", ip(2), t(6)), Ok(()));
-        assert_eq!(limiter.check("lin", ip(1), t(15)), Ok(()));
+        assert!(limits.begin("wang", ip(2), t(6)).is_ok());
+        assert!(limits.begin("lin", ip(3), t(15)).is_ok());
+    }
+
+    #[test]
+    fn attempts_in_progress_count_and_refuse_for_a_second() {
+        let limits = Limits::new(LimitPolicy::default());
+        let pending: Vec<Counted> = (0..5)
+            .map(|_| limits.begin("lin", None, t(0)).unwrap())
+            .collect();
+        // Five are being checked: the sixth waits for them, briefly.
+        assert_eq!(
+            limits.begin("lin", None, t(0)),
+            Err(TooManyAttempts {
+                retry_after_seconds: 1
+            })
+        );
+        // Two turn out not to be guesses (a refused device): room for two more.
+        limits.finish(&pending[0], Ending::NotCounted);
+        limits.finish(&pending[1], Ending::NotCounted);
+        assert!(limits.begin("lin", None, t(0)).is_ok());
+        assert!(limits.begin("lin", None, t(0)).is_ok());
+        assert!(limits.begin("lin", None, t(0)).is_err());
+        // Left in progress by a server that stopped, they count as failures.
+        let later = t(0) + Duration::seconds(STALE_AFTER_SECONDS);
+        assert_eq!(
+            limits.begin("lin", None, later),
+            Err(TooManyAttempts {
+                retry_after_seconds: 15 * 60 - 60
+            })
+        );
     }
 
     #[test]
     fn a_success_clears_the_user_but_not_the_address() {
-        let limiter = LoginLimiter::default();
-        for minute in 0..5 {
-            limiter.failed("lin", ip(1), t(minute));
+        let limits = Limits::new(LimitPolicy::default());
+        for minute in 0..4 {
+            limits.fail("lin", ip(1), t(minute));
         }
-        limiter.succeeded("lin");
-        assert_eq!(limiter.check("lin", None, t(5)), Ok(()));
-        assert!(limiter.check("lin", ip(1), t(5)).is_err());
+        let right = limits.begin("lin", ip(1), t(4)).unwrap();
+        limits.finish(&right, Ending::Succeeded);
+        for minute in 4..8 {
+            limits.fail("lin", None, t(minute));
+        }
+        assert!(limits.begin("lin", None, t(8)).is_ok());
+        // The address keeps its four failures and the success is not one.
+        limits.fail("other", ip(1), t(8));
+        assert!(limits.begin("third", ip(1), t(9)).is_err());
     }
 
     #[test]
     fn failures_spread_over_more_than_the_window_never_refuse() {
-        let limiter = LoginLimiter::default();
+        let limits = Limits::new(LimitPolicy::default());
         for i in 0..50 {
-            let now = t(i * 4);
-            assert_eq!(limiter.check("lin", ip(1), now), Ok(()), "attempt {i}");
-            limiter.failed("lin", ip(1), now);
+            limits.fail("lin", ip(1), t(i * 4));
         }
     }
 
     #[test]
     fn ipv6_addresses_count_by_their_64_prefix() {
-        let limiter = LoginLimiter::default();
+        let limits = Limits::new(LimitPolicy::default());
         let v6 = |last: u16| Some(IpAddr::from([0x2001, 0xdb8, 1, 2, 0, 0, 0, last]));
         for i in 0..5 {
-            limiter.failed(&format!("user{i}"), v6(i), t(0));
+            limits.fail(&format!("user{i}"), v6(i), t(0));
         }
-        assert!(limiter.check("other", v6(99), t(1)).is_err());
+        assert!(limits.begin("other", v6(99), t(1)).is_err());
         let elsewhere = Some(IpAddr::from([0x2001, 0xdb8, 1, 3, 0, 0, 0, 1]));
-        assert_eq!(limiter.check("other", elsewhere, t(1)), Ok(()));
+        assert!(limits.begin("other", elsewhere, t(1)).is_ok());
         // An IPv4-mapped address is the IPv4 address.
         for i in 0..5 {
-            limiter.failed(&format!("v4user{i}"), ip(9), t(0));
+            limits.fail(&format!("v4user{i}"), ip(9), t(0));
         }
         let mapped = Some(IpAddr::from(
             std::net::Ipv4Addr::new(10, 0, 0, 9).to_ipv6_mapped(),
         ));
-        assert!(limiter.check("someone", mapped, t(1)).is_err());
+        assert!(limits.begin("someone", mapped, t(1)).is_err());
+        assert_eq!(
+            address_key(IpAddr::from([0x2001, 0xdb8, 1, 2, 9, 9, 9, 9])),
+            "addr:2001:db8:1:2::/64"
+        );
     }
 
     #[test]
-    fn the_number_of_tracked_keys_is_bounded() {
-        let limiter = LoginLimiter::new(LimitPolicy {
+    fn the_number_of_kept_attempts_is_bounded_and_names_are_digests() {
+        let limits = Limits::new(LimitPolicy {
             max_tracked: 10,
             ..LimitPolicy::default()
         });
         for i in 0..100u8 {
-            limiter.failed(&format!("user{i}"), None, t(0));
+            limits.fail(&format!("user{i}"), None, t(0));
         }
-        assert!(limiter.lock().len() <= 10);
+        assert!(limits.rows() <= 11, "{}", limits.rows());
+        assert!(user_key("lin").starts_with("user:"));
+        assert_eq!(user_key("lin").len(), "user:".len() + 64);
+        assert!(!user_key("lin").contains("lin"));
+    }
+
+    #[test]
+    fn unlocking_forgets_the_users_attempts() {
+        let limits = Limits::new(LimitPolicy::default());
+        for minute in 0..5 {
+            limits.fail("lin", None, t(minute));
+        }
+        assert!(limits.begin("lin", None, t(5)).is_err());
+        let cleared = store::write(&limits.store as &dyn Store, |tx| {
+            limits.limiter.unlock(tx, "lin")
+        })
+        .unwrap();
+        assert_eq!(cleared, 5);
+        assert!(limits.begin("lin", None, t(5)).is_ok());
     }
 }

@@ -107,6 +107,12 @@ enum Command {
         #[arg(long)]
         agent: String,
     },
+    /// Clears a user's failed sign-ins, so they may sign in again at once
+    /// (their client addresses stay counted). Audited.
+    UnlockUser {
+        #[arg(long)]
+        username: String,
+    },
     /// Deactivates a device: its next pull tells it to push and wipe.
     DeactivateDevice {
         #[arg(long)]
@@ -238,6 +244,13 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::ReassignCase { case_id, agent } => {
             admin::reassign_case(store_ref, case_id, &agent, now).map_err(|e| e.to_string())?;
             println!("case {case_id}");
+            Ok(())
+        }
+        Command::UnlockUser { username } => {
+            let limiter = doorstep_server::login_limit::LoginLimiter::default();
+            let (id, cleared) = admin::unlock_user(store_ref, &limiter, &username, now)
+                .map_err(|e| e.to_string())?;
+            println!("user {id} unlocked ({cleared} sign-in attempts cleared)");
             Ok(())
         }
         Command::DeactivateDevice { device_id } => {

@@ -123,7 +123,7 @@ fn code(body: &[u8]) -> String {
 
 async fn admin_token(w: &World) -> String {
     let s = w.state.store.as_ref();
-    admin::create_user(s, "admin", "pw-admin", Role::Admin, None, t0()).unwrap();
+    admin::create_user(s, "admin", "pw-admin-secret", Role::Admin, None, t0()).unwrap();
     let device = Uuid::now_v7();
     admin::create_device(s, "admin", device, t0()).unwrap();
     w.login("admin", device).await

@@ -35,9 +35,9 @@ async fn a_pushed_visit_is_verified_whole_and_the_result_kept_with_it() {
     );
     // The next push verifies the whole log again, old entries included.
     w.clock.advance(chrono::Duration::minutes(10));
-    assert_eq!(w.push_outcomes(&token, &ops[2..]).await, ["applied"; 4]);
+    assert_eq!(w.push_outcomes(&token, &ops[2..]).await, ["applied"; 5]);
     let check = chain_check(&w, visit).unwrap();
-    assert_eq!(check.entries, 6);
+    assert_eq!(check.entries, 7);
     assert_eq!(check.broken, None);
     assert_eq!(check.checked_at, t0() + chrono::Duration::minutes(10));
 
@@ -53,7 +53,7 @@ async fn a_pushed_visit_is_verified_whole_and_the_result_kept_with_it() {
         .await;
     assert_eq!(status.as_u16(), 200, "{body}");
     let check = chain_check(&w, visit).unwrap();
-    assert_eq!((check.entries, check.broken), (7, None));
+    assert_eq!((check.entries, check.broken), (8, None));
 
     // A refused entry keeps its place in the chain and is verified with it.
     let late = phone.act(&note(w.agent1, "after approval"));
@@ -62,7 +62,7 @@ async fn a_pushed_visit_is_verified_whole_and_the_result_kept_with_it() {
         ["illegal_transition"]
     );
     let check = chain_check(&w, visit).unwrap();
-    assert_eq!((check.entries, check.broken), (8, None));
+    assert_eq!((check.entries, check.broken), (9, None));
 }
 
 #[tokio::test]

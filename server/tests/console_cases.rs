@@ -192,8 +192,8 @@ async fn a_supervisor_cannot_import_for_another_team() {
 
     // An admin may import for any team.
     let s = w.state.store.as_ref();
-    admin::create_user(s, "root", "pw-root", Role::Admin, None, t0()).unwrap();
-    let admin_cookies = sign_in(&w, "root", "pw-root").await.unwrap();
+    admin::create_user(s, "root", "pw-root-secret", Role::Admin, None, t0()).unwrap();
+    let admin_cookies = sign_in(&w, "root", "pw-root-secret").await.unwrap();
     let page = import(&w, &admin_cookies, &csv, "import").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
     assert_eq!(assigned(&w, theirs), (w.agent3, None));
@@ -364,7 +364,7 @@ async fn every_assignment_denial() {
     .await;
     assert_eq!(page.status, StatusCode::SEE_OTHER);
     assert_eq!(page.location(), "/console/login");
-    assert!(sign_in(&w, "agent1", "pw-agent1").await.is_err());
+    assert!(sign_in(&w, "agent1", "pw-agent1-secret").await.is_err());
     let agent1 = store::read(w.state.store.as_ref(), |tx| tx.user_by_name("agent1"))
         .unwrap()
         .unwrap();
@@ -423,7 +423,7 @@ async fn the_export_lists_the_teams_visits_without_personal_data_and_defuses_for
     admin::create_user(
         s,
         "=cmd|' /C calc'!A0",
-        "pw-=cmd|' /C calc'!A0",
+        "pw-=cmd|' /C calc'!A0-secret",
         Role::Agent,
         Some("sup_a"),
         t0(),
@@ -761,12 +761,12 @@ async fn the_case_list_pages_through_a_large_team_soonest_due_first() {
 async fn an_admin_picks_any_team_to_list_assign_and_export() {
     let w = World::new();
     let s = w.state.store.as_ref();
-    admin::create_user(s, "root", "pw-root", Role::Admin, None, t0()).unwrap();
+    admin::create_user(s, "root", "pw-root-secret", Role::Admin, None, t0()).unwrap();
     let sup_b = store::read(s, |tx| tx.user_by_name("sup_b"))
         .unwrap()
         .unwrap()
         .id;
-    let cookies = sign_in(&w, "root", "pw-root").await.unwrap();
+    let cookies = sign_in(&w, "root", "pw-root-secret").await.unwrap();
     // The first team by supervisor name is shown unless another is picked.
     let first = get(&w, "/console/cases", &cookies).await;
     assert!(first.body.contains(&w.case1.id.to_string()));

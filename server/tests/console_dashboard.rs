@@ -15,7 +15,7 @@ async fn the_dashboard_adds_up_the_teams_visits_per_day_and_per_agent() {
     assert_eq!(page.status, StatusCode::OK);
     let body = page.body.replace(['\n', ' '], "");
     // Both team A visits were checked in on 2 March (17:00 Beijing); one
-    // ended in a promise of 5,000 CNY, the other has no outcome yet; both are
+    // ended in a promise of 5,000 CNY, the other found nobody home; both are
     // flagged (two-person, far from the address). agent2 was on both.
     let row = |cells: &[&str], tag: &str| {
         cells
@@ -24,22 +24,19 @@ async fn the_dashboard_adds_up_the_teams_visits_per_day_and_per_agent() {
             .collect::<String>()
     };
     assert!(
-        body.contains(&row(
-            &["Total", "2", "100%", "1", "5,000.00 CNY", "2"],
-            "th"
-        )),
+        body.contains(&row(&["Total", "2", "50%", "1", "5,000.00 CNY", "2"], "th")),
         "{body}"
     );
     assert!(body.contains(&row(
-        &["agent1", "1", "100%", "1", "5,000.00 CNY", "1"],
+        &["<bdi>agent1</bdi>", "1", "100%", "1", "5,000.00 CNY", "1"],
         "td"
     )));
     assert!(body.contains(&row(
-        &["agent2", "2", "100%", "1", "5,000.00 CNY", "2"],
+        &["<bdi>agent2</bdi>", "2", "50%", "1", "5,000.00 CNY", "2"],
         "td"
     )));
     assert!(body.contains(&row(
-        &["2026-03-02", "2", "100%", "1", "5,000.00 CNY", "2"],
+        &["2026-03-02", "2", "50%", "1", "5,000.00 CNY", "2"],
         "td"
     )));
     assert!(
@@ -59,7 +56,7 @@ async fn the_dashboard_adds_up_the_teams_visits_per_day_and_per_agent() {
     let theirs = get(&c.w, "/console/dashboard?days=9999", &other).await;
     let body = theirs.body.replace(['\n', ' '], "");
     assert!(
-        body.contains(&row(&["agent3", "1", "–", "0", "–", "0"], "td")),
+        body.contains(&row(&["<bdi>agent3</bdi>", "1", "0%", "0", "–", "0"], "td")),
         "{body}"
     );
     assert!(!body.contains("agent1"));

@@ -56,8 +56,11 @@ async fn the_queue_lists_the_teams_submitted_visits_oldest_first_with_filters_an
     only(&agent1, c.visit1, c.visit3);
     let promised = get(&c.w, "/console/queue?outcome=promise_to_pay", &cookies).await;
     only(&promised, c.visit1, c.visit3);
+    let not_home = get(&c.w, "/console/queue?outcome=not_home", &cookies).await;
+    only(&not_home, c.visit3, c.visit1);
+    // A visit without an outcome cannot be submitted any more: none are.
     let none = get(&c.w, "/console/queue?outcome=none", &cookies).await;
-    only(&none, c.visit3, c.visit1);
+    assert!(none.body.contains("<span id=\"shown\">0</span>"));
     // Submitted at 10:00 and 14:00 UTC: 18:00 and 22:00 on 2 March in Beijing.
     let day = get(
         &c.w,

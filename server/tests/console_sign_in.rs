@@ -27,7 +27,7 @@ async fn a_supervisor_signs_in_with_a_strict_http_only_cookie_and_signs_out() {
         &format!("doorstep_login={login_cookie}"),
         &[
             ("username", "sup_a"),
-            ("password", "pw-sup_a"),
+            ("password", "pw-sup_a-secret"),
             ("csrf", &csrf),
         ],
     )
@@ -118,9 +118,9 @@ async fn cookies_are_secure_behind_tls() {
 async fn agents_unknown_users_wrong_passwords_and_forged_sign_ins_are_refused() {
     let w = World::new();
     for (user, password) in [
-        ("agent1", "pw-agent1"),
+        ("agent1", "pw-agent1-secret"),
         ("sup_a", "wrong"),
-        ("nobody", "pw-nobody"),
+        ("nobody", "pw-nobody-secret"),
     ] {
         let refused = sign_in(&w, user, password).await.unwrap_err();
         assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{user}");
@@ -134,7 +134,7 @@ async fn agents_unknown_users_wrong_passwords_and_forged_sign_ins_are_refused() 
         "",
         &[
             ("username", "sup_a"),
-            ("password", "pw-sup_a"),
+            ("password", "pw-sup_a-secret"),
             ("csrf", "x"),
         ],
     )
@@ -145,6 +145,29 @@ async fn agents_unknown_users_wrong_passwords_and_forged_sign_ins_are_refused() 
     let page = get(&w, "/console/queue", "doorstep_console=deadbeef").await;
     assert_eq!(page.location(), "/console/login");
     assert!(audit_actions(&w, "console_sign_in").is_empty());
+    // Every refusal left an audit row with ids and codes only: the user's id
+    // when the typed name is a user's, never the name or the password.
+    let refused: Vec<_> = store::read(w.state.store.as_ref(), |tx| tx.audit_log())
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.action == "sign_in_refused")
+        .map(|r| (r.user, r.target_kind, r.target_id))
+        .collect();
+    let sup_a = store::read(w.state.store.as_ref(), |tx| tx.user_by_name("sup_a"))
+        .unwrap()
+        .unwrap()
+        .id;
+    let row =
+        |user: Option<Uuid>, code: &str| (user, "console_sign_in".to_owned(), code.to_owned());
+    assert_eq!(
+        refused,
+        [
+            row(Some(w.agent1), "wrong_credentials"),
+            row(Some(sup_a), "wrong_credentials"),
+            row(None, "wrong_credentials"),
+            row(Some(sup_a), "csrf_refused"),
+        ]
+    );
 }
 
 #[tokio::test]
@@ -155,16 +178,22 @@ async fn repeated_wrong_passwords_lock_the_name_for_a_while_even_with_the_right_
         assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
     }
     // Locked, whatever the password; the API's login counts the same failures.
-    let locked = sign_in(&w, "sup_a", "pw-sup_a").await.unwrap_err();
+    // The page says when to come back, as the API does.
+    let locked = sign_in(&w, "sup_a", "pw-sup_a-secret").await.unwrap_err();
     assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(locked.header("retry-after"), "900");
+    assert_eq!(
+        audit_actions(&w, "sign_in_refused"),
+        [vec!["wrong_credentials"; 5], vec!["too_many_attempts"]].concat()
+    );
     assert!(locked.cookie("doorstep_console").is_none());
     assert!(locked.body.contains("role=\"alert\""));
     // Another supervisor is not locked out by someone guessing sup_a's password
     // (in process there is no client address to count).
-    assert!(sign_in(&w, "sup_b", "pw-sup_b").await.is_ok());
+    assert!(sign_in(&w, "sup_b", "pw-sup_b-secret").await.is_ok());
     // A quarter of an hour later the right password works again.
     w.clock.advance(chrono::Duration::minutes(15));
-    assert!(sign_in(&w, "sup_a", "pw-sup_a").await.is_ok());
+    assert!(sign_in(&w, "sup_a", "pw-sup_a-secret").await.is_ok());
 }
 
 #[tokio::test]

@@ -46,10 +46,12 @@ async fn post(
     (status, retry, serde_json::from_slice(&bytes).unwrap())
 }
 
+fn audit_log(w: &World) -> Vec<store::AuditRecord> {
+    store::read(w.state.store.as_ref(), |tx| tx.audit_log()).unwrap()
+}
+
 fn audit_len(w: &World) -> usize {
-    store::read(w.state.store.as_ref(), |tx| tx.audit_log())
-        .unwrap()
-        .len()
+    audit_log(w).len()
 }
 
 fn login_body(username: &str, password: &str, device: Uuid) -> String {
@@ -68,7 +70,7 @@ fn register_device_body(username: &str, password: &str, device: Uuid) -> String 
 async fn a_new_phone_registers_its_id_with_the_agents_password_and_logs_in() {
     let w = World::new();
     let device = Uuid::now_v7();
-    let body = register_device_body("agent1", "pw-agent1", device);
+    let body = register_device_body("agent1", "pw-agent1-secret", device);
     let (status, _, value) = post(&w, "/v1/devices", None, &body).await;
     assert_eq!(status, StatusCode::OK, "{value}");
     assert_eq!(value["device_id"], json!(device));
@@ -97,7 +99,7 @@ async fn a_new_phone_registers_its_id_with_the_agents_password_and_logs_in() {
         &w,
         "/v1/login",
         None,
-        &login_body("agent2", "pw-agent2", device),
+        &login_body("agent2", "pw-agent2-secret", device),
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -115,17 +117,17 @@ async fn device_registration_denials() {
             "unauthorized",
         ),
         (
-            register_body("nobody", "pw-agent1"),
+            register_body("nobody", "pw-agent1-secret"),
             StatusCode::UNAUTHORIZED,
             "unauthorized",
         ),
         (
-            register_device_body("agent2", "pw-agent2", w.phone1),
+            register_device_body("agent2", "pw-agent2-secret", w.phone1),
             StatusCode::CONFLICT,
             "device_taken",
         ),
         (
-            register_device_body("agent1", "pw-agent1", Uuid::nil()),
+            register_device_body("agent1", "pw-agent1-secret", Uuid::nil()),
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_device_id",
         ),
@@ -149,14 +151,32 @@ async fn device_registration_denials() {
                 .method("POST")
                 .uri("/v1/devices")
                 .header(header::CONTENT_TYPE, "text/plain")
-                .body(Body::from(register_body("agent1", "pw-agent1")))
+                .body(Body::from(register_body("agent1", "pw-agent1-secret")))
                 .unwrap(),
         )
         .await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_eq!(value["code"], "unsupported_media_type");
-    // Nothing was registered or audited by the refusals.
-    assert_eq!(audit_len(&w), first);
+    // Nothing was registered. Each refused sign-in left one audit row, ids and
+    // codes only; bodies the server could not read never got to sign in.
+    let refused = audit_log(&w).split_off(first);
+    assert!(refused.iter().all(|r| r.action == "sign_in_refused"));
+    assert!(refused.iter().all(|r| r.target_kind == "register_device"));
+    let rows: Vec<_> = refused
+        .iter()
+        .map(|r| (r.user, r.target_id.as_str()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            (Some(w.agent1), "wrong_credentials"),
+            (None, "wrong_credentials"),
+            (Some(w.agent2), "device_taken"),
+            (Some(w.agent1), "invalid_device_id"),
+        ]
+    );
+    assert_eq!(refused[2].device, Some(w.phone1));
+    assert_eq!(refused[3].device, Some(Uuid::nil()));
     // A deactivated phone cannot be registered again.
     doorstep_server::admin::deactivate_device(w.state.store.as_ref(), w.phone1, t0()).unwrap();
     let before = audit_len(&w);
@@ -164,7 +184,7 @@ async fn device_registration_denials() {
         &w,
         "/v1/devices",
         None,
-        &register_device_body("agent1", "pw-agent1", w.phone1),
+        &register_device_body("agent1", "pw-agent1-secret", w.phone1),
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -175,7 +195,13 @@ async fn device_registration_denials() {
             .unwrap()
             .active
     );
-    assert_eq!(audit_len(&w), before);
+    let after = audit_log(&w);
+    assert_eq!(after.len(), before + 1);
+    let last = after.last().unwrap();
+    assert_eq!(
+        (last.action.as_str(), last.target_id.as_str()),
+        ("sign_in_refused", "device_deactivated")
+    );
 }
 
 #[tokio::test]
@@ -198,7 +224,7 @@ async fn five_wrong_passwords_lock_the_user_name_for_fifteen_minutes() {
         &w,
         "/v1/login",
         None,
-        &login_body("agent1", "pw-agent1", w.phone1),
+        &login_body("agent1", "pw-agent1-secret", w.phone1),
     )
     .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
@@ -209,7 +235,7 @@ async fn five_wrong_passwords_lock_the_user_name_for_fifteen_minutes() {
         &w,
         "/v1/devices",
         None,
-        &register_body("agent1", "pw-agent1"),
+        &register_body("agent1", "pw-agent1-secret"),
     )
     .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
@@ -233,7 +259,7 @@ async fn failures_from_one_address_limit_every_user_name_from_it() {
         &w,
         "/v1/login",
         attacker,
-        &login_body("sup_b", "pw-sup_b", w.sup_b_phone),
+        &login_body("sup_b", "pw-sup_b-secret", w.sup_b_phone),
     )
     .await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
@@ -243,7 +269,7 @@ async fn failures_from_one_address_limit_every_user_name_from_it() {
         &w,
         "/v1/login",
         Some([198, 51, 100, 1]),
-        &login_body("sup_b", "pw-sup_b", w.sup_b_phone),
+        &login_body("sup_b", "pw-sup_b-secret", w.sup_b_phone),
     )
     .await;
     assert_eq!(status, StatusCode::OK);
@@ -267,7 +293,7 @@ async fn only_wrong_credentials_count_and_a_success_clears_them() {
         &w,
         "/v1/login",
         None,
-        &login_body("agent1", "pw-agent1", Uuid::now_v7()),
+        &login_body("agent1", "pw-agent1-secret", Uuid::now_v7()),
     )
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);

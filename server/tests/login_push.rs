@@ -17,7 +17,7 @@ use uuid::Uuid;
 #[tokio::test]
 async fn login_issues_a_token_bound_to_the_users_device() {
     let w = World::new();
-    let body = json!({"username": "agent1", "password": "pw-agent1", "device_id": w.phone1});
+    let body = json!({"username": "agent1", "password": "pw-agent1-secret", "device_id": w.phone1});
     let (status, value) = w
         .send("POST", "/v1/login", None, Some(body.to_string()))
         .await;
@@ -38,7 +38,11 @@ async fn login_issues_a_token_bound_to_the_users_device() {
 #[tokio::test]
 async fn wrong_passwords_and_unknown_users_are_unauthorized() {
     let w = World::new();
-    for (user, pw) in [("agent1", "nope"), ("nobody", "pw-nobody"), ("agent1", "")] {
+    for (user, pw) in [
+        ("agent1", "nope"),
+        ("nobody", "pw-nobody-secret"),
+        ("agent1", ""),
+    ] {
         let body = json!({"username": user, "password": pw, "device_id": w.phone1});
         let (status, value) = w
             .send("POST", "/v1/login", None, Some(body.to_string()))
@@ -52,7 +56,8 @@ async fn wrong_passwords_and_unknown_users_are_unauthorized() {
 async fn a_device_not_registered_to_the_user_cannot_log_in() {
     let w = World::new();
     for device in [Uuid::now_v7(), w.phone2] {
-        let body = json!({"username": "agent1", "password": "pw-agent1", "device_id": device});
+        let body =
+            json!({"username": "agent1", "password": "pw-agent1-secret", "device_id": device});
         let (status, value) = w
             .send("POST", "/v1/login", None, Some(body.to_string()))
             .await;
@@ -60,7 +65,7 @@ async fn a_device_not_registered_to_the_user_cannot_log_in() {
         assert_eq!(value["code"], "device_not_registered");
     }
     doorstep_server::admin::deactivate_device(w.state.store.as_ref(), w.phone1, t0()).unwrap();
-    let body = json!({"username": "agent1", "password": "pw-agent1", "device_id": w.phone1});
+    let body = json!({"username": "agent1", "password": "pw-agent1-secret", "device_id": w.phone1});
     let (status, value) = w
         .send("POST", "/v1/login", None, Some(body.to_string()))
         .await;
@@ -108,15 +113,15 @@ async fn a_push_is_applied_once_and_a_retry_is_a_duplicate() {
     let token = w.login("agent1", w.phone1).await;
     let mut phone = Phone::new(w.phone1, Uuid::now_v7());
     let ops: Vec<_> = full_visit(&w.case1).iter().map(|c| phone.act(c)).collect();
-    assert_eq!(w.push_outcomes(&token, &ops).await, vec!["applied"; 6]);
-    assert_eq!(w.push_outcomes(&token, &ops).await, vec!["duplicate"; 6]);
+    assert_eq!(w.push_outcomes(&token, &ops).await, vec!["applied"; 7]);
+    assert_eq!(w.push_outcomes(&token, &ops).await, vec!["duplicate"; 7]);
     let (_, metrics) = w.send("GET", "/metrics", None, None).await;
     let metrics = metrics.as_str().unwrap().to_owned();
     assert!(
-        metrics.contains("doorstep_push_ops_total{outcome=\"applied\"} 6"),
+        metrics.contains("doorstep_push_ops_total{outcome=\"applied\"} 7"),
         "{metrics}"
     );
-    assert!(metrics.contains("doorstep_push_ops_total{outcome=\"duplicate\"} 6"));
+    assert!(metrics.contains("doorstep_push_ops_total{outcome=\"duplicate\"} 7"));
     assert!(metrics.contains("route=\"/v1/push\",status=\"200\"} 2"));
 }
 
@@ -204,9 +209,9 @@ async fn a_visit_finished_offline_on_a_reassigned_case_is_accepted_and_flagged()
         .iter()
         .map(|c| phone.act(c))
         .collect();
-    assert_eq!(w.push_outcomes(&token, &rest).await, vec!["applied"; 5]);
+    assert_eq!(w.push_outcomes(&token, &rest).await, vec!["applied"; 6]);
     let entries = store::read(w.state.store.as_ref(), |tx| tx.visit_entries(visit)).unwrap();
-    assert_eq!(entries.iter().filter(|e| e.reassigned).count(), 5);
+    assert_eq!(entries.iter().filter(|e| e.reassigned).count(), 6);
     assert!(entries.iter().all(|e| e.rejected.is_none()));
 }
 
@@ -281,7 +286,7 @@ async fn zstd_bodies_are_accepted_and_bounded_when_inflated() {
     assert!(compressed.len() < json.len());
     let (status, value) = w.raw(zstd_push(&token, compressed)).await;
     assert_eq!(status, StatusCode::OK, "{value}");
-    assert_eq!(outcomes_of(&ops, &value), ["applied"; 6]);
+    assert_eq!(outcomes_of(&ops, &value), ["applied"; 7]);
 
     let (status, value) = w.raw(zstd_push(&token, b"not zstd".to_vec())).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);

@@ -82,7 +82,7 @@ fn the_binary_serves_a_visit_from_push_to_review_over_loopback() {
             "--username",
             "sup",
             "--password",
-            "pw-sup",
+            "pw-sup-secret",
             "--role",
             "supervisor",
         ],
@@ -94,7 +94,7 @@ fn the_binary_serves_a_visit_from_push_to_review_over_loopback() {
             "--username",
             "ana",
             "--password",
-            "pw-ana",
+            "pw-ana-secret",
             "--role",
             "agent",
             "--supervisor",
@@ -131,6 +131,20 @@ fn the_binary_serves_a_visit_from_push_to_review_over_loopback() {
     );
     assert_eq!(out.trim(), format!("case {}", case.id));
     assert!(!out.contains("王小明"));
+    let template_file = data.join("template.json");
+    std::fs::write(
+        &template_file,
+        doorstep_core::checklist::home_verification().to_json(),
+    )
+    .unwrap();
+    admin(
+        data,
+        &[
+            "publish-template",
+            "--file",
+            template_file.to_str().unwrap(),
+        ],
+    );
 
     let mut child = Command::new(BIN)
         .arg("--data")
@@ -163,7 +177,8 @@ fn the_binary_serves_a_visit_from_push_to_review_over_loopback() {
     let (status, health) = call(&agent, "GET", &format!("{base}/healthz"), None, None);
     assert_eq!((status, health), (200, Value::String("ok\n".into())));
     let login = |user: &str, device: Uuid| {
-        let body = json!({"username": user, "password": format!("pw-{user}"), "device_id": device});
+        let body =
+            json!({"username": user, "password": format!("pw-{user}-secret"), "device_id": device});
         let (status, value) = call(
             &agent,
             "POST",
@@ -185,7 +200,7 @@ fn the_binary_serves_a_visit_from_push_to_review_over_loopback() {
         Some(serde_json::to_value(PushRequest::new(&ops)).unwrap()),
     );
     assert_eq!(status, 200, "{pushed}");
-    assert_eq!(outcomes_of(&ops, &pushed), ["applied"; 6]);
+    assert_eq!(outcomes_of(&ops, &pushed), ["applied"; 7]);
 
     let sup = login("sup", sup_phone);
     let review_url = format!("{base}/v1/visits/{}/review", device.visit);
@@ -211,7 +226,7 @@ fn the_binary_serves_a_visit_from_push_to_review_over_loopback() {
         .iter()
         .map(|c| c["type"].as_str().unwrap())
         .collect();
-    assert_eq!(kinds, ["case", "visit_entry"]);
+    assert_eq!(kinds, ["case", "template", "visit_entry"]);
     let (status, bad) = call(
         &agent,
         "POST",
@@ -225,6 +240,6 @@ fn the_binary_serves_a_visit_from_push_to_review_over_loopback() {
         metrics
             .as_str()
             .unwrap()
-            .contains("doorstep_push_ops_total{outcome=\"applied\"} 6")
+            .contains("doorstep_push_ops_total{outcome=\"applied\"} 7")
     );
 }

@@ -574,6 +574,65 @@ fn check_console_sessions_and_team_lists(store: &dyn Store) {
     assert!(ended.unwrap().ended);
 }
 
+fn check_sign_in_attempts(store: &dyn Store) {
+    let (key, other) = ("user:ab", "addr:10.0.0.1");
+    let at = |seconds: i64| t0() + chrono::Duration::seconds(seconds);
+    let ids = store::write(store, |tx| {
+        let ids = [
+            tx.insert_sign_in_attempt(key, at(0))?,
+            tx.insert_sign_in_attempt(key, at(1))?,
+            tx.insert_sign_in_attempt(key, at(2))?,
+            tx.insert_sign_in_attempt(other, at(2))?,
+        ];
+        assert!(tx.fail_sign_in_attempt(ids[0])?);
+        assert!(tx.fail_sign_in_attempt(ids[1])?);
+        assert!(!tx.fail_sign_in_attempt(ids[3] + 100)?);
+        Ok::<_, StoreError>(ids)
+    })
+    .unwrap();
+    assert!(ids.windows(2).all(|w| w[0] < w[1]), "{ids:?}");
+    store::read(store, |tx| {
+        let all = tx.sign_in_attempts(key, at(-1))?;
+        assert_eq!(
+            all.iter()
+                .map(|a| (a.id, a.at, a.in_progress))
+                .collect::<Vec<_>>(),
+            vec![
+                (ids[0], at(0), false),
+                (ids[1], at(1), false),
+                (ids[2], at(2), true)
+            ]
+        );
+        // Strictly after `since`.
+        assert_eq!(tx.sign_in_attempts(key, at(0))?.len(), 2);
+        assert_eq!(tx.sign_in_attempts("user:none", at(-1))?, vec![]);
+        Ok::<_, StoreError>(())
+    })
+    .unwrap();
+    store::write(store, |tx| {
+        // Clearing failures leaves attempts in progress and other keys.
+        assert_eq!(tx.clear_sign_in_attempts(key, false)?, 2);
+        assert_eq!(tx.sign_in_attempts(key, at(-1))?.len(), 1);
+        assert!(tx.delete_sign_in_attempt(ids[2])?);
+        assert!(!tx.delete_sign_in_attempt(ids[2])?);
+        assert_eq!(tx.sign_in_attempts(other, at(-1))?.len(), 1);
+        assert_eq!(tx.clear_sign_in_attempts(other, true)?, 1);
+        // Forgetting: everything at or before a time, then all but the newest.
+        for s in 0..10 {
+            tx.insert_sign_in_attempt(key, at(s))?;
+        }
+        assert_eq!(tx.forget_sign_in_attempts(at(2), 1_000)?, 3);
+        assert_eq!(tx.forget_sign_in_attempts(at(-10), 4)?, 3);
+        let left = tx.sign_in_attempts(key, at(-1))?;
+        assert_eq!(
+            left.iter().map(|a| a.at).collect::<Vec<_>>(),
+            vec![at(6), at(7), at(8), at(9)]
+        );
+        Ok::<_, StoreError>(())
+    })
+    .unwrap();
+}
+
 fn conformance(make: impl Fn() -> Box<dyn Store>) {
     check_users_devices_tokens(make().as_ref());
     check_cases_and_feed(make().as_ref());
@@ -585,6 +644,7 @@ fn conformance(make: impl Fn() -> Box<dyn Store>) {
     check_audit(make().as_ref());
     check_console_sessions_and_team_lists(make().as_ref());
     check_attachment_refs(make().as_ref());
+    check_sign_in_attempts(make().as_ref());
 }
 
 #[test]
@@ -617,6 +677,17 @@ fn check_migrated_from_version_1(open: impl Fn() -> Box<dyn Store>, downgrade: i
         store::read(store.as_ref(), |tx| tx.chain_check(record.id)).unwrap(),
         Some(check)
     );
+    // The sign-in attempts' table (SQLite version 4, PostgreSQL version 5).
+    let id = store::write(store.as_ref(), |tx| {
+        tx.insert_sign_in_attempt("user:x", t0())
+    })
+    .unwrap();
+    let kept = store::read(store.as_ref(), |tx| {
+        tx.sign_in_attempts("user:x", t0() - chrono::Duration::minutes(15))
+    })
+    .unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!((kept[0].id, kept[0].in_progress), (id, true));
 }
 
 #[test]
@@ -880,9 +951,28 @@ fn two_servers_on_one_postgres_serve_the_same_agent() {
             b.push_outcomes(&token, &ops[..4]).await,
             vec!["duplicate"; 4]
         );
-        assert_eq!(b.push_outcomes(&token, &ops[4..]).await, vec!["applied"; 2]);
-        assert_eq!(a.push_outcomes(&token, &ops).await, vec!["duplicate"; 6]);
-        assert_eq!(entries(&a.pull_all(&partner).await).len(), 6);
+        assert_eq!(b.push_outcomes(&token, &ops[4..]).await, vec!["applied"; 3]);
+        assert_eq!(a.push_outcomes(&token, &ops).await, vec!["duplicate"; 7]);
+        assert_eq!(entries(&a.pull_all(&partner).await).len(), 7);
+
+        // The sign-in limit is the database's: five wrong passwords through
+        // one replica lock the name on the other.
+        let guess = serde_json::json!({
+            "username": "agent3", "password": "a wrong guess", "device_id": a.phone3,
+        });
+        for _ in 0..5 {
+            let (status, _) = a
+                .send("POST", "/v1/login", None, Some(guess.to_string()))
+                .await;
+            assert_eq!(status, axum::http::StatusCode::UNAUTHORIZED);
+        }
+        let right = serde_json::json!({
+            "username": "agent3", "password": "pw-agent3-secret", "device_id": a.phone3,
+        });
+        let (status, value) = b
+            .send("POST", "/v1/login", None, Some(right.to_string()))
+            .await;
+        assert_eq!(status, axum::http::StatusCode::TOO_MANY_REQUESTS, "{value}");
     });
 }
 
@@ -989,7 +1079,7 @@ fn two_server_processes_on_one_postgres_serve_the_same_device() {
             "--username",
             "sup",
             "--password",
-            "pw-sup",
+            "pw-sup-secret",
             "--role",
             "supervisor",
         ],
@@ -1001,7 +1091,7 @@ fn two_server_processes_on_one_postgres_serve_the_same_device() {
             "--username",
             "ana",
             "--password",
-            "pw-ana",
+            "pw-ana-secret",
             "--role",
             "agent",
             "--supervisor",
@@ -1028,6 +1118,20 @@ fn two_server_processes_on_one_postgres_serve_the_same_device() {
         &url,
         &["import-cases", "--file", cases_file.to_str().unwrap()],
     );
+    let template_file = dir.path().join("template.json");
+    std::fs::write(
+        &template_file,
+        doorstep_core::checklist::home_verification().to_json(),
+    )
+    .unwrap();
+    pg_admin(
+        &url,
+        &[
+            "publish-template",
+            "--file",
+            template_file.to_str().unwrap(),
+        ],
+    );
 
     // With PostgreSQL the blob directory must be named (replicas share it).
     let lone = std::process::Command::new(BIN)
@@ -1040,7 +1144,7 @@ fn two_server_processes_on_one_postgres_serve_the_same_device() {
     let (_one, first) = pg_serve(&url, blobs.path());
     let (_two, second) = pg_serve(&url, blobs.path());
     let login = serde_json::json!({
-        "username": "ana", "password": "pw-ana", "device_id": device,
+        "username": "ana", "password": "pw-ana-secret", "device_id": device,
     });
     let (status, body) = http_json(&first, "POST", "/v1/login", None, Some(login));
     assert_eq!(status, 200, "{body}");
@@ -1058,7 +1162,7 @@ fn two_server_processes_on_one_postgres_serve_the_same_device() {
         assert_eq!(status, 200, "{value}");
         outcomes_of(ops, &value)
     };
-    assert_eq!(outcomes(&first, &ops), vec!["applied"; 7]);
+    assert_eq!(outcomes(&first, &ops), vec!["applied"; 8]);
     // The other process knows the token, the case and every op.
     let (status, page) = http_json(
         &second,
@@ -1076,7 +1180,7 @@ fn two_server_processes_on_one_postgres_serve_the_same_device() {
             .any(|c| c["type"] == "case" && c["case"]["id"] == serde_json::json!(case.id)),
         "{page}"
     );
-    assert_eq!(outcomes(&second, &ops), vec!["duplicate"; 7]);
+    assert_eq!(outcomes(&second, &ops), vec!["duplicate"; 8]);
 
     // The photo goes up half through one process, half through the other, and
     // either serves it back.

@@ -202,6 +202,16 @@ impl Phone {
             .sync_now(&self.transport, &self.credentials, &NoProgress)
     }
 
+    /// Decides on a visit from this phone (a supervisor's), through the core.
+    pub fn review(
+        &self,
+        visit: VisitId,
+        decision: doorstep_core::domain::ReviewDecision,
+    ) -> Result<(), DoorstepError> {
+        self.doorstep
+            .review(&self.transport, &self.credentials, visit, decision)
+    }
+
     /// Syncs until a sync succeeds and `done` holds, at most `attempts` times.
     /// Returns whether it got there.
     pub fn sync_until(&self, attempts: u32, done: impl Fn(&Doorstep) -> bool) -> bool {

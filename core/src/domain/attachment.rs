@@ -88,6 +88,9 @@ pub enum AttachmentError {
     /// The MIME type does not fit the kind.
     #[error("this MIME type is not accepted for this kind of attachment")]
     UnsupportedMimeType,
+    /// The hash is not 64 lower-case hex digits.
+    #[error("the hash must be 64 lower-case hex digits")]
+    MalformedHash,
 }
 
 impl Attachment {
@@ -100,16 +103,7 @@ impl Attachment {
         link: AttachmentLink,
         taken_at: DateTime<Utc>,
     ) -> Result<Attachment, AttachmentError> {
-        if bytes.is_empty() {
-            return Err(AttachmentError::Empty);
-        }
-        if bytes.len() > MAX_ATTACHMENT_BYTES {
-            return Err(AttachmentError::TooLarge);
-        }
-        if !kind.accepted_mime_types().contains(&mime_type) {
-            return Err(AttachmentError::UnsupportedMimeType);
-        }
-        Ok(Attachment {
+        let attachment = Attachment {
             id,
             kind,
             mime_type: mime_type.to_owned(),
@@ -117,7 +111,32 @@ impl Attachment {
             size_bytes: bytes.len() as u64,
             link,
             taken_at,
-        })
+        };
+        attachment.check()?;
+        Ok(attachment)
+    }
+
+    /// Checks the description: a size from 1 byte to [`MAX_ATTACHMENT_BYTES`],
+    /// a MIME type its kind accepts, and a hash of 64 lower-case hex digits.
+    pub fn check(&self) -> Result<(), AttachmentError> {
+        if self.size_bytes == 0 {
+            return Err(AttachmentError::Empty);
+        }
+        if self.size_bytes > MAX_ATTACHMENT_BYTES as u64 {
+            return Err(AttachmentError::TooLarge);
+        }
+        if !self
+            .kind
+            .accepted_mime_types()
+            .contains(&self.mime_type.as_str())
+        {
+            return Err(AttachmentError::UnsupportedMimeType);
+        }
+        let hex = |b: u8| b.is_ascii_digit() || (b'a'..=b'f').contains(&b);
+        if self.sha256.len() != 64 || !self.sha256.bytes().all(hex) {
+            return Err(AttachmentError::MalformedHash);
+        }
+        Ok(())
     }
 }
 

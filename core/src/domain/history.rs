@@ -49,6 +49,17 @@ pub enum FoldError {
 }
 
 impl VisitHistory {
+    /// A visit just planned: its header, nothing recorded yet.
+    pub fn new(visit: Visit) -> VisitHistory {
+        VisitHistory {
+            visit,
+            answers: BTreeMap::new(),
+            notes: Vec::new(),
+            attachments: Vec::new(),
+            skipped: 0,
+        }
+    }
+
     /// Folds a visit's log entries (any order, any authors).
     pub fn fold(visit_id: VisitId, entries: &[LogEntry]) -> Result<VisitHistory, FoldError> {
         let mut ordered: Vec<(&LogEntry, VisitChange)> = Vec::with_capacity(entries.len());

@@ -27,13 +27,14 @@ use crate::store::{DatabaseKey, DeviceStore, blobs, meta, outbox, templates, vis
 use heads::ChainHeads;
 
 pub(crate) mod heads;
+mod next_steps;
 mod register;
 mod report;
+mod review;
 mod sync;
 mod visit_actions;
 
-/// Longest cancellation reason accepted, in characters.
-pub const MAX_CANCEL_REASON_CHARS: usize = 500;
+pub use crate::rules::MAX_CANCEL_REASON_CHARS;
 
 /// A case with its visits, for the case detail screen.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -161,7 +161,7 @@ impl Doorstep {
 }
 
 /// Reads an instant stored in meta as RFC 3339.
-fn time(conn: &rusqlite::Connection, key: &str) -> Result<Option<DateTime<Utc>>> {
+pub(super) fn time(conn: &rusqlite::Connection, key: &str) -> Result<Option<DateTime<Utc>>> {
     match meta::get(conn, key)? {
         None => Ok(None),
         Some(text) => DateTime::parse_from_rfc3339(&text)

@@ -1,24 +1,28 @@
 //! What an agent does to a visit: each action is one method and one write
 //! transaction that records the change in the visit's event log, in the outbox.
+//!
+//! A method only builds its change from what the agent gave; whether the change
+//! may be written is decided by [`crate::rules::check`], the same function the
+//! server runs on every entry a phone pushes, so the phone refuses exactly what
+//! the server would.
 
 use std::sync::atomic::Ordering;
 
-use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use rusqlite::Transaction;
 use uuid::Uuid;
 
-use super::{Doorstep, MAX_CANCEL_REASON_CHARS, agent, history, refresh_case_status};
+use super::{Doorstep, agent, history, refresh_case_status};
 use crate::checklist::AnswerValue;
-use crate::domain::attachment::{Attachment, AttachmentKind, AttachmentLink};
-use crate::domain::note::check_note_text;
-use crate::domain::visit::{VisitAction, transition};
+use crate::domain::attachment::{Attachment, AttachmentKind, AttachmentLink, sha256_hex};
 use crate::domain::{
     AttachmentId, CaseId, CaseStatus, InterviewNote, NoteId, Notice, Outcome, SiteCheck, Visit,
     VisitChange, VisitId,
 };
 use crate::error::{DoorstepError, Error, Result};
 use crate::event_log::{self, EntryDraft, LogEntry};
-use crate::policy::{CheckInContext, GpsFix};
+use crate::policy::{GpsFix, LocationAssessment};
+use crate::rules::{self, Facts};
 use crate::store::{blobs, cases, outbox, templates, visits};
 
 impl Doorstep {
@@ -30,6 +34,7 @@ impl Doorstep {
         planned_for: DateTime<Utc>,
     ) -> Result<VisitId, DoorstepError> {
         let visit_id = Uuid::now_v7();
+        let now = self.wall.now();
         self.store.write_then(
             |tx| {
                 let me = agent(tx)?;
@@ -51,6 +56,7 @@ impl Doorstep {
                 }
                 let template_key = crate::checklist::home_verification().key().to_owned();
                 let template_version = templates::latest_version(tx, &template_key)?;
+                let template = templates::get(tx, &template_key, template_version)?;
                 let partner = [Some(case.assigned.primary), case.assigned.partner]
                     .into_iter()
                     .flatten()
@@ -63,10 +69,22 @@ impl Doorstep {
                     template_version,
                     planned_for,
                 };
+                rules::check(
+                    &change,
+                    &Facts {
+                        visit: None,
+                        history: None,
+                        case: &case,
+                        template: Some(&template),
+                        policy: &self.policy,
+                        author: me,
+                        at: now,
+                    },
+                )?;
                 let visit = Visit::planned(visit_id, &change).ok_or(Error::NotFound("visit"))?;
                 visits::save_header(tx, &visit)?;
                 cases::set_status(tx, case_id, CaseStatus::InProgress)?;
-                self.record(tx, visit_id, &change)
+                self.record(tx, visit_id, &change, now)
             },
             |entry| self.heads.committed(entry.clone()),
         )?;
@@ -75,8 +93,7 @@ impl Doorstep {
 
     /// Records a notice given to the customer.
     pub fn record_notice(&self, visit_id: VisitId, notice: Notice) -> Result<(), DoorstepError> {
-        notice.check().map_err(Error::from)?;
-        self.act(visit_id, VisitAction::RecordNotice, |_, _| {
+        self.act(visit_id, |_, _, _| {
             Ok(VisitChange::NoticeRecorded { notice })
         })?;
         Ok(())
@@ -86,20 +103,9 @@ impl Doorstep {
     /// timely notice; allowed but flagged far from the address, with poor accuracy
     /// or a mocked location.
     pub fn check_in(&self, visit_id: VisitId, fix: GpsFix) -> Result<SiteCheck, DoorstepError> {
-        let now = self.wall.now();
-        let visit = self.act(visit_id, VisitAction::CheckIn, |tx, visit| {
-            let case = cases::get(tx, visit.case_id)?;
-            let given: Vec<DateTime<Utc>> = visit.notices.iter().map(|n| n.given_at).collect();
-            let registered = case.registered_address().and_then(|a| a.location);
-            let assessment = self.policy.assess_check_in(&CheckInContext {
-                at: now,
-                case_utc_offset_minutes: case.utc_offset_minutes,
-                notices_given_at: &given,
-                fix: &fix,
-                registered_location: registered,
-            })?;
+        let visit = self.act(visit_id, |tx, visit, now| {
             Ok(VisitChange::CheckedIn {
-                check: SiteCheck::assessed(now, case.utc_offset_minutes, fix, assessment),
+                check: self.site_check(tx, visit, now, fix)?,
             })
         })?;
         visit
@@ -114,11 +120,7 @@ impl Doorstep {
         item_id: &str,
         value: AnswerValue,
     ) -> Result<(), DoorstepError> {
-        self.act(visit_id, VisitAction::Edit, |tx, visit| {
-            let template = self.template(tx, visit)?;
-            template
-                .check_answer(item_id, &value)
-                .map_err(Error::Answer)?;
+        self.act(visit_id, |_, _, _| {
             Ok(VisitChange::Answered {
                 item_id: item_id.to_owned(),
                 value,
@@ -129,14 +131,7 @@ impl Doorstep {
 
     /// Withdraws the answer to a checklist item.
     pub fn clear_answer(&self, visit_id: VisitId, item_id: &str) -> Result<(), DoorstepError> {
-        self.act(visit_id, VisitAction::Edit, |tx, visit| {
-            let template = self.template(tx, visit)?;
-            if template.item(item_id).is_none() {
-                return Err(Error::Answer(crate::checklist::ItemProblem::new(
-                    item_id,
-                    crate::checklist::ProblemReason::UnknownItem,
-                )));
-            }
+        self.act(visit_id, |_, _, _| {
             Ok(VisitChange::AnswerCleared {
                 item_id: item_id.to_owned(),
             })
@@ -146,15 +141,13 @@ impl Doorstep {
 
     /// Adds an interview note written by the signed-in agent.
     pub fn add_note(&self, visit_id: VisitId, text: &str) -> Result<NoteId, DoorstepError> {
-        check_note_text(text).map_err(Error::from)?;
         let note_id = Uuid::now_v7();
-        let written_at = self.wall.now();
-        self.act(visit_id, VisitAction::Edit, |tx, _| {
+        self.act(visit_id, |tx, _, now| {
             Ok(VisitChange::NoteAdded {
                 note: InterviewNote {
                     id: note_id,
                     author: agent(tx)?,
-                    written_at,
+                    written_at: now,
                     text: text.to_owned(),
                 },
             })
@@ -173,37 +166,37 @@ impl Doorstep {
         link: AttachmentLink,
     ) -> Result<AttachmentId, DoorstepError> {
         let id = Uuid::now_v7();
-        let attachment = Attachment::describe(id, kind, mime_type, bytes, link, self.wall.now())
-            .map_err(Error::from)?;
-        self.act(visit_id, VisitAction::Edit, |tx, visit| {
-            self.check_link(tx, visit, &attachment)?;
-            blobs::put(tx, &attachment.sha256, bytes)?;
-            Ok(VisitChange::Attached { attachment })
+        let sha256 = sha256_hex(bytes);
+        self.act(visit_id, |tx, _, now| {
+            // Kept only if the rules admit the change: a refusal rolls the
+            // whole transaction back.
+            blobs::put(tx, &sha256, bytes)?;
+            Ok(VisitChange::Attached {
+                attachment: Attachment {
+                    id,
+                    kind,
+                    mime_type: mime_type.to_owned(),
+                    sha256: sha256.clone(),
+                    size_bytes: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
+                    link,
+                    taken_at: now,
+                },
+            })
         })?;
         Ok(id)
     }
 
     /// Records (or changes) the outcome.
     pub fn set_outcome(&self, visit_id: VisitId, outcome: Outcome) -> Result<(), DoorstepError> {
-        let now = self.wall.now();
-        self.act(visit_id, VisitAction::Edit, |tx, visit| {
-            let case = cases::get(tx, visit.case_id)?;
-            let day = visit.check_in.as_ref().map_or(now, |c| c.at);
-            outcome.check(local_date(day, case.utc_offset_minutes))?;
-            Ok(VisitChange::OutcomeSet { outcome })
-        })?;
+        self.act(visit_id, |_, _, _| Ok(VisitChange::OutcomeSet { outcome }))?;
         Ok(())
     }
 
     /// Checks out with a GPS fix.
     pub fn check_out(&self, visit_id: VisitId, fix: GpsFix) -> Result<SiteCheck, DoorstepError> {
-        let now = self.wall.now();
-        let visit = self.act(visit_id, VisitAction::CheckOut, |tx, visit| {
-            let case = cases::get(tx, visit.case_id)?;
-            let registered = case.registered_address().and_then(|a| a.location);
-            let assessment = self.policy.assess_check_out(&fix, registered)?;
+        let visit = self.act(visit_id, |tx, visit, now| {
             Ok(VisitChange::CheckedOut {
-                check: SiteCheck::assessed(now, case.utc_offset_minutes, fix, assessment),
+                check: self.site_check(tx, visit, now, fix)?,
             })
         })?;
         visit
@@ -214,35 +207,13 @@ impl Doorstep {
     /// Submits the visit for review. Refused without an outcome, and, when the
     /// customer was met, with every checklist problem listed.
     pub fn submit(&self, visit_id: VisitId) -> Result<(), DoorstepError> {
-        let at = self.wall.now();
-        self.act(visit_id, VisitAction::Submit, |tx, visit| {
-            let outcome = visit.outcome.as_ref().ok_or_else(|| Error::Invalid {
-                field: "outcome",
-                reason: "record the outcome before submitting".into(),
-            })?;
-            if outcome.code.customer_met() {
-                let template = self.template(tx, visit)?;
-                let history = history(tx, visit_id)?;
-                let problems = template.validate(&history.answer_sheet());
-                if !problems.is_empty() {
-                    return Err(Error::Incomplete(problems));
-                }
-            }
-            Ok(VisitChange::Submitted { at })
-        })?;
+        self.act(visit_id, |_, _, now| Ok(VisitChange::Submitted { at: now }))?;
         Ok(())
     }
 
     /// Calls off a visit before check-in.
     pub fn cancel(&self, visit_id: VisitId, reason: &str) -> Result<(), DoorstepError> {
-        if reason.trim().is_empty() || reason.chars().count() > MAX_CANCEL_REASON_CHARS {
-            return Err(Error::Invalid {
-                field: "reason",
-                reason: format!("give a reason of at most {MAX_CANCEL_REASON_CHARS} characters"),
-            }
-            .into());
-        }
-        self.act(visit_id, VisitAction::Cancel, |_, _| {
+        self.act(visit_id, |_, _, _| {
             Ok(VisitChange::Cancelled {
                 reason: reason.to_owned(),
             })
@@ -250,15 +221,16 @@ impl Doorstep {
         Ok(())
     }
 
-    /// Does one action on a visit: builds its change from the current header,
-    /// moves the state machine, and records the change in the visit's log and the
-    /// outbox, all in one transaction. Returns the header after the change.
+    /// Does one action on a visit, in one transaction: builds its change from
+    /// the current header, checks it against the rules, moves the state
+    /// machine, and records the change in the visit's log and the outbox.
+    /// Returns the header after the change.
     fn act(
         &self,
         visit_id: VisitId,
-        action: VisitAction,
-        make: impl FnOnce(&Transaction<'_>, &Visit) -> Result<VisitChange>,
+        make: impl FnOnce(&Transaction<'_>, &Visit, DateTime<Utc>) -> Result<VisitChange>,
     ) -> Result<Visit> {
+        let now = self.wall.now();
         let (visit, _) = self.store.write_then(
             |tx| {
                 let mut visit = visits::header(tx, visit_id)?;
@@ -266,11 +238,31 @@ impl Doorstep {
                 if visit.agent != me && visit.partner != Some(me) {
                     return Err(Error::NotAssigned);
                 }
-                // The state machine speaks first: an action in the wrong state is
-                // refused before any policy or template check.
-                transition(visit.state, action)?;
+                let change = make(tx, &visit, now)?;
+                let case = cases::get(tx, visit.case_id)?;
+                let template = match self.template(tx, &visit) {
+                    Ok(template) => Some(template),
+                    Err(Error::UnknownTemplate) => None,
+                    Err(other) => return Err(other),
+                };
+                let history = if rules::needs_history(&change) {
+                    Some(history(tx, visit_id)?)
+                } else {
+                    None
+                };
+                rules::check(
+                    &change,
+                    &Facts {
+                        visit: Some(&visit),
+                        history: history.as_ref(),
+                        case: &case,
+                        template: template.as_deref(),
+                        policy: &self.policy,
+                        author: me,
+                        at: now,
+                    },
+                )?;
                 let before = visit.state;
-                let change = make(tx, &visit)?;
                 visit.apply(&change)?;
                 let header_changed = visit.state != before
                     || !matches!(
@@ -286,7 +278,7 @@ impl Doorstep {
                 if visit.state != before {
                     refresh_case_status(tx, visit.case_id)?;
                 }
-                let entry = self.record(tx, visit_id, &change)?;
+                let entry = self.record(tx, visit_id, &change, now)?;
                 Ok((visit, entry))
             },
             |(_, entry)| self.heads.committed(entry.clone()),
@@ -294,16 +286,44 @@ impl Doorstep {
         Ok(visit)
     }
 
-    /// Appends a change to this device's chain of the visit's log, in the outbox.
-    /// The caller hands the returned entry to `heads` once the transaction
-    /// commits, before it lets go of the writer ([`crate::store::DeviceStore::write_then`]).
+    /// A check-in or check-out at `now` with `fix`, stating the distance and
+    /// flags the policy gives the fix. A fix the policy cannot assess states
+    /// none; the rules refuse it.
+    fn site_check(
+        &self,
+        tx: &Transaction<'_>,
+        visit: &Visit,
+        now: DateTime<Utc>,
+        fix: GpsFix,
+    ) -> Result<SiteCheck> {
+        let case = cases::get(tx, visit.case_id)?;
+        let registered = case.registered_address().and_then(|a| a.location);
+        let assessment =
+            self.policy
+                .assess_check_out(&fix, registered)
+                .unwrap_or(LocationAssessment {
+                    distance_m: None,
+                    flags: Vec::new(),
+                });
+        Ok(SiteCheck::assessed(
+            now,
+            case.utc_offset_minutes,
+            fix,
+            assessment,
+        ))
+    }
+
+    /// Appends a change made at `device_time` to this device's chain of the
+    /// visit's log, in the outbox. The caller hands the returned entry to
+    /// `heads` once the transaction commits, before it lets go of the writer
+    /// ([`crate::store::DeviceStore::write_then`]).
     fn record(
         &self,
         tx: &Transaction<'_>,
         visit_id: VisitId,
         change: &VisitChange,
+        device_time: DateTime<Utc>,
     ) -> Result<LogEntry> {
-        let device_time = self.wall.now();
         let stamp = self
             .clock
             .lock()
@@ -331,48 +351,5 @@ impl Doorstep {
         })?;
         outbox::enqueue(tx, &entry)?;
         Ok(entry)
-    }
-
-    /// An attachment must link to a photo or signature item of the visit's
-    /// template (within its maximum count), or to a note of the visit.
-    fn check_link(
-        &self,
-        tx: &Transaction<'_>,
-        visit: &Visit,
-        attachment: &Attachment,
-    ) -> Result<()> {
-        match &attachment.link {
-            AttachmentLink::Visit => Ok(()),
-            AttachmentLink::ChecklistItem { item_id } => {
-                let template = self.template(tx, visit)?;
-                let linked = history(tx, visit.id)?
-                    .attachments_per_item()
-                    .get(item_id)
-                    .copied()
-                    .unwrap_or(0);
-                template
-                    .check_attachments(item_id, linked + 1)
-                    .map_err(Error::Answer)
-            }
-            AttachmentLink::Note { note_id } => {
-                if history(tx, visit.id)?
-                    .notes
-                    .iter()
-                    .any(|n| n.id == *note_id)
-                {
-                    Ok(())
-                } else {
-                    Err(Error::NotFound("note"))
-                }
-            }
-        }
-    }
-}
-
-/// The calendar date of an instant in the case's local time.
-fn local_date(at: DateTime<Utc>, utc_offset_minutes: i32) -> NaiveDate {
-    match FixedOffset::east_opt(utc_offset_minutes * 60) {
-        Some(offset) => at.with_timezone(&offset).date_naive(),
-        None => at.date_naive(),
     }
 }

@@ -14,6 +14,7 @@ mod key;
 pub mod meta;
 pub mod outbox;
 pub mod own_chain;
+pub mod parked;
 pub mod purge;
 pub mod rejections;
 pub mod schema;

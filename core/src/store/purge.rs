@@ -39,19 +39,23 @@ pub fn marked_cases(conn: &Connection) -> Result<Vec<CaseId>> {
 /// Removes a case with its visits, logs, refusals and unreferenced attachment
 /// bytes, and its purge mark.
 pub fn purge_case(tx: &Transaction<'_>, case_id: CaseId) -> Result<()> {
-    tx.prepare_cached(
-        "DELETE FROM outbox_rejections
-         WHERE visit_id IN (SELECT id FROM visits WHERE case_id = ?1)",
-    )?
-    .execute([case_id.as_bytes()])?;
+    for table in ["outbox_rejections", "parked_entries"] {
+        tx.prepare_cached(&format!(
+            "DELETE FROM {table} WHERE visit_id IN (SELECT id FROM visits WHERE case_id = ?1)"
+        ))?
+        .execute([case_id.as_bytes()])?;
+    }
     cases::remove(tx, case_id)?;
     unmark_case(tx, case_id)?;
     remove_unreferenced_blobs(tx)
 }
 
-/// Removes one visit with its log, refusals and unreferenced attachment bytes.
+/// Removes one visit with its log, refusals, parked entries and unreferenced
+/// attachment bytes.
 pub fn purge_visit(tx: &Transaction<'_>, visit_id: VisitId) -> Result<()> {
     tx.prepare_cached("DELETE FROM outbox_rejections WHERE visit_id = ?1")?
+        .execute([visit_id.as_bytes()])?;
+    tx.prepare_cached("DELETE FROM parked_entries WHERE visit_id = ?1")?
         .execute([visit_id.as_bytes()])?;
     tx.prepare_cached("DELETE FROM visits WHERE id = ?1")?
         .execute([visit_id.as_bytes()])?;
@@ -68,6 +72,7 @@ pub fn wipe_customer_data(tx: &Transaction<'_>) -> Result<()> {
          DELETE FROM cases;
          DELETE FROM outbox_rejections;
          DELETE FROM case_purges;
+         DELETE FROM parked_entries;
          DELETE FROM attachment_blobs;",
     )?;
     Ok(())

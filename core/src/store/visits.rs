@@ -55,6 +55,18 @@ pub fn of_case(conn: &Connection, case_id: CaseId) -> Result<Vec<(VisitId, Visit
     Ok(visits)
 }
 
+/// The headers of every visit in `state` on this device, oldest visit first.
+pub fn in_state(conn: &Connection, state: VisitState) -> Result<Vec<Visit>> {
+    let mut statement =
+        conn.prepare_cached("SELECT body FROM visits WHERE state = ?1 ORDER BY id")?;
+    let rows = statement.query_map([state.code()], |row| row.get::<_, String>(0))?;
+    let mut out = Vec::new();
+    for row in rows {
+        out.push(serde_json::from_str(&row?)?);
+    }
+    Ok(out)
+}
+
 /// The columns of a log entry, in the order [`entry_from_row`] reads them; the
 /// same in `visit_log` and `outbox`.
 pub(crate) const ENTRY_COLUMNS: &str = "visit_id, author, seq, op_id, kind, payload, hlc, \
@@ -220,6 +232,21 @@ pub fn logged_head(
         .query_row(params![visit.as_bytes(), author.as_bytes()], entry_from_row)
         .optional()?
         .transpose()
+}
+
+/// The newest clock stamp of any entry on the device that the server did not
+/// refuse (this device's and others'), or `None` when there is none.
+pub fn newest_admitted_stamp(conn: &Connection) -> Result<Option<Hlc>> {
+    let text: Option<String> = conn
+        .prepare_cached(
+            "SELECT max(hlc) FROM (
+                 SELECT hlc FROM visit_log WHERE refused = 0
+                 UNION ALL
+                 SELECT hlc FROM outbox
+                 WHERE op_id NOT IN (SELECT op_id FROM outbox_rejections))",
+        )?
+        .query_row([], |row| row.get(0))?;
+    Ok(text.and_then(|t| t.parse().ok()))
 }
 
 /// Whether a visit has a header on this device.

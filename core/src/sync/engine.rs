@@ -43,6 +43,9 @@ pub(crate) struct Engine<'a> {
     pub(crate) heads: &'a ChainHeads,
     /// The bearer token in use, once known.
     token: Option<String>,
+    /// Whether the server refused an entry of this sync as stamped too far
+    /// ahead of its clock.
+    pub(crate) clock_refused: std::cell::Cell<bool>,
 }
 
 /// A sync failure that is not the store's: its code and a reason without data.
@@ -83,6 +86,7 @@ impl<'a> Engine<'a> {
             observer,
             heads,
             token: None,
+            clock_refused: std::cell::Cell::new(false),
         }
     }
 
@@ -300,6 +304,10 @@ impl Outgoing {
         let mut headers = vec![
             ("accept".to_owned(), JSON.to_owned()),
             (accept_encoding.to_owned(), zstd.to_owned()),
+            (
+                crate::sync::protocol::PROTOCOL_HEADER.to_owned(),
+                crate::sync::protocol::PROTOCOL_VERSION.to_string(),
+            ),
         ];
         if !self.body.is_empty() {
             headers.push(("content-type".to_owned(), self.content_type.clone()));
@@ -336,6 +344,12 @@ pub(crate) fn check_status(response: HttpResponse) -> Result<HttpResponse> {
     match status {
         200..=299 => Ok(response),
         401 => Err(failure("unauthorized", "the server refused the sign-in")),
+        // The server no longer speaks this app's protocol: the queue is kept,
+        // and syncs again once the app is updated.
+        426 => Err(failure(
+            "upgrade_required",
+            "this version of the app is too old for the server: update the app",
+        )),
         500..=599 => Err(failure("server_error", format!("HTTP {status}"))),
         _ => {
             let code = serde_json::from_slice::<ErrorBody>(&response.body)

@@ -19,9 +19,11 @@
 //! attachments are sets: that is [`VisitHistory::fold`], which the server runs
 //! over the admitted entries.
 
+use chrono::{DateTime, Duration, Utc};
+
 use crate::clock::Hlc;
 use crate::domain::{DeviceId, VisitChange, VisitHistory, VisitId};
-use crate::event_log::{GENESIS_HASH, LogEntry};
+use crate::event_log::{GENESIS_HASH, LogEntry, derived_op_id};
 use crate::sync::protocol::RejectCode;
 
 /// Why an entry was not admitted.
@@ -80,6 +82,46 @@ pub fn check_link(
     }
 }
 
+/// Checks what an entry states about itself, before anything is looked up:
+/// its chain position fits the store (at most `i64::MAX`), and its op id, if
+/// it is a derived one (a version 8 UUID, [`derived_op_id`]), is the one of
+/// its own position. So no device can take the op id of a position in
+/// another device's chain, which would make that device's own entry there
+/// look like a replay.
+///
+/// Errors: [`RejectCode::OutOfRange`], [`RejectCode::OpIdMismatch`].
+///
+/// [`derived_op_id`]: crate::event_log::derived_op_id
+pub fn check_entry(entry: &LogEntry) -> Result<(), RejectCode> {
+    if i64::try_from(entry.seq).is_err() {
+        return Err(RejectCode::OutOfRange);
+    }
+    if entry.op_id.get_version_num() == 8
+        && entry.op_id != derived_op_id(entry.visit_id, entry.author, entry.seq)
+    {
+        return Err(RejectCode::OpIdMismatch);
+    }
+    Ok(())
+}
+
+/// Checks an entry's clock is not further ahead of `now` than `max_skew`: a
+/// stamp far in the future would win every later change to the same field
+/// and order the visit's submission after any review. Also refuses stamps
+/// beyond what the store keeps (milliseconds past `i64::MAX`).
+///
+/// Errors: [`RejectCode::ClockAhead`].
+pub fn check_clock(
+    entry: &LogEntry,
+    now: DateTime<Utc>,
+    max_skew: Duration,
+) -> Result<(), RejectCode> {
+    let limit = (now + max_skew).timestamp_millis();
+    match i64::try_from(entry.hlc.millis) {
+        Ok(millis) if millis <= limit => Ok(()),
+        _ => Err(RejectCode::ClockAhead),
+    }
+}
+
 /// Reads the change an entry records; its `kind` must match the payload's.
 ///
 /// Errors: [`RejectCode::InvalidPayload`].
@@ -94,11 +136,9 @@ pub fn read_change(entry: &LogEntry) -> Result<VisitChange, RejectCode> {
 }
 
 /// Checks that a change pushed by a device may be applied to the visit as folded
-/// so far (`None` when the server does not know the visit).
-///
-/// `Planned` starts a visit (first entry of a chain, visit unknown); every other
-/// change needs a known visit and a legal state transition from its current
-/// state. Reviews are server-authoritative and never come from a device.
+/// so far (`None` when the server does not know the visit): the state-machine
+/// part of [`crate::rules::check`] ([`crate::rules::check_state`]), which
+/// judges the content too and needs the case, template and policy.
 ///
 /// Errors: [`RejectCode::UnknownVisit`], [`RejectCode::IllegalTransition`].
 pub fn check_transition(
@@ -106,17 +146,12 @@ pub fn check_transition(
     change: &VisitChange,
     history: Option<&VisitHistory>,
 ) -> Result<(), RejectCode> {
-    match (change, history) {
-        (VisitChange::Reviewed { .. }, _) => Err(RejectCode::IllegalTransition),
-        (VisitChange::Planned { .. }, None) if seq == 0 => Ok(()),
-        (VisitChange::Planned { .. }, _) => Err(RejectCode::IllegalTransition),
-        (_, None) => Err(RejectCode::UnknownVisit),
-        (change, Some(history)) => history
-            .visit
-            .clone()
-            .apply(change)
-            .map_err(|_| RejectCode::IllegalTransition),
+    if matches!(change, VisitChange::Planned { .. }) && history.is_none() && seq != 0 {
+        return Err(RejectCode::IllegalTransition);
     }
+    crate::rules::check_state(change, history.map(|h| &h.visit))
+        .map(|_| ())
+        .map_err(|refusal| refusal.code())
 }
 
 /// Decides whether the server admits one entry pushed by device `pusher`.

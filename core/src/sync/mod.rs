@@ -5,10 +5,12 @@
 pub mod backoff;
 pub(crate) mod engine;
 pub mod merge;
+pub mod plan;
 pub mod protocol;
 mod pull;
 mod push;
 pub mod repair;
+mod review;
 pub mod status;
 pub mod transport;
 mod upload;

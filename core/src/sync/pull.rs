@@ -13,11 +13,12 @@ use std::collections::BTreeSet;
 
 use rusqlite::Transaction;
 
-use crate::domain::{Case, VisitChange, VisitHistory, VisitId};
+use crate::domain::{Case, VisitHistory, VisitId};
 use crate::error::{Error, Result};
-use crate::event_log::{GENESIS_HASH, LogEntry};
-use crate::store::{blobs, cases, meta, outbox, purge, templates, visits};
+use crate::event_log::LogEntry;
+use crate::store::{blobs, cases, meta, outbox, parked, purge, templates, visits};
 use crate::sync::engine::{Engine, protocol};
+use crate::sync::merge;
 use crate::sync::protocol::{MAX_PULL_LIMIT, PullResponse, PulledChange};
 use crate::sync::status::{SyncPhase, SyncReport};
 
@@ -28,6 +29,9 @@ enum EntryFate {
     Added,
     /// Already on the device (this device's own, or received before).
     Held,
+    /// Cannot be placed yet (its case, its visit's first entry or the entry
+    /// before it has not arrived): parked until it can.
+    Parked,
     /// Cannot be used: does not verify, does not continue its chain, or belongs
     /// to a visit or case this device does not hold.
     Unusable,
@@ -127,11 +131,15 @@ impl Engine<'_> {
                             outcome.applied += 1;
                         }
                         EntryFate::Held => {}
+                        EntryFate::Parked => {
+                            parked::park(tx, entry, *refused, self.wall.now())?;
+                        }
                         EntryFate::Unusable => outcome.skipped_entries += 1,
                     }
                 }
             }
         }
+        outcome.applied += self.place_parked(tx, &mut touched)?;
         for visit_id in touched {
             // A case removed later in the page took the visit with it.
             if visits::exists(tx, visit_id)? {
@@ -141,6 +149,43 @@ impl Engine<'_> {
             }
         }
         Ok(outcome)
+    }
+
+    /// Places the parked entries that can be placed now, round after round
+    /// (placing one may let the next of its chain follow), and drops those
+    /// that turn out unusable. Returns how many were placed.
+    fn place_parked(&self, tx: &Transaction<'_>, touched: &mut BTreeSet<VisitId>) -> Result<u64> {
+        let mut placed = 0;
+        loop {
+            let mut progress = false;
+            for (entry, refused) in parked::all(tx)? {
+                match self.apply_entry(tx, &entry, refused)? {
+                    EntryFate::Parked => continue,
+                    EntryFate::Added => {
+                        touched.insert(entry.visit_id);
+                        placed += 1;
+                        progress = true;
+                    }
+                    EntryFate::Held | EntryFate::Unusable => {}
+                }
+                parked::unpark(tx, &entry)?;
+            }
+            if !progress {
+                parked::trim(tx)?;
+                return Ok(placed);
+            }
+        }
+    }
+
+    /// Takes one entry from the server into its visit, as a pull would, and
+    /// folds the visit again (a supervisor's own review, answered at once).
+    pub(crate) fn take_entry(&self, tx: &Transaction<'_>, entry: &LogEntry) -> Result<()> {
+        if self.apply_entry(tx, entry, false)? == EntryFate::Added {
+            let history = fold(tx, entry.visit_id)?;
+            visits::save_header(tx, &history.visit)?;
+            crate::doorstep::refresh_case_status(tx, history.visit.case_id)?;
+        }
+        Ok(())
     }
 
     /// Stores a case from the server and sets its status from its visits here.
@@ -170,41 +215,47 @@ impl Engine<'_> {
             return Ok(EntryFate::Held);
         }
         let head = visits::logged_head(tx, entry.visit_id, entry.author)?;
-        let (next_seq, prev_hash) = match &head {
-            Some(head) => (head.seq.saturating_add(1), head.hash.as_str()),
-            None => (0, GENESIS_HASH),
-        };
+        let next_seq = head.as_ref().map_or(0, |head| head.seq.saturating_add(1));
         if entry.seq < next_seq {
             return Ok(EntryFate::Held);
         }
-        if entry.seq != next_seq
-            || entry.prev_hash != prev_hash
-            || entry.compute_hash() != entry.hash
-            || serde_json::from_str::<VisitChange>(&entry.payload).is_err()
-        {
+        if entry.hash != entry.compute_hash() || merge::read_change(entry).is_err() {
             tracing::warn!(visit = %entry.visit_id, seq = entry.seq, "unusable visit entry skipped");
             return Ok(EntryFate::Unusable);
         }
-        if refused && !visits::exists(tx, entry.visit_id)? {
-            // Nothing of a visit the server never admitted is kept.
-            return Ok(EntryFate::Held);
+        if entry.seq > next_seq {
+            // The entries before it have not arrived (yet).
+            return Ok(EntryFate::Parked);
+        }
+        // The same link check the server runs on a push, with the entry's
+        // own author as the pusher: intact, and the next link of its chain.
+        if merge::check_link(entry, entry.author, head.as_ref()).is_err() {
+            tracing::warn!(visit = %entry.visit_id, seq = entry.seq, "unusable visit entry skipped");
+            return Ok(EntryFate::Unusable);
         }
         if !visits::exists(tx, entry.visit_id)? {
-            // A visit new to this device (the partner planned it): its header
-            // must exist, under a case held here, before the entry is stored.
+            // A visit new to this device (the partner planned it, or the case
+            // came from another agent): its header must exist, under a case
+            // held here, before the entry is stored. Until the visit's first
+            // entry and its case are here, the entry waits.
             let mut entries = visits::admitted_log(tx, entry.visit_id)?;
-            entries.push(entry.clone());
+            if !refused {
+                entries.push(entry.clone());
+            }
             let Ok(history) = VisitHistory::fold(entry.visit_id, &entries) else {
-                return Ok(EntryFate::Unusable);
+                return Ok(EntryFate::Parked);
             };
             if cases::get(tx, history.visit.case_id).is_err() {
-                return Ok(EntryFate::Unusable);
+                return Ok(EntryFate::Parked);
             }
             visits::save_header(tx, &history.visit)?;
         }
         visits::store_entry(tx, entry)?;
         if refused {
+            // Its stamp is not taken in: a partner's clock far ahead must
+            // not carry this phone's clock with it.
             visits::mark_refused(tx, entry)?;
+            return Ok(EntryFate::Added);
         }
         let stamp = self
             .clock

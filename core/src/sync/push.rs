@@ -14,10 +14,10 @@ use std::collections::{HashMap, HashSet};
 
 use crate::error::Result;
 use crate::event_log::LogEntry;
-use crate::store::{outbox, rejections};
+use crate::store::{meta, outbox, rejections, visits};
 use crate::sync::engine::{Engine, JSON, Outgoing, check_status, exchange, failure, protocol};
 use crate::sync::protocol::{
-    MAX_BODY_BYTES, MAX_PUSH_OPS, OpOutcome, PUSH_ZSTD_LEVEL, PushRequest, PushResponse,
+    MAX_BODY_BYTES, MAX_PUSH_OPS, OpOutcome, PUSH_ZSTD_LEVEL, PushRequest, PushResponse, RejectCode,
 };
 use crate::sync::status::{SyncPhase, SyncReport};
 use crate::sync::transport::HttpResponse;
@@ -60,6 +60,44 @@ fn encode(pending: &[(i64, LogEntry)]) -> Result<(usize, Vec<u8>)> {
     Ok((fits, body(fits)?))
 }
 
+/// Whether a push answered with `status` was refused for what the batch holds
+/// (malformed, too large, not acceptable as a whole): sending the same batch
+/// again would be refused again.
+fn refuses_whole_push(status: u16) -> bool {
+    matches!(status, 400 | 413 | 422)
+}
+
+/// The server's error code in a refusal, kept to letters, digits and `_`
+/// (as [`check_status`] does), or `refused_push` when there is none.
+fn refusal_code(response: &HttpResponse) -> &'static str {
+    let code = serde_json::from_slice::<crate::sync::protocol::ErrorBody>(&response.body)
+        .map(|body| body.code)
+        .unwrap_or_default();
+    // The stored code is one the agent's app can show; the known ones of the
+    // protocol are kept as they are, anything else is named generically.
+    match code.as_str() {
+        "payload_too_large" => "payload_too_large",
+        "too_many_ops" => "too_many_ops",
+        "invalid_push" => "invalid_push",
+        "invalid_body" => "invalid_body",
+        "malformed_json" => "malformed_json",
+        _ => "refused_push",
+    }
+}
+
+/// The push request for `entries` (which fit one push), whose JSON body is
+/// `json`: compressed.
+fn prepare(entries: Vec<(i64, LogEntry)>, json: &[u8]) -> Result<Batch> {
+    let body = zstd::bulk::compress(json, PUSH_ZSTD_LEVEL)
+        .map_err(|_| failure("compression", "the push body could not be compressed"))?;
+    let mut outgoing = Outgoing::new("POST", "/v1/push", body, JSON);
+    outgoing.zstd = true;
+    Ok(Batch {
+        sent: entries,
+        outgoing,
+    })
+}
+
 /// One push request: the outbox entries it carries, with their positions, and
 /// the request itself.
 struct Batch {
@@ -89,7 +127,31 @@ impl Engine<'_> {
         if self.repair_broken_chains(&mut tried, report)? {
             self.push_outbox(report)?;
         }
+        if self.clock_refused.get() {
+            self.rewind_clock()?;
+        }
         Ok(())
+    }
+
+    /// After the server refused entries as stamped too far ahead of its
+    /// clock (this phone's wall clock was wrong), sets the clock back to the
+    /// newest stamp the device holds that was not refused, so that once the
+    /// wall clock is right again new actions carry right stamps instead of
+    /// going on from the wrong ones. Done inside a write, so no action is
+    /// between its stamp and its commit meanwhile.
+    fn rewind_clock(&self) -> Result<()> {
+        let device = self.device;
+        self.store.write(|tx| {
+            let newest = visits::newest_admitted_stamp(tx)?;
+            match newest {
+                Some(stamp) => meta::set(tx, meta::CLOCK_FLOOR, &stamp.to_string())?,
+                None => meta::remove(tx, meta::CLOCK_FLOOR)?,
+            }
+            *self.clock.lock().unwrap_or_else(|p| p.into_inner()) =
+                crate::clock::HybridClock::new(device, newest);
+            tracing::warn!("stamps refused as ahead of the server's clock: the clock is set back");
+            Ok(())
+        })
     }
 
     /// Pushes the pending operations, batch after batch.
@@ -136,11 +198,65 @@ impl Engine<'_> {
             answered = match (sending.take(), response) {
                 (Some(batch), Some(response)) => {
                     let response = self.unless_unauthorized(&batch.outgoing, response?)?;
-                    Some((batch, check_status(response)?))
+                    if refuses_whole_push(response.status) {
+                        // Something in this batch makes the server refuse it
+                        // as a whole; find it, so the rest of the queue drains.
+                        let count = u64::try_from(batch.sent.len()).unwrap_or(u64::MAX);
+                        self.isolate(batch.sent, &response, report)?;
+                        done += count;
+                        self.observer
+                            .progress(SyncPhase::Push, done, total.max(done));
+                        None
+                    } else {
+                        Some((batch, check_status(response)?))
+                    }
                 }
                 _ => None,
             };
             sending = following?;
+        }
+        Ok(())
+    }
+
+    /// Sends `entries`, a batch the server refused as a whole with `refusal`
+    /// (a 400, 413 or 422: something in it the server cannot take, which
+    /// sending it again would not change), in halves, each half settled if
+    /// the server takes it and halved again if not, down to the one entry
+    /// that is refused. That entry is recorded as refused with the server's
+    /// code, listed for the agent like any refused op, and no longer holds up
+    /// the queue behind it.
+    fn isolate(
+        &mut self,
+        entries: Vec<(i64, LogEntry)>,
+        refusal: &HttpResponse,
+        report: &mut SyncReport,
+    ) -> Result<()> {
+        if let [(_, entry)] = entries.as_slice() {
+            let code = refusal_code(refusal);
+            tracing::warn!(op = %entry.op_id, code, "operation refused in a whole push: set apart");
+            let now = self.wall.now();
+            self.store
+                .write(|tx| rejections::record(tx, entry, code, now))?;
+            report.rejected += 1;
+            return Ok(());
+        }
+        let mut first = entries;
+        let second = first.split_off(first.len() / 2);
+        for half in [first, second] {
+            if half.is_empty() {
+                continue;
+            }
+            let json = serde_json::to_vec(&PushRequest::new(half.iter().map(|(_, e)| e)))?;
+            let batch = prepare(half, &json)?;
+            let token = self.token()?;
+            let response = exchange(self.transport, batch.outgoing.request(Some(&token)))?;
+            let response = self.unless_unauthorized(&batch.outgoing, response)?;
+            if refuses_whole_push(response.status) {
+                self.isolate(batch.sent, &response, report)?;
+            } else {
+                let response = check_status(response)?;
+                self.settle(&batch, &response, report)?;
+            }
         }
         Ok(())
     }
@@ -164,14 +280,7 @@ impl Engine<'_> {
         }
         let (count, json) = encode(&pending)?;
         pending.truncate(count);
-        let body = zstd::bulk::compress(&json, PUSH_ZSTD_LEVEL)
-            .map_err(|_| failure("compression", "the push body could not be compressed"))?;
-        let mut outgoing = Outgoing::new("POST", "/v1/push", body, JSON);
-        outgoing.zstd = true;
-        Ok(Some(Batch {
-            sent: pending,
-            outgoing,
-        }))
+        prepare(pending, &json).map(Some)
     }
 
     /// Stores the server's answer to `batch`; returns how many operations it
@@ -216,6 +325,9 @@ impl Engine<'_> {
                         newest = newest.max(Some(entry.hlc));
                     }
                     Some(OpOutcome::Rejected { code }) => {
+                        if *code == RejectCode::ClockAhead {
+                            self.clock_refused.set(true);
+                        }
                         rejections::record(tx, entry, code.code(), now)?;
                         tracing::warn!(
                             op = %entry.op_id,

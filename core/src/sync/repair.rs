@@ -61,9 +61,12 @@ pub struct RepairPlan {
     /// What the device did that the server does not hold, re-based after the
     /// server's chain, in the order it was done.
     pub rebased: Vec<LogEntry>,
-    /// Entries altered on the device (their hash does not match their
-    /// content): never re-based, kept refused as `hash_mismatch`, as evidence.
-    pub altered: Vec<LogEntry>,
+    /// Entries set apart, with the code they stay refused with: altered on
+    /// the device (their hash does not match their content: `hash_mismatch`,
+    /// kept as evidence, never re-hashed into a valid entry), or refused
+    /// before as something the server cannot take whatever its position (a
+    /// push it refused as a whole): never re-based, still listed.
+    pub set_apart: Vec<(LogEntry, String)>,
 }
 
 /// What identifies an action whatever chain position it sits at: its stamp
@@ -76,8 +79,8 @@ fn action_key(entry: &LogEntry) -> (Hlc, &str, &str) {
 /// it (`server`, in chain order) and what the device holds (`held`, in the
 /// order it was done).
 ///
-/// A re-based entry keeps its stamp when it is newer than everything before
-/// it in the new chain; otherwise `restamp` gives it a new one above the
+/// A re-based entry keeps its stamp when it is newer than everything admitted
+/// before it in the new chain; otherwise `restamp` gives it a new one above the
 /// stamp passed (a phone whose clock floor was rolled back with its
 /// database), so the agent's later change still wins over an earlier one.
 ///
@@ -106,17 +109,28 @@ pub fn plan(
         .iter()
         .map(|chained| action_key(&chained.entry))
         .collect();
-    let mut newest = server.iter().map(|chained| chained.entry.hlc).max();
+    // Only admitted stamps count: a refused one may be far ahead (a wrong
+    // clock) and must not carry the re-based entries with it.
+    let mut newest = server
+        .iter()
+        .filter(|chained| chained.refused.is_none())
+        .map(|chained| chained.entry.hlc)
+        .max();
     let mut prev = head.cloned();
     let mut seen: HashSet<(Hlc, &str, &str)> = HashSet::new();
     for held in held {
         let entry = &held.entry;
         if entry.hash != entry.compute_hash() {
-            plan.altered.push(entry.clone());
+            let code = RejectCode::HashMismatch.code().to_owned();
+            plan.set_apart.push((entry.clone(), code));
             continue;
         }
         let key = action_key(entry);
         if on_server.contains(&key) || !seen.insert(key) {
+            continue;
+        }
+        if let Some(code) = held.refused.as_deref().filter(|code| !repairable(code)) {
+            plan.set_apart.push((entry.clone(), code.to_owned()));
             continue;
         }
         let hlc = match newest {
@@ -211,12 +225,12 @@ impl Engine<'_> {
                     .refused
                     .iter()
                     .map(|(entry, code)| (entry.clone(), code.code().to_owned()))
-                    .chain(plan.altered.iter().map(|entry| {
-                        // Kept as evidence under an op id of its own: its
-                        // position's op id now names the re-based entry there.
+                    .chain(plan.set_apart.iter().map(|(entry, code)| {
+                        // Kept under an op id of its own: its position's op
+                        // id now names the re-based entry there.
                         let mut kept = entry.clone();
                         kept.op_id = uuid::Uuid::now_v7();
-                        (kept, RejectCode::HashMismatch.code().to_owned())
+                        (kept, code.clone())
                     }))
                     .collect();
                 own_chain::replace(
@@ -233,7 +247,6 @@ impl Engine<'_> {
                 let newest = plan
                     .acknowledged
                     .iter()
-                    .chain(plan.refused.iter().map(|(entry, _)| entry))
                     .chain(&plan.rebased)
                     .map(|entry| entry.hlc)
                     .max();
@@ -279,6 +292,12 @@ impl Engine<'_> {
         }
         Err(failure("protocol", "the server's chain has too many pages"))
     }
+}
+
+/// Whether an entry refused with `code` is re-based by a repair: refused for
+/// where it stood in its chain (`chain_broken`), not for what it holds.
+fn repairable(code: &str) -> bool {
+    code == RejectCode::ChainBroken.code()
 }
 
 /// Whether a sync failure code means the server could not be reached or the

@@ -102,7 +102,7 @@ fn entries_lost_on_the_device_are_restored_and_later_work_rebased_on_top() {
     let mut whole = plan.acknowledged.clone();
     whole.extend(plan.rebased.iter().cloned());
     assert!(event_log::verify_chain(&whole).is_ok());
-    assert!(plan.refused.is_empty() && plan.altered.is_empty());
+    assert!(plan.refused.is_empty() && plan.set_apart.is_empty());
 }
 
 /// Two actions took one chain position (an older build's race): the server
@@ -227,7 +227,10 @@ fn an_altered_entry_is_set_apart_not_laundered() {
     )
     .unwrap();
 
-    assert_eq!(plan.altered, vec![device[1].clone()]);
+    assert_eq!(
+        plan.set_apart,
+        vec![(device[1].clone(), "hash_mismatch".to_owned())]
+    );
     assert_eq!(payloads(&plan.rebased), [r#"{"text":"三"}"#]);
     assert_eq!(plan.rebased[0].seq, 1);
 }
@@ -253,4 +256,29 @@ fn entries_the_server_refused_come_back_refused() {
         vec![(entries[1].clone(), RejectCode::IllegalTransition)]
     );
     assert!(plan.rebased.is_empty());
+}
+
+/// An entry the server could not take whatever its place (a push it refused
+/// as a whole, set apart by the engine) stays set apart; the entries after
+/// it, refused only for their place, are re-based.
+#[test]
+fn an_entry_refused_for_its_content_is_not_pushed_again() {
+    let entries = chain(&["一", "二", "三"]);
+    let mut held = held(&entries, 1);
+    held[1].refused = Some("invalid_push".into());
+    held[2].refused = Some("chain_broken".into());
+    let plan = plan(
+        VISIT,
+        DEVICE,
+        &on_server(&entries[..1]),
+        &held,
+        &mut no_restamp,
+    )
+    .unwrap();
+    assert_eq!(
+        plan.set_apart,
+        vec![(entries[1].clone(), "invalid_push".to_owned())]
+    );
+    assert_eq!(payloads(&plan.rebased), [r#"{"text":"三"}"#]);
+    assert_eq!(plan.rebased[0].seq, 1);
 }

@@ -103,6 +103,9 @@ pub struct State {
     pub applied_ids: HashSet<Uuid>,
     /// Operations to refuse, with the reason.
     pub reject: HashMap<Uuid, RejectCode>,
+    /// Operations that make the whole push they are in a `422 invalid_push`
+    /// (as a server that cannot take one of them at all answers).
+    pub poison: HashSet<Uuid>,
     /// Push responses to lose after applying the push (a timeout to the device).
     pub lose_push_responses: u32,
     /// Requests to fail as offline before doing anything.
@@ -229,6 +232,9 @@ impl FakeServer {
         let Ok(ops) = push.into_entries() else {
             return Ok(error(422, "invalid_push"));
         };
+        if ops.iter().any(|op| state.poison.contains(&op.op_id)) {
+            return Ok(error(422, "invalid_push"));
+        }
         let mut results = Vec::new();
         let mut applied = 0;
         for op in ops {

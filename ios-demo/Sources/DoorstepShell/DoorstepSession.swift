@@ -15,7 +15,7 @@ public struct SyncProgress: Equatable, Sendable {
 public final class DoorstepSession: @unchecked Sendable {
     /// The device's store and every action an agent takes.
     public let doorstep: Doorstep
-    /// The transport, shared by sync and the review client.
+    /// The transport, shared by sync and reviews.
     public let transport: HttpTransport
     private let secrets: KeychainSecrets
     private let observer: ProgressRelay
@@ -38,9 +38,15 @@ public final class DoorstepSession: @unchecked Sendable {
         try secrets.saveSignIn(username: username, password: password)
     }
 
-    /// The saved sign-in, for the review client.
-    public func savedSignIn() throws -> (username: String, password: String)? {
-        try secrets.signIn()
+    /// Approves or returns a visit on this (a supervisor's) device, through the
+    /// core: signed in as the sync signs in, and in the visit at once.
+    public func review(visitId: String, decision: ReviewDecision) throws {
+        try doorstep.review(transport: transport, credentials: credentials(), visitId: visitId, decision: decision)
+    }
+
+    /// When to sync next, as the core plans it (`sync::plan`).
+    public func syncPlan(online: Bool, reconnected: Bool) throws -> SyncPlan {
+        try doorstep.syncPlan(online: online, reconnected: reconnected)
     }
 
     /// Syncs unless the core's backoff says to wait (`deferredUntil` is then set).

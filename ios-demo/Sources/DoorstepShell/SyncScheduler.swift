@@ -12,29 +12,26 @@ public enum SyncAttempt {
     case failed(Error)
 }
 
-/// Decides when the device syncs, like the Kotlin shell's scheduler: at once
-/// when NWPathMonitor reports the network is back (whatever the backoff: the
-/// failures it answered were most likely the missing network), then every
-/// `period` while online, and after a failure not before the time the core
-/// advises (`SyncStatus.nextAttemptAfter`, its backoff). Offline, never.
-/// Everything runs on one serial queue, off the main thread; a one-shot
-/// timer is armed for the next due time after every attempt.
+/// Carries out the core's sync plan (`Doorstep.syncPlan`), like the Kotlin
+/// shell's scheduler: the rule of when to sync (at once when NWPathMonitor
+/// reports the network is back, whatever the backoff; not before the backoff
+/// after a failure; sooner while work waits; never offline) lives in the
+/// core. The scheduler remembers what the platform reports and runs the sync
+/// the plan asks for. Everything runs on one serial queue, off the main
+/// thread; a one-shot timer is armed for the planned time after every attempt.
 public final class SyncScheduler: @unchecked Sendable {
     private let session: DoorstepSession
-    private let period: TimeInterval
     private let queue = DispatchQueue(label: "app.doorstep.sync")
     private let monitor = NWPathMonitor()
     private var timer: DispatchSourceTimer?
     private var online = false
+    /// Connectivity came back since the last attempt.
     private var reconnected = false
-    private var dueAt = Date()
     private let onAttempt: @Sendable (SyncAttempt) -> Void
 
     /// A scheduler for `session`; `onAttempt` hears every attempt (on the sync queue).
-    public init(session: DoorstepSession, period: TimeInterval = 15 * 60,
-                onAttempt: @escaping @Sendable (SyncAttempt) -> Void) {
+    public init(session: DoorstepSession, onAttempt: @escaping @Sendable (SyncAttempt) -> Void) {
         self.session = session
-        self.period = period
         self.onAttempt = onAttempt
     }
 
@@ -56,61 +53,52 @@ public final class SyncScheduler: @unchecked Sendable {
     public func syncNow() {
         queue.async {
             self.reconnected = true
-            self.dueAt = Date()
             self.runIfDue()
         }
     }
 
     /// Called on `queue` by the path monitor.
     private func connectivityChanged(online: Bool) {
-        if online && !self.online {
-            dueAt = Date()
-            reconnected = true
-        }
+        if online && !self.online { reconnected = true }
         self.online = online
         runIfDue()
     }
 
-    /// When the next sync should run; nil while offline. On `queue`.
-    private func nextSyncAt() -> Date? {
-        guard online else { return nil }
-        if reconnected { return dueAt }
-        guard let advised = try? session.doorstep.syncStatus().nextAttemptAfter else { return dueAt }
-        return max(advised, dueAt)
-    }
-
-    /// Syncs if online, signed in and due, then arms the timer. On `queue`.
+    /// Syncs if signed in and the plan says so, then arms the timer. On `queue`.
     private func runIfDue() {
-        guard session.isSignedIn, let next = nextSyncAt() else { return }
-        if Date() >= next {
-            let attempt: SyncAttempt
-            do {
-                let report = reconnected ? try session.syncNow() : try session.sync()
-                if let until = report.deferredUntil {
-                    attempt = .deferred(until: until)
-                } else {
-                    attempt = .synced(report)
-                }
-            } catch {
-                attempt = .failed(error)
-            }
-            reconnected = false
-            switch attempt {
-            case .synced: dueAt = Date().addingTimeInterval(period)
-            case .deferred(let until): dueAt = until
-            case .failed: dueAt = Date()
-            }
-            onAttempt(attempt)
+        guard session.isSignedIn, let plan = try? session.syncPlan(online: online, reconnected: reconnected) else { return }
+        let ignoreBackoff: Bool
+        switch plan {
+        case .now(let ignore):
+            ignoreBackoff = ignore
+        case .at(let at):
+            if Date() < at { arm(at); return }
+            ignoreBackoff = false
+        case .whenOnline:
+            timer?.cancel()
+            return
         }
-        arm()
+        let attempt: SyncAttempt
+        do {
+            let report = ignoreBackoff ? try session.syncNow() : try session.sync()
+            if let until = report.deferredUntil {
+                attempt = .deferred(until: until)
+            } else {
+                attempt = .synced(report)
+            }
+        } catch {
+            attempt = .failed(error)
+        }
+        reconnected = false
+        onAttempt(attempt)
+        if case .at(let at)? = try? session.syncPlan(online: online, reconnected: false) { arm(at) }
     }
 
-    /// A one-shot timer at the next due time (the core's backoff included).
-    private func arm() {
+    /// A one-shot timer at the planned time.
+    private func arm(_ at: Date) {
         timer?.cancel()
-        guard let next = nextSyncAt() else { return }
         let source = DispatchSource.makeTimerSource(queue: queue)
-        source.schedule(deadline: .now() + max(1, next.timeIntervalSinceNow))
+        source.schedule(deadline: .now() + max(1, at.timeIntervalSinceNow))
         source.setEventHandler { [weak self] in self?.runIfDue() }
         source.resume()
         timer = source

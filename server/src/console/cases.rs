@@ -15,6 +15,7 @@ use doorstep_core::domain::case::mask_national_id;
 use doorstep_core::domain::{CaseId, UserId};
 use serde::Deserialize;
 
+use super::format::Shown;
 use super::{Chrome, ConsoleState, Signed, app_failure, blocking, failure, render};
 use crate::admin::{self, CsvImportError};
 use crate::case_csv::Problem;
@@ -26,7 +27,7 @@ use doorstep_core::sync::protocol::Role;
 pub struct AgentChoice {
     /// The agent's user id (the form value).
     pub id: String,
-    /// The agent's user name.
+    /// The agent's user name, shown ([`crate::text::visible_line`]).
     pub name: String,
     /// Whether the case has this agent in this role now.
     pub selected: bool,
@@ -37,9 +38,9 @@ pub struct CaseLine {
     /// Where the assign form posts (the case id only).
     pub assign_href: String,
     /// The account reference, masked.
-    pub case_ref: String,
+    pub case_ref: Shown,
     /// The customer's name.
-    pub customer: String,
+    pub customer: Shown,
     /// Due date.
     pub due: String,
     /// Choices for the primary agent.
@@ -144,7 +145,7 @@ pub async fn list(
             .iter()
             .map(|a| AgentChoice {
                 id: a.id.to_string(),
-                name: a.username.clone(),
+                name: crate::text::visible_line(&a.username),
                 selected: current == Some(a.id),
             })
             .collect()
@@ -167,8 +168,8 @@ pub async fn list(
             let case = &record.case;
             CaseLine {
                 assign_href: format!("/console/cases/{}/assign", case.id),
-                case_ref: mask_national_id(&case.external_ref),
-                customer: case.customer.name.clone(),
+                case_ref: Shown::line(&mask_national_id(&case.external_ref)),
+                customer: Shown::line(&case.customer.name),
                 due: case.due_date.to_string(),
                 agents: choices(Some(case.assigned.primary)),
                 partners: choices(case.assigned.partner),
@@ -193,7 +194,7 @@ pub async fn list(
             .iter()
             .map(|t| AgentChoice {
                 id: t.id.to_string(),
-                name: t.username.clone(),
+                name: crate::text::visible_line(&t.username),
                 selected: Some(t.id) == team,
             })
             .collect(),

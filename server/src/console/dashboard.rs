@@ -17,7 +17,7 @@ use chrono::{Duration, NaiveDate};
 use doorstep_core::domain::{OutcomeCode, UserId, VisitState};
 use serde::Deserialize;
 
-use super::format::{local, money};
+use super::format::{Shown, local, money};
 use super::i18n::Text;
 use super::map::escape;
 use super::queue::{QueueItem, team_visits_in};
@@ -238,7 +238,7 @@ fn agent_chart(t: &Text, agents: &[(UserId, String, Tally)]) -> String {
              <text x=\"{:.1}\" y=\"{:.1}\" class=\"tick\">{} · {}</text>",
             left - 6.0,
             y + 15.0,
-            escape(name),
+            escape(&crate::text::visible_line(name)),
             row - 8.0,
             left + w + 6.0,
             y + 15.0,
@@ -252,8 +252,8 @@ fn agent_chart(t: &Text, agents: &[(UserId, String, Tally)]) -> String {
 
 /// One line of a dashboard table.
 pub struct DashboardLine {
-    /// Day or agent.
-    pub label: String,
+    /// Day or agent (an agent's user name as typed, so shown as [`Shown`]).
+    pub label: Shown,
     /// Visits.
     pub visits: u32,
     /// Contact rate.
@@ -266,9 +266,9 @@ pub struct DashboardLine {
     pub flagged: u32,
 }
 
-fn line(label: String, tally: &Tally) -> DashboardLine {
+fn line(label: &str, tally: &Tally) -> DashboardLine {
     DashboardLine {
-        label,
+        label: Shown::line(label),
         visits: tally.visits,
         contact_rate: tally
             .contact_rate()
@@ -346,14 +346,14 @@ pub async fn page(
             .days
             .iter()
             .rev()
-            .map(|(day, tally)| line(day.to_string(), tally))
+            .map(|(day, tally)| line(&day.to_string(), tally))
             .collect(),
         agent_lines: figures
             .agents
             .iter()
-            .map(|(_, name, tally)| line(name.clone(), tally))
+            .map(|(_, name, tally)| line(name, tally))
             .collect(),
-        total: line(t.total.to_owned(), &figures.total),
+        total: line(t.total, &figures.total),
     };
     render(signed.lang, StatusCode::OK, &page)
 }

@@ -1,11 +1,49 @@
-//! How values are shown: money, instants in a case's local time, checklist
-//! answers in the page's language.
+//! How values are shown: text people typed, money, instants in a case's local
+//! time, checklist answers in the page's language.
 
 use chrono::{DateTime, FixedOffset, Offset as _, Utc};
 use doorstep_core::checklist::{AnswerValue, ChecklistTemplate};
 use doorstep_core::money::Money;
 
 use super::i18n::Lang;
+
+/// Text someone typed (a customer's name or address, a note, an answer, a
+/// user name), made safe to show: every bidirectional and control character
+/// is replaced by a visible escape such as `⟨U+202E⟩` ([`crate::text`]), so
+/// it can neither reorder nor hide what the page says. Templates escape it as
+/// any text and show it inside `<bdi>`, which isolates its direction from the
+/// text around it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Shown(String);
+
+impl Shown {
+    /// One line of text (names, addresses, references): line breaks and tabs
+    /// are escaped too.
+    pub fn line(text: &str) -> Shown {
+        Shown(crate::text::visible_line(text))
+    }
+
+    /// Free text (notes, comments, answers): line breaks and tabs stay.
+    pub fn text(text: &str) -> Shown {
+        Shown(crate::text::visible_text(text))
+    }
+
+    /// The text as shown.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether there is nothing to show.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl std::fmt::Display for Shown {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 /// An instant in a case's local time.
 pub fn local(at: DateTime<Utc>, offset_minutes: i32) -> DateTime<FixedOffset> {

@@ -66,10 +66,24 @@ pub struct ConsoleState {
     pub clock: Arc<dyn WallClock>,
     /// The console's setup.
     pub config: Arc<ConsoleConfig>,
-    /// Failed sign-ins, shared with the API's login.
+    /// The limits on sign-ins, shared with the API's login.
     pub login_limiter: Arc<crate::login_limit::LoginLimiter>,
+    /// The bound on password checks running at once, shared with the API's.
+    pub password_gate: Arc<crate::password_gate::PasswordGate>,
     /// Attachment bytes.
     pub blobs: Arc<crate::blobs::BlobStore>,
+}
+
+impl ConsoleState {
+    /// What a guarded sign-in needs ([`crate::sign_in_guard::guarded`]).
+    pub fn sign_in_guard(&self) -> crate::sign_in_guard::SignInGuard {
+        crate::sign_in_guard::SignInGuard {
+            store: self.store.clone(),
+            clock: self.clock.clone(),
+            limiter: self.login_limiter.clone(),
+            gate: self.password_gate.clone(),
+        }
+    }
 }
 
 /// The console's routes, all under `/console`, ready to merge into the app.
@@ -79,6 +93,7 @@ pub fn router(app: &AppState, config: ConsoleConfig) -> Router<AppState> {
         clock: app.clock.clone(),
         config: Arc::new(config),
         login_limiter: app.login_limiter.clone(),
+        password_gate: app.password_gate.clone(),
         blobs: app.blobs.clone(),
     };
     Router::new()
@@ -173,7 +188,7 @@ pub struct Chrome {
     /// The page's language.
     pub lang: Lang,
     /// The signed-in user's name.
-    pub username: String,
+    pub username: format::Shown,
     /// The session's CSRF token, for the forms on the page.
     pub csrf: String,
     /// This page's path and query, to come back to after a language switch.
@@ -219,7 +234,7 @@ impl Signed {
         Chrome {
             t: self.lang.text(),
             lang: self.lang,
-            username: self.user.username.clone(),
+            username: format::Shown::line(&self.user.username),
             csrf: self.csrf.clone(),
             here: self.here.clone(),
         }

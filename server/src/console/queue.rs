@@ -15,7 +15,7 @@ use doorstep_core::policy::Policy;
 use doorstep_core::report::{ReviewFlag, review_flags};
 use serde::Deserialize;
 
-use super::format::{local, show_time};
+use super::format::{Shown, local, show_time};
 use super::i18n::{OUTCOMES, Text};
 use super::{Chrome, ConsoleState, Signed, app_failure, blocking, render};
 use crate::error::AppError;
@@ -204,11 +204,13 @@ pub struct QueueLine {
     /// Submission time, local to the case.
     pub submitted: String,
     /// The account reference, masked.
-    pub case_ref: String,
+    pub case_ref: Shown,
     /// The customer's name.
-    pub customer: String,
-    /// Agent, and partner if any.
-    pub agents: String,
+    pub customer: Shown,
+    /// The agent's user name.
+    pub agent: Shown,
+    /// The partner's user name, if any.
+    pub partner: Option<Shown>,
     /// Outcome name.
     pub outcome: String,
     /// Flag names.
@@ -281,7 +283,7 @@ fn build_page(
         .iter()
         .map(|member| FilterOption {
             value: member.id.to_string(),
-            label: member.username.clone(),
+            label: crate::text::visible_line(&member.username),
             count: count(Facet::Agent, &|item| {
                 item.visit.agent == member.id || item.visit.partner == Some(member.id)
             }),
@@ -333,24 +335,17 @@ fn build_page(
 
 fn line(t: &Text, names: &HashMap<UserId, &str>, item: &QueueItem) -> QueueLine {
     let visit = &item.visit;
-    let name = |id: UserId| {
-        names
-            .get(&id)
-            .map_or_else(|| t.unknown.to_owned(), |n| (*n).to_owned())
-    };
-    let agents = match visit.partner {
-        Some(partner) => format!("{} + {}", name(visit.agent), name(partner)),
-        None => name(visit.agent),
-    };
+    let name = |id: UserId| Shown::line(names.get(&id).copied().unwrap_or(t.unknown));
     QueueLine {
         href: format!("/console/visits/{}", visit.id),
         submitted: visit
             .submitted_at
             .map(|at| show_time(at, item.case.utc_offset_minutes))
             .unwrap_or_default(),
-        case_ref: mask_national_id(&item.case.external_ref),
-        customer: item.case.customer.name.clone(),
-        agents,
+        case_ref: Shown::line(&mask_national_id(&item.case.external_ref)),
+        customer: Shown::line(&item.case.customer.name),
+        agent: name(visit.agent),
+        partner: visit.partner.map(name),
         outcome: visit
             .outcome
             .as_ref()

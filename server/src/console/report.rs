@@ -21,7 +21,7 @@ use doorstep_core::event_log::LogEntry;
 use doorstep_core::report::{LogVerification, VisitReport, review_flags};
 use serde::Deserialize;
 
-use super::format::{answer_text, money, show_time};
+use super::format::{Shown, answer_text, money, show_time};
 use super::i18n::Text;
 use super::queue::fold;
 use super::{Chrome, ConsoleState, Signed, app_failure, blocking, failure, map, render};
@@ -156,7 +156,7 @@ pub struct NoticeLine {
     /// What visit time it announced.
     pub planned: String,
     /// The stated purpose.
-    pub purpose: String,
+    pub purpose: Shown,
     /// Whether the customer acknowledged it.
     pub acknowledged: &'static str,
 }
@@ -192,9 +192,9 @@ pub struct NoteLine {
     /// Local time written.
     pub at: String,
     /// Author's user name.
-    pub author: String,
+    pub author: Shown,
     /// The text (escaped by the template).
-    pub text: String,
+    pub text: Shown,
 }
 
 /// A review round, for display.
@@ -202,13 +202,13 @@ pub struct ReviewLine {
     /// Local time decided.
     pub at: String,
     /// Reviewer's user name.
-    pub reviewer: String,
+    pub reviewer: Shown,
     /// Approved or returned.
     pub decision: &'static str,
     /// The return reason's name.
-    pub reason: String,
+    pub reason: Shown,
     /// The return comment.
-    pub comment: String,
+    pub comment: Shown,
 }
 
 /// The report page.
@@ -226,7 +226,7 @@ pub struct ReportPage {
     /// A message after a decision.
     pub flash: Option<&'static str>,
     /// Case summary rows.
-    pub case_rows: Vec<(&'static str, String)>,
+    pub case_rows: Vec<(&'static str, Shown)>,
     /// Notices given.
     pub notices: Vec<NoticeLine>,
     /// Check-in and check-out.
@@ -236,29 +236,29 @@ pub struct ReportPage {
     /// Review flag names.
     pub flags: Vec<&'static str>,
     /// The template's title and version.
-    pub template_name: String,
+    pub template_name: Shown,
     /// Whether the template is missing on the server.
     pub template_missing: bool,
     /// How many checklist problems remain.
     pub problems: usize,
     /// Answers: label and shown value.
-    pub answers: Vec<(String, String)>,
+    pub answers: Vec<(Shown, Shown)>,
     /// Notes, in clock order.
     pub notes: Vec<NoteLine>,
     /// Attachments.
     pub photos: Vec<PhotoLine>,
     /// Outcome rows.
-    pub outcome_rows: Vec<(&'static str, String)>,
+    pub outcome_rows: Vec<(&'static str, Shown)>,
     /// Whether every chain verified.
     pub log_intact: bool,
     /// The log check's detail.
     pub log_detail: String,
     /// Timeline: time, kind.
-    pub timeline: Vec<(String, String)>,
+    pub timeline: Vec<(String, Shown)>,
     /// Earlier review rounds.
     pub reviews: Vec<ReviewLine>,
     /// What changed after the latest return (`None`: never returned).
-    pub since_return: Option<Vec<String>>,
+    pub since_return: Option<Vec<Shown>>,
     /// Return reason choices: code and name.
     pub reasons: Vec<(&'static str, &'static str)>,
 }
@@ -335,18 +335,14 @@ fn build(
     let (visit, case) = (&report.visit, &report.case);
     let offset = case.utc_offset_minutes;
     let name = |id: UserId| {
-        loaded
-            .names
-            .get(&id)
-            .cloned()
-            .unwrap_or_else(|| t.unknown.to_owned())
+        crate::text::visible_line(loaded.names.get(&id).map_or(t.unknown, String::as_str))
     };
     let registered = case.registered_address();
     let agents = match visit.partner {
         Some(partner) => format!("{} + {} ({})", name(visit.agent), name(partner), t.partner),
         None => name(visit.agent),
     };
-    let case_rows = vec![
+    let case_rows: Vec<(&'static str, String)> = vec![
         (t.customer, case.customer.name.clone()),
         (t.national_id, case.customer.national_id_masked.clone()),
         (t.account_ref, mask_national_id(&case.external_ref)),
@@ -374,6 +370,10 @@ fn build(
         (t.planned_for, show_time(visit.planned_for, offset)),
         (t.submissions, visit.submissions.to_string()),
     ];
+    let case_rows = case_rows
+        .into_iter()
+        .map(|(label, value)| (label, Shown::line(&value)))
+        .collect();
     let notices = visit
         .notices
         .iter()
@@ -381,7 +381,7 @@ fn build(
             channel: t.channel(n.channel),
             given_at: show_time(n.given_at, offset),
             planned: show_time(n.planned_visit_at, offset),
-            purpose: n.purpose.clone(),
+            purpose: Shown::text(&n.purpose),
             acknowledged: if n.acknowledged { t.yes } else { t.no },
         })
         .collect();
@@ -415,17 +415,17 @@ fn build(
         .map(|f| t.flag(f))
         .collect();
     let template = loaded.template.as_ref();
-    let template_name = match template {
+    let template_name = Shown::line(&match template {
         Some(tpl) => format!("{} v{}", lang.label(tpl.title()), tpl.version()),
         None => format!("{} v{}", visit.template_key, visit.template_version),
-    };
+    });
     let answers = report
         .answers
         .iter()
         .map(|a| {
             (
-                lang.label(&a.label),
-                answer_text(lang, template, &a.item_id, &a.value),
+                Shown::line(&lang.label(&a.label)),
+                Shown::text(&answer_text(lang, template, &a.item_id, &a.value)),
             )
         })
         .collect();
@@ -434,8 +434,8 @@ fn build(
         .iter()
         .map(|n| NoteLine {
             at: show_time(n.written_at, offset),
-            author: name(n.author),
-            text: n.text.clone(),
+            author: Shown::line(&name(n.author)),
+            text: Shown::text(&n.text),
         })
         .collect();
     let photos = report
@@ -448,7 +448,7 @@ fn build(
             caption: format!("{} {} · {}", t.photo, i + 1, show_time(a.taken_at, offset)),
         })
         .collect();
-    let mut outcome_rows = Vec::new();
+    let mut outcome_rows: Vec<(&'static str, String)> = Vec::new();
     if let Some(outcome) = &visit.outcome {
         outcome_rows.push((t.outcome, t.outcome(outcome.code).to_owned()));
         if let Some(promise) = &outcome.promise {
@@ -478,6 +478,10 @@ fn build(
         }
         outcome_rows.push((t.summary, outcome.summary.clone()));
     }
+    let outcome_rows = outcome_rows
+        .into_iter()
+        .map(|(label, value)| (label, Shown::text(&value)))
+        .collect();
     let (log_intact, log_detail) = match &report.log {
         LogVerification::Intact { chains } => {
             let entries: u64 = chains.iter().map(|c| c.length).sum();
@@ -504,7 +508,7 @@ fn build(
         .map(|line| {
             (
                 show_time(line.at, line.utc_offset_minutes),
-                t.kind(&line.kind),
+                Shown::line(&t.kind(&line.kind)),
             )
         })
         .collect();
@@ -521,10 +525,10 @@ fn build(
             };
             ReviewLine {
                 at: show_time(r.decided_at, offset),
-                reviewer: name(r.reviewer),
+                reviewer: Shown::line(&name(r.reviewer)),
                 decision,
-                reason,
-                comment,
+                reason: Shown::line(&reason),
+                comment: Shown::text(&comment),
             }
         })
         .collect();
@@ -533,7 +537,7 @@ fn build(
             .iter()
             .map(|change| {
                 let kind = t.kind(change.kind());
-                match change {
+                let shown = match change {
                     VisitChange::Answered { item_id, value } => {
                         let label = template
                             .and_then(|tpl| tpl.item(item_id))
@@ -554,7 +558,8 @@ fn build(
                         format!("{kind}: {}", t.outcome(outcome.code))
                     }
                     _ => kind,
-                }
+                };
+                Shown::text(&shown)
             })
             .collect()
     });

@@ -22,7 +22,8 @@ use super::{
 };
 use crate::auth;
 use crate::error::AppError;
-use crate::login_limit::ClientAddress;
+use crate::login_limit::{ClientAddress, Ending, with_retry_after};
+use crate::sign_in_guard::{self, Attempt, Refused};
 use crate::store::{self, AuditRecord, ConsoleSessionRecord, Store, UserRecord};
 
 /// Name of the session cookie.
@@ -105,13 +106,15 @@ pub enum SignInRefused {
     /// Unknown user, wrong password, or a role that may not use the console.
     /// One answer for all three, so the form does not tell them apart.
     BadCredentials,
-    /// The rate limiter refused the attempt.
-    TooManyAttempts,
     /// The server failed.
     Failed(AppError),
 }
 
-/// `POST /console/login`.
+/// `POST /console/login`: the form's token is checked first (a refusal is
+/// audited), then the sign-in runs under the same limits, gate and audit as
+/// the API's login ([`crate::sign_in_guard`]). A locked name or address, and
+/// a server too busy checking passwords, answer the form again with
+/// `Retry-After`.
 pub async fn login(
     State(state): State<ConsoleState>,
     ClientAddress(address): ClientAddress,
@@ -119,22 +122,38 @@ pub async fn login(
     Form(form): Form<LoginForm>,
 ) -> Response {
     let lang = Lang::of(&headers);
+    let attempt = Attempt {
+        channel: "console_sign_in",
+        username: form.username.clone(),
+        address,
+        device: None,
+    };
     let expected = cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or_default();
     if expected.is_empty() || !same_secret(&form.csrf, &expected) {
+        let now = state.clock.now();
+        if let Err(err) =
+            sign_in_guard::audit_refused(state.store.clone(), attempt, now, "csrf_refused").await
+        {
+            return app_failure(lang, &err);
+        }
         return failure(lang, StatusCode::FORBIDDEN, lang.text().csrf_refused);
     }
     let store = state.store.clone();
-    let now = state.clock.now();
-    let limiter_state = state.clone();
-    let signed = blocking(move || {
-        Ok(limited_sign_in(
-            &limiter_state,
-            &form.username,
-            address,
-            now,
-            || sign_in(store.as_ref(), &form.username, &form.password, now),
-        ))
-    })
+    let LoginForm {
+        username, password, ..
+    } = form;
+    let signed = sign_in_guard::guarded(
+        state.sign_in_guard(),
+        attempt,
+        move |now| sign_in(store.as_ref(), &username, &password, now),
+        |result| match result {
+            Ok(_) => (Ending::Succeeded, None),
+            Err(SignInRefused::BadCredentials) => {
+                (Ending::WrongCredentials, Some("wrong_credentials"))
+            }
+            Err(SignInRefused::Failed(_)) => (Ending::NotCounted, None),
+        },
+    )
     .await;
     let cookie_value = match signed {
         Ok(Ok(value)) => value,
@@ -146,15 +165,27 @@ pub async fn login(
                 Some(lang.text().sign_in_refused),
             );
         }
-        Ok(Err(SignInRefused::TooManyAttempts)) => {
-            return login_form(
+        Err(Refused::TooManyAttempts(refused)) => {
+            let page = login_form(
                 &state,
                 &headers,
                 StatusCode::TOO_MANY_REQUESTS,
                 Some(lang.text().too_many_attempts),
             );
+            return with_retry_after(page, refused.retry_after_seconds);
         }
-        Ok(Err(SignInRefused::Failed(err))) | Err(err) => return app_failure(lang, &err),
+        Err(Refused::Busy(busy)) => {
+            let page = login_form(
+                &state,
+                &headers,
+                StatusCode::SERVICE_UNAVAILABLE,
+                Some(lang.text().sign_in_busy),
+            );
+            return with_retry_after(page, busy.retry_after_seconds);
+        }
+        Ok(Err(SignInRefused::Failed(err))) | Err(Refused::Failed(err)) => {
+            return app_failure(lang, &err);
+        }
     };
     let secure = secure(&state, &headers);
     let mut response = Redirect::to("/console/queue").into_response();
@@ -174,30 +205,6 @@ pub async fn login(
         set_cookie(LOGIN_CSRF_COOKIE, "", 0, true, secure),
     );
     response
-}
-
-/// Runs one console sign-in `attempt` under the server's failed-login limits
-/// (shared with the API's login): refused with
-/// [`SignInRefused::TooManyAttempts`] while `key` or `address` has too many
-/// recent failures; a wrong password counts as one, a success clears `key`.
-pub fn limited_sign_in<T>(
-    state: &ConsoleState,
-    key: &str,
-    address: Option<std::net::IpAddr>,
-    now: DateTime<Utc>,
-    attempt: impl FnOnce() -> Result<T, SignInRefused>,
-) -> Result<T, SignInRefused> {
-    let limiter = &state.login_limiter;
-    if limiter.check(key, address, now).is_err() {
-        return Err(SignInRefused::TooManyAttempts);
-    }
-    let outcome = attempt();
-    match &outcome {
-        Ok(_) => limiter.succeeded(key),
-        Err(SignInRefused::BadCredentials) => limiter.failed(key, address, now),
-        Err(_) => {}
-    }
-    outcome
 }
 
 /// Checks a user's password and role, and opens a session; returns the

@@ -97,6 +97,25 @@ impl SyncObserver for Shown<'_> {
     }
 }
 
+/// Runs a step that signs in again while the server asks to wait: many
+/// phones signing in at once from one address are held back a moment (the
+/// sign-in limit counts attempts in progress; see docs/PROTOCOL.md).
+fn patiently<T>(mut step: impl FnMut() -> Result<T, DoorstepError>) -> Result<T, DoorstepError> {
+    for _ in 0..20 {
+        match step() {
+            Err(DoorstepError::SyncFailed { code, reason })
+                if code == "too_many_attempts"
+                    || code == "server_error"
+                    || reason.contains("too_many_attempts") =>
+            {
+                std::thread::sleep(StdDuration::from_secs(1));
+            }
+            other => return other,
+        }
+    }
+    step()
+}
+
 fn fail(username: &str, what: &str, error: DoorstepError) -> String {
     format!("{username}: {what}: [{}] {error}", error.code())
 }
@@ -145,11 +164,9 @@ pub fn play_day(
     };
     let online = UreqTransport::new(base_url, StdDuration::from_secs(30));
 
-    doorstep
-        .register_device(&online, &credentials)
+    patiently(|| doorstep.register_device(&online, &credentials))
         .map_err(err("register the phone"))?;
-    let morning = doorstep
-        .sync_now(&online, &credentials, &NoProgress)
+    let morning = patiently(|| doorstep.sync_now(&online, &credentials, &NoProgress))
         .map_err(err("morning sync"))?;
     let cases = doorstep
         .list_cases(&CaseQuery {

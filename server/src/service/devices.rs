@@ -6,14 +6,31 @@
 use chrono::{DateTime, Utc};
 use doorstep_core::sync::protocol::{RegisterDeviceRequest, RegisterDeviceResponse};
 
+use doorstep_core::domain::DeviceId;
+
 use crate::error::AppError;
-use crate::service::check_password;
+use crate::service::{SERVER_NODE, check_password};
 use crate::store::{self, AuditRecord, DeviceRecord, Store};
+
+/// Refuses the ids no device may have (`422 invalid_device_id`): the nil and
+/// max UUIDs, and [`SERVER_NODE`], the author of the server's own log entries
+/// (a device with that id could write entries that read as the server's,
+/// such as a supervisor's approval).
+pub fn check_device_id(device_id: DeviceId) -> Result<(), AppError> {
+    if device_id.is_nil() || device_id.is_max() || device_id == SERVER_NODE {
+        return Err(AppError::unprocessable(
+            "invalid_device_id",
+            "this id is reserved and cannot be a device's",
+        ));
+    }
+    Ok(())
+}
 
 /// Registers the request's device to the user whose credentials it carries.
 /// Registering a device that is already this user's and active again
 /// succeeds (a retry after a lost answer); a device of another user is a
-/// conflict, and a deactivated one stays deactivated.
+/// conflict, and a deactivated one stays deactivated. Reserved ids are
+/// refused ([`check_device_id`]).
 pub fn register_device(
     store: &dyn Store,
     request: &RegisterDeviceRequest,
@@ -21,12 +38,7 @@ pub fn register_device(
 ) -> Result<RegisterDeviceResponse, AppError> {
     let user = check_password(store, &request.username, &request.password)?;
     let device_id = request.device_id;
-    if device_id.is_nil() || device_id.is_max() {
-        return Err(AppError::unprocessable(
-            "invalid_device_id",
-            "the device id must be a real UUID",
-        ));
-    }
+    check_device_id(device_id)?;
     store::write(store, |tx| {
         match tx.device(device_id)? {
             None => {}

@@ -61,6 +61,8 @@ pub fn login(
     now: DateTime<Utc>,
 ) -> Result<LoginResponse, AppError> {
     let user = check_password(store, &request.username, &request.password)?;
+    // A reserved id registered before registration refused it signs in no more.
+    devices::check_device_id(request.device_id)?;
     let token = auth::new_token()?;
     let expires_at = now + Duration::hours(auth::TOKEN_HOURS);
     store::write(store, |tx| {

@@ -1,12 +1,26 @@
 //! `POST /v1/push`: admits a device's log entries one by one, in one transaction.
+//!
+//! Each entry passes, in order: idempotency (an op seen before), the entry's
+//! own bounds ([`merge::check_entry`]: an op id naming its own position,
+//! numbers the store can hold), its chain link ([`merge::check_link`]), a
+//! readable payload, the pusher's access to the case, a clock not too far
+//! ahead of the server's, the same rules the phone ran before writing it
+//! ([`rules::check`]), and its place in the visit's clock order. Entries that
+//! fail before their link is known are not stored; later refusals are stored
+//! in their chain, flagged, so the device's next entries still link.
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
-use chrono::{DateTime, Utc};
-use doorstep_core::domain::{CaseId, DeviceId, VisitChange, VisitId};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use doorstep_core::checklist::ChecklistTemplate;
+use doorstep_core::domain::{Case, CaseId, DeviceId, VisitChange, VisitId};
 use doorstep_core::event_log::LogEntry;
-use doorstep_core::sync::merge::{self, FoldedVisit, Refusal};
+use doorstep_core::policy::Policy;
+use doorstep_core::rules::{self, Facts};
+use doorstep_core::sync::merge::{self, FoldedVisit};
 use doorstep_core::sync::protocol::{MAX_PUSH_OPS, OpOutcome, OpResult, PushResponse, RejectCode};
 
 use super::{Session, audit, chain_check};
@@ -35,9 +49,28 @@ struct Visits {
     heads: HashMap<(VisitId, DeviceId), Option<LogEntry>>,
     /// Visits that took an entry, and whether any came from a reassigned agent.
     touched: BTreeMap<VisitId, bool>,
-    /// The pusher's access to each case looked at.
-    access: HashMap<CaseId, Access>,
+    /// The pusher's access to each case looked at, with the case.
+    access: HashMap<CaseId, (Access, Option<Arc<Case>>)>,
+    /// Checklist templates looked at, by (key, version).
+    templates: HashMap<(String, u32), Option<Arc<ChecklistTemplate>>>,
 }
+
+/// What a push is checked against besides the store: the bank's policy and
+/// the server's clock.
+#[derive(Debug, Clone, Copy)]
+pub struct PushRules<'a> {
+    /// The field policy phones are held to.
+    pub policy: &'a Policy,
+    /// The server's time now.
+    pub now: DateTime<Utc>,
+    /// How far ahead of `now` an entry's clock may be.
+    pub max_clock_skew: Duration,
+}
+
+/// The default bound on how far ahead of the server's clock a phone's entry
+/// may be stamped: phones keep network time, so hours ahead means a wrong
+/// clock, and a stamp that far ahead would win every later change.
+pub const MAX_CLOCK_SKEW_HOURS: i64 = 4;
 
 /// One visit as the server holds it during a push.
 struct VisitLog {
@@ -117,19 +150,41 @@ impl Visits {
         tx: &dyn StoreTx,
         case_id: CaseId,
         session: &Session,
-    ) -> Result<Access, AppError> {
-        if let Some(access) = self.access.get(&case_id) {
-            return Ok(*access);
+    ) -> Result<(Access, Option<Arc<Case>>), AppError> {
+        if let Some(found) = self.access.get(&case_id) {
+            return Ok(found.clone());
         }
         let user = session.user.id;
-        let access = match tx.case(case_id)? {
-            None => Access::Unknown,
-            Some(record) if record.case.assigned.includes(user) => Access::Assigned,
-            Some(_) if tx.was_assigned(case_id, user)? => Access::Reassigned,
-            Some(_) => Access::Denied,
+        let found = match tx.case(case_id)? {
+            None => (Access::Unknown, None),
+            Some(record) => {
+                let access = if record.case.assigned.includes(user) {
+                    Access::Assigned
+                } else if tx.was_assigned(case_id, user)? {
+                    Access::Reassigned
+                } else {
+                    Access::Denied
+                };
+                (access, Some(Arc::new(record.case)))
+            }
         };
-        self.access.insert(case_id, access);
-        Ok(access)
+        self.access.insert(case_id, found.clone());
+        Ok(found)
+    }
+
+    fn template(
+        &mut self,
+        tx: &dyn StoreTx,
+        key: &str,
+        version: u32,
+    ) -> Result<Option<Arc<ChecklistTemplate>>, AppError> {
+        let slot = (key.to_owned(), version);
+        if let Some(found) = self.templates.get(&slot) {
+            return Ok(found.clone());
+        }
+        let found = tx.template(key, version)?.map(Arc::new);
+        self.templates.insert(slot, found.clone());
+        Ok(found)
     }
 }
 
@@ -138,8 +193,9 @@ pub fn push(
     store: &dyn Store,
     session: &Session,
     ops: &[LogEntry],
-    now: DateTime<Utc>,
+    checks: &PushRules<'_>,
 ) -> Result<(PushResponse, PushCounts), AppError> {
+    let now = checks.now;
     if ops.len() > MAX_PUSH_OPS {
         return Err(AppError::new(
             axum::http::StatusCode::PAYLOAD_TOO_LARGE,
@@ -152,7 +208,7 @@ pub fn push(
         let mut counts = PushCounts::default();
         let mut not_applied = Vec::new();
         for entry in ops {
-            let outcome = push_one(tx, session, entry, &mut visits)?;
+            let outcome = push_one(tx, session, entry, &mut visits, checks)?;
             match outcome {
                 OpOutcome::Applied => {
                     counts.applied += 1;
@@ -206,7 +262,13 @@ fn push_one(
     session: &Session,
     entry: &LogEntry,
     visits: &mut Visits,
+    checks: &PushRules<'_>,
 ) -> Result<OpOutcome, AppError> {
+    // Bounds first: an op id or a position the store cannot take never
+    // reaches a query.
+    if let Err(code) = merge::check_entry(entry) {
+        return Ok(OpOutcome::Rejected { code });
+    }
     if let Some(earlier) = tx.op_outcome(entry.op_id)? {
         // Op ids derived from the chain position name the position, so only
         // the very entry stored there is a retry; another one claiming its
@@ -223,50 +285,15 @@ fn push_one(
         });
     }
     let head = visits.head(tx, entry.visit_id, entry.author)?.cloned();
-    let log = visits.log(tx, entry.visit_id)?;
-    let verdict = merge::admit(
-        entry,
-        session.device.id,
-        head.as_ref(),
-        log.folded.history(),
-    );
-    if let Err(Refusal::Unlinked(code)) = verdict {
+    if let Err(code) = merge::check_link(entry, session.device.id, head.as_ref()) {
         // Not part of its chain: nothing is stored, a retry gets the same answer.
         return Ok(OpOutcome::Rejected { code });
     }
-    let visit = log.record;
-    let mut reassigned = false;
-    let verdict = match case_of(visit.as_ref(), entry) {
-        None => verdict,
-        Some(case_id) => match visits.access(tx, case_id, session)? {
-            Access::Unknown => Err(Refusal::Recorded(RejectCode::UnknownVisit)),
-            Access::Assigned => verdict,
-            Access::Reassigned => {
-                // Finished offline on a case reassigned meanwhile: kept, flagged.
-                reassigned = true;
-                verdict
-            }
-            Access::Denied => Err(Refusal::Recorded(RejectCode::NotAssigned)),
-        },
-    };
-    // Legal now, and also where its clock puts it in the visit's fold; if so
-    // the fold takes it.
+    let verdict = admit(tx, session, entry, visits, checks)?;
     let log = visits.log(tx, entry.visit_id)?;
-    let verdict = verdict.and_then(|change| {
-        let planned = match &change {
-            VisitChange::Planned { case_id, .. } => Some(*case_id),
-            _ => None,
-        };
-        let attached = match &change {
-            VisitChange::Attached { attachment } => Some(attachment.clone()),
-            _ => None,
-        };
-        log.folded
-            .admit(entry, change)
-            .map(|()| (planned, attached))
-            .map_err(Refusal::Recorded)
-    });
-    let rejected = verdict.as_ref().err().map(|refusal| refusal.code());
+    let visit = log.record;
+    let reassigned = verdict.reassigned;
+    let rejected = verdict.change.as_ref().err().copied();
     tx.insert_entry(&StoredEntry {
         entry: entry.clone(),
         rejected,
@@ -274,10 +301,10 @@ fn push_one(
     })?;
     tx.record_op(entry.op_id, session.device.id, rejected)?;
     visits.stored(entry);
-    let (planned, attached) = match verdict {
-        Ok(admitted) => admitted,
-        Err(refusal) => {
-            tracing::info!(op = %entry.op_id, code = refusal.code().code(), "op rejected");
+    let change = match verdict.change {
+        Ok(change) => change,
+        Err(code) => {
+            tracing::info!(op = %entry.op_id, code = code.code(), "op rejected");
             // A refused entry of a known visit still goes to the other devices,
             // flagged, so the entries after it in its chain link on their side.
             if let Some(visit) = &visit {
@@ -288,26 +315,24 @@ fn push_one(
                     seq: entry.seq,
                 })?;
             }
-            return Ok(OpOutcome::Rejected {
-                code: refusal.code(),
-            });
+            return Ok(OpOutcome::Rejected { code });
         }
     };
-    let case_id = match (&visit, planned) {
+    let case_id = match (&visit, &change) {
         (Some(visit), _) => visit.case_id,
-        (None, Some(case_id)) => {
+        (None, VisitChange::Planned { case_id, .. }) => {
             let record = VisitRecord {
                 id: entry.visit_id,
-                case_id,
+                case_id: *case_id,
             };
             tx.insert_visit(&record)?;
             visits.log(tx, entry.visit_id)?.record = Some(record);
-            case_id
+            *case_id
         }
-        // `admit` only accepts a change to a visit the server knows.
+        // The rules admit only a `planned` change to a visit not known yet.
         (None, _) => return Err(AppError::internal(&"admitted change to an unknown visit")),
     };
-    if let Some(attachment) = &attached {
+    if let VisitChange::Attached { attachment } = &change {
         // The device may now upload the bytes (service::attachments).
         super::attachments::record(tx, entry.visit_id, attachment)?;
     }
@@ -319,4 +344,89 @@ fn push_one(
     })?;
     *visits.touched.entry(entry.visit_id).or_default() |= reassigned;
     Ok(OpOutcome::Applied)
+}
+
+/// What becomes of an entry that continues its chain.
+struct Verdict {
+    /// The change, admitted, or the code it is refused with.
+    change: Result<VisitChange, RejectCode>,
+    /// Pushed by an agent the case was reassigned away from.
+    reassigned: bool,
+}
+
+/// Judges an entry that continues its chain: a readable change, to a case
+/// the pusher may push to, stamped no further ahead than the skew allows,
+/// passing the rules the phone ran, and fitting where its clock puts it in
+/// the visit. On success the visit's fold has taken it.
+fn admit(
+    tx: &dyn StoreTx,
+    session: &Session,
+    entry: &LogEntry,
+    visits: &mut Visits,
+    checks: &PushRules<'_>,
+) -> Result<Verdict, AppError> {
+    let refused = |code| Verdict {
+        change: Err(code),
+        reassigned: false,
+    };
+    let change = match merge::read_change(entry) {
+        Ok(change) => change,
+        Err(code) => return Ok(refused(code)),
+    };
+    let record = visits.log(tx, entry.visit_id)?.record;
+    let Some(case_id) = case_of(record.as_ref(), entry) else {
+        return Ok(refused(RejectCode::UnknownVisit));
+    };
+    let (access, case) = visits.access(tx, case_id, session)?;
+    let reassigned = match (access, &case) {
+        (Access::Assigned, Some(_)) => false,
+        // Finished offline on a case reassigned meanwhile: kept, flagged.
+        (Access::Reassigned, Some(_)) => true,
+        (Access::Denied, _) => return Ok(refused(RejectCode::NotAssigned)),
+        _ => return Ok(refused(RejectCode::UnknownVisit)),
+    };
+    let Some(case) = case else {
+        return Ok(refused(RejectCode::UnknownVisit));
+    };
+    let refused = |code| Verdict {
+        change: Err(code),
+        reassigned,
+    };
+    if let Err(code) = merge::check_clock(entry, checks.now, checks.max_clock_skew) {
+        return Ok(refused(code));
+    }
+    let (key, version) = match (&change, visits.log(tx, entry.visit_id)?.folded.history()) {
+        (
+            VisitChange::Planned {
+                template_key,
+                template_version,
+                ..
+            },
+            _,
+        ) => (template_key.clone(), *template_version),
+        (_, Some(history)) => (
+            history.visit.template_key.clone(),
+            history.visit.template_version,
+        ),
+        (_, None) => return Ok(refused(RejectCode::UnknownVisit)),
+    };
+    let template = visits.template(tx, &key, version)?;
+    let log = visits.log(tx, entry.visit_id)?;
+    let history = log.folded.history();
+    let facts = Facts {
+        visit: history.map(|h| &h.visit),
+        history,
+        case: &case,
+        template: template.as_deref(),
+        policy: checks.policy,
+        author: session.user.id,
+        at: entry.device_time,
+    };
+    if let Err(refusal) = rules::check(&change, &facts) {
+        return Ok(refused(refusal.code()));
+    }
+    // Legal now, and also where its clock puts it in the visit's fold; if so
+    // the fold takes it.
+    let change = log.folded.admit(entry, change.clone()).map(|()| change);
+    Ok(Verdict { change, reassigned })
 }

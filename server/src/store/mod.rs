@@ -222,6 +222,19 @@ pub struct ConsoleSessionRecord {
     pub ended: bool,
 }
 
+/// A sign-in attempt counted against one limit key (a user name's digest or a
+/// client address; see [`crate::login_limit`]): one that failed, or one whose
+/// password is still being checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignInAttempt {
+    /// Its id, increasing with every attempt counted.
+    pub id: u64,
+    /// When it was counted (before its password was checked).
+    pub at: DateTime<Utc>,
+    /// Still being checked (false: it failed).
+    pub in_progress: bool,
+}
+
 /// The row-level operations of one transaction.
 pub trait StoreTx {
     /// Adds a user; [`StoreError::Conflict`] if the name is taken.
@@ -332,10 +345,31 @@ pub trait StoreTx {
     fn team_members(&self, supervisor: UserId) -> Result<Vec<UserRecord>, StoreError>;
     /// The visits of the cases of `supervisor`'s team, any order.
     fn team_visits(&self, supervisor: UserId) -> Result<Vec<VisitRecord>, StoreError>;
+    /// The visits of one case.
+    fn case_visits(&self, case: CaseId) -> Result<Vec<VisitRecord>, StoreError>;
     /// The cases of `supervisor`'s team, by case id.
     fn team_cases(&self, supervisor: UserId) -> Result<Vec<CaseRecord>, StoreError>;
     /// Every supervisor, by user name (the teams an admin may pick).
     fn supervisors(&self) -> Result<Vec<UserRecord>, StoreError>;
+
+    /// The sign-in attempts counted against `key` after `since`, oldest first.
+    fn sign_in_attempts(
+        &self,
+        key: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<SignInAttempt>, StoreError>;
+    /// Counts a sign-in attempt against `key` at `at`, in progress; its id.
+    fn insert_sign_in_attempt(&self, key: &str, at: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// Marks an attempt in progress as failed; false if there is no such attempt.
+    fn fail_sign_in_attempt(&self, id: u64) -> Result<bool, StoreError>;
+    /// Forgets one attempt; false if there is no such attempt.
+    fn delete_sign_in_attempt(&self, id: u64) -> Result<bool, StoreError>;
+    /// Forgets the failed attempts counted against `key`, and with
+    /// `in_progress_too` those still in progress; how many were forgotten.
+    fn clear_sign_in_attempts(&self, key: &str, in_progress_too: bool) -> Result<u64, StoreError>;
+    /// Forgets every attempt counted at or before `before`, then all but the
+    /// `keep` newest; how many were forgotten.
+    fn forget_sign_in_attempts(&self, before: DateTime<Utc>, keep: u64) -> Result<u64, StoreError>;
 }
 
 /// A storage backend: runs closures in read or write transactions.

@@ -7,16 +7,18 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use chrono::{DateTime, TimeZone, Utc};
+use doorstep_core::checklist::AnswerValue;
 use doorstep_core::clock::{FixedClock, Hlc};
 use doorstep_core::domain::{
-    Address, AddressKind, AssignedAgents, Case, CaseStatus, Customer, InterviewNote, Notice,
-    NoticeChannel, PhoneNumber, SiteCheck, VisitChange,
+    Address, AddressKind, AssignedAgents, Attachment, AttachmentKind, AttachmentLink, Case,
+    CaseStatus, Customer, InterviewNote, Notice, NoticeChannel, Outcome, OutcomeCode, PhoneNumber,
+    SiteCheck, VisitChange,
 };
 use doorstep_core::event_log::{EntryDraft, LogEntry, append};
 use doorstep_core::money::Money;
 use doorstep_core::policy::{GeoPoint, GpsFix};
 pub use doorstep_core::sync::protocol::PushRequest;
-use doorstep_core::sync::protocol::Role;
+use doorstep_core::sync::protocol::{PROTOCOL_HEADER, PROTOCOL_VERSION, Role};
 use doorstep_server::blobs::BlobStore;
 use doorstep_server::store::Store;
 use doorstep_server::store::sqlite::SqliteStore;
@@ -98,15 +100,15 @@ impl World {
         };
         let s = store.as_ref();
         let now = t0();
-        admin::create_user(s, "sup_a", "pw-sup_a", Role::Supervisor, None, now).unwrap();
-        admin::create_user(s, "sup_b", "pw-sup_b", Role::Supervisor, None, now).unwrap();
+        admin::create_user(s, "sup_a", "pw-sup_a-secret", Role::Supervisor, None, now).unwrap();
+        admin::create_user(s, "sup_b", "pw-sup_b-secret", Role::Supervisor, None, now).unwrap();
         let mut agents = Vec::new();
         for (name, team) in [
             ("agent1", "sup_a"),
             ("agent2", "sup_a"),
             ("agent3", "sup_b"),
         ] {
-            let pw = format!("pw-{name}");
+            let pw = format!("pw-{name}-secret");
             agents.push(admin::create_user(s, name, &pw, Role::Agent, Some(team), now).unwrap());
         }
         let mut phones = Vec::new();
@@ -118,6 +120,7 @@ impl World {
         let case1 = sample_case(agents[0], Some(agents[1]));
         let case2 = sample_case(agents[2], None);
         admin::import_cases(s, &[case1.clone(), case2.clone()], now).unwrap();
+        admin::publish_template(s, &doorstep_core::checklist::home_verification(), now).unwrap();
         World {
             state,
             clock,
@@ -168,7 +171,7 @@ impl World {
     pub async fn login(&self, username: &str, device: Uuid) -> String {
         let body = serde_json::json!({
             "username": username,
-            "password": format!("pw-{username}"),
+            "password": format!("pw-{username}-secret"),
             "device_id": device,
         });
         let (status, value) = self
@@ -178,9 +181,29 @@ impl World {
         value["token"].as_str().unwrap().to_owned()
     }
 
+    /// Pushes as a phone of this build does (the current protocol version).
     pub async fn push(&self, token: &str, ops: &[LogEntry]) -> (StatusCode, Value) {
+        self.push_as(PROTOCOL_VERSION, token, ops).await
+    }
+
+    /// Pushes as a phone speaking protocol `version`; version 1 phones sent no
+    /// version header.
+    pub async fn push_as(
+        &self,
+        version: u32,
+        token: &str,
+        ops: &[LogEntry],
+    ) -> (StatusCode, Value) {
         let body = serde_json::to_string(&PushRequest::new(ops)).unwrap();
-        self.send("POST", "/v1/push", Some(token), Some(body)).await
+        let mut request = Request::builder()
+            .method("POST")
+            .uri("/v1/push")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json");
+        if version > 1 {
+            request = request.header(PROTOCOL_HEADER, version.to_string());
+        }
+        self.raw(request.body(Body::from(body)).unwrap()).await
     }
 
     /// Pushes and returns each op's outcome ("applied", "duplicate" or the reject code).
@@ -297,7 +320,8 @@ pub fn notice() -> VisitChange {
     VisitChange::NoticeRecorded {
         notice: Notice {
             channel: NoticeChannel::PhoneCall,
-            given_at: t0(),
+            // Two hours ahead: the policy wants at least 30 minutes.
+            given_at: t0() - chrono::Duration::hours(2),
             planned_visit_at: t0(),
             purpose: "overdue review".into(),
             acknowledged: true,
@@ -318,7 +342,9 @@ pub fn site() -> SiteCheck {
             mocked: false,
             taken_at: t0(),
         },
-        distance_m: Some(5.0),
+        // The fix is at the registered address: the distance the policy
+        // gives it, which the server recomputes.
+        distance_m: Some(0.0),
         flags: Vec::new(),
     }
 }
@@ -334,26 +360,93 @@ pub fn note(author: Uuid, text: &str) -> VisitChange {
     }
 }
 
-/// A whole visit up to submission, as a list of changes.
+/// Answers to every required item of the default template, and the photo of
+/// the premises it requires, as changes.
+pub fn complete_checklist() -> Vec<VisitChange> {
+    let answers = [
+        ("identity_confirmed", AnswerValue::YesNo(true)),
+        ("address_confirmed", AnswerValue::YesNo(true)),
+        ("residence_status", AnswerValue::Choice("rented".into())),
+        (
+            "employment_status",
+            AnswerValue::Choice("self_employed".into()),
+        ),
+        (
+            "monthly_income",
+            AnswerValue::Money(Money::new(650_000, "CNY").unwrap()),
+        ),
+        (
+            "overdue_reason",
+            AnswerValue::Choice("business_failure".into()),
+        ),
+        (
+            "household_situation",
+            AnswerValue::Text("two adults, one child at school".into()),
+        ),
+        ("ability_to_repay", AnswerValue::Integer(3)),
+        ("willingness_to_repay", AnswerValue::Integer(4)),
+        ("contact_details_updated", AnswerValue::YesNo(false)),
+    ];
+    let mut changes: Vec<VisitChange> = answers
+        .into_iter()
+        .map(|(item, value)| VisitChange::Answered {
+            item_id: item.into(),
+            value,
+        })
+        .collect();
+    changes.push(VisitChange::Attached {
+        attachment: Attachment {
+            id: Uuid::now_v7(),
+            kind: AttachmentKind::Photo,
+            mime_type: "image/jpeg".into(),
+            sha256: "5e".repeat(32),
+            size_bytes: 2_048,
+            link: AttachmentLink::ChecklistItem {
+                item_id: "premises_photos".into(),
+            },
+            taken_at: t0(),
+        },
+    });
+    changes
+}
+
+/// The outcome of a visit that found nobody home (no checklist needed).
+pub fn not_home() -> VisitChange {
+    VisitChange::OutcomeSet {
+        outcome: Outcome {
+            code: OutcomeCode::NotHome,
+            promise: None,
+            plan: None,
+            ability_to_repay: None,
+            willingness_to_repay: None,
+            summary: "nobody answered the door".into(),
+        },
+    }
+}
+
+/// A whole visit up to submission, as a list of changes: nobody was home.
 pub fn full_visit(case: &Case) -> Vec<VisitChange> {
     vec![
         planned(case),
         notice(),
         VisitChange::CheckedIn { check: site() },
         note(case.assigned.primary, "customer lost job in January"),
+        not_home(),
         VisitChange::CheckedOut { check: site() },
         VisitChange::Submitted { at: t0() },
     ]
 }
 
 /// Turns a SQLite server store into a true version 1 store (as shipped before
-/// attachments, the console and stored chain checks), to test migrations.
+/// attachments, the console, stored chain checks and sign-in attempts in the
+/// store), to test migrations.
 #[allow(dead_code)]
 pub fn downgrade_sqlite_to_version_1(file: &std::path::Path) {
     let conn = rusqlite::Connection::open(file).unwrap();
     conn.execute_batch(
         "DROP TABLE IF EXISTS attachment_refs;
          DROP TABLE IF EXISTS console_sessions;
+         DROP TABLE IF EXISTS sign_in_attempts;
          DROP INDEX IF EXISTS cases_by_supervisor;
          DROP INDEX IF EXISTS visits_by_case;
          DROP INDEX IF EXISTS users_by_supervisor;
@@ -375,6 +468,7 @@ pub fn downgrade_postgres_to_version_1(config: &postgres::Config, schema: &str) 
         .batch_execute(&format!(
             "DROP TABLE IF EXISTS {schema}.attachment_refs;
              DROP TABLE IF EXISTS {schema}.console_sessions;
+             DROP TABLE IF EXISTS {schema}.sign_in_attempts;
              DROP INDEX IF EXISTS {schema}.cases_by_supervisor;
              DROP INDEX IF EXISTS {schema}.visits_by_case;
              DROP INDEX IF EXISTS {schema}.users_by_supervisor;

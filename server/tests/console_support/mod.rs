@@ -150,7 +150,9 @@ pub async fn sign_in(w: &World, username: &str, password: &str) -> Result<String
 }
 
 pub async fn supervisor(w: &World, name: &str) -> String {
-    sign_in(w, name, &format!("pw-{name}")).await.unwrap()
+    sign_in(w, name, &format!("pw-{name}-secret"))
+        .await
+        .unwrap()
 }
 
 pub fn notice_before(hours: i64) -> VisitChange {
@@ -165,6 +167,8 @@ pub fn notice_before(hours: i64) -> VisitChange {
     }
 }
 
+/// A check at a point, stating the distance and flags the default policy
+/// gives it against the sample cases' registered address (the server checks).
 pub fn site_at(latitude: f64, longitude: f64, at_offset_hours: i64) -> SiteCheck {
     let mut check = site();
     check.at = t0() + Duration::hours(at_offset_hours);
@@ -172,6 +176,15 @@ pub fn site_at(latitude: f64, longitude: f64, at_offset_hours: i64) -> SiteCheck
         latitude,
         longitude,
     };
+    let registered = GeoPoint {
+        latitude: 39.9087,
+        longitude: 116.4605,
+    };
+    let assessment = doorstep_core::policy::Policy::default()
+        .assess_check_out(&check.fix, Some(registered))
+        .unwrap();
+    check.distance_m = assessment.distance_m;
+    check.flags = assessment.flags;
     check
 }
 
@@ -226,7 +239,29 @@ pub fn visit(
         notice_before(24),
         VisitChange::CheckedIn { check },
     ];
+    // Without an outcome of its own the visit found nobody home: the rules
+    // want an outcome before a submission, and a whole checklist only when
+    // the customer was met.
+    let has_outcome = extra
+        .iter()
+        .any(|c| matches!(c, VisitChange::OutcomeSet { .. }));
+    // The rest of the checklist: what `extra` does not answer itself.
+    let answered: Vec<String> = extra
+        .iter()
+        .filter_map(|c| match c {
+            VisitChange::Answered { item_id, .. } => Some(item_id.clone()),
+            _ => None,
+        })
+        .collect();
     changes.extend(extra);
+    if has_outcome {
+        changes.extend(complete_checklist().into_iter().filter(|c| {
+            !matches!(c, VisitChange::Answered { item_id, .. } if answered.contains(item_id))
+        }));
+    }
+    if !has_outcome {
+        changes.push(not_home());
+    }
     changes.push(VisitChange::CheckedOut { check: site() });
     changes.push(VisitChange::Submitted {
         at: t0() + Duration::hours(submitted_after),
@@ -252,11 +287,10 @@ pub async fn console_world() -> Console {
     console_world_in(w, case3).await
 }
 
-/// Publishes the template and imports case3 (agent2's, team A). Synchronous
-/// store calls: outside any async runtime for PostgreSQL.
+/// Imports case3 (agent2's, team A); the world has published the template.
+/// Synchronous store calls: outside any async runtime for PostgreSQL.
 pub fn seed(w: &World) -> Case {
     let s = w.state.store.as_ref();
-    admin::publish_template(s, &doorstep_core::checklist::home_verification(), t0()).unwrap();
     let case3 = sample_case(w.agent2, None);
     admin::import_cases(s, std::slice::from_ref(&case3), t0()).unwrap();
     case3

@@ -1,4 +1,4 @@
-//! The sync protocol, version 1: the JSON bodies of every request and response.
+//! The sync protocol: the JSON bodies of every request and response.
 //! Both the device and the server use these types, so they cannot disagree about
 //! the shape of a message. `docs/PROTOCOL.md` describes the endpoints.
 //!
@@ -17,8 +17,20 @@ mod whole_number;
 
 pub use push_body::{MAX_RUN_SEQ, PushBodyError, PushRequest, PushedEntry, PushedRun};
 
-/// Version of the protocol, also the path prefix (`/v1/...`).
-pub const PROTOCOL_VERSION: u32 = 1;
+/// The protocol version this build speaks. A device names it in the
+/// [`PROTOCOL_HEADER`] of every request; a request without it is version 1.
+/// The paths keep their `/v1/` prefix: a version changes what bodies mean,
+/// not where they go.
+///
+/// - 1: the first shipped version.
+/// - 2: push answers and chains carry the rules' refusal codes
+///   ([`RejectCode`] from `unknown_template` on); the chain endpoint.
+pub const PROTOCOL_VERSION: u32 = 2;
+/// The oldest version the server still accepts; older phones get `426
+/// upgrade_required` and keep their queue until the app is updated.
+pub const MIN_PROTOCOL_VERSION: u32 = 1;
+/// The request header naming the protocol version a device speaks.
+pub const PROTOCOL_HEADER: &str = "doorstep-protocol";
 /// Most operations in one push.
 pub const MAX_PUSH_OPS: usize = 500;
 /// Largest request or response body, before decompression, in bytes.
@@ -102,6 +114,12 @@ pub enum OpOutcome {
 }
 
 /// Why the server refused an operation.
+///
+/// Codes after `illegal_transition` came with protocol version 2; the server
+/// answers a version 1 phone with the version 1 code closest to each
+/// ([`RejectCode::for_version`]). A code this build does not know reads as
+/// [`RejectCode::Unrecognized`], so a newer server never makes a push answer
+/// unreadable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RejectCode {
@@ -119,6 +137,41 @@ pub enum RejectCode {
     InvalidPayload,
     /// The visit's state does not allow the change (e.g. an edit after approval).
     IllegalTransition,
+    /// The checklist template version is not known.
+    UnknownTemplate,
+    /// The change names another user as its author than the one making it.
+    WrongAuthor,
+    /// The bank's field policy refuses the check-in or check-out.
+    PolicyViolation,
+    /// A check's distance or flags are not the ones its GPS fix gives.
+    InvalidSiteCheck,
+    /// The notice is incomplete or inconsistent.
+    InvalidNotice,
+    /// An answer (or an attachment's item) does not fit the checklist.
+    InvalidAnswer,
+    /// The note is empty, too long or repeated.
+    InvalidNote,
+    /// The attachment is invalid (size, type, hash, link).
+    InvalidAttachment,
+    /// The outcome is incomplete or inconsistent.
+    InvalidOutcome,
+    /// A submission without an outcome.
+    MissingOutcome,
+    /// A submission whose checklist is incomplete.
+    IncompleteChecklist,
+    /// A cancellation without a proper reason.
+    InvalidReason,
+    /// Feedback without a proper summary.
+    InvalidFeedback,
+    /// A number beyond what the server stores (a chain position, a clock).
+    OutOfRange,
+    /// The entry's clock is too far ahead of the server's.
+    ClockAhead,
+    /// The op id names another chain position than the entry's own.
+    OpIdMismatch,
+    /// A code this build does not know (sent by a newer server).
+    #[serde(other)]
+    Unrecognized,
 }
 
 impl RejectCode {
@@ -132,6 +185,91 @@ impl RejectCode {
             RejectCode::UnknownVisit => "unknown_visit",
             RejectCode::InvalidPayload => "invalid_payload",
             RejectCode::IllegalTransition => "illegal_transition",
+            RejectCode::UnknownTemplate => "unknown_template",
+            RejectCode::WrongAuthor => "wrong_author",
+            RejectCode::PolicyViolation => "policy_violation",
+            RejectCode::InvalidSiteCheck => "invalid_site_check",
+            RejectCode::InvalidNotice => "invalid_notice",
+            RejectCode::InvalidAnswer => "invalid_answer",
+            RejectCode::InvalidNote => "invalid_note",
+            RejectCode::InvalidAttachment => "invalid_attachment",
+            RejectCode::InvalidOutcome => "invalid_outcome",
+            RejectCode::MissingOutcome => "missing_outcome",
+            RejectCode::IncompleteChecklist => "incomplete_checklist",
+            RejectCode::InvalidReason => "invalid_reason",
+            RejectCode::InvalidFeedback => "invalid_feedback",
+            RejectCode::OutOfRange => "out_of_range",
+            RejectCode::ClockAhead => "clock_ahead",
+            RejectCode::OpIdMismatch => "op_id_mismatch",
+            RejectCode::Unrecognized => "unrecognized",
+        }
+    }
+
+    /// Every code, in declaration order (`Unrecognized` last).
+    pub const ALL: [RejectCode; 24] = [
+        RejectCode::ChainBroken,
+        RejectCode::HashMismatch,
+        RejectCode::WrongDevice,
+        RejectCode::NotAssigned,
+        RejectCode::UnknownVisit,
+        RejectCode::InvalidPayload,
+        RejectCode::IllegalTransition,
+        RejectCode::UnknownTemplate,
+        RejectCode::WrongAuthor,
+        RejectCode::PolicyViolation,
+        RejectCode::InvalidSiteCheck,
+        RejectCode::InvalidNotice,
+        RejectCode::InvalidAnswer,
+        RejectCode::InvalidNote,
+        RejectCode::InvalidAttachment,
+        RejectCode::InvalidOutcome,
+        RejectCode::MissingOutcome,
+        RejectCode::IncompleteChecklist,
+        RejectCode::InvalidReason,
+        RejectCode::InvalidFeedback,
+        RejectCode::OutOfRange,
+        RejectCode::ClockAhead,
+        RejectCode::OpIdMismatch,
+        RejectCode::Unrecognized,
+    ];
+
+    /// Parses a stable code (as stored by the server).
+    pub fn from_code(code: &str) -> Option<RejectCode> {
+        RejectCode::ALL.into_iter().find(|c| c.code() == code)
+    }
+
+    /// The code a phone speaking protocol `version` understands: itself from
+    /// version 2 on; for version 1, which knew only the first seven codes,
+    /// the closest of those (a content refusal reads as `invalid_payload`,
+    /// an author or op id that is not the device's as `wrong_device`).
+    pub fn for_version(self, version: u32) -> RejectCode {
+        if version >= 2 {
+            return self;
+        }
+        match self {
+            RejectCode::ChainBroken
+            | RejectCode::HashMismatch
+            | RejectCode::WrongDevice
+            | RejectCode::NotAssigned
+            | RejectCode::UnknownVisit
+            | RejectCode::InvalidPayload
+            | RejectCode::IllegalTransition => self,
+            RejectCode::WrongAuthor | RejectCode::OpIdMismatch => RejectCode::WrongDevice,
+            RejectCode::UnknownTemplate
+            | RejectCode::PolicyViolation
+            | RejectCode::InvalidSiteCheck
+            | RejectCode::InvalidNotice
+            | RejectCode::InvalidAnswer
+            | RejectCode::InvalidNote
+            | RejectCode::InvalidAttachment
+            | RejectCode::InvalidOutcome
+            | RejectCode::MissingOutcome
+            | RejectCode::IncompleteChecklist
+            | RejectCode::InvalidReason
+            | RejectCode::InvalidFeedback
+            | RejectCode::OutOfRange
+            | RejectCode::ClockAhead
+            | RejectCode::Unrecognized => RejectCode::InvalidPayload,
         }
     }
 }

@@ -725,6 +725,12 @@ public protocol DoorstepProtocol: AnyObject, Sendable {
     func addNote(visitId: Uuid, text: String) throws  -> Uuid
     
     /**
+     * The actions the visit's state allows the agent now: the screen offers
+     * only these.
+     */
+    func allowedActions(visitId: Uuid) throws  -> [VisitAction]
+    
+    /**
      * Answers a checklist item (or changes the answer).
      */
     func answer(visitId: Uuid, itemId: String, value: AnswerValue) throws 
@@ -813,6 +819,18 @@ public protocol DoorstepProtocol: AnyObject, Sendable {
     func rejectedOps() throws  -> [RejectedOp]
     
     /**
+     * Approves or returns a submitted visit as the supervisor signed in on
+     * this device; the decision is in the visit at once.
+     */
+    func review(transport: HttpTransport, credentials: SyncCredentials, visitId: Uuid, decision: ReviewDecision) throws 
+    
+    /**
+     * The visits waiting for review on this (a supervisor's) device, oldest
+     * submission first.
+     */
+    func reviewQueue() throws  -> [Visit]
+    
+    /**
      * The device's current UTC offset in minutes, recorded with every action.
      */
     func setDeviceUtcOffset(minutes: Int32) throws 
@@ -845,9 +863,21 @@ public protocol DoorstepProtocol: AnyObject, Sendable {
     func syncNow(transport: HttpTransport, credentials: SyncCredentials, observer: SyncObserver) throws  -> SyncReport
     
     /**
+     * When to sync next: the scheduler carries it out and asks again after
+     * each attempt. `reconnected`: connectivity came back since the last one.
+     */
+    func syncPlan(online: Bool, reconnected: Bool) throws  -> SyncPlan
+    
+    /**
      * The sync state for the status bar.
      */
     func syncStatus() throws  -> SyncStatus
+    
+    /**
+     * The checklist items shown for the visit's answers so far, in template
+     * order (the template's conditions evaluated by the core).
+     */
+    func visibleItems(visitId: Uuid) throws  -> [ChecklistItem]
     
     /**
      * The visit report: case, visit, answers, problems, notes, attachments,
@@ -937,6 +967,20 @@ open func addNote(visitId: Uuid, text: String)throws  -> Uuid  {
             self.uniffiCloneHandle(),
         FfiConverterTypeUuid_lower(visitId),
         FfiConverterString.lower(text),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The actions the visit's state allows the agent now: the screen offers
+     * only these.
+     */
+open func allowedActions(visitId: Uuid)throws  -> [VisitAction]  {
+    return try  FfiConverterSequenceTypeVisitAction.lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_doorstep_allowed_actions(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeUuid_lower(visitId),uniffiCallStatus
     )
 })
 }
@@ -1170,6 +1214,35 @@ open func rejectedOps()throws  -> [RejectedOp]  {
 }
     
     /**
+     * Approves or returns a submitted visit as the supervisor signed in on
+     * this device; the decision is in the visit at once.
+     */
+open func review(transport: HttpTransport, credentials: SyncCredentials, visitId: Uuid, decision: ReviewDecision)throws   {try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_doorstep_review(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeHttpTransport_lower(transport),
+        FfiConverterTypeSyncCredentials_lower(credentials),
+        FfiConverterTypeUuid_lower(visitId),
+        FfiConverterTypeReviewDecision_lower(decision),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The visits waiting for review on this (a supervisor's) device, oldest
+     * submission first.
+     */
+open func reviewQueue()throws  -> [Visit]  {
+    return try  FfiConverterSequenceTypeVisit.lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_doorstep_review_queue(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * The device's current UTC offset in minutes, recorded with every action.
      */
 open func setDeviceUtcOffset(minutes: Int32)throws   {try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
@@ -1251,6 +1324,21 @@ open func syncNow(transport: HttpTransport, credentials: SyncCredentials, observ
 }
     
     /**
+     * When to sync next: the scheduler carries it out and asks again after
+     * each attempt. `reconnected`: connectivity came back since the last one.
+     */
+open func syncPlan(online: Bool, reconnected: Bool)throws  -> SyncPlan  {
+    return try  FfiConverterTypeSyncPlan_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_doorstep_sync_plan(
+            self.uniffiCloneHandle(),
+        FfiConverterBool.lower(online),
+        FfiConverterBool.lower(reconnected),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * The sync state for the status bar.
      */
 open func syncStatus()throws  -> SyncStatus  {
@@ -1258,6 +1346,20 @@ open func syncStatus()throws  -> SyncStatus  {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_doorstep_sync_status(
             self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The checklist items shown for the visit's answers so far, in template
+     * order (the template's conditions evaluated by the core).
+     */
+open func visibleItems(visitId: Uuid)throws  -> [ChecklistItem]  {
+    return try  FfiConverterSequenceTypeChecklistItem.lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_doorstep_visible_items(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeUuid_lower(visitId),uniffiCallStatus
     )
 })
 }
@@ -5318,12 +5420,25 @@ enum DoorstepError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError 
          */reason: String
     )
     /**
+     * The rules refuse the change, for a reason the variants above do not
+     * name: `rule` is the code the server answers for the same change (e.g.
+     * `invalid_note`, `missing_outcome`).
+     */
+    case Refused(
+        /**
+         * The rule's stable code.
+         */rule: String, 
+        /**
+         * Why, for the agent.
+         */reason: String
+    )
+    /**
      * A sync did not complete; it resumes where it stopped next time.
      */
     case SyncFailed(
         /**
          * Stable code: "offline", "timeout", "io", "server_error",
-         * "unauthorized", "refused", "protocol", "wrong_user".
+         * "unauthorized", "refused", "protocol", "wrong_user", "upgrade_required".
          */failure: String, 
         /**
          * What happened.
@@ -5403,7 +5518,11 @@ public struct FfiConverterTypeDoorstepError: FfiConverterRustBuffer {
             index: try FfiConverterUInt64.read(from: &buf), 
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 11: return .SyncFailed(
+        case 11: return .Refused(
+            rule: try FfiConverterString.read(from: &buf), 
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 12: return .SyncFailed(
             failure: try FfiConverterString.read(from: &buf), 
             reason: try FfiConverterString.read(from: &buf)
             )
@@ -5473,8 +5592,14 @@ public struct FfiConverterTypeDoorstepError: FfiConverterRustBuffer {
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .SyncFailed(failure,reason):
+        case let .Refused(rule,reason):
             writeInt(&buf, Int32(11))
+            FfiConverterString.write(rule, into: &buf)
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .SyncFailed(failure,reason):
+            writeInt(&buf, Int32(12))
             FfiConverterString.write(failure, into: &buf)
             FfiConverterString.write(reason, into: &buf)
             
@@ -6321,6 +6446,89 @@ public func FfiConverterTypeSyncPhase_lower(_ value: SyncPhase) -> RustBuffer {
 
 
 /**
+ * When to sync next (`Doorstep.syncPlan`): now (with `syncNow` when
+ * `ignore_backoff`), at a time, or when connectivity returns.
+ */
+
+public enum SyncPlan: Equatable, Hashable {
+    
+    case now(ignoreBackoff: Bool
+    )
+    case at(at: Timestamp
+    )
+    case whenOnline
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension SyncPlan: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSyncPlan: FfiConverterRustBuffer {
+    typealias SwiftType = SyncPlan
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncPlan {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .now(ignoreBackoff: try FfiConverterBool.read(from: &buf)
+        )
+        
+        case 2: return .at(at: try FfiConverterTypeTimestamp.read(from: &buf)
+        )
+        
+        case 3: return .whenOnline
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: SyncPlan, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .now(ignoreBackoff):
+            writeInt(&buf, Int32(1))
+            FfiConverterBool.write(ignoreBackoff, into: &buf)
+            
+        
+        case let .at(at):
+            writeInt(&buf, Int32(2))
+            FfiConverterTypeTimestamp.write(at, into: &buf)
+            
+        
+        case .whenOnline:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncPlan_lift(_ buf: RustBuffer) throws -> SyncPlan {
+    return try FfiConverterTypeSyncPlan.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSyncPlan_lower(_ value: SyncPlan) -> RustBuffer {
+    return FfiConverterTypeSyncPlan.lower(value)
+}
+
+
+
+/**
  * Why a request got no response, as the shell's transport reports it
  * (Kotlin: `TransportException`). Every HTTP status, 4xx and 5xx included, is
  * a response, not an error.
@@ -6436,6 +6644,125 @@ public func FfiConverterTypeTransportError_lift(_ buf: RustBuffer) throws -> Tra
 public func FfiConverterTypeTransportError_lower(_ value: TransportError) -> RustBuffer {
     return FfiConverterTypeTransportError.lower(value)
 }
+
+
+/**
+ * Something done to a visit, as its state machine knows it: what
+ * `allowed_actions` lists for the screens.
+ */
+
+public enum VisitAction: Equatable, Hashable {
+    
+    case recordNotice
+    case checkIn
+    case edit
+    case checkOut
+    case submit
+    case approve
+    case `return`
+    case cancel
+    case recordFeedback
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension VisitAction: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVisitAction: FfiConverterRustBuffer {
+    typealias SwiftType = VisitAction
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VisitAction {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .recordNotice
+        
+        case 2: return .checkIn
+        
+        case 3: return .edit
+        
+        case 4: return .checkOut
+        
+        case 5: return .submit
+        
+        case 6: return .approve
+        
+        case 7: return .`return`
+        
+        case 8: return .cancel
+        
+        case 9: return .recordFeedback
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: VisitAction, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .recordNotice:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .checkIn:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .edit:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .checkOut:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .submit:
+            writeInt(&buf, Int32(5))
+        
+        
+        case .approve:
+            writeInt(&buf, Int32(6))
+        
+        
+        case .`return`:
+            writeInt(&buf, Int32(7))
+        
+        
+        case .cancel:
+            writeInt(&buf, Int32(8))
+        
+        
+        case .recordFeedback:
+            writeInt(&buf, Int32(9))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVisitAction_lift(_ buf: RustBuffer) throws -> VisitAction {
+    return try FfiConverterTypeVisitAction.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVisitAction_lower(_ value: VisitAction) -> RustBuffer {
+    return FfiConverterTypeVisitAction.lower(value)
+}
+
 
 
 /**
@@ -7607,6 +7934,31 @@ fileprivate struct FfiConverterSequenceTypeTimelineEntry: FfiConverterRustBuffer
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeVisit: FfiConverterRustBuffer {
+    typealias SwiftType = [Visit]
+
+    public static func write(_ value: [Visit], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeVisit.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Visit] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Visit]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeVisit.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeVisitOfCase: FfiConverterRustBuffer {
     typealias SwiftType = [VisitOfCase]
 
@@ -7649,6 +8001,31 @@ fileprivate struct FfiConverterSequenceTypeCheckInFlag: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeCheckInFlag.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeVisitAction: FfiConverterRustBuffer {
+    typealias SwiftType = [VisitAction]
+
+    public static func write(_ value: [VisitAction], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeVisitAction.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [VisitAction] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [VisitAction]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeVisitAction.read(from: &buf))
         }
         return seq
     }
@@ -7872,6 +8249,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_method_doorstep_add_note() != 42518) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_doorstep_ffi_checksum_method_doorstep_allowed_actions() != 11472) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_doorstep_ffi_checksum_method_doorstep_answer() != 33106) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -7923,6 +8303,12 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_method_doorstep_rejected_ops() != 49811) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_doorstep_ffi_checksum_method_doorstep_review() != 49467) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_doorstep_review_queue() != 24412) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_doorstep_ffi_checksum_method_doorstep_set_device_utc_offset() != 46388) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -7941,7 +8327,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_method_doorstep_sync_now() != 224) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_doorstep_ffi_checksum_method_doorstep_sync_plan() != 31247) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_doorstep_ffi_checksum_method_doorstep_sync_status() != 1739) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_doorstep_visible_items() != 24157) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_doorstep_visit_report() != 44792) {

@@ -295,6 +295,11 @@ uint64_t uniffi_doorstep_ffi_fn_constructor_doorstep_open(RustBuffer path, RustB
 RustBuffer uniffi_doorstep_ffi_fn_method_doorstep_add_note(uint64_t ptr, RustBuffer visit_id, RustBuffer text, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_ALLOWED_ACTIONS
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_ALLOWED_ACTIONS
+RustBuffer uniffi_doorstep_ffi_fn_method_doorstep_allowed_actions(uint64_t ptr, RustBuffer visit_id, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_ANSWER
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_ANSWER
 void uniffi_doorstep_ffi_fn_method_doorstep_answer(uint64_t ptr, RustBuffer visit_id, RustBuffer item_id, RustBuffer value, RustCallStatus *_Nonnull out_status
@@ -380,6 +385,16 @@ void uniffi_doorstep_ffi_fn_method_doorstep_register_device(uint64_t ptr, uint64
 RustBuffer uniffi_doorstep_ffi_fn_method_doorstep_rejected_ops(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_REVIEW
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_REVIEW
+void uniffi_doorstep_ffi_fn_method_doorstep_review(uint64_t ptr, uint64_t transport, RustBuffer credentials, RustBuffer visit_id, RustBuffer decision, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_REVIEW_QUEUE
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_REVIEW_QUEUE
+RustBuffer uniffi_doorstep_ffi_fn_method_doorstep_review_queue(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_SET_DEVICE_UTC_OFFSET
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_SET_DEVICE_UTC_OFFSET
 void uniffi_doorstep_ffi_fn_method_doorstep_set_device_utc_offset(uint64_t ptr, int32_t minutes, RustCallStatus *_Nonnull out_status
@@ -410,9 +425,19 @@ RustBuffer uniffi_doorstep_ffi_fn_method_doorstep_sync(uint64_t ptr, uint64_t tr
 RustBuffer uniffi_doorstep_ffi_fn_method_doorstep_sync_now(uint64_t ptr, uint64_t transport, RustBuffer credentials, uint64_t observer, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_SYNC_PLAN
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_SYNC_PLAN
+RustBuffer uniffi_doorstep_ffi_fn_method_doorstep_sync_plan(uint64_t ptr, int8_t online, int8_t reconnected, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_SYNC_STATUS
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_SYNC_STATUS
 RustBuffer uniffi_doorstep_ffi_fn_method_doorstep_sync_status(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_VISIBLE_ITEMS
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_VISIBLE_ITEMS
+RustBuffer uniffi_doorstep_ffi_fn_method_doorstep_visible_items(uint64_t ptr, RustBuffer visit_id, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_VISIT_REPORT
@@ -731,6 +756,12 @@ uint16_t uniffi_doorstep_ffi_checksum_method_doorstep_add_note(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DOORSTEP_ALLOWED_ACTIONS
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DOORSTEP_ALLOWED_ACTIONS
+uint16_t uniffi_doorstep_ffi_checksum_method_doorstep_allowed_actions(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DOORSTEP_ANSWER
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DOORSTEP_ANSWER
 uint16_t uniffi_doorstep_ffi_checksum_method_doorstep_answer(void
@@ -833,6 +864,18 @@ uint16_t uniffi_doorstep_ffi_checksum_method_doorstep_rejected_ops(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DOORSTEP_REVIEW
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DOORSTEP_REVIEW
+uint16_t uniffi_doorstep_ffi_checksum_method_doorstep_review(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DOORSTEP_REVIEW_QUEUE
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DOORSTEP_REVIEW_QUEUE
+uint16_t uniffi_doorstep_ffi_checksum_method_doorstep_review_queue(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DOORSTEP_SET_DEVICE_UTC_OFFSET
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DOORSTEP_SET_DEVICE_UTC_OFFSET
 uint16_t uniffi_doorstep_ffi_checksum_method_doorstep_set_device_utc_offset(void
@@ -869,9 +912,21 @@ uint16_t uniffi_doorstep_ffi_checksum_method_doorstep_sync_now(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DOORSTEP_SYNC_PLAN
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DOORSTEP_SYNC_PLAN
+uint16_t uniffi_doorstep_ffi_checksum_method_doorstep_sync_plan(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DOORSTEP_SYNC_STATUS
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DOORSTEP_SYNC_STATUS
 uint16_t uniffi_doorstep_ffi_checksum_method_doorstep_sync_status(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DOORSTEP_VISIBLE_ITEMS
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DOORSTEP_VISIBLE_ITEMS
+uint16_t uniffi_doorstep_ffi_checksum_method_doorstep_visible_items(void
     
 );
 #endif

@@ -20,6 +20,7 @@ pub static TEXT: Text = Text {
     not_awaiting_review: "This visit is not awaiting review.",
     return_needs_reason: "A return needs a reason and a comment.",
     too_many_attempts: "Too many attempts. Wait a while and try again.",
+    sign_in_busy: "Too many people are signing in right now. Try again in a moment.",
     server_failed: "The server failed to handle the request.",
     error_title: "Something went wrong",
     back_to_queue: "Back to the review queue",

@@ -186,6 +186,7 @@ pub struct Text {
     pub not_awaiting_review: &'static str,
     pub return_needs_reason: &'static str,
     pub too_many_attempts: &'static str,
+    pub sign_in_busy: &'static str,
     pub server_failed: &'static str,
     pub error_title: &'static str,
     pub back_to_queue: &'static str,

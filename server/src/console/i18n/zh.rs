@@ -20,6 +20,7 @@ pub static TEXT: Text = Text {
     not_awaiting_review: "该走访不在待审状态。",
     return_needs_reason: "退回需要填写原因和意见。",
     too_many_attempts: "尝试次数过多，请稍后再试。",
+    sign_in_busy: "当前登录人数过多，请稍后再试。",
     server_failed: "服务器处理请求失败。",
     error_title: "出错了",
     back_to_queue: "返回待审队列",

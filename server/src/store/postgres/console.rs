@@ -2,7 +2,7 @@
 //! the lists of a team.
 
 use chrono::{DateTime, Utc};
-use doorstep_core::domain::UserId;
+use doorstep_core::domain::{CaseId, UserId};
 
 use super::{PgTx, col, conflict, db, role_code, user_from};
 use crate::store::{CaseRecord, ConsoleSessionRecord, StoreError, UserRecord, VisitRecord};
@@ -90,6 +90,22 @@ impl PgTx<'_> {
         .map_err(db)?
         .iter()
         .map(user_from)
+        .collect()
+    }
+
+    pub(super) fn case_visits_of(&self, case: CaseId) -> Result<Vec<VisitRecord>, StoreError> {
+        self.query(
+            "SELECT id FROM visits WHERE case_id = $1 ORDER BY id",
+            &[&case],
+        )
+        .map_err(db)?
+        .iter()
+        .map(|row| {
+            Ok(VisitRecord {
+                id: col(row, 0, "visits")?,
+                case_id: case,
+            })
+        })
         .collect()
     }
 

@@ -67,15 +67,16 @@ use uuid::Uuid;
 use super::sqlite::reject_from;
 use super::{
     AttachmentRef, AuditRecord, CaseRecord, ChainBreak, ChainCheck, ConsoleSessionRecord,
-    DeviceRecord, FeedItem, FeedReader, Store, StoreError, StoreTx, StoredEntry, TokenRecord,
-    UserRecord, VisitRecord,
+    DeviceRecord, FeedItem, FeedReader, SignInAttempt, Store, StoreError, StoreTx, StoredEntry,
+    TokenRecord, UserRecord, VisitRecord,
 };
 
 mod console;
 mod feed;
+mod sign_in;
 
 /// The schema version this server writes.
-pub const SCHEMA_VERSION: i32 = 4;
+pub const SCHEMA_VERSION: i32 = 5;
 
 /// Key of the advisory lock every write transaction takes (`"doorstep"` in
 /// ASCII); see the module documentation.
@@ -168,6 +169,8 @@ ALTER TABLE visits ADD COLUMN IF NOT EXISTS chain_checked_at timestamptz,
     ADD COLUMN IF NOT EXISTS chain_broken_seq bigint,
     ADD COLUMN IF NOT EXISTS chain_broken_reason text;
 ",
+    // 5: the sign-in attempts the login limit counts, shared by every replica.
+    sign_in::MIGRATION,
 ];
 
 /// A connection and the statements prepared on it.
@@ -946,7 +949,39 @@ impl StoreTx for PgTx<'_> {
         self.team_cases_of(supervisor)
     }
 
+    fn case_visits(&self, case: CaseId) -> Result<Vec<VisitRecord>, StoreError> {
+        self.case_visits_of(case)
+    }
+
     fn supervisors(&self) -> Result<Vec<UserRecord>, StoreError> {
         self.supervisors_all()
+    }
+
+    fn sign_in_attempts(
+        &self,
+        key: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<SignInAttempt>, StoreError> {
+        self.sign_in_attempts_of(key, since)
+    }
+
+    fn insert_sign_in_attempt(&self, key: &str, at: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.sign_in_attempt_insert(key, at)
+    }
+
+    fn fail_sign_in_attempt(&self, id: u64) -> Result<bool, StoreError> {
+        self.sign_in_attempt_fail(id)
+    }
+
+    fn delete_sign_in_attempt(&self, id: u64) -> Result<bool, StoreError> {
+        self.sign_in_attempt_delete(id)
+    }
+
+    fn clear_sign_in_attempts(&self, key: &str, in_progress_too: bool) -> Result<u64, StoreError> {
+        self.sign_in_attempts_clear(key, in_progress_too)
+    }
+
+    fn forget_sign_in_attempts(&self, before: DateTime<Utc>, keep: u64) -> Result<u64, StoreError> {
+        self.sign_in_attempts_forget(before, keep)
     }
 }

@@ -5,7 +5,7 @@ use rusqlite::{OptionalExtension, params};
 
 use super::{SqliteTx, UserRow, db, role_code, time_col, user_from, uuid_col};
 use crate::store::{CaseRecord, ConsoleSessionRecord, StoreError, UserRecord, VisitRecord};
-use doorstep_core::domain::UserId;
+use doorstep_core::domain::{CaseId, UserId};
 use doorstep_core::sync::protocol::Role;
 
 /// The console's tables, created on open (schema version 2).
@@ -99,6 +99,24 @@ impl SqliteTx<'_> {
         for row in rows {
             let row: UserRow = row.map_err(db)?;
             out.push(user_from(row)?);
+        }
+        Ok(out)
+    }
+
+    pub(super) fn case_visits_of(&self, case: CaseId) -> Result<Vec<VisitRecord>, StoreError> {
+        let mut stmt = self
+            .0
+            .prepare_cached("SELECT id FROM visits WHERE case_id = ?1 ORDER BY id")
+            .map_err(db)?;
+        let rows = stmt
+            .query_map([case.to_string()], |r| r.get::<_, String>(0))
+            .map_err(db)?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(VisitRecord {
+                id: uuid_col(&row.map_err(db)?, "visits")?,
+                case_id: case,
+            });
         }
         Ok(out)
     }

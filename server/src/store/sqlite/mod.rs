@@ -15,15 +15,16 @@ use uuid::Uuid;
 
 use super::{
     AttachmentRef, AuditRecord, CaseRecord, ChainBreak, ChainCheck, ConsoleSessionRecord,
-    DeviceRecord, FeedItem, FeedReader, Store, StoreError, StoreTx, StoredEntry, TokenRecord,
-    UserRecord, VisitRecord,
+    DeviceRecord, FeedItem, FeedReader, SignInAttempt, Store, StoreError, StoreTx, StoredEntry,
+    TokenRecord, UserRecord, VisitRecord,
 };
 
 mod console;
 mod feed;
+mod sign_in;
 
 /// Schema version kept in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Migrations after [`SCHEMA`] (version 1), in order: migration `i` brings the
 /// schema to version `i + 2`.
@@ -35,6 +36,8 @@ const MIGRATIONS: &[&str] = &[
      ALTER TABLE visits ADD COLUMN chain_broken_author TEXT;
      ALTER TABLE visits ADD COLUMN chain_broken_seq INTEGER;
      ALTER TABLE visits ADD COLUMN chain_broken_reason TEXT;",
+    // 4: the sign-in attempts the login limit counts.
+    sign_in::MIGRATION,
 ];
 
 const SCHEMA: &str = "
@@ -234,17 +237,7 @@ fn role_from(code: &str) -> Result<Role, StoreError> {
 
 /// Parses a stored reject code.
 pub fn reject_from(code: &str) -> Option<RejectCode> {
-    [
-        RejectCode::ChainBroken,
-        RejectCode::HashMismatch,
-        RejectCode::WrongDevice,
-        RejectCode::NotAssigned,
-        RejectCode::UnknownVisit,
-        RejectCode::InvalidPayload,
-        RejectCode::IllegalTransition,
-    ]
-    .into_iter()
-    .find(|c| c.code() == code)
+    RejectCode::from_code(code)
 }
 
 fn opt_reject(code: Option<String>, table: &'static str) -> Result<Option<RejectCode>, StoreError> {
@@ -789,7 +782,39 @@ impl StoreTx for SqliteTx<'_> {
         self.team_cases_of(supervisor)
     }
 
+    fn case_visits(&self, case: CaseId) -> Result<Vec<VisitRecord>, StoreError> {
+        self.case_visits_of(case)
+    }
+
     fn supervisors(&self) -> Result<Vec<UserRecord>, StoreError> {
         self.supervisors_all()
+    }
+
+    fn sign_in_attempts(
+        &self,
+        key: &str,
+        since: DateTime<Utc>,
+    ) -> Result<Vec<SignInAttempt>, StoreError> {
+        self.sign_in_attempts_of(key, since)
+    }
+
+    fn insert_sign_in_attempt(&self, key: &str, at: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.sign_in_attempt_insert(key, at)
+    }
+
+    fn fail_sign_in_attempt(&self, id: u64) -> Result<bool, StoreError> {
+        self.sign_in_attempt_fail(id)
+    }
+
+    fn delete_sign_in_attempt(&self, id: u64) -> Result<bool, StoreError> {
+        self.sign_in_attempt_delete(id)
+    }
+
+    fn clear_sign_in_attempts(&self, key: &str, in_progress_too: bool) -> Result<u64, StoreError> {
+        self.sign_in_attempts_clear(key, in_progress_too)
+    }
+
+    fn forget_sign_in_attempts(&self, before: DateTime<Utc>, keep: u64) -> Result<u64, StoreError> {
+        self.sign_in_attempts_forget(before, keep)
     }
 }

@@ -13,7 +13,7 @@ import java.time.Clock
 /**
  * The app's objects, made once per process: the encrypted store (keyed from
  * Android Keystore), the repository the screens call, the transport, the sync
- * runner and the review client. Made on first use, which opens the database:
+ * runner. Made on first use, which opens the database:
  * touch it from a background dispatcher only.
  */
 class AppContainer(context: Context, serverUrl: String) {
@@ -30,9 +30,6 @@ class AppContainer(context: Context, serverUrl: String) {
 
     /** Drives sync from WorkManager, connectivity callbacks and the sync button. */
     val sync = SyncRunner(context, repository) { secrets.signIn() != null }
-
-    /** A supervisor's approve / return, through the server API. */
-    val reviews = ReviewClient(transport)
 
     /**
      * Attaches a signature (PNG) to a signature item. The repository has no

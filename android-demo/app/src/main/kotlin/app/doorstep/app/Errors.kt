@@ -12,6 +12,5 @@ fun describe(error: Throwable): String = when (error) {
         "${error.code()}: " + error.problems.joinToString { "${it.itemId} (${it.reason.name.lowercase()})" }
     is DoorstepException.PolicyViolation -> "${error.code()}: ${error.policy} — ${error.explanation}"
     is DoorstepException -> "${error.code()}: ${error.message}"
-    is ReviewRefused -> "refused by the server: ${error.code}"
     else -> error.javaClass.simpleName
 }

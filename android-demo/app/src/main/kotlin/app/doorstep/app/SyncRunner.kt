@@ -41,7 +41,7 @@ class SyncRunner(
     private val signedIn: () -> Boolean,
 ) {
     private val clock = Clock.systemUTC()
-    private val scheduler = SyncScheduler(repository, clock, Duration.ofMinutes(15), online = false)
+    private val scheduler = SyncScheduler(repository, clock, online = false)
     private val state = MutableStateFlow(SyncUiState())
 
     /** The sync bar's state. */

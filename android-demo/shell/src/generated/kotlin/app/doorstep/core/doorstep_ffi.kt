@@ -721,6 +721,8 @@ internal object IntegrityCheckingUniffiLib {
     internal fun ensureInitialized() = Unit
     external fun uniffi_doorstep_ffi_checksum_method_doorstep_add_note(
     ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_doorstep_allowed_actions(
+    ): Int
     external fun uniffi_doorstep_ffi_checksum_method_doorstep_answer(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_doorstep_attach(
@@ -755,6 +757,10 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_doorstep_rejected_ops(
     ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_doorstep_review(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_doorstep_review_queue(
+    ): Int
     external fun uniffi_doorstep_ffi_checksum_method_doorstep_set_device_utc_offset(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_doorstep_set_outcome(
@@ -767,7 +773,11 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_doorstep_sync_now(
     ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_doorstep_sync_plan(
+    ): Int
     external fun uniffi_doorstep_ffi_checksum_method_doorstep_sync_status(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_doorstep_visible_items(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_doorstep_visit_report(
     ): Int
@@ -807,6 +817,8 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_doorstep_ffi_fn_method_doorstep_add_note(`ptr`: Long,`visitId`: RustBuffer.ByValue,`text`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_doorstep_allowed_actions(`ptr`: Long,`visitId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_doorstep_answer(`ptr`: Long,`visitId`: RustBuffer.ByValue,`itemId`: RustBuffer.ByValue,`value`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_doorstep_ffi_fn_method_doorstep_attach(`ptr`: Long,`visitId`: RustBuffer.ByValue,`kind`: RustBuffer.ByValue,`mimeType`: RustBuffer.ByValue,`bytes`: RustBuffer.ByValue,`link`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -841,6 +853,10 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_doorstep_ffi_fn_method_doorstep_rejected_ops(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_doorstep_review(`ptr`: Long,`transport`: Long,`credentials`: RustBuffer.ByValue,`visitId`: RustBuffer.ByValue,`decision`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_doorstep_ffi_fn_method_doorstep_review_queue(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_doorstep_set_device_utc_offset(`ptr`: Long,`minutes`: Int,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_doorstep_ffi_fn_method_doorstep_set_outcome(`ptr`: Long,`visitId`: RustBuffer.ByValue,`outcome`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -853,7 +869,11 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_doorstep_sync_now(`ptr`: Long,`transport`: Long,`credentials`: RustBuffer.ByValue,`observer`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_doorstep_sync_plan(`ptr`: Long,`online`: Byte,`reconnected`: Byte,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_doorstep_sync_status(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_doorstep_visible_items(`ptr`: Long,`visitId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_doorstep_visit_report(`ptr`: Long,`visitId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -997,6 +1017,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_add_note() and 0xFFFF) != 42518) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_allowed_actions() and 0xFFFF) != 11472) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_answer() and 0xFFFF) != 33106) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1048,6 +1071,12 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_rejected_ops() and 0xFFFF) != 49811) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_review() and 0xFFFF) != 49467) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_review_queue() and 0xFFFF) != 24412) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_set_device_utc_offset() and 0xFFFF) != 46388) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1066,7 +1095,13 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_sync_now() and 0xFFFF) != 224) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_sync_plan() and 0xFFFF) != 31247) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_sync_status() and 0xFFFF) != 1739) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_visible_items() and 0xFFFF) != 24157) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_visit_report() and 0xFFFF) != 44792) {
@@ -1687,6 +1722,12 @@ public interface DoorstepInterface {
     fun `addNote`(`visitId`: Uuid, `text`: kotlin.String): Uuid
     
     /**
+     * The actions the visit's state allows the agent now: the screen offers
+     * only these.
+     */
+    fun `allowedActions`(`visitId`: Uuid): List<VisitAction>
+    
+    /**
      * Answers a checklist item (or changes the answer).
      */
     fun `answer`(`visitId`: Uuid, `itemId`: kotlin.String, `value`: AnswerValue)
@@ -1775,6 +1816,18 @@ public interface DoorstepInterface {
     fun `rejectedOps`(): List<RejectedOp>
     
     /**
+     * Approves or returns a submitted visit as the supervisor signed in on
+     * this device; the decision is in the visit at once.
+     */
+    fun `review`(`transport`: HttpTransport, `credentials`: SyncCredentials, `visitId`: Uuid, `decision`: ReviewDecision)
+    
+    /**
+     * The visits waiting for review on this (a supervisor's) device, oldest
+     * submission first.
+     */
+    fun `reviewQueue`(): List<Visit>
+    
+    /**
      * The device's current UTC offset in minutes, recorded with every action.
      */
     fun `setDeviceUtcOffset`(`minutes`: kotlin.Int)
@@ -1807,9 +1860,21 @@ public interface DoorstepInterface {
     fun `syncNow`(`transport`: HttpTransport, `credentials`: SyncCredentials, `observer`: SyncObserver): SyncReport
     
     /**
+     * When to sync next: the scheduler carries it out and asks again after
+     * each attempt. `reconnected`: connectivity came back since the last one.
+     */
+    fun `syncPlan`(`online`: kotlin.Boolean, `reconnected`: kotlin.Boolean): SyncPlan
+    
+    /**
      * The sync state for the status bar.
      */
     fun `syncStatus`(): SyncStatus
+    
+    /**
+     * The checklist items shown for the visit's answers so far, in template
+     * order (the template's conditions evaluated by the core).
+     */
+    fun `visibleItems`(`visitId`: Uuid): List<ChecklistItem>
     
     /**
      * The visit report: case, visit, answers, problems, notes, attachments,
@@ -1937,6 +2002,25 @@ open class Doorstep: Disposable, AutoCloseable, DoorstepInterface
         
         FfiConverterTypeUuid.lower(`visitId`),
         FfiConverterString.lower(`text`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The actions the visit's state allows the agent now: the screen offers
+     * only these.
+     */
+    @Throws(DoorstepException::class)override fun `allowedActions`(`visitId`: Uuid): List<VisitAction> {
+            return FfiConverterSequenceTypeVisitAction.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_doorstep_allowed_actions(
+        it,
+        
+        FfiConverterTypeUuid.lower(`visitId`),_status)
 }
     }
     )
@@ -2257,6 +2341,45 @@ open class Doorstep: Disposable, AutoCloseable, DoorstepInterface
 
     
     /**
+     * Approves or returns a submitted visit as the supervisor signed in on
+     * this device; the decision is in the visit at once.
+     */
+    @Throws(DoorstepException::class)override fun `review`(`transport`: HttpTransport, `credentials`: SyncCredentials, `visitId`: Uuid, `decision`: ReviewDecision)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_doorstep_review(
+        it,
+        
+        FfiConverterTypeHttpTransport.lower(`transport`),
+        FfiConverterTypeSyncCredentials.lower(`credentials`),
+        FfiConverterTypeUuid.lower(`visitId`),
+        FfiConverterTypeReviewDecision.lower(`decision`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The visits waiting for review on this (a supervisor's) device, oldest
+     * submission first.
+     */
+    @Throws(DoorstepException::class)override fun `reviewQueue`(): List<Visit> {
+            return FfiConverterSequenceTypeVisit.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_doorstep_review_queue(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * The device's current UTC offset in minutes, recorded with every action.
      */
     @Throws(DoorstepException::class)override fun `setDeviceUtcOffset`(`minutes`: kotlin.Int)
@@ -2368,6 +2491,26 @@ open class Doorstep: Disposable, AutoCloseable, DoorstepInterface
 
     
     /**
+     * When to sync next: the scheduler carries it out and asks again after
+     * each attempt. `reconnected`: connectivity came back since the last one.
+     */
+    @Throws(DoorstepException::class)override fun `syncPlan`(`online`: kotlin.Boolean, `reconnected`: kotlin.Boolean): SyncPlan {
+            return FfiConverterTypeSyncPlan.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_doorstep_sync_plan(
+        it,
+        
+        FfiConverterBoolean.lower(`online`),
+        FfiConverterBoolean.lower(`reconnected`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * The sync state for the status bar.
      */
     @Throws(DoorstepException::class)override fun `syncStatus`(): SyncStatus {
@@ -2377,6 +2520,25 @@ open class Doorstep: Disposable, AutoCloseable, DoorstepInterface
     UniffiLib.uniffi_doorstep_ffi_fn_method_doorstep_sync_status(
         it,
         _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The checklist items shown for the visit's answers so far, in template
+     * order (the template's conditions evaluated by the core).
+     */
+    @Throws(DoorstepException::class)override fun `visibleItems`(`visitId`: Uuid): List<ChecklistItem> {
+            return FfiConverterSequenceTypeChecklistItem.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_doorstep_visible_items(
+        it,
+        
+        FfiConverterTypeUuid.lower(`visitId`),_status)
 }
     }
     )
@@ -6090,13 +6252,34 @@ sealed class DoorstepException: kotlin.Exception() {
     }
     
     /**
+     * The rules refuse the change, for a reason the variants above do not
+     * name: `rule` is the code the server answers for the same change (e.g.
+     * `invalid_note`, `missing_outcome`).
+     */
+    class Refused(
+        
+        /**
+         * The rule's stable code.
+         */
+        val `rule`: kotlin.String, 
+        
+        /**
+         * Why, for the agent.
+         */
+        val `reason`: kotlin.String
+        ) : DoorstepException() {
+        override val message
+            get() = "rule=${ `rule` }, reason=${ `reason` }"
+    }
+    
+    /**
      * A sync did not complete; it resumes where it stopped next time.
      */
     class SyncFailed(
         
         /**
          * Stable code: "offline", "timeout", "io", "server_error",
-         * "unauthorized", "refused", "protocol", "wrong_user".
+         * "unauthorized", "refused", "protocol", "wrong_user", "upgrade_required".
          */
         val `failure`: kotlin.String, 
         
@@ -6174,7 +6357,11 @@ public object FfiConverterTypeDoorstepError : FfiConverterRustBuffer<DoorstepExc
                 FfiConverterULong.read(buf),
                 FfiConverterString.read(buf),
                 )
-            11 -> DoorstepException.SyncFailed(
+            11 -> DoorstepException.Refused(
+                FfiConverterString.read(buf),
+                FfiConverterString.read(buf),
+                )
+            12 -> DoorstepException.SyncFailed(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
@@ -6236,6 +6423,12 @@ public object FfiConverterTypeDoorstepError : FfiConverterRustBuffer<DoorstepExc
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterULong.allocationSize(value.`index`)
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is DoorstepException.Refused -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
+                + FfiConverterString.allocationSize(value.`rule`)
                 + FfiConverterString.allocationSize(value.`reason`)
             )
             is DoorstepException.SyncFailed -> (
@@ -6303,8 +6496,14 @@ public object FfiConverterTypeDoorstepError : FfiConverterRustBuffer<DoorstepExc
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
-            is DoorstepException.SyncFailed -> {
+            is DoorstepException.Refused -> {
                 buf.putInt(11)
+                FfiConverterString.write(value.`rule`, buf)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is DoorstepException.SyncFailed -> {
+                buf.putInt(12)
                 FfiConverterString.write(value.`failure`, buf)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
@@ -6959,6 +7158,107 @@ public object FfiConverterTypeSyncPhase: FfiConverterRustBuffer<SyncPhase> {
 
 
 
+/**
+ * When to sync next (`Doorstep.syncPlan`): now (with `syncNow` when
+ * `ignore_backoff`), at a time, or when connectivity returns.
+ */
+sealed class SyncPlan {
+    
+    data class Now(
+        val `ignoreBackoff`: kotlin.Boolean) : SyncPlan()
+        
+    {
+        
+
+        companion object
+    }
+    
+    data class At(
+        val `at`: app.doorstep.core.Timestamp) : SyncPlan()
+        
+    {
+        
+
+        companion object
+    }
+    
+    object WhenOnline : SyncPlan()
+    
+    
+
+    
+
+    
+    
+
+
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSyncPlan : FfiConverterRustBuffer<SyncPlan>{
+    override fun read(buf: ByteBuffer): SyncPlan {
+        return when(buf.getInt()) {
+            1 -> SyncPlan.Now(
+                FfiConverterBoolean.read(buf),
+                )
+            2 -> SyncPlan.At(
+                FfiConverterTypeTimestamp.read(buf),
+                )
+            3 -> SyncPlan.WhenOnline
+            else -> throw RuntimeException("invalid enum value, something is very wrong!!")
+        }
+    }
+
+    override fun allocationSize(value: SyncPlan): ULong = when(value) {
+        is SyncPlan.Now -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterBoolean.allocationSize(value.`ignoreBackoff`)
+            )
+        }
+        is SyncPlan.At -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+                + FfiConverterTypeTimestamp.allocationSize(value.`at`)
+            )
+        }
+        is SyncPlan.WhenOnline -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
+    }
+
+    override fun write(value: SyncPlan, buf: ByteBuffer) {
+        when(value) {
+            is SyncPlan.Now -> {
+                buf.putInt(1)
+                FfiConverterBoolean.write(value.`ignoreBackoff`, buf)
+                Unit
+            }
+            is SyncPlan.At -> {
+                buf.putInt(2)
+                FfiConverterTypeTimestamp.write(value.`at`, buf)
+                Unit
+            }
+            is SyncPlan.WhenOnline -> {
+                buf.putInt(3)
+                Unit
+            }
+        }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }
+    }
+}
+
+
+
+
+
 
 
 /**
@@ -7083,6 +7383,51 @@ public object FfiConverterTypeTransportError : FfiConverterRustBuffer<TransportE
     }
 
 }
+
+
+
+/**
+ * Something done to a visit, as its state machine knows it: what
+ * `allowed_actions` lists for the screens.
+ */
+
+enum class VisitAction {
+    
+    RECORD_NOTICE,
+    CHECK_IN,
+    EDIT,
+    CHECK_OUT,
+    SUBMIT,
+    APPROVE,
+    RETURN,
+    CANCEL,
+    RECORD_FEEDBACK;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeVisitAction: FfiConverterRustBuffer<VisitAction> {
+    override fun read(buf: ByteBuffer) = try {
+        VisitAction.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: VisitAction) = 4UL
+
+    override fun write(value: VisitAction, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
 
 
 
@@ -8561,6 +8906,34 @@ public object FfiConverterSequenceTypeTimelineEntry: FfiConverterRustBuffer<List
 /**
  * @suppress
  */
+public object FfiConverterSequenceTypeVisit: FfiConverterRustBuffer<List<Visit>> {
+    override fun read(buf: ByteBuffer): List<Visit> {
+        val len = buf.getInt()
+        return List<Visit>(len) {
+            FfiConverterTypeVisit.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<Visit>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeVisit.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<Visit>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeVisit.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterSequenceTypeVisitOfCase: FfiConverterRustBuffer<List<VisitOfCase>> {
     override fun read(buf: ByteBuffer): List<VisitOfCase> {
         val len = buf.getInt()
@@ -8607,6 +8980,34 @@ public object FfiConverterSequenceTypeCheckInFlag: FfiConverterRustBuffer<List<C
         buf.putInt(value.size)
         value.iterator().forEach {
             FfiConverterTypeCheckInFlag.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeVisitAction: FfiConverterRustBuffer<List<VisitAction>> {
+    override fun read(buf: ByteBuffer): List<VisitAction> {
+        val len = buf.getInt()
+        return List<VisitAction>(len) {
+            FfiConverterTypeVisitAction.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<VisitAction>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeVisitAction.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<VisitAction>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeVisitAction.write(it, buf)
         }
     }
 }

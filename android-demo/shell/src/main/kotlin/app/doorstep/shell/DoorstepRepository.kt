@@ -7,6 +7,7 @@ import app.doorstep.core.CaseDetail
 import app.doorstep.core.CaseQuery
 import app.doorstep.core.CaseStatus
 import app.doorstep.core.CaseSummary
+import app.doorstep.core.ChecklistItem
 import app.doorstep.core.ChecklistTemplate
 import app.doorstep.core.Doorstep
 import app.doorstep.core.GpsFix
@@ -16,12 +17,16 @@ import app.doorstep.core.NoticeChannel
 import app.doorstep.core.OverdueBucket
 import app.doorstep.core.Outcome
 import app.doorstep.core.RejectedOp
+import app.doorstep.core.ReviewDecision
 import app.doorstep.core.SiteCheck
 import app.doorstep.core.SyncCredentials
 import app.doorstep.core.SyncObserver
+import app.doorstep.core.SyncPlan
 import app.doorstep.core.SyncPhase
 import app.doorstep.core.SyncReport
 import app.doorstep.core.SyncStatus
+import app.doorstep.core.Visit
+import app.doorstep.core.VisitAction
 import app.doorstep.core.VisitReport
 import java.io.File
 import java.time.Clock
@@ -202,8 +207,31 @@ class DoorstepRepository(
     /** The sync state for the status bar. */
     override fun syncStatus(): SyncStatus = doorstep.syncStatus()
 
-    /** Operations the server refused, kept on the device for the agent. */
+    /** When to sync next, as the core plans it; for the [SyncScheduler]. */
+    override fun syncPlan(online: Boolean, reconnected: Boolean): SyncPlan = doorstep.syncPlan(online, reconnected)
+
+    /**
+     * Operations the server refused, kept on the device for the agent, each
+     * with what it did (`change`: the note's text, the answer) to show and redo.
+     */
     fun rejectedOps(): List<RejectedOp> = doorstep.rejectedOps()
+
+    /** The actions the visit allows now: the screen offers only these. */
+    fun allowedActions(visitId: String): List<VisitAction> = doorstep.allowedActions(visitId)
+
+    /** The checklist items shown for the visit's answers so far (conditions evaluated by the core). */
+    fun visibleItems(visitId: String): List<ChecklistItem> = doorstep.visibleItems(visitId)
+
+    /** On a supervisor's device: the team's visits waiting for a decision, oldest first. */
+    fun reviewQueue(): List<Visit> = doorstep.reviewQueue()
+
+    /**
+     * On a supervisor's device: approves or returns a visit, signed in as the
+     * sync signs in. Fails with `DoorstepException.SyncFailed` (`refused` with
+     * the server's code, `offline`, ...) or `InvalidInput` for an incomplete return.
+     */
+    fun review(visitId: String, decision: ReviewDecision) =
+        doorstep.review(transport, credentials(), visitId, decision)
 
     /** Removes the data of visits approved longer ago than the retention period. */
     fun purgeExpiredVisits(): Long = doorstep.purgeExpiredVisits().toLong()

@@ -2,9 +2,9 @@ package app.doorstep.shell
 
 import app.doorstep.core.DoorstepException
 import app.doorstep.core.SyncReport
+import app.doorstep.core.SyncPlan
 import app.doorstep.core.SyncStatus
 import java.time.Clock
-import java.time.Duration
 import java.time.Instant
 
 /** What the scheduler syncs: in the app, the [DoorstepRepository]. */
@@ -17,6 +17,13 @@ interface SyncTarget {
 
     /** The sync state, including when the core advises the next attempt. */
     fun syncStatus(): SyncStatus
+
+    /**
+     * When to sync next, as the core decides it (`sync::plan`): from whether
+     * the device is [online], whether connectivity came back since the last
+     * attempt ([reconnected]), the backoff and the work waiting.
+     */
+    fun syncPlan(online: Boolean, reconnected: Boolean): SyncPlan
 }
 
 /** What one scheduled attempt did. */
@@ -32,29 +39,27 @@ sealed class SyncAttempt {
 }
 
 /**
- * Decides when the device syncs: as soon as connectivity returns (whatever the
- * backoff: the failures it answered were most likely the missing network), then
- * every [period] while online, and after a failure not before the time the core
- * advises (its backoff, `SyncStatus.nextAttemptAfter`). Offline, it never syncs.
+ * Carries out the core's sync plan (`Doorstep.syncPlan`): the rule of when to
+ * sync (at once when connectivity returns, whatever the backoff; not before
+ * the backoff after a failure; sooner while work waits to go out; never
+ * offline) lives in the core, once, for Android and iOS. The scheduler only
+ * remembers what the platform tells it (online, and whether connectivity came
+ * back since the last attempt) and runs the sync the plan asks for.
  *
  * It owns no thread and never sleeps: the platform drives it. Connectivity
  * callbacks call [onConnectivityChanged]; a timer (WorkManager on Android, a
  * `ScheduledExecutorService` on the JVM) calls [runIfDue] at [nextSyncAt].
- * Time comes from the injected [clock], so tests are deterministic.
- * Calls are serialized; [runIfDue] blocks for the duration of a sync, so call it
- * off the main thread.
+ * Time comes from the injected [clock]. Calls are serialized; [runIfDue]
+ * blocks for the duration of a sync, so call it off the main thread.
  */
 class SyncScheduler(
     private val target: SyncTarget,
     private val clock: Clock,
-    val period: Duration = Duration.ofMinutes(15),
     online: Boolean = false,
 ) {
     private var online = online
-    /** Connectivity came back since the last attempt: the next one ignores the backoff. */
+    /** Connectivity came back since the last attempt: the core lets the next one ignore the backoff. */
     private var reconnected = false
-    /** The earliest instant the scheduler itself wants the next sync. */
-    private var dueAt: Instant = clock.instant()
 
     /** What the last attempt did, if any. */
     var lastAttempt: SyncAttempt? = null
@@ -65,52 +70,38 @@ class SyncScheduler(
     @Synchronized
     fun isOnline(): Boolean = online
 
-    /**
-     * The platform reports connectivity. Coming back online makes a sync due at
-     * once (still within the core's backoff); going offline stops syncing.
-     */
+    /** The platform reports connectivity; coming back online is remembered for the plan. */
     @Synchronized
     fun onConnectivityChanged(online: Boolean) {
-        if (online && !this.online) {
-            dueAt = clock.instant()
-            reconnected = true
-        }
+        if (online && !this.online) reconnected = true
         this.online = online
     }
 
-    /**
-     * When the next sync should run: the later of the scheduler's own due time
-     * and the core's advised next attempt (at once after reconnecting); `null`
-     * while offline.
-     */
+    /** When the next sync should run, as the core plans it; `null` while offline. */
     @Synchronized
-    fun nextSyncAt(): Instant? {
-        if (!online) return null
-        if (reconnected) return dueAt
-        val advised = target.syncStatus().nextAttemptAfter
-        return if (advised != null && advised.isAfter(dueAt)) advised else dueAt
+    fun nextSyncAt(): Instant? = when (val plan = target.syncPlan(online, reconnected)) {
+        is SyncPlan.Now -> clock.instant()
+        is SyncPlan.At -> plan.at
+        is SyncPlan.WhenOnline -> null
     }
 
-    /** Syncs if online and due; returns what happened, or `null` if it did not run. */
+    /** Syncs if the plan says it is due; returns what happened, or `null` if it did not run. */
     @Synchronized
     fun runIfDue(): SyncAttempt? {
-        val next = nextSyncAt() ?: return null
-        val now = clock.instant()
-        if (now.isBefore(next)) return null
+        val plan = target.syncPlan(online, reconnected)
+        val ignoreBackoff = when (plan) {
+            is SyncPlan.Now -> plan.ignoreBackoff
+            is SyncPlan.At -> if (clock.instant().isBefore(plan.at)) return null else false
+            is SyncPlan.WhenOnline -> return null
+        }
         val attempt = try {
-            val report = if (reconnected) target.syncNow() else target.sync()
+            val report = if (ignoreBackoff) target.syncNow() else target.sync()
             val deferredUntil = report.deferredUntil
             if (deferredUntil != null) SyncAttempt.Deferred(deferredUntil) else SyncAttempt.Synced(report)
         } catch (e: DoorstepException) {
             SyncAttempt.Failed(e)
         }
         reconnected = false
-        dueAt = when (attempt) {
-            is SyncAttempt.Synced -> clock.instant().plus(period)
-            is SyncAttempt.Deferred -> attempt.until
-            // The core's advised time (read by nextSyncAt) decides when to retry.
-            is SyncAttempt.Failed -> clock.instant()
-        }
         lastAttempt = attempt
         return attempt
     }

@@ -132,11 +132,18 @@ class EndToEndTest {
             assertEquals(VisitState.SUBMITTED, supervisor.report(visit).visit.state)
         }
         val supervisorId = supervisor.signedInAgent()!!
+        assertEquals(setOf(annaVisit, boVisit, rustVisit), supervisor.reviewQueue().map { it.id }.toSet())
         val api = SupervisorApi(server.url, TestServer.SUPERVISOR, TestServer.PASSWORD, supervisor.deviceId)
         val comment = "还款能力评估与收入情况不符，请核实后重新评分。"
-        assertEquals(200, api.approve(annaVisit))
-        assertEquals(200, api.returnVisit(rustVisit, "inconsistent_outcome", comment))
-        assertEquals(409, api.approve(annaVisit), "an approved visit is not reviewed twice")
+        // Decisions through the core, from the supervisor's own device.
+        supervisor.review(annaVisit, ReviewDecision.Approve)
+        supervisor.review(rustVisit, ReviewDecision.Return("inconsistent_outcome", comment))
+        assertEquals(VisitState.APPROVED, supervisor.report(annaVisit).visit.state, "in the visit at once")
+        assertEquals(listOf(boVisit), supervisor.reviewQueue().map { it.id })
+        val twice = assertThrows(DoorstepException.SyncFailed::class.java) {
+            supervisor.review(annaVisit, ReviewDecision.Approve)
+        }
+        assertTrue(twice.reason.contains("visit_not_submitted"), "an approved visit is not reviewed twice: ${twice.reason}")
 
         // 5. The agents pull the decisions; the returned visit is edited offline,
         //    resubmitted, synced, and approved with Bo's.
@@ -156,8 +163,8 @@ class EndToEndTest {
         assertEquals(resubmitted["pending"], pushed["applied"])
         assertEquals("0", pushed["rejected"])
         assertEquals("2", pushed["submissions"])
-        assertEquals(200, api.approve(rustVisit))
-        assertEquals(200, api.approve(boVisit))
+        supervisor.review(rustVisit, ReviewDecision.Approve)
+        assertEquals(200, api.approve(boVisit), "the API is the same server: a decision by hand still works")
         assertEquals("approved", rustAgent.ok(server.url, "sync", "visit" to rustVisit)["state"])
         for (repo in listOf(annaRepo, boRepo)) repo.syncNow()
         assertEquals(VisitState.APPROVED, boRepo.report(boVisit).visit.state)

@@ -1,6 +1,7 @@
 package app.doorstep.shell
 
 import app.doorstep.core.DoorstepException
+import app.doorstep.core.SyncPlan
 import app.doorstep.core.SyncReport
 import app.doorstep.core.SyncStatus
 import org.junit.jupiter.api.AfterEach
@@ -31,109 +32,90 @@ class SyncSchedulerTest {
 
     private fun report(deferredUntil: Instant? = null) = SyncReport(deferredUntil, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, 0u, false)
 
-    /** A target that records each sync and answers as told; status as the core would give it. */
-    private inner class ScriptedTarget : SyncTarget {
+    /**
+     * A target whose plan is scripted: it records what the scheduler told it
+     * (online, reconnected) and which sync it ran.
+     */
+    private inner class ScriptedTarget(var plan: SyncPlan) : SyncTarget {
+        val asked = mutableListOf<Pair<Boolean, Boolean>>()
         val syncs = mutableListOf<Instant>()
+        val forced = mutableListOf<Instant>()
         var failNext = false
-        var advised: Instant? = null
+        var deferUntil: Instant? = null
+
+        override fun syncPlan(online: Boolean, reconnected: Boolean): SyncPlan {
+            asked.add(online to reconnected)
+            return plan
+        }
 
         override fun sync(): SyncReport {
             syncs.add(clock.instant())
             if (failNext) {
                 failNext = false
-                advised = clock.instant().plusSeconds(40)
                 throw DoorstepException.SyncFailed("offline", "server unreachable")
             }
-            advised = null
-            return report()
+            return report(deferUntil)
         }
 
         override fun syncNow(): SyncReport {
             forced.add(clock.instant())
-            return sync()
+            return report()
         }
 
-        val forced = mutableListOf<Instant>()
-
-        override fun syncStatus() = SyncStatus(0u, null, null, null, 0u, advised, 0u, false, 0u)
+        override fun syncStatus() = SyncStatus(0u, null, null, null, 0u, null, 0u, false, 0u)
     }
 
     @Test
-    fun `offline it never syncs, and connectivity returning syncs at once`() {
-        val target = ScriptedTarget()
-        val scheduler = SyncScheduler(target, clock, Duration.ofMinutes(15), online = false)
+    fun `it syncs only when the core's plan says, the way the plan says`() {
+        val target = ScriptedTarget(SyncPlan.WhenOnline)
+        val scheduler = SyncScheduler(target, clock, online = false)
         assertNull(scheduler.nextSyncAt())
-        clock.advance(Duration.ofHours(3))
         assertNull(scheduler.runIfDue())
-        assertTrue(target.syncs.isEmpty())
 
-        scheduler.onConnectivityChanged(true)
-        assertEquals(clock.instant(), scheduler.nextSyncAt())
+        target.plan = SyncPlan.At(start.plusSeconds(40))
+        assertEquals(start.plusSeconds(40), scheduler.nextSyncAt())
+        clock.advance(Duration.ofSeconds(39))
+        assertNull(scheduler.runIfDue(), "ran before the planned time")
+        clock.advance(Duration.ofSeconds(1))
         assertTrue(scheduler.runIfDue() is SyncAttempt.Synced)
         assertEquals(listOf(clock.instant()), target.syncs)
+        assertTrue(target.forced.isEmpty(), "a planned sync respects the backoff")
+
+        target.plan = SyncPlan.Now(ignoreBackoff = true)
+        assertEquals(clock.instant(), scheduler.nextSyncAt())
+        assertTrue(scheduler.runIfDue() is SyncAttempt.Synced)
+        assertEquals(listOf(clock.instant()), target.forced)
     }
 
     @Test
-    fun `online it syncs every period and not in between`() {
-        val target = ScriptedTarget()
-        val scheduler = SyncScheduler(target, clock, Duration.ofMinutes(15), online = true)
-        assertTrue(scheduler.runIfDue() is SyncAttempt.Synced)
-        assertEquals(start.plus(Duration.ofMinutes(15)), scheduler.nextSyncAt())
-        clock.advance(Duration.ofMinutes(14))
-        assertNull(scheduler.runIfDue())
-        clock.advance(Duration.ofMinutes(1))
-        assertTrue(scheduler.runIfDue() is SyncAttempt.Synced)
-        assertEquals(listOf(start, start.plus(Duration.ofMinutes(15))), target.syncs)
+    fun `the plan hears of connectivity coming back once, until the next attempt`() {
+        val target = ScriptedTarget(SyncPlan.Now(ignoreBackoff = false))
+        val scheduler = SyncScheduler(target, clock, online = false)
+        scheduler.onConnectivityChanged(true)
+        scheduler.runIfDue()
+        scheduler.runIfDue()
+        scheduler.onConnectivityChanged(true) // still online: not a return
+        scheduler.runIfDue()
+        scheduler.onConnectivityChanged(false)
+        scheduler.onConnectivityChanged(true)
+        scheduler.runIfDue()
+        assertEquals(listOf(true to true, true to false, true to false, true to true), target.asked)
     }
 
     @Test
-    fun `after a failure it waits for the time the core advises`() {
-        val target = ScriptedTarget()
-        val scheduler = SyncScheduler(target, clock, Duration.ofMinutes(15), online = true)
+    fun `a failed or deferred sync is reported as such`() {
+        val target = ScriptedTarget(SyncPlan.Now(ignoreBackoff = false))
+        val scheduler = SyncScheduler(target, clock, online = true)
         target.failNext = true
         val failed = scheduler.runIfDue()
         assertTrue(failed is SyncAttempt.Failed)
         assertEquals("sync_failed", (failed as SyncAttempt.Failed).error.code())
-        assertEquals(start.plusSeconds(40), scheduler.nextSyncAt())
-
-        clock.advance(Duration.ofSeconds(39))
-        assertNull(scheduler.runIfDue(), "retried before the core's backoff elapsed")
-        clock.advance(Duration.ofSeconds(1))
-        assertTrue(scheduler.runIfDue() is SyncAttempt.Synced)
-        assertEquals(2, target.syncs.size)
-        assertTrue(target.forced.isEmpty(), "a timer-driven sync must respect the backoff")
+        target.deferUntil = start.plusSeconds(90)
+        assertEquals(SyncAttempt.Deferred(start.plusSeconds(90)), scheduler.runIfDue())
+        assertEquals(scheduler.lastAttempt, SyncAttempt.Deferred(start.plusSeconds(90)))
     }
 
-    @Test
-    fun `connectivity returning retries at once, whatever the backoff`() {
-        val target = ScriptedTarget()
-        val scheduler = SyncScheduler(target, clock, Duration.ofMinutes(15), online = true)
-        target.failNext = true
-        assertTrue(scheduler.runIfDue() is SyncAttempt.Failed)
-        scheduler.onConnectivityChanged(false)
-        clock.advance(Duration.ofSeconds(5))
-        scheduler.onConnectivityChanged(true)
-        assertEquals(clock.instant(), scheduler.nextSyncAt())
-        assertTrue(scheduler.runIfDue() is SyncAttempt.Synced)
-        assertEquals(listOf(clock.instant()), target.forced)
-        // Back to the normal rhythm afterwards.
-        assertEquals(clock.instant().plus(Duration.ofMinutes(15)), scheduler.nextSyncAt())
-    }
-
-    @Test
-    fun `a sync the core defers moves the next attempt to the core's time`() {
-        val until = start.plusSeconds(90)
-        val target = object : SyncTarget {
-            override fun sync() = report(deferredUntil = until)
-            override fun syncNow() = report()
-            override fun syncStatus() = SyncStatus(0u, null, null, null, 0u, null, 0u, false, 0u)
-        }
-        val scheduler = SyncScheduler(target, clock, Duration.ofMinutes(15), online = true)
-        assertEquals(SyncAttempt.Deferred(until), scheduler.runIfDue())
-        assertEquals(until, scheduler.nextSyncAt())
-    }
-
-    /** The scheduler driving the real library against the real server. */
+    /** The scheduler carrying out the real core's plan against the real server. */
     @Nested
     inner class WithTheRealCore {
         private val device = AgentDevice.signUp(cases = 1)
@@ -142,27 +124,38 @@ class SyncSchedulerTest {
         fun close() = device.close()
 
         @Test
-        fun `a failed sync backs off as the core advises, and returning connectivity syncs the outbox`() {
+        fun `a failed sync waits for the backoff, and returning connectivity syncs the outbox`() {
             val realClock = ManualClock(Instant.now())
             val repo = device.repository
-            val scheduler = SyncScheduler(repo, realClock, Duration.ofMinutes(15), online = true)
+            val scheduler = SyncScheduler(repo, realClock, online = false)
             repo.planVisit(device.caseIds[0], Instant.now())
+            // It synced a moment ago (sign-up): with work waiting, the next one
+            // is planned a little later, not now.
+            assertTrue(repo.syncPlan(true, false) is SyncPlan.At)
 
+            // The platform says the network is back, but the server is not
+            // reachable: the sync the plan asks for fails.
+            scheduler.onConnectivityChanged(true)
             val failed = scheduler.runIfDue()
             assertTrue(failed is SyncAttempt.Failed, "$failed")
             val advised = repo.syncStatus().nextAttemptAfter!!
-            assertEquals(maxOf(advised, realClock.now), scheduler.nextSyncAt())
+            assertEquals(SyncPlan.At(advised), repo.syncPlan(true, false))
+            assertEquals(advised, scheduler.nextSyncAt())
 
             realClock.now = advised.minusMillis(1)
             assertNull(scheduler.runIfDue(), "retried before the core's backoff elapsed")
 
             scheduler.onConnectivityChanged(false)
+            assertEquals(SyncPlan.WhenOnline, repo.syncPlan(false, false))
             device.transport.online = true
             scheduler.onConnectivityChanged(true)
             val synced = scheduler.runIfDue()
             assertTrue(synced is SyncAttempt.Synced, "$synced")
             assertEquals(1uL, (synced as SyncAttempt.Synced).report.applied)
             assertEquals(0uL, repo.syncStatus().pendingOps)
+            // Nothing waits any more: the next check is the idle one.
+            val next = repo.syncPlan(true, false)
+            assertTrue(next is SyncPlan.At, "$next")
         }
     }
 }

@@ -7,6 +7,7 @@ import app.doorstep.core.LogVerification
 import app.doorstep.core.NoticeChannel
 import app.doorstep.core.ProblemReason
 import app.doorstep.core.SyncPhase
+import app.doorstep.core.VisitAction
 import app.doorstep.core.VisitState
 import org.junit.jupiter.api.AfterEach
 import org.junit.jupiter.api.Assertions.assertArrayEquals
@@ -47,8 +48,17 @@ class VisitFlowTest {
         repo.cancel(visit, "客户改约")
 
         val visit2 = repo.planVisit(caseId, now)
+        // The screens offer what the core's state machine allows, nothing else.
+        assertEquals(listOf(VisitAction.RECORD_NOTICE, VisitAction.CHECK_IN, VisitAction.CANCEL), repo.allowedActions(visit2))
         repo.recordNoticeGivenAt(visit2, now.minus(Duration.ofHours(2)))
         val check = repo.checkIn(visit2, Fixtures.fixAtHome())
+        assertEquals(listOf(VisitAction.EDIT, VisitAction.CHECK_OUT), repo.allowedActions(visit2))
+        // The checklist's conditions are evaluated by the core: an item shown
+        // only for some answer appears once that answer is given.
+        val shownBefore = repo.visibleItems(visit2).map { it.id }
+        repo.answer(visit2, "contact_details_updated", AnswerValue.YesNo(true))
+        val shownAfter = repo.visibleItems(visit2).map { it.id }
+        assertTrue(shownAfter.containsAll(shownBefore) && shownAfter.size > shownBefore.size, "$shownBefore -> $shownAfter")
         assertTrue(check.flags.isEmpty(), "a good fix at home is not flagged: ${check.flags}")
         assertTrue(check.distanceM!! < 50.0)
 
@@ -60,6 +70,7 @@ class VisitFlowTest {
         repo.setOutcome(visit2, Fixtures.promiseOutcome(device.offsetMinutes))
         repo.checkOut(visit2, Fixtures.fixAtHome())
         repo.submit(visit2)
+        assertTrue(repo.allowedActions(visit2).isEmpty(), "a submitted visit waits for the supervisor")
 
         val report = repo.report(visit2)
         assertEquals(VisitState.SUBMITTED, report.visit.state)

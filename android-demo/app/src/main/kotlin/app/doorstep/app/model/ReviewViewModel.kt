@@ -4,20 +4,17 @@ import androidx.lifecycle.ViewModel
 import androidx.lifecycle.viewModelScope
 import app.doorstep.app.DoorstepApplication
 import app.doorstep.app.describe
-import app.doorstep.core.CaseStatus
-import app.doorstep.core.CaseSummary
+import app.doorstep.core.Case
 import app.doorstep.core.ReviewDecision
 import app.doorstep.core.VisitReport
-import app.doorstep.core.VisitState
-import app.doorstep.shell.CaseFilter
 import kotlinx.coroutines.flow.MutableStateFlow
 import kotlinx.coroutines.flow.StateFlow
 import kotlinx.coroutines.flow.asStateFlow
 import kotlinx.coroutines.flow.update
 import kotlinx.coroutines.launch
 
-/** A submitted visit waiting for the supervisor. */
-data class PendingReview(val case: CaseSummary, val visitId: String)
+/** A submitted visit waiting for the supervisor, with its case. */
+data class PendingReview(val case: Case, val visitId: String)
 
 /** The supervisor review screens. */
 data class ReviewState(
@@ -30,9 +27,9 @@ data class ReviewState(
 
 /**
  * The supervisor's queue and decisions. The queue is what this device pulled
- * of the team's cases (a supervisor's pull sees the team's visits); decisions
- * go to the server, which checks role, team and state, and come back to every
- * device on its next pull, so after a decision the device syncs.
+ * of the team's cases (a supervisor's pull sees the team's visits), as the
+ * core lists it; decisions go to the server through the core, which checks
+ * role, team and state, and are in the visit on this device at once.
  */
 class ReviewViewModel(private val app: DoorstepApplication) : ViewModel() {
     private val state = MutableStateFlow(ReviewState())
@@ -40,14 +37,12 @@ class ReviewViewModel(private val app: DoorstepApplication) : ViewModel() {
     /** What the screens show. */
     val ui: StateFlow<ReviewState> = state.asStateFlow()
 
-    /** Lists the submitted visits this device holds. */
+    /** Lists the visits this device holds that wait for review (the core's queue). */
     fun loadQueue() {
         viewModelScope.launch {
             app.background {
-                repository.cases(CaseFilter(status = CaseStatus.SUBMITTED), 0, 200).flatMap { case ->
-                    repository.caseDetail(case.id).visits
-                        .filter { it.state == VisitState.SUBMITTED }
-                        .map { PendingReview(case, it.visitId) }
+                repository.reviewQueue().map { visit ->
+                    PendingReview(repository.caseDetail(visit.caseId).case, visit.id)
                 }
             }
                 .onSuccess { pending -> state.update { it.copy(pending = pending, error = null) } }
@@ -70,10 +65,9 @@ class ReviewViewModel(private val app: DoorstepApplication) : ViewModel() {
         state.update { it.copy(busy = true) }
         viewModelScope.launch {
             app.background {
-                val (username, password) = secrets.signIn() ?: error("not signed in")
-                reviews.review(username, password, repository.deviceId, visitId, decision)
-                // Pull the review back, so this device shows the new state.
-                sync.syncNow()
+                // Through the core: signed in as the sync signs in, and the
+                // decision is in the visit at once.
+                repository.review(visitId, decision)
                 repository.report(visitId)
             }
                 .onSuccess { report -> state.update { it.copy(report = report, busy = false, done = "sent", error = null) } }

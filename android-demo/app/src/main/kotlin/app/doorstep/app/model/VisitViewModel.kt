@@ -6,11 +6,13 @@ import app.doorstep.app.AppContainer
 import app.doorstep.app.DoorstepApplication
 import app.doorstep.app.describe
 import app.doorstep.core.AnswerValue
+import app.doorstep.core.ChecklistItem
 import app.doorstep.core.ChecklistTemplate
 import app.doorstep.core.GpsFix
 import app.doorstep.core.NoticeChannel
 import app.doorstep.core.Outcome
 import app.doorstep.core.SiteCheck
+import app.doorstep.core.VisitAction
 import app.doorstep.core.VisitReport
 import java.time.Instant
 import kotlinx.coroutines.flow.MutableStateFlow
@@ -23,6 +25,10 @@ import kotlinx.coroutines.launch
 data class VisitFlowState(
     val report: VisitReport? = null,
     val checklist: ChecklistTemplate? = null,
+    /** The checklist items shown for the answers so far (the core evaluates the conditions). */
+    val visibleItems: List<ChecklistItem> = emptyList(),
+    /** What the visit's state allows now (the core's state machine): the screen offers only these. */
+    val allowed: List<VisitAction> = emptyList(),
     /** The last check-in or check-out as the core assessed it (distance, flags). */
     val siteCheck: SiteCheck? = null,
     val busy: Boolean = false,
@@ -90,17 +96,34 @@ class VisitViewModel(private val app: DoorstepApplication, private val visitId: 
         viewModelScope.launch {
             val result = app.background {
                 action()
-                repository.report(visitId) to repository.checklist(visitId)
+                read()
             }
-            result.onSuccess { (report, checklist) ->
-                state.update { it.copy(report = report, checklist = checklist, busy = false, error = null, done = confirmation) }
+            result.onSuccess { read ->
+                state.update { read.into(it).copy(busy = false, error = null, done = confirmation) }
             }
             result.onFailure { e ->
                 state.update { it.copy(busy = false, error = describe(e), done = null) }
                 // The action was refused; still show what the core holds.
-                app.background { repository.report(visitId) to repository.checklist(visitId) }
-                    .onSuccess { (report, checklist) -> state.update { it.copy(report = report, checklist = checklist) } }
+                app.background { read() }.onSuccess { read -> state.update { read.into(it) } }
             }
         }
     }
+
+    /** What the screen shows, read from the core in one go. */
+    private class Read(
+        val report: VisitReport,
+        val checklist: ChecklistTemplate,
+        val visibleItems: List<ChecklistItem>,
+        val allowed: List<VisitAction>,
+    ) {
+        fun into(state: VisitFlowState) =
+            state.copy(report = report, checklist = checklist, visibleItems = visibleItems, allowed = allowed)
+    }
+
+    private fun AppContainer.read() = Read(
+        repository.report(visitId),
+        repository.checklist(visitId),
+        repository.visibleItems(visitId),
+        repository.allowedActions(visitId),
+    )
 }

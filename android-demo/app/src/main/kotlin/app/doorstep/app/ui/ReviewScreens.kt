@@ -52,7 +52,7 @@ fun ReviewQueueScreen(model: ReviewViewModel, openVisit: (String) -> Unit) {
         LazyColumn {
             items(state.pending, key = { it.visitId }) { pending ->
                 Column(Modifier.fillMaxWidth().clickable { openVisit(pending.visitId) }.padding(vertical = 8.dp)) {
-                    Text(pending.case.customerName, style = MaterialTheme.typography.titleMedium)
+                    Text(pending.case.customer.name, style = MaterialTheme.typography.titleMedium)
                     Text("${pending.case.externalRef} · ${pending.case.overdueAmount.text()}")
                 }
                 HorizontalDivider()

@@ -31,6 +31,7 @@ import app.doorstep.app.LocationReader
 import app.doorstep.app.model.VisitViewModel
 import app.doorstep.core.AnswerValue
 import app.doorstep.core.AttachmentLink
+import app.doorstep.core.VisitAction
 import app.doorstep.core.GpsFix
 import app.doorstep.core.ReviewDecision
 import app.doorstep.core.SiteCheck
@@ -90,12 +91,13 @@ fun VisitScreen(model: VisitViewModel) {
         for (notice in visit.notices) {
             Text("${notice.channel.words()} at ${notice.givenAt.text()} for ${notice.plannedVisitAt.text()}" + if (notice.acknowledged) " (acknowledged)" else "")
         }
-        NoticeForm(record = model::recordNotice, fail = model::fail)
+        val allowed = state.allowed
+        if (VisitAction.RECORD_NOTICE in allowed) NoticeForm(record = model::recordNotice, fail = model::fail)
 
         Section("Check-in")
         visit.checkIn?.let { SiteCheckLine("Checked in", it) }
         state.siteCheck?.let { SiteCheckLine("Last check", it) }
-        Button(onClick = { withFix(model::checkIn) }) { Text("Check in here") }
+        if (VisitAction.CHECK_IN in allowed) Button(onClick = { withFix(model::checkIn) }) { Text("Check in here") }
 
         Section("Checklist")
         val checklist = state.checklist
@@ -104,7 +106,8 @@ fun VisitScreen(model: VisitViewModel) {
             for (problem in report.checklistProblems) {
                 Text("${problem.itemId}: ${problem.reason.words()}", color = MaterialTheme.colorScheme.error)
             }
-            for (item in checklist.items) {
+            // Only the items the core shows for the answers so far.
+            for (item in state.visibleItems) {
                 val answer = report.answers.firstOrNull { it.itemId == item.id }?.value
                 val attached = report.attachments.count { (it.link as? AttachmentLink.ChecklistItem)?.itemId == item.id }
                 ChecklistItemField(item, answer, attached, actions)
@@ -116,11 +119,12 @@ fun VisitScreen(model: VisitViewModel) {
         for (note in report.notes) Text("${note.writtenAt.text()}: ${note.text}")
         var note by remember { mutableStateOf("") }
         OutlinedTextField(note, { note = it }, label = { Text("Interview note") }, modifier = Modifier.fillMaxWidth())
-        Button(enabled = note.isNotBlank(), onClick = { model.addNote(note); note = "" }) { Text("Add note") }
+        val editable = VisitAction.EDIT in allowed
+        Button(enabled = editable && note.isNotBlank(), onClick = { model.addNote(note); note = "" }) { Text("Add note") }
 
         Section("Photos")
         Text("${report.attachments.count { it.link is AttachmentLink.Visit }} photo(s) of the visit")
-        OutlinedButton(onClick = { camera.take(null) }) { Text("Take photo") }
+        OutlinedButton(enabled = editable, onClick = { camera.take(null) }) { Text("Take photo") }
 
         Section("Outcome")
         visit.outcome?.let { Text("Saved: ${it.code.words()} — ${it.summary}") }
@@ -129,8 +133,8 @@ fun VisitScreen(model: VisitViewModel) {
         Section("Finish")
         visit.checkOut?.let { SiteCheckLine("Checked out", it) }
         Row(horizontalArrangement = Arrangement.spacedBy(8.dp)) {
-            OutlinedButton(onClick = { withFix(model::checkOut) }) { Text("Check out") }
-            Button(onClick = model::submit) { Text("Submit") }
+            OutlinedButton(enabled = VisitAction.CHECK_OUT in allowed, onClick = { withFix(model::checkOut) }) { Text("Check out") }
+            Button(enabled = VisitAction.SUBMIT in allowed, onClick = model::submit) { Text("Submit") }
         }
         if (report.unsyncedEntries > 0uL) Text("${report.unsyncedEntries} change(s) not yet sent", style = MaterialTheme.typography.bodySmall)
     }
