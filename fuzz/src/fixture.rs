@@ -4,7 +4,7 @@
 //! Everything is deterministic (fixed ids and times), so a seed written by
 //! `write-seeds` continues the fixed visit exactly where [`history`] ends.
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
 use doorstep_core::Money;
 use doorstep_core::checklist::AnswerValue;
 use doorstep_core::clock::Hlc;
@@ -14,7 +14,7 @@ use doorstep_core::domain::{
     PromiseToPay, Rating, SiteCheck, VisitChange,
 };
 use doorstep_core::event_log::{EntryDraft, LogEntry, append, derived_op_id};
-use doorstep_core::policy::{GeoPoint, GpsFix};
+use doorstep_core::policy::{GeoPoint, GpsFix, Policy};
 use uuid::Uuid;
 
 /// The primary agent of [`case`].
@@ -42,6 +42,16 @@ pub fn t0() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, 2, 1, 0, 0)
         .single()
         .unwrap_or_default()
+}
+
+/// The user signed in on a device: the partner on [`PARTNER_DEVICE`], the
+/// primary agent on every other.
+pub fn user_of(device: Uuid) -> Uuid {
+    if device == PARTNER_DEVICE {
+        PARTNER
+    } else {
+        AGENT
+    }
 }
 
 /// The case every fixed visit is of.
@@ -82,21 +92,29 @@ pub fn case() -> Case {
     }
 }
 
-fn site(north_degrees: f64) -> SiteCheck {
-    SiteCheck {
-        at: t0(),
-        utc_offset_minutes: 480,
-        fix: GpsFix {
-            point: GeoPoint {
-                latitude: 39.9087 + north_degrees,
-                longitude: 116.4605,
-            },
-            accuracy_m: 8.0,
-            mocked: false,
-            taken_at: t0(),
+/// A check at `at`, `north_degrees` north of the case's address, with the
+/// distance and flags the default policy gives its fix (as a phone records
+/// them, so the rules take it).
+fn site(at: DateTime<Utc>, north_degrees: f64) -> SiteCheck {
+    let fix = GpsFix {
+        point: GeoPoint {
+            latitude: 39.9087 + north_degrees,
+            longitude: 116.4605,
         },
-        distance_m: Some(5.0),
-        flags: Vec::new(),
+        accuracy_m: 8.0,
+        mocked: false,
+        taken_at: at,
+    };
+    let registered = case().registered_address().and_then(|a| a.location);
+    match Policy::default().assess_check_out(&fix, registered) {
+        Ok(assessment) => SiteCheck::assessed(at, 480, fix, assessment),
+        Err(_) => SiteCheck {
+            at,
+            utc_offset_minutes: 480,
+            fix,
+            distance_m: None,
+            flags: Vec::new(),
+        },
     }
 }
 
@@ -126,13 +144,15 @@ pub fn full_visit() -> Vec<VisitChange> {
         VisitChange::NoticeRecorded {
             notice: Notice {
                 channel: NoticeChannel::PhoneCall,
-                given_at: t0(),
+                given_at: t0() - Duration::hours(2),
                 planned_visit_at: t0(),
                 purpose: "核实逾期情况".into(),
                 acknowledged: true,
             },
         },
-        VisitChange::CheckedIn { check: site(0.0) },
+        VisitChange::CheckedIn {
+            check: site(t0(), 0.0),
+        },
         answer("identity_confirmed", AnswerValue::YesNo(true)),
         answer("address_confirmed", AnswerValue::YesNo(true)),
         answer("residence_status", AnswerValue::Choice("rented".into())),
@@ -142,9 +162,20 @@ pub fn full_visit() -> Vec<VisitChange> {
             "overdue_reason_other",
             AnswerValue::Text("合伙人卷款，店铺关门".into()),
         ),
+        answer(
+            "employment_status",
+            AnswerValue::Choice("self_employed".into()),
+        ),
+        answer(
+            "household_situation",
+            AnswerValue::Text("夫妻二人，孩子上小学".into()),
+        ),
         answer("ability_to_repay", AnswerValue::Integer(3)),
+        answer("willingness_to_repay", AnswerValue::Integer(4)),
+        answer("contact_details_updated", AnswerValue::YesNo(false)),
+        answer("customer_statement", AnswerValue::Text("下月还款".into())),
         VisitChange::AnswerCleared {
-            item_id: "ability_to_repay".into(),
+            item_id: "customer_statement".into(),
         },
         VisitChange::NoteAdded {
             note: InterviewNote {
@@ -181,9 +212,11 @@ pub fn full_visit() -> Vec<VisitChange> {
             },
         },
         VisitChange::CheckedOut {
-            check: site(0.0003),
+            check: site(t0() + Duration::minutes(40), 0.0003),
         },
-        VisitChange::Submitted { at: t0() },
+        VisitChange::Submitted {
+            at: t0() + Duration::minutes(41),
+        },
     ]
 }
 

@@ -8,18 +8,21 @@
 
 use std::collections::{HashMap, HashSet};
 
+use chrono::Duration;
 use doorstep_core::VisitReport;
 use doorstep_core::checklist::{
     AnswerSheet, AnswerValue, ChecklistTemplate, ItemKind, home_verification,
 };
 use doorstep_core::clock::Hlc;
-use doorstep_core::domain::{DeviceId, VisitHistory, VisitId};
+use doorstep_core::domain::{Case, DeviceId, VisitChange, VisitHistory, VisitId};
 use doorstep_core::event_log::{EntryDraft, LogEntry, append, derived_op_id, verify_visit_log};
 use doorstep_core::policy::Policy;
 use doorstep_core::report::review_flags;
-use doorstep_core::sync::merge::{self, FoldedVisit, Refusal};
+use doorstep_core::rules::{self, Facts};
+use doorstep_core::sync::merge::{self, FoldedVisit};
 use doorstep_core::sync::protocol::{MAX_PUSH_OPS, PushRequest, Role};
 use doorstep_server::case_csv::{self, KnownUser, MAX_PROBLEMS};
+use doorstep_server::service::push::MAX_CLOCK_SKEW_HOURS;
 use uuid::Uuid;
 
 pub mod fixture;
@@ -38,6 +41,9 @@ struct PushServer {
     heads: HashMap<(VisitId, DeviceId), LogEntry>,
     visits: HashMap<VisitId, HeldVisit>,
     ops: HashSet<Uuid>,
+    case: Case,
+    template: ChecklistTemplate,
+    policy: Policy,
 }
 
 impl PushServer {
@@ -46,6 +52,9 @@ impl PushServer {
             heads: HashMap::new(),
             visits: HashMap::new(),
             ops: HashSet::new(),
+            case: fixture::case(),
+            template: home_verification(),
+            policy: Policy::default(),
         }
     }
 
@@ -58,14 +67,19 @@ impl PushServer {
         server
     }
 
-    /// Admits one entry as `service::push` does: link, content, transition,
-    /// then its place in the fold; stores it unless it does not link.
+    /// Admits one entry as `service::push` does: its bounds, its link, its
+    /// content, its clock, the rules (`rules::check`, with the fixed case,
+    /// the shipped template and the default policy), then its place in the
+    /// fold; stores it unless it does not link.
     fn take(&mut self, entry: &LogEntry, pusher: DeviceId) {
-        if !self.ops.insert(entry.op_id) {
-            // A seen op id: a retry or a claim on another's place; never stored twice.
+        if merge::check_entry(entry).is_err() || !self.ops.insert(entry.op_id) {
+            // Out of bounds, or a seen op id: never stored (twice).
             return;
         }
         let head = self.heads.get(&(entry.visit_id, entry.author));
+        if merge::check_link(entry, pusher, head).is_err() {
+            return;
+        }
         let visit = self
             .visits
             .entry(entry.visit_id)
@@ -73,10 +87,39 @@ impl PushServer {
                 stored: Vec::new(),
                 folded: FoldedVisit::new(entry.visit_id, Vec::new()),
             });
-        match merge::admit(entry, pusher, head, visit.folded.history()) {
-            Err(Refusal::Unlinked(_)) => return,
-            Err(Refusal::Recorded(_)) => {}
-            Ok(change) => {
+        if let Ok(change) = merge::read_change(entry) {
+            let now = fixture::t0() + Duration::days(1);
+            let clock_ok =
+                merge::check_clock(entry, now, Duration::hours(MAX_CLOCK_SKEW_HOURS)).is_ok();
+            let history = visit.folded.history();
+            let (key, version) = match (&change, history) {
+                (
+                    VisitChange::Planned {
+                        template_key,
+                        template_version,
+                        ..
+                    },
+                    _,
+                ) => (template_key.as_str(), *template_version),
+                (_, Some(history)) => (
+                    history.visit.template_key.as_str(),
+                    history.visit.template_version,
+                ),
+                (_, None) => ("", 0),
+            };
+            let shipped = &self.template;
+            let template =
+                (shipped.key() == key && shipped.version() == version).then_some(shipped);
+            let facts = Facts {
+                visit: history.map(|h| &h.visit),
+                history,
+                case: &self.case,
+                template,
+                policy: &self.policy,
+                author: fixture::user_of(pusher),
+                at: entry.device_time,
+            };
+            if clock_ok && rules::check(&change, &facts).is_ok() {
                 // Refused here it is still stored, flagged; the fold is unchanged.
                 let _ = visit.folded.admit(entry, change);
             }
@@ -89,10 +132,14 @@ impl PushServer {
     /// What the server does after the ops: verify every stored log, and what
     /// the console does with a visit: fold it whole, the report, the flags.
     fn finish(self) {
-        let case = fixture::case();
-        let template = home_verification();
-        let policy = Policy::default();
-        for (visit_id, visit) in self.visits {
+        let PushServer {
+            visits,
+            case,
+            template,
+            policy,
+            ..
+        } = self;
+        for (visit_id, visit) in visits {
             // Every stored entry linked to its chain's head when it came, so
             // the stored log verifies.
             if let Err(broken) = verify_visit_log(visit_id, &visit.stored, &[]) {
@@ -122,7 +169,8 @@ impl PushServer {
 }
 
 /// `POST /v1/push`: bytes → [`PushRequest`] → [`PushRequest::into_entries`] →
-/// each entry through [`merge::admit`] and the fold, against the fixed visit
+/// each entry through the server's checks (bounds, link, clock, the rules)
+/// and the fold, against the fixed visit
 /// [`fixture::history`], as the server takes a push; then the whole-log
 /// verification, the whole fold and the visit report. The pusher is the
 /// author of the first run (so the seeds' entries link), or [`fixture::DEVICE`].

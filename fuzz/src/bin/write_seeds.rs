@@ -157,6 +157,7 @@ fn run() -> Result<(), String> {
     // Each change of the fixed visit at its own place (the first byte), and
     // a few that only some states take.
     let mut changes: Vec<(u8, VisitChange)> = (0u8..).zip(fixture::full_visit()).collect();
+    let after_all = u8::try_from(changes.len()).map_err(|e| e.to_string())?;
     changes.push((
         3,
         VisitChange::Cancelled {
@@ -164,7 +165,7 @@ fn run() -> Result<(), String> {
         },
     ));
     changes.push((
-        16,
+        after_all,
         VisitChange::FeedbackRecorded {
             feedback: Feedback {
                 channel: NoticeChannel::PhoneCall,
@@ -175,7 +176,7 @@ fn run() -> Result<(), String> {
         },
     ));
     changes.push((
-        16,
+        after_all,
         VisitChange::Reviewed {
             review: Review {
                 decision: ReviewDecision::Approve,
