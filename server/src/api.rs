@@ -342,9 +342,7 @@ async fn push(
     let store = state.store.clone();
     let now = state.clock.now();
     let (response, counts) = blocking(move || {
-        let ops = request
-            .into_entries()
-            .map_err(|e| AppError::unprocessable("invalid_push", e.to_string()))?;
+        let ops = request.into_entries();
         let policy = doorstep_core::policy::Policy::default();
         let checks = service::push::PushRules {
             policy: &policy,

@@ -8,7 +8,7 @@ mod common;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::*;
-use doorstep_core::sync::protocol::MAX_RUN_SEQ;
+use doorstep_core::sync::protocol::{PROTOCOL_HEADER, PROTOCOL_VERSION};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -140,7 +140,7 @@ async fn hashes_of_any_format_are_refused_per_entry_not_per_push() {
     assert!(entry["hash"].get("pattern").is_none());
     let run = &doc["components"]["schemas"]["PushedRun"]["properties"];
     assert!(run["prev_hash"].get("pattern").is_none());
-    assert_eq!(run["seq"]["maximum"], MAX_RUN_SEQ);
+    assert_eq!(run["seq"]["maximum"], u64::MAX);
     for (hash, prev_hash, code) in [
         (json!(""), None, "hash_mismatch"),
         (json!("not hex"), None, "hash_mismatch"),
@@ -166,20 +166,42 @@ async fn hashes_of_any_format_are_refused_per_entry_not_per_push() {
 }
 
 #[tokio::test]
-async fn a_run_may_start_at_the_documented_bound_and_not_past_it() {
+async fn a_run_at_the_end_of_the_positions_is_refused_per_entry_not_as_a_push() {
     let w = World::new();
     let token = w.login("agent1", w.phone1).await;
-    // Found: a run near the largest position was refused (422) or taken
-    // depending on its length; now one documented bound holds.
-    let mut body = one_entry_body(w.phone1, &w.case1);
-    body["chains"][0]["seq"] = json!(MAX_RUN_SEQ);
-    let (status, answer) = push_value(&w, &token, &body).await;
-    assert_eq!(status, StatusCode::OK, "{answer}");
-    assert_eq!(answer["not_applied"][0]["code"], "chain_broken");
-    body["chains"][0]["seq"] = json!(MAX_RUN_SEQ + 1);
-    let (status, answer) = push_value(&w, &token, &body).await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
-    assert_eq!(answer["code"], "invalid_push");
+    // Found: a run near the largest position was refused as a whole (422) or
+    // taken depending on its length, which the document cannot state; now
+    // each entry is refused on its own, whatever the run's length.
+    for extra in [0, 2] {
+        let mut body = one_entry_body(w.phone1, &w.case1);
+        let entry = body["chains"][0]["entries"][0].clone();
+        for _ in 0..extra {
+            body["chains"][0]["entries"]
+                .as_array_mut()
+                .unwrap()
+                .push(entry.clone());
+        }
+        body["chains"][0]["seq"] = json!(u64::MAX - 1);
+        let request = Request::builder()
+            .method("POST")
+            .uri("/v1/push")
+            .header(header::AUTHORIZATION, format!("Bearer {token}"))
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(PROTOCOL_HEADER, PROTOCOL_VERSION.to_string())
+            .body(Body::from(body.to_string()))
+            .unwrap();
+        let (status, answer) = w.raw(request).await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        assert_eq!(answer["applied"], 0, "{answer}");
+        let codes: Vec<&Value> = answer["not_applied"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| &r["code"])
+            .collect();
+        assert_eq!(codes.len(), 1 + extra, "{answer}");
+        assert!(codes.iter().all(|c| *c == "out_of_range"), "{answer}");
+    }
 }
 
 #[tokio::test]

@@ -255,9 +255,9 @@ pub fn visit(
         .collect();
     changes.extend(extra);
     if has_outcome {
-        changes.extend(complete_checklist().into_iter().filter(|c| {
-            !matches!(c, VisitChange::Answered { item_id, .. } if answered.contains(item_id))
-        }));
+        changes.extend(complete_checklist().into_iter().filter(
+            |c| !matches!(c, VisitChange::Answered { item_id, .. } if answered.contains(item_id)),
+        ));
     }
     if !has_outcome {
         changes.push(not_home());

@@ -15,7 +15,7 @@ use crate::event_log::LogEntry;
 mod push_body;
 mod whole_number;
 
-pub use push_body::{MAX_RUN_SEQ, PushBodyError, PushRequest, PushedEntry, PushedRun};
+pub use push_body::{PushRequest, PushedEntry, PushedRun};
 
 /// The protocol version this build speaks. A device names it in the
 /// [`PROTOCOL_HEADER`] of every request; a request without it is version 1.

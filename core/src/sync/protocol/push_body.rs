@@ -10,7 +10,7 @@ use crate::clock::Hlc;
 use crate::domain::{DeviceId, VisitId};
 use crate::event_log::{LogEntry, derived_op_id};
 
-use super::{MAX_PUSH_OPS, whole_number};
+use super::whole_number;
 
 /// `POST /v1/push`: this device's log entries, grouped by chain.
 ///
@@ -88,21 +88,6 @@ fn is_zero(n: &u32) -> bool {
     *n == 0
 }
 
-/// The largest chain position a run may start at: a push holds at most
-/// [`MAX_PUSH_OPS`] entries, so every position of a run that starts here or
-/// before fits in a `u64`, however many entries it has. The bound is the
-/// same for every body, so the OpenAPI document can state it.
-pub const MAX_RUN_SEQ: u64 = u64::MAX - (MAX_PUSH_OPS as u64 - 1);
-
-/// Why a push body cannot be turned back into log entries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum PushBodyError {
-    /// A run starts past [`MAX_RUN_SEQ`], or its chain positions go past the
-    /// largest position.
-    #[error("a run's chain positions overflow")]
-    SeqOverflow,
-}
-
 impl PushRequest {
     /// Encodes `entries` (in outbox order): each entry joins the latest run of
     /// its chain when it is the next link of that run's last entry, and
@@ -162,20 +147,16 @@ impl PushRequest {
     /// op id filled in, and its hash either the one sent or computed from its
     /// content.
     ///
-    /// Errors: [`PushBodyError::SeqOverflow`], for a run that starts past
-    /// [`MAX_RUN_SEQ`] (whatever its length) or whose positions overflow.
-    pub fn into_entries(self) -> Result<Vec<LogEntry>, PushBodyError> {
+    /// A position past the largest `u64` is taken as the largest: like every
+    /// position past `i64::MAX`, the server refuses such an entry on its own
+    /// (`out_of_range`, [`crate::sync::merge::check_entry`]), so a body is
+    /// never refused as a whole for its positions, however long its runs.
+    pub fn into_entries(self) -> Vec<LogEntry> {
         let mut out = Vec::with_capacity(self.len());
         for run in self.chains {
-            if run.seq > MAX_RUN_SEQ {
-                return Err(PushBodyError::SeqOverflow);
-            }
             let mut prev_hash = run.prev_hash;
-            for (i, pushed) in run.entries.into_iter().enumerate() {
-                let seq = u64::try_from(i)
-                    .ok()
-                    .and_then(|i| run.seq.checked_add(i))
-                    .ok_or(PushBodyError::SeqOverflow)?;
+            for (i, pushed) in (0u64..).zip(run.entries) {
+                let seq = run.seq.saturating_add(i);
                 let mut entry = LogEntry {
                     visit_id: run.visit_id,
                     author: run.author,
@@ -203,7 +184,7 @@ impl PushRequest {
                 out.push(entry);
             }
         }
-        Ok(out)
+        out
     }
 }
 
@@ -275,7 +256,7 @@ mod tests {
         let json = serde_json::to_string(&request).unwrap();
         assert!(!json.contains(&entries[1].hash), "no entry hash is sent");
         let back: PushRequest = serde_json::from_str(&json).unwrap();
-        assert_eq!(by_chain(&back.into_entries().unwrap()), by_chain(&entries));
+        assert_eq!(by_chain(&back.into_entries()), by_chain(&entries));
     }
 
     #[test]
@@ -291,36 +272,27 @@ mod tests {
             Some(entries[1].hash.clone())
         );
         assert_eq!(request.chains[1].seq, 3);
-        let back = request.into_entries().unwrap();
+        let back = request.into_entries();
         assert_eq!(back, entries);
         assert_ne!(back[1].hash, back[1].compute_hash());
     }
 
+    /// Found by schemathesis: a run near the largest position was refused
+    /// as a whole (422) or taken, depending on its length, which the
+    /// OpenAPI document cannot state. Now every entry comes back, positions
+    /// past the largest taken as the largest, and each is refused on its own.
     #[test]
-    fn run_positions_that_overflow_are_refused() {
-        let mut request = PushRequest::new(&outbox(&[0, 0], &[]));
-        request.chains[0].seq = u64::MAX;
-        assert_eq!(request.into_entries(), Err(PushBodyError::SeqOverflow));
-    }
-
-    /// Found by schemathesis: a run starting near the largest position was
-    /// refused or taken depending on its length, which the OpenAPI document
-    /// cannot state. Now one bound holds for every run.
-    #[test]
-    fn a_run_may_start_at_most_at_the_documented_bound_whatever_its_length() {
-        let one = PushRequest::new(&outbox(&[0], &[]));
-        let full = PushRequest::new(&outbox(&[0; MAX_PUSH_OPS], &[]));
-        for request in [one, full] {
-            let mut at_bound = request.clone();
-            at_bound.chains[0].seq = MAX_RUN_SEQ;
-            let entries = at_bound.into_entries().unwrap();
+    fn positions_past_the_largest_come_back_as_the_largest_and_are_out_of_range() {
+        let mut request = PushRequest::new(&outbox(&[0, 0, 0], &[]));
+        request.chains[0].seq = u64::MAX - 1;
+        let entries = request.into_entries();
+        let seqs: Vec<u64> = entries.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, [u64::MAX - 1, u64::MAX, u64::MAX]);
+        for entry in &entries {
             assert_eq!(
-                entries.last().unwrap().seq,
-                MAX_RUN_SEQ + (entries.len() as u64 - 1)
+                crate::sync::merge::check_entry(entry),
+                Err(crate::sync::protocol::RejectCode::OutOfRange)
             );
-            let mut past = request;
-            past.chains[0].seq = MAX_RUN_SEQ + 1;
-            assert_eq!(past.into_entries(), Err(PushBodyError::SeqOverflow));
         }
     }
 
@@ -377,7 +349,7 @@ mod tests {
             let json = serde_json::to_vec(&PushRequest::new(&entries)).unwrap();
             let back: PushRequest = serde_json::from_slice(&json).unwrap();
             prop_assert_eq!(back.len(), entries.len());
-            prop_assert_eq!(by_chain(&back.into_entries().unwrap()), by_chain(&entries));
+            prop_assert_eq!(by_chain(&back.into_entries()), by_chain(&entries));
         }
     }
 }
