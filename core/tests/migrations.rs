@@ -9,6 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;
+mod fake_server;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -351,6 +352,26 @@ fn a_database_created_at_every_earlier_version_opens_and_upgrades() {
         assert_eq!(report.visit.state, VisitState::Submitted, "v{k}");
         assert!(report.checklist_problems.is_empty(), "v{k}");
         assert!(matches!(report.log, LogVerification::Intact { .. }), "v{k}");
+
+        // The queue, the old entries with the new, goes out whole and in order.
+        let queued: Vec<Uuid> = field
+            .doorstep
+            .pending_ops(1_000)
+            .unwrap()
+            .iter()
+            .map(|op| op.entry.op_id)
+            .collect();
+        if k >= 2 {
+            assert!(
+                queued.contains(&seeded.entry.op_id),
+                "v{k}: the old entry is queued"
+            );
+        }
+        let server = fake_server::FakeServer::new(seeded.agent);
+        let synced = fake_server::sync(&field, &server).unwrap();
+        assert_eq!(synced.applied as usize, queued.len(), "v{k}");
+        assert_eq!(server.applied_ids(), queued, "v{k}: pushed in order");
+        assert_eq!(field.doorstep.pending_outbox_count().unwrap(), 0, "v{k}");
     }
 }
 

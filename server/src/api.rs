@@ -14,7 +14,7 @@ use axum::{Json, Router};
 use doorstep_core::clock::WallClock;
 use doorstep_core::domain::VisitId;
 use doorstep_core::sync::protocol::{
-    LoginRequest, MAX_BODY_BYTES, MAX_PULL_LIMIT, MAX_PUSH_OPS, PushRequest, RegisterDeviceRequest,
+    LoginRequest, MAX_BODY_BYTES, MAX_PULL_LIMIT, MAX_PUSH_OPS, RegisterDeviceRequest,
     ReviewRequest,
 };
 use serde::Deserialize;
@@ -25,7 +25,7 @@ use crate::error::AppError;
 use crate::login_limit::{ClientAddress, LoginLimiter};
 use crate::metrics::Metrics;
 use crate::password_gate::PasswordGate;
-use crate::protocol_version::ClientProtocol;
+use crate::protocol_version::{AnyPushBody, ClientProtocol, NamedProtocol};
 use crate::service::{self, Session};
 use crate::sign_in_guard::{self, Attempt, SignInGuard};
 use crate::store::Store;
@@ -328,11 +328,15 @@ async fn logout(
 
 async fn push(
     State(state): State<AppState>,
-    protocol: ClientProtocol,
+    protocol: NamedProtocol,
     Bearer(session): Bearer,
-    JsonBody(request): JsonBody<PushRequest>,
+    JsonBody(body): JsonBody<AnyPushBody>,
 ) -> Result<Response, AppError> {
-    if request.len() > MAX_PUSH_OPS {
+    let too_many = match &body {
+        AnyPushBody::Chains(request) => request.len() > MAX_PUSH_OPS,
+        AnyPushBody::Ops(request) => request.ops.len() > MAX_PUSH_OPS,
+    };
+    if too_many {
         return Err(AppError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "too_many_ops",
@@ -341,19 +345,24 @@ async fn push(
     }
     let store = state.store.clone();
     let now = state.clock.now();
-    let (response, counts) = blocking(move || {
-        let ops = request.into_entries();
+    let (answer, counts) = blocking(move || {
+        let pushed = protocol.push(body);
         let policy = doorstep_core::policy::Policy::default();
         let checks = service::push::PushRules {
             policy: &policy,
             now,
             max_clock_skew: chrono::Duration::hours(service::push::MAX_CLOCK_SKEW_HOURS),
         };
-        service::push::push(store.as_ref(), &session, &ops, &checks)
+        let (response, counts) =
+            service::push::push(store.as_ref(), &session, &pushed.entries, &checks)?;
+        Ok((
+            pushed.protocol.push_response(response, &pushed.entries),
+            counts,
+        ))
     })
     .await?;
     state.metrics.count_ops(counts);
-    Ok(Json(protocol.push_response(response)).into_response())
+    Ok(Json(answer).into_response())
 }
 
 /// Query of `GET /v1/pull`.

@@ -186,8 +186,8 @@ impl World {
         self.push_as(PROTOCOL_VERSION, token, ops).await
     }
 
-    /// Pushes as a phone speaking protocol `version`; version 1 phones sent no
-    /// version header.
+    /// Pushes as a phone speaking protocol `version` (2 or later: entries
+    /// grouped by chain); phones of versions 1 and 2 sent no version header.
     pub async fn push_as(
         &self,
         version: u32,
@@ -200,7 +200,7 @@ impl World {
             .uri("/v1/push")
             .header(header::AUTHORIZATION, format!("Bearer {token}"))
             .header(header::CONTENT_TYPE, "application/json");
-        if version > 1 {
+        if version > 2 {
             request = request.header(PROTOCOL_HEADER, version.to_string());
         }
         self.raw(request.body(Body::from(body)).unwrap()).await

@@ -13,19 +13,24 @@ use crate::domain::{Case, CaseId, DeviceId, ReviewDecision, UserId};
 use crate::event_log::LogEntry;
 
 mod push_body;
+pub mod v1;
 mod whole_number;
 
 pub use push_body::{PushRequest, PushedEntry, PushedRun};
 
 /// The protocol version this build speaks. A device names it in the
-/// [`PROTOCOL_HEADER`] of every request; a request without it is version 1.
-/// The paths keep their `/v1/` prefix: a version changes what bodies mean,
-/// not where they go.
+/// [`PROTOCOL_HEADER`] of every request; a request without it is version 1
+/// or 2, told apart by the shape of a push body. The paths keep their `/v1/`
+/// prefix: a version changes what bodies mean, not where they go.
 ///
-/// - 1: the first shipped version.
-/// - 2: push answers and chains carry the rules' refusal codes
-///   ([`RejectCode`] from `unknown_template` on); the chain endpoint.
-pub const PROTOCOL_VERSION: u32 = 2;
+/// - 1 (shipped until 2026-11-28): a push is the list of whole entries
+///   ([`v1::PushRequest`]), its answer lists every entry's outcome.
+/// - 2 (until 2026-12-07): entries grouped by chain ([`PushRequest`]), the
+///   answer lists only what was not applied ([`PushResponse`]).
+/// - 3: named in the header; push answers and chains carry the rules'
+///   refusal codes ([`RejectCode`] from `unknown_template` on); the chain
+///   endpoint.
+pub const PROTOCOL_VERSION: u32 = 3;
 /// The oldest version the server still accepts; older phones get `426
 /// upgrade_required` and keep their queue until the app is updated.
 pub const MIN_PROTOCOL_VERSION: u32 = 1;
@@ -115,8 +120,8 @@ pub enum OpOutcome {
 
 /// Why the server refused an operation.
 ///
-/// Codes after `illegal_transition` came with protocol version 2; the server
-/// answers a version 1 phone with the version 1 code closest to each
+/// Codes after `illegal_transition` came with protocol version 3; the server
+/// answers a version 1 or 2 phone with the closest of the codes it knows
 /// ([`RejectCode::for_version`]). A code this build does not know reads as
 /// [`RejectCode::Unrecognized`], so a newer server never makes a push answer
 /// unreadable.
@@ -239,11 +244,12 @@ impl RejectCode {
     }
 
     /// The code a phone speaking protocol `version` understands: itself from
-    /// version 2 on; for version 1, which knew only the first seven codes,
-    /// the closest of those (a content refusal reads as `invalid_payload`,
-    /// an author or op id that is not the device's as `wrong_device`).
+    /// version 3 on; for versions 1 and 2, which knew only the first seven
+    /// codes, the closest of those (a content refusal reads as
+    /// `invalid_payload`, an author or op id that is not the device's as
+    /// `wrong_device`).
     pub fn for_version(self, version: u32) -> RejectCode {
-        if version >= 2 {
+        if version >= 3 {
             return self;
         }
         match self {
