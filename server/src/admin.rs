@@ -10,7 +10,9 @@ use uuid::Uuid;
 use crate::auth;
 use crate::error::AppError;
 use crate::service::audit;
-use crate::store::{self, CaseRecord, DeviceRecord, FeedItem, Store, StoreTx, UserRecord};
+use crate::store::{
+    self, CaseRecord, DeviceRecord, FeedItem, QuarantinedEntry, Store, StoreTx, UserRecord,
+};
 
 fn user_named(tx: &dyn StoreTx, username: &str) -> Result<UserRecord, AppError> {
     tx.user_by_name(username)?
@@ -298,6 +300,21 @@ pub fn publish_template(
     })
 }
 
+/// The newest `limit` entries kept apart in the quarantine (pushed to visits
+/// their users may not push to), newest first. Admins only: they are never
+/// delivered to a phone nor shown in the console. The listing is audited.
+pub fn quarantined(
+    store: &dyn Store,
+    limit: u32,
+    now: DateTime<Utc>,
+) -> Result<Vec<QuarantinedEntry>, AppError> {
+    store::write(store, |tx| {
+        let found = tx.quarantined(limit)?;
+        audit(tx, now, None, "list_quarantine", "quarantine", found.len())?;
+        Ok(found)
+    })
+}
+
 /// Marks a device deactivated: its next pull tells it to push and wipe.
 pub fn deactivate_device(
     store: &dyn Store,
@@ -544,6 +561,7 @@ fn audit_by(
         action: action.to_owned(),
         target_kind: "case".into(),
         target_id: case_id.to_string(),
+        code: None,
     })?;
     Ok(())
 }

@@ -3,16 +3,19 @@
 //! * A finished attachment lives at `<dir>/<aa>/<sha256>`, where `aa` is the
 //!   first two hex digits of its hash. It is only ever created whole, by a
 //!   rename, after its bytes were checked against the hash.
-//! * An upload in progress lives under `<dir>/partial/<sha256>/`, one file per
-//!   chunk, named by the chunk's offset. The bytes received so far are the chunks
-//!   that follow each other from offset 0.
+//! * An upload in progress lives under `<dir>/partial/<sha256>/<uploader>/`,
+//!   one file per chunk, named by the chunk's offset: each device writes only
+//!   its own upload, so nobody can add to or spoil another's, and a device
+//!   proves it holds the bytes by sending them all, even when someone else's
+//!   copy is already complete. The bytes received so far are the chunks that
+//!   follow each other from offset 0.
 //! * Every file is written in `<dir>/tmp/` under a unique name, flushed to disk,
 //!   then renamed into place, so a reader (or a crash) never sees half a file.
 //!
 //! Several server processes may share one directory (replicas on one
 //! PostgreSQL): nothing here is held in memory between calls, a chunk file is
-//! the same whoever wrote it, and two processes finishing the same upload each
-//! rename an identical, verified file over the other.
+//! the same whichever process wrote it, and two uploads finishing the same
+//! attachment each rename an identical, verified file over the other.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File};
@@ -20,6 +23,7 @@ use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
+use uuid::Uuid;
 
 /// Why a chunk could not be stored.
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +48,8 @@ pub enum Appended {
     /// The chunk does not start where the bytes held end (this many bytes); nothing
     /// was stored.
     WrongOffset(u64),
-    /// The attachment is complete and verified (now, or before this chunk).
+    /// Every byte arrived and matched the hash: the attachment is complete
+    /// (it may have been before, from another uploader).
     Complete,
 }
 
@@ -77,9 +82,12 @@ impl BlobStore {
         self.dir.join(&sha256[..2]).join(sha256)
     }
 
-    /// Where the chunks of an upload in progress live.
-    fn partial_dir(&self, sha256: &str) -> PathBuf {
-        self.dir.join("partial").join(sha256)
+    /// Where the chunks of `uploader`'s upload in progress live.
+    fn partial_dir(&self, sha256: &str, uploader: Uuid) -> PathBuf {
+        self.dir
+            .join("partial")
+            .join(sha256)
+            .join(uploader.to_string())
     }
 
     /// Whether the finished attachment is here.
@@ -88,14 +96,10 @@ impl BlobStore {
         Ok(self.final_path(sha256).is_file())
     }
 
-    /// How many bytes of `sha256` are held from the start, and whether they are
-    /// the whole verified attachment.
-    pub fn received(&self, sha256: &str, total: u64) -> Result<(u64, bool), BlobError> {
-        if self.contains(sha256)? {
-            return Ok((total, true));
-        }
-        let chunks = self.chunks(sha256)?;
-        Ok((contiguous(&chunks).1, false))
+    /// How many bytes of `sha256` `uploader` has sent so far, from the start
+    /// (always fewer than all: the last chunk completes the upload at once).
+    pub fn received(&self, sha256: &str, uploader: Uuid) -> Result<u64, BlobError> {
+        Ok(contiguous(&self.chunks(sha256, uploader)?).1)
     }
 
     /// The bytes of a finished attachment, if it is here.
@@ -108,66 +112,62 @@ impl BlobStore {
         }
     }
 
-    /// Stores `bytes` at `offset` of the attachment `sha256` of `total` bytes
-    /// (the caller has checked that `offset + bytes.len() <= total`). When the
-    /// last byte arrives, the whole is checked against the hash and the size and
-    /// moved into place; on a mismatch the partial upload is discarded.
+    /// Stores `bytes` at `offset` of `uploader`'s upload of the attachment
+    /// `sha256` of `total` bytes (the caller has checked that
+    /// `offset + bytes.len() <= total`). When the last byte arrives, the whole
+    /// is checked against the hash and the size and moved into place (or,
+    /// if another upload finished first, dropped: the bytes are the same); on
+    /// a mismatch the partial upload is discarded.
     pub fn append(
         &self,
         sha256: &str,
+        uploader: Uuid,
         offset: u64,
         bytes: &[u8],
         total: u64,
     ) -> Result<Appended, BlobError> {
-        if self.contains(sha256)? {
-            self.discard_partial(sha256);
-            return Ok(Appended::Complete);
-        }
-        let held = contiguous(&self.chunks(sha256)?).1;
+        let held = contiguous(&self.chunks(sha256, uploader)?).1;
         if offset != held {
             return Ok(Appended::WrongOffset(held));
         }
         let end = offset + bytes.len() as u64;
         if end < total {
-            let partial = self.partial_dir(sha256);
+            let partial = self.partial_dir(sha256, uploader);
             let placed = fs::create_dir_all(&partial)
                 .and_then(|()| self.place(bytes, &partial, &format!("{offset:020}")));
             return match placed {
                 Ok(()) => Ok(Appended::Received(end)),
-                // Another phone finished the same upload meanwhile and removed
-                // the folder of chunks.
-                Err(_) if self.contains(sha256)? => {
-                    self.discard_partial(sha256);
-                    Ok(Appended::Complete)
-                }
+                // The same device finished (or spoiled) this upload on another
+                // connection meanwhile, which removed its folder of chunks.
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Appended::WrongOffset(
+                    contiguous(&self.chunks(sha256, uploader)?).1,
+                )),
                 Err(e) => Err(e.into()),
             };
         }
         // The last chunk is never stored as a partial: the held bytes reach the
-        // total only when the whole is verified and in place, so nobody reads
-        // "every byte held, not complete".
-        match self.finish(sha256, total, bytes) {
-            Ok(()) => Ok(Appended::Complete),
-            // Another phone (or process) finished the same upload meanwhile and
-            // cleaned up the chunks this one was joining.
-            Err(_) if self.contains(sha256)? => Ok(Appended::Complete),
-            Err(e) => Err(e),
-        }
+        // total only when the whole is verified, so nobody reads "every byte
+        // held, not complete".
+        self.finish(sha256, uploader, total, bytes)?;
+        Ok(Appended::Complete)
     }
 
-    /// Joins the stored chunks and the `last` one into one file, checks it and
-    /// renames it into place.
-    fn finish(&self, sha256: &str, total: u64, last: &[u8]) -> Result<(), BlobError> {
-        let chunks = self.chunks(sha256)?;
+    /// Joins `uploader`'s stored chunks and the `last` one into one file,
+    /// checks it and renames it into place.
+    fn finish(
+        &self,
+        sha256: &str,
+        uploader: Uuid,
+        total: u64,
+        last: &[u8],
+    ) -> Result<(), BlobError> {
+        let chunks = self.chunks(sha256, uploader)?;
         let (order, held) = contiguous(&chunks);
         if held + last.len() as u64 != total {
-            if self.contains(sha256)? {
-                return Ok(());
-            }
-            self.discard_partial(sha256);
+            self.discard_partial(sha256, uploader);
             return Err(BlobError::Mismatch);
         }
-        let partial = self.partial_dir(sha256);
+        let partial = self.partial_dir(sha256, uploader);
         let (tmp_path, mut tmp) = self.temp_file()?;
         let mut hasher = Sha256::new();
         let mut buffer = Vec::new();
@@ -188,8 +188,14 @@ impl BlobStore {
         }
         if hex::encode(hasher.finalize()) != sha256 {
             let _ = fs::remove_file(&tmp_path);
-            self.discard_partial(sha256);
+            self.discard_partial(sha256, uploader);
             return Err(BlobError::Mismatch);
+        }
+        if self.contains(sha256)? {
+            // Another upload of the same bytes finished first.
+            let _ = fs::remove_file(&tmp_path);
+            self.discard_partial(sha256, uploader);
+            return Ok(());
         }
         let target = self.final_path(sha256);
         let parent = self.dir.join(&sha256[..2]);
@@ -199,7 +205,7 @@ impl BlobStore {
             return Err(e.into());
         }
         sync_dir(&parent)?;
-        self.discard_partial(sha256);
+        self.discard_partial(sha256, uploader);
         Ok(())
     }
 
@@ -225,10 +231,10 @@ impl BlobStore {
         Ok((path, file))
     }
 
-    /// The chunk files of an upload in progress: offset → length.
-    fn chunks(&self, sha256: &str) -> Result<BTreeMap<u64, u64>, BlobError> {
+    /// The chunk files of `uploader`'s upload in progress: offset → length.
+    fn chunks(&self, sha256: &str, uploader: Uuid) -> Result<BTreeMap<u64, u64>, BlobError> {
         check(sha256)?;
-        let entries = match fs::read_dir(self.partial_dir(sha256)) {
+        let entries = match fs::read_dir(self.partial_dir(sha256, uploader)) {
             Ok(entries) => entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
             Err(e) => return Err(e.into()),
@@ -256,15 +262,18 @@ impl BlobStore {
         Ok(chunks)
     }
 
-    /// Removes an upload in progress; a failure only leaves files the next
-    /// upload of the same hash overwrites or removes.
-    fn discard_partial(&self, sha256: &str) {
-        let dir = self.partial_dir(sha256);
+    /// Removes `uploader`'s upload in progress (and the hash's folder, once
+    /// no upload of it is left); a failure only leaves files the next upload
+    /// of the same hash overwrites or removes.
+    fn discard_partial(&self, sha256: &str, uploader: Uuid) {
+        let dir = self.partial_dir(sha256, uploader);
         if dir.exists()
             && let Err(e) = fs::remove_dir_all(&dir)
         {
             tracing::warn!(error = %e.kind(), "could not remove a partial upload");
         }
+        // Fails, harmlessly, while another device's upload of it is there.
+        let _ = fs::remove_dir(self.dir.join("partial").join(sha256));
     }
 }
 
@@ -312,51 +321,102 @@ mod tests {
     fn chunks_join_into_one_verified_file() {
         let dir = tempfile::tempdir().unwrap();
         let store = BlobStore::open(dir.path()).unwrap();
+        let phone = Uuid::now_v7();
         let bytes: Vec<u8> = (0..10_000u32).map(|i| (i % 251) as u8).collect();
         let hash = sha(&bytes);
-        assert_eq!(store.received(&hash, 10_000).unwrap(), (0, false));
+        assert_eq!(store.received(&hash, phone).unwrap(), 0);
         assert_eq!(
-            store.append(&hash, 0, &bytes[..4_000], 10_000).unwrap(),
+            store
+                .append(&hash, phone, 0, &bytes[..4_000], 10_000)
+                .unwrap(),
             Appended::Received(4_000)
         );
         assert_eq!(
-            store.append(&hash, 0, &bytes[..4_000], 10_000).unwrap(),
+            store
+                .append(&hash, phone, 0, &bytes[..4_000], 10_000)
+                .unwrap(),
             Appended::WrongOffset(4_000)
         );
-        assert_eq!(store.received(&hash, 10_000).unwrap(), (4_000, false));
+        assert_eq!(store.received(&hash, phone).unwrap(), 4_000);
+        assert!(!store.contains(&hash).unwrap());
         // A second store on the same directory (another process) carries on.
         let other = BlobStore::open(dir.path()).unwrap();
         assert_eq!(
-            other.append(&hash, 4_000, &bytes[4_000..], 10_000).unwrap(),
+            other
+                .append(&hash, phone, 4_000, &bytes[4_000..], 10_000)
+                .unwrap(),
             Appended::Complete
         );
         assert_eq!(store.read(&hash).unwrap().unwrap(), bytes);
         assert!(dir.path().join(&hash[..2]).join(&hash).is_file());
         assert!(!dir.path().join("partial").join(&hash).exists());
         assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn each_device_writes_only_its_own_upload() {
+        // A partner's phone that knows the hash cannot add to, or spoil, the
+        // upload the photo's own phone has under way.
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::open(dir.path()).unwrap();
+        let (owner, partner) = (Uuid::now_v7(), Uuid::now_v7());
+        let bytes: Vec<u8> = (0..6_000u32).map(|i| (i % 239) as u8).collect();
+        let hash = sha(&bytes);
+        store
+            .append(&hash, owner, 0, &bytes[..3_000], 6_000)
+            .unwrap();
+        assert_eq!(store.received(&hash, partner).unwrap(), 0);
+        assert!(matches!(
+            store.append(&hash, partner, 0, &[0u8; 6_000], 6_000),
+            Err(BlobError::Mismatch)
+        ));
+        assert_eq!(store.received(&hash, owner).unwrap(), 3_000);
         assert_eq!(
-            store.append(&hash, 0, &bytes[..10], 10_000).unwrap(),
+            store
+                .append(&hash, owner, 3_000, &bytes[3_000..], 6_000)
+                .unwrap(),
             Appended::Complete
         );
+        assert_eq!(store.read(&hash).unwrap().unwrap(), bytes);
+        // With the bytes complete, a second device still has to send them all
+        // to be counted as having them.
+        assert_eq!(
+            store
+                .append(&hash, partner, 0, &bytes[..1_000], 6_000)
+                .unwrap(),
+            Appended::Received(1_000)
+        );
+        assert!(matches!(
+            store.append(&hash, partner, 1_000, &[7u8; 5_000], 6_000),
+            Err(BlobError::Mismatch)
+        ));
+        assert_eq!(store.read(&hash).unwrap().unwrap(), bytes);
     }
 
     #[test]
     fn nobody_sees_every_byte_held_before_the_attachment_is_complete() {
-        // Two phones upload the same photo at once while a third party keeps
-        // asking how much is held: "all of it" must always come with "complete",
+        // One phone uploads on two connections at once while a third party
+        // keeps asking how much is held: "all of it" must never be answered,
         // or a phone would conclude the server is broken.
         let dir = tempfile::tempdir().unwrap();
         let store = BlobStore::open(dir.path()).unwrap();
+        let phone = Uuid::now_v7();
         let bytes: Vec<u8> = (0..3_000u32).map(|i| (i % 241) as u8).collect();
         let hash = sha(&bytes);
         std::thread::scope(|scope| {
             for _ in 0..2 {
                 scope.spawn(|| {
                     let mut offset = 0;
-                    while offset < 3_000 {
+                    // Bounded: a mismatch (the other connection finished first
+                    // and took the chunks) starts over, as a phone does.
+                    for _ in 0..1_000 {
+                        if offset >= 3_000 || store.contains(&hash).unwrap() {
+                            break;
+                        }
                         let end = (offset + 1_000).min(3_000);
                         match store.append(
                             &hash,
+                            phone,
                             offset,
                             &bytes[offset as usize..end as usize],
                             3_000,
@@ -365,17 +425,17 @@ mod tests {
                                 offset = held;
                             }
                             Ok(Appended::Complete) => break,
+                            Err(BlobError::Mismatch) => offset = 0,
                             Err(e) => panic!("upload failed: {e}"),
                         }
                     }
                 });
             }
             scope.spawn(|| {
-                // Bounded, so a failed upload cannot hang the test.
                 for _ in 0..1_000_000 {
-                    let (held, complete) = store.received(&hash, 3_000).unwrap();
-                    assert!(held < 3_000 || complete, "all bytes held, not complete");
-                    if complete {
+                    let held = store.received(&hash, phone).unwrap();
+                    assert!(held < 3_000, "all bytes held, not complete");
+                    if store.contains(&hash).unwrap() {
                         break;
                     }
                 }
@@ -388,15 +448,16 @@ mod tests {
     fn wrong_bytes_are_discarded_whole() {
         let dir = tempfile::tempdir().unwrap();
         let store = BlobStore::open(dir.path()).unwrap();
+        let phone = Uuid::now_v7();
         let hash = sha(b"the real photo");
         assert_eq!(
             store
-                .append(&hash, 0, b"not the photo!", 14)
+                .append(&hash, phone, 0, b"not the photo!", 14)
                 .unwrap_err()
                 .to_string(),
             BlobError::Mismatch.to_string()
         );
-        assert_eq!(store.received(&hash, 14).unwrap(), (0, false));
+        assert_eq!(store.received(&hash, phone).unwrap(), 0);
         assert_eq!(store.read(&hash).unwrap(), None);
         assert_eq!(fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
     }
@@ -407,7 +468,7 @@ mod tests {
         let store = BlobStore::open(dir.path()).unwrap();
         for name in ["../../etc/passwd", "", &"A".repeat(64), &"0".repeat(63)] {
             assert!(matches!(
-                store.append(name, 0, b"x", 1),
+                store.append(name, Uuid::now_v7(), 0, b"x", 1),
                 Err(BlobError::InvalidName)
             ));
             assert!(matches!(store.read(name), Err(BlobError::InvalidName)));

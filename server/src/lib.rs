@@ -3,9 +3,11 @@
 //! several stateless replicas on one database), and the admin operations of
 //! the `doorstep-server` command.
 //!
-//! Layers, from the bottom: [`store`] moves rows; [`service`] holds every rule
+//! Layers, from the bottom: [`store`] moves rows; [`access`] decides who may
+//! read, push to, review or download what; [`service`] holds every rule
 //! (using the core's merge rules, so phone and server agree); [`api`] is HTTP.
 
+pub mod access;
 pub mod admin;
 pub mod api;
 pub mod auth;

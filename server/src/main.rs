@@ -118,6 +118,14 @@ enum Command {
         #[arg(long)]
         device_id: Uuid,
     },
+    /// Lists the entries kept apart in the quarantine, newest first: pushed
+    /// by users to visits they may not push to. Ids, kinds and codes only.
+    /// Audited.
+    Quarantine {
+        /// How many to list.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
     /// The demo: a seeded server on embedded SQLite in --data (default
     /// `demo-data`, emptied on every run), field agents played by real device
     /// cores through a day of visits offline and then synced, a summary, and
@@ -256,6 +264,24 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::DeactivateDevice { device_id } => {
             admin::deactivate_device(store_ref, device_id, now).map_err(|e| e.to_string())?;
             println!("device {device_id} deactivated");
+            Ok(())
+        }
+        Command::Quarantine { limit } => {
+            let kept = admin::quarantined(store_ref, limit, now).map_err(|e| e.to_string())?;
+            for q in &kept {
+                let case = q.case_id.map_or_else(|| "-".to_owned(), |c| c.to_string());
+                println!(
+                    "{} op={} visit={} case={case} user={} device={} kind={} code={}",
+                    q.at.to_rfc3339(),
+                    q.entry.op_id,
+                    q.entry.visit_id,
+                    q.user,
+                    q.device,
+                    doorstep_server::text::visible_line(&q.entry.kind),
+                    q.code.code(),
+                );
+            }
+            println!("{} quarantined entries", kept.len());
             Ok(())
         }
         Command::Demo { .. } => Ok(()),

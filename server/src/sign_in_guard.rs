@@ -211,6 +211,7 @@ pub fn audit(
         action: REFUSED.into(),
         target_kind: attempt.channel.into(),
         target_id: code.into(),
+        code: None,
     })?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 mod common;
+mod console_support;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -402,12 +403,95 @@ async fn only_the_agents_of_the_visit_may_upload_its_bytes() {
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["code"], "unknown_attachment");
 
-    // The visit partner may upload the same bytes.
+    // Nor may the visit partner write the upload its partner's phone
+    // declared: only the device whose change it was.
     let partner = w.login("agent2", w.phone2).await;
-    let (status, state) = put_chunk(&w, &partner, &sha, 0, total, &photo).await;
+    let (status, body) = put_chunk(&w, &partner, &sha, 0, total, &photo).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["code"], "not_assigned");
+    let (status, state) = put_chunk(&w, &owner, &sha, 0, total, &photo).await;
     assert_eq!(status, StatusCode::OK, "{state}");
     assert_eq!(state["complete"], true);
-    assert_eq!(download(&w, &owner, &sha).await.1, photo);
+    assert_eq!(download(&w, &partner, &sha).await.1, photo);
+}
+
+#[tokio::test]
+async fn a_hash_copied_into_ones_own_visit_is_not_a_key_to_someone_elses_photo() {
+    let w = World::new();
+    let photo = photo_bytes(800, 6);
+    let sha = sha256_hex(&photo);
+    let total = photo.len() as u64;
+    let owner = visit_with_photo(&w, &sha, total).await;
+    let (status, _) = put_chunk(&w, &owner, &sha, 0, total, &photo[..400]).await;
+    assert_eq!(status, StatusCode::OK);
+
+    // Agent 3, of the other team, learns the hash and refers to it in a
+    // visit of their own case: the server admits the change...
+    let thief = w.login("agent3", w.phone3).await;
+    let thief_visit = Uuid::now_v7();
+    let mut phone = Phone::new(w.phone3, thief_visit);
+    let ops = [
+        phone.act(&planned(&w.case2)),
+        phone.act(&notice()),
+        phone.act(&VisitChange::CheckedIn { check: site() }),
+        phone.act(&attached(&sha, total)),
+    ];
+    let outcomes = w.push_outcomes(&thief, &ops).await;
+    assert!(outcomes.iter().all(|o| o == "applied"), "{outcomes:?}");
+
+    // ...but its upload is its own: garbage cannot spoil the owner's.
+    let (status, body) = put_chunk(&w, &thief, &sha, 0, total, &[0u8; 800]).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["code"], "attachment_hash_mismatch");
+    assert_eq!(upload_state(&w, &owner, &sha).await.1["received"], 400);
+    let (status, state) = put_chunk(&w, &owner, &sha, 400, total, &photo[400..]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(state["complete"], true);
+
+    // The bytes are complete, and still not the thief's, nor their team's.
+    let (_, state) = upload_state(&w, &thief, &sha).await;
+    assert_eq!(state["complete"], false);
+    assert_eq!(state["received"], 0);
+    let sup_b = w.login("sup_b", w.sup_b_phone).await;
+    for token in [&thief, &sup_b] {
+        let (status, body) = download(&w, token, &sha).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(code(&body), "attachment_not_visible");
+    }
+    // Nor in the console, where team B's supervisor reads the thief's visit.
+    let cookies = console_support::supervisor(&w, "sup_b").await;
+    let page = console_support::get(
+        &w,
+        &format!("/console/visits/{thief_visit}/attachments/0"),
+        &cookies,
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    // Every refusal is audited, with ids and a code.
+    let audit = store::read(w.state.store.as_ref(), |tx| tx.audit_log()).unwrap();
+    let refused: Vec<_> = audit
+        .iter()
+        .filter(|r| r.code.as_deref() == Some("attachment_not_visible"))
+        .map(|r| (r.action.as_str(), r.target_id.as_str()))
+        .collect();
+    assert_eq!(
+        refused,
+        [
+            ("download_refused", sha.as_str()),
+            ("download_refused", sha.as_str()),
+            ("console_view_attachment", thief_visit.to_string().as_str()),
+        ]
+    );
+    // The owner's team still has it.
+    let sup_a = w.login("sup_a", w.sup_a_phone).await;
+    assert_eq!(download(&w, &sup_a, &sha).await.1, photo);
+
+    // Had the thief really held the same bytes, sending them all would
+    // have counted.
+    let (status, state) = put_chunk(&w, &thief, &sha, 0, total, &photo).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(state["complete"], true);
+    assert_eq!(download(&w, &thief, &sha).await.1, photo);
 }
 
 #[tokio::test]

@@ -116,5 +116,6 @@ fn the_console_signs_in_reviews_and_decides_on_postgresql_too() {
         c
     });
     assert_eq!(audit_actions(&c.w, "console_view_visit").len(), 1);
+    assert_eq!(audit_refusals(&c.w, "console_view_visit").len(), 1);
     assert_eq!(audit_actions(&c.w, "review").len(), 1);
 }

@@ -164,6 +164,18 @@ async fn another_team_gets_not_found_on_every_page_photo_and_decision() {
     }
     assert!(audit_actions(&c.w, "console_view_visit").is_empty());
     assert!(audit_actions(&c.w, "review").is_empty());
+    // Every cross-team attempt is audited, with ids and a code.
+    let visit1 = c.visit1.to_string();
+    let refused = |target: &str| vec![(target.to_owned(), "not_your_team".to_owned())];
+    assert_eq!(audit_refusals(&c.w, "console_view_visit"), refused(&visit1));
+    assert_eq!(
+        audit_refusals(&c.w, "console_view_attachment"),
+        refused(&visit1)
+    );
+    assert_eq!(
+        audit_refusals(&c.w, "review_refused"),
+        [refused(&visit1), refused(&visit1)].concat()
+    );
     // Unknown ids and malformed ids are not found either.
     let unknown = get(&c.w, &format!("/console/visits/{}", Uuid::now_v7()), &other).await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
@@ -192,13 +204,21 @@ async fn photos_are_authorized_audited_and_served_once_the_phone_uploaded_them()
         audit_actions(&c.w, "console_view_attachment"),
         [c.visit1.to_string()]
     );
-    // Now it has.
-    let stored =
-        c.w.state
-            .blobs
-            .append(&photo_sha256(), 0, PHOTO, PHOTO.len() as u64)
-            .unwrap();
-    assert_eq!(stored, doorstep_server::blobs::Appended::Complete);
+    // Now it has, as a phone does.
+    let upload = axum::http::Request::builder()
+        .method("PUT")
+        .uri(format!(
+            "/v1/attachments/{}?offset=0&total={}",
+            photo_sha256(),
+            PHOTO.len()
+        ))
+        .header("authorization", format!("Bearer {}", c.agent1_token))
+        .header("content-type", "application/octet-stream")
+        .body(axum::body::Body::from(PHOTO.to_vec()))
+        .unwrap();
+    let (status, state) = c.w.raw(upload).await;
+    assert_eq!(status, StatusCode::OK, "{state}");
+    assert_eq!(state["complete"], true);
     let photo = get(&c.w, &uri, &cookies).await;
     assert_eq!(photo.status, StatusCode::OK);
     assert_eq!(photo.bytes, PHOTO);
@@ -237,6 +257,13 @@ async fn a_return_reaches_the_agent_on_its_next_pull_and_an_approval_freezes_the
     assert_eq!(
         post(&c.w, &back, &cookies, &wrong).await.status,
         StatusCode::FORBIDDEN
+    );
+    // Each refused form is audited: the page, the code, none of the form.
+    let refused = audit_refusals(&c.w, "form_refused");
+    assert_eq!(
+        refused.last(),
+        Some(&(back.clone(), "csrf_refused".to_owned())),
+        "{refused:?}"
     );
     let empty = post(
         &c.w,
@@ -371,7 +398,9 @@ async fn no_page_links_to_a_url_with_personal_data() {
         case.customer.name.as_str(),
         case.external_ref.as_str(),
         "123X",
-        "138",
+        // The phone number; not "138" alone, which a random visit id can hold.
+        "138 0000",
+        "13800000000",
         "建国路",
         "customer lost job",
         "script",

@@ -6,16 +6,17 @@
 //! check per backend; PostgreSQL when `DOORSTEP_TEST_DATABASE_URL` is set).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+#[macro_use]
+mod backends;
 mod common;
 mod console_support;
 
-use std::future::Future;
 use std::sync::Arc;
 
 use axum::http::StatusCode;
 use chrono::Duration;
 use common::*;
-use console_support::{postgres_store, site_at};
+use console_support::site_at;
 use doorstep_core::checklist::AnswerValue;
 use doorstep_core::domain::{
     Attachment, AttachmentKind, AttachmentLink, InterviewNote, VisitChange,
@@ -23,25 +24,6 @@ use doorstep_core::domain::{
 use doorstep_core::event_log::{LogEntry, derived_op_id};
 use doorstep_core::sync::protocol::RejectCode;
 use uuid::Uuid;
-
-/// Runs `check` on a world over `store`, in a runtime of its own (the
-/// PostgreSQL store is synchronous, so the world is built outside it).
-fn run<F, Fut>(w: World, check: F)
-where
-    F: FnOnce(Arc<World>) -> Fut,
-    Fut: Future<Output = ()>,
-{
-    let w = Arc::new(w);
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(check(Arc::clone(&w)));
-    // The last reference, and the store's connections with it, is dropped
-    // here, outside the runtime.
-    drop(w);
-}
 
 /// Every entry the server stored for a visit, read off the async workers.
 async fn stored(w: &World, visit: Uuid) -> Vec<doorstep_server::store::StoredEntry> {
@@ -53,36 +35,13 @@ async fn stored(w: &World, visit: Uuid) -> Vec<doorstep_server::store::StoredEnt
     .unwrap()
 }
 
-macro_rules! on_both_backends {
-    ($($check:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[test]
-                fn $check() {
-                    super::run(super::World::new(), super::$check);
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[test]
-                fn $check() {
-                    let name = concat!("postgres::", stringify!($check));
-                    if let Some(store) = super::postgres_store(name) {
-                        super::run(super::World::with_store(store), super::$check);
-                    }
-                }
-            )*
-        }
-    };
-}
-
 on_both_backends!(
     a_visit_the_phone_would_refuse_is_refused_by_the_server_with_the_same_code,
     a_phone_of_an_older_version_gets_the_code_it_knows_for_each_refusal,
     numbers_the_store_cannot_hold_are_per_op_refusals_never_a_5xx,
     a_partner_cannot_take_the_op_id_of_another_devices_position,
     a_stamp_far_ahead_cannot_outrank_the_supervisor,
+    entries_from_someone_never_assigned_are_kept_apart_and_never_delivered,
 );
 
 /// A phone's entries of one visit, checked in at the registered address.
@@ -388,4 +347,83 @@ async fn a_stamp_far_ahead_cannot_outrank_the_supervisor(w: Arc<World>) {
         doorstep_core::domain::VisitState::Approved
     );
     assert_eq!(RejectCode::ClockAhead.code(), "clock_ahead");
+}
+
+async fn entries_from_someone_never_assigned_are_kept_apart_and_never_delivered(w: Arc<World>) {
+    let visit = Uuid::now_v7();
+    let owner_token = w.login("agent1", w.phone1).await;
+    let mut owner = Phone::new(w.phone1, visit);
+    let start = checked_in(&w, &mut owner);
+    assert_eq!(w.push_outcomes(&owner_token, &start).await, ["applied"; 3]);
+
+    // Agent 3, of the other team, never assigned to case 1, writes into the
+    // owner's visit from its own chain, and starts a visit of its own on the
+    // case; a retry gets the same answer.
+    let intruder_token = w.login("agent3", w.phone3).await;
+    let mut intruder = Phone::new(w.phone3, visit);
+    intruder.millis += 60_000;
+    let into_visit = intruder.act(&note_by(w.agent3, "伪造的记录".into()));
+    let own_visit = Uuid::now_v7();
+    let mut elsewhere = Phone::new(w.phone3, own_visit);
+    let new_visit = elsewhere.act(&planned(&w.case1));
+    let pushed = [into_visit.clone(), new_visit.clone()];
+    for _ in 0..2 {
+        assert_eq!(
+            w.push_outcomes(&intruder_token, &pushed).await,
+            ["not_assigned"; 2]
+        );
+    }
+
+    // Nothing of it is in the visit, nor does a visit exist for it...
+    let kept = stored(&w, visit).await;
+    assert_eq!(kept.len(), 3);
+    assert!(kept.iter().all(|s| s.entry.author == w.phone1));
+    assert!(stored(&w, own_visit).await.is_empty());
+    // ...nor does it reach the partner's phone or the supervisor's.
+    for token in [
+        w.login("agent2", w.phone2).await,
+        w.login("sup_a", w.sup_a_phone).await,
+    ] {
+        let changes = w.pull_all(&token).await;
+        assert!(
+            changes
+                .iter()
+                .all(|c| c["entry"]["author"] != w.phone3.to_string()),
+            "an intruder's entry was delivered"
+        );
+    }
+    // The owner's chain goes on as if nothing happened.
+    let next = owner.act(&note_by(w.agent1, "继续".into()));
+    assert_eq!(w.push_outcomes(&owner_token, &[next]).await, ["applied"]);
+
+    // Only an admin sees it, in the quarantine, once per op; each refused
+    // attempt left an audit row with ids and the code.
+    let store = Arc::clone(&w.state.store);
+    let (quarantined, audit) = tokio::task::spawn_blocking(move || {
+        let quarantined = doorstep_server::admin::quarantined(store.as_ref(), 10, t0()).unwrap();
+        let audit = doorstep_server::store::read(store.as_ref(), |tx| tx.audit_log()).unwrap();
+        (quarantined, audit)
+    })
+    .await
+    .unwrap();
+    let mut entries: Vec<LogEntry> = quarantined.iter().map(|q| q.entry.clone()).collect();
+    entries.sort_by_key(|e| e.op_id);
+    let mut expected = pushed.to_vec();
+    expected.sort_by_key(|e| e.op_id);
+    assert_eq!(entries, expected);
+    assert!(quarantined.iter().all(|q| q.user == w.agent3
+        && q.device == w.phone3
+        && q.code == RejectCode::NotAssigned
+        && q.case_id == Some(w.case1.id)));
+    let refusals: Vec<(&str, Option<&str>)> = audit
+        .iter()
+        .filter(|a| a.action == "op_refused" && a.user == Some(w.agent3))
+        .map(|a| (a.target_id.as_str(), a.code.as_deref()))
+        .collect();
+    let (visit, own_visit) = (visit.to_string(), own_visit.to_string());
+    let once = [
+        (visit.as_str(), Some("not_assigned")),
+        (own_visit.as_str(), Some("not_assigned")),
+    ];
+    assert_eq!(refusals, [once, once].concat());
 }

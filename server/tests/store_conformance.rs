@@ -9,13 +9,14 @@ mod common;
 
 use common::*;
 use doorstep_core::event_log::BreakReason;
+use doorstep_core::event_log::LogEntry;
 use doorstep_core::sync::protocol::{PushRequest, RejectCode, Role};
 use doorstep_server::store::postgres::PostgresStore;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::store::{
     self, AttachmentRef, AuditRecord, CaseRecord, ChainBreak, ChainCheck, ConsoleSessionRecord,
-    DeviceRecord, FeedItem, FeedReader, Store, StoreError, StoredEntry, TokenRecord, UserRecord,
-    VisitRecord,
+    DeviceRecord, FeedItem, FeedReader, QuarantinedEntry, Store, StoreError, StoredEntry,
+    TokenRecord, UserRecord, VisitRecord,
 };
 use uuid::Uuid;
 
@@ -357,11 +358,21 @@ fn check_audit(store: &dyn Store) {
         action: "read".into(),
         target_kind: "case".into(),
         target_id: Uuid::now_v7().to_string(),
+        code: None,
     };
-    store::write(store, |tx| tx.append_audit(&record)).unwrap();
+    let refused = AuditRecord {
+        action: "op_refused".into(),
+        code: Some("not_assigned".into()),
+        ..record.clone()
+    };
+    store::write(store, |tx| {
+        tx.append_audit(&record)?;
+        tx.append_audit(&refused)
+    })
+    .unwrap();
     assert_eq!(
         store::read(store, |tx| tx.audit_log()).unwrap(),
-        vec![record]
+        vec![record, refused]
     );
 }
 
@@ -384,33 +395,75 @@ fn check_attachment_refs(store: &dyn Store) {
     let (sha, other) = ("ab".repeat(32), "cd".repeat(32));
     let mut visits = [Uuid::now_v7(), Uuid::now_v7()];
     visits.sort();
+    let mut authors = [Uuid::now_v7(), Uuid::now_v7()];
+    authors.sort();
     store::write(store, |tx| {
         for visit in visits.iter().rev() {
-            for _ in 0..2 {
-                tx.record_attachment(&AttachmentRef {
-                    sha256: sha.clone(),
-                    visit_id: *visit,
-                    size_bytes: 20 * 1024 * 1024,
-                })?;
+            for author in authors.iter().rev() {
+                for _ in 0..2 {
+                    tx.record_attachment(&AttachmentRef {
+                        sha256: sha.clone(),
+                        visit_id: *visit,
+                        size_bytes: 20 * 1024 * 1024,
+                        author: *author,
+                    })?;
+                }
             }
+        }
+        for _ in 0..2 {
+            tx.record_upload(&sha, authors[1])?;
         }
         Ok::<_, StoreError>(())
     })
     .unwrap();
     store::read(store, |tx| {
         let refs = tx.attachment_refs(&sha)?;
-        assert_eq!(
-            refs,
-            visits
-                .iter()
-                .map(|v| AttachmentRef {
+        let expected: Vec<AttachmentRef> = visits
+            .iter()
+            .flat_map(|v| {
+                authors.iter().map(|a| AttachmentRef {
                     sha256: sha.clone(),
                     visit_id: *v,
                     size_bytes: 20 * 1024 * 1024,
+                    author: *a,
                 })
-                .collect::<Vec<_>>()
-        );
+            })
+            .collect();
+        assert_eq!(refs, expected);
         assert!(tx.attachment_refs(&other)?.is_empty());
+        assert_eq!(tx.uploaders(&sha)?, vec![authors[1]]);
+        assert!(tx.uploaders(&other)?.is_empty());
+        Ok::<_, StoreError>(())
+    })
+    .unwrap();
+}
+
+fn check_quarantine(store: &dyn Store) {
+    let (visit, device, user) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let mut phone = Phone::new(device, visit);
+    let first = phone.act(&attached(&"ef".repeat(32), 10));
+    let second = phone.act(&attached(&"ef".repeat(32), 11));
+    let kept = |entry: &LogEntry, minutes| QuarantinedEntry {
+        entry: entry.clone(),
+        user,
+        device,
+        case_id: None,
+        code: RejectCode::NotAssigned,
+        at: t0() + chrono::Duration::minutes(minutes),
+    };
+    store::write(store, |tx| {
+        tx.quarantine(&kept(&first, 1))?;
+        tx.quarantine(&kept(&second, 2))?;
+        // The same op again (a retry) is kept once.
+        tx.quarantine(&kept(&first, 3))
+    })
+    .unwrap();
+    store::read(store, |tx| {
+        assert_eq!(tx.quarantined(10)?, vec![kept(&second, 2), kept(&first, 1)]);
+        assert_eq!(tx.quarantined(1)?, vec![kept(&second, 2)]);
+        // Nothing of it is in the visit.
+        assert!(tx.visit_entries(visit)?.is_empty());
+        assert!(tx.chain_head(visit, device)?.is_none());
         Ok::<_, StoreError>(())
     })
     .unwrap();
@@ -418,7 +471,7 @@ fn check_attachment_refs(store: &dyn Store) {
 
 /// Stores a visit with an admitted and a refused `attached` entry, for the
 /// migration that fills `attachment_refs` from the entries already held.
-fn store_attached_entries(store: &dyn Store) -> (Uuid, String) {
+fn store_attached_entries(store: &dyn Store) -> (Uuid, Uuid, String) {
     let (visit, device) = (Uuid::now_v7(), Uuid::now_v7());
     let mut phone = Phone::new(device, visit);
     let kept = phone.act(&attached(&"12".repeat(32), 4_096));
@@ -436,11 +489,13 @@ fn store_attached_entries(store: &dyn Store) -> (Uuid, String) {
         })
     })
     .unwrap();
-    (visit, "12".repeat(32))
+    (visit, device, "12".repeat(32))
 }
 
-/// After the migration the admitted entry's attachment is known, the refused one's not.
-fn check_backfilled(store: &dyn Store, visit: Uuid, sha: &str) {
+/// After the migrations the admitted entry's attachment is known, with its
+/// device as author and (from before uploads were recorded) as its sender;
+/// the refused one's is not known.
+fn check_backfilled(store: &dyn Store, visit: Uuid, device: Uuid, sha: &str) {
     store::read(store, |tx| {
         assert_eq!(
             tx.attachment_refs(sha)?,
@@ -448,8 +503,10 @@ fn check_backfilled(store: &dyn Store, visit: Uuid, sha: &str) {
                 sha256: sha.to_owned(),
                 visit_id: visit,
                 size_bytes: 4_096,
+                author: device,
             }]
         );
+        assert_eq!(tx.uploaders(sha)?, vec![device]);
         assert!(tx.attachment_refs(&"34".repeat(32))?.is_empty());
         Ok::<_, StoreError>(())
     })
@@ -459,13 +516,13 @@ fn check_backfilled(store: &dyn Store, visit: Uuid, sha: &str) {
 #[test]
 fn sqlite_migration_to_version_2_finds_the_attachments_already_pushed() {
     let dir = tempfile::tempdir().unwrap();
-    let (visit, sha) = {
+    let (visit, device, sha) = {
         let store = SqliteStore::open_dir(dir.path()).unwrap();
         store_attached_entries(&store)
     };
     downgrade_sqlite_to_version_1(&dir.path().join("doorstep-server.db"));
     let store = SqliteStore::open_dir(dir.path()).unwrap();
-    check_backfilled(&store, visit, &sha);
+    check_backfilled(&store, visit, device, &sha);
 }
 
 #[test]
@@ -474,13 +531,13 @@ fn postgres_migration_to_version_2_finds_the_attachments_already_pushed() {
         return;
     };
     let (schema, config) = pg_schema(&url);
-    let (visit, sha) = {
+    let (visit, device, sha) = {
         let store = PostgresStore::connect(config.clone(), 2).unwrap();
         store_attached_entries(&store)
     };
     downgrade_postgres_to_version_1(&config, &schema);
     let store = PostgresStore::connect(config, 2).unwrap();
-    check_backfilled(&store, visit, &sha);
+    check_backfilled(&store, visit, device, &sha);
 }
 
 fn check_console_sessions_and_team_lists(store: &dyn Store) {
@@ -644,6 +701,7 @@ fn conformance(make: impl Fn() -> Box<dyn Store>) {
     check_audit(make().as_ref());
     check_console_sessions_and_team_lists(make().as_ref());
     check_attachment_refs(make().as_ref());
+    check_quarantine(make().as_ref());
     check_sign_in_attempts(make().as_ref());
 }
 
@@ -734,7 +792,7 @@ fn sqlite_store_keeps_its_data_across_reopen_and_its_audit_is_append_only() {
         check_audit(&store);
     }
     let store = SqliteStore::open_dir(dir.path()).unwrap();
-    assert_eq!(store::read(&store, |tx| tx.audit_log()).unwrap().len(), 1);
+    assert_eq!(store::read(&store, |tx| tx.audit_log()).unwrap().len(), 2);
     let conn = rusqlite::Connection::open(dir.path().join("doorstep-server.db")).unwrap();
     assert!(conn.execute("DELETE FROM audit", []).is_err());
     assert!(conn.execute("UPDATE audit SET action = 'x'", []).is_err());
@@ -802,7 +860,7 @@ fn postgres_store_keeps_its_data_across_reopen_and_its_audit_is_append_only() {
         check_audit(&store);
     }
     let store = PostgresStore::connect(config.clone(), 2).unwrap();
-    assert_eq!(store::read(&store, |tx| tx.audit_log()).unwrap().len(), 1);
+    assert_eq!(store::read(&store, |tx| tx.audit_log()).unwrap().len(), 2);
     let mut client = config.connect(postgres::NoTls).unwrap();
     assert!(client.execute("DELETE FROM audit", &[]).is_err());
     assert!(
@@ -811,7 +869,7 @@ fn postgres_store_keeps_its_data_across_reopen_and_its_audit_is_append_only() {
             .is_err()
     );
     assert!(client.batch_execute("TRUNCATE audit").is_err());
-    assert_eq!(store::read(&store, |tx| tx.audit_log()).unwrap().len(), 1);
+    assert_eq!(store::read(&store, |tx| tx.audit_log()).unwrap().len(), 2);
 
     // A database written by a newer server is refused, not downgraded.
     client

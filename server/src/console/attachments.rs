@@ -1,18 +1,19 @@
-//! Photos and other attachments of a visit, served only to the supervisor of
-//! the visit's team, by position in the visit's attachment list (the URL holds
+//! Photos and other attachments of a visit, served only to those who may
+//! read the visit and have its bytes ([`Access`]), by position in the visit's attachment list (the URL holds
 //! ids and a number only; never a hash a third party could look up).
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use doorstep_core::domain::{Attachment, UserId, VisitId};
+use doorstep_core::domain::{Attachment, VisitId};
 
-use super::report::team_visit;
+use super::report::{Found, audit_view, readable_visit};
 use super::{ConsoleState, Signed, app_failure, blocking, failure};
+use crate::access::Access;
 use crate::blobs::BlobStore;
 use crate::error::AppError;
-use crate::store::{self, AuditRecord, Store};
+use crate::store::{self, Store};
 
 /// The bytes of an attachment, if the server holds them (a phone may not have
 /// uploaded them yet).
@@ -25,36 +26,52 @@ pub fn attachment_bytes(
         .map_err(crate::service::attachments::blob_failure)
 }
 
-/// Finds attachment `index` of a visit of `supervisor`'s team and writes the
-/// view to the audit log; `None` if the visit is not the team's or has no
-/// such attachment.
-pub fn team_attachment(
+/// Finds attachment `index` of a visit `access` may read, whose bytes it may
+/// have ([`Access::may_download`]: sent by a device that declared them on a
+/// visit it may read), and writes the view to the audit log; `None` if there
+/// is no such visit or attachment, or the visit is another team's (that
+/// refusal is audited too).
+pub fn readable_attachment(
     store: &dyn Store,
-    supervisor: UserId,
+    access: Access,
     visit_id: VisitId,
     index: usize,
     now: DateTime<Utc>,
 ) -> Result<Option<Attachment>, AppError> {
     let found = store::read(store, |tx| {
-        let Some((history, _, _)) = team_visit(tx, supervisor, visit_id)? else {
-            return Ok(None);
+        let (history, _, _) = match readable_visit(tx, &access, visit_id)? {
+            Found::Readable(found) => found,
+            Found::Refused(code) => return Ok(Found::Refused(code)),
+            Found::Missing => return Ok(Found::Missing),
         };
-        Ok::<_, AppError>(history.attachments.get(index).cloned())
+        let Some(attachment) = history.attachments.get(index).cloned() else {
+            return Ok(Found::Missing);
+        };
+        let refs = tx.attachment_refs(&attachment.sha256)?;
+        let uploaders = tx.uploaders(&attachment.sha256)?;
+        if uploaders.is_empty() {
+            // The phone has not sent the bytes yet.
+            return Ok(Found::Readable(None));
+        }
+        if !access.may_download(tx, &refs, &uploaders)? {
+            // Sent only by devices of visits this user may not read: the
+            // hash was copied from someone else's photo.
+            return Ok(Found::Refused("attachment_not_visible"));
+        }
+        Ok::<_, AppError>(Found::Readable(Some(attachment)))
     })?;
-    if found.is_some() {
-        store::write(store, |tx| {
-            tx.append_audit(&AuditRecord {
-                at: now,
-                user: Some(supervisor),
-                device: None,
-                action: "console_view_attachment".into(),
-                target_kind: "visit".into(),
-                target_id: visit_id.to_string(),
-            })?;
-            Ok::<_, AppError>(())
-        })?;
+    let action = "console_view_attachment";
+    match found {
+        Found::Readable(attachment) => {
+            audit_view(store, &access, action, visit_id, None, now)?;
+            Ok(attachment)
+        }
+        Found::Refused(code) => {
+            audit_view(store, &access, action, visit_id, Some(code), now)?;
+            Ok(None)
+        }
+        Found::Missing => Ok(None),
     }
-    Ok(found)
 }
 
 /// `GET /console/visits/{visit_id}/attachments/{index}`.
@@ -70,9 +87,9 @@ pub async fn photo(
     let store = state.store.clone();
     let blobs = state.blobs.clone();
     let now = state.clock.now();
-    let supervisor = signed.user.id;
+    let access = Access::of(&signed.user, None);
     let served = blocking(move || {
-        let Some(attachment) = team_attachment(store.as_ref(), supervisor, visit_id, index, now)?
+        let Some(attachment) = readable_attachment(store.as_ref(), access, visit_id, index, now)?
         else {
             return Ok(None);
         };

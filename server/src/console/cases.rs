@@ -224,7 +224,7 @@ pub async fn assign(
     Form(form): Form<AssignForm>,
 ) -> Response {
     if !signed.csrf_matches(&form.csrf) {
-        return signed.csrf_refused();
+        return signed.csrf_refused(&state).await;
     }
     let lang = signed.lang;
     let t = lang.text();
@@ -384,7 +384,7 @@ pub async fn import(
         }
     };
     if !signed.csrf_matches(&form.csrf) {
-        return signed.csrf_refused();
+        return signed.csrf_refused(&state).await;
     }
     let store = state.store.clone();
     let now = state.clock.now();

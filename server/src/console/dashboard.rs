@@ -22,6 +22,7 @@ use super::i18n::Text;
 use super::map::escape;
 use super::queue::{QueueItem, team_visits_in};
 use super::{Chrome, ConsoleState, Signed, app_failure, blocking, render};
+use crate::access::Access;
 use crate::store::UserRecord;
 use doorstep_core::money::Money;
 
@@ -318,13 +319,17 @@ pub async fn page(
     let asked = query.map(|Query(q)| q.days).unwrap_or_default();
     let days = if PERIODS.contains(&asked) { asked } else { 14 };
     let store = state.store.clone();
-    let supervisor = signed.user.id;
+    let supervisor = Access::of(&signed.user, None);
     let policy = state.config.policy.clone();
     let now = state.clock.now();
     let loaded = blocking(move || {
-        team_visits_in(store.as_ref(), supervisor, &policy, |state| {
-            state != VisitState::Cancelled
-        })
+        team_visits_in(
+            store.as_ref(),
+            &supervisor,
+            supervisor.user(),
+            &policy,
+            |state| state != VisitState::Cancelled,
+        )
     })
     .await;
     let (items, members) = match loaded {

@@ -43,7 +43,7 @@ pub async fn approve(
     Form(form): Form<ApproveForm>,
 ) -> Response {
     if !signed.csrf_matches(&form.csrf) {
-        return signed.csrf_refused();
+        return signed.csrf_refused(&state).await;
     }
     decide(state, signed, visit_id, ReviewDecision::Approve, "approved").await
 }
@@ -56,7 +56,7 @@ pub async fn send_back(
     Form(form): Form<ReturnForm>,
 ) -> Response {
     if !signed.csrf_matches(&form.csrf) {
-        return signed.csrf_refused();
+        return signed.csrf_refused(&state).await;
     }
     let decision = ReviewDecision::Return {
         reason_code: form.reason_code.trim().to_owned(),

@@ -16,6 +16,7 @@ use serde::Deserialize;
 use super::cases::team_for;
 use super::queue::{QueueItem, team_visits_in};
 use super::{ConsoleState, Signed, app_failure, blocking};
+use crate::access::Access;
 use crate::error::AppError;
 use crate::store::{self, AuditRecord};
 
@@ -134,7 +135,8 @@ pub async fn visits_csv(
         let (team, _) = store::read(store.as_ref(), |tx| team_for(tx, &user, &asked))?;
         // An admin without any supervisor exports an empty file.
         let team = team.unwrap_or(user.id);
-        let (items, members) = team_visits_in(store.as_ref(), team, &policy, |s| {
+        let access = Access::of(&user, None);
+        let (items, members) = team_visits_in(store.as_ref(), &access, team, &policy, |s| {
             matches!(
                 s,
                 VisitState::Submitted | VisitState::Approved | VisitState::Returned
@@ -150,6 +152,7 @@ pub async fn visits_csv(
                 action: "console_export_visits".into(),
                 target_kind: "team".into(),
                 target_id: team.to_string(),
+                code: None,
             })?;
             Ok::<_, AppError>(())
         })?;

@@ -246,7 +246,28 @@ impl Signed {
     }
 
     /// The page refusing a form without this session's CSRF token.
-    pub fn csrf_refused(&self) -> Response {
+    /// The answer to a form without this session's CSRF token: a 403, and
+    /// an audit row (the user, the page's path, the code; no form content).
+    pub async fn csrf_refused(&self, state: &ConsoleState) -> Response {
+        let store = state.store.clone();
+        let record = crate::store::AuditRecord {
+            at: state.clock.now(),
+            user: Some(self.user.id),
+            device: None,
+            action: "form_refused".into(),
+            target_kind: "console_page".into(),
+            target_id: self.here.split('?').next().unwrap_or_default().to_owned(),
+            code: Some("csrf_refused".into()),
+        };
+        let audited = blocking(move || {
+            Ok(crate::store::write(store.as_ref(), |tx| {
+                tx.append_audit(&record)
+            })?)
+        })
+        .await;
+        if let Err(err) = audited {
+            return app_failure(self.lang, &err);
+        }
         failure(
             self.lang,
             StatusCode::FORBIDDEN,

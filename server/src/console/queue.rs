@@ -18,6 +18,7 @@ use serde::Deserialize;
 use super::format::{Shown, local, show_time};
 use super::i18n::{OUTCOMES, Text};
 use super::{Chrome, ConsoleState, Signed, app_failure, blocking, render};
+use crate::access::Access;
 use crate::error::AppError;
 use crate::store::{self, Store, StoreTx, UserRecord};
 
@@ -131,36 +132,42 @@ impl QueueFilter {
 /// the team's members.
 pub fn submitted_visits(
     store: &dyn Store,
-    supervisor: UserId,
+    supervisor: &Access,
     policy: &Policy,
 ) -> Result<(Vec<QueueItem>, Vec<UserRecord>), AppError> {
-    team_visits_in(store, supervisor, policy, |state| {
+    team_visits_in(store, supervisor, supervisor.user(), policy, |state| {
         state == VisitState::Submitted
     })
 }
 
-/// The visits of `supervisor`'s team whose state passes `keep`, folded and
-/// flagged, oldest submission first (never submitted ones first), and the
-/// team's members.
+/// The visits of `team` (a supervisor's id) whose state passes `keep` and
+/// that `access` may read, folded and flagged, oldest submission first
+/// (never submitted ones first), and the team's members. The store's team
+/// query reads the team's visits by an indexed column; each one's case is
+/// then checked by the access module.
 pub fn team_visits_in(
     store: &dyn Store,
-    supervisor: UserId,
+    access: &Access,
+    team: UserId,
     policy: &Policy,
     keep: impl Fn(VisitState) -> bool,
 ) -> Result<(Vec<QueueItem>, Vec<UserRecord>), AppError> {
     store::read(store, |tx| {
-        let members = tx.team_members(supervisor)?;
+        let members = tx.team_members(team)?;
         let mut items = Vec::new();
-        for record in tx.team_visits(supervisor)? {
+        for record in tx.team_visits(team)? {
+            let Some(case) = tx.case(record.case_id)? else {
+                continue;
+            };
+            if !access.may_read(&case) {
+                continue;
+            }
             let Some(history) = fold(tx, record.id)? else {
                 continue;
             };
             if !keep(history.visit.state) {
                 continue;
             }
-            let Some(case) = tx.case(record.case_id)? else {
-                continue;
-            };
             let flags = review_flags(&case.case, &history.visit, policy);
             items.push(QueueItem {
                 visit: history.visit,
@@ -249,9 +256,9 @@ pub async fn page(
 ) -> Response {
     let query = query.map(|Query(q)| q).unwrap_or_default();
     let store = state.store.clone();
-    let supervisor = signed.user.id;
+    let supervisor = Access::of(&signed.user, None);
     let policy = state.config.policy.clone();
-    let loaded = blocking(move || submitted_visits(store.as_ref(), supervisor, &policy)).await;
+    let loaded = blocking(move || submitted_visits(store.as_ref(), &supervisor, &policy)).await;
     let (items, members) = match loaded {
         Ok(loaded) => loaded,
         Err(err) => return app_failure(signed.lang, &err),

@@ -25,10 +25,11 @@ use super::format::{Shown, answer_text, money, show_time};
 use super::i18n::Text;
 use super::queue::fold;
 use super::{Chrome, ConsoleState, Signed, app_failure, blocking, failure, map, render};
+use crate::access::Access;
 use crate::error::AppError;
-use crate::store::{self, AuditRecord, Store, StoreTx, StoredEntry};
+use crate::store::{self, AuditRecord, CaseRecord, Store, StoreTx, StoredEntry};
 
-/// A visit of the signed-in supervisor's team, with everything its report needs.
+/// A visit the signed-in user may read, with everything its report needs.
 pub struct TeamVisit {
     /// The assembled report.
     pub report: VisitReport,
@@ -39,6 +40,8 @@ pub struct TeamVisit {
     /// What the agent changed after the latest return, in clock order (`None`
     /// when the visit was never returned).
     pub since_return: Option<Vec<VisitChange>>,
+    /// Whether the user may approve or return it ([`Access::may_review`]).
+    pub may_review: bool,
 }
 
 /// The admitted changes stamped after the latest return of the visit, in
@@ -68,24 +71,37 @@ pub fn changes_since_return(entries: &[StoredEntry]) -> Option<Vec<VisitChange>>
     )
 }
 
-/// Loads a visit if it belongs to `supervisor`'s team; `None` otherwise (so an
-/// unknown visit and another team's visit look the same).
-pub fn team_visit(
+/// A visit as the console finds it for a user.
+pub enum Found<T> {
+    /// The user may read it.
+    Readable(T),
+    /// It exists, but the user may not have it (another team's visit, say):
+    /// answered like [`Found::Missing`], and audited with this code.
+    Refused(&'static str),
+    /// No such visit.
+    Missing,
+}
+
+/// A visit's fold, its stored entries and its case.
+pub type LoadedVisit = (VisitHistory, Vec<LogEntry>, CaseRecord);
+
+/// Loads a visit if `access` may read it ([`Access::may_read`]).
+pub fn readable_visit(
     tx: &dyn StoreTx,
-    supervisor: UserId,
+    access: &Access,
     visit_id: VisitId,
-) -> Result<Option<(VisitHistory, Vec<LogEntry>, crate::store::CaseRecord)>, AppError> {
+) -> Result<Found<LoadedVisit>, AppError> {
     let Some(record) = tx.visit(visit_id)? else {
-        return Ok(None);
+        return Ok(Found::Missing);
     };
     let Some(case) = tx.case(record.case_id)? else {
-        return Ok(None);
+        return Ok(Found::Missing);
     };
-    if case.supervisor != Some(supervisor) {
-        return Ok(None);
+    if !access.may_read(&case) {
+        return Ok(Found::Refused("not_your_team"));
     }
     let Some(history) = fold(tx, visit_id)? else {
-        return Ok(None);
+        return Ok(Found::Missing);
     };
     // Every stored entry, refused ones included: they keep their chain place.
     let entries = tx
@@ -93,26 +109,55 @@ pub fn team_visit(
         .into_iter()
         .map(|stored| stored.entry)
         .collect();
-    Ok(Some((history, entries, case)))
+    Ok(Found::Readable((history, entries, case)))
 }
 
-/// Loads the report of a visit of `supervisor`'s team and writes the view to
-/// the audit log; `None` if the visit is not the team's.
+/// Writes a console view of a visit, or its refusal with its code, to the
+/// audit log.
+pub fn audit_view(
+    store: &dyn Store,
+    access: &Access,
+    action: &str,
+    visit_id: VisitId,
+    refused: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    store::write(store, |tx| {
+        tx.append_audit(&AuditRecord {
+            at: now,
+            user: Some(access.user()),
+            device: None,
+            action: action.into(),
+            target_kind: "visit".into(),
+            target_id: visit_id.to_string(),
+            code: refused.map(str::to_owned),
+        })?;
+        Ok::<_, AppError>(())
+    })
+}
+
+/// Loads the report of a visit `access` may read and writes the view to the
+/// audit log; `None` if there is no such visit or it is another team's (that
+/// refusal is audited too).
 pub fn view(
     store: &dyn Store,
-    supervisor: UserId,
+    access: Access,
     visit_id: VisitId,
     now: DateTime<Utc>,
 ) -> Result<Option<TeamVisit>, AppError> {
     let loaded = store::read(store, |tx| {
-        let Some((history, entries, case)) = team_visit(tx, supervisor, visit_id)? else {
-            return Ok(None);
+        let (history, entries, case) = match readable_visit(tx, &access, visit_id)? {
+            Found::Readable(found) => found,
+            Found::Refused(code) => return Ok(Found::Refused(code)),
+            Found::Missing => return Ok(Found::Missing),
         };
         let since_return = changes_since_return(&tx.visit_entries(visit_id)?);
         let template = tx.template(&history.visit.template_key, history.visit.template_version)?;
         let mut names = HashMap::new();
-        for member in tx.team_members(supervisor)? {
-            names.insert(member.id, member.username);
+        if let Some(team) = case.supervisor {
+            for member in tx.team_members(team)? {
+                names.insert(member.id, member.username);
+            }
         }
         let mut others: Vec<UserId> = history.visit.reviews.iter().map(|r| r.reviewer).collect();
         others.extend(history.notes.iter().map(|n| n.author));
@@ -123,28 +168,34 @@ pub fn view(
                 slot.insert(user.username);
             }
         }
+        let may_review = access.may_review(&case);
         let report = VisitReport::assemble(case.case, template.as_ref(), history, &entries, 0);
-        Ok::<_, AppError>(Some(TeamVisit {
+        Ok::<_, AppError>(Found::Readable(TeamVisit {
             report,
             names,
             template,
             since_return,
+            may_review,
         }))
     })?;
-    if loaded.is_some() {
-        store::write(store, |tx| {
-            tx.append_audit(&AuditRecord {
-                at: now,
-                user: Some(supervisor),
-                device: None,
-                action: "console_view_visit".into(),
-                target_kind: "visit".into(),
-                target_id: visit_id.to_string(),
-            })?;
-            Ok::<_, AppError>(())
-        })?;
+    match loaded {
+        Found::Readable(visit) => {
+            audit_view(store, &access, "console_view_visit", visit_id, None, now)?;
+            Ok(Some(visit))
+        }
+        Found::Refused(code) => {
+            audit_view(
+                store,
+                &access,
+                "console_view_visit",
+                visit_id,
+                Some(code),
+                now,
+            )?;
+            Ok(None)
+        }
+        Found::Missing => Ok(None),
     }
-    Ok(loaded)
 }
 
 /// One notice, for display.
@@ -284,8 +335,8 @@ pub async fn page(
     };
     let store = state.store.clone();
     let now = state.clock.now();
-    let supervisor = signed.user.id;
-    let loaded = blocking(move || view(store.as_ref(), supervisor, visit_id, now)).await;
+    let access = Access::of(&signed.user, None);
+    let loaded = blocking(move || view(store.as_ref(), access, visit_id, now)).await;
     let visit = match loaded {
         Ok(Some(visit)) => visit,
         Ok(None) => return failure(lang, StatusCode::NOT_FOUND, lang.text().not_found),
@@ -568,7 +619,7 @@ fn build(
         chrome: signed.chrome(),
         visit_id: visit.id.to_string(),
         state: t.state(visit.state),
-        awaiting_review: visit.state == VisitState::Submitted,
+        awaiting_review: visit.state == VisitState::Submitted && loaded.may_review,
         flash,
         case_rows,
         notices,

@@ -243,6 +243,7 @@ pub fn sign_in(
             action: "console_sign_in".into(),
             target_kind: "user".into(),
             target_id: user.id.to_string(),
+            code: None,
         })?;
         Ok::<_, AppError>(())
     })
@@ -279,7 +280,7 @@ pub async fn logout(
     Form(form): Form<CsrfForm>,
 ) -> Response {
     if !signed.csrf_matches(&form.csrf) {
-        return signed.csrf_refused();
+        return signed.csrf_refused(&state).await;
     }
     let store = state.store.clone();
     let now = state.clock.now();
@@ -294,6 +295,7 @@ pub async fn logout(
                 action: "console_sign_out".into(),
                 target_kind: "user".into(),
                 target_id: user.to_string(),
+                code: None,
             })?;
             Ok::<_, AppError>(())
         })

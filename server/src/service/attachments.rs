@@ -1,19 +1,22 @@
 //! Attachment bytes: the resumable, content-addressed upload and the download.
 //!
 //! The server takes bytes only for a hash that an admitted `attached` change
-//! refers to ([`record`], called by the push), from a user who may push to that
-//! visit, so a device uploads its photos after its push is acknowledged. The
-//! bytes come in chunks at the offset where the server's bytes end; when the
-//! last one arrives they are checked against the hash and the stated size and
-//! kept in the [`BlobStore`]. They go out only to the people who may see a
-//! visit that refers to them: its agents, the team's supervisor, an admin.
+//! refers to ([`record`], called by the push), and only from the device whose
+//! change it was, so a device uploads its photos after its push is
+//! acknowledged. The bytes come in chunks at the offset where that device's
+//! bytes end; when the last one arrives they are checked against the hash and
+//! the stated size, kept in the [`BlobStore`], and the device is remembered as
+//! having sent them. They go out only to people who may read a visit that
+//! refers to them through a device that sent them ([`Access::may_download`]):
+//! copying a hash into one's own visit gives nothing.
 
 use chrono::{DateTime, Utc};
-use doorstep_core::domain::VisitId;
 use doorstep_core::domain::attachment::{Attachment, MAX_ATTACHMENT_BYTES};
-use doorstep_core::sync::protocol::{MAX_ATTACHMENT_CHUNK_BYTES, Role, UploadState};
+use doorstep_core::domain::{DeviceId, VisitId};
+use doorstep_core::sync::protocol::{MAX_ATTACHMENT_CHUNK_BYTES, UploadState};
 
-use super::{Session, audit};
+use super::{Session, audit, audit_refused};
+use crate::access::Access;
 use crate::blobs::{Appended, BlobError, BlobStore, is_sha256};
 use crate::error::AppError;
 use crate::store::{self, AttachmentRef, Store, StoreTx};
@@ -32,6 +35,7 @@ pub enum ChunkOutcome {
 pub fn record(
     tx: &dyn StoreTx,
     visit_id: VisitId,
+    author: DeviceId,
     attachment: &Attachment,
 ) -> Result<(), AppError> {
     if !is_sha256(&attachment.sha256) {
@@ -42,11 +46,13 @@ pub fn record(
         sha256: attachment.sha256.clone(),
         visit_id,
         size_bytes: attachment.size_bytes,
+        author,
     })?;
     Ok(())
 }
 
-/// `GET /v1/attachments/{sha256}/upload`: how many bytes the server holds.
+/// `GET /v1/attachments/{sha256}/upload`: how many bytes the server holds
+/// from this device.
 pub fn upload_state(
     store: &dyn Store,
     blobs: &BlobStore,
@@ -54,9 +60,15 @@ pub fn upload_state(
     sha256: &str,
 ) -> Result<UploadState, AppError> {
     check_name(sha256)?;
-    let sizes = store::read(store, |tx| uploadable_sizes(tx, session, sha256))?;
+    let (sizes, sent) = store::read(store, |tx| uploadable(tx, session, sha256))?;
     let total = sizes[0];
-    let (received, complete) = blobs.received(sha256, total).map_err(blob_failure)?;
+    let device = session.device.id;
+    let complete = sent && blobs.contains(sha256).map_err(blob_failure)?;
+    let received = if complete {
+        total
+    } else {
+        blobs.received(sha256, device).map_err(blob_failure)?
+    };
     Ok(UploadState {
         sha256: sha256.to_owned(),
         received,
@@ -110,7 +122,7 @@ pub fn put_chunk(
     // Who may upload and whether anything refers to the hash (403, 404)
     // before what only the attachment can tell apart (422): a chunk for an
     // unknown hash is a 404 whatever its offset, as the document says.
-    let sizes = store::read(store, |tx| uploadable_sizes(tx, session, sha256))?;
+    let (sizes, sent) = store::read(store, |tx| uploadable(tx, session, sha256))?;
     if chunk.is_empty() {
         return Err(AppError::unprocessable(
             "empty_chunk",
@@ -138,11 +150,16 @@ pub fn put_chunk(
         total,
         complete: received == total,
     };
-    match blobs.append(sha256, offset, chunk, total) {
+    if sent && blobs.contains(sha256).map_err(blob_failure)? {
+        // This device sent them all before: a retry after a lost answer.
+        return Ok(ChunkOutcome::Accepted(state(total)));
+    }
+    match blobs.append(sha256, session.device.id, offset, chunk, total) {
         Ok(Appended::Received(received)) => Ok(ChunkOutcome::Accepted(state(received))),
         Ok(Appended::WrongOffset(received)) => Ok(ChunkOutcome::WrongOffset(received)),
         Ok(Appended::Complete) => {
             store::write(store, |tx| {
+                tx.record_upload(sha256, session.device.id)?;
                 audit(
                     tx,
                     now,
@@ -162,8 +179,9 @@ pub fn put_chunk(
     }
 }
 
-/// `GET /v1/attachments/{sha256}`: the bytes, for someone who may see a visit
-/// that refers to them. Each download is audited.
+/// `GET /v1/attachments/{sha256}`: the bytes, for someone who may read a
+/// visit that refers to them through a device that sent them
+/// ([`Access::may_download`]). Each download is audited; so is each refusal.
 pub fn download(
     store: &dyn Store,
     blobs: &BlobStore,
@@ -172,25 +190,43 @@ pub fn download(
     now: DateTime<Utc>,
 ) -> Result<Vec<u8>, AppError> {
     check_name(sha256)?;
-    store::read(store, |tx| {
+    let access = Access::of_session(session);
+    let allowed = store::read(store, |tx| {
         let refs = known(tx, sha256)?;
+        let uploaders = tx.uploaders(sha256)?;
+        if access.may_download(tx, &refs, &uploaders)? {
+            return Ok(true);
+        }
+        // Nobody sent the bytes yet: say so to those who may read a visit
+        // that carries them.
         for reference in &refs {
-            if may_see(tx, session, reference.visit_id)? {
-                return Ok(());
+            if uploaders.is_empty() && access.may_read_visit(tx, reference.visit_id)? {
+                return Err(not_uploaded());
             }
         }
-        Err(AppError::forbidden(
+        Ok::<_, AppError>(false)
+    })?;
+    if !allowed {
+        let refused = AppError::forbidden(
             "attachment_not_visible",
             "this attachment belongs to visits you cannot see",
-        ))
-    })?;
-    let bytes = blobs.read(sha256).map_err(blob_failure)?.ok_or_else(|| {
-        AppError::new(
-            axum::http::StatusCode::NOT_FOUND,
-            "attachment_not_uploaded",
-            "the device has not uploaded these bytes yet",
-        )
-    })?;
+        );
+        store::write(store, |tx| {
+            audit_refused(
+                tx,
+                now,
+                session,
+                "download_refused",
+                ("attachment", sha256.to_owned()),
+                refused.code,
+            )
+        })?;
+        return Err(refused);
+    }
+    let bytes = blobs
+        .read(sha256)
+        .map_err(blob_failure)?
+        .ok_or_else(not_uploaded)?;
     store::write(store, |tx| {
         audit(
             tx,
@@ -202,6 +238,14 @@ pub fn download(
         )
     })?;
     Ok(bytes)
+}
+
+fn not_uploaded() -> AppError {
+    AppError::new(
+        axum::http::StatusCode::NOT_FOUND,
+        "attachment_not_uploaded",
+        "the device has not uploaded these bytes yet",
+    )
 }
 
 fn check_name(sha256: &str) -> Result<(), AppError> {
@@ -228,63 +272,28 @@ fn known(tx: &dyn StoreTx, sha256: &str) -> Result<Vec<AttachmentRef>, AppError>
     Ok(refs)
 }
 
-/// The sizes stated by the changes, on visits `session` may push to, that refer
-/// to the hash (never empty); a 404 if none refers to it, a 403 if the user may
-/// push to none of them.
-fn uploadable_sizes(
+/// The sizes stated by this device's own changes that refer to the hash
+/// (never empty), and whether the device already sent the bytes; a 404 if no
+/// change refers to the hash, a 403 if none of them is this device's.
+fn uploadable(
     tx: &dyn StoreTx,
     session: &Session,
     sha256: &str,
-) -> Result<Vec<u64>, AppError> {
-    let mut sizes = Vec::new();
-    for reference in known(tx, sha256)? {
-        if may_push(tx, session, reference.visit_id)? {
-            sizes.push(reference.size_bytes);
-        }
-    }
+) -> Result<(Vec<u64>, bool), AppError> {
+    let access = Access::of_session(session);
+    let sizes: Vec<u64> = known(tx, sha256)?
+        .iter()
+        .filter(|reference| access.may_upload(reference))
+        .map(|reference| reference.size_bytes)
+        .collect();
     if sizes.is_empty() {
         return Err(AppError::forbidden(
             "not_assigned",
-            "this attachment belongs to visits you do not work on",
+            "only the device that attached these bytes may upload them",
         ));
     }
-    Ok(sizes)
-}
-
-/// As for a push: an agent of the case now, or one it was taken away from (a
-/// visit finished offline still reaches the server).
-fn may_push(tx: &dyn StoreTx, session: &Session, visit_id: VisitId) -> Result<bool, AppError> {
-    if session.user.role != Role::Agent {
-        return Ok(false);
-    }
-    let Some(visit) = tx.visit(visit_id)? else {
-        return Ok(false);
-    };
-    let user = session.user.id;
-    Ok(match tx.case(visit.case_id)? {
-        Some(record) => {
-            record.case.assigned.includes(user) || tx.was_assigned(visit.case_id, user)?
-        }
-        None => false,
-    })
-}
-
-/// The case's agents, the team's supervisor, and admins.
-fn may_see(tx: &dyn StoreTx, session: &Session, visit_id: VisitId) -> Result<bool, AppError> {
-    if session.user.role == Role::Admin {
-        return Ok(true);
-    }
-    let Some(visit) = tx.visit(visit_id)? else {
-        return Ok(false);
-    };
-    let Some(record) = tx.case(visit.case_id)? else {
-        return Ok(false);
-    };
-    Ok(match session.user.role {
-        Role::Agent => record.case.assigned.includes(session.user.id),
-        Role::Supervisor => record.supervisor == Some(session.user.id),
-        Role::Admin => true,
-    })
+    let sent = tx.uploaders(sha256)?.contains(&session.device.id);
+    Ok((sizes, sent))
 }
 
 /// The API's error for a blob store failure.

@@ -68,6 +68,7 @@ pub fn register_device(
             action: "register_device".into(),
             target_kind: "device".into(),
             target_id: device_id.to_string(),
+            code: None,
         })?;
         Ok(())
     })?;

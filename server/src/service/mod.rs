@@ -49,6 +49,29 @@ pub fn audit(
         action: action.to_owned(),
         target_kind: target_kind.to_owned(),
         target_id: target_id.to_string(),
+        code: None,
+    })?;
+    Ok(())
+}
+
+/// Appends the audit row of a refused attempt: ids and the refusal's code.
+pub fn audit_refused(
+    tx: &dyn StoreTx,
+    at: DateTime<Utc>,
+    session: &Session,
+    action: &str,
+    target: (&str, String),
+    code: &str,
+) -> Result<(), AppError> {
+    let (target_kind, target_id) = target;
+    tx.append_audit(&AuditRecord {
+        at,
+        user: Some(session.user.id),
+        device: Some(session.device.id),
+        action: action.to_owned(),
+        target_kind: target_kind.to_owned(),
+        target_id,
+        code: Some(code.to_owned()),
     })?;
     Ok(())
 }
@@ -96,6 +119,7 @@ pub fn login(
             action: "login".into(),
             target_kind: "device".into(),
             target_id: request.device_id.to_string(),
+            code: None,
         })?;
         Ok(())
     })?;

@@ -3,7 +3,7 @@
 //! The feed is one sequence for everybody; each row is filtered for the user
 //! when it is read: the store's query leaves out the rows of other users'
 //! cases and of the user's own device, and each remaining row is checked
-//! here against the current assignment. Agents see their cases
+//! against the current assignment by [`Access::may_carry`]. Agents see their cases
 //! (primary or partner), the visit entries of those cases written by other
 //! devices, and templates; supervisors see their team's cases and all their
 //! visit entries; everybody sees templates.
@@ -13,24 +13,17 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
 use doorstep_core::domain::CaseId;
-use doorstep_core::sync::protocol::{MAX_PULL_LIMIT, PullResponse, PulledChange, Role};
+use doorstep_core::sync::protocol::{MAX_PULL_LIMIT, PullResponse, PulledChange};
 
 use super::{Session, audit};
+use crate::access::Access;
 use crate::error::AppError;
-use crate::store::{self, CaseRecord, FeedItem, FeedReader, Store, StoreTx};
+use crate::store::{self, CaseRecord, FeedItem, Store, StoreTx};
 
 /// Most feed rows one page looks through, so that a user who sees little of
 /// a long feed still gets a bounded request (the store skips the rows that
 /// are not the user's without reading them out: [`StoreTx::feed_for`]).
 const SCAN_WINDOW: u64 = 100_000;
-
-fn case_visible(session: &Session, record: &CaseRecord) -> bool {
-    match session.user.role {
-        Role::Agent => record.case.assigned.includes(session.user.id),
-        Role::Supervisor => record.supervisor == Some(session.user.id),
-        Role::Admin => false,
-    }
-}
 
 /// The cases looked at while reading one page, each read from the store once.
 #[derive(Default)]
@@ -49,12 +42,13 @@ impl Cases {
 fn visible(
     tx: &dyn StoreTx,
     session: &Session,
+    access: &Access,
     cases: &mut Cases,
     item: FeedItem,
 ) -> Result<Option<PulledChange>, AppError> {
     Ok(match item {
         FeedItem::Case { case_id } => match cases.get(tx, case_id)? {
-            Some(record) if case_visible(session, record) => Some(PulledChange::Case {
+            Some(record) if access.may_carry(record) => Some(PulledChange::Case {
                 case: record.case.clone(),
             }),
             _ => None,
@@ -62,7 +56,7 @@ fn visible(
         FeedItem::CaseRemoved { case_id, from } => {
             let still = cases
                 .get(tx, case_id)?
-                .is_some_and(|record| case_visible(session, record));
+                .is_some_and(|record| access.may_carry(record));
             (from.contains(&session.user.id) && !still)
                 .then_some(PulledChange::CaseRemoved { case_id })
         }
@@ -81,7 +75,7 @@ fn visible(
             let Some(record) = cases.get(tx, case_id)? else {
                 return Ok(None);
             };
-            if !case_visible(session, record) {
+            if !access.may_carry(record) {
                 return Ok(None);
             }
             // Refused entries go out too, flagged: the device needs them to keep
@@ -109,11 +103,8 @@ pub fn pull(
     let limit = limit.clamp(1, MAX_PULL_LIMIT);
     // The page is read in a read transaction; only what was seen is written (the
     // audit rows), in a short write transaction after, and only if there was any.
-    let reader = FeedReader {
-        agent: (session.user.role == Role::Agent).then_some(session.user.id),
-        supervisor: (session.user.role == Role::Supervisor).then_some(session.user.id),
-        device: session.device.id,
-    };
+    let access = Access::of_session(session);
+    let reader = access.feed_reader(session.device.id);
     let (changes, position, more) = store::read(store, |tx| -> Result<_, AppError> {
         let mut changes = Vec::new();
         let through = cursor.saturating_add(SCAN_WINDOW);
@@ -126,7 +117,7 @@ pub fn pull(
         };
         let mut cases = Cases::default();
         for (_, item) in rows {
-            if let Some(change) = visible(tx, session, &mut cases, item)? {
+            if let Some(change) = visible(tx, session, &access, &mut cases, item)? {
                 changes.push(change);
             }
         }

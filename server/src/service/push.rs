@@ -1,13 +1,16 @@
 //! `POST /v1/push`: admits a device's log entries one by one, in one transaction.
 //!
-//! Each entry passes, in order: idempotency (an op seen before), the entry's
-//! own bounds ([`merge::check_entry`]: an op id naming its own position,
-//! numbers the store can hold), its chain link ([`merge::check_link`]), a
-//! readable payload, the pusher's access to the case, a clock not too far
-//! ahead of the server's, the same rules the phone ran before writing it
+//! Each entry passes, in order: the entry's own bounds
+//! ([`merge::check_entry`]: an op id naming its own position, numbers the
+//! store can hold), idempotency (an op seen before), the pusher's right to
+//! push to the case at all ([`Access::may_push`]; an entry from someone never
+//! assigned is kept apart in the quarantine, in no chain), its chain link
+//! ([`merge::check_link`]), a readable payload, a clock not too far ahead of
+//! the server's, the same rules the phone ran before writing it
 //! ([`rules::check`]), and its place in the visit's clock order. Entries that
 //! fail before their link is known are not stored; later refusals are stored
-//! in their chain, flagged, so the device's next entries still link.
+//! in their chain, flagged, so the device's next entries still link. Every
+//! refusal leaves an audit row with the visit's id and the code.
 
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
@@ -23,9 +26,10 @@ use doorstep_core::rules::{self, Facts};
 use doorstep_core::sync::merge::{self, FoldedVisit};
 use doorstep_core::sync::protocol::{MAX_PUSH_OPS, OpOutcome, OpResult, PushResponse, RejectCode};
 
-use super::{Session, audit, chain_check};
+use super::{Session, audit, audit_refused, chain_check};
+use crate::access::{Access, PushAccess};
 use crate::error::AppError;
-use crate::store::{self, FeedItem, Store, StoreTx, StoredEntry, VisitRecord};
+use crate::store::{self, FeedItem, QuarantinedEntry, Store, StoreTx, StoredEntry, VisitRecord};
 
 /// How many ops of a push ended each way, for the metrics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -50,7 +54,7 @@ struct Visits {
     /// Visits that took an entry, and whether any came from a reassigned agent.
     touched: BTreeMap<VisitId, bool>,
     /// The pusher's access to each case looked at, with the case.
-    access: HashMap<CaseId, (Access, Option<Arc<Case>>)>,
+    access: HashMap<CaseId, (CaseAccess, Option<Arc<Case>>)>,
     /// Checklist templates looked at, by (key, version).
     templates: HashMap<(String, u32), Option<Arc<ChecklistTemplate>>>,
 }
@@ -87,15 +91,11 @@ struct VisitLog {
 
 /// What the pushing user may do on a case.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Access {
+enum CaseAccess {
     /// No such case.
     Unknown,
-    /// Assigned now (primary or partner).
-    Assigned,
-    /// Assigned before, taken away since.
-    Reassigned,
-    /// Never assigned.
-    Denied,
+    /// A case the store holds, and what the pusher may do on it.
+    Known(PushAccess),
 }
 
 impl Visits {
@@ -149,24 +149,17 @@ impl Visits {
         &mut self,
         tx: &dyn StoreTx,
         case_id: CaseId,
-        session: &Session,
-    ) -> Result<(Access, Option<Arc<Case>>), AppError> {
+        access: &Access,
+    ) -> Result<(CaseAccess, Option<Arc<Case>>), AppError> {
         if let Some(found) = self.access.get(&case_id) {
             return Ok(found.clone());
         }
-        let user = session.user.id;
         let found = match tx.case(case_id)? {
-            None => (Access::Unknown, None),
-            Some(record) => {
-                let access = if record.case.assigned.includes(user) {
-                    Access::Assigned
-                } else if tx.was_assigned(case_id, user)? {
-                    Access::Reassigned
-                } else {
-                    Access::Denied
-                };
-                (access, Some(Arc::new(record.case)))
-            }
+            None => (CaseAccess::Unknown, None),
+            Some(record) => (
+                CaseAccess::Known(access.may_push(tx, &record)?),
+                Some(Arc::new(record.case)),
+            ),
         };
         self.access.insert(case_id, found.clone());
         Ok(found)
@@ -215,7 +208,18 @@ pub fn push(
                     continue;
                 }
                 OpOutcome::Duplicate => counts.duplicate += 1,
-                OpOutcome::Rejected { .. } => counts.rejected += 1,
+                OpOutcome::Rejected { code } => {
+                    counts.rejected += 1;
+                    // Every refused op leaves an audit row: ids and its code.
+                    audit_refused(
+                        tx,
+                        now,
+                        session,
+                        "op_refused",
+                        ("visit", entry.visit_id.to_string()),
+                        code.code(),
+                    )?;
+                }
             }
             not_applied.push(OpResult {
                 op_id: entry.op_id,
@@ -284,6 +288,9 @@ fn push_one(
             Some(code) => OpOutcome::Rejected { code },
         });
     }
+    if let Some(code) = keep_apart(tx, session, entry, visits, checks.now)? {
+        return Ok(OpOutcome::Rejected { code });
+    }
     let head = visits.head(tx, entry.visit_id, entry.author)?.cloned();
     if let Err(code) = merge::check_link(entry, session.device.id, head.as_ref()) {
         // Not part of its chain: nothing is stored, a retry gets the same answer.
@@ -334,7 +341,7 @@ fn push_one(
     };
     if let VisitChange::Attached { attachment } = &change {
         // The device may now upload the bytes (service::attachments).
-        super::attachments::record(tx, entry.visit_id, attachment)?;
+        super::attachments::record(tx, entry.visit_id, entry.author, attachment)?;
     }
     tx.append_feed(&FeedItem::VisitEntry {
         case_id,
@@ -344,6 +351,38 @@ fn push_one(
     })?;
     *visits.touched.entry(entry.visit_id).or_default() |= reassigned;
     Ok(OpOutcome::Applied)
+}
+
+/// Keeps an entry apart, in the quarantine, when its pusher may not push to
+/// its visit at all: it is stored in no chain, so it never reaches the
+/// visit's agents or supervisor, and nothing the pusher sends can break
+/// their chains. `None` when the pusher may push (or the case is unknown,
+/// which the rules refuse later).
+fn keep_apart(
+    tx: &dyn StoreTx,
+    session: &Session,
+    entry: &LogEntry,
+    visits: &mut Visits,
+    now: DateTime<Utc>,
+) -> Result<Option<RejectCode>, AppError> {
+    let record = visits.log(tx, entry.visit_id)?.record;
+    let Some(case_id) = case_of(record.as_ref(), entry) else {
+        return Ok(None);
+    };
+    let (access, _) = visits.access(tx, case_id, &Access::of_session(session))?;
+    if access != CaseAccess::Known(PushAccess::Denied) {
+        return Ok(None);
+    }
+    let code = RejectCode::NotAssigned;
+    tx.quarantine(&QuarantinedEntry {
+        entry: entry.clone(),
+        user: session.user.id,
+        device: session.device.id,
+        case_id: Some(case_id),
+        code,
+        at: now,
+    })?;
+    Ok(Some(code))
 }
 
 /// What becomes of an entry that continues its chain.
@@ -377,16 +416,13 @@ fn admit(
     let Some(case_id) = case_of(record.as_ref(), entry) else {
         return Ok(refused(RejectCode::UnknownVisit));
     };
-    let (access, case) = visits.access(tx, case_id, session)?;
-    let reassigned = match (access, &case) {
-        (Access::Assigned, Some(_)) => false,
+    let (access, case) = visits.access(tx, case_id, &Access::of_session(session))?;
+    let (reassigned, case) = match (access, case) {
+        (CaseAccess::Known(PushAccess::Assigned), Some(case)) => (false, case),
         // Finished offline on a case reassigned meanwhile: kept, flagged.
-        (Access::Reassigned, Some(_)) => true,
-        (Access::Denied, _) => return Ok(refused(RejectCode::NotAssigned)),
+        (CaseAccess::Known(PushAccess::Reassigned), Some(case)) => (true, case),
+        (CaseAccess::Known(PushAccess::Denied), _) => return Ok(refused(RejectCode::NotAssigned)),
         _ => return Ok(refused(RejectCode::UnknownVisit)),
-    };
-    let Some(case) = case else {
-        return Ok(refused(RejectCode::UnknownVisit));
     };
     let refused = |code| Verdict {
         change: Err(code),

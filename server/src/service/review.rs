@@ -12,6 +12,7 @@ use doorstep_core::sync::protocol::Role;
 use uuid::Uuid;
 
 use super::{SERVER_NODE, Session, chain_check};
+use crate::access::Access;
 use crate::error::AppError;
 use crate::store::{self, AuditRecord, FeedItem, Store, StoredEntry, UserRecord};
 
@@ -51,6 +52,7 @@ pub fn review_as(
             "only supervisors review visits",
         ));
     }
+    let access = Access::of(reviewer, device);
     let review = Review {
         decision,
         reviewer: reviewer.id,
@@ -59,6 +61,32 @@ pub fn review_as(
     review
         .check()
         .map_err(|e| AppError::unprocessable("invalid_review", e.to_string()))?;
+    // Another team's visit: refused, and the attempt audited (the refusal
+    // in the write below would roll its audit row back with it).
+    let team_visit = store::read(store, |tx| {
+        let Some(visit) = tx.visit(visit_id)? else {
+            return Ok(true);
+        };
+        Ok::<_, AppError>(
+            tx.case(visit.case_id)?
+                .is_none_or(|record| access.may_review(&record)),
+        )
+    })?;
+    if !team_visit {
+        store::write(store, |tx| {
+            tx.append_audit(&AuditRecord {
+                at: now,
+                user: Some(reviewer.id),
+                device,
+                action: "review_refused".into(),
+                target_kind: "visit".into(),
+                target_id: visit_id.to_string(),
+                code: Some("not_your_team".into()),
+            })?;
+            Ok::<_, AppError>(())
+        })?;
+        return Err(not_your_team());
+    }
     store::write(store, |tx| {
         let visit = tx
             .visit(visit_id)?
@@ -66,11 +94,8 @@ pub fn review_as(
         let record = tx
             .case(visit.case_id)?
             .ok_or_else(|| AppError::not_found("no such visit"))?;
-        if record.supervisor != Some(reviewer.id) {
-            return Err(AppError::forbidden(
-                "not_your_team",
-                "the visit belongs to another team",
-            ));
+        if !access.may_review(&record) {
+            return Err(not_your_team());
         }
         let mut stored = Vec::new();
         let mut entries: Vec<LogEntry> = Vec::new();
@@ -131,7 +156,12 @@ pub fn review_as(
             action: "review".into(),
             target_kind: "visit".into(),
             target_id: visit_id.to_string(),
+            code: None,
         })?;
         Ok(entry)
     })
+}
+
+fn not_your_team() -> AppError {
+    AppError::forbidden("not_your_team", "the visit belongs to another team")
 }

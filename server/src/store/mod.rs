@@ -191,6 +191,9 @@ pub struct AuditRecord {
     pub target_kind: String,
     /// Id of the thing touched.
     pub target_id: String,
+    /// Why it was refused, for a refused attempt: a stable code such as
+    /// `not_assigned` (never customer data).
+    pub code: Option<String>,
 }
 
 /// A visit whose admitted `attached` change refers to some attachment bytes.
@@ -202,6 +205,28 @@ pub struct AttachmentRef {
     pub visit_id: VisitId,
     /// The size the change states.
     pub size_bytes: u64,
+    /// The device whose entry declared the attachment: the only one that may
+    /// upload its bytes for this visit.
+    pub author: DeviceId,
+}
+
+/// An entry refused because its device's user may not push to its visit:
+/// kept apart from every visit, never delivered to a phone nor shown to a
+/// supervisor; only admins list it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuarantinedEntry {
+    /// The entry, exactly as pushed.
+    pub entry: LogEntry,
+    /// The user who pushed it.
+    pub user: UserId,
+    /// The device it came from.
+    pub device: DeviceId,
+    /// The case its visit belongs to, as far as the server could tell.
+    pub case_id: Option<CaseId>,
+    /// Why it was refused.
+    pub code: RejectCode,
+    /// When the server refused it.
+    pub at: DateTime<Utc>,
 }
 
 /// A signed-in session of the supervisor console (a browser), kept only as the
@@ -331,10 +356,20 @@ pub trait StoreTx {
     fn audit_log(&self) -> Result<Vec<AuditRecord>, StoreError>;
 
     /// Remembers that a visit refers to some attachment bytes; recording the
-    /// same (hash, visit) again changes nothing.
+    /// same (hash, visit, author) again changes nothing.
     fn record_attachment(&self, reference: &AttachmentRef) -> Result<(), StoreError>;
     /// The visits that refer to the bytes with this hash, by visit id.
     fn attachment_refs(&self, sha256: &str) -> Result<Vec<AttachmentRef>, StoreError>;
+    /// Remembers that `device` sent every byte of the attachment and they
+    /// matched its hash; recording it again changes nothing.
+    fn record_upload(&self, sha256: &str, device: DeviceId) -> Result<(), StoreError>;
+    /// The devices that sent the attachment's bytes, by id.
+    fn uploaders(&self, sha256: &str) -> Result<Vec<DeviceId>, StoreError>;
+    /// Keeps an entry apart in the quarantine; the same op id again changes
+    /// nothing.
+    fn quarantine(&self, entry: &QuarantinedEntry) -> Result<(), StoreError>;
+    /// The newest `limit` quarantined entries, newest first.
+    fn quarantined(&self, limit: u32) -> Result<Vec<QuarantinedEntry>, StoreError>;
     /// Stores a console session; [`StoreError::Conflict`] if the id is taken.
     fn insert_console_session(&self, session: &ConsoleSessionRecord) -> Result<(), StoreError>;
     /// A console session by the SHA-256 of its cookie.

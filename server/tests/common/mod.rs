@@ -438,13 +438,16 @@ pub fn full_visit(case: &Case) -> Vec<VisitChange> {
 }
 
 /// Turns a SQLite server store into a true version 1 store (as shipped before
-/// attachments, the console, stored chain checks and sign-in attempts in the
-/// store), to test migrations.
+/// attachments, the console, stored chain checks, sign-in attempts in the
+/// store, uploads, the quarantine and refusal codes), to test migrations.
 #[allow(dead_code)]
 pub fn downgrade_sqlite_to_version_1(file: &std::path::Path) {
     let conn = rusqlite::Connection::open(file).unwrap();
     conn.execute_batch(
         "DROP TABLE IF EXISTS attachment_refs;
+         DROP TABLE IF EXISTS attachment_uploads;
+         DROP TABLE IF EXISTS quarantine;
+         ALTER TABLE audit DROP COLUMN code;
          DROP TABLE IF EXISTS console_sessions;
          DROP TABLE IF EXISTS sign_in_attempts;
          DROP INDEX IF EXISTS cases_by_supervisor;
@@ -467,6 +470,9 @@ pub fn downgrade_postgres_to_version_1(config: &postgres::Config, schema: &str) 
     client
         .batch_execute(&format!(
             "DROP TABLE IF EXISTS {schema}.attachment_refs;
+             DROP TABLE IF EXISTS {schema}.attachment_uploads;
+             DROP TABLE IF EXISTS {schema}.quarantine;
+             ALTER TABLE {schema}.audit DROP COLUMN code;
              DROP TABLE IF EXISTS {schema}.console_sessions;
              DROP TABLE IF EXISTS {schema}.sign_in_attempts;
              DROP INDEX IF EXISTS {schema}.cases_by_supervisor;

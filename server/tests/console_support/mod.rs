@@ -358,12 +358,23 @@ pub async fn console_world_in(w: World, case3: Case) -> Console {
     }
 }
 
+/// The targets of the audit rows of `action` that were done (not refused).
 pub fn audit_actions(w: &World, action: &str) -> Vec<String> {
     store::read(w.state.store.as_ref(), |tx| tx.audit_log())
         .unwrap()
         .into_iter()
-        .filter(|a| a.action == action)
+        .filter(|a| a.action == action && a.code.is_none())
         .map(|a| a.target_id)
+        .collect()
+}
+
+/// The targets and codes of the audit rows of `action` that were refused.
+pub fn audit_refusals(w: &World, action: &str) -> Vec<(String, String)> {
+    store::read(w.state.store.as_ref(), |tx| tx.audit_log())
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.action == action)
+        .filter_map(|a| Some((a.target_id, a.code?)))
         .collect()
 }
 

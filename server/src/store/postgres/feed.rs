@@ -154,8 +154,8 @@ impl PgTx<'_> {
 impl PgTx<'_> {
     pub(super) fn audit_append(&self, record: &AuditRecord) -> Result<(), StoreError> {
         self.exec(
-            "INSERT INTO audit (at, user_id, device_id, action, target_kind, target_id)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO audit (at, user_id, device_id, action, target_kind, target_id, code)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
             &[
                 &record.at,
                 &record.user,
@@ -163,6 +163,7 @@ impl PgTx<'_> {
                 &record.action,
                 &record.target_kind,
                 &record.target_id,
+                &record.code,
             ],
         )
         .map_err(db)?;
@@ -172,7 +173,7 @@ impl PgTx<'_> {
     pub(super) fn audit_all(&self) -> Result<Vec<AuditRecord>, StoreError> {
         let rows = self
             .query(
-                "SELECT at, user_id, device_id, action, target_kind, target_id FROM audit
+                "SELECT at, user_id, device_id, action, target_kind, target_id, code FROM audit
                  ORDER BY id",
                 &[],
             )
@@ -187,6 +188,7 @@ impl PgTx<'_> {
                     action: col(row, 3, "audit")?,
                     target_kind: col(row, 4, "audit")?,
                     target_id: col(row, 5, "audit")?,
+                    code: col(row, 6, "audit")?,
                 })
             })
             .collect()

@@ -67,16 +67,18 @@ use uuid::Uuid;
 use super::sqlite::reject_from;
 use super::{
     AttachmentRef, AuditRecord, CaseRecord, ChainBreak, ChainCheck, ConsoleSessionRecord,
-    DeviceRecord, FeedItem, FeedReader, SignInAttempt, Store, StoreError, StoreTx, StoredEntry,
-    TokenRecord, UserRecord, VisitRecord,
+    DeviceRecord, FeedItem, FeedReader, QuarantinedEntry, SignInAttempt, Store, StoreError,
+    StoreTx, StoredEntry, TokenRecord, UserRecord, VisitRecord,
 };
 
+mod attachments;
 mod console;
 mod feed;
+mod quarantine;
 mod sign_in;
 
 /// The schema version this server writes.
-pub const SCHEMA_VERSION: i32 = 5;
+pub const SCHEMA_VERSION: i32 = 7;
 
 /// Key of the advisory lock every write transaction takes (`"doorstep"` in
 /// ASCII); see the module documentation.
@@ -171,6 +173,11 @@ ALTER TABLE visits ADD COLUMN IF NOT EXISTS chain_checked_at timestamptz,
 ",
     // 5: the sign-in attempts the login limit counts, shared by every replica.
     sign_in::MIGRATION,
+    // 6: who declared each attachment, and who sent its bytes.
+    attachments::MIGRATION,
+    // 7: entries from devices that may not push to their visit, kept apart,
+    // and the code of each refused attempt in the audit log.
+    quarantine::MIGRATION,
 ];
 
 /// A connection and the statements prepared on it.
@@ -894,35 +901,27 @@ impl StoreTx for PgTx<'_> {
     }
 
     fn record_attachment(&self, reference: &AttachmentRef) -> Result<(), StoreError> {
-        let size = i64::try_from(reference.size_bytes)
-            .map_err(|_| StoreError::Corrupt("attachment_refs"))?;
-        self.exec(
-            "INSERT INTO attachment_refs (sha256, visit_id, size_bytes) VALUES ($1, $2, $3)
-                 ON CONFLICT DO NOTHING",
-            &[&reference.sha256, &reference.visit_id, &size],
-        )
-        .map_err(db)?;
-        Ok(())
+        self.attachment_record(reference)
     }
 
     fn attachment_refs(&self, sha256: &str) -> Result<Vec<AttachmentRef>, StoreError> {
-        self.query(
-            "SELECT visit_id, size_bytes FROM attachment_refs WHERE sha256 = $1
-                 ORDER BY visit_id",
-            &[&sha256],
-        )
-        .map_err(db)?
-        .iter()
-        .map(|row| {
-            let size: i64 = col(row, 1, "attachment_refs")?;
-            Ok(AttachmentRef {
-                sha256: sha256.to_owned(),
-                visit_id: col(row, 0, "attachment_refs")?,
-                size_bytes: u64::try_from(size)
-                    .map_err(|_| StoreError::Corrupt("attachment_refs"))?,
-            })
-        })
-        .collect()
+        self.attachment_refs_of(sha256)
+    }
+
+    fn record_upload(&self, sha256: &str, device: DeviceId) -> Result<(), StoreError> {
+        self.upload_record(sha256, device)
+    }
+
+    fn uploaders(&self, sha256: &str) -> Result<Vec<DeviceId>, StoreError> {
+        self.uploaders_of(sha256)
+    }
+
+    fn quarantine(&self, entry: &QuarantinedEntry) -> Result<(), StoreError> {
+        self.quarantine_insert(entry)
+    }
+
+    fn quarantined(&self, limit: u32) -> Result<Vec<QuarantinedEntry>, StoreError> {
+        self.quarantine_newest(limit)
     }
 
     fn insert_console_session(&self, session: &ConsoleSessionRecord) -> Result<(), StoreError> {

@@ -199,15 +199,16 @@ impl SqliteTx<'_> {
 
     pub(super) fn audit_append(&self, record: &AuditRecord) -> Result<(), StoreError> {
         self.exec(
-            "INSERT INTO audit (at, user_id, device_id, action, target_kind, target_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT INTO audit (at, user_id, device_id, action, target_kind, target_id, code)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             params![
                 record.at.to_rfc3339(),
                 record.user.map(|u| u.to_string()),
                 record.device.map(|d| d.to_string()),
                 record.action,
                 record.target_kind,
-                record.target_id
+                record.target_id,
+                record.code
             ],
         )
         .map_err(db)?;
@@ -218,7 +219,8 @@ impl SqliteTx<'_> {
         let mut stmt = self
             .0
             .prepare_cached(
-                "SELECT at, user_id, device_id, action, target_kind, target_id FROM audit ORDER BY id",
+                "SELECT at, user_id, device_id, action, target_kind, target_id, code FROM audit
+                 ORDER BY id",
             )
             .map_err(db)?;
         let rows = stmt
@@ -230,12 +232,13 @@ impl SqliteTx<'_> {
                     r.get::<_, String>(3)?,
                     r.get::<_, String>(4)?,
                     r.get::<_, String>(5)?,
+                    r.get::<_, Option<String>>(6)?,
                 ))
             })
             .map_err(db)?;
         let mut out = Vec::new();
         for row in rows {
-            let (at, user, device, action, target_kind, target_id) = row.map_err(db)?;
+            let (at, user, device, action, target_kind, target_id, code) = row.map_err(db)?;
             out.push(AuditRecord {
                 at: time_col(&at, "audit")?,
                 user: opt_uuid(user, "audit")?,
@@ -243,6 +246,7 @@ impl SqliteTx<'_> {
                 action,
                 target_kind,
                 target_id,
+                code,
             });
         }
         Ok(out)

@@ -15,16 +15,18 @@ use uuid::Uuid;
 
 use super::{
     AttachmentRef, AuditRecord, CaseRecord, ChainBreak, ChainCheck, ConsoleSessionRecord,
-    DeviceRecord, FeedItem, FeedReader, SignInAttempt, Store, StoreError, StoreTx, StoredEntry,
-    TokenRecord, UserRecord, VisitRecord,
+    DeviceRecord, FeedItem, FeedReader, QuarantinedEntry, SignInAttempt, Store, StoreError,
+    StoreTx, StoredEntry, TokenRecord, UserRecord, VisitRecord,
 };
 
+mod attachments;
 mod console;
 mod feed;
+mod quarantine;
 mod sign_in;
 
 /// Schema version kept in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// Migrations after [`SCHEMA`] (version 1), in order: migration `i` brings the
 /// schema to version `i + 2`.
@@ -38,6 +40,11 @@ const MIGRATIONS: &[&str] = &[
      ALTER TABLE visits ADD COLUMN chain_broken_reason TEXT;",
     // 4: the sign-in attempts the login limit counts.
     sign_in::MIGRATION,
+    // 5: who declared each attachment, and who sent its bytes.
+    attachments::MIGRATION,
+    // 6: entries from devices that may not push to their visit, kept apart,
+    // and the code of each refused attempt in the audit log.
+    quarantine::MIGRATION,
 ];
 
 const SCHEMA: &str = "
@@ -721,41 +728,27 @@ impl StoreTx for SqliteTx<'_> {
     }
 
     fn record_attachment(&self, reference: &AttachmentRef) -> Result<(), StoreError> {
-        let size = i64::try_from(reference.size_bytes)
-            .map_err(|_| StoreError::Corrupt("attachment_refs"))?;
-        self.exec(
-            "INSERT OR IGNORE INTO attachment_refs (sha256, visit_id, size_bytes)
-                 VALUES (?1, ?2, ?3)",
-            params![reference.sha256, reference.visit_id.to_string(), size],
-        )
-        .map_err(db)?;
-        Ok(())
+        self.attachment_record(reference)
     }
 
     fn attachment_refs(&self, sha256: &str) -> Result<Vec<AttachmentRef>, StoreError> {
-        let mut stmt = self
-            .0
-            .prepare_cached(
-                "SELECT visit_id, size_bytes FROM attachment_refs WHERE sha256 = ?1
-                 ORDER BY visit_id",
-            )
-            .map_err(db)?;
-        let rows = stmt
-            .query_map([sha256], |r| {
-                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
-            })
-            .map_err(db)?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (visit, size) = row.map_err(db)?;
-            out.push(AttachmentRef {
-                sha256: sha256.to_owned(),
-                visit_id: uuid_col(&visit, "attachment_refs")?,
-                size_bytes: u64::try_from(size)
-                    .map_err(|_| StoreError::Corrupt("attachment_refs"))?,
-            });
-        }
-        Ok(out)
+        self.attachment_refs_of(sha256)
+    }
+
+    fn record_upload(&self, sha256: &str, device: DeviceId) -> Result<(), StoreError> {
+        self.upload_record(sha256, device)
+    }
+
+    fn uploaders(&self, sha256: &str) -> Result<Vec<DeviceId>, StoreError> {
+        self.uploaders_of(sha256)
+    }
+
+    fn quarantine(&self, entry: &QuarantinedEntry) -> Result<(), StoreError> {
+        self.quarantine_insert(entry)
+    }
+
+    fn quarantined(&self, limit: u32) -> Result<Vec<QuarantinedEntry>, StoreError> {
+        self.quarantine_newest(limit)
     }
 
     fn insert_console_session(&self, session: &ConsoleSessionRecord) -> Result<(), StoreError> {
