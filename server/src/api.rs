@@ -346,9 +346,7 @@ async fn push(
     let store = state.store.clone();
     let now = state.clock.now();
     let (answer, counts) = blocking(move || {
-        let pushed = protocol
-            .push(body)
-            .map_err(|e| AppError::unprocessable("invalid_push", e.to_string()))?;
+        let pushed = protocol.push(body);
         let checks = service::push::PushRules {
             now,
             max_clock_skew: chrono::Duration::hours(service::push::MAX_CLOCK_SKEW_HOURS),
@@ -371,7 +369,8 @@ pub struct PullQuery {
     /// Last sequence number seen; 0 for everything.
     #[serde(default)]
     pub cursor: u64,
-    /// Page size, at most [`MAX_PULL_LIMIT`].
+    /// Page size: clamped to `1..=`[`MAX_PULL_LIMIT`] (a larger limit is
+    /// served as the largest page, 0 as 1); [`MAX_PULL_LIMIT`] when absent.
     pub limit: Option<u32>,
 }
 

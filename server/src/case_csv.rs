@@ -23,6 +23,8 @@ use doorstep_core::policy::GeoPoint;
 use doorstep_core::sync::protocol::Role;
 use uuid::Uuid;
 
+mod lines;
+
 /// The columns of a case CSV file, and whether each must be present in the
 /// header.
 pub const COLUMNS: &[(&str, bool)] = &[
@@ -186,17 +188,18 @@ pub fn parse_lines(
     let mut seen_ids: HashSet<Uuid> = HashSet::new();
     let mut record = csv::ByteRecord::new();
     let mut rows = 0usize;
+    let mut lines = lines::LineCounter::new(bytes);
     loop {
-        let line = reader.position().line();
+        let start = reader.position().byte();
         match reader.read_byte_record(&mut record) {
             Ok(false) => break,
             Ok(true) => {}
             Err(_) => {
-                problems.add(line, None, "malformed_row");
+                problems.add(lines.row_line(start), None, "malformed_row");
                 break;
             }
         }
-        let line = record.position().map_or(line, csv::Position::line);
+        let line = lines.row_line(record.position().map_or(start, csv::Position::byte));
         rows += 1;
         if rows > MAX_ROWS {
             problems.add(line, None, "too_many_rows");
@@ -476,6 +479,42 @@ pub fn parse_minor_units(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the CSV fuzz target (fuzz/, docs/FUZZING.md): with Windows
+    /// line endings every row was reported a line early, with old Mac ones
+    /// every row was on line 1, and blank lines were not counted.
+    #[test]
+    fn rows_are_numbered_as_an_editor_shows_them_whatever_the_line_endings() {
+        let agent = KnownUser {
+            id: Uuid::nil(),
+            role: Role::Agent,
+        };
+        let mut users = |name: &str| (name == "agent1").then_some(agent);
+        let row = |id: u8, agent: &str| {
+            format!(
+                "0190a000-0000-7000-8000-0000000000{id:02},R{id},\"王\n小明\",**************123X,北京,300,CNY,1,{agent},3,2026-03-20"
+            )
+        };
+        let file = [
+            "case_id,external_ref,customer_name,national_id_masked,address,overdue_amount,currency,days_past_due,agent,priority,due_date".to_owned(),
+            row(1, "agent1"), // lines 2-3 (a newline in a quoted field)
+            String::new(),    // line 4, blank
+            row(2, "nobody"), // lines 5-6
+            row(3, "agent1"), // lines 7-8
+            row(4, "nobody"), // lines 9-10
+        ]
+        .join("\n");
+        for ending in ["\n", "\r\n", "\r"] {
+            let text = format!("\u{feff}{}{ending}", file.replace('\n', ending));
+            let problems = parse(text.as_bytes(), &mut users).unwrap_err();
+            let lines: Vec<u64> = problems.listed.iter().map(|p| p.line).collect();
+            assert_eq!(lines, [5, 9], "{ending:?}");
+            let good = text.replace("nobody", "agent1");
+            let rows = parse_lines(good.as_bytes(), &mut users).unwrap();
+            let lines: Vec<u64> = rows.iter().map(|(line, _)| *line).collect();
+            assert_eq!(lines, [2, 5, 7, 9], "{ending:?}");
+        }
+    }
 
     #[test]
     fn amounts_become_minor_units_and_odd_ones_are_refused() {

@@ -23,8 +23,8 @@ use axum::http::{StatusCode, request::Parts};
 use axum::response::{IntoResponse, Response};
 use doorstep_core::event_log::LogEntry;
 use doorstep_core::sync::protocol::{
-    ChainResponse, MIN_PROTOCOL_VERSION, PROTOCOL_HEADER, PROTOCOL_VERSION, PushBodyError,
-    PushRequest, PushResponse, RejectCode, v1,
+    ChainResponse, MIN_PROTOCOL_VERSION, PROTOCOL_HEADER, PROTOCOL_VERSION, PushRequest,
+    PushResponse, RejectCode, v1,
 };
 use doorstep_core::sync::protocol::{OpOutcome, OpResult};
 use serde::{Deserialize, Serialize};
@@ -62,17 +62,18 @@ impl NamedProtocol {
     /// Today's entries from a push body, and the version the answer speaks:
     /// the header's, or without one the body's (version 1 or 2).
     ///
-    /// Errors: the body's chain positions overflow.
-    pub fn push(self, body: AnyPushBody) -> Result<PushIn, PushBodyError> {
+    /// Never refused for its positions: a position past the largest `u64`
+    /// is taken as the largest and refused per entry (`out_of_range`).
+    pub fn push(self, body: AnyPushBody) -> PushIn {
         let (entries, unnamed) = match body {
-            AnyPushBody::Chains(request) => (request.into_entries()?, 2),
+            AnyPushBody::Chains(request) => (request.into_entries(), 2),
             AnyPushBody::Ops(request) => (request.ops, 1),
         };
         let version = self.0.unwrap_or(unnamed);
-        Ok(PushIn {
+        PushIn {
             entries,
             protocol: ClientProtocol(version.min(PROTOCOL_VERSION)),
-        })
+        }
     }
 }
 

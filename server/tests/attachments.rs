@@ -361,6 +361,14 @@ async fn only_the_agents_of_the_visit_may_upload_its_bytes() {
     let (status, body) = put_chunk(&w, &owner, &stranger, 0, 16, b"some other bytes").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["code"], "unknown_attachment");
+    // Found by schemathesis: a chunk that cannot fit (longer than `total`,
+    // or empty) was refused as 422 before the hash was looked up; whether
+    // the hash is known comes first, as the OpenAPI document says.
+    for (total, chunk) in [(2, &b"some other bytes"[..]), (16, &b""[..])] {
+        let (status, body) = put_chunk(&w, &owner, &stranger, 0, total, chunk).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(body["code"], "unknown_attachment");
+    }
 
     // An agent of another team, and supervisors (they push no visits).
     let other = w.login("agent3", w.phone3).await;
@@ -371,6 +379,13 @@ async fn only_the_agents_of_the_visit_may_upload_its_bytes() {
         assert_eq!(body["code"], "not_assigned");
         let (status, body) = put_chunk(&w, token, &sha, 0, total, &photo).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(body["code"], "not_assigned");
+        let (status, body) = put_chunk(&w, token, &sha, 1, total, &photo).await;
+        assert_eq!(
+            status,
+            StatusCode::FORBIDDEN,
+            "access before the chunk's fit"
+        );
         assert_eq!(body["code"], "not_assigned");
     }
 

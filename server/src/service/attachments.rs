@@ -119,6 +119,10 @@ pub fn put_chunk(
             format!("a chunk can be at most {MAX_ATTACHMENT_CHUNK_BYTES} bytes"),
         ));
     }
+    // Who may upload and whether anything refers to the hash (403, 404)
+    // before what only the attachment can tell apart (422): a chunk for an
+    // unknown hash is a 404 whatever its offset, as the document says.
+    let (sizes, sent) = store::read(store, |tx| uploadable(tx, session, sha256))?;
     if chunk.is_empty() {
         return Err(AppError::unprocessable(
             "empty_chunk",
@@ -134,7 +138,6 @@ pub fn put_chunk(
             "the chunk ends after the attachment's last byte",
         ));
     }
-    let (sizes, sent) = store::read(store, |tx| uploadable(tx, session, sha256))?;
     if !sizes.contains(&total) {
         return Err(AppError::unprocessable(
             "attachment_size_mismatch",

@@ -15,8 +15,9 @@ use crate::policy::PublishedPolicy;
 
 mod push_body;
 pub mod v1;
+mod whole_number;
 
-pub use push_body::{PushBodyError, PushRequest, PushedEntry, PushedRun};
+pub use push_body::{PushRequest, PushedEntry, PushedRun};
 
 /// The protocol version this build speaks. A device names it in the
 /// [`PROTOCOL_HEADER`] of every request; a request without it is version 1

@@ -10,6 +10,8 @@ use crate::clock::Hlc;
 use crate::domain::{DeviceId, VisitId};
 use crate::event_log::{LogEntry, derived_op_id};
 
+use super::whole_number;
+
 /// `POST /v1/push`: this device's log entries, grouped by chain.
 ///
 /// The body carries each entry's content once and leaves out what the server
@@ -36,6 +38,7 @@ pub struct PushedRun {
     /// The author device of the chain.
     pub author: DeviceId,
     /// Chain position of the first entry; the others follow one by one.
+    #[serde(deserialize_with = "whole_number::deserialize")]
     pub seq: u64,
     /// The first entry's `prev_hash` (the hash of the entry before it, or the
     /// genesis hash). Each later entry's `prev_hash` is the hash of the entry
@@ -58,9 +61,14 @@ pub struct PushedEntry {
     /// The change's JSON, exactly as hashed.
     pub payload: String,
     /// The clock stamp's milliseconds.
+    #[serde(deserialize_with = "whole_number::deserialize")]
     pub hlc: u64,
     /// The clock stamp's counter; left out when 0.
-    #[serde(default, skip_serializing_if = "is_zero")]
+    #[serde(
+        default,
+        skip_serializing_if = "is_zero",
+        deserialize_with = "whole_number::deserialize"
+    )]
     pub counter: u32,
     /// The clock stamp's node; left out when it is the run's author.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -68,6 +76,7 @@ pub struct PushedEntry {
     /// The device's wall-clock time of the action.
     pub device_time: DateTime<Utc>,
     /// The device's UTC offset at the time, in minutes.
+    #[serde(deserialize_with = "whole_number::deserialize")]
     pub utc_offset_minutes: i32,
     /// The entry's hash as the device holds it; left out when it is the hash
     /// of the entry's content (always, unless the entry was altered).
@@ -77,14 +86,6 @@ pub struct PushedEntry {
 
 fn is_zero(n: &u32) -> bool {
     *n == 0
-}
-
-/// Why a push body cannot be turned back into log entries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum PushBodyError {
-    /// A run's chain positions go past the largest position.
-    #[error("a run's chain positions overflow")]
-    SeqOverflow,
 }
 
 impl PushRequest {
@@ -146,16 +147,16 @@ impl PushRequest {
     /// op id filled in, and its hash either the one sent or computed from its
     /// content.
     ///
-    /// Errors: [`PushBodyError::SeqOverflow`].
-    pub fn into_entries(self) -> Result<Vec<LogEntry>, PushBodyError> {
+    /// A position past the largest `u64` is taken as the largest: like every
+    /// position past `i64::MAX`, the server refuses such an entry on its own
+    /// (`out_of_range`, [`crate::sync::merge::check_entry`]), so a body is
+    /// never refused as a whole for its positions, however long its runs.
+    pub fn into_entries(self) -> Vec<LogEntry> {
         let mut out = Vec::with_capacity(self.len());
         for run in self.chains {
             let mut prev_hash = run.prev_hash;
-            for (i, pushed) in run.entries.into_iter().enumerate() {
-                let seq = u64::try_from(i)
-                    .ok()
-                    .and_then(|i| run.seq.checked_add(i))
-                    .ok_or(PushBodyError::SeqOverflow)?;
+            for (i, pushed) in (0u64..).zip(run.entries) {
+                let seq = run.seq.saturating_add(i);
                 let mut entry = LogEntry {
                     visit_id: run.visit_id,
                     author: run.author,
@@ -183,7 +184,7 @@ impl PushRequest {
                 out.push(entry);
             }
         }
-        Ok(out)
+        out
     }
 }
 
@@ -255,7 +256,7 @@ mod tests {
         let json = serde_json::to_string(&request).unwrap();
         assert!(!json.contains(&entries[1].hash), "no entry hash is sent");
         let back: PushRequest = serde_json::from_str(&json).unwrap();
-        assert_eq!(by_chain(&back.into_entries().unwrap()), by_chain(&entries));
+        assert_eq!(by_chain(&back.into_entries()), by_chain(&entries));
     }
 
     #[test]
@@ -271,16 +272,54 @@ mod tests {
             Some(entries[1].hash.clone())
         );
         assert_eq!(request.chains[1].seq, 3);
-        let back = request.into_entries().unwrap();
+        let back = request.into_entries();
         assert_eq!(back, entries);
         assert_ne!(back[1].hash, back[1].compute_hash());
     }
 
+    /// Found by schemathesis: a run near the largest position was refused
+    /// as a whole (422) or taken, depending on its length, which the
+    /// OpenAPI document cannot state. Now every entry comes back, positions
+    /// past the largest taken as the largest, and each is refused on its own.
     #[test]
-    fn run_positions_that_overflow_are_refused() {
-        let mut request = PushRequest::new(&outbox(&[0, 0], &[]));
-        request.chains[0].seq = u64::MAX;
-        assert_eq!(request.into_entries(), Err(PushBodyError::SeqOverflow));
+    fn positions_past_the_largest_come_back_as_the_largest_and_are_out_of_range() {
+        let mut request = PushRequest::new(&outbox(&[0, 0, 0], &[]));
+        request.chains[0].seq = u64::MAX - 1;
+        let entries = request.into_entries();
+        let seqs: Vec<u64> = entries.iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, [u64::MAX - 1, u64::MAX, u64::MAX]);
+        for entry in &entries {
+            assert_eq!(
+                crate::sync::merge::check_entry(entry),
+                Err(crate::sync::protocol::RejectCode::OutOfRange)
+            );
+        }
+    }
+
+    /// Found by schemathesis: JSON Schema reads `2.0` as the integer 2, and
+    /// the document is JSON Schema, so a body spelling its integers as whole
+    /// floats is the same body.
+    #[test]
+    fn integers_spelled_as_whole_floats_read_as_the_same_body() {
+        let request = PushRequest::new(&outbox(&[0, 0, 1], &[]));
+        let mut value = serde_json::to_value(&request).unwrap();
+        for run in value["chains"].as_array_mut().unwrap() {
+            run["seq"] = serde_json::json!(run["seq"].as_u64().unwrap() as f64);
+            for entry in run["entries"].as_array_mut().unwrap() {
+                for field in ["hlc", "utc_offset_minutes", "counter"] {
+                    if let Some(n) = entry[field].as_i64() {
+                        entry[field] = serde_json::json!(n as f64);
+                    }
+                }
+            }
+        }
+        let text = value.to_string();
+        assert!(text.contains(".0"), "{text}");
+        let back: PushRequest = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, request);
+        let mut fractional = value.clone();
+        fractional["chains"][0]["seq"] = serde_json::json!(0.5);
+        assert!(serde_json::from_value::<PushRequest>(fractional).is_err());
     }
 
     proptest! {
@@ -310,7 +349,7 @@ mod tests {
             let json = serde_json::to_vec(&PushRequest::new(&entries)).unwrap();
             let back: PushRequest = serde_json::from_slice(&json).unwrap();
             prop_assert_eq!(back.len(), entries.len());
-            prop_assert_eq!(by_chain(&back.into_entries().unwrap()), by_chain(&entries));
+            prop_assert_eq!(by_chain(&back.into_entries()), by_chain(&entries));
         }
     }
 }
