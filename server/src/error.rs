@@ -91,6 +91,10 @@ impl From<StoreError> for AppError {
             StoreError::Conflict(what) => {
                 AppError::conflict("already_exists", format!("{what} already exists"))
             }
+            StoreError::Unstorable => AppError::unprocessable(
+                "unstorable_text",
+                "the request holds text the server cannot store (a NUL character)",
+            ),
             other => AppError::internal(&other),
         }
     }

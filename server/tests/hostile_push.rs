@@ -42,6 +42,7 @@ on_both_backends!(
     a_partner_cannot_take_the_op_id_of_another_devices_position,
     a_stamp_far_ahead_cannot_outrank_the_supervisor,
     entries_from_someone_never_assigned_are_kept_apart_and_never_delivered,
+    text_postgresql_cannot_hold_gets_the_answer_sqlite_gives,
 );
 
 /// A phone's entries of one visit, checked in at the registered address.
@@ -426,4 +427,56 @@ async fn entries_from_someone_never_assigned_are_kept_apart_and_never_delivered(
         (own_visit.as_str(), Some("not_assigned")),
     ];
     assert_eq!(refusals, [once, once].concat());
+}
+
+async fn text_postgresql_cannot_hold_gets_the_answer_sqlite_gives(w: Arc<World>) {
+    // A NUL character in a user name, at sign-in and at registration: the
+    // same 401 as any unknown name, never a 500.
+    for (path, device) in [("/v1/login", w.phone1), ("/v1/devices", Uuid::now_v7())] {
+        let body = serde_json::json!({
+            "username": "agent1\u{0}",
+            "password": "pw-agent1-secret",
+            "device_id": device,
+        });
+        let (status, answer) = w.send("POST", path, None, Some(body.to_string())).await;
+        assert_eq!(
+            status,
+            axum::http::StatusCode::UNAUTHORIZED,
+            "{path}: {answer}"
+        );
+    }
+    // In a template key a phone pushes: a per-op refusal.
+    let token = w.login("agent1", w.phone1).await;
+    let mut phone = Phone::new(w.phone1, Uuid::now_v7());
+    let mut plan = planned(&w.case1);
+    if let VisitChange::Planned { template_key, .. } = &mut plan {
+        *template_key = "home\u{0}verification".into();
+    }
+    let op = phone.act(&plan);
+    assert_eq!(w.push_outcomes(&token, &[op]).await, ["unknown_template"]);
+    // In a note, stored and given back as sent.
+    let mut phone = Phone::new(w.phone1, Uuid::now_v7());
+    let mut ops = checked_in(&w, &mut phone);
+    ops.push(phone.act(&note_by(w.agent1, "before\u{0}after".into())));
+    assert_eq!(w.push_outcomes(&token, &ops).await, ["applied"; 4]);
+    let kept = stored(&w, phone.visit).await;
+    assert!(
+        kept.iter()
+            .any(|s| s.entry.payload.contains("before\\u0000after"))
+    );
+    // In a case file's agent column: a problem on its line, not a 500.
+    let store = Arc::clone(&w.state.store);
+    let checked = tokio::task::spawn_blocking(move || {
+        let csv = format!(
+            "case_id,external_ref,customer_name,national_id_masked,address,overdue_amount,\
+             currency,days_past_due,agent,priority,due_date\n\
+             {},CC-1,王小明,**************123X,北京市,100.00,CNY,30,agent1\u{0},3,2026-03-09\n",
+            Uuid::now_v7()
+        );
+        doorstep_server::admin::check_cases_csv(store.as_ref(), csv.as_bytes())
+    })
+    .await
+    .unwrap();
+    let problems = checked.unwrap_err().to_string();
+    assert!(problems.contains("agent"), "{problems}");
 }

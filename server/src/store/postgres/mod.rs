@@ -208,6 +208,13 @@ pub struct PostgresStore {
 /// PostgreSQL messages carry in their detail.
 fn db(err: postgres::Error) -> StoreError {
     match err.as_db_error() {
+        // A NUL character in a text parameter: the client's input.
+        Some(e)
+            if *e.code() == postgres::error::SqlState::CHARACTER_NOT_IN_REPERTOIRE
+                || *e.code() == postgres::error::SqlState::UNTRANSLATABLE_CHARACTER =>
+        {
+            StoreError::Unstorable
+        }
         Some(e) => StoreError::Database(format!("{}: {}", e.code().code(), e.message())),
         // Connection and protocol errors: the kind, then the cause ("error
         // connecting to server: Connection refused").
@@ -522,6 +529,11 @@ impl StoreTx for PgTx<'_> {
     }
 
     fn user_by_name(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
+        if username.contains('\0') {
+            // No stored name holds one (PostgreSQL cannot), so nobody has it,
+            // as SQLite answers.
+            return Ok(None);
+        }
         self.query_opt(
             "SELECT id, username, password_hash, role, supervisor_id FROM users WHERE username = $1",
             &[&username],
@@ -690,6 +702,10 @@ impl StoreTx for PgTx<'_> {
     }
 
     fn template(&self, key: &str, version: u32) -> Result<Option<ChecklistTemplate>, StoreError> {
+        if key.contains('\0') {
+            // No stored key holds one: no such template, as SQLite answers.
+            return Ok(None);
+        }
         self.query_opt(
             "SELECT body FROM templates WHERE key = $1 AND version = $2",
             &[&key, &i64::from(version)],
