@@ -309,7 +309,11 @@ fn serve(
     secure_cookies: bool,
 ) -> Result<(), String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
-    runtime.block_on(async move {
+    // The store outlives the runtime: the PostgreSQL client closes its
+    // connections with a runtime of its own, which cannot start inside
+    // this one, so the last reference is dropped after it has shut down.
+    let kept = Arc::clone(&store);
+    let served = runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
@@ -323,7 +327,12 @@ fn serve(
             .with_graceful_shutdown(shutdown_signal())
             .await
             .map_err(|e| e.to_string())
-    })
+    });
+    // In-flight requests have been answered; blocking tasks finish here.
+    drop(runtime);
+    drop(kept);
+    tracing::info!("doorstep-server stopped");
+    served
 }
 
 /// Resolves on Ctrl-C, or on SIGTERM where there is one.
