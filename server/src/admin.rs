@@ -12,7 +12,7 @@ use crate::auth;
 use crate::error::AppError;
 use crate::service::audit;
 use crate::store::{
-    self, CaseRecord, DeviceRecord, FeedItem, QuarantinedEntry, Store, StoreTx, UserRecord,
+    self, CaseRecord, DeviceRecord, FeedItem, Lock, QuarantinedEntry, Store, StoreTx, UserRecord,
 };
 
 fn user_named(tx: &dyn StoreTx, username: &str) -> Result<UserRecord, AppError> {
@@ -184,6 +184,7 @@ pub fn import_cases(
         })?;
     }
     store::write(store, |tx| {
+        lock_cases(tx, cases.iter().map(|case| case.id))?;
         let mut ids = Vec::with_capacity(cases.len());
         for case in cases {
             if let Some(partner) = case.assigned.partner {
@@ -197,6 +198,18 @@ pub fn import_cases(
     })
 }
 
+/// Holds the cases' assignments until the transaction ends, in id order (so
+/// two imports never wait for each other in a circle).
+fn lock_cases(tx: &dyn StoreTx, ids: impl Iterator<Item = CaseId>) -> Result<(), AppError> {
+    let ids: std::collections::BTreeSet<CaseId> = ids.collect();
+    for id in ids {
+        tx.lock(Lock::Case(id))?;
+    }
+    Ok(())
+}
+
+/// Stores a case as it now is, announcing it to whoever sees it. The caller
+/// holds the case's lock ([`lock_cases`]).
 fn put_case(
     tx: &dyn StoreTx,
     case: Case,
@@ -265,6 +278,7 @@ pub fn reassign_case(
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
     store::write(store, |tx| {
+        tx.lock(Lock::Case(case_id))?;
         let record = tx
             .case(case_id)?
             .ok_or_else(|| AppError::not_found(format!("no case {case_id}")))?;
@@ -525,6 +539,7 @@ pub fn import_cases_csv_as(
     let team = scope_of(actor)?;
     let cases = check_cases_csv_as(store, actor, bytes)?;
     let ids = store::write(store, |tx| {
+        lock_cases(tx, cases.iter().map(|case| case.id))?;
         let mut ids = Vec::with_capacity(cases.len());
         for case in &cases {
             // Checked above; checked again here in case a case moved meanwhile.
@@ -576,6 +591,7 @@ pub fn assign_case_as(
 ) -> Result<(), AppError> {
     let team = scope_of(actor)?;
     store::write(store, |tx| {
+        tx.lock(Lock::Case(case_id))?;
         let record = tx
             .case(case_id)?
             .filter(|r| team.is_none_or(|t| r.supervisor == Some(t)))

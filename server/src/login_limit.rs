@@ -37,7 +37,7 @@ use chrono::{DateTime, Duration, Utc};
 use doorstep_core::sync::protocol::ErrorBody;
 use sha2::{Digest, Sha256};
 
-use crate::store::{SignInAttempt, StoreError, StoreTx};
+use crate::store::{Lock, SignInAttempt, StoreError, StoreTx};
 
 /// How long an attempt may stay in progress before it counts as a failure.
 pub const STALE_AFTER_SECONDS: i64 = 60;
@@ -172,9 +172,16 @@ impl LoginLimiter {
         let keep = u64::try_from(self.policy.max_tracked).unwrap_or(u64::MAX);
         tx.forget_sign_in_attempts(since, keep)?;
         let user_key = user_key(username);
-        let keys: Vec<String> = std::iter::once(user_key.clone())
+        let mut keys: Vec<String> = std::iter::once(user_key.clone())
             .chain(address.map(address_key))
             .collect();
+        // Counted and checked alone per key, on every replica: two parallel
+        // attempts cannot both see room under the limit. In key order, so
+        // two sign-ins never wait for each other in a circle.
+        keys.sort();
+        for key in &keys {
+            tx.lock(Lock::SignIn(key))?;
+        }
         let mut wait: Option<Duration> = None;
         for key in &keys {
             let attempts = tx.sign_in_attempts(key, since)?;

@@ -8,9 +8,10 @@
 
 mod common;
 mod console_support;
+mod process;
 
-use std::io::{BufRead, BufReader, Read};
-use std::process::{Command, Stdio};
+use std::io::Read;
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::mpsc;
 use std::time::Duration;
@@ -22,10 +23,9 @@ use doorstep_server::admin;
 use doorstep_server::store::postgres::PostgresStore;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::store::{self, Store};
-use serde_json::{Value, json};
+use serde_json::Value;
 use uuid::Uuid;
 
-const BIN: &str = env!("CARGO_BIN_EXE_doorstep-server");
 const PHONES: usize = 6;
 /// Pushes acknowledged, in all, before the signal is sent.
 const ACKED_BEFORE_SIGNAL: usize = 24;
@@ -79,36 +79,10 @@ struct Seen {
     statuses: Vec<u16>,
 }
 
-/// The token of a sign-in of `agent`'s phone.
-fn sign_in(http: &ureq::Agent, base: &str, agent: &Agent) -> String {
-    let login = json!({
-        "username": agent.name,
-        "password": format!("pw-{}-secret", agent.name),
-        "device_id": agent.device,
-    });
-    let mut response = http
-        .post(format!("{base}/v1/login"))
-        .header("Content-Type", "application/json")
-        .send(login.to_string())
-        .unwrap();
-    let answer: Value = response.body_mut().read_json().unwrap();
-    answer["token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("sign-in refused: {answer}"))
-        .to_owned()
-}
-
-fn client() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into()
-}
-
 /// Pushes small visits one after the other until the server stops
 /// answering; tells `acks` of each acknowledged push.
 fn phone(base: &str, agent: &Agent, token: &str, acks: &mpsc::Sender<()>) -> Seen {
-    let http = client();
+    let http = process::client();
     let mut seen = Seen::default();
     loop {
         let mut visit = Phone::new(agent.device, Uuid::now_v7());
@@ -151,26 +125,13 @@ fn phone(base: &str, agent: &Agent, token: &str, acks: &mpsc::Sender<()>) -> See
 /// enough pushes were acknowledged, and checks how it went; `reopen` opens
 /// the database the server wrote, afterwards.
 fn stop_under_load(args: &[String], agents: &[Agent], reopen: impl FnOnce() -> Arc<dyn Store>) {
-    let mut child = Command::new(BIN)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    stdout.read_line(&mut line).unwrap();
-    let base = format!(
-        "http://{}",
-        line.trim()
-            .strip_prefix("listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
-    );
+    let mut server = process::Server::start(args);
+    let base = server.base.clone();
 
     // Signed in one after the other (password checks are bounded by cores).
     let tokens: Vec<String> = agents
         .iter()
-        .map(|agent| sign_in(&client(), &base, agent))
+        .map(|agent| process::sign_in(&process::client(), &base, &agent.name, agent.device))
         .collect();
     let (acks, acked) = mpsc::channel();
     let seen: Vec<Seen> = std::thread::scope(|scope| {
@@ -188,7 +149,7 @@ fn stop_under_load(args: &[String], agents: &[Agent], reopen: impl FnOnce() -> A
         }
         // Pushes are in flight now, from every phone.
         let killed = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
+            .args(["-TERM", &server.child.id().to_string()])
             .status()
             .unwrap();
         assert!(killed.success());
@@ -198,17 +159,22 @@ fn stop_under_load(args: &[String], agents: &[Agent], reopen: impl FnOnce() -> A
 
     // Waited for on a thread, so a server that hangs fails the test instead
     // of hanging it.
-    let mut stderr_pipe = child.stderr.take().unwrap();
+    let mut stderr_pipe = server.stderr();
+    let pid = server.child.id();
     let (exited, exit) = mpsc::channel();
-    let pid = child.id();
-    std::thread::spawn(move || exited.send(child.wait()));
-    let Ok(status) = exit.recv_timeout(Duration::from_secs(60)) else {
-        let _ = Command::new("kill")
-            .args(["-KILL", &pid.to_string()])
-            .status();
-        panic!("the server did not exit within a minute of SIGTERM");
-    };
-    let status = status.unwrap();
+    let status = std::thread::scope(|scope| {
+        let child = &mut server.child;
+        scope.spawn(move || exited.send(child.wait().unwrap()));
+        match exit.recv_timeout(Duration::from_secs(60)) {
+            Ok(status) => status,
+            Err(_) => {
+                let _ = Command::new("kill")
+                    .args(["-KILL", &pid.to_string()])
+                    .status();
+                panic!("the server did not exit within a minute of SIGTERM");
+            }
+        }
+    });
     let mut stderr = String::new();
     stderr_pipe.read_to_string(&mut stderr).unwrap();
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -236,16 +202,10 @@ fn sqlite_server_stops_cleanly_under_load_and_keeps_every_acknowledged_push() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().to_path_buf();
     let agents = seed(&SqliteStore::open_dir(&data).unwrap());
-    let args: Vec<String> = [
-        "--data",
-        data.to_str().unwrap(),
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
+    let args: Vec<String> = ["--data", data.to_str().unwrap()]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     stop_under_load(&args, &agents, || {
         Arc::new(SqliteStore::open_dir(&data).unwrap())
     });
@@ -258,14 +218,7 @@ fn postgres_server_stops_cleanly_under_load_and_keeps_every_acknowledged_push() 
         assert!(console_support::postgres_store("postgres_server_stops_cleanly").is_none());
         return;
     };
-    // A fresh schema; it travels to the binary in the URL's options.
-    let schema = format!("t_{}", Uuid::now_v7().simple());
-    let mut client = postgres::Client::connect(&url, postgres::NoTls).unwrap();
-    client
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .unwrap();
-    let sep = if url.contains('?') { '&' } else { '?' };
-    let url = format!("{url}{sep}options=-c%20search_path%3D{schema}");
+    let url = process::postgres_schema(&url);
     let store: Arc<dyn Store> = Arc::new(PostgresStore::open(&url).unwrap());
     let agents = seed(store.as_ref());
     let blobs = tempfile::tempdir().unwrap();
@@ -274,9 +227,6 @@ fn postgres_server_stops_cleanly_under_load_and_keeps_every_acknowledged_push() 
         &url,
         "--blob-dir",
         blobs.path().to_str().unwrap(),
-        "serve",
-        "--listen",
-        "127.0.0.1:0",
     ]
     .iter()
     .map(|s| s.to_string())

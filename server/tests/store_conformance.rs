@@ -82,16 +82,27 @@ fn check_users_devices_tokens(store: &dyn Store) {
 
 /// Stores `cases`, then appends `items` to the feed; their sequence numbers.
 fn add_cases_and_feed(store: &dyn Store, cases: &[CaseRecord], items: &[FeedItem]) -> Vec<u64> {
+    let before = store::read(store, |tx| tx.feed_last()).unwrap();
     store::write(store, |tx| {
         for case in cases {
             tx.upsert_case(case)?;
         }
-        items
-            .iter()
-            .map(|item| tx.append_feed(item))
-            .collect::<Result<Vec<_>, _>>()
+        for item in items {
+            tx.append_feed(item)?;
+        }
+        Ok::<_, StoreError>(())
     })
-    .unwrap()
+    .unwrap();
+    // Numbered at commit, one after the other, in the order appended.
+    let after = store::read(store, |tx| tx.feed_after(before, 1_000)).unwrap();
+    assert_eq!(
+        after
+            .iter()
+            .map(|(_, item)| item.clone())
+            .collect::<Vec<_>>(),
+        items
+    );
+    after.into_iter().map(|(seq, _)| seq).collect()
 }
 
 fn check_cases_and_feed(store: &dyn Store) {
@@ -881,70 +892,92 @@ fn postgres_store_keeps_its_data_across_reopen_and_its_audit_is_append_only() {
 
 #[test]
 fn postgres_feed_has_no_gaps_under_concurrent_writers_from_two_stores() {
+    use std::collections::BTreeSet;
+    use std::sync::atomic::{AtomicBool, Ordering};
     let Some(url) = pg_url("postgres_feed_has_no_gaps_under_concurrent_writers") else {
         return;
     };
     let config = pg_schema(&url).1;
     // Two stores on one database, as two server replicas would be.
     let stores = [
-        std::sync::Arc::new(PostgresStore::connect(config.clone(), 3).unwrap()),
-        std::sync::Arc::new(PostgresStore::connect(config, 3).unwrap()),
+        std::sync::Arc::new(PostgresStore::connect(config.clone(), 4).unwrap()),
+        std::sync::Arc::new(PostgresStore::connect(config, 4).unwrap()),
     ];
     const WRITERS: usize = 6;
-    const APPENDS: usize = 25;
-    let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let reader = {
-        let store = stores[1].clone();
-        let done = done.clone();
-        std::thread::spawn(move || {
-            // Whatever a reader sees is a prefix 1..=n with no hole.
-            let mut reads = 0;
-            while !done.load(std::sync::atomic::Ordering::SeqCst) || reads == 0 {
-                let seen = store::read(store.as_ref(), |tx| tx.feed_after(0, 100_000)).unwrap();
-                for (i, (seq, _)) in seen.iter().enumerate() {
-                    assert_eq!(*seq, i as u64 + 1, "a reader saw a gap");
+    const TRANSACTIONS: usize = 25;
+    let done = std::sync::Arc::new(AtomicBool::new(false));
+    // Readers as phones read: from a cursor, a small page at a time, never
+    // going back. Each keeps every case id it was given.
+    let readers: Vec<_> = (0..2)
+        .map(|r| {
+            let store = stores[r].clone();
+            let done = done.clone();
+            std::thread::spawn(move || {
+                let mut cursor = 0;
+                let mut seen = Vec::new();
+                loop {
+                    let finished = done.load(Ordering::SeqCst);
+                    let page = store::read(store.as_ref(), |tx| tx.feed_after(cursor, 7)).unwrap();
+                    for (seq, item) in &page {
+                        assert_eq!(*seq, cursor + 1, "a reader saw a gap");
+                        cursor = *seq;
+                        if let FeedItem::Case { case_id } = item {
+                            seen.push(*case_id);
+                        }
+                    }
+                    if finished && page.is_empty() {
+                        return seen;
+                    }
                 }
-                reads += 1;
-            }
+            })
         })
-    };
+        .collect();
     let writers: Vec<_> = (0..WRITERS)
         .map(|w| {
             let store = stores[w % 2].clone();
             std::thread::spawn(move || {
-                let mut seqs = Vec::new();
-                for _ in 0..APPENDS {
-                    let seq = store::write(store.as_ref(), |tx| {
-                        tx.append_feed(&FeedItem::Case {
-                            case_id: Uuid::now_v7(),
-                        })
+                let mut committed = Vec::new();
+                for t in 0..TRANSACTIONS {
+                    // One to four rows per transaction, each in its own.
+                    let ids: Vec<Uuid> = (0..=(w + t) % 4).map(|_| Uuid::now_v7()).collect();
+                    store::write(store.as_ref(), |tx| {
+                        for id in &ids {
+                            tx.append_feed(&FeedItem::Case { case_id: *id })?;
+                        }
+                        Ok::<_, StoreError>(())
                     })
                     .unwrap();
-                    seqs.push(seq);
+                    committed.extend(ids);
+                    // A rolled-back append must not leave a hole either.
+                    let failed: Result<(), StoreError> = store::write(store.as_ref(), |tx| {
+                        tx.append_feed(&FeedItem::Case {
+                            case_id: Uuid::now_v7(),
+                        })?;
+                        Err(StoreError::Corrupt("test"))
+                    });
+                    assert!(failed.is_err());
                 }
-                // A rolled-back append must not leave a hole either.
-                let failed: Result<u64, StoreError> = store::write(store.as_ref(), |tx| {
-                    tx.append_feed(&FeedItem::Case {
-                        case_id: Uuid::now_v7(),
-                    })?;
-                    Err(StoreError::Corrupt("test"))
-                });
-                assert!(failed.is_err());
-                seqs
+                committed
             })
         })
         .collect();
-    let mut all: Vec<u64> = writers
+    let committed: BTreeSet<Uuid> = writers
         .into_iter()
         .flat_map(|w| w.join().unwrap())
         .collect();
-    done.store(true, std::sync::atomic::Ordering::SeqCst);
-    reader.join().unwrap();
-    all.sort_unstable();
-    let expected: Vec<u64> = (1..=(WRITERS * APPENDS) as u64).collect();
-    assert_eq!(all, expected);
+    done.store(true, Ordering::SeqCst);
+    for reader in readers {
+        let seen = reader.join().unwrap();
+        assert_eq!(
+            seen.len(),
+            committed.len(),
+            "a reader missed or repeated rows"
+        );
+        assert_eq!(seen.into_iter().collect::<BTreeSet<_>>(), committed);
+    }
     let feed = store::read(stores[0].as_ref(), |tx| tx.feed_after(0, 100_000)).unwrap();
-    assert_eq!(feed.len(), WRITERS * APPENDS);
+    let seqs: Vec<u64> = feed.iter().map(|(seq, _)| *seq).collect();
+    assert_eq!(seqs, (1..=committed.len() as u64).collect::<Vec<_>>());
 }
 
 #[test]

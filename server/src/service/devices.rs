@@ -10,7 +10,7 @@ use doorstep_core::domain::DeviceId;
 
 use crate::error::AppError;
 use crate::service::{SERVER_NODE, check_password};
-use crate::store::{self, AuditRecord, DeviceRecord, Store};
+use crate::store::{self, AuditRecord, DeviceRecord, Lock, Store};
 
 /// Refuses the ids no device may have (`422 invalid_device_id`): the nil and
 /// max UUIDs, and [`SERVER_NODE`], the author of the server's own log entries
@@ -40,6 +40,7 @@ pub fn register_device(
     let device_id = request.device_id;
     check_device_id(device_id)?;
     store::write(store, |tx| {
+        tx.lock(Lock::Device(device_id))?;
         match tx.device(device_id)? {
             None => {}
             Some(device) if device.user != user.id => {

@@ -13,7 +13,7 @@
 //! refusal leaves an audit row with the visit's id and the code.
 
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use std::sync::Arc;
 
@@ -29,7 +29,9 @@ use doorstep_core::sync::protocol::{MAX_PUSH_OPS, OpOutcome, OpResult, PushRespo
 use super::{Session, audit, audit_refused, chain_check, policy};
 use crate::access::{Access, PushAccess};
 use crate::error::AppError;
-use crate::store::{self, FeedItem, QuarantinedEntry, Store, StoreTx, StoredEntry, VisitRecord};
+use crate::store::{
+    self, FeedItem, Lock, QuarantinedEntry, Store, StoreTx, StoredEntry, VisitRecord,
+};
 
 /// How many ops of a push ended each way, for the metrics.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -197,7 +199,14 @@ pub fn push(
             format!("at most {MAX_PUSH_OPS} operations per push"),
         ));
     }
+    // The visits this push writes to, each held alone until it commits (in
+    // id order, so two pushes never wait for each other in a circle); pushes
+    // to other visits run alongside.
+    let touched: BTreeSet<VisitId> = ops.iter().map(|entry| entry.visit_id).collect();
     store::write(store, |tx| {
+        for visit in &touched {
+            tx.lock(Lock::Visit(*visit))?;
+        }
         let mut visits = Visits {
             policies: policy::admitted(tx, now)?.into(),
             ..Visits::default()

@@ -265,8 +265,28 @@ pub struct SignInAttempt {
     pub in_progress: bool,
 }
 
+/// What a write transaction holds alone until it ends ([`StoreTx::lock`]):
+/// everything else runs side by side. Take several in a fixed order (by
+/// kind, then id, ascending) so two transactions never wait for each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Lock<'a> {
+    /// One visit: its chains, its fold, its chain check, its review.
+    Visit(VisitId),
+    /// One case: its assignment.
+    Case(CaseId),
+    /// One device's registration.
+    Device(DeviceId),
+    /// One sign-in limit key (a user name's digest or an address).
+    SignIn(&'a str),
+}
+
 /// The row-level operations of one transaction.
 pub trait StoreTx {
+    /// Holds `what` until this transaction ends; another write transaction
+    /// asking for the same waits. (SQLite has a single writer, so there it
+    /// holds already.)
+    fn lock(&self, what: Lock<'_>) -> Result<(), StoreError>;
+
     /// Adds a user; [`StoreError::Conflict`] if the name is taken.
     fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError>;
     /// A user by login name.
@@ -335,8 +355,11 @@ pub trait StoreTx {
         rejected: Option<RejectCode>,
     ) -> Result<(), StoreError>;
 
-    /// Appends to the change feed; returns its sequence number (from 1, increasing).
-    fn append_feed(&self, item: &FeedItem) -> Result<u64, StoreError>;
+    /// Appends to the change feed. Its sequence number (from 1, increasing,
+    /// without gaps) is given when the transaction commits, so rows become
+    /// visible in sequence order: a reader that has seen `n` has seen every
+    /// row below `n`.
+    fn append_feed(&self, item: &FeedItem) -> Result<(), StoreError>;
     /// Up to `limit` feed rows after `cursor`, in order.
     fn feed_after(&self, cursor: u64, limit: u32) -> Result<Vec<(u64, FeedItem)>, StoreError>;
     /// Up to `limit` feed rows numbered in `cursor + 1 ..= through` that

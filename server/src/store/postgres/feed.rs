@@ -20,6 +20,20 @@ struct FeedColumns {
     removed_from: Option<Vec<Uuid>>,
 }
 
+/// Feed rows as one array per column, for one `UNNEST` insert.
+#[derive(Default)]
+struct FeedRows {
+    seq: Vec<i64>,
+    kind: Vec<&'static str>,
+    case_id: Vec<Option<Uuid>>,
+    visit_id: Vec<Option<Uuid>>,
+    author: Vec<Option<Uuid>>,
+    entry_seq: Vec<Option<i64>>,
+    template_key: Vec<Option<String>>,
+    template_version: Vec<Option<i64>>,
+    removed_from: Vec<Option<String>>,
+}
+
 fn columns(item: &FeedItem) -> Result<FeedColumns, StoreError> {
     Ok(match item {
         FeedItem::Case { case_id } => FeedColumns {
@@ -56,36 +70,65 @@ fn columns(item: &FeedItem) -> Result<FeedColumns, StoreError> {
 }
 
 impl PgTx<'_> {
-    /// Takes the next sequence from the single-row counter (its row lock is
-    /// held until this transaction ends, see the module documentation) and
-    /// stores the row under it.
-    pub(super) fn feed_append(&self, item: &FeedItem) -> Result<u64, StoreError> {
-        let c = columns(item)?;
+    /// Numbers the feed rows this transaction appended and stores them, in
+    /// two statements: the single-row counter moves past them (its row lock
+    /// is held until the commit that follows at once, see the module
+    /// documentation), then every row goes in with one `INSERT … SELECT
+    /// FROM UNNEST`.
+    pub(super) fn flush_feed(&self) -> Result<(), StoreError> {
+        let items = std::mem::take(&mut *self.feed.borrow_mut());
+        if items.is_empty() {
+            return Ok(());
+        }
+        let count = i64::try_from(items.len()).map_err(|_| StoreError::Corrupt("feed"))?;
         let row = self
             .query_opt(
-                "UPDATE feed_counter SET last = last + 1 RETURNING last",
-                &[],
+                "UPDATE feed_counter SET last = last + $1 RETURNING last",
+                &[&count],
             )
             .map_err(db)?
             .ok_or(StoreError::Corrupt("feed_counter"))?;
-        let seq: i64 = col(&row, 0, "feed_counter")?;
+        let last: i64 = col(&row, 0, "feed_counter")?;
+        let first = last - count + 1;
+        let mut rows = FeedRows::default();
+        for (i, item) in (first..).zip(&items) {
+            let c = columns(item)?;
+            rows.seq.push(i);
+            rows.kind.push(c.kind);
+            rows.case_id.push(c.case_id);
+            rows.visit_id.push(c.visit_id);
+            rows.author.push(c.author);
+            rows.entry_seq.push(c.entry_seq);
+            rows.template_key.push(c.template_key);
+            rows.template_version.push(c.template_version);
+            // An array of arrays must be rectangular: each list goes as the
+            // text of a uuid[] literal, cast back in SQL.
+            rows.removed_from.push(c.removed_from.map(|from| {
+                let ids: Vec<String> = from.iter().map(Uuid::to_string).collect();
+                format!("{{{}}}", ids.join(","))
+            }));
+        }
         self.exec(
             "INSERT INTO feed (seq, kind, case_id, visit_id, author, entry_seq, template_key,
-                     template_version, removed_from) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                     template_version, removed_from)
+                 SELECT s, k, c, v, a, e, tk, tv, r::uuid[]
+                 FROM UNNEST($1::bigint[], $2::text[], $3::uuid[], $4::uuid[], $5::uuid[],
+                             $6::bigint[], $7::text[], $8::bigint[], $9::text[])
+                     AS t(s, k, c, v, a, e, tk, tv, r)",
             &[
-                &seq,
-                &c.kind,
-                &c.case_id,
-                &c.visit_id,
-                &c.author,
-                &c.entry_seq,
-                &c.template_key,
-                &c.template_version,
-                &c.removed_from,
+                &rows.seq,
+                &rows.kind,
+                &rows.case_id,
+                &rows.visit_id,
+                &rows.author,
+                &rows.entry_seq,
+                &rows.template_key,
+                &rows.template_version,
+                &rows.removed_from,
             ],
         )
         .map_err(db)?;
-        u64::try_from(seq).map_err(|_| StoreError::Corrupt("feed"))
+        Ok(())
     }
 
     pub(super) fn feed_page(

@@ -15,15 +15,17 @@
 //!
 //! * `read` runs in a `REPEATABLE READ, READ ONLY` transaction: one consistent
 //!   snapshot, like SQLite's read transaction.
-//! * `write` runs in a `READ COMMITTED` transaction that first takes one
-//!   transaction-scoped advisory lock ([`WRITE_LOCK`]), so write transactions
-//!   run one at a time across every replica and see everything committed
-//!   before them. That is the semantics the service is written against (it
-//!   checks, then inserts: an op id's outcome, a chain head, a visit), the
-//!   same as SQLite's single writer; readers are never blocked. The unique
-//!   constraints stay as the last line of defence and map to
-//!   [`StoreError::Conflict`]. It commits when the closure returns `Ok` and
-//!   rolls back otherwise.
+//! * `write` runs in a `READ COMMITTED` transaction. Writers run side by side
+//!   across every replica; what must not interleave is named by the service
+//!   with [`StoreTx::lock`], a transaction-scoped advisory lock per visit (a
+//!   push, a review: one visit's chains and fold), per case (an assignment),
+//!   per device (a registration) and per sign-in limit key. Under such a lock
+//!   each statement sees everything committed before it, so the service's
+//!   "check, then insert" (an op id's outcome, a chain head, a visit) holds
+//!   as it does with SQLite's single writer. A push to visit A never waits
+//!   for a push to visit B. The unique constraints stay as the last line of
+//!   defence and map to [`StoreError::Conflict`]. It commits when the
+//!   closure returns `Ok` and rolls back otherwise.
 //!
 //! # The change feed
 //!
@@ -31,12 +33,14 @@
 //! must already be able to see every sequence below `n`. A plain `SERIAL`
 //! column does not give that (a transaction can take 7, another 8 and commit
 //! first; a reader at 8 then never sees 7). So sequences come from a
-//! single-row counter, `feed_counter`, incremented with `UPDATE … RETURNING`
-//! inside the writing transaction. The row lock is held until commit, so the
-//! transaction that took `n` commits (or rolls back, and `n` is reused) before
-//! any other can take `n + 1`: sequences become visible in order, without
-//! gaps. (The write lock above already serializes writers; the counter keeps
-//! the feed correct on its own, whatever the locking around it.)
+//! single-row counter, `feed_counter`, and are taken in the last step of a
+//! write transaction, just before its commit: the rows it appended wait in
+//! memory, then one `UPDATE … RETURNING` moves the counter past them and one
+//! `INSERT … SELECT FROM UNNEST` stores them. The counter's row lock is held
+//! from that update to the commit, so the transaction that took `n` commits
+//! (or rolls back, and `n` is reused) before any other can take `n + 1`:
+//! sequences become visible in order, without gaps, while everything else
+//! the transactions do runs in parallel.
 //!
 //! # Idempotency and audit
 //!
@@ -68,7 +72,7 @@ use uuid::Uuid;
 use super::sqlite::reject_from;
 use super::{
     AttachmentRef, AuditRecord, CaseRecord, ChainBreak, ChainCheck, ConsoleSessionRecord,
-    DeviceRecord, FeedItem, FeedReader, QuarantinedEntry, SignInAttempt, Store, StoreError,
+    DeviceRecord, FeedItem, FeedReader, Lock, QuarantinedEntry, SignInAttempt, Store, StoreError,
     StoreTx, StoredEntry, TokenRecord, UserRecord, VisitRecord,
 };
 
@@ -82,12 +86,9 @@ mod sign_in;
 /// The schema version this server writes.
 pub const SCHEMA_VERSION: i32 = 8;
 
-/// Key of the advisory lock every write transaction takes (`"doorstep"` in
-/// ASCII); see the module documentation.
-pub const WRITE_LOCK: i64 = 0x646f_6f72_7374_6570;
-
-/// Key of the advisory lock held while the schema is created or migrated.
-const MIGRATE_LOCK: i64 = WRITE_LOCK + 1;
+/// Key of the advisory lock held while the schema is created or migrated
+/// (`"doorstep"` in ASCII, plus one).
+const MIGRATE_LOCK: i64 = 0x646f_6f72_7374_6571;
 
 /// Connections a store opens at most, unless told otherwise.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 16;
@@ -338,14 +339,11 @@ fn transact(
 ) -> Result<(), StoreError> {
     let Conn { client, statements } = conn;
     let tx = if writable {
-        let mut tx = client
+        client
             .build_transaction()
             .isolation_level(IsolationLevel::ReadCommitted)
             .start()
-            .map_err(db)?;
-        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&WRITE_LOCK])
-            .map_err(db)?;
-        tx
+            .map_err(db)?
     } else {
         client
             .build_transaction()
@@ -357,9 +355,42 @@ fn transact(
     let pg = PgTx {
         tx: RefCell::new(tx),
         statements: RefCell::new(statements),
+        feed: RefCell::new(Vec::new()),
     };
     f(&pg)?;
+    // The feed's sequence numbers are taken last, just before the commit, so
+    // the counter's row lock is held for the commit only.
+    pg.flush_feed()?;
     pg.tx.into_inner().commit().map_err(db)
+}
+
+/// The advisory lock key of `what`: a kind tag and the id, hashed to 64 bits
+/// (a collision only makes two unrelated writers wait for each other).
+fn lock_key(what: Lock<'_>) -> i64 {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    match what {
+        Lock::Visit(id) => {
+            hash.update(b"visit");
+            hash.update(id.as_bytes());
+        }
+        Lock::Case(id) => {
+            hash.update(b"case");
+            hash.update(id.as_bytes());
+        }
+        Lock::Device(id) => {
+            hash.update(b"device");
+            hash.update(id.as_bytes());
+        }
+        Lock::SignIn(key) => {
+            hash.update(b"sign-in");
+            hash.update(key.as_bytes());
+        }
+    }
+    let digest = hash.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    i64::from_be_bytes(first)
 }
 
 /// Creates the schema or brings it to [`SCHEMA_VERSION`].
@@ -416,6 +447,8 @@ impl Store for PostgresStore {
 struct PgTx<'a> {
     tx: RefCell<Transaction<'a>>,
     statements: RefCell<&'a mut HashMap<&'static str, Statement>>,
+    /// Feed rows appended, numbered and stored when the transaction commits.
+    feed: RefCell<Vec<FeedItem>>,
 }
 
 impl PgTx<'_> {
@@ -512,6 +545,12 @@ fn stored_entry(row: &Row) -> Result<StoredEntry, StoreError> {
 }
 
 impl StoreTx for PgTx<'_> {
+    fn lock(&self, what: Lock<'_>) -> Result<(), StoreError> {
+        self.exec("SELECT pg_advisory_xact_lock($1)", &[&lock_key(what)])
+            .map_err(db)?;
+        Ok(())
+    }
+
     fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError> {
         self.exec(
             "INSERT INTO users (id, username, password_hash, role, supervisor_id)
@@ -890,8 +929,9 @@ impl StoreTx for PgTx<'_> {
         Ok(())
     }
 
-    fn append_feed(&self, item: &FeedItem) -> Result<u64, StoreError> {
-        self.feed_append(item)
+    fn append_feed(&self, item: &FeedItem) -> Result<(), StoreError> {
+        self.feed.borrow_mut().push(item.clone());
+        Ok(())
     }
 
     fn feed_after(&self, cursor: u64, limit: u32) -> Result<Vec<(u64, FeedItem)>, StoreError> {

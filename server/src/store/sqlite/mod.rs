@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::{
     AttachmentRef, AuditRecord, CaseRecord, ChainBreak, ChainCheck, ConsoleSessionRecord,
-    DeviceRecord, FeedItem, FeedReader, QuarantinedEntry, SignInAttempt, Store, StoreError,
+    DeviceRecord, FeedItem, FeedReader, Lock, QuarantinedEntry, SignInAttempt, Store, StoreError,
     StoreTx, StoredEntry, TokenRecord, UserRecord, VisitRecord,
 };
 
@@ -298,6 +298,11 @@ fn stored_entry(
 }
 
 impl StoreTx for SqliteTx<'_> {
+    fn lock(&self, _: Lock<'_>) -> Result<(), StoreError> {
+        // One writer at a time: a write transaction holds everything.
+        Ok(())
+    }
+
     fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError> {
         self.exec(
             "INSERT INTO users (id, username, password_hash, role, supervisor_id)
@@ -701,8 +706,8 @@ impl StoreTx for SqliteTx<'_> {
         Ok(())
     }
 
-    fn append_feed(&self, item: &FeedItem) -> Result<u64, StoreError> {
-        self.feed_append(item)
+    fn append_feed(&self, item: &FeedItem) -> Result<(), StoreError> {
+        self.feed_append(item).map(|_| ())
     }
 
     fn feed_after(&self, cursor: u64, limit: u32) -> Result<Vec<(u64, FeedItem)>, StoreError> {
