@@ -94,7 +94,11 @@ fn a_push_to_one_visit_does_not_wait_for_another_visits_transaction() {
 
         // A push to visit B on replica two goes through meanwhile.
         assert_eq!(
-            push(&other.base, &agent3, &visit_ops(w.phone3, visit_b, &w.case2)),
+            push(
+                &other.base,
+                &agent3,
+                &visit_ops(w.phone3, visit_b, &w.case2)
+            ),
             3
         );
         // A push to visit A waits for replica one's transaction.
