@@ -91,6 +91,11 @@ impl From<StoreError> for AppError {
             StoreError::Conflict(what) => {
                 AppError::conflict("already_exists", format!("{what} already exists"))
             }
+            StoreError::Busy => AppError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "server_busy",
+                "the server is busy; try again shortly",
+            ),
             StoreError::Unstorable => AppError::unprocessable(
                 "unstorable_text",
                 "the request holds text the server cannot store (a NUL character)",
@@ -112,6 +117,14 @@ impl IntoResponse for AppError {
             code: self.code.to_owned(),
             message: self.message,
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            // Busy for a moment: a phone's sync backs off and comes back.
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("2"),
+            );
+        }
+        response
     }
 }

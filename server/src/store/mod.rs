@@ -35,6 +35,10 @@ pub enum StoreError {
     /// A closure ran to the end without producing its result.
     #[error("transaction produced no result")]
     NoResult,
+    /// The database is too busy to answer in time (no connection free, a
+    /// statement or lock timeout): try again shortly.
+    #[error("the database is busy")]
+    Busy,
     /// Text the database cannot hold (PostgreSQL holds no NUL character):
     /// the client's input, refused as such on every backend.
     #[error("text the database cannot hold")]

@@ -5,11 +5,10 @@
 //!
 //! [`Store`] is synchronous (handlers call it through `spawn_blocking`), so this
 //! backend uses the synchronous `postgres` crate (a blocking wrapper over
-//! `tokio-postgres` that owns a small runtime per connection). Connections sit in
-//! a small pool of our own, a mutex-guarded list plus a condition variable that
-//! bounds how many are open at once: about forty lines, no extra dependency, and
-//! it lets each connection keep its own cache of prepared statements. A
-//! connection that broke is dropped, not returned.
+//! `tokio-postgres` that owns a small runtime per connection) and the blocking
+//! `r2d2` pool ([`pool`]): checkouts, statements and locks wait a bounded
+//! time ([`Timeouts`]), and running out is [`StoreError::Busy`] (`503` with
+//! `Retry-After`). Each connection keeps the statements prepared on it.
 //!
 //! # Transactions
 //!
@@ -56,7 +55,6 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::sync::{Condvar, Mutex, PoisonError};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -66,7 +64,7 @@ use doorstep_core::event_log::LogEntry;
 use doorstep_core::policy::PublishedPolicy;
 use doorstep_core::sync::protocol::{RejectCode, Role};
 use postgres::types::ToSql;
-use postgres::{Client, Config, IsolationLevel, NoTls, Row, Statement, Transaction};
+use postgres::{Client, Config, IsolationLevel, Row, Statement, Transaction};
 use uuid::Uuid;
 
 use super::sqlite::reject_from;
@@ -76,10 +74,13 @@ use super::{
     StoreTx, StoredEntry, TokenRecord, UserRecord, VisitRecord,
 };
 
+pub use pool::Timeouts;
+
 mod attachments;
 mod console;
 mod feed;
 mod policies;
+mod pool;
 mod quarantine;
 mod sign_in;
 
@@ -185,24 +186,10 @@ ALTER TABLE visits ADD COLUMN IF NOT EXISTS chain_checked_at timestamptz,
     policies::MIGRATION,
 ];
 
-/// A connection and the statements prepared on it.
-struct Conn {
-    client: Client,
-    statements: HashMap<&'static str, Statement>,
-}
-
-struct Pool {
-    idle: Vec<Conn>,
-    open: usize,
-}
-
 /// The PostgreSQL store. Holds no state of its own beyond its connections, so
 /// any number of stores (in any number of processes) can share one database.
 pub struct PostgresStore {
-    config: Config,
-    max: usize,
-    pool: Mutex<Pool>,
-    freed: Condvar,
+    pool: pool::Pool,
 }
 
 /// Maps a database error to a [`StoreError`] without the row values some
@@ -215,6 +202,13 @@ fn db(err: postgres::Error) -> StoreError {
                 || *e.code() == postgres::error::SqlState::UNTRANSLATABLE_CHARACTER =>
         {
             StoreError::Unstorable
+        }
+        // A statement or lock timeout (`pool::Timeouts`): come back later.
+        Some(e)
+            if *e.code() == postgres::error::SqlState::QUERY_CANCELED
+                || *e.code() == postgres::error::SqlState::LOCK_NOT_AVAILABLE =>
+        {
+            StoreError::Busy
         }
         Some(e) => StoreError::Database(format!("{}: {}", e.code().code(), e.message())),
         // Connection and protocol errors: the kind, then the cause ("error
@@ -247,9 +241,15 @@ impl PostgresStore {
 
     /// Connects with `config`, keeping at most `max_connections` (at least 1)
     /// connections open, and creates or migrates the schema.
-    pub fn connect(
+    pub fn connect(config: Config, max_connections: usize) -> Result<PostgresStore, StoreError> {
+        PostgresStore::connect_with(config, max_connections, Timeouts::default())
+    }
+
+    /// Like [`PostgresStore::connect`], with the waits bounded by `timeouts`.
+    pub fn connect_with(
         mut config: Config,
         max_connections: usize,
+        timeouts: Timeouts,
     ) -> Result<PostgresStore, StoreError> {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(10));
@@ -258,64 +258,11 @@ impl PostgresStore {
             config.application_name("doorstep-server");
         }
         let store = PostgresStore {
-            config,
-            max: max_connections.max(1),
-            pool: Mutex::new(Pool {
-                idle: Vec::new(),
-                open: 0,
-            }),
-            freed: Condvar::new(),
+            pool: pool::pool(config, max_connections, timeouts)?,
         };
-        let mut conn = store.checkout()?;
-        let migrated = migrate(&mut conn.client);
-        store.checkin(conn, migrated.is_ok());
-        migrated?;
+        let mut conn = pool::checkout(&store.pool)?;
+        migrate(&mut conn.client)?;
         Ok(store)
-    }
-
-    /// Takes an idle connection, opens a new one under the limit, or waits.
-    fn checkout(&self) -> Result<Conn, StoreError> {
-        let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
-        loop {
-            if let Some(conn) = pool.idle.pop() {
-                if conn.client.is_closed() {
-                    pool.open = pool.open.saturating_sub(1);
-                    continue;
-                }
-                return Ok(conn);
-            }
-            if pool.open < self.max {
-                pool.open += 1;
-                drop(pool);
-                return match self.config.connect(NoTls) {
-                    Ok(client) => Ok(Conn {
-                        client,
-                        statements: HashMap::new(),
-                    }),
-                    Err(err) => {
-                        let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
-                        pool.open = pool.open.saturating_sub(1);
-                        self.freed.notify_one();
-                        Err(db(err))
-                    }
-                };
-            }
-            pool = self
-                .freed
-                .wait(pool)
-                .unwrap_or_else(PoisonError::into_inner);
-        }
-    }
-
-    /// Returns a connection to the pool; a broken one is closed instead.
-    fn checkin(&self, conn: Conn, healthy: bool) {
-        let mut pool = self.pool.lock().unwrap_or_else(PoisonError::into_inner);
-        if healthy && !conn.client.is_closed() {
-            pool.idle.push(conn);
-        } else {
-            pool.open = pool.open.saturating_sub(1);
-        }
-        self.freed.notify_one();
     }
 
     fn run(
@@ -323,21 +270,20 @@ impl PostgresStore {
         writable: bool,
         f: &mut dyn FnMut(&dyn StoreTx) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        let mut conn = self.checkout()?;
-        let result = transact(&mut conn, writable, f);
+        let mut conn = pool::checkout(&self.pool)?;
         // A failed statement leaves the connection usable once the transaction
-        // is rolled back (dropping it does); only a closed client is dropped.
-        self.checkin(conn, true);
-        result
+        // is rolled back (dropping it does); a closed one is dropped by the
+        // pool.
+        transact(&mut conn, writable, f)
     }
 }
 
 fn transact(
-    conn: &mut Conn,
+    conn: &mut pool::Conn,
     writable: bool,
     f: &mut dyn FnMut(&dyn StoreTx) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
-    let Conn { client, statements } = conn;
+    let pool::Conn { client, statements } = conn;
     let tx = if writable {
         client
             .build_transaction()
