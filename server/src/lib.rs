@@ -27,4 +27,4 @@ pub mod store;
 pub mod text;
 
 pub use api::{AppState, app, app_with_console};
-pub use error::AppError;
+pub use error::ServiceError;
