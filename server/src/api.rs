@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Path, Query, Request, State};
 use axum::http::{StatusCode, header, request::Parts};
 use axum::middleware::{self, Next};
@@ -162,7 +163,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             Some(_) => return Err(ServiceError::UnsupportedEncoding),
         };
         let bytes = Bytes::from_request(request, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            if over_the_limit(&e) {
                 ServiceError::BodyTooLarge(BodyLimit::Received)
             } else {
                 ServiceError::UnreadableBody
@@ -182,6 +183,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             }
         })
     }
+}
+
+/// Whether a body could not be read because it is over the request limit
+/// (rather than, say, a connection closed midway).
+fn over_the_limit(rejection: &BytesRejection) -> bool {
+    matches!(
+        rejection,
+        BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))
+    )
 }
 
 /// Largest body after zstd decompression, in bytes.
@@ -443,7 +453,7 @@ async fn upload_chunk(
         });
     }
     let chunk = Bytes::from_request(request, &state).await.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        if over_the_limit(&e) {
             ServiceError::ChunkTooLarge
         } else {
             ServiceError::UnreadableBody
