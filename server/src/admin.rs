@@ -9,15 +9,15 @@ use doorstep_core::sync::protocol::Role;
 use uuid::Uuid;
 
 use crate::auth;
-use crate::error::AppError;
+use crate::error::{Missing, ServiceError};
 use crate::service::audit;
 use crate::store::{
     self, CaseRecord, DeviceRecord, FeedItem, Lock, QuarantinedEntry, Store, StoreTx, UserRecord,
 };
 
-fn user_named(tx: &dyn StoreTx, username: &str) -> Result<UserRecord, AppError> {
+fn user_named(tx: &dyn StoreTx, username: &str) -> Result<UserRecord, ServiceError> {
     tx.user_by_name(username)?
-        .ok_or_else(|| AppError::not_found("no user with that name"))
+        .ok_or(ServiceError::NotFound(Missing::User))
 }
 
 /// The bank's minimum password length, in characters.
@@ -54,10 +54,24 @@ impl NewUserRefused {
     }
 }
 
-impl From<NewUserRefused> for AppError {
-    fn from(refused: NewUserRefused) -> Self {
-        AppError::unprocessable(refused.code(), refused.to_string())
-    }
+/// Why an admin's field policy file is refused (all `422 invalid_policy`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PolicyRefused {
+    /// The file is not JSON; the parser's words.
+    #[error("not JSON: {0}")]
+    NotJson(String),
+    /// The file is JSON but not an object.
+    #[error("a policy is a JSON object")]
+    NotAnObject,
+    /// A field the policy does not have (a misspelling), as printable text.
+    #[error("unknown field {0}")]
+    UnknownField(String),
+    /// A field's value is not of its type; the parser's words.
+    #[error("{0}")]
+    WrongValue(String),
+    /// The policy reads but makes no sense (the core's check).
+    #[error("{0}")]
+    Senseless(doorstep_core::policy::PolicyError),
 }
 
 /// Checks a new user's name and password: a name that is not empty, has no
@@ -88,7 +102,7 @@ pub fn create_user(
     role: Role,
     supervisor: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<UserId, AppError> {
+) -> Result<UserId, ServiceError> {
     check_new_user(username, password)?;
     let password_hash = auth::hash_password(password)?;
     store::write(store, |tx| {
@@ -97,10 +111,7 @@ pub fn create_user(
             Some(name) => {
                 let found = user_named(tx, name)?;
                 if found.role != Role::Supervisor {
-                    return Err(AppError::bad_request(
-                        "not_a_supervisor",
-                        "the named supervisor is not a supervisor",
-                    ));
+                    return Err(ServiceError::NamedNotSupervisor);
                 }
                 Some(found.id)
             }
@@ -125,7 +136,7 @@ pub fn create_device(
     username: &str,
     device: DeviceId,
     now: DateTime<Utc>,
-) -> Result<(), AppError> {
+) -> Result<(), ServiceError> {
     crate::service::devices::check_device_id(device)?;
     store::write(store, |tx| {
         let user = user_named(tx, username)?;
@@ -146,11 +157,11 @@ pub fn unlock_user(
     limiter: &crate::login_limit::LoginLimiter,
     username: &str,
     now: DateTime<Utc>,
-) -> Result<(UserId, u64), AppError> {
+) -> Result<(UserId, u64), ServiceError> {
     store::write(store, |tx| {
         let user = tx
             .user_by_name(username)?
-            .ok_or_else(|| AppError::not_found("no user with that name"))?;
+            .ok_or(ServiceError::NotFound(Missing::User))?;
         let cleared = limiter.unlock(tx, username)?;
         audit(tx, now, None, "unlock_user", "user", user.id)?;
         Ok((user.id, cleared))
@@ -158,15 +169,10 @@ pub fn unlock_user(
 }
 
 /// The team a case belongs to: its primary agent's supervisor.
-fn team_of(tx: &dyn StoreTx, agent: UserId) -> Result<Option<UserId>, AppError> {
-    let user = tx
-        .user(agent)?
-        .ok_or_else(|| AppError::unprocessable("unknown_agent", format!("no user {agent}")))?;
+fn team_of(tx: &dyn StoreTx, agent: UserId) -> Result<Option<UserId>, ServiceError> {
+    let user = tx.user(agent)?.ok_or(ServiceError::UnknownAgent(agent))?;
     if user.role != Role::Agent {
-        return Err(AppError::unprocessable(
-            "not_an_agent",
-            format!("user {agent} is not an agent"),
-        ));
+        return Err(ServiceError::NotAnAgent(agent));
     }
     Ok(user.supervisor)
 }
@@ -177,10 +183,11 @@ pub fn import_cases(
     store: &dyn Store,
     cases: &[Case],
     now: DateTime<Utc>,
-) -> Result<Vec<CaseId>, AppError> {
+) -> Result<Vec<CaseId>, ServiceError> {
     for case in cases {
-        case.check().map_err(|e| {
-            AppError::unprocessable("invalid_case", format!("case {}: {e}", case.id))
+        case.check().map_err(|reason| ServiceError::InvalidCase {
+            case: case.id,
+            reason,
         })?;
     }
     store::write(store, |tx| {
@@ -200,7 +207,7 @@ pub fn import_cases(
 
 /// Holds the cases' assignments until the transaction ends, in id order (so
 /// two imports never wait for each other in a circle).
-fn lock_cases(tx: &dyn StoreTx, ids: impl Iterator<Item = CaseId>) -> Result<(), AppError> {
+fn lock_cases(tx: &dyn StoreTx, ids: impl Iterator<Item = CaseId>) -> Result<(), ServiceError> {
     let ids: std::collections::BTreeSet<CaseId> = ids.collect();
     for id in ids {
         tx.lock(Lock::Case(id))?;
@@ -215,7 +222,7 @@ fn put_case(
     case: Case,
     supervisor: Option<UserId>,
     now: DateTime<Utc>,
-) -> Result<(), AppError> {
+) -> Result<(), ServiceError> {
     let before = tx.case(case.id)?;
     let id = case.id;
     let removed: Vec<UserId> = before
@@ -254,7 +261,7 @@ fn put_case(
 /// them then (a new agent's phone pulled past them), so whoever gained the
 /// case now receives its whole history after the case itself. Devices that
 /// had the entries already take them as duplicates.
-fn refeed_visits(tx: &dyn StoreTx, case_id: CaseId) -> Result<(), AppError> {
+fn refeed_visits(tx: &dyn StoreTx, case_id: CaseId) -> Result<(), ServiceError> {
     for visit in tx.case_visits(case_id)? {
         let mut entries = tx.visit_entries(visit.id)?;
         entries.sort_by_key(|stored| (stored.entry.author, stored.entry.seq));
@@ -276,12 +283,12 @@ pub fn reassign_case(
     case_id: CaseId,
     agent: &str,
     now: DateTime<Utc>,
-) -> Result<(), AppError> {
+) -> Result<(), ServiceError> {
     store::write(store, |tx| {
         tx.lock(Lock::Case(case_id))?;
         let record = tx
             .case(case_id)?
-            .ok_or_else(|| AppError::not_found(format!("no case {case_id}")))?;
+            .ok_or(ServiceError::NotFound(Missing::Case(case_id)))?;
         let agent = user_named(tx, agent)?;
         let supervisor = team_of(tx, agent.id)?;
         let mut case = record.case;
@@ -298,13 +305,10 @@ pub fn publish_template(
     store: &dyn Store,
     template: &ChecklistTemplate,
     now: DateTime<Utc>,
-) -> Result<(), AppError> {
+) -> Result<(), ServiceError> {
     store::write(store, |tx| {
         if !tx.insert_template(template)? {
-            return Err(AppError::conflict(
-                "template_exists",
-                "this template key and version are already published",
-            ));
+            return Err(ServiceError::TemplateExists);
         }
         tx.append_feed(&FeedItem::Template {
             key: template.key().to_owned(),
@@ -322,7 +326,7 @@ pub fn quarantined(
     store: &dyn Store,
     limit: u32,
     now: DateTime<Utc>,
-) -> Result<Vec<QuarantinedEntry>, AppError> {
+) -> Result<Vec<QuarantinedEntry>, ServiceError> {
     store::write(store, |tx| {
         let found = tx.quarantined(limit)?;
         audit(tx, now, None, "list_quarantine", "quarantine", found.len())?;
@@ -334,21 +338,17 @@ pub fn quarantined(
 /// names must be one the policy has (a misspelt field would otherwise be
 /// silently left at its default), and fields it leaves out keep the
 /// defaults.
-pub fn policy_from_json(text: &str) -> Result<Policy, AppError> {
-    let invalid = |message: String| AppError::unprocessable("invalid_policy", message);
+pub fn policy_from_json(text: &str) -> Result<Policy, ServiceError> {
     let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| invalid(format!("not JSON: {e}")))?;
-    let known = serde_json::to_value(Policy::default()).map_err(|e| AppError::internal(&e))?;
+        serde_json::from_str(text).map_err(|e| PolicyRefused::NotJson(e.to_string()))?;
+    let known = serde_json::to_value(Policy::default()).map_err(|e| ServiceError::internal(&e))?;
     let (Some(fields), Some(known)) = (value.as_object(), known.as_object()) else {
-        return Err(invalid("a policy is a JSON object".into()));
+        return Err(PolicyRefused::NotAnObject.into());
     };
     if let Some(unknown) = fields.keys().find(|key| !known.contains_key(*key)) {
-        return Err(invalid(format!(
-            "unknown field {}",
-            crate::text::visible_line(unknown)
-        )));
+        return Err(PolicyRefused::UnknownField(crate::text::visible_line(unknown)).into());
     }
-    serde_json::from_value(value).map_err(|e| invalid(e.to_string()))
+    serde_json::from_value(value).map_err(|e| PolicyRefused::WrongValue(e.to_string()).into())
 }
 
 /// Publishes `policy` as the bank's next field policy version; returns the
@@ -360,27 +360,21 @@ pub fn publish_policy(
     store: &dyn Store,
     policy: &Policy,
     now: DateTime<Utc>,
-) -> Result<u32, AppError> {
-    policy
-        .check()
-        .map_err(|e| AppError::unprocessable("invalid_policy", e.to_string()))?;
+) -> Result<u32, ServiceError> {
+    policy.check().map_err(PolicyRefused::Senseless)?;
     store::write(store, |tx| {
         let in_force = crate::service::policy::in_force(tx)?;
         if in_force.policy == *policy {
-            return Err(AppError::conflict(
-                "policy_unchanged",
-                format!("this is the policy in force (version {})", in_force.version),
-            ));
+            return Err(ServiceError::PolicyUnchanged {
+                in_force: in_force.version,
+            });
         }
         let published = PublishedPolicy {
             version: in_force.version + 1,
             policy: policy.clone(),
         };
         if !tx.insert_policy(&published, now)? {
-            return Err(AppError::conflict(
-                "policy_exists",
-                "another admin published this version meanwhile; try again",
-            ));
+            return Err(ServiceError::PolicyExists);
         }
         audit(tx, now, None, "publish_policy", "policy", published.version)?;
         Ok(published.version)
@@ -392,10 +386,10 @@ pub fn deactivate_device(
     store: &dyn Store,
     device: DeviceId,
     now: DateTime<Utc>,
-) -> Result<(), AppError> {
+) -> Result<(), ServiceError> {
     store::write(store, |tx| {
         if !tx.set_device_active(device, false)? {
-            return Err(AppError::not_found(format!("no device {device}")));
+            return Err(ServiceError::NotFound(Missing::Device(device)));
         }
         audit(tx, now, None, "deactivate_device", "device", device)
     })
@@ -407,9 +401,10 @@ pub enum CsvImportError {
     /// The file has problems, listed line by line.
     #[error("the file has problems; nothing was imported:\n{0}")]
     Problems(crate::case_csv::Problems),
-    /// The store refused or failed.
+    /// The import was refused (another team's case or agent, an agent who
+    /// is not one), or the store refused or failed.
     #[error(transparent)]
-    Store(#[from] AppError),
+    Store(#[from] ServiceError),
 }
 
 /// Checks a whole case CSV file (see [`crate::case_csv`]) against the users on
@@ -441,7 +436,7 @@ pub fn check_cases_csv(store: &dyn Store, bytes: &[u8]) -> Result<Vec<Case>, Csv
         };
         let parsed = crate::case_csv::parse(bytes, &mut users);
         match failure {
-            Some(e) => Err(AppError::from(e)),
+            Some(e) => Err(ServiceError::from(e)),
             None => Ok(parsed),
         }
     })?;
@@ -450,14 +445,11 @@ pub fn check_cases_csv(store: &dyn Store, bytes: &[u8]) -> Result<Vec<Case>, Csv
 
 /// The team a console user may import into and assign within: a supervisor's
 /// own team (`Some`), any team for an admin (`None`). Agents may not.
-fn scope_of(actor: &UserRecord) -> Result<Option<UserId>, AppError> {
+fn scope_of(actor: &UserRecord) -> Result<Option<UserId>, ServiceError> {
     match actor.role {
         Role::Supervisor => Ok(Some(actor.id)),
         Role::Admin => Ok(None),
-        Role::Agent => Err(AppError::forbidden(
-            "not_a_supervisor",
-            "only supervisors and admins manage cases",
-        )),
+        Role::Agent => Err(ServiceError::ManagesNoCases),
     }
 }
 
@@ -488,7 +480,7 @@ pub fn check_cases_csv_as(
         };
         let parsed = crate::case_csv::parse_lines(bytes, &mut users);
         if let Some(e) = failure {
-            return Err(AppError::from(e));
+            return Err(ServiceError::from(e));
         }
         let rows = match parsed {
             Ok(rows) => rows,
@@ -548,10 +540,7 @@ pub fn import_cases_csv_as(
                     .case(case.id)?
                     .is_some_and(|existing| existing.supervisor != Some(team))
             {
-                return Err(AppError::forbidden(
-                    "other_team_case",
-                    format!("case {} belongs to another team", case.id),
-                ));
+                return Err(ServiceError::OtherTeamCase(case.id));
             }
             let partner_team = case
                 .assigned
@@ -562,10 +551,7 @@ pub fn import_cases_csv_as(
             if let Some(team) = team
                 && (supervisor != Some(team) || partner_team.is_some_and(|p| p != Some(team)))
             {
-                return Err(AppError::forbidden(
-                    "other_team_agent",
-                    format!("case {}: an agent of another team", case.id),
-                ));
+                return Err(ServiceError::OtherTeamAgent(Some(case.id)));
             }
             put_case(tx, case.clone(), supervisor, now)?;
             audit_by(tx, actor, now, "console_import_case", case.id)?;
@@ -588,19 +574,16 @@ pub fn assign_case_as(
     primary: UserId,
     partner: Option<UserId>,
     now: DateTime<Utc>,
-) -> Result<(), AppError> {
+) -> Result<(), ServiceError> {
     let team = scope_of(actor)?;
     store::write(store, |tx| {
         tx.lock(Lock::Case(case_id))?;
         let record = tx
             .case(case_id)?
             .filter(|r| team.is_none_or(|t| r.supervisor == Some(t)))
-            .ok_or_else(|| AppError::not_found(format!("no case {case_id}")))?;
+            .ok_or(ServiceError::NotFound(Missing::Case(case_id)))?;
         if partner == Some(primary) {
-            return Err(AppError::unprocessable(
-                "partner_is_agent",
-                "the partner is the primary agent",
-            ));
+            return Err(ServiceError::PartnerIsAgent);
         }
         let supervisor = team_of(tx, primary)?;
         let partner_team = partner.map(|p| team_of(tx, p)).transpose()?;
@@ -608,10 +591,7 @@ pub fn assign_case_as(
             let outside =
                 supervisor != Some(team) || partner_team.is_some_and(|their| their != Some(team));
             if outside {
-                return Err(AppError::forbidden(
-                    "other_team_agent",
-                    "an agent of another team",
-                ));
+                return Err(ServiceError::OtherTeamAgent(None));
             }
         }
         let mut case = record.case;
@@ -627,7 +607,7 @@ fn audit_by(
     now: DateTime<Utc>,
     action: &str,
     case_id: CaseId,
-) -> Result<(), AppError> {
+) -> Result<(), ServiceError> {
     tx.append_audit(&crate::store::AuditRecord {
         at: now,
         user: Some(actor.id),

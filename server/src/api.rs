@@ -1,10 +1,12 @@
 //! The HTTP surface: [`app`] builds the router; handlers read bodies with
 //! [`JsonBody`], authenticate with [`Bearer`], and run the service on the
-//! blocking pool.
+//! blocking pool. Every refusal, the extractors' included, is a
+//! [`ServiceError`], answered by its one `IntoResponse`.
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::extract::{FromRequest, FromRequestParts, MatchedPath, Path, Query, Request, State};
 use axum::http::{StatusCode, header, request::Parts};
 use axum::middleware::{self, Next};
@@ -21,7 +23,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use crate::blobs::BlobStore;
-use crate::error::AppError;
+use crate::error::{BodyLimit, MediaType, Missing, QueryParams, ServiceError, Unauthenticated};
 use crate::login_limit::{ClientAddress, LoginLimiter};
 use crate::metrics::Metrics;
 use crate::password_gate::PasswordGate;
@@ -127,8 +129,8 @@ async fn count_requests(State(state): State<AppState>, request: Request, next: N
 
 /// Runs blocking service code off the async workers.
 async fn blocking<R: Send + 'static>(
-    f: impl FnOnce() -> Result<R, AppError> + Send + 'static,
-) -> Result<R, AppError> {
+    f: impl FnOnce() -> Result<R, ServiceError> + Send + 'static,
+) -> Result<R, ServiceError> {
     tokio::task::spawn_blocking(f).await?
 }
 
@@ -138,20 +140,18 @@ async fn blocking<R: Send + 'static>(
 pub struct JsonBody<T>(pub T);
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
-    type Rejection = AppError;
+    type Rejection = ServiceError;
 
-    async fn from_request(request: Request, state: &S) -> Result<Self, AppError> {
+    async fn from_request(request: Request, state: &S) -> Result<Self, ServiceError> {
         let headers = request.headers();
         let is_json = headers
             .get(header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.trim_start().starts_with("application/json"));
         if !is_json {
-            return Err(AppError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
-                "the body must be application/json",
-            ));
+            return Err(ServiceError::UnsupportedMediaType {
+                expected: MediaType::Json,
+            });
         }
         let zstd = match headers
             .get(header::CONTENT_ENCODING)
@@ -160,23 +160,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
             None => false,
             Some(v) if v == b"identity" => false,
             Some(v) if v == b"zstd" => true,
-            Some(_) => {
-                return Err(AppError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_encoding",
-                    "bodies may be plain or zstd-compressed",
-                ));
-            }
+            Some(_) => return Err(ServiceError::UnsupportedEncoding),
         };
         let bytes = Bytes::from_request(request, state).await.map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                AppError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    format!("the body exceeds {MAX_BODY_BYTES} bytes"),
-                )
+            if over_the_limit(&e) {
+                ServiceError::BodyTooLarge(BodyLimit::Received)
             } else {
-                AppError::bad_request("unreadable_body", "the body could not be read")
+                ServiceError::UnreadableBody
             }
         })?;
         let bytes = if zstd {
@@ -186,41 +176,40 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         };
         serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
             // Only the error's category and position: its text may quote input.
-            let at = format!("line {} column {}", e.line(), e.column());
+            let (line, column) = (e.line(), e.column());
             match e.classify() {
-                serde_json::error::Category::Data => AppError::unprocessable(
-                    "invalid_body",
-                    format!("the body does not have the expected shape ({at})"),
-                ),
-                _ => AppError::bad_request(
-                    "malformed_json",
-                    format!("the body is not valid JSON ({at})"),
-                ),
+                serde_json::error::Category::Data => ServiceError::InvalidBody { line, column },
+                _ => ServiceError::MalformedJson { line, column },
             }
         })
     }
+}
+
+/// Whether a body could not be read because it is over the request limit
+/// (rather than, say, a connection closed midway).
+fn over_the_limit(rejection: &BytesRejection) -> bool {
+    matches!(
+        rejection,
+        BytesRejection::FailedToBufferBody(FailedToBufferBody::LengthLimitError(_))
+    )
 }
 
 /// Largest body after zstd decompression, in bytes.
 pub const MAX_DECODED_BYTES: usize = 8 * MAX_BODY_BYTES;
 
 /// Decompresses a zstd body, refusing to inflate beyond [`MAX_DECODED_BYTES`].
-fn decompress(compressed: &[u8]) -> Result<Vec<u8>, AppError> {
+fn decompress(compressed: &[u8]) -> Result<Vec<u8>, ServiceError> {
     use std::io::Read as _;
-    let malformed = || AppError::bad_request("malformed_zstd", "the body is not valid zstd");
-    let decoder = zstd::stream::read::Decoder::new(compressed).map_err(|_| malformed())?;
+    let decoder =
+        zstd::stream::read::Decoder::new(compressed).map_err(|_| ServiceError::MalformedZstd)?;
     let mut out = Vec::new();
     let limit = u64::try_from(MAX_DECODED_BYTES).unwrap_or(u64::MAX);
     decoder
         .take(limit.saturating_add(1))
         .read_to_end(&mut out)
-        .map_err(|_| malformed())?;
+        .map_err(|_| ServiceError::MalformedZstd)?;
     if out.len() > MAX_DECODED_BYTES {
-        return Err(AppError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("the body inflates beyond {MAX_DECODED_BYTES} bytes"),
-        ));
+        return Err(ServiceError::BodyTooLarge(BodyLimit::Decompressed));
     }
     Ok(out)
 }
@@ -229,9 +218,9 @@ fn decompress(compressed: &[u8]) -> Result<Vec<u8>, AppError> {
 pub struct Bearer(pub Session);
 
 impl FromRequestParts<AppState> for Bearer {
-    type Rejection = AppError;
+    type Rejection = ServiceError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AppError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ServiceError> {
         let token = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -239,7 +228,7 @@ impl FromRequestParts<AppState> for Bearer {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(|t| t.trim().to_owned())
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| AppError::unauthorized("a bearer token is required"))?;
+            .ok_or(ServiceError::Unauthenticated(Unauthenticated::NoToken))?;
         let store = state.store.clone();
         let now = state.clock.now();
         let session = blocking(move || service::authenticate(store.as_ref(), &token, now)).await?;
@@ -264,15 +253,15 @@ async fn openapi() -> Response {
     ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON).into_response()
 }
 
-async fn not_found() -> AppError {
-    AppError::not_found("no such endpoint")
+async fn not_found() -> ServiceError {
+    ServiceError::NotFound(Missing::Endpoint)
 }
 
 async fn login(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
     JsonBody(request): JsonBody<LoginRequest>,
-) -> Result<Response, Response> {
+) -> Result<Response, ServiceError> {
     let store = state.store.clone();
     let attempt = Attempt {
         channel: "login",
@@ -286,9 +275,7 @@ async fn login(
         move |now| service::login(store.as_ref(), &request, now),
         sign_in_guard::judge_api,
     )
-    .await
-    .map_err(IntoResponse::into_response)?
-    .map_err(IntoResponse::into_response)?;
+    .await??;
     Ok(Json(response).into_response())
 }
 
@@ -296,7 +283,7 @@ async fn register_device(
     State(state): State<AppState>,
     ClientAddress(address): ClientAddress,
     JsonBody(request): JsonBody<RegisterDeviceRequest>,
-) -> Result<Response, Response> {
+) -> Result<Response, ServiceError> {
     let store = state.store.clone();
     let attempt = Attempt {
         channel: "register_device",
@@ -310,16 +297,14 @@ async fn register_device(
         move |now| service::devices::register_device(store.as_ref(), &request, now),
         sign_in_guard::judge_api,
     )
-    .await
-    .map_err(IntoResponse::into_response)?
-    .map_err(IntoResponse::into_response)?;
+    .await??;
     Ok(Json(response).into_response())
 }
 
 async fn logout(
     State(state): State<AppState>,
     Bearer(session): Bearer,
-) -> Result<StatusCode, AppError> {
+) -> Result<StatusCode, ServiceError> {
     let store = state.store.clone();
     let now = state.clock.now();
     blocking(move || service::logout(store.as_ref(), &session, now)).await?;
@@ -331,17 +316,13 @@ async fn push(
     protocol: NamedProtocol,
     Bearer(session): Bearer,
     JsonBody(body): JsonBody<AnyPushBody>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ServiceError> {
     let too_many = match &body {
         AnyPushBody::Chains(request) => request.len() > MAX_PUSH_OPS,
         AnyPushBody::Ops(request) => request.ops.len() > MAX_PUSH_OPS,
     };
     if too_many {
-        return Err(AppError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "too_many_ops",
-            format!("at most {MAX_PUSH_OPS} operations per push"),
-        ));
+        return Err(ServiceError::TooManyOps);
     }
     let store = state.store.clone();
     let now = state.clock.now();
@@ -378,13 +359,8 @@ async fn pull(
     State(state): State<AppState>,
     Bearer(session): Bearer,
     query: Result<Query<PullQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, AppError> {
-    let Query(query) = query.map_err(|_| {
-        AppError::bad_request(
-            "invalid_query",
-            "cursor and limit must be non-negative integers",
-        )
-    })?;
+) -> Result<Response, ServiceError> {
+    let Query(query) = query.map_err(|_| ServiceError::InvalidQuery(QueryParams::Pull))?;
     let store = state.store.clone();
     let now = state.clock.now();
     let limit = query.limit.unwrap_or(MAX_PULL_LIMIT);
@@ -399,9 +375,8 @@ async fn review(
     Bearer(session): Bearer,
     visit_id: Result<Path<VisitId>, axum::extract::rejection::PathRejection>,
     JsonBody(request): JsonBody<ReviewRequest>,
-) -> Result<Response, AppError> {
-    let Path(visit_id) =
-        visit_id.map_err(|_| AppError::bad_request("invalid_visit_id", "not a visit id"))?;
+) -> Result<Response, ServiceError> {
+    let Path(visit_id) = visit_id.map_err(|_| ServiceError::InvalidVisitId)?;
     let store = state.store.clone();
     let now = state.clock.now();
     let entry = blocking(move || {
@@ -425,12 +400,9 @@ async fn own_chain(
     Bearer(session): Bearer,
     visit_id: Result<Path<VisitId>, axum::extract::rejection::PathRejection>,
     query: Result<Query<ChainQuery>, axum::extract::rejection::QueryRejection>,
-) -> Result<Response, AppError> {
-    let Path(visit_id) =
-        visit_id.map_err(|_| AppError::bad_request("invalid_visit_id", "not a visit id"))?;
-    let Query(query) = query.map_err(|_| {
-        AppError::bad_request("invalid_query", "from must be a non-negative integer")
-    })?;
+) -> Result<Response, ServiceError> {
+    let Path(visit_id) = visit_id.map_err(|_| ServiceError::InvalidVisitId)?;
+    let Query(query) = query.map_err(|_| ServiceError::InvalidQuery(QueryParams::Chain))?;
     let store = state.store.clone();
     let now = state.clock.now();
     let chain = blocking(move || {
@@ -453,7 +425,7 @@ async fn upload_state(
     State(state): State<AppState>,
     Bearer(session): Bearer,
     Path(sha256): Path<String>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ServiceError> {
     let (store, blobs) = (state.store.clone(), state.blobs.clone());
     let answer = blocking(move || {
         service::attachments::upload_state(store.as_ref(), &blobs, &session, &sha256)
@@ -468,42 +440,28 @@ async fn upload_chunk(
     Path(sha256): Path<String>,
     query: Result<Query<ChunkQuery>, axum::extract::rejection::QueryRejection>,
     request: Request,
-) -> Result<Response, AppError> {
-    let Query(query) = query.map_err(|_| {
-        AppError::bad_request(
-            "invalid_query",
-            "offset and total must be non-negative integers",
-        )
-    })?;
+) -> Result<Response, ServiceError> {
+    let Query(query) = query.map_err(|_| ServiceError::InvalidQuery(QueryParams::Chunk))?;
     let is_octets = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.trim_start().starts_with("application/octet-stream"));
     if !is_octets {
-        return Err(AppError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "a chunk must be application/octet-stream",
-        ));
+        return Err(ServiceError::UnsupportedMediaType {
+            expected: MediaType::OctetStream,
+        });
     }
     let chunk = Bytes::from_request(request, &state).await.map_err(|e| {
-        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            AppError::new(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "chunk_too_large",
-                format!(
-                    "a chunk can be at most {} bytes",
-                    doorstep_core::sync::protocol::MAX_ATTACHMENT_CHUNK_BYTES
-                ),
-            )
+        if over_the_limit(&e) {
+            ServiceError::ChunkTooLarge
         } else {
-            AppError::bad_request("unreadable_body", "the body could not be read")
+            ServiceError::UnreadableBody
         }
     })?;
     let (store, blobs) = (state.store.clone(), state.blobs.clone());
     let now = state.clock.now();
-    let outcome = blocking(move || {
+    let answer = blocking(move || {
         let chunk = service::attachments::Chunk {
             sha256: &sha256,
             offset: query.offset,
@@ -513,25 +471,14 @@ async fn upload_chunk(
         service::attachments::put_chunk(store.as_ref(), &blobs, &session, chunk, now)
     })
     .await?;
-    Ok(match outcome {
-        service::attachments::ChunkOutcome::Accepted(answer) => Json(answer).into_response(),
-        service::attachments::ChunkOutcome::WrongOffset(received) => (
-            StatusCode::CONFLICT,
-            Json(doorstep_core::sync::protocol::WrongOffset {
-                code: "wrong_offset".into(),
-                message: "send the bytes from `received` on".into(),
-                received,
-            }),
-        )
-            .into_response(),
-    })
+    Ok(Json(answer).into_response())
 }
 
 async fn download_attachment(
     State(state): State<AppState>,
     Bearer(session): Bearer,
     Path(sha256): Path<String>,
-) -> Result<Response, AppError> {
+) -> Result<Response, ServiceError> {
     let (store, blobs) = (state.store.clone(), state.blobs.clone());
     let now = state.clock.now();
     let etag = format!("\"{sha256}\"");

@@ -6,25 +6,25 @@ use argon2::password_hash::{Output, PasswordHash, PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
 use sha2::{Digest, Sha256};
 
-use crate::error::AppError;
+use crate::error::ServiceError;
 
 /// How long a token works, in hours.
 pub const TOKEN_HOURS: i64 = 12;
 
-fn random_bytes<const N: usize>() -> Result<[u8; N], AppError> {
+fn random_bytes<const N: usize>() -> Result<[u8; N], ServiceError> {
     let mut bytes = [0u8; N];
-    getrandom::fill(&mut bytes).map_err(|e| AppError::internal(&e))?;
+    getrandom::fill(&mut bytes).map_err(|e| ServiceError::internal(&e))?;
     Ok(bytes)
 }
 
 /// Hashes a password into an argon2id PHC string with a random salt.
-pub fn hash_password(password: &str) -> Result<String, AppError> {
+pub fn hash_password(password: &str) -> Result<String, ServiceError> {
     let salt_bytes: [u8; 16] = random_bytes()?;
-    let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| AppError::internal(&e))?;
+    let salt = SaltString::encode_b64(&salt_bytes).map_err(|e| ServiceError::internal(&e))?;
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|hash| hash.to_string())
-        .map_err(|e| AppError::internal(&e))
+        .map_err(|e| ServiceError::internal(&e))
 }
 
 /// Argon2 working memory (19 MiB with the default parameters) kept between
@@ -101,7 +101,7 @@ pub fn verify_nothing(password: &str) {
 }
 
 /// A new token: 32 random bytes as 64 hex digits.
-pub fn new_token() -> Result<String, AppError> {
+pub fn new_token() -> Result<String, ServiceError> {
     Ok(hex::encode(random_bytes::<32>()?))
 }
 

@@ -8,7 +8,7 @@ use axum::http::{HeaderMap, HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::error::AppError;
+use crate::error::ServiceError;
 
 /// zstd level for responses: fast, and most of the gain on JSON.
 pub const RESPONSE_ZSTD_LEVEL: i32 = 3;
@@ -69,11 +69,11 @@ pub async fn compress_json_responses(request: Request, next: Next) -> Response {
     }
     let bytes = match to_bytes(body, MAX_COMPRESSED_INPUT).await {
         Ok(bytes) => bytes,
-        Err(e) => return AppError::internal(&e).into_response(),
+        Err(e) => return ServiceError::internal(&e).into_response(),
     };
     let compressed = match zstd::bulk::compress(&bytes, RESPONSE_ZSTD_LEVEL) {
         Ok(compressed) => compressed,
-        Err(e) => return AppError::internal(&e).into_response(),
+        Err(e) => return ServiceError::internal(&e).into_response(),
     };
     parts.headers.remove(header::CONTENT_LENGTH);
     parts

@@ -6,6 +6,9 @@
 //! Layers, from the bottom: [`store`] moves rows; [`access`] decides who may
 //! read, push to, review or download what; [`service`] holds every rule
 //! (using the core's merge rules, so phone and server agree); [`api`] is HTTP.
+//! What goes wrong is an [`error::ServiceError`] variant named for it, whose
+//! code and status [`error`] alone decides; the API answers it in one place
+//! and the [`console`] matches the variants.
 
 pub mod access;
 pub mod admin;
@@ -27,4 +30,4 @@ pub mod store;
 pub mod text;
 
 pub use api::{AppState, app, app_with_console};
-pub use error::AppError;
+pub use error::ServiceError;

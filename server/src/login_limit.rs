@@ -30,11 +30,9 @@
 
 use std::net::IpAddr;
 
-use axum::Json;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{HeaderValue, header};
+use axum::response::Response;
 use chrono::{DateTime, Duration, Utc};
-use doorstep_core::sync::protocol::ErrorBody;
 use sha2::{Digest, Sha256};
 
 use crate::store::{Lock, SignInAttempt, StoreError, StoreTx};
@@ -65,7 +63,8 @@ impl Default for LimitPolicy {
     }
 }
 
-/// A refused sign-in attempt: try again after this many seconds.
+/// A refused sign-in attempt: try again after this many seconds (answered as
+/// [`crate::error::ServiceError::TooManyAttempts`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TooManyAttempts {
     /// Seconds until an attempt will be considered again (at least 1).
@@ -78,23 +77,6 @@ pub fn with_retry_after(mut response: Response, seconds: u64) -> Response {
         .headers_mut()
         .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
     response
-}
-
-impl IntoResponse for TooManyAttempts {
-    /// `429` with `Retry-After` and the `too_many_attempts` error body.
-    fn into_response(self) -> Response {
-        let body = ErrorBody {
-            code: "too_many_attempts".into(),
-            message: format!(
-                "too many sign-in attempts; try again in {} seconds",
-                self.retry_after_seconds
-            ),
-        };
-        with_retry_after(
-            (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response(),
-            self.retry_after_seconds,
-        )
-    }
 }
 
 /// The limit key of a user name: its SHA-256, so a key is small whatever was

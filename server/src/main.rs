@@ -205,7 +205,7 @@ fn run(cli: Cli) -> Result<(), String> {
                 supervisor.as_deref(),
                 now,
             )
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.report())?;
             println!("user {id}");
             Ok(())
         }
@@ -213,8 +213,7 @@ fn run(cli: Cli) -> Result<(), String> {
             username,
             device_id,
         } => {
-            admin::create_device(store_ref, &username, device_id, now)
-                .map_err(|e| e.to_string())?;
+            admin::create_device(store_ref, &username, device_id, now).map_err(|e| e.report())?;
             println!("device {device_id}");
             Ok(())
         }
@@ -229,8 +228,10 @@ fn run(cli: Cli) -> Result<(), String> {
             if csv {
                 let bytes = std::fs::read(&file)
                     .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-                let ids =
-                    admin::import_cases_csv(store_ref, &bytes, now).map_err(|e| e.to_string())?;
+                let ids = admin::import_cases_csv(store_ref, &bytes, now).map_err(|e| match e {
+                    admin::CsvImportError::Store(e) => e.report(),
+                    problems => problems.to_string(),
+                })?;
                 for id in ids {
                     println!("case {id}");
                 }
@@ -244,7 +245,7 @@ fn run(cli: Cli) -> Result<(), String> {
                     e.column()
                 )
             })?;
-            for id in admin::import_cases(store_ref, &cases, now).map_err(|e| e.to_string())? {
+            for id in admin::import_cases(store_ref, &cases, now).map_err(|e| e.report())? {
                 println!("case {id}");
             }
             Ok(())
@@ -252,36 +253,35 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::PublishTemplate { file } => {
             let template =
                 ChecklistTemplate::from_json(&read_file(&file)?).map_err(|e| e.to_string())?;
-            admin::publish_template(store_ref, &template, now).map_err(|e| e.to_string())?;
+            admin::publish_template(store_ref, &template, now).map_err(|e| e.report())?;
             println!("template {}@{}", template.key(), template.version());
             Ok(())
         }
         Command::PublishPolicy { file } => {
-            let policy = admin::policy_from_json(&read_file(&file)?).map_err(|e| e.to_string())?;
-            let version =
-                admin::publish_policy(store_ref, &policy, now).map_err(|e| e.to_string())?;
+            let policy = admin::policy_from_json(&read_file(&file)?).map_err(|e| e.report())?;
+            let version = admin::publish_policy(store_ref, &policy, now).map_err(|e| e.report())?;
             println!("policy version {version}");
             Ok(())
         }
         Command::ReassignCase { case_id, agent } => {
-            admin::reassign_case(store_ref, case_id, &agent, now).map_err(|e| e.to_string())?;
+            admin::reassign_case(store_ref, case_id, &agent, now).map_err(|e| e.report())?;
             println!("case {case_id}");
             Ok(())
         }
         Command::UnlockUser { username } => {
             let limiter = doorstep_server::login_limit::LoginLimiter::default();
-            let (id, cleared) = admin::unlock_user(store_ref, &limiter, &username, now)
-                .map_err(|e| e.to_string())?;
+            let (id, cleared) =
+                admin::unlock_user(store_ref, &limiter, &username, now).map_err(|e| e.report())?;
             println!("user {id} unlocked ({cleared} sign-in attempts cleared)");
             Ok(())
         }
         Command::DeactivateDevice { device_id } => {
-            admin::deactivate_device(store_ref, device_id, now).map_err(|e| e.to_string())?;
+            admin::deactivate_device(store_ref, device_id, now).map_err(|e| e.report())?;
             println!("device {device_id} deactivated");
             Ok(())
         }
         Command::Quarantine { limit } => {
-            let kept = admin::quarantined(store_ref, limit, now).map_err(|e| e.to_string())?;
+            let kept = admin::quarantined(store_ref, limit, now).map_err(|e| e.report())?;
             for q in &kept {
                 let case = q.case_id.map_or_else(|| "-".to_owned(), |c| c.to_string());
                 println!(

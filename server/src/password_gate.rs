@@ -11,39 +11,17 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
-use axum::Json;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use doorstep_core::sync::protocol::ErrorBody;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-
-use crate::login_limit::with_retry_after;
 
 /// How many attempts may wait per running check, by default.
 pub const WAITING_PER_CHECK: usize = 256;
 
-/// A sign-in turned away because too many are waiting to check a password.
+/// A sign-in turned away because too many are waiting to check a password
+/// (answered as [`crate::error::ServiceError::SignInBusy`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SignInBusy {
     /// Seconds to wait before trying again (at least 1).
     pub retry_after_seconds: u64,
-}
-
-impl IntoResponse for SignInBusy {
-    /// `503` with `Retry-After` and the `sign_in_busy` error body.
-    fn into_response(self) -> Response {
-        let body = ErrorBody {
-            code: "sign_in_busy".into(),
-            message: format!(
-                "too many sign-ins at once; try again in {} seconds",
-                self.retry_after_seconds
-            ),
-        };
-        with_retry_after(
-            (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response(),
-            self.retry_after_seconds,
-        )
-    }
 }
 
 /// Bounds the password checks running at once; see the module documentation.

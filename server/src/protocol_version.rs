@@ -17,9 +17,8 @@
 //! - versions 1 and 2 knew seven refusal codes: the rules' codes are told as
 //!   the closest of those ([`RejectCode::for_version`]).
 
-use axum::Json;
 use axum::extract::FromRequestParts;
-use axum::http::{StatusCode, request::Parts};
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use doorstep_core::event_log::LogEntry;
 use doorstep_core::sync::protocol::{
@@ -29,7 +28,7 @@ use doorstep_core::sync::protocol::{
 use doorstep_core::sync::protocol::{OpOutcome, OpResult};
 use serde::{Deserialize, Serialize};
 
-use crate::error::AppError;
+use crate::error::ServiceError;
 
 /// The protocol version a request speaks, within what the server accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,7 +86,8 @@ pub enum PushAnswer {
     Current(PushResponse),
 }
 
-/// The body of a `426 upgrade_required` answer.
+/// The body of a `426 upgrade_required` answer
+/// ([`ServiceError::ProtocolTooOld`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct UpgradeRequired {
     /// Always "upgrade_required".
@@ -98,49 +98,20 @@ pub struct UpgradeRequired {
     pub minimum_version: u32,
 }
 
-/// Why a request's protocol version is not taken.
-#[derive(Debug)]
-pub enum VersionRefused {
-    /// The header is not a number.
-    Malformed(AppError),
-    /// Older than the server accepts.
-    TooOld,
-}
-
-impl IntoResponse for VersionRefused {
-    fn into_response(self) -> Response {
-        match self {
-            VersionRefused::Malformed(error) => error.into_response(),
-            VersionRefused::TooOld => (
-                StatusCode::UPGRADE_REQUIRED,
-                Json(UpgradeRequired {
-                    code: "upgrade_required",
-                    message: format!(
-                        "this app speaks a protocol older than version {MIN_PROTOCOL_VERSION}: \
-                         update the app; its unsent work is kept"
-                    ),
-                    minimum_version: MIN_PROTOCOL_VERSION,
-                }),
-            )
-                .into_response(),
-        }
-    }
-}
-
 impl ClientProtocol {
-    /// The version named by a header value (`None`: no header, version 1).
-    pub fn from_header(value: Option<&str>) -> Result<ClientProtocol, VersionRefused> {
+    /// The version named by a header value (`None`: no header, version 1);
+    /// [`ServiceError::InvalidProtocol`] if it is not a number,
+    /// [`ServiceError::ProtocolTooOld`] if older than the server accepts.
+    pub fn from_header(value: Option<&str>) -> Result<ClientProtocol, ServiceError> {
         let version = match value {
             None => 1,
-            Some(text) => text.trim().parse::<u32>().map_err(|_| {
-                VersionRefused::Malformed(AppError::bad_request(
-                    "invalid_protocol",
-                    "the Doorstep-Protocol header must be a version number",
-                ))
-            })?,
+            Some(text) => text
+                .trim()
+                .parse::<u32>()
+                .map_err(|_| ServiceError::InvalidProtocol)?,
         };
         if version < MIN_PROTOCOL_VERSION {
-            return Err(VersionRefused::TooOld);
+            return Err(ServiceError::ProtocolTooOld);
         }
         Ok(ClientProtocol(version.min(PROTOCOL_VERSION)))
     }
@@ -202,30 +173,28 @@ impl ClientProtocol {
 }
 
 /// The header's value, if there is one and it is text.
-fn header_value(parts: &Parts) -> Result<Option<&str>, VersionRefused> {
+fn header_value(parts: &Parts) -> Result<Option<&str>, ServiceError> {
     match parts.headers.get(PROTOCOL_HEADER) {
         None => Ok(None),
-        Some(value) => value.to_str().map(Some).map_err(|_| {
-            VersionRefused::Malformed(AppError::bad_request(
-                "invalid_protocol",
-                "the Doorstep-Protocol header must be a version number",
-            ))
-        }),
+        Some(value) => value
+            .to_str()
+            .map(Some)
+            .map_err(|_| ServiceError::InvalidProtocol),
     }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for ClientProtocol {
-    type Rejection = VersionRefused;
+    type Rejection = ServiceError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, VersionRefused> {
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ServiceError> {
         ClientProtocol::from_header(header_value(parts)?)
     }
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for NamedProtocol {
-    type Rejection = VersionRefused;
+    type Rejection = ServiceError;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, VersionRefused> {
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ServiceError> {
         match header_value(parts)? {
             None => Ok(NamedProtocol(None)),
             Some(value) => ClientProtocol::from_header(Some(value))
@@ -269,11 +238,11 @@ mod tests {
         );
         assert!(matches!(
             ClientProtocol::from_header(Some("0")),
-            Err(VersionRefused::TooOld)
+            Err(ServiceError::ProtocolTooOld)
         ));
         assert!(matches!(
             ClientProtocol::from_header(Some("two")),
-            Err(VersionRefused::Malformed(_))
+            Err(ServiceError::InvalidProtocol)
         ));
     }
 

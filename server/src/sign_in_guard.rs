@@ -24,14 +24,13 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use doorstep_core::clock::WallClock;
 use doorstep_core::domain::DeviceId;
 
-use crate::error::AppError;
-use crate::login_limit::{Counted, Ending, LoginLimiter, TooManyAttempts};
-use crate::password_gate::{PasswordGate, SignInBusy};
+use crate::error::{ServiceError, Unauthenticated};
+use crate::login_limit::{Counted, Ending, LoginLimiter};
+use crate::password_gate::PasswordGate;
 use crate::store::{self, AuditRecord, Store, StoreTx};
 
 /// The audit action of a refused sign-in.
@@ -64,47 +63,29 @@ pub struct Attempt {
     pub device: Option<DeviceId>,
 }
 
-/// Why an attempt never got to check its password, or could not be counted.
-#[derive(Debug)]
-pub enum Refused {
-    /// The limit is reached: `429` with `Retry-After`.
-    TooManyAttempts(TooManyAttempts),
-    /// Too many attempts wait to check a password: `503` with `Retry-After`.
-    Busy(SignInBusy),
-    /// The server failed.
-    Failed(AppError),
-}
-
-impl IntoResponse for Refused {
-    fn into_response(self) -> Response {
-        match self {
-            Refused::TooManyAttempts(refused) => refused.into_response(),
-            Refused::Busy(busy) => busy.into_response(),
-            Refused::Failed(err) => err.into_response(),
-        }
-    }
-}
-
 /// How the check of an attempt ended: for the limit, and the code to audit
 /// when it was a refusal.
 pub type Judged = (Ending, Option<&'static str>);
 
 /// Runs `check` for `attempt` under the limits and the gate (see the module
 /// documentation); `judge` says how its result counts. The check's own
-/// result comes back untouched.
+/// result comes back untouched; an attempt that never got to check its
+/// password is [`ServiceError::TooManyAttempts`] or
+/// [`ServiceError::SignInBusy`], and one that could not be counted
+/// [`ServiceError::Internal`].
 pub async fn guarded<R, E>(
     guard: SignInGuard,
     attempt: Attempt,
     check: impl FnOnce(DateTime<Utc>) -> Result<R, E> + Send + 'static,
     judge: impl FnOnce(&Result<R, E>) -> Judged + Send + 'static,
-) -> Result<Result<R, E>, Refused>
+) -> Result<Result<R, E>, ServiceError>
 where
     R: Send + 'static,
     E: Send + 'static,
 {
     tokio::spawn(run(guard, attempt, check, judge))
         .await
-        .map_err(|e| Refused::Failed(e.into()))?
+        .map_err(ServiceError::from)?
 }
 
 async fn run<R, E>(
@@ -112,7 +93,7 @@ async fn run<R, E>(
     attempt: Attempt,
     check: impl FnOnce(DateTime<Utc>) -> Result<R, E> + Send + 'static,
     judge: impl FnOnce(&Result<R, E>) -> Judged + Send + 'static,
-) -> Result<Result<R, E>, Refused>
+) -> Result<Result<R, E>, ServiceError>
 where
     R: Send + 'static,
     E: Send + 'static,
@@ -133,10 +114,9 @@ where
                 }
             })
         })
-        .await
-        .map_err(Refused::Failed)?
+        .await?
     };
-    let counted = begun.map_err(Refused::TooManyAttempts)?;
+    let counted = begun.map_err(ServiceError::TooManyAttempts)?;
     let pass = match guard.gate.enter().await {
         Ok(pass) => pass,
         Err(busy) => {
@@ -149,7 +129,7 @@ where
                 now,
             )
             .await;
-            return Err(Refused::Busy(busy));
+            return Err(ServiceError::SignInBusy(busy));
         }
     };
     let checked = blocking(move || {
@@ -161,7 +141,7 @@ where
         Ok(outcome) => outcome,
         Err(err) => {
             settle(&guard, &attempt, counted, Ending::NotCounted, None, now).await;
-            return Err(Refused::Failed(err));
+            return Err(err);
         }
     };
     let (ending, refusal) = judge(&outcome);
@@ -187,7 +167,7 @@ async fn settle(
             if let Some(code) = refusal {
                 audit(tx, &attempt, now, code)?;
             }
-            Ok::<_, AppError>(())
+            Ok::<_, ServiceError>(())
         })
     })
     .await;
@@ -202,7 +182,7 @@ pub fn audit(
     attempt: &Attempt,
     now: DateTime<Utc>,
     code: &'static str,
-) -> Result<(), AppError> {
+) -> Result<(), ServiceError> {
     let user = tx.user_by_name(&attempt.username)?.map(|user| user.id);
     tx.append_audit(&AuditRecord {
         at: now,
@@ -223,25 +203,26 @@ pub async fn audit_refused(
     attempt: Attempt,
     now: DateTime<Utc>,
     code: &'static str,
-) -> Result<(), AppError> {
+) -> Result<(), ServiceError> {
     blocking(move || store::write(store.as_ref(), |tx| audit(tx, &attempt, now, code))).await
 }
 
 async fn blocking<R: Send + 'static>(
-    f: impl FnOnce() -> Result<R, AppError> + Send + 'static,
-) -> Result<R, AppError> {
+    f: impl FnOnce() -> Result<R, ServiceError> + Send + 'static,
+) -> Result<R, ServiceError> {
     tokio::task::spawn_blocking(f).await?
 }
 
-/// How an API sign-in's result counts: 401 is a wrong user name or password,
-/// a server failure is nothing, any other refusal is audited with its code.
-pub fn judge_api<R>(result: &Result<R, AppError>) -> Judged {
+/// How an API sign-in's result counts: a wrong user name or password is a
+/// failure, a server failure is nothing, any other refusal (a device, a
+/// reserved id) is audited with its code.
+pub fn judge_api<R>(result: &Result<R, ServiceError>) -> Judged {
     match result {
         Ok(_) => (Ending::Succeeded, None),
-        Err(err) if err.status == axum::http::StatusCode::UNAUTHORIZED => {
+        Err(ServiceError::Unauthenticated(Unauthenticated::WrongCredentials)) => {
             (Ending::WrongCredentials, Some("wrong_credentials"))
         }
-        Err(err) if err.status.is_server_error() => (Ending::NotCounted, None),
-        Err(err) => (Ending::NotCounted, Some(err.code)),
+        Err(ServiceError::Internal(_)) => (Ending::NotCounted, None),
+        Err(err) => (Ending::NotCounted, Some(err.code())),
     }
 }

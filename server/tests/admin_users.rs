@@ -12,7 +12,7 @@ const GOOD_PASSWORD: &str = "twelve chars";
 fn create(store: &dyn Store, name: &str, password: &str) -> Result<(), String> {
     admin::create_user(store, name, password, Role::Agent, None, chrono::Utc::now())
         .map(|_| ())
-        .map_err(|e| e.code.to_owned())
+        .map_err(|e| e.code().to_owned())
 }
 
 #[test]

@@ -377,7 +377,7 @@ async fn every_assignment_denial() {
         t0(),
     )
     .unwrap_err();
-    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
     assert!(audit_actions(&w, "console_assign_case").is_empty());
 
     // The import form: CSRF checked, sessions required.

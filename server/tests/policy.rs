@@ -44,7 +44,7 @@ fn visit(w: &World) -> Vec<doorstep_core::event_log::LogEntry> {
     .collect()
 }
 
-async fn publish(w: &World, text: &'static str) -> Result<u32, doorstep_server::AppError> {
+async fn publish(w: &World, text: &'static str) -> Result<u32, doorstep_server::ServiceError> {
     let store = Arc::clone(&w.state.store);
     let now = w.state.clock.now();
     tokio::task::spawn_blocking(move || {
@@ -116,11 +116,11 @@ async fn a_policy_that_makes_no_sense_or_changes_nothing_is_refused(w: Arc<World
         ("{}", "policy_unchanged"),
     ] {
         let refused = publish(&w, text).await.unwrap_err();
-        assert_eq!(refused.code, code, "{text}");
+        assert_eq!(refused.code(), code, "{text}");
     }
     assert_eq!(publish(&w, SHORT_DAY).await.unwrap(), 1);
     assert_eq!(
-        publish(&w, SHORT_DAY).await.unwrap_err().code,
+        publish(&w, SHORT_DAY).await.unwrap_err().code(),
         "policy_unchanged"
     );
     // Nothing refused was published: pulls carry version 1.

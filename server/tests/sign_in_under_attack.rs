@@ -359,7 +359,7 @@ async fn reserved_ids_cannot_become_devices() {
         assert_eq!(answer.body["code"], "invalid_device_id");
         let err =
             admin::create_device(w.state.store.as_ref(), "agent1", reserved, t0()).unwrap_err();
-        assert_eq!(err.code, "invalid_device_id", "{reserved}");
+        assert_eq!(err.code(), "invalid_device_id", "{reserved}");
         let stored = store::read(w.state.store.as_ref(), |tx| tx.device(reserved)).unwrap();
         assert_eq!(stored, None);
     }

@@ -12,7 +12,7 @@ use super::report::{Found, audit_view, readable_visit};
 use super::{ConsoleState, Signed, app_failure, blocking, failure};
 use crate::access::Access;
 use crate::blobs::BlobStore;
-use crate::error::AppError;
+use crate::error::ServiceError;
 use crate::store::{self, Store};
 
 /// The bytes of an attachment, if the server holds them (a phone may not have
@@ -20,7 +20,7 @@ use crate::store::{self, Store};
 pub fn attachment_bytes(
     blobs: &BlobStore,
     attachment: &Attachment,
-) -> Result<Option<Vec<u8>>, AppError> {
+) -> Result<Option<Vec<u8>>, ServiceError> {
     blobs
         .read(&attachment.sha256)
         .map_err(crate::service::attachments::blob_failure)
@@ -37,11 +37,11 @@ pub fn readable_attachment(
     visit_id: VisitId,
     index: usize,
     now: DateTime<Utc>,
-) -> Result<Option<Attachment>, AppError> {
+) -> Result<Option<Attachment>, ServiceError> {
     let found = store::read(store, |tx| {
         let (history, _, _) = match readable_visit(tx, &access, visit_id)? {
             Found::Readable(found) => found,
-            Found::Refused(code) => return Ok(Found::Refused(code)),
+            Found::Refused(refused) => return Ok(Found::Refused(refused)),
             Found::Missing => return Ok(Found::Missing),
         };
         let Some(attachment) = history.attachments.get(index).cloned() else {
@@ -56,9 +56,9 @@ pub fn readable_attachment(
         if !access.may_download(tx, &refs, &uploaders)? {
             // Sent only by devices of visits this user may not read: the
             // hash was copied from someone else's photo.
-            return Ok(Found::Refused("attachment_not_visible"));
+            return Ok(Found::Refused(ServiceError::AttachmentNotVisible));
         }
-        Ok::<_, AppError>(Found::Readable(Some(attachment)))
+        Ok::<_, ServiceError>(Found::Readable(Some(attachment)))
     })?;
     let action = "console_view_attachment";
     match found {
@@ -66,8 +66,8 @@ pub fn readable_attachment(
             audit_view(store, &access, action, visit_id, None, now)?;
             Ok(attachment)
         }
-        Found::Refused(code) => {
-            audit_view(store, &access, action, visit_id, Some(code), now)?;
+        Found::Refused(refused) => {
+            audit_view(store, &access, action, visit_id, Some(refused.code()), now)?;
             Ok(None)
         }
         Found::Missing => Ok(None),

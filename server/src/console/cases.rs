@@ -19,7 +19,7 @@ use super::format::Shown;
 use super::{Chrome, ConsoleState, Signed, app_failure, blocking, failure, render};
 use crate::admin::{self, CsvImportError};
 use crate::case_csv::Problem;
-use crate::error::AppError;
+use crate::error::ServiceError;
 use crate::store::{self, UserRecord};
 use doorstep_core::sync::protocol::Role;
 
@@ -96,7 +96,7 @@ pub fn team_for(
     tx: &dyn crate::store::StoreTx,
     user: &UserRecord,
     asked: &str,
-) -> Result<(Option<UserId>, Vec<UserRecord>), AppError> {
+) -> Result<(Option<UserId>, Vec<UserRecord>), ServiceError> {
     if user.role != Role::Admin {
         return Ok((Some(user.id), Vec::new()));
     }
@@ -126,7 +126,7 @@ pub async fn list(
             let Some(team) = team else {
                 return Ok((None, teams, Vec::new(), Vec::new()));
             };
-            Ok::<_, AppError>((
+            Ok::<_, ServiceError>((
                 Some(team),
                 teams,
                 tx.team_cases(team)?,
@@ -258,12 +258,14 @@ pub async fn assign(
                 .unwrap_or_default();
             Redirect::to(&format!("/console/cases?done=assigned{team}")).into_response()
         }
-        Err(err) => match err.code {
-            "partner_is_agent" => failure(lang, err.status, t.cases_partner_is_agent),
-            // An agent id that names nobody (or no agent) is as unknown as a case.
-            "unknown_agent" | "not_an_agent" => failure(lang, StatusCode::NOT_FOUND, t.not_found),
-            _ => app_failure(lang, &err),
-        },
+        Err(err @ ServiceError::PartnerIsAgent) => {
+            failure(lang, err.status(), t.cases_partner_is_agent)
+        }
+        // An agent id that names nobody (or no agent) is as unknown as a case.
+        Err(ServiceError::UnknownAgent(_) | ServiceError::NotAnAgent(_)) => {
+            failure(lang, StatusCode::NOT_FOUND, t.not_found)
+        }
+        Err(err) => app_failure(lang, &err),
     }
 }
 

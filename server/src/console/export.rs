@@ -17,7 +17,7 @@ use super::cases::team_for;
 use super::queue::{QueueItem, team_visits_in};
 use super::{ConsoleState, Signed, app_failure, blocking};
 use crate::access::Access;
-use crate::error::AppError;
+use crate::error::ServiceError;
 use crate::store::{self, AuditRecord};
 
 /// Query of the export.
@@ -107,9 +107,12 @@ pub fn row(item: &QueueItem, names: &HashMap<UserId, String>) -> Vec<String> {
 }
 
 /// The CSV text of `items`, header first.
-pub fn to_csv(items: &[QueueItem], names: &HashMap<UserId, String>) -> Result<Vec<u8>, AppError> {
+pub fn to_csv(
+    items: &[QueueItem],
+    names: &HashMap<UserId, String>,
+) -> Result<Vec<u8>, ServiceError> {
     let mut writer = csv::Writer::from_writer(Vec::new());
-    let fail = |e: &dyn std::fmt::Display| AppError::internal(e);
+    let fail = |e: &dyn std::fmt::Display| ServiceError::internal(e);
     writer.write_record(COLUMNS).map_err(|e| fail(&e))?;
     for item in items {
         writer
@@ -153,7 +156,7 @@ pub async fn visits_csv(
                 target_id: team.to_string(),
                 code: None,
             })?;
-            Ok::<_, AppError>(())
+            Ok::<_, ServiceError>(())
         })?;
         Ok(bytes)
     })

@@ -40,7 +40,7 @@ use doorstep_core::clock::WallClock;
 use doorstep_core::sync::protocol::Role;
 
 use crate::api::AppState;
-use crate::error::AppError;
+use crate::error::ServiceError;
 use crate::store::{Store, UserRecord};
 use i18n::{Lang, Text};
 
@@ -173,8 +173,8 @@ async fn not_found(headers: HeaderMap) -> Response {
 
 /// Runs blocking store code off the async workers.
 pub(crate) async fn blocking<R: Send + 'static>(
-    f: impl FnOnce() -> Result<R, AppError> + Send + 'static,
-) -> Result<R, AppError> {
+    f: impl FnOnce() -> Result<R, ServiceError> + Send + 'static,
+) -> Result<R, ServiceError> {
     tokio::task::spawn_blocking(f).await?
 }
 
@@ -411,16 +411,68 @@ pub fn failure(lang: Lang, status: StatusCode, message: &'static str) -> Respons
 }
 
 /// The error page for a service error: its status, and a message chosen by
-/// its stable code (the service's English message is not shown).
-pub fn app_failure(lang: Lang, err: &AppError) -> Response {
+/// what went wrong (the service's English message is not shown). Every
+/// variant is named, so a new one has its page chosen here.
+pub fn app_failure(lang: Lang, err: &ServiceError) -> Response {
+    use ServiceError as E;
     let t = lang.text();
-    let message = match err.status {
-        StatusCode::NOT_FOUND => t.not_found,
-        StatusCode::FORBIDDEN => t.forbidden,
-        StatusCode::CONFLICT => t.not_awaiting_review,
-        StatusCode::UNPROCESSABLE_ENTITY => t.return_needs_reason,
-        StatusCode::TOO_MANY_REQUESTS => t.too_many_attempts,
-        _ => t.server_failed,
+    let message = match err {
+        // Not there, or not this user's to know of.
+        E::NotFound(_) | E::UnknownAttachment | E::AttachmentNotUploaded => t.not_found,
+        // Not this user's to do.
+        E::NotSupervisor
+        | E::NotYourTeam
+        | E::ManagesNoCases
+        | E::OtherTeamCase(_)
+        | E::OtherTeamAgent(_)
+        | E::AttachmentNotVisible
+        | E::NotTheUploader
+        | E::DeviceNotRegistered
+        | E::DeviceDeactivated => t.forbidden,
+        // The thing moved on meanwhile: decided, taken or published already.
+        E::VisitNotSubmitted { .. }
+        | E::AlreadyExists { .. }
+        | E::DeviceTaken
+        | E::TemplateExists
+        | E::PolicyUnchanged { .. }
+        | E::PolicyExists
+        | E::WrongOffset { .. } => t.not_awaiting_review,
+        // What was entered cannot be taken.
+        E::InvalidReview(_)
+        | E::Unstorable
+        | E::PartnerIsAgent
+        | E::UnknownAgent(_)
+        | E::NotAnAgent(_)
+        | E::InvalidCase { .. }
+        | E::InvalidPolicy(_)
+        | E::NewUserRefused(_)
+        | E::InvalidDeviceId
+        | E::InvalidBody { .. }
+        | E::EmptyChunk
+        | E::ChunkBeyondTotal
+        | E::AttachmentSizeMismatch
+        | E::AttachmentHashMismatch => t.return_needs_reason,
+        E::TooManyAttempts(_) => t.too_many_attempts,
+        E::ServerBusy => t.server_busy,
+        // The server failed, or a request no console page makes.
+        E::Internal(_)
+        | E::SignInBusy(_)
+        | E::Unauthenticated(_)
+        | E::UnsupportedMediaType { .. }
+        | E::UnsupportedEncoding
+        | E::BodyTooLarge(_)
+        | E::UnreadableBody
+        | E::MalformedZstd
+        | E::MalformedJson { .. }
+        | E::InvalidQuery(_)
+        | E::InvalidVisitId
+        | E::InvalidProtocol
+        | E::ProtocolTooOld
+        | E::TooManyOps
+        | E::InvalidSha256
+        | E::AttachmentTooLarge
+        | E::ChunkTooLarge
+        | E::NamedNotSupervisor => t.server_failed,
     };
-    failure(lang, err.status, message)
+    failure(lang, err.status(), message)
 }

@@ -18,7 +18,7 @@ use super::format::{Shown, local, show_time};
 use super::i18n::{OUTCOMES, Text};
 use super::{Chrome, ConsoleState, Signed, app_failure, blocking, render};
 use crate::access::Access;
-use crate::error::AppError;
+use crate::error::ServiceError;
 use crate::store::{self, Store, StoreTx, UserRecord};
 
 /// One submitted visit in the queue.
@@ -132,7 +132,7 @@ impl QueueFilter {
 pub fn submitted_visits(
     store: &dyn Store,
     supervisor: &Access,
-) -> Result<(Vec<QueueItem>, Vec<UserRecord>), AppError> {
+) -> Result<(Vec<QueueItem>, Vec<UserRecord>), ServiceError> {
     team_visits_in(store, supervisor, supervisor.user(), |state| {
         state == VisitState::Submitted
     })
@@ -149,7 +149,7 @@ pub fn team_visits_in(
     access: &Access,
     team: UserId,
     keep: impl Fn(VisitState) -> bool,
-) -> Result<(Vec<QueueItem>, Vec<UserRecord>), AppError> {
+) -> Result<(Vec<QueueItem>, Vec<UserRecord>), ServiceError> {
     store::read(store, |tx| {
         let policy = crate::service::policy::in_force(tx)?.policy;
         let members = tx.team_members(team)?;
@@ -181,7 +181,7 @@ pub fn team_visits_in(
 
 /// The fold of a visit's admitted entries; `None` if they do not fold (no
 /// `planned` entry admitted yet).
-pub fn fold(tx: &dyn StoreTx, visit_id: VisitId) -> Result<Option<VisitHistory>, AppError> {
+pub fn fold(tx: &dyn StoreTx, visit_id: VisitId) -> Result<Option<VisitHistory>, ServiceError> {
     let entries: Vec<_> = tx
         .visit_entries(visit_id)?
         .into_iter()

@@ -27,7 +27,7 @@ use super::i18n::Text;
 use super::queue::fold;
 use super::{Chrome, ConsoleState, Signed, app_failure, blocking, failure, map, render};
 use crate::access::Access;
-use crate::error::AppError;
+use crate::error::ServiceError;
 use crate::store::{self, AuditRecord, CaseRecord, Store, StoreTx, StoredEntry};
 
 /// A visit the signed-in user may read, with everything its report needs.
@@ -79,8 +79,8 @@ pub enum Found<T> {
     /// The user may read it.
     Readable(T),
     /// It exists, but the user may not have it (another team's visit, say):
-    /// answered like [`Found::Missing`], and audited with this code.
-    Refused(&'static str),
+    /// answered like [`Found::Missing`], and audited with the refusal's code.
+    Refused(ServiceError),
     /// No such visit.
     Missing,
 }
@@ -93,7 +93,7 @@ pub fn readable_visit(
     tx: &dyn StoreTx,
     access: &Access,
     visit_id: VisitId,
-) -> Result<Found<LoadedVisit>, AppError> {
+) -> Result<Found<LoadedVisit>, ServiceError> {
     let Some(record) = tx.visit(visit_id)? else {
         return Ok(Found::Missing);
     };
@@ -101,7 +101,7 @@ pub fn readable_visit(
         return Ok(Found::Missing);
     };
     if !access.may_read(&case) {
-        return Ok(Found::Refused("not_your_team"));
+        return Ok(Found::Refused(ServiceError::NotYourTeam));
     }
     let Some(history) = fold(tx, visit_id)? else {
         return Ok(Found::Missing);
@@ -124,7 +124,7 @@ pub fn audit_view(
     visit_id: VisitId,
     refused: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<(), AppError> {
+) -> Result<(), ServiceError> {
     store::write(store, |tx| {
         tx.append_audit(&AuditRecord {
             at: now,
@@ -135,7 +135,7 @@ pub fn audit_view(
             target_id: visit_id.to_string(),
             code: refused.map(str::to_owned),
         })?;
-        Ok::<_, AppError>(())
+        Ok::<_, ServiceError>(())
     })
 }
 
@@ -147,11 +147,11 @@ pub fn view(
     access: Access,
     visit_id: VisitId,
     now: DateTime<Utc>,
-) -> Result<Option<TeamVisit>, AppError> {
+) -> Result<Option<TeamVisit>, ServiceError> {
     let loaded = store::read(store, |tx| {
         let (history, entries, case) = match readable_visit(tx, &access, visit_id)? {
             Found::Readable(found) => found,
-            Found::Refused(code) => return Ok(Found::Refused(code)),
+            Found::Refused(refused) => return Ok(Found::Refused(refused)),
             Found::Missing => return Ok(Found::Missing),
         };
         let since_return = changes_since_return(&tx.visit_entries(visit_id)?);
@@ -174,7 +174,7 @@ pub fn view(
         let may_review = access.may_review(&case);
         let policy = crate::service::policy::in_force(tx)?.policy;
         let report = VisitReport::assemble(case.case, template.as_ref(), history, &entries, 0);
-        Ok::<_, AppError>(Found::Readable(TeamVisit {
+        Ok::<_, ServiceError>(Found::Readable(TeamVisit {
             report,
             names,
             template,
@@ -188,13 +188,13 @@ pub fn view(
             audit_view(store, &access, "console_view_visit", visit_id, None, now)?;
             Ok(Some(visit))
         }
-        Found::Refused(code) => {
+        Found::Refused(refused) => {
             audit_view(
                 store,
                 &access,
                 "console_view_visit",
                 visit_id,
-                Some(code),
+                Some(refused.code()),
                 now,
             )?;
             Ok(None)

@@ -21,9 +21,9 @@ use super::{
     set_cookie,
 };
 use crate::auth;
-use crate::error::AppError;
+use crate::error::ServiceError;
 use crate::login_limit::{ClientAddress, Ending, with_retry_after};
-use crate::sign_in_guard::{self, Attempt, Refused};
+use crate::sign_in_guard::{self, Attempt};
 use crate::store::{self, AuditRecord, ConsoleSessionRecord, Store, UserRecord};
 
 /// Name of the session cookie.
@@ -107,7 +107,7 @@ pub enum SignInRefused {
     /// One answer for all three, so the form does not tell them apart.
     BadCredentials,
     /// The server failed.
-    Failed(AppError),
+    Failed(ServiceError),
 }
 
 /// `POST /console/login`: the form's token is checked first (a refusal is
@@ -165,7 +165,7 @@ pub async fn login(
                 Some(lang.text().sign_in_refused),
             );
         }
-        Err(Refused::TooManyAttempts(refused)) => {
+        Err(ServiceError::TooManyAttempts(refused)) => {
             let page = login_form(
                 &state,
                 &headers,
@@ -174,7 +174,7 @@ pub async fn login(
             );
             return with_retry_after(page, refused.retry_after_seconds);
         }
-        Err(Refused::Busy(busy)) => {
+        Err(ServiceError::SignInBusy(busy)) => {
             let page = login_form(
                 &state,
                 &headers,
@@ -183,7 +183,7 @@ pub async fn login(
             );
             return with_retry_after(page, busy.retry_after_seconds);
         }
-        Ok(Err(SignInRefused::Failed(err))) | Err(Refused::Failed(err)) => {
+        Ok(Err(SignInRefused::Failed(err))) | Err(err) => {
             return app_failure(lang, &err);
         }
     };
@@ -245,7 +245,7 @@ pub fn sign_in(
             target_id: user.id.to_string(),
             code: None,
         })?;
-        Ok::<_, AppError>(())
+        Ok::<_, ServiceError>(())
     })
     .map_err(SignInRefused::Failed)?;
     Ok(value)
@@ -258,7 +258,7 @@ pub fn session_user(
     store: &dyn Store,
     cookie_value: &str,
     now: DateTime<Utc>,
-) -> Result<Option<(UserRecord, String, String)>, AppError> {
+) -> Result<Option<(UserRecord, String, String)>, ServiceError> {
     let id = digest(cookie_value);
     store::read(store, |tx| {
         let Some(session) = tx.console_session(&id)? else {
@@ -297,7 +297,7 @@ pub async fn logout(
                 target_id: user.to_string(),
                 code: None,
             })?;
-            Ok::<_, AppError>(())
+            Ok::<_, ServiceError>(())
         })
     })
     .await;

@@ -153,7 +153,7 @@ pub fn play(options: &DemoOptions, say: &(dyn Fn(&str) + Sync)) -> Result<DemoRu
 
     let day_start = demo_day(Utc::now());
     run.seeded = seed::seed(store.as_ref(), options.agents, day_start, Utc::now())
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.report())?;
     say(&format!(
         "seeded: {} agents, supervisor {}, admin {}, template home-verification@1, {} cases",
         options.agents,
@@ -202,7 +202,7 @@ pub fn play(options: &DemoOptions, say: &(dyn Fn(&str) + Sync)) -> Result<DemoRu
     for result in results {
         run.days.push(result?);
     }
-    run.arrived = summary::arrived(store.as_ref()).map_err(|e| e.to_string())?;
+    run.arrived = summary::arrived(store.as_ref()).map_err(|e| e.report())?;
     Ok(run)
 }
 

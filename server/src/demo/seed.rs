@@ -14,7 +14,7 @@ use doorstep_core::sync::protocol::Role;
 use uuid::Uuid;
 
 use crate::admin;
-use crate::error::AppError;
+use crate::error::ServiceError;
 use crate::store::Store;
 
 /// The password of every demo account (printed by the demo).
@@ -110,7 +110,7 @@ pub fn seed(
     agents: usize,
     day_start: DateTime<Utc>,
     now: DateTime<Utc>,
-) -> Result<Seeded, AppError> {
+) -> Result<Seeded, ServiceError> {
     admin::create_user(store, ADMIN, PASSWORD, Role::Admin, None, now)?;
     admin::create_user(store, SUPERVISOR, PASSWORD, Role::Supervisor, None, now)?;
     let supervisor_device = Uuid::now_v7();

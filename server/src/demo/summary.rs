@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use doorstep_core::domain::{OutcomeCode, VisitHistory};
 
-use crate::error::AppError;
+use crate::error::ServiceError;
 use crate::store::{self, FeedItem, Store};
 
 /// The counts of what the server holds.
@@ -33,7 +33,7 @@ pub struct Arrived {
 }
 
 /// Reads what arrived from the server's store.
-pub fn arrived(store: &dyn Store) -> Result<Arrived, AppError> {
+pub fn arrived(store: &dyn Store) -> Result<Arrived, ServiceError> {
     store::read(store, |tx| {
         let mut visits = BTreeSet::new();
         let mut cursor = 0;

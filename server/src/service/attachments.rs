@@ -18,17 +18,8 @@ use doorstep_core::sync::protocol::{MAX_ATTACHMENT_CHUNK_BYTES, UploadState};
 use super::{Session, audit, audit_refused};
 use crate::access::Access;
 use crate::blobs::{Appended, BlobError, BlobStore, is_sha256};
-use crate::error::AppError;
+use crate::error::ServiceError;
 use crate::store::{self, AttachmentRef, Store, StoreTx};
-
-/// What became of a chunk the service accepted to look at.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ChunkOutcome {
-    /// Stored (or already complete): how far the upload has come.
-    Accepted(UploadState),
-    /// The chunk does not start where the server's bytes end, which is here.
-    WrongOffset(u64),
-}
 
 /// Remembers that the visit of an admitted `attached` change refers to its
 /// bytes (called by the push, in its transaction, once the change is admitted).
@@ -37,7 +28,7 @@ pub fn record(
     visit_id: VisitId,
     author: DeviceId,
     attachment: &Attachment,
-) -> Result<(), AppError> {
+) -> Result<(), ServiceError> {
     if !is_sha256(&attachment.sha256) {
         // A hash that can never name bytes: nothing to upload.
         return Ok(());
@@ -58,7 +49,7 @@ pub fn upload_state(
     blobs: &BlobStore,
     session: &Session,
     sha256: &str,
-) -> Result<UploadState, AppError> {
+) -> Result<UploadState, ServiceError> {
     check_name(sha256)?;
     let (sizes, sent) = store::read(store, |tx| uploadable(tx, session, sha256))?;
     let total = sizes[0];
@@ -90,14 +81,17 @@ pub struct Chunk<'a> {
     pub bytes: &'a [u8],
 }
 
-/// `PUT /v1/attachments/{sha256}?offset=<n>&total=<t>`: stores one chunk.
+/// `PUT /v1/attachments/{sha256}?offset=<n>&total=<t>`: stores one chunk
+/// (or sees that this device sent them all before) and says how far the
+/// upload has come. A chunk that does not start where the device's bytes end
+/// is [`ServiceError::WrongOffset`], which says where they end.
 pub fn put_chunk(
     store: &dyn Store,
     blobs: &BlobStore,
     session: &Session,
     chunk: Chunk<'_>,
     now: DateTime<Utc>,
-) -> Result<ChunkOutcome, AppError> {
+) -> Result<UploadState, ServiceError> {
     let Chunk {
         sha256,
         offset,
@@ -106,43 +100,26 @@ pub fn put_chunk(
     } = chunk;
     check_name(sha256)?;
     if total > MAX_ATTACHMENT_BYTES as u64 {
-        return Err(AppError::new(
-            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-            "attachment_too_large",
-            format!("an attachment can be at most {MAX_ATTACHMENT_BYTES} bytes"),
-        ));
+        return Err(ServiceError::AttachmentTooLarge);
     }
     if chunk.len() > MAX_ATTACHMENT_CHUNK_BYTES {
-        return Err(AppError::new(
-            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-            "chunk_too_large",
-            format!("a chunk can be at most {MAX_ATTACHMENT_CHUNK_BYTES} bytes"),
-        ));
+        return Err(ServiceError::ChunkTooLarge);
     }
     // Who may upload and whether anything refers to the hash (403, 404)
     // before what only the attachment can tell apart (422): a chunk for an
     // unknown hash is a 404 whatever its offset, as the document says.
     let (sizes, sent) = store::read(store, |tx| uploadable(tx, session, sha256))?;
     if chunk.is_empty() {
-        return Err(AppError::unprocessable(
-            "empty_chunk",
-            "a chunk needs bytes",
-        ));
+        return Err(ServiceError::EmptyChunk);
     }
     if offset
         .checked_add(chunk.len() as u64)
         .is_none_or(|end| end > total)
     {
-        return Err(AppError::unprocessable(
-            "chunk_beyond_total",
-            "the chunk ends after the attachment's last byte",
-        ));
+        return Err(ServiceError::ChunkBeyondTotal);
     }
     if !sizes.contains(&total) {
-        return Err(AppError::unprocessable(
-            "attachment_size_mismatch",
-            "total is not the size the attachment was recorded with",
-        ));
+        return Err(ServiceError::AttachmentSizeMismatch);
     }
     let state = |received| UploadState {
         sha256: sha256.to_owned(),
@@ -152,11 +129,11 @@ pub fn put_chunk(
     };
     if sent && blobs.contains(sha256).map_err(blob_failure)? {
         // This device sent them all before: a retry after a lost answer.
-        return Ok(ChunkOutcome::Accepted(state(total)));
+        return Ok(state(total));
     }
     match blobs.append(sha256, session.device.id, offset, chunk, total) {
-        Ok(Appended::Received(received)) => Ok(ChunkOutcome::Accepted(state(received))),
-        Ok(Appended::WrongOffset(received)) => Ok(ChunkOutcome::WrongOffset(received)),
+        Ok(Appended::Received(received)) => Ok(state(received)),
+        Ok(Appended::WrongOffset(received)) => Err(ServiceError::WrongOffset { received }),
         Ok(Appended::Complete) => {
             store::write(store, |tx| {
                 tx.record_upload(sha256, session.device.id)?;
@@ -169,12 +146,9 @@ pub fn put_chunk(
                     sha256,
                 )
             })?;
-            Ok(ChunkOutcome::Accepted(state(total)))
+            Ok(state(total))
         }
-        Err(BlobError::Mismatch) => Err(AppError::unprocessable(
-            "attachment_hash_mismatch",
-            "the bytes do not match their SHA-256; send them again from offset 0",
-        )),
+        Err(BlobError::Mismatch) => Err(ServiceError::AttachmentHashMismatch),
         Err(e) => Err(blob_failure(e)),
     }
 }
@@ -188,7 +162,7 @@ pub fn download(
     session: &Session,
     sha256: &str,
     now: DateTime<Utc>,
-) -> Result<Vec<u8>, AppError> {
+) -> Result<Vec<u8>, ServiceError> {
     check_name(sha256)?;
     let access = Access::of_session(session);
     let allowed = store::read(store, |tx| {
@@ -201,16 +175,13 @@ pub fn download(
         // that carries them.
         for reference in &refs {
             if uploaders.is_empty() && access.may_read_visit(tx, reference.visit_id)? {
-                return Err(not_uploaded());
+                return Err(ServiceError::AttachmentNotUploaded);
             }
         }
-        Ok::<_, AppError>(false)
+        Ok::<_, ServiceError>(false)
     })?;
     if !allowed {
-        let refused = AppError::forbidden(
-            "attachment_not_visible",
-            "this attachment belongs to visits you cannot see",
-        );
+        let refused = ServiceError::AttachmentNotVisible;
         store::write(store, |tx| {
             audit_refused(
                 tx,
@@ -218,7 +189,7 @@ pub fn download(
                 session,
                 "download_refused",
                 ("attachment", sha256.to_owned()),
-                refused.code,
+                refused.code(),
             )
         })?;
         return Err(refused);
@@ -226,7 +197,7 @@ pub fn download(
     let bytes = blobs
         .read(sha256)
         .map_err(blob_failure)?
-        .ok_or_else(not_uploaded)?;
+        .ok_or(ServiceError::AttachmentNotUploaded)?;
     store::write(store, |tx| {
         audit(
             tx,
@@ -240,34 +211,19 @@ pub fn download(
     Ok(bytes)
 }
 
-fn not_uploaded() -> AppError {
-    AppError::new(
-        axum::http::StatusCode::NOT_FOUND,
-        "attachment_not_uploaded",
-        "the device has not uploaded these bytes yet",
-    )
-}
-
-fn check_name(sha256: &str) -> Result<(), AppError> {
+fn check_name(sha256: &str) -> Result<(), ServiceError> {
     if is_sha256(sha256) {
         Ok(())
     } else {
-        Err(AppError::bad_request(
-            "invalid_sha256",
-            "an attachment is named by the lower-case hex SHA-256 of its bytes",
-        ))
+        Err(ServiceError::InvalidSha256)
     }
 }
 
 /// The visits that refer to the hash; none is a 404.
-fn known(tx: &dyn StoreTx, sha256: &str) -> Result<Vec<AttachmentRef>, AppError> {
+fn known(tx: &dyn StoreTx, sha256: &str) -> Result<Vec<AttachmentRef>, ServiceError> {
     let refs = tx.attachment_refs(sha256)?;
     if refs.is_empty() {
-        return Err(AppError::new(
-            axum::http::StatusCode::NOT_FOUND,
-            "unknown_attachment",
-            "no admitted change refers to this attachment",
-        ));
+        return Err(ServiceError::UnknownAttachment);
     }
     Ok(refs)
 }
@@ -279,7 +235,7 @@ fn uploadable(
     tx: &dyn StoreTx,
     session: &Session,
     sha256: &str,
-) -> Result<(Vec<u64>, bool), AppError> {
+) -> Result<(Vec<u64>, bool), ServiceError> {
     let access = Access::of_session(session);
     let sizes: Vec<u64> = known(tx, sha256)?
         .iter()
@@ -287,22 +243,16 @@ fn uploadable(
         .map(|reference| reference.size_bytes)
         .collect();
     if sizes.is_empty() {
-        return Err(AppError::forbidden(
-            "not_assigned",
-            "only the device that attached these bytes may upload them",
-        ));
+        return Err(ServiceError::NotTheUploader);
     }
     let sent = tx.uploaders(sha256)?.contains(&session.device.id);
     Ok((sizes, sent))
 }
 
-/// The API's error for a blob store failure.
-pub(crate) fn blob_failure(err: BlobError) -> AppError {
+/// The error for a blob store failure.
+pub(crate) fn blob_failure(err: BlobError) -> ServiceError {
     match err {
-        BlobError::InvalidName => AppError::bad_request(
-            "invalid_sha256",
-            "an attachment is named by the lower-case hex SHA-256 of its bytes",
-        ),
-        other => AppError::internal(&other),
+        BlobError::InvalidName => ServiceError::InvalidSha256,
+        other => ServiceError::internal(&other),
     }
 }

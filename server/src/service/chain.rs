@@ -12,7 +12,7 @@ use doorstep_core::domain::VisitId;
 use doorstep_core::sync::protocol::{ChainEntry, ChainResponse, MAX_CHAIN_PAGE};
 
 use super::{Session, audit};
-use crate::error::AppError;
+use crate::error::ServiceError;
 use crate::store::{self, Store};
 
 /// The device's own entries of `visit` from chain position `from` on, at most
@@ -24,7 +24,7 @@ pub fn own_chain(
     visit: VisitId,
     from: u64,
     now: DateTime<Utc>,
-) -> Result<ChainResponse, AppError> {
+) -> Result<ChainResponse, ServiceError> {
     let device = session.device.id;
     let mut entries: Vec<ChainEntry> = store::read(store, |tx| tx.visit_entries(visit))?
         .into_iter()

@@ -8,7 +8,7 @@ use doorstep_core::sync::protocol::{RegisterDeviceRequest, RegisterDeviceRespons
 
 use doorstep_core::domain::DeviceId;
 
-use crate::error::AppError;
+use crate::error::ServiceError;
 use crate::service::{SERVER_NODE, check_password};
 use crate::store::{self, AuditRecord, DeviceRecord, Lock, Store};
 
@@ -16,12 +16,9 @@ use crate::store::{self, AuditRecord, DeviceRecord, Lock, Store};
 /// max UUIDs, and [`SERVER_NODE`], the author of the server's own log entries
 /// (a device with that id could write entries that read as the server's,
 /// such as a supervisor's approval).
-pub fn check_device_id(device_id: DeviceId) -> Result<(), AppError> {
+pub fn check_device_id(device_id: DeviceId) -> Result<(), ServiceError> {
     if device_id.is_nil() || device_id.is_max() || device_id == SERVER_NODE {
-        return Err(AppError::unprocessable(
-            "invalid_device_id",
-            "this id is reserved and cannot be a device's",
-        ));
+        return Err(ServiceError::InvalidDeviceId);
     }
     Ok(())
 }
@@ -35,7 +32,7 @@ pub fn register_device(
     store: &dyn Store,
     request: &RegisterDeviceRequest,
     now: DateTime<Utc>,
-) -> Result<RegisterDeviceResponse, AppError> {
+) -> Result<RegisterDeviceResponse, ServiceError> {
     let user = check_password(store, &request.username, &request.password)?;
     let device_id = request.device_id;
     check_device_id(device_id)?;
@@ -44,16 +41,10 @@ pub fn register_device(
         match tx.device(device_id)? {
             None => {}
             Some(device) if device.user != user.id => {
-                return Err(AppError::conflict(
-                    "device_taken",
-                    "this device is registered to another user",
-                ));
+                return Err(ServiceError::DeviceTaken);
             }
             Some(device) if !device.active => {
-                return Err(AppError::forbidden(
-                    "device_deactivated",
-                    "this device has been deactivated",
-                ));
+                return Err(ServiceError::DeviceDeactivated);
             }
             Some(_) => return Ok(()),
         }

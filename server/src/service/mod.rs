@@ -16,7 +16,7 @@ use doorstep_core::sync::protocol::{LoginRequest, LoginResponse};
 use uuid::Uuid;
 
 use crate::auth;
-use crate::error::AppError;
+use crate::error::{ServiceError, Unauthenticated};
 use crate::store::{self, AuditRecord, DeviceRecord, Store, StoreTx, TokenRecord, UserRecord};
 
 /// The node id of the server's own clock and the author of its log entries
@@ -42,7 +42,7 @@ pub fn audit(
     action: &str,
     target_kind: &str,
     target_id: impl ToString,
-) -> Result<(), AppError> {
+) -> Result<(), ServiceError> {
     tx.append_audit(&AuditRecord {
         at,
         user: session.map(|s| s.user.id),
@@ -63,7 +63,7 @@ pub fn audit_refused(
     action: &str,
     target: (&str, String),
     code: &str,
-) -> Result<(), AppError> {
+) -> Result<(), ServiceError> {
     let (target_kind, target_id) = target;
     tx.append_audit(&AuditRecord {
         at,
@@ -83,7 +83,7 @@ pub fn login(
     store: &dyn Store,
     request: &LoginRequest,
     now: DateTime<Utc>,
-) -> Result<LoginResponse, AppError> {
+) -> Result<LoginResponse, ServiceError> {
     let user = check_password(store, &request.username, &request.password)?;
     // A reserved id registered before registration refused it signs in no more.
     devices::check_device_id(request.device_id)?;
@@ -94,17 +94,9 @@ pub fn login(
         match device {
             Some(device) if device.user == user.id && device.active => {}
             Some(device) if device.user == user.id => {
-                return Err(AppError::forbidden(
-                    "device_deactivated",
-                    "this device has been deactivated",
-                ));
+                return Err(ServiceError::DeviceDeactivated);
             }
-            _ => {
-                return Err(AppError::forbidden(
-                    "device_not_registered",
-                    "this device is not registered to this user",
-                ));
-            }
+            _ => return Err(ServiceError::DeviceNotRegistered),
         }
         tx.insert_token(&TokenRecord {
             token_sha256: auth::token_digest(&token),
@@ -138,14 +130,18 @@ pub fn check_password(
     store: &dyn Store,
     username: &str,
     password: &str,
-) -> Result<UserRecord, AppError> {
+) -> Result<UserRecord, ServiceError> {
     let user = store::read(store, |tx| tx.user_by_name(username))?;
     let Some(user) = user else {
         auth::verify_nothing(password);
-        return Err(AppError::unauthorized("wrong user name or password"));
+        return Err(ServiceError::Unauthenticated(
+            Unauthenticated::WrongCredentials,
+        ));
     };
     if !auth::verify_password(password, &user.password_hash) {
-        return Err(AppError::unauthorized("wrong user name or password"));
+        return Err(ServiceError::Unauthenticated(
+            Unauthenticated::WrongCredentials,
+        ));
     }
     Ok(user)
 }
@@ -157,10 +153,10 @@ pub fn authenticate(
     store: &dyn Store,
     token: &str,
     now: DateTime<Utc>,
-) -> Result<Session, AppError> {
+) -> Result<Session, ServiceError> {
     let digest = auth::token_digest(token);
     store::read(store, |tx| {
-        let refused = || AppError::unauthorized("missing, expired or revoked token");
+        let refused = || ServiceError::Unauthenticated(Unauthenticated::InvalidToken);
         let record = tx.token(&digest)?.ok_or_else(refused)?;
         if record.revoked || record.expires_at <= now {
             return Err(refused());
@@ -179,7 +175,11 @@ pub fn authenticate(
 }
 
 /// Revokes the token of `session` (logout).
-pub fn logout(store: &dyn Store, session: &Session, now: DateTime<Utc>) -> Result<(), AppError> {
+pub fn logout(
+    store: &dyn Store,
+    session: &Session,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
     store::write(store, |tx| {
         tx.revoke_token(&session.token_sha256)?;
         audit(

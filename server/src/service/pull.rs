@@ -17,7 +17,7 @@ use doorstep_core::sync::protocol::{MAX_PULL_LIMIT, PullResponse, PulledChange};
 
 use super::{Session, audit, policy};
 use crate::access::Access;
-use crate::error::AppError;
+use crate::error::ServiceError;
 use crate::store::{self, CaseRecord, FeedItem, Store, StoreTx};
 
 /// Most feed rows one page looks through, so that a user who sees little of
@@ -30,7 +30,11 @@ const SCAN_WINDOW: u64 = 100_000;
 struct Cases(HashMap<CaseId, Option<CaseRecord>>);
 
 impl Cases {
-    fn get(&mut self, tx: &dyn StoreTx, case_id: CaseId) -> Result<Option<&CaseRecord>, AppError> {
+    fn get(
+        &mut self,
+        tx: &dyn StoreTx,
+        case_id: CaseId,
+    ) -> Result<Option<&CaseRecord>, ServiceError> {
         let record = match self.0.entry(case_id) {
             Entry::Occupied(found) => found.into_mut(),
             Entry::Vacant(slot) => slot.insert(tx.case(case_id)?),
@@ -45,7 +49,7 @@ fn visible(
     access: &Access,
     cases: &mut Cases,
     item: FeedItem,
-) -> Result<Option<PulledChange>, AppError> {
+) -> Result<Option<PulledChange>, ServiceError> {
     Ok(match item {
         FeedItem::Case { case_id } => match cases.get(tx, case_id)? {
             Some(record) if access.may_carry(record) => Some(PulledChange::Case {
@@ -99,13 +103,13 @@ pub fn pull(
     cursor: u64,
     limit: u32,
     now: DateTime<Utc>,
-) -> Result<PullResponse, AppError> {
+) -> Result<PullResponse, ServiceError> {
     let limit = limit.clamp(1, MAX_PULL_LIMIT);
     // The page is read in a read transaction; only what was seen is written (the
     // audit rows), in a short write transaction after, and only if there was any.
     let access = Access::of_session(session);
     let reader = access.feed_reader(session.device.id);
-    let (changes, position, more, policy) = store::read(store, |tx| -> Result<_, AppError> {
+    let (changes, position, more, policy) = store::read(store, |tx| -> Result<_, ServiceError> {
         let mut changes = Vec::new();
         let through = cursor.saturating_add(SCAN_WINDOW);
         let rows = tx.feed_for(&reader, cursor, through, limit)?;
@@ -139,7 +143,7 @@ pub fn pull(
         }
     }
     if !cases_read.is_empty() || !visits_read.is_empty() {
-        store::write(store, |tx| -> Result<(), AppError> {
+        store::write(store, |tx| -> Result<(), ServiceError> {
             for case_id in &cases_read {
                 audit(tx, now, Some(session), "read", "case", *case_id)?;
             }

@@ -28,7 +28,7 @@ use doorstep_core::sync::protocol::{MAX_PUSH_OPS, OpOutcome, OpResult, PushRespo
 
 use super::{Session, audit, audit_refused, chain_check, policy};
 use crate::access::{Access, PushAccess};
-use crate::error::AppError;
+use crate::error::ServiceError;
 use crate::store::{
     self, FeedItem, Lock, QuarantinedEntry, Store, StoreTx, StoredEntry, VisitRecord,
 };
@@ -102,7 +102,7 @@ enum CaseAccess {
 }
 
 impl Visits {
-    fn log(&mut self, tx: &dyn StoreTx, visit: VisitId) -> Result<&mut VisitLog, AppError> {
+    fn log(&mut self, tx: &dyn StoreTx, visit: VisitId) -> Result<&mut VisitLog, ServiceError> {
         Ok(match self.logs.entry(visit) {
             Entry::Occupied(found) => found.into_mut(),
             Entry::Vacant(slot) => {
@@ -130,7 +130,7 @@ impl Visits {
         tx: &dyn StoreTx,
         visit: VisitId,
         author: DeviceId,
-    ) -> Result<Option<&LogEntry>, AppError> {
+    ) -> Result<Option<&LogEntry>, ServiceError> {
         let head = match self.heads.entry((visit, author)) {
             Entry::Occupied(found) => found.into_mut(),
             Entry::Vacant(slot) => slot.insert(tx.chain_head(visit, author)?),
@@ -153,7 +153,7 @@ impl Visits {
         tx: &dyn StoreTx,
         case_id: CaseId,
         access: &Access,
-    ) -> Result<(CaseAccess, Option<Arc<Case>>), AppError> {
+    ) -> Result<(CaseAccess, Option<Arc<Case>>), ServiceError> {
         if let Some(found) = self.access.get(&case_id) {
             return Ok(found.clone());
         }
@@ -173,7 +173,7 @@ impl Visits {
         tx: &dyn StoreTx,
         key: &str,
         version: u32,
-    ) -> Result<Option<Arc<ChecklistTemplate>>, AppError> {
+    ) -> Result<Option<Arc<ChecklistTemplate>>, ServiceError> {
         let slot = (key.to_owned(), version);
         if let Some(found) = self.templates.get(&slot) {
             return Ok(found.clone());
@@ -190,14 +190,10 @@ pub fn push(
     session: &Session,
     ops: &[LogEntry],
     checks: &PushRules,
-) -> Result<(PushResponse, PushCounts), AppError> {
+) -> Result<(PushResponse, PushCounts), ServiceError> {
     let now = checks.now;
     if ops.len() > MAX_PUSH_OPS {
-        return Err(AppError::new(
-            axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-            "too_many_ops",
-            format!("at most {MAX_PUSH_OPS} operations per push"),
-        ));
+        return Err(ServiceError::TooManyOps);
     }
     // The visits this push writes to, each held alone until it commits (in
     // id order, so two pushes never wait for each other in a circle); pushes
@@ -280,7 +276,7 @@ fn push_one(
     entry: &LogEntry,
     visits: &mut Visits,
     checks: &PushRules,
-) -> Result<OpOutcome, AppError> {
+) -> Result<OpOutcome, ServiceError> {
     // Bounds first: an op id or a position the store cannot take never
     // reaches a query.
     if let Err(code) = merge::check_entry(entry) {
@@ -350,7 +346,11 @@ fn push_one(
             *case_id
         }
         // The rules admit only a `planned` change to a visit not known yet.
-        (None, _) => return Err(AppError::internal(&"admitted change to an unknown visit")),
+        (None, _) => {
+            return Err(ServiceError::internal(
+                &"admitted change to an unknown visit",
+            ));
+        }
     };
     if let VisitChange::Attached { attachment } = &change {
         // The device may now upload the bytes (service::attachments).
@@ -377,7 +377,7 @@ fn keep_apart(
     entry: &LogEntry,
     visits: &mut Visits,
     now: DateTime<Utc>,
-) -> Result<Option<RejectCode>, AppError> {
+) -> Result<Option<RejectCode>, ServiceError> {
     let record = visits.log(tx, entry.visit_id)?.record;
     let Some(case_id) = case_of(record.as_ref(), entry) else {
         return Ok(None);
@@ -416,7 +416,7 @@ fn admit(
     entry: &LogEntry,
     visits: &mut Visits,
     checks: &PushRules,
-) -> Result<Verdict, AppError> {
+) -> Result<Verdict, ServiceError> {
     let refused = |code| Verdict {
         change: Err(code),
         reassigned: false,
@@ -478,7 +478,7 @@ fn admit(
     let mut policies = policies.iter();
     let in_force = policies
         .next()
-        .ok_or_else(|| AppError::internal(&"no policy"))?;
+        .ok_or_else(|| ServiceError::internal(&"no policy"))?;
     if let Err(refusal) = rules::check(&change, &facts(in_force))
         && !policies.any(|older| rules::check(&change, &facts(older)).is_ok())
     {

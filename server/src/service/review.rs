@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use super::{SERVER_NODE, Session, chain_check};
 use crate::access::Access;
-use crate::error::AppError;
+use crate::error::{Missing, ServiceError};
 use crate::store::{self, AuditRecord, FeedItem, Store, StoredEntry, UserRecord};
 
 /// Records `decision` on the visit by the supervisor of `session`, and returns
@@ -24,7 +24,7 @@ pub fn review(
     visit_id: VisitId,
     decision: ReviewDecision,
     now: DateTime<Utc>,
-) -> Result<LogEntry, AppError> {
+) -> Result<LogEntry, ServiceError> {
     review_as(
         store,
         &session.user,
@@ -45,12 +45,9 @@ pub fn review_as(
     visit_id: VisitId,
     decision: ReviewDecision,
     now: DateTime<Utc>,
-) -> Result<LogEntry, AppError> {
+) -> Result<LogEntry, ServiceError> {
     if reviewer.role != Role::Supervisor {
-        return Err(AppError::forbidden(
-            "not_supervisor",
-            "only supervisors review visits",
-        ));
+        return Err(ServiceError::NotSupervisor);
     }
     let access = Access::of(reviewer, device);
     let review = Review {
@@ -58,16 +55,14 @@ pub fn review_as(
         reviewer: reviewer.id,
         decided_at: now,
     };
-    review
-        .check()
-        .map_err(|e| AppError::unprocessable("invalid_review", e.to_string()))?;
+    review.check().map_err(ServiceError::InvalidReview)?;
     // Another team's visit: refused, and the attempt audited (the refusal
     // in the write below would roll its audit row back with it).
     let team_visit = store::read(store, |tx| {
         let Some(visit) = tx.visit(visit_id)? else {
             return Ok(true);
         };
-        Ok::<_, AppError>(
+        Ok::<_, ServiceError>(
             tx.case(visit.case_id)?
                 .is_none_or(|record| access.may_review(&record)),
         )
@@ -81,21 +76,21 @@ pub fn review_as(
                 action: "review_refused".into(),
                 target_kind: "visit".into(),
                 target_id: visit_id.to_string(),
-                code: Some("not_your_team".into()),
+                code: Some(ServiceError::NotYourTeam.code().into()),
             })?;
-            Ok::<_, AppError>(())
+            Ok::<_, ServiceError>(())
         })?;
-        return Err(not_your_team());
+        return Err(ServiceError::NotYourTeam);
     }
     store::write(store, |tx| {
         let visit = tx
             .visit(visit_id)?
-            .ok_or_else(|| AppError::not_found("no such visit"))?;
+            .ok_or(ServiceError::NotFound(Missing::Visit))?;
         let record = tx
             .case(visit.case_id)?
-            .ok_or_else(|| AppError::not_found("no such visit"))?;
+            .ok_or(ServiceError::NotFound(Missing::Visit))?;
         if !access.may_review(&record) {
-            return Err(not_your_team());
+            return Err(ServiceError::NotYourTeam);
         }
         let mut stored = Vec::new();
         let mut entries: Vec<LogEntry> = Vec::new();
@@ -105,12 +100,12 @@ pub fn review_as(
             }
             stored.push(row.entry);
         }
-        let history = VisitHistory::fold(visit_id, &entries).map_err(|e| AppError::internal(&e))?;
+        let history =
+            VisitHistory::fold(visit_id, &entries).map_err(|e| ServiceError::internal(&e))?;
         if history.visit.state != VisitState::Submitted {
-            return Err(AppError::conflict(
-                "visit_not_submitted",
-                format!("the visit is {}", history.visit.state.code()),
-            ));
+            return Err(ServiceError::VisitNotSubmitted {
+                state: history.visit.state,
+            });
         }
         // Stamped after every entry the server holds, so the review folds last.
         let latest = entries.iter().map(|entry| entry.hlc).max();
@@ -118,7 +113,7 @@ pub fn review_as(
         let change = VisitChange::Reviewed {
             review: review.clone(),
         };
-        let payload = serde_json::to_string(&change).map_err(|e| AppError::internal(&e))?;
+        let payload = serde_json::to_string(&change).map_err(|e| ServiceError::internal(&e))?;
         let head = tx.chain_head(visit_id, SERVER_NODE)?;
         let entry = append(
             head.as_ref(),
@@ -133,7 +128,7 @@ pub fn review_as(
                 utc_offset_minutes: 0,
             },
         )
-        .map_err(|e| AppError::internal(&e))?;
+        .map_err(|e| ServiceError::internal(&e))?;
         tx.insert_entry(&StoredEntry {
             entry: entry.clone(),
             rejected: None,
@@ -160,8 +155,4 @@ pub fn review_as(
         })?;
         Ok(entry)
     })
-}
-
-fn not_your_team() -> AppError {
-    AppError::forbidden("not_your_team", "the visit belongs to another team")
 }

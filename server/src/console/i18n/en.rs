@@ -22,6 +22,7 @@ pub static TEXT: Text = Text {
     too_many_attempts: "Too many attempts. Wait a while and try again.",
     sign_in_busy: "Too many people are signing in right now. Try again in a moment.",
     server_failed: "The server failed to handle the request.",
+    server_busy: "The server is busy. Nothing was saved; try again in a moment.",
     error_title: "Something went wrong",
     back_to_queue: "Back to the review queue",
     queue_title: "Review queue",

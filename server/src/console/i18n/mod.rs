@@ -188,6 +188,8 @@ pub struct Text {
     pub too_many_attempts: &'static str,
     pub sign_in_busy: &'static str,
     pub server_failed: &'static str,
+    /// The server is busy for a moment (`503 server_busy`).
+    pub server_busy: &'static str,
     pub error_title: &'static str,
     pub back_to_queue: &'static str,
     // Queue.

@@ -22,6 +22,7 @@ pub static TEXT: Text = Text {
     too_many_attempts: "尝试次数过多，请稍后再试。",
     sign_in_busy: "当前登录人数过多，请稍后再试。",
     server_failed: "服务器处理请求失败。",
+    server_busy: "服务器繁忙，未保存任何内容，请稍后重试。",
     error_title: "出错了",
     back_to_queue: "返回待审队列",
     queue_title: "待审队列",
