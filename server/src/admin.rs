@@ -168,6 +168,24 @@ pub fn unlock_user(
     })
 }
 
+/// Removes the uploads in progress untouched for longer than `hours`
+/// ([`BlobStore::clean_abandoned`]); audited as `clean_uploads`, with the
+/// number removed. What was removed.
+pub fn clean_uploads(
+    store: &dyn Store,
+    blobs: &dyn crate::blobs::BlobStore,
+    hours: u32,
+    now: DateTime<Utc>,
+) -> Result<crate::blobs::Cleaned, ServiceError> {
+    let cleaned = blobs
+        .clean_abandoned(crate::blobs::abandoned_before(now, hours))
+        .map_err(|e| ServiceError::internal(&e))?;
+    store::write(store, |tx| {
+        audit(tx, now, None, "clean_uploads", "uploads", cleaned.uploads)
+    })?;
+    Ok(cleaned)
+}
+
 /// The team a case belongs to: its primary agent's supervisor.
 fn team_of(tx: &dyn StoreTx, agent: UserId) -> Result<Option<UserId>, ServiceError> {
     let user = tx.user(agent)?.ok_or(ServiceError::UnknownAgent(agent))?;

@@ -42,7 +42,7 @@ pub struct AppState {
     /// Counters for `/metrics`.
     pub metrics: Arc<Metrics>,
     /// Attachment bytes.
-    pub blobs: Arc<BlobStore>,
+    pub blobs: Arc<dyn BlobStore>,
     /// The limits on sign-ins, per user name and client address.
     pub login_limiter: Arc<LoginLimiter>,
     /// The bound on password checks running at once.
@@ -52,7 +52,7 @@ pub struct AppState {
 impl AppState {
     /// State over a store and a blob store, with the system clock and fresh
     /// counters.
-    pub fn new(store: Arc<dyn Store>, blobs: Arc<BlobStore>) -> Self {
+    pub fn new(store: Arc<dyn Store>, blobs: Arc<dyn BlobStore>) -> Self {
         AppState {
             store,
             clock: Arc::new(doorstep_core::clock::SystemClock),
@@ -482,7 +482,7 @@ async fn download_attachment(
     let (store, blobs) = (state.store.clone(), state.blobs.clone());
     let now = state.clock.now();
     let etag = format!("\"{sha256}\"");
-    let bytes = blocking(move || {
+    let blob = blocking(move || {
         service::attachments::download(store.as_ref(), &blobs, &session, &sha256, now)
     })
     .await?;
@@ -492,8 +492,9 @@ async fn download_attachment(
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_owned()),
             (header::CACHE_CONTROL, "private, no-store".to_owned()),
             (header::ETAG, etag),
+            (header::CONTENT_LENGTH, blob.size().to_string()),
         ],
-        bytes,
+        axum::body::Body::from_stream(blob.into_stream()),
     )
         .into_response())
 }

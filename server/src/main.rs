@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use doorstep_core::checklist::ChecklistTemplate;
 use doorstep_core::domain::Case;
 use doorstep_core::sync::protocol::Role;
-use doorstep_server::blobs::BlobStore;
+use doorstep_server::blobs::{self, BlobStore, FsBlobStore, S3BlobStore, S3Config};
 use doorstep_server::store::Store;
 use doorstep_server::store::postgres::PostgresStore;
 use doorstep_server::store::sqlite::SqliteStore;
@@ -34,9 +34,23 @@ struct Cli {
     #[arg(long, global = true)]
     database_url: Option<String>,
     /// Directory of the attachment bytes (default: `blobs` in --data). Required
-    /// with --database-url; servers sharing a database share this directory.
+    /// with --database-url unless --blob-s3-url is given; servers sharing a
+    /// database share this directory.
     #[arg(long, global = true)]
     blob_dir: Option<PathBuf>,
+    /// Keep attachment bytes in an S3 bucket instead of a directory:
+    /// `s3://BUCKET` or `s3://BUCKET/PREFIX`. Credentials come from the
+    /// environment (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or a role);
+    /// servers sharing a database share the bucket and prefix.
+    #[arg(long, global = true, conflicts_with = "blob_dir")]
+    blob_s3_url: Option<String>,
+    /// The endpoint of an S3-compatible server, e.g. `https://minio.bank:9000`
+    /// (default: AWS S3, or AWS_ENDPOINT).
+    #[arg(long, global = true, requires = "blob_s3_url")]
+    blob_s3_endpoint: Option<String>,
+    /// The bucket's region (default: AWS_REGION, else us-east-1).
+    #[arg(long, global = true, requires = "blob_s3_url")]
+    blob_s3_region: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -65,6 +79,19 @@ enum Command {
         /// over TLS, e.g. through a TLS-terminating proxy).
         #[arg(long)]
         secure_cookies: bool,
+        /// Remove uploads in progress untouched for this many hours (checked
+        /// at start and every hour).
+        #[arg(long, default_value_t = blobs::DEFAULT_ABANDONED_UPLOAD_HOURS,
+              value_parser = clap::value_parser!(u32).range(1..))]
+        abandoned_upload_hours: u32,
+    },
+    /// Removes, once, the uploads in progress untouched for longer than the
+    /// given age (`serve` does it every hour). Prints counts only. Audited.
+    CleanUploads {
+        /// The age in hours.
+        #[arg(long, default_value_t = blobs::DEFAULT_ABANDONED_UPLOAD_HOURS,
+              value_parser = clap::value_parser!(u32).range(1..))]
+        abandoned_upload_hours: u32,
     },
     /// Creates a user (the password is hashed with argon2id).
     CreateUser {
@@ -170,21 +197,34 @@ fn run(cli: Cli) -> Result<(), String> {
     };
     let now = Utc::now();
     let store_ref = store.as_ref();
+    let blob_args = BlobArgs {
+        dir: cli.blob_dir.clone(),
+        s3_url: cli.blob_s3_url.clone(),
+        s3_endpoint: cli.blob_s3_endpoint.clone(),
+        s3_region: cli.blob_s3_region.clone(),
+        with_database: cli.database_url.is_some(),
+    };
     match cli.command {
         Command::Serve {
             listen,
             secure_cookies,
+            abandoned_upload_hours,
         } => {
-            let blob_dir = match (cli.blob_dir, &cli.database_url) {
-                (Some(dir), _) => dir,
-                (None, None) => data.join("blobs"),
-                (None, Some(_)) => {
-                    return Err("--blob-dir is required with --database-url".into());
-                }
-            };
-            let blobs = BlobStore::open(&blob_dir)
-                .map_err(|e| format!("cannot open the blob store: {}", e.kind()))?;
-            serve(store, Arc::new(blobs), listen, secure_cookies)
+            let blobs = open_blobs(&blob_args, &data)?;
+            serve(store, blobs, listen, secure_cookies, abandoned_upload_hours)
+        }
+        Command::CleanUploads {
+            abandoned_upload_hours,
+        } => {
+            let blobs = open_blobs(&blob_args, &data)?;
+            let cleaned =
+                admin::clean_uploads(store_ref, blobs.as_ref(), abandoned_upload_hours, now)
+                    .map_err(|e| e.to_string())?;
+            println!(
+                "{} abandoned uploads removed ({} bytes), {} leftover files",
+                cleaned.uploads, cleaned.bytes, cleaned.leftovers
+            );
+            Ok(())
         }
         Command::CreateUser {
             username,
@@ -302,11 +342,51 @@ fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
+/// The options that say where attachment bytes are kept.
+struct BlobArgs {
+    dir: Option<PathBuf>,
+    s3_url: Option<String>,
+    s3_endpoint: Option<String>,
+    s3_region: Option<String>,
+    with_database: bool,
+}
+
+/// The blob store the options name: an S3 bucket, a directory, or `blobs`
+/// in the data directory (not with PostgreSQL, whose replicas must share it).
+fn open_blobs(args: &BlobArgs, data: &Path) -> Result<Arc<dyn BlobStore>, String> {
+    // clap does not check conflicts between global options given on either
+    // side of the subcommand, so this does.
+    if args.dir.is_some() && args.s3_url.is_some() {
+        return Err("--blob-dir and --blob-s3-url name two blob stores; give one".into());
+    }
+    if let Some(url) = &args.s3_url {
+        let config = S3Config {
+            endpoint: args.s3_endpoint.clone(),
+            region: args.s3_region.clone(),
+            ..S3Config::from_url(url)?
+        };
+        let blobs = S3BlobStore::open(&config)
+            .map_err(|e| format!("cannot open the S3 blob store: {e}"))?;
+        return Ok(Arc::new(blobs));
+    }
+    let dir = match (&args.dir, args.with_database) {
+        (Some(dir), _) => dir.clone(),
+        (None, false) => data.join("blobs"),
+        (None, true) => {
+            return Err("--blob-dir is required with --database-url (or --blob-s3-url)".into());
+        }
+    };
+    let blobs =
+        FsBlobStore::open(&dir).map_err(|e| format!("cannot open the blob store: {}", e.kind()))?;
+    Ok(Arc::new(blobs))
+}
+
 fn serve(
     store: Arc<dyn Store>,
-    blobs: Arc<BlobStore>,
+    blobs: Arc<dyn BlobStore>,
     listen: SocketAddr,
     secure_cookies: bool,
+    abandoned_upload_hours: u32,
 ) -> Result<(), String> {
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     // The store outlives the runtime: the PostgreSQL client closes its
@@ -314,6 +394,11 @@ fn serve(
     // this one, so the last reference is dropped after it has shut down.
     let kept = Arc::clone(&store);
     let served = runtime.block_on(async move {
+        tokio::spawn(blobs::clean_periodically(
+            blobs.clone(),
+            abandoned_upload_hours,
+            blobs::CLEANUP_PERIOD,
+        ));
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;

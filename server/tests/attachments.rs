@@ -22,6 +22,53 @@ use uuid::Uuid;
 
 const CHUNK: usize = MAX_ATTACHMENT_CHUNK_BYTES;
 
+/// Runs each check twice: with the attachment bytes in a directory (`fs::`)
+/// and in S3 (`s3::`, when `DOORSTEP_TEST_S3_URL` is set; on CI it must be),
+/// each on a fresh world, in a runtime of its own (the S3 store is opened
+/// outside it: it blocks).
+macro_rules! on_both_blob_stores {
+    ($($check:ident),* $(,)?) => {
+        mod fs {
+            $(
+                #[test]
+                fn $check() {
+                    crate::run(crate::common::World::new(), super::$check);
+                }
+            )*
+        }
+        mod s3 {
+            $(
+                #[test]
+                fn $check() {
+                    let name = concat!("s3::", stringify!($check));
+                    if let Some(blobs) = crate::common::s3_blobs(name) {
+                        crate::run(crate::common::World::with_blobs(blobs), super::$check);
+                    }
+                }
+            )*
+        }
+    };
+}
+
+on_both_blob_stores!(
+    a_photo_goes_up_in_chunks_resumes_after_an_interruption_and_comes_back_whole,
+    bytes_that_do_not_match_their_hash_are_refused_and_discarded,
+    oversized_malformed_and_inconsistent_chunks_are_refused_with_a_code,
+    only_the_agents_of_the_visit_may_upload_its_bytes,
+    a_hash_copied_into_ones_own_visit_is_not_a_key_to_someone_elses_photo,
+    an_agent_whose_case_was_reassigned_still_uploads_but_no_longer_downloads,
+    downloads_go_to_the_visits_agents_its_supervisor_and_admins_and_are_audited,
+    the_largest_attachment_is_streamed_back_with_its_length,
+);
+
+fn run<Fut: std::future::Future<Output = ()>>(w: World, check: impl FnOnce(World) -> Fut) {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(check(w));
+}
+
 fn photo_bytes(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
         .map(|i| (i as u8).wrapping_mul(31).wrapping_add(seed))
@@ -130,9 +177,7 @@ async fn admin_token(w: &World) -> String {
     w.login("admin", device).await
 }
 
-#[tokio::test]
-async fn a_photo_goes_up_in_chunks_resumes_after_an_interruption_and_comes_back_whole() {
-    let w = World::new();
+async fn a_photo_goes_up_in_chunks_resumes_after_an_interruption_and_comes_back_whole(w: World) {
     let photo = photo_bytes(2 * CHUNK + 12_345, 7);
     let sha = sha256_hex(&photo);
     let total = photo.len() as u64;
@@ -217,19 +262,28 @@ async fn a_photo_goes_up_in_chunks_resumes_after_an_interruption_and_comes_back_
     let (status, bytes) = download(&w, &token, &sha).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(bytes, photo);
-    // On disk: <dir>/<aa>/<sha256>, nothing left in partial/ or tmp/.
+    // No upload in progress is left, on any backend...
+    let blobs = w.state.blobs.clone();
+    let far = chrono::Utc::now() + chrono::Duration::days(3650);
+    let cleaned = tokio::task::spawn_blocking(move || blobs.clean_abandoned(far))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(cleaned.uploads, 0, "{cleaned:?}");
+    // ...and with the bytes in a directory, they are at <dir>/<aa>/<sha256>,
+    // with nothing in partial/ or tmp/.
     let dir = w.blob_dir.path();
-    assert_eq!(
-        std::fs::read(dir.join(&sha[..2]).join(&sha)).unwrap(),
-        photo
-    );
-    assert_eq!(std::fs::read_dir(dir.join("partial")).unwrap().count(), 0);
-    assert_eq!(std::fs::read_dir(dir.join("tmp")).unwrap().count(), 0);
+    if dir.join("partial").is_dir() {
+        assert_eq!(
+            std::fs::read(dir.join(&sha[..2]).join(&sha)).unwrap(),
+            photo
+        );
+        assert_eq!(std::fs::read_dir(dir.join("partial")).unwrap().count(), 0);
+        assert_eq!(std::fs::read_dir(dir.join("tmp")).unwrap().count(), 0);
+    }
 }
 
-#[tokio::test]
-async fn bytes_that_do_not_match_their_hash_are_refused_and_discarded() {
-    let w = World::new();
+async fn bytes_that_do_not_match_their_hash_are_refused_and_discarded(w: World) {
     let photo = photo_bytes(CHUNK + 10, 1);
     let sha = sha256_hex(&photo);
     let total = photo.len() as u64;
@@ -257,9 +311,7 @@ async fn bytes_that_do_not_match_their_hash_are_refused_and_discarded() {
     assert_eq!(download(&w, &token, &sha).await.1, photo);
 }
 
-#[tokio::test]
-async fn oversized_malformed_and_inconsistent_chunks_are_refused_with_a_code() {
-    let w = World::new();
+async fn oversized_malformed_and_inconsistent_chunks_are_refused_with_a_code(w: World) {
     let photo = photo_bytes(3_000, 2);
     let sha = sha256_hex(&photo);
     let total = photo.len() as u64;
@@ -336,9 +388,7 @@ async fn oversized_malformed_and_inconsistent_chunks_are_refused_with_a_code() {
     assert_eq!(state["received"], 0);
 }
 
-#[tokio::test]
-async fn only_the_agents_of_the_visit_may_upload_its_bytes() {
-    let w = World::new();
+async fn only_the_agents_of_the_visit_may_upload_its_bytes(w: World) {
     let photo = photo_bytes(500, 3);
     let sha = sha256_hex(&photo);
     let total = photo.len() as u64;
@@ -415,9 +465,7 @@ async fn only_the_agents_of_the_visit_may_upload_its_bytes() {
     assert_eq!(download(&w, &partner, &sha).await.1, photo);
 }
 
-#[tokio::test]
-async fn a_hash_copied_into_ones_own_visit_is_not_a_key_to_someone_elses_photo() {
-    let w = World::new();
+async fn a_hash_copied_into_ones_own_visit_is_not_a_key_to_someone_elses_photo(w: World) {
     let photo = photo_bytes(800, 6);
     let sha = sha256_hex(&photo);
     let total = photo.len() as u64;
@@ -494,9 +542,7 @@ async fn a_hash_copied_into_ones_own_visit_is_not_a_key_to_someone_elses_photo()
     assert_eq!(download(&w, &thief, &sha).await.1, photo);
 }
 
-#[tokio::test]
-async fn an_agent_whose_case_was_reassigned_still_uploads_but_no_longer_downloads() {
-    let w = World::new();
+async fn an_agent_whose_case_was_reassigned_still_uploads_but_no_longer_downloads(w: World) {
     let photo = photo_bytes(900, 4);
     let sha = sha256_hex(&photo);
     let total = photo.len() as u64;
@@ -513,9 +559,7 @@ async fn an_agent_whose_case_was_reassigned_still_uploads_but_no_longer_download
     assert_eq!(download(&w, &new_agent, &sha).await.1, photo);
 }
 
-#[tokio::test]
-async fn downloads_go_to_the_visits_agents_its_supervisor_and_admins_and_are_audited() {
-    let w = World::new();
+async fn downloads_go_to_the_visits_agents_its_supervisor_and_admins_and_are_audited(w: World) {
     let photo = photo_bytes(CHUNK / 2, 5);
     let sha = sha256_hex(&photo);
     let total = photo.len() as u64;
@@ -573,4 +617,70 @@ async fn downloads_go_to_the_visits_agents_its_supervisor_and_admins_and_are_aud
             .count(),
         1
     );
+}
+
+async fn the_largest_attachment_is_streamed_back_with_its_length(w: World) {
+    // 20 MiB, the most a phone may attach, in the 1 MiB chunks it sends.
+    let photo = photo_bytes(MAX_ATTACHMENT_BYTES, 8);
+    let sha = sha256_hex(&photo);
+    let total = photo.len() as u64;
+    let token = w.login("agent1", w.phone1).await;
+    let visit = Uuid::now_v7();
+    let mut phone = Phone::new(w.phone1, visit);
+    let ops = [
+        phone.act(&planned(&w.case1)),
+        phone.act(&notice()),
+        phone.act(&VisitChange::CheckedIn { check: site() }),
+        phone.act(&attached(&sha, total)),
+    ];
+    let outcomes = w.push_outcomes(&token, &ops).await;
+    assert!(outcomes.iter().all(|o| o == "applied"), "{outcomes:?}");
+    for (i, chunk) in photo.chunks(CHUNK).enumerate() {
+        let (status, state) = put_chunk(&w, &token, &sha, (i * CHUNK) as u64, total, chunk).await;
+        assert_eq!(status, StatusCode::OK, "{state}");
+    }
+
+    let request = Request::builder()
+        .uri(format!("/v1/attachments/{sha}"))
+        .header(header::AUTHORIZATION, format!("Bearer {token}"))
+        .body(Body::empty())
+        .unwrap();
+    let response = doorstep_server::app(w.state.clone())
+        .oneshot(request)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()[header::CONTENT_LENGTH],
+        total.to_string().as_str()
+    );
+    assert_eq!(
+        response.headers()[header::ETAG],
+        format!("\"{sha}\"").as_str()
+    );
+    // The body comes as a stream of pieces, not one buffer of 20 MiB.
+    let mut body = response.into_body();
+    let (mut pieces, mut largest, mut bytes) = (0, 0, Vec::with_capacity(photo.len()));
+    while let Some(frame) = body.frame().await {
+        let data = frame.unwrap().into_data().unwrap();
+        pieces += 1;
+        largest = largest.max(data.len());
+        bytes.extend_from_slice(&data);
+    }
+    assert!(bytes == photo, "the bytes downloaded differ");
+    assert!(pieces > 1, "{pieces} pieces");
+    assert!(largest <= 2 * CHUNK, "a piece of {largest} bytes");
+
+    // The console's photo route streams it too, with its length.
+    let cookies = console_support::supervisor(&w, "sup_a").await;
+    let page = console_support::get(
+        &w,
+        &format!("/console/visits/{visit}/attachments/0"),
+        &cookies,
+    )
+    .await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert_eq!(page.header("content-length"), total.to_string());
+    assert_eq!(page.header("content-type"), "image/jpeg");
+    assert!(page.bytes == photo, "the bytes the console served differ");
 }

@@ -29,7 +29,7 @@ use doorstep_core::clock::{FixedClock, Hlc};
 use doorstep_core::domain::{AssignedAgents, InterviewNote, VisitChange};
 use doorstep_core::event_log::{EntryDraft, LogEntry, append, derived_op_id};
 use doorstep_core::sync::protocol::{PushRequest, Role, v1};
-use doorstep_server::blobs::BlobStore;
+use doorstep_server::blobs::FsBlobStore;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::store::{
     self, CaseRecord, DeviceRecord, Store, StoreError, TokenRecord, UserRecord,
@@ -97,7 +97,7 @@ fn server() -> (AppState, tempfile::TempDir) {
     let blobs = tempfile::tempdir().unwrap();
     let state = AppState {
         clock: Arc::new(FixedClock::new(t0())),
-        ..AppState::new(store, Arc::new(BlobStore::open(blobs.path()).unwrap()))
+        ..AppState::new(store, Arc::new(FsBlobStore::open(blobs.path()).unwrap()))
     };
     (state, blobs)
 }

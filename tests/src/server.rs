@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::thread::JoinHandle;
 
-use doorstep_server::blobs::BlobStore;
+use doorstep_server::blobs::{BlobStore, FsBlobStore};
 use doorstep_server::store::Store;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::{AppState, app};
@@ -17,7 +17,7 @@ use tokio::sync::oneshot;
 pub struct TestServer {
     address: SocketAddr,
     store: Arc<dyn Store>,
-    blobs: Arc<BlobStore>,
+    blobs: Arc<dyn BlobStore>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -33,7 +33,7 @@ impl TestServer {
     /// Serves `store`, with attachment bytes under `blob_dir`, on 127.0.0.1, on
     /// a port the system picks.
     pub fn serve(store: Arc<dyn Store>, blob_dir: &Path) -> std::io::Result<TestServer> {
-        let blobs = Arc::new(BlobStore::open(blob_dir)?);
+        let blobs: Arc<dyn BlobStore> = Arc::new(FsBlobStore::open(blob_dir)?);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -72,8 +72,8 @@ impl TestServer {
     }
 
     /// The server's attachment bytes (under `blobs` in the data directory).
-    pub fn blobs(&self) -> &BlobStore {
-        &self.blobs
+    pub fn blobs(&self) -> &dyn BlobStore {
+        self.blobs.as_ref()
     }
 
     /// The server's store, for setting up users and cases and checking results.

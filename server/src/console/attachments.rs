@@ -11,18 +11,18 @@ use doorstep_core::domain::{Attachment, VisitId};
 use super::report::{Found, audit_view, readable_visit};
 use super::{ConsoleState, Signed, app_failure, blocking, failure};
 use crate::access::Access;
-use crate::blobs::BlobStore;
+use crate::blobs::{Blob, BlobStore};
 use crate::error::ServiceError;
 use crate::store::{self, Store};
 
-/// The bytes of an attachment, if the server holds them (a phone may not have
-/// uploaded them yet).
+/// The bytes of an attachment, as a stream, if the server holds them (a
+/// phone may not have uploaded them yet).
 pub fn attachment_bytes(
-    blobs: &BlobStore,
+    blobs: &dyn BlobStore,
     attachment: &Attachment,
-) -> Result<Option<Vec<u8>>, ServiceError> {
+) -> Result<Option<Blob>, ServiceError> {
     blobs
-        .read(&attachment.sha256)
+        .open(&attachment.sha256)
         .map_err(crate::service::attachments::blob_failure)
 }
 
@@ -93,11 +93,11 @@ pub async fn photo(
         else {
             return Ok(None);
         };
-        Ok(attachment_bytes(&blobs, &attachment)?.map(|bytes| (attachment, bytes)))
+        Ok(attachment_bytes(blobs.as_ref(), &attachment)?.map(|blob| (attachment, blob)))
     })
     .await;
     match served {
-        Ok(Some((attachment, bytes))) => {
+        Ok(Some((attachment, blob))) => {
             let mime = HeaderValue::from_str(&attachment.mime_type)
                 .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
             (
@@ -116,8 +116,9 @@ pub async fn photo(
                         header::CONTENT_SECURITY_POLICY,
                         HeaderValue::from_static("default-src 'none'; sandbox"),
                     ),
+                    (header::CONTENT_LENGTH, HeaderValue::from(blob.size())),
                 ],
-                bytes,
+                axum::body::Body::from_stream(blob.into_stream()),
             )
                 .into_response()
         }

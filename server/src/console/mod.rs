@@ -68,7 +68,7 @@ pub struct ConsoleState {
     /// The bound on password checks running at once, shared with the API's.
     pub password_gate: Arc<crate::password_gate::PasswordGate>,
     /// Attachment bytes.
-    pub blobs: Arc<crate::blobs::BlobStore>,
+    pub blobs: Arc<dyn crate::blobs::BlobStore>,
 }
 
 impl ConsoleState {

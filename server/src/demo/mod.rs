@@ -15,7 +15,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, NaiveTime, TimeZone, Utc};
 use tokio::sync::oneshot;
 
-use crate::blobs::BlobStore;
+use crate::blobs::FsBlobStore;
 use crate::store::Store;
 use crate::store::sqlite::SqliteStore;
 use crate::{AppState, app};
@@ -120,7 +120,7 @@ pub fn play(options: &DemoOptions, say: &(dyn Fn(&str) + Sync)) -> Result<DemoRu
         .map_err(|e| format!("cannot listen on {}: {e}", options.listen))?;
     let address = listener.local_addr().map_err(|e| e.to_string())?;
     let blobs = Arc::new(
-        BlobStore::open(&options.data.join("server").join("blobs")).map_err(|e| e.to_string())?,
+        FsBlobStore::open(&options.data.join("server").join("blobs")).map_err(|e| e.to_string())?,
     );
     let router = app(AppState::new(store.clone() as Arc<dyn Store>, blobs))
         .into_make_service_with_connect_info::<SocketAddr>();

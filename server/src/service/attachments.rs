@@ -17,7 +17,7 @@ use doorstep_core::sync::protocol::{MAX_ATTACHMENT_CHUNK_BYTES, UploadState};
 
 use super::{Session, audit, audit_refused};
 use crate::access::Access;
-use crate::blobs::{Appended, BlobError, BlobStore, is_sha256};
+use crate::blobs::{Appended, Blob, BlobError, BlobStore, is_sha256};
 use crate::error::ServiceError;
 use crate::store::{self, AttachmentRef, Store, StoreTx};
 
@@ -46,7 +46,7 @@ pub fn record(
 /// from this device.
 pub fn upload_state(
     store: &dyn Store,
-    blobs: &BlobStore,
+    blobs: &dyn BlobStore,
     session: &Session,
     sha256: &str,
 ) -> Result<UploadState, ServiceError> {
@@ -87,7 +87,7 @@ pub struct Chunk<'a> {
 /// is [`ServiceError::WrongOffset`], which says where they end.
 pub fn put_chunk(
     store: &dyn Store,
-    blobs: &BlobStore,
+    blobs: &dyn BlobStore,
     session: &Session,
     chunk: Chunk<'_>,
     now: DateTime<Utc>,
@@ -153,16 +153,16 @@ pub fn put_chunk(
     }
 }
 
-/// `GET /v1/attachments/{sha256}`: the bytes, for someone who may read a
-/// visit that refers to them through a device that sent them
+/// `GET /v1/attachments/{sha256}`: the bytes, as a stream, for someone who
+/// may read a visit that refers to them through a device that sent them
 /// ([`Access::may_download`]). Each download is audited; so is each refusal.
 pub fn download(
     store: &dyn Store,
-    blobs: &BlobStore,
+    blobs: &dyn BlobStore,
     session: &Session,
     sha256: &str,
     now: DateTime<Utc>,
-) -> Result<Vec<u8>, ServiceError> {
+) -> Result<Blob, ServiceError> {
     check_name(sha256)?;
     let access = Access::of_session(session);
     let allowed = store::read(store, |tx| {
@@ -194,8 +194,8 @@ pub fn download(
         })?;
         return Err(refused);
     }
-    let bytes = blobs
-        .read(sha256)
+    let blob = blobs
+        .open(sha256)
         .map_err(blob_failure)?
         .ok_or(ServiceError::AttachmentNotUploaded)?;
     store::write(store, |tx| {
@@ -208,7 +208,7 @@ pub fn download(
             sha256,
         )
     })?;
-    Ok(bytes)
+    Ok(blob)
 }
 
 fn check_name(sha256: &str) -> Result<(), ServiceError> {

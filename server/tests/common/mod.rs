@@ -19,7 +19,7 @@ use doorstep_core::money::Money;
 use doorstep_core::policy::{GeoPoint, GpsFix};
 pub use doorstep_core::sync::protocol::PushRequest;
 use doorstep_core::sync::protocol::{PROTOCOL_HEADER, PROTOCOL_VERSION, Role};
-use doorstep_server::blobs::BlobStore;
+use doorstep_server::blobs::{BlobStore, FsBlobStore, S3BlobStore, S3Config};
 use doorstep_server::store::Store;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::{AppState, admin, app};
@@ -47,7 +47,9 @@ pub struct World {
     pub case1: Case,
     /// Team B, agent3.
     pub case2: Case,
-    /// Where the attachment bytes are kept (removed with the last world using it).
+    /// Where the attachment bytes are kept (removed with the last world using
+    /// it), unless the world keeps them in S3 ([`World::with_blobs`]): then
+    /// it stays empty.
     pub blob_dir: Arc<tempfile::TempDir>,
 }
 
@@ -82,6 +84,44 @@ pub fn sample_case(primary: Uuid, partner: Option<Uuid>) -> Case {
     }
 }
 
+/// A fresh, empty S3 blob store for `test`: a key prefix of its own in the
+/// bucket of `DOORSTEP_TEST_S3_URL` (`http://127.0.0.1:PORT/BUCKET`, an
+/// S3-compatible server on loopback: `scripts/s3` starts moto). Without that
+/// variable the test prints SKIPPED and is skipped, and fails when `CI` is
+/// set.
+pub fn s3_blobs(test: &str) -> Option<Arc<S3BlobStore>> {
+    Some(Arc::new(S3BlobStore::open(&s3_config(test)?).unwrap()))
+}
+
+/// The configuration [`s3_blobs`] opens: a fresh prefix, test credentials.
+pub fn s3_config(test: &str) -> Option<S3Config> {
+    let url = match std::env::var("DOORSTEP_TEST_S3_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => {
+            assert!(
+                std::env::var_os("CI").is_none_or(|v| v.is_empty()),
+                "{test}: DOORSTEP_TEST_S3_URL must be set on CI"
+            );
+            let line = format!("SKIPPED {test}: DOORSTEP_TEST_S3_URL is not set\n");
+            let _ = std::io::Write::write_all(&mut std::io::stderr(), line.as_bytes());
+            return None;
+        }
+    };
+    let (scheme, rest) = url
+        .split_once("://")
+        .expect("DOORSTEP_TEST_S3_URL: http://HOST:PORT/BUCKET");
+    let (host, bucket) = rest
+        .split_once('/')
+        .expect("DOORSTEP_TEST_S3_URL names no bucket");
+    Some(S3Config {
+        bucket: bucket.trim_matches('/').to_owned(),
+        prefix: format!("t-{}", Uuid::now_v7().simple()),
+        endpoint: Some(format!("{scheme}://{host}")),
+        region: Some("us-east-1".into()),
+        credentials: Some(("doorstep-test".into(), "doorstep-test-secret".into())),
+    })
+}
+
 impl World {
     pub fn new() -> World {
         World::with_store(Arc::new(SqliteStore::open_in_memory().unwrap()))
@@ -89,14 +129,26 @@ impl World {
 
     /// The same world on any (empty) store.
     pub fn with_store(store: Arc<dyn Store>) -> World {
+        World::with_stores(store, None)
+    }
+
+    /// The same world on SQLite in memory, with attachment bytes in `blobs`.
+    pub fn with_blobs(blobs: Arc<dyn BlobStore>) -> World {
+        World::with_stores(
+            Arc::new(SqliteStore::open_in_memory().unwrap()),
+            Some(blobs),
+        )
+    }
+
+    /// The same world on any (empty) store, with attachment bytes in `blobs`
+    /// (default: a fresh directory, [`World::blob_dir`]).
+    pub fn with_stores(store: Arc<dyn Store>, blobs: Option<Arc<dyn BlobStore>>) -> World {
         let clock = Arc::new(FixedClock::new(t0()));
         let blob_dir = Arc::new(tempfile::tempdir().unwrap());
+        let blobs = blobs.unwrap_or_else(|| Arc::new(FsBlobStore::open(blob_dir.path()).unwrap()));
         let state = AppState {
             clock: clock.clone(),
-            ..AppState::new(
-                store.clone(),
-                Arc::new(BlobStore::open(blob_dir.path()).unwrap()),
-            )
+            ..AppState::new(store.clone(), blobs)
         };
         let s = store.as_ref();
         let now = t0();
