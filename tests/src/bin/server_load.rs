@@ -27,7 +27,9 @@
 //! Options: `--devices N` (default 2,000), `--baseline-devices N` (devices
 //! replayed one at a time first, for the single-device rate; default 20),
 //! `--visits N` (a day's visits per device, 38 ops each; default 4),
-//! `--agents N` (default: one per device), `--replicas N` (needs
+//! `--photo-kib N` (each visit also gets a photo of N KiB and is
+//! submitted; its upload is replayed too and reported on the `other` line;
+//! default 0, no photos), `--agents N` (default: one per device), `--replicas N` (needs
 //! `--database-url`), `--server-bin PATH` (default: `doorstep-server` next
 //! to this binary, or `$DOORSTEP_SERVER_BIN`), `--cache DIR` (default
 //! `target/server-load-cache`), `--no-cache`, `--fresh` (prepare again),
@@ -62,6 +64,7 @@ struct Options {
     devices: usize,
     baseline: usize,
     visits: usize,
+    photo_kib: usize,
     agents: Option<usize>,
     scenario: Scenario,
     window: Duration,
@@ -84,6 +87,7 @@ fn options() -> Result<Options, String> {
         devices: 2_000,
         baseline: 20,
         visits: 4,
+        photo_kib: 0,
         agents: None,
         scenario: Scenario::All,
         window: Duration::from_secs(600),
@@ -112,6 +116,7 @@ fn options() -> Result<Options, String> {
             "--devices" => o.devices = size(text()?)?,
             "--baseline-devices" => o.baseline = size(text()?)?,
             "--visits" => o.visits = size(text()?)?,
+            "--photo-kib" => o.photo_kib = size(text()?)?,
             "--agents" => o.agents = Some(size(text()?)?),
             "--scenario" => {
                 o.scenario = match text()?.as_str() {
@@ -141,8 +146,8 @@ fn options() -> Result<Options, String> {
     if !(1..=20_000).contains(&o.devices) || o.baseline > 1_000 {
         return Err("--devices must be 1..=20000 and --baseline-devices at most 1000".into());
     }
-    if !(1..=20).contains(&o.visits) {
-        return Err("--visits must be 1..=20".into());
+    if !(1..=20).contains(&o.visits) || o.photo_kib > 20 * 1024 {
+        return Err("--visits must be 1..=20, --photo-kib at most 20480".into());
     }
     if o.window > Duration::from_secs(24 * 3600)
         || o.timeout.is_zero()
@@ -198,13 +203,13 @@ fn run(o: &Options) -> Result<bool, String> {
         (Some(dir), false) => Some(dir.clone()),
         (None, false) => beside_exe("server-load-cache", 1),
     };
-    let prepared = Arc::new(prepare::load_or_prepare(
-        cache.as_deref(),
-        o.fresh,
-        total,
+    let shape = prepare::Shape {
+        devices: total,
         agents,
-        o.visits,
-    )?);
+        visits: o.visits,
+        photo_bytes: o.photo_kib * 1024,
+    };
+    let prepared = Arc::new(prepare::load_or_prepare(cache.as_deref(), o.fresh, shape)?);
     let server_bin = o
         .server_bin
         .clone()
@@ -358,13 +363,20 @@ fn run(o: &Options) -> Result<bool, String> {
     let summary = Summary::of(&sessions);
     summary.print(&label);
     let server_total: Duration = cpu.iter().sum();
-    println!(
-        "{label}: aggregate {:.0} ops/s over the drain = {:.2}× the single-device push rate (target ≥ 0.7×); push window {:.0} ops/s = {:.2}×",
-        summary.ops_per_second(),
-        summary.ops_per_second() / single_push.max(1e-9),
-        summary.push_window_ops_per_second(),
-        summary.push_window_ops_per_second() / single_push.max(1e-9)
-    );
+    match o.scenario {
+        Scenario::All => println!(
+            "{label}: aggregate {:.0} ops/s over the drain = {:.2}× the single-device push rate (target ≥ 0.7×); push window {:.0} ops/s = {:.2}×",
+            summary.ops_per_second(),
+            summary.ops_per_second() / single_push.max(1e-9),
+            summary.push_window_ops_per_second(),
+            summary.push_window_ops_per_second() / single_push.max(1e-9)
+        ),
+        Scenario::Spread => println!(
+            "{label}: offered {:.0} ops/s on average ({:.2}× the single-device push rate)",
+            summary.ops_sent as f64 / o.window.as_secs_f64().max(1e-9),
+            summary.ops_sent as f64 / o.window.as_secs_f64().max(1e-9) / single_push.max(1e-9)
+        ),
+    }
     println!(
         "{label}: server CPU {:.1} s over {:.1} s ({:.2} cores; {:.0} µs per op){}; database CPU {}; this driver {:.1} s",
         server_total.as_secs_f64(),
@@ -428,6 +440,19 @@ fn run(o: &Options) -> Result<bool, String> {
         "server_load: store check: {} chains, {} entries as pushed, {} mismatches (of {expected} ops sent)",
         verdict.chains, verdict.entries, verdict.mismatch_count
     );
+    let photos_expected = if o.photo_kib > 0 {
+        expected_photos(&prepared)
+    } else {
+        0
+    };
+    let blob_dir = match &store_args {
+        StoreArgs::Sqlite(data) => data.join("blobs"),
+        StoreArgs::Postgres { blobs, .. } => blobs.clone(),
+    };
+    let photos = verify::blob_count(&blob_dir);
+    if o.photo_kib > 0 {
+        println!("server_load: photos: {photos} stored of {photos_expected} taken");
+    }
     for m in &verdict.mismatches {
         println!("server_load: mismatch: {m}");
     }
@@ -450,11 +475,17 @@ fn run(o: &Options) -> Result<bool, String> {
         && counted.duplicate == 0
         && counted.rejected == 0
         && counted.server_errors == 0
-        && base.ops_applied + summary.ops_applied == expected;
+        && base.ops_applied + summary.ops_applied == expected
+        && photos == photos_expected;
     if ok {
         println!("server_load: OK: 0 errors, every op applied exactly once ({expected} ops)");
     }
     Ok(ok)
+}
+
+/// Photos taken on every prepared device (one per visit).
+fn expected_photos(prepared: &prepare::Prepared) -> u64 {
+    prepared.days.iter().map(|d| d.chains.len() as u64).sum()
 }
 
 #[derive(Default)]

@@ -6,8 +6,9 @@
 //! there is one: its durability is not what is measured) on a fixed clock.
 //! It signs in and pulls its cases from a preparation server (in process,
 //! SQLite, seeded with the same [`Seed`] the measured server gets), works
-//! its visits offline ([`workload::play_visits`]: 38 ops a visit, no
-//! photos), then syncs through a [`Transport`] that records every request
+//! its visits offline ([`workload::play_visits`]: 38 ops a visit; with
+//! photos, each visit also gets one photo of the premises and is submitted,
+//! 40 ops), then syncs through a [`Transport`] that records every request
 //! before passing it on. So the push bodies are exactly what the engine
 //! sends: grouped `PushRequest` JSON, batched at `MAX_PUSH_OPS`, zstd at
 //! `PUSH_ZSTD_LEVEL`, with the engine's headers (`doorstep-protocol: 2`,
@@ -15,7 +16,8 @@
 //! its first sync (the same body it sends whenever it signs in again); the
 //! bearer token is left out and filled in at replay. The preparation server
 //! applies every push, which checks the bodies are good before they are
-//! kept.
+//! kept. With photos, the engine's uploads (`GET …/upload`, `PUT` chunks of
+//! at most 1 MiB) are recorded and replayed as they were.
 //!
 //! The cache is a directory named by the parameters and
 //! [`FORMAT`]/[`PROTOCOL_VERSION`]: `manifest.json` (the seed, each device's
@@ -30,6 +32,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use doorstep_core::domain::{AttachmentKind, AttachmentLink};
 use doorstep_core::sync::protocol::{MAX_BODY_BYTES, PROTOCOL_VERSION, PushRequest};
 use doorstep_core::sync::transport::{HttpRequest, HttpResponse, Transport, TransportError};
 use doorstep_core::sync::ureq_transport::UreqTransport;
@@ -122,6 +125,8 @@ pub struct Prepared {
     pub key: String,
     /// Visits each device works.
     pub visits: usize,
+    /// Bytes of each visit's photo (0: no photos).
+    pub photo_bytes: usize,
     /// The server's users, cases and devices.
     pub seed: Seed,
     /// Every device's day, in seed order.
@@ -142,9 +147,27 @@ impl Prepared {
     }
 }
 
-/// The cache key for these parameters.
-pub fn cache_key(devices: usize, agents: usize, visits: usize) -> String {
-    format!("f{FORMAT}-p{PROTOCOL_VERSION}-devices{devices}-agents{agents}-visits{visits}")
+/// What to prepare.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape {
+    /// Devices.
+    pub devices: usize,
+    /// Agents they are shared out among.
+    pub agents: usize,
+    /// Visits each device works.
+    pub visits: usize,
+    /// Bytes of each visit's photo (0: no photos, no submit).
+    pub photo_bytes: usize,
+}
+
+impl Shape {
+    /// The cache key for these parameters.
+    pub fn cache_key(&self) -> String {
+        format!(
+            "f{FORMAT}-p{PROTOCOL_VERSION}-devices{}-agents{}-visits{}-photo{}",
+            self.devices, self.agents, self.visits, self.photo_bytes
+        )
+    }
 }
 
 /// The prepared run for these parameters: from `cache` when it holds it
@@ -153,11 +176,9 @@ pub fn cache_key(devices: usize, agents: usize, visits: usize) -> String {
 pub fn load_or_prepare(
     cache: Option<&Path>,
     fresh: bool,
-    devices: usize,
-    agents: usize,
-    visits: usize,
+    shape: Shape,
 ) -> Result<Prepared, String> {
-    let key = cache_key(devices, agents, visits);
+    let key = shape.cache_key();
     if let (Some(root), false) = (cache, fresh) {
         let dir = root.join(&key);
         if dir.join("manifest.json").is_file() {
@@ -172,7 +193,7 @@ pub fn load_or_prepare(
             return Ok(prepared);
         }
     }
-    let prepared = prepare(devices, agents, visits, key)?;
+    let prepared = prepare(shape, key)?;
     if let Some(root) = cache {
         write_cache(root, &prepared)?;
     }
@@ -260,10 +281,16 @@ struct Made {
     bodies: Vec<Vec<u8>>,
 }
 
-fn prepare(devices: usize, agents: usize, visits: usize, key: String) -> Result<Prepared, String> {
+fn prepare(shape: Shape, key: String) -> Result<Prepared, String> {
     let started = Instant::now();
+    let Shape {
+        devices,
+        agents,
+        visits,
+        photo_bytes,
+    } = shape;
     eprintln!(
-        "server_load: preparing {devices} devices ({visits} visits each) with real device cores"
+        "server_load: preparing {devices} devices ({visits} visits each, photos of {photo_bytes} bytes) with real device cores"
     );
     let mut seed = Seed::new(devices, agents, visits);
     let dir = match Path::new("/dev/shm").is_dir() {
@@ -293,7 +320,7 @@ fn prepare(devices: usize, agents: usize, visits: usize, key: String) -> Result<
                         if n >= devices {
                             return Ok(());
                         }
-                        let one = prepare_device(n, &seed, visits, dir.path(), &server, &url)?;
+                        let one = prepare_device(n, &seed, shape, dir.path(), &server, &url)?;
                         made.lock().unwrap_or_else(|p| p.into_inner())[n] = Some(one);
                         if (n + 1).is_multiple_of(100) {
                             eprintln!(
@@ -340,6 +367,7 @@ fn prepare(devices: usize, agents: usize, visits: usize, key: String) -> Result<
         format: FORMAT,
         key,
         visits,
+        photo_bytes,
         seed,
         days,
         bodies: Bytes::from(bodies),
@@ -351,7 +379,7 @@ fn prepare(devices: usize, agents: usize, visits: usize, key: String) -> Result<
 fn prepare_device(
     n: usize,
     seed: &Seed,
-    visits: usize,
+    shape: Shape,
     dir: &Path,
     server: &TestServer,
     url: &str,
@@ -378,8 +406,25 @@ fn prepare_device(
         .into_iter()
         .find(|r| r.method == "POST" && r.path == "/v1/login")
         .ok_or_else(|| format!("device {n}: the first sync did not sign in"))?;
-    let cases = seed.cases_of(n, visits);
-    workload::play_visits(&doorstep, &clock, &cases, u64::MAX).map_err(|e| fail("visits", &e))?;
+    let cases = seed.cases_of(n, shape.visits);
+    let worked = workload::play_visits(&doorstep, &clock, &cases, u64::MAX)
+        .map_err(|e| fail("visits", &e))?;
+    if shape.photo_bytes > 0 {
+        for (i, visit) in worked.iter().enumerate() {
+            doorstep
+                .attach(
+                    *visit,
+                    AttachmentKind::Photo,
+                    "image/jpeg",
+                    &photo(n, i, shape.photo_bytes),
+                    AttachmentLink::ChecklistItem {
+                        item_id: "premises_photos".into(),
+                    },
+                )
+                .map_err(|e| fail("photo", &e))?;
+            doorstep.submit(*visit).map_err(|e| fail("submit", &e))?;
+        }
+    }
     let entries = workload::pending_entries(&doorstep, u32::MAX).map_err(|e| fail("outbox", &e))?;
     let chains = expected_chains(&entries);
     let evening = Recorder::new(url);
@@ -387,6 +432,17 @@ fn prepare_device(
         .sync_now(&evening, &credentials, &NoProgress)
         .map_err(|e| fail("sync", &e))?;
     let ops = entries.len() as u64;
+    let photos = if shape.photo_bytes > 0 {
+        worked.len() as u64
+    } else {
+        0
+    };
+    if report.uploaded != photos {
+        return Err(format!(
+            "device {n}: {} of {photos} photos uploaded",
+            report.uploaded
+        ));
+    }
     if report.applied != ops || report.rejected != 0 || report.duplicates != 0 {
         return Err(format!(
             "device {n}: the preparation server applied {} of {ops} ops ({} rejected)",
@@ -433,6 +489,22 @@ fn prepare_device(
         },
         bodies,
     })
+}
+
+/// `len` bytes that do not compress (as a JPEG's do not), different for
+/// each device `n` and visit `i`.
+fn photo(n: usize, i: usize, len: usize) -> Vec<u8> {
+    let mut state = ((n as u64) << 20) ^ (i as u64) ^ 0x5EED;
+    let mut bytes = Vec::with_capacity(len + 8);
+    while bytes.len() < len {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        bytes.extend_from_slice(&(z ^ (z >> 31)).to_le_bytes());
+    }
+    bytes.truncate(len);
+    bytes
 }
 
 /// The chains `entries` (one device's outbox) extend, in order of first

@@ -194,7 +194,7 @@ impl Summary {
             ("sign-in (to token)", &self.sign_in),
             ("push", &self.push),
             ("pull page", &self.pull),
-            ("other", &self.other),
+            ("upload (other)", &self.other),
             ("session", &self.session),
         ] {
             if h.count() > 0 {

@@ -85,3 +85,22 @@ pub fn check(store: &dyn Store, prepared: &Prepared, devices: &[usize]) -> Resul
     }
     Ok(verdict)
 }
+
+/// How many finished attachments a blob directory holds (files in its
+/// two-hex-digit folders; uploads in progress and temporary files are
+/// elsewhere).
+pub fn blob_count(dir: &std::path::Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.len() == 2 && name.bytes().all(|b| b.is_ascii_hexdigit())
+        })
+        .filter_map(|e| std::fs::read_dir(e.path()).ok())
+        .map(|files| files.flatten().count() as u64)
+        .sum()
+}
