@@ -412,8 +412,11 @@ fn run(o: &Options) -> Result<bool, String> {
             process::counter(&text, "doorstep_push_ops_total", "outcome=\"duplicate\"");
         counted.rejected +=
             process::counter(&text, "doorstep_push_ops_total", "outcome=\"rejected\"");
+        // 503 is `sign_in_busy` (turned away, retried); any other 5xx is a fault.
+        let busy = process::counter(&text, "doorstep_http_requests_total", "status=\"503\"");
         counted.server_errors +=
-            process::counter(&text, "doorstep_http_requests_total", "status=\"5");
+            process::counter(&text, "doorstep_http_requests_total", "status=\"5")
+                .saturating_sub(busy);
         counted.turned_away += process::counter(&text, "doorstep_sign_ins_turned_away_total", "");
     }
     let mut stopped = Ok(());
@@ -429,7 +432,7 @@ fn run(o: &Options) -> Result<bool, String> {
         .sum();
     let verdict = verify::check(open_store(&store_args)?.as_ref(), &prepared, &everyone)?;
     println!(
-        "server_load: server counts: {} ops applied, {} duplicate, {} rejected, {} 5xx answers, {} sign-ins turned away",
+        "server_load: server counts: {} ops applied, {} duplicate, {} rejected, {} 5xx answers (503 sign_in_busy aside), {} sign-ins turned away",
         counted.applied,
         counted.duplicate,
         counted.rejected,
