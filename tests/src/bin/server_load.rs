@@ -13,7 +13,7 @@
 //! mismatch.
 //!
 //! ```sh
-//! cargo build --release -p doorstep-tests --bin server_load -p doorstep-server
+//! cargo build --release -p doorstep-tests --bin server_load -p doorstep-server --bin doorstep-server
 //! target/release/server_load --devices 2000 --scenario all
 //! target/release/server_load --devices 2000 --scenario spread --window-secs 600
 //! target/release/server_load --devices 2000 --scenario spread --replicas 2 \
@@ -203,6 +203,18 @@ fn run(o: &Options) -> Result<bool, String> {
         (Some(dir), false) => Some(dir.clone()),
         (None, false) => beside_exe("server-load-cache", 1),
     };
+    let server_bin = o
+        .server_bin
+        .clone()
+        .or_else(|| beside_exe("doorstep-server", 0))
+        .ok_or("no server binary: give --server-bin")?;
+    if !server_bin.is_file() {
+        return Err(format!(
+            "no server binary at {}: build it (cargo build -p doorstep-server --bin doorstep-server, \
+             --release for a release run) or give --server-bin",
+            server_bin.display()
+        ));
+    }
     let shape = prepare::Shape {
         devices: total,
         agents,
@@ -210,11 +222,6 @@ fn run(o: &Options) -> Result<bool, String> {
         photo_bytes: o.photo_kib * 1024,
     };
     let prepared = Arc::new(prepare::load_or_prepare(cache.as_deref(), o.fresh, shape)?);
-    let server_bin = o
-        .server_bin
-        .clone()
-        .or_else(|| beside_exe("doorstep-server", 0))
-        .ok_or("no server binary: give --server-bin")?;
     let temp = match &o.work_dir {
         Some(_) => None,
         None => Some(tempfile::tempdir().map_err(|e| e.to_string())?),
