@@ -38,7 +38,10 @@
 //! 120), `--client-threads N` (default 1), `--seed N` (arrival times),
 //! `--postgres-pid PID` (the postmaster, to count the database's CPU too),
 //! `--signed-in` (every device signs in before the clock starts, all at
-//! once, reported apart: the timed part is then push and pull only).
+//! once, reported apart: the timed part is then push and pull only),
+//! `--honour-retry-after` (a sign-in turned away with `503 sign_in_busy` or
+//! `429` is tried again after the answer's `Retry-After`, 1 s, instead of
+//! after the device core's own backoff: 5 s, 10 s, 20 s … with full jitter).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -50,7 +53,7 @@ use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::store::{self, Store};
 use doorstep_tests::server_load::prepare;
 use doorstep_tests::server_load::process::{self, ServerProcess, StoreArgs};
-use doorstep_tests::server_load::replay::{self, Config, Part, Target};
+use doorstep_tests::server_load::replay::{self, Config, Part, Retry, Target};
 use doorstep_tests::server_load::stats::{Summary, ms};
 use doorstep_tests::server_load::{seed, verify};
 
@@ -80,6 +83,7 @@ struct Options {
     seed: u64,
     postgres_pid: Option<u32>,
     signed_in: bool,
+    honour_retry_after: bool,
 }
 
 fn options() -> Result<Options, String> {
@@ -103,6 +107,7 @@ fn options() -> Result<Options, String> {
         seed: 1,
         postgres_pid: None,
         signed_in: false,
+        honour_retry_after: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -133,6 +138,7 @@ fn options() -> Result<Options, String> {
             "--no-cache" => o.no_cache = true,
             "--fresh" => o.fresh = true,
             "--signed-in" => o.signed_in = true,
+            "--honour-retry-after" => o.honour_retry_after = true,
             "--work-dir" => o.work_dir = Some(PathBuf::from(text()?)),
             "--timeout-secs" => o.timeout = Duration::from_secs(number(text()?)?),
             "--client-threads" => o.client_threads = size(text()?)?,
@@ -260,6 +266,12 @@ fn run(o: &Options) -> Result<bool, String> {
     }
     let target = Arc::new(Target::new(servers.iter().map(|s| s.address).collect()));
     let config = Config {
+        retry: if o.honour_retry_after {
+            Retry::RetryAfter
+        } else {
+            Retry::Engine
+        },
+        seed: o.seed,
         timeout: o.timeout,
         cursor,
     };
@@ -542,6 +554,7 @@ fn print_result(
         "replicas": o.replicas,
         "scenario": scenario,
         "signed_in_before": o.signed_in,
+        "honour_retry_after": o.honour_retry_after,
         "devices": o.devices,
         "ops": main.ops_applied,
         "errors": main.errors + base.errors,

@@ -2,9 +2,13 @@
 //! connection, timed one by one.
 //!
 //! A device's session is what its engine does on an evening sync: sign in
-//! (the recorded `POST /v1/login`; a `503 sign_in_busy` or `429` is waited
-//! out for its `Retry-After` and tried again, as a phone's next sync would,
-//! and counted as turned away), push every recorded body with the new token,
+//! (the recorded `POST /v1/login`; a `503 sign_in_busy` or `429` fails the
+//! phone's sync, and it tries again when its next sync is due: after the
+//! core's own backoff, exponential from 5 s with full jitter,
+//! `doorstep_core::sync::backoff`, which does not read `Retry-After`; or,
+//! with [`Retry::RetryAfter`], after the answer's `Retry-After`, as a client
+//! that honours it would; either way counted as turned away), push every
+//! recorded body with the new token,
 //! send anything else it sent (uploads) as it was, then pull pages from the
 //! cursor every device held after its morning pull until the server says
 //! there is no more. Every answer is checked: a push must come back with
@@ -12,7 +16,8 @@
 //! stops its session.
 //!
 //! Every wait is bounded: each request by the timeout, sign-in retries by
-//! [`SIGN_IN_TRIES`], pull pages by [`MAX_PULL_PAGES`].
+//! [`SIGN_IN_TRIES`] and [`SIGN_IN_DEADLINE`], pull pages by
+//! [`MAX_PULL_PAGES`].
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -20,15 +25,17 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use doorstep_core::sync::backoff;
 use doorstep_core::sync::protocol::{ErrorBody, LoginResponse, PullResponse, PushResponse};
 use doorstep_core::sync::transport::HttpResponse;
 
 use super::client::{Connection, source_address};
 use super::prepare::{Kind, Prepared, Recorded};
 
-/// Most sign-in attempts of one device (each turned away waits its
-/// `Retry-After`, at most [`MAX_RETRY_AFTER`]).
+/// Most sign-in attempts of one device.
 pub const SIGN_IN_TRIES: u32 = 600;
+/// Longest time one device keeps trying to sign in.
+pub const SIGN_IN_DEADLINE: Duration = Duration::from_secs(30 * 60);
 /// Longest `Retry-After` honoured.
 pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 /// Most pull pages of one session.
@@ -64,9 +71,23 @@ pub enum Part {
     All,
 }
 
+/// When a turned-away sign-in is tried again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retry {
+    /// When the phone's next sync is due after a failed one: the core's
+    /// backoff (`backoff::next_delay`, full jitter below 5 s, 10 s, 20 s, …).
+    Engine,
+    /// After the answer's `Retry-After` (at most [`MAX_RETRY_AFTER`]).
+    RetryAfter,
+}
+
 /// How sessions run.
 #[derive(Debug, Clone, Copy)]
 pub struct Config {
+    /// When a turned-away sign-in is tried again.
+    pub retry: Retry,
+    /// Seeds the jitter of [`Retry::Engine`].
+    pub seed: u64,
     /// Longest wait for one answer.
     pub timeout: Duration,
     /// The pull cursor every device starts from.
@@ -293,16 +314,23 @@ impl Device<'_> {
     async fn sign_in(&mut self, request: &Recorded, session: &mut Session) -> Result<(), String> {
         let started = Instant::now();
         self.token = None;
-        for _ in 0..SIGN_IN_TRIES {
+        let mut jitter = self.config.seed ^ (session.device as u64).wrapping_mul(0x9E37_79B9);
+        for failures in 1..=SIGN_IN_TRIES {
             let (answer, took) = self.send(request, None, session).await?;
             session.login_attempts.push(took);
             if answer.status == 503 || answer.status == 429 {
                 session.turned_away += 1;
-                let wait = answer
-                    .header("retry-after")
-                    .and_then(|v| v.trim().parse::<u64>().ok())
-                    .map_or(Duration::from_secs(1), Duration::from_secs)
-                    .clamp(Duration::from_millis(100), MAX_RETRY_AFTER);
+                let wait = match self.config.retry {
+                    Retry::Engine => backoff::next_delay(failures, unit(&mut jitter)),
+                    Retry::RetryAfter => answer
+                        .header("retry-after")
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .map_or(Duration::from_secs(1), Duration::from_secs)
+                        .clamp(Duration::from_millis(100), MAX_RETRY_AFTER),
+                };
+                if started.elapsed() + wait > SIGN_IN_DEADLINE {
+                    break;
+                }
                 tokio::time::sleep(wait).await;
                 continue;
             }
@@ -313,7 +341,11 @@ impl Device<'_> {
             session.sign_in = Some(started.elapsed());
             return Ok(());
         }
-        Err(format!("still turned away after {SIGN_IN_TRIES} sign-ins"))
+        Err(format!(
+            "still turned away after {} sign-ins in {:.0} s",
+            session.login_attempts.len(),
+            started.elapsed().as_secs_f64()
+        ))
     }
 
     async fn push(
@@ -380,21 +412,27 @@ fn ok(answer: &HttpResponse, what: &str) -> Result<(), String> {
     Err(format!("{what}: HTTP {} {code}", answer.status))
 }
 
+/// The next number of a SplitMix64 sequence kept in `state`.
+fn splitmix(state: &mut u64) -> u64 {
+    *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = *state;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// A uniform number in `[0, 1)` from the sequence in `state`.
+fn unit(state: &mut u64) -> f64 {
+    (splitmix(state) >> 11) as f64 / (1u64 << 53) as f64
+}
+
 /// `count` arrival offsets of a Poisson process over `window`, in order: a
 /// Poisson process that brings `count` arrivals in a window puts them at
 /// `count` independent uniform times, sorted. Deterministic for a `seed`.
 pub fn poisson_offsets(count: usize, window: Duration, seed: u64) -> Vec<Duration> {
     let mut state = seed;
-    let mut next = || {
-        // SplitMix64.
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
     let mut offsets: Vec<Duration> = (0..count)
-        .map(|_| window.mul_f64((next() >> 11) as f64 / (1u64 << 53) as f64))
+        .map(|_| window.mul_f64(unit(&mut state)))
         .collect();
     offsets.sort();
     offsets
