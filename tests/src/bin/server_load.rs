@@ -37,8 +37,8 @@
 //! directory, removed afterwards), `--timeout-secs N` (per request, default
 //! 120), `--client-threads N` (default 1), `--seed N` (arrival times),
 //! `--postgres-pid PID` (the postmaster, to count the database's CPU too),
-//! `--signed-in` (every device signs in before the clock starts, all at
-//! once, reported apart: the timed part is then push and pull only),
+//! `--signed-in` (every device signs in before the clock starts, four at a
+//! time, reported apart: the timed part is then push and pull only),
 //! `--honour-retry-after` (a sign-in turned away with `503 sign_in_busy` or
 //! `429` is tried again after the answer's `Retry-After`, 1 s, instead of
 //! after the device core's own backoff: 5 s, 10 s, 20 s … with full jitter).
@@ -333,16 +333,15 @@ fn run(o: &Options) -> Result<bool, String> {
         ),
     };
     let tokens = if o.signed_in {
-        let signed = runtime.block_on(replay::run_concurrently(
+        let signed = runtime.block_on(replay::sign_in_all(
             prepared.clone(),
             target.clone(),
             config,
-            Part::SignIn,
             main.clone(),
-            vec![Duration::ZERO; main.len()],
-            Vec::new(),
+            4,
         ));
-        Summary::of(&signed).print("sign-in before the clock starts (not in the figures below)");
+        Summary::of(&signed)
+            .print("sign-in before the clock, 4 at a time (not in the figures below)");
         signed.into_iter().map(|s| s.token).collect()
     } else {
         Vec::new()

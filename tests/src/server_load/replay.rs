@@ -198,6 +198,47 @@ pub async fn run_concurrently(
     sessions
 }
 
+/// Signs `devices` in, at most `at_once` at a time (so that none is turned
+/// away); the sessions hold their tokens.
+pub async fn sign_in_all(
+    prepared: Arc<Prepared>,
+    target: Arc<Target>,
+    config: Config,
+    devices: Vec<usize>,
+    at_once: usize,
+) -> Vec<Session> {
+    let permits = Arc::new(tokio::sync::Semaphore::new(at_once.max(1)));
+    let mut tasks = Vec::with_capacity(devices.len());
+    for n in devices {
+        let (prepared, target, permits) = (prepared.clone(), target.clone(), permits.clone());
+        tasks.push((
+            n,
+            tokio::spawn(async move {
+                let _turn = permits.acquire_owned().await;
+                session(
+                    &prepared,
+                    &target,
+                    config,
+                    Part::SignIn,
+                    n,
+                    Instant::now(),
+                    None,
+                )
+                .await
+            }),
+        ));
+    }
+    let mut sessions = Vec::with_capacity(tasks.len());
+    for (n, task) in tasks {
+        sessions.push(task.await.unwrap_or_else(|e| {
+            let mut failed = Session::new(n, Instant::now());
+            failed.error = Some(format!("the sign-in task failed: {e}"));
+            failed
+        }));
+    }
+    sessions
+}
+
 /// Runs the sessions of `devices` one after another.
 pub async fn run_serially(
     prepared: &Prepared,
