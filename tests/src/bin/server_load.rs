@@ -41,7 +41,8 @@
 //! time, reported apart: the timed part is then push and pull only),
 //! `--honour-retry-after` (a sign-in turned away with `503 sign_in_busy` or
 //! `429` is tried again after the answer's `Retry-After`, 1 s, instead of
-//! after the device core's own backoff: 5 s, 10 s, 20 s … with full jitter).
+//! after the device core's own backoff: 5 s, 10 s, 20 s … with full jitter),
+//! `--no-pull` (sessions leave out their pulls: the write path alone).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -84,6 +85,7 @@ struct Options {
     postgres_pid: Option<u32>,
     signed_in: bool,
     honour_retry_after: bool,
+    no_pull: bool,
 }
 
 fn options() -> Result<Options, String> {
@@ -108,6 +110,7 @@ fn options() -> Result<Options, String> {
         postgres_pid: None,
         signed_in: false,
         honour_retry_after: false,
+        no_pull: false,
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -139,6 +142,7 @@ fn options() -> Result<Options, String> {
             "--fresh" => o.fresh = true,
             "--signed-in" => o.signed_in = true,
             "--honour-retry-after" => o.honour_retry_after = true,
+            "--no-pull" => o.no_pull = true,
             "--work-dir" => o.work_dir = Some(PathBuf::from(text()?)),
             "--timeout-secs" => o.timeout = Duration::from_secs(number(text()?)?),
             "--client-threads" => o.client_threads = size(text()?)?,
@@ -272,6 +276,7 @@ fn run(o: &Options) -> Result<bool, String> {
             Retry::Engine
         },
         seed: o.seed,
+        pull: !o.no_pull,
         timeout: o.timeout,
         cursor,
     };
@@ -346,10 +351,11 @@ fn run(o: &Options) -> Result<bool, String> {
     } else {
         Vec::new()
     };
-    let label = if o.signed_in {
-        format!("{label}, signed in before")
-    } else {
-        label
+    let label = match (o.signed_in, o.no_pull) {
+        (true, true) => format!("{label}, signed in before, no pulls"),
+        (true, false) => format!("{label}, signed in before"),
+        (false, true) => format!("{label}, no pulls"),
+        (false, false) => label,
     };
     let load_before = process::load_average();
     let (cpu_before, db_before, own_before) = (
@@ -554,6 +560,7 @@ fn print_result(
         "scenario": scenario,
         "signed_in_before": o.signed_in,
         "honour_retry_after": o.honour_retry_after,
+        "no_pull": o.no_pull,
         "devices": o.devices,
         "ops": main.ops_applied,
         "errors": main.errors + base.errors,

@@ -88,6 +88,9 @@ pub struct Config {
     pub retry: Retry,
     /// Seeds the jitter of [`Retry::Engine`].
     pub seed: u64,
+    /// Whether sessions pull (without: sign-in and pushes only, the write
+    /// path alone).
+    pub pull: bool,
     /// Longest wait for one answer.
     pub timeout: Duration,
     /// The pull cursor every device starts from.
@@ -303,6 +306,7 @@ impl Device<'_> {
                 (Part::All, Kind::Login) if self.token.is_some() => continue,
                 (Part::All, Kind::Login) => self.sign_in(request, session).await?,
                 (Part::All, Kind::Push { ops }) => self.push(request, ops, session).await?,
+                (Part::All, Kind::Pull { .. }) if !self.config.pull => continue,
                 (Part::All, Kind::Pull { limit }) => self.pull(request, limit, session).await?,
                 (Part::All, Kind::Other) => {
                     let (answer, took) = self.send(request, None, session).await?;
