@@ -24,10 +24,10 @@ use serde::Deserialize;
 
 use super::format::{Shown, answer_text, money, show_time};
 use super::i18n::Text;
-use super::queue::fold;
 use super::{Chrome, ConsoleState, Signed, app_failure, blocking, failure, map, render};
 use crate::access::Access;
 use crate::error::ServiceError;
+use crate::service::summaries::fold;
 use crate::store::{self, AuditRecord, CaseRecord, Store, StoreTx, StoredEntry};
 
 /// A visit the signed-in user may read, with everything its report needs.

@@ -6,7 +6,7 @@ use std::sync::{Mutex, PoisonError};
 
 use chrono::{DateTime, Utc};
 use doorstep_core::checklist::ChecklistTemplate;
-use doorstep_core::domain::{CaseId, DeviceId, UserId, VisitId};
+use doorstep_core::domain::{CaseId, DeviceId, UserId, Visit, VisitId};
 use doorstep_core::event_log::LogEntry;
 use doorstep_core::policy::PublishedPolicy;
 use doorstep_core::sync::protocol::{RejectCode, Role};
@@ -17,7 +17,7 @@ use uuid::Uuid;
 use super::{
     AttachmentRef, AuditRecord, CaseRecord, ChainBreak, ChainCheck, ConsoleSessionRecord,
     DeviceRecord, FeedItem, FeedReader, Lock, QuarantinedEntry, SignInAttempt, Store, StoreError,
-    StoreTx, StoredEntry, TokenRecord, UserRecord, VisitRecord,
+    StoreTx, StoredEntry, TeamVisit, TokenRecord, UserRecord, VisitRecord,
 };
 
 mod attachments;
@@ -26,9 +26,10 @@ mod feed;
 mod policies;
 mod quarantine;
 mod sign_in;
+mod summaries;
 
 /// Schema version kept in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 7;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// Migrations after [`SCHEMA`] (version 1), in order: migration `i` brings the
 /// schema to version `i + 2`.
@@ -49,6 +50,11 @@ const MIGRATIONS: &[&str] = &[
     quarantine::MIGRATION,
     // 7: the bank's field policy, versioned.
     policies::MIGRATION,
+    // 8: nothing; from here on both backends share migration numbers (the
+    // PostgreSQL schema reached 8 with one more step).
+    "",
+    // 9: each visit's summary, the fold of its admitted entries.
+    summaries::MIGRATION,
 ];
 
 const SCHEMA: &str = "
@@ -806,6 +812,22 @@ impl StoreTx for SqliteTx<'_> {
 
     fn supervisors(&self) -> Result<Vec<UserRecord>, StoreError> {
         self.supervisors_all()
+    }
+
+    fn put_visit_summary(&self, visit: &Visit) -> Result<(), StoreError> {
+        self.summary_put(visit)
+    }
+
+    fn team_visit_summaries(&self, supervisor: UserId) -> Result<Vec<TeamVisit>, StoreError> {
+        self.team_summaries(supervisor)
+    }
+
+    fn visits_without_summary(
+        &self,
+        after: Option<VisitId>,
+        limit: u32,
+    ) -> Result<Vec<VisitId>, StoreError> {
+        self.unsummarised(after, limit)
     }
 
     fn sign_in_attempts(
