@@ -242,7 +242,10 @@ fn prepare() -> Team {
         store,
         router,
         supervisor,
-        cookie: format!("{}={session}; doorstep_lang=en", console::sign_in::SESSION_COOKIE),
+        cookie: format!(
+            "{}={session}; doorstep_lang=en",
+            console::sign_in::SESSION_COOKIE
+        ),
         visits,
         _dir: dir,
     }
@@ -286,7 +289,11 @@ fn console_pages(c: &mut Criterion) {
         "console: a team of {} visits, {} waiting for review",
         team.visits, waiting
     );
-    for path in ["/console/queue", "/console/dashboard", "/console/cases/export.csv"] {
+    for path in [
+        "/console/queue",
+        "/console/dashboard",
+        "/console/cases/export.csv",
+    ] {
         let bytes = runtime.block_on(page(&team, path));
         println!("console: {path} answers {bytes} bytes");
     }
