@@ -117,6 +117,7 @@ impl PushServer {
                 template,
                 policy: &self.policy,
                 author: fixture::user_of(pusher),
+                device: pusher,
                 at: entry.device_time,
             };
             if clock_ok && rules::check(&change, &facts).is_ok() {

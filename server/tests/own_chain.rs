@@ -45,11 +45,11 @@ async fn a_device_gets_back_its_own_chain_and_nothing_else() {
         w.push_outcomes(&token1, &mine).await,
         ["applied", "applied", "applied"]
     );
-    // The partner's note, and a submit the state machine refuses (the visit
-    // was never checked out): stored in the partner's chain, refused.
+    // The partner's note, and a second `planned` the state machine refuses
+    // (the visit is planned once): stored in the partner's chain, refused.
     let theirs = vec![
         partner.act(&note(w.agent2, "配偶在场")),
-        partner.act(&VisitChange::Submitted { at: t0() }),
+        partner.act(&planned(&w.case1)),
     ];
     assert_eq!(
         w.push_outcomes(&token2, &theirs).await,

@@ -186,7 +186,7 @@ mod tests {
         let visit = Visit::planned(Uuid::now_v7(), &planned).unwrap();
         assert_eq!(visit.state, VisitState::Planned);
         let mut again = visit.clone();
-        assert!(again.apply(&planned).is_err());
+        assert!(again.apply(&planned, uuid::Uuid::nil()).is_err());
         assert_eq!(again, visit);
         assert!(
             Visit::planned(Uuid::now_v7(), &VisitChange::Submitted { at: Utc::now() }).is_none()

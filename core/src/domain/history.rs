@@ -3,14 +3,20 @@
 //! Entries from every author are applied in clock order: scalar fields (an answer,
 //! the outcome, a check-in) take the value of the latest change; notes and
 //! attachments are sets, so every one is kept; state changes the state machine
-//! refuses at that point are skipped and counted. The fold is a pure function of
-//! the set of entries, so two replicas holding the same entries show the same visit.
+//! refuses at that point are skipped and counted. A change the state no longer
+//! allows, from another device than the one that moved the visit on, is *late*
+//! ([`crate::domain::Applied::Late`]): listed in [`VisitHistory::late`], and for a
+//! note or an attachment also kept with the others, as an addendum. The fold is a
+//! pure function of the set of entries, so two replicas holding the same entries
+//! show the same visit, whichever order the entries reached them in.
 
 use std::collections::BTreeMap;
 
 use crate::checklist::{AnswerSheet, AnswerValue};
 use crate::clock::Hlc;
-use crate::domain::{Attachment, AttachmentLink, InterviewNote, Visit, VisitChange, VisitId};
+use crate::domain::{
+    Applied, Attachment, AttachmentLink, DeviceId, InterviewNote, Visit, VisitChange, VisitId,
+};
 use crate::event_log::LogEntry;
 
 /// A checklist answer with the stamp of the change that set it.
@@ -19,6 +25,19 @@ pub struct StampedAnswer {
     /// The answer.
     pub value: AnswerValue,
     /// When it was set, by clock.
+    pub stamp: Hlc,
+}
+
+/// A change the state no longer allowed when it came, from another device than
+/// the one that moved the visit on ([`crate::domain::Applied::Late`]): kept,
+/// moving nothing but the addenda.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LateChange {
+    /// The change.
+    pub change: VisitChange,
+    /// The device that made it.
+    pub author: DeviceId,
+    /// Its stamp.
     pub stamp: Hlc,
 }
 
@@ -35,6 +54,9 @@ pub struct VisitHistory {
     pub attachments: Vec<Attachment>,
     /// Changes skipped because the state machine refused them at their place.
     pub skipped: usize,
+    /// Late changes ([`LateChange`]), in clock order; their notes and attachments are in [`VisitHistory::notes`] and
+    /// [`VisitHistory::attachments`] too.
+    pub late: Vec<LateChange>,
 }
 
 /// Why a log could not be folded into a visit.
@@ -57,6 +79,7 @@ impl VisitHistory {
             notes: Vec::new(),
             attachments: Vec::new(),
             skipped: 0,
+            late: Vec::new(),
         }
     }
 
@@ -80,18 +103,37 @@ impl VisitHistory {
             notes: Vec::new(),
             attachments: Vec::new(),
             skipped: start,
+            late: Vec::new(),
         };
         for (entry, change) in ordered.into_iter().skip(start + 1) {
-            history.apply(change, entry.hlc);
+            history.apply(change, entry.hlc, entry.author);
         }
         Ok(history)
     }
 
-    /// Applies one change in clock order.
-    pub fn apply(&mut self, change: VisitChange, stamp: Hlc) {
-        if self.visit.apply(&change).is_err() {
-            self.skipped += 1;
-            return;
+    /// Applies one change made on `author`, in clock order.
+    pub fn apply(&mut self, change: VisitChange, stamp: Hlc, author: DeviceId) {
+        match self.visit.apply(&change, author) {
+            Err(_) => {
+                self.skipped += 1;
+                return;
+            }
+            Ok(Applied::Late) => {
+                match &change {
+                    VisitChange::NoteAdded { note } => self.notes.push(note.clone()),
+                    VisitChange::Attached { attachment } => {
+                        self.attachments.push(attachment.clone());
+                    }
+                    _ => {}
+                }
+                self.late.push(LateChange {
+                    change,
+                    author,
+                    stamp,
+                });
+                return;
+            }
+            Ok(Applied::InPlace) => {}
         }
         match change {
             VisitChange::Answered { item_id, value } => {
@@ -104,6 +146,13 @@ impl VisitHistory {
             VisitChange::Attached { attachment } => self.attachments.push(attachment),
             _ => {}
         }
+    }
+
+    /// Whether the note `id` was added late, as an addendum.
+    pub fn is_late_note(&self, id: uuid::Uuid) -> bool {
+        self.late
+            .iter()
+            .any(|late| matches!(&late.change, VisitChange::NoteAdded { note } if note.id == id))
     }
 
     /// The answers and attachment counts, as checklist validation reads them.

@@ -23,13 +23,13 @@ pub use case::{
     Address, AddressKind, AssignedAgents, Case, CaseStatus, Customer, OverdueBucket, PhoneNumber,
 };
 pub use change::VisitChange;
-pub use history::{StampedAnswer, VisitHistory};
+pub use history::{LateChange, StampedAnswer, VisitHistory};
 pub use note::InterviewNote;
 pub use notice::{Notice, NoticeChannel};
 pub use outcome::{Outcome, OutcomeCode, PromiseToPay, Rating, RepaymentPlan};
 pub use review::{Feedback, Review, ReviewDecision};
 pub use site::SiteCheck;
-pub use visit::{Visit, VisitAction, VisitState};
+pub use visit::{Applied, Visit, VisitAction, VisitState};
 
 /// Identifies a case (one overdue account assigned for a visit).
 pub type CaseId = uuid::Uuid;

@@ -10,13 +10,26 @@
 //! Answers, notes, attachments and the outcome are edits: allowed while checked in
 //! or checked out, and on a returned visit, which they reopen. An approved visit
 //! is frozen; only the feedback given to the customer is recorded after approval.
+//!
+//! **Late changes.** Two partners work one visit, often offline, each phone
+//! doing only what its own view allows. When one device's step moved the
+//! visit on (a notice, check-in, check-out, submission or cancellation), a
+//! change from the *other* device that the state no longer allows is
+//! *late*: kept, never refused or skipped, but it moves nothing
+//! ([`Applied::Late`]). The history keeps late notes and attachments as
+//! addenda the supervisor sees marked late, and every late change in its
+//! list ([`crate::domain::VisitHistory::late`]). So the visit ends the same
+//! whichever partner's phone reaches the server first: both checking out,
+//! one submitting while the other adds a note and changes an answer, one
+//! cancelling while the other checks in. A change the state refuses after
+//! the *same* device moved it on is refused, as before: that device knew.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::change::VisitChange;
 use super::{
-    CaseId, Feedback, Notice, Outcome, Review, ReviewDecision, SiteCheck, UserId, VisitId,
+    CaseId, DeviceId, Feedback, Notice, Outcome, Review, ReviewDecision, SiteCheck, UserId, VisitId,
 };
 
 /// Where a visit is in its life.
@@ -213,6 +226,22 @@ pub struct Visit {
     pub feedback: Vec<Feedback>,
     /// Why it was cancelled, if it was.
     pub cancel_reason: Option<String>,
+    /// The device whose step last moved the visit on (notice, check-in,
+    /// check-out, submission, cancellation; a review does not count): a
+    /// change from another device that the state no longer allows is late
+    /// ([`Applied::Late`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moved_by: Option<DeviceId>,
+}
+
+/// How a change took effect on a visit ([`Visit::apply`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// It moved the state machine and set what it records.
+    InPlace,
+    /// The state no longer allowed it, and another device moved the visit
+    /// on: kept as late, the header unchanged.
+    Late,
 }
 
 impl Visit {
@@ -247,17 +276,60 @@ impl Visit {
             reviews: Vec::new(),
             feedback: Vec::new(),
             cancel_reason: None,
+            moved_by: None,
         })
     }
 
-    /// Applies a change to the header, moving the state machine. On error the
-    /// visit is unchanged.
-    pub fn apply(&mut self, change: &VisitChange) -> Result<(), IllegalTransition> {
+    /// Whether `change` by `device` is late here: another device moved the
+    /// visit on last, past the customer's door (checked in or beyond, or
+    /// cancelled, but not approved), and the change is one a phone makes
+    /// (never the server's review, never a second `planned`) that the state
+    /// machine does not take in this state. Before the check-in nothing is
+    /// late: a phone that has not checked in may only give notice, check in
+    /// or cancel. After an approval nothing is either: the supervisor
+    /// approved what the visit held, and it stays as approved.
+    pub fn takes_late(&self, change: &VisitChange, device: DeviceId) -> bool {
+        let on_site_or_beyond = !matches!(
+            self.state,
+            VisitState::Planned | VisitState::Notified | VisitState::Approved
+        );
+        let by_another = on_site_or_beyond && self.moved_by.is_some_and(|mover| mover != device);
+        let phone_change = !matches!(
+            change,
+            VisitChange::Planned { .. } | VisitChange::Reviewed { .. }
+        );
+        let in_place = change
+            .action()
+            .is_some_and(|action| transition(self.state, action).is_ok());
+        by_another && phone_change && !in_place
+    }
+
+    /// Applies a change made on `device` to the header, moving the state
+    /// machine; a late change ([`Visit::takes_late`]) leaves it as it is. On
+    /// error the visit is unchanged.
+    pub fn apply(
+        &mut self,
+        change: &VisitChange,
+        device: DeviceId,
+    ) -> Result<Applied, IllegalTransition> {
+        if self.takes_late(change, device) {
+            return Ok(Applied::Late);
+        }
         let action = change.action().ok_or(IllegalTransition {
             from: self.state,
             action: VisitAction::Edit,
         })?;
         self.state = transition(self.state, action)?;
+        if matches!(
+            action,
+            VisitAction::RecordNotice
+                | VisitAction::CheckIn
+                | VisitAction::CheckOut
+                | VisitAction::Submit
+                | VisitAction::Cancel
+        ) {
+            self.moved_by = Some(device);
+        }
         match change {
             VisitChange::NoticeRecorded { notice } => self.notices.push(notice.clone()),
             VisitChange::CheckedIn { check } => self.check_in = Some(check.clone()),
@@ -276,7 +348,7 @@ impl Visit {
             | VisitChange::NoteAdded { .. }
             | VisitChange::Attached { .. } => {}
         }
-        Ok(())
+        Ok(Applied::InPlace)
     }
 
     /// The latest review, if any.

@@ -15,6 +15,7 @@ use uuid::Uuid;
 use super::{Doorstep, agent, history, refresh_case_status};
 use crate::checklist::AnswerValue;
 use crate::domain::attachment::{Attachment, AttachmentKind, AttachmentLink, sha256_hex};
+use crate::domain::visit::{IllegalTransition, VisitAction};
 use crate::domain::{
     AttachmentId, CaseId, CaseStatus, InterviewNote, NoteId, Notice, Outcome, SiteCheck, Visit,
     VisitChange, VisitId,
@@ -78,6 +79,7 @@ impl Doorstep {
                         template: Some(&template),
                         policy: &self.policy(),
                         author: me,
+                        device: self.device,
                         at: now,
                     },
                 )?;
@@ -239,6 +241,16 @@ impl Doorstep {
                     return Err(Error::NotAssigned);
                 }
                 let change = make(tx, &visit, now)?;
+                if visit.takes_late(&change, self.device) {
+                    // A phone does only what its own view of the visit
+                    // allows; a change is late only when it reaches the
+                    // server made on an older view.
+                    return Err(IllegalTransition {
+                        from: visit.state,
+                        action: change.action().unwrap_or(VisitAction::Edit),
+                    }
+                    .into());
+                }
                 let case = cases::get(tx, visit.case_id)?;
                 let template = match self.template(tx, &visit) {
                     Ok(template) => Some(template),
@@ -259,11 +271,12 @@ impl Doorstep {
                         template: template.as_deref(),
                         policy: &self.policy(),
                         author: me,
+                        device: self.device,
                         at: now,
                     },
                 )?;
                 let before = visit.state;
-                visit.apply(&change)?;
+                visit.apply(&change, self.device)?;
                 let header_changed = visit.state != before
                     || !matches!(
                         change,

@@ -24,8 +24,8 @@ use crate::checklist::{ChecklistTemplate, ItemProblem, ProblemReason};
 use crate::domain::note::check_note_text;
 use crate::domain::visit::{IllegalTransition, VisitAction, transition};
 use crate::domain::{
-    Attachment, AttachmentLink, Case, SiteCheck, UserId, Visit, VisitChange, VisitHistory,
-    VisitState,
+    Attachment, AttachmentLink, Case, DeviceId, InterviewNote, SiteCheck, UserId, Visit,
+    VisitChange, VisitHistory, VisitState,
 };
 use crate::policy::{CheckInContext, LocationAssessment, Policy};
 
@@ -61,6 +61,10 @@ pub struct Facts<'a> {
     /// The user making the change (the agent signed in on the phone; on the
     /// server, the user of the device that pushed it).
     pub author: UserId,
+    /// The device the change is made on: a change the state no longer
+    /// allows is late when another device moved the visit on
+    /// ([`Visit::takes_late`]).
+    pub device: DeviceId,
     /// When the change was made (the device time of its log entry).
     pub at: DateTime<Utc>,
 }
@@ -80,7 +84,13 @@ pub fn needs_history(change: &VisitChange) -> bool {
 ///
 /// Errors: a [`Refusal`], whose [`Refusal::code`] is what the server answers.
 pub fn check(change: &VisitChange, facts: &Facts<'_>) -> Result<(), Refusal> {
-    let state = check_state(change, facts.visit)?;
+    let state = check_state(change, facts.visit, facts.device)?;
+    if facts
+        .visit
+        .is_some_and(|visit| visit.takes_late(change, facts.device))
+    {
+        return check_late(change, facts);
+    }
     match change {
         VisitChange::Planned { agent, .. } => {
             if facts.template.is_none() {
@@ -105,19 +115,7 @@ pub fn check(change: &VisitChange, facts: &Facts<'_>) -> Result<(), Refusal> {
                 ProblemReason::UnknownItem,
             ))),
         },
-        VisitChange::NoteAdded { note } => {
-            check_note_text(&note.text).map_err(|_| Refusal::InvalidNote)?;
-            if note.author != facts.author {
-                return Err(Refusal::WrongAuthor);
-            }
-            let again = facts
-                .history
-                .is_some_and(|h| h.notes.iter().any(|n| n.id == note.id));
-            if again {
-                return Err(Refusal::InvalidNote);
-            }
-            Ok(())
-        }
+        VisitChange::NoteAdded { note } => note_added(note, facts),
         VisitChange::Attached { attachment } => attached(attachment, facts),
         VisitChange::OutcomeSet { outcome } => {
             let day = facts
@@ -159,14 +157,32 @@ pub fn check(change: &VisitChange, facts: &Facts<'_>) -> Result<(), Refusal> {
     }
 }
 
+/// A late change ([`Visit::takes_late`]) moves nothing, so only what it
+/// carries is checked: a note's text and author, an answer against its
+/// template item, an attachment's link. What depends on the visit's state
+/// (a complete checklist at submission, contact hours at check-in) was
+/// decided by the other device's step that moved the visit on.
+fn check_late(change: &VisitChange, facts: &Facts<'_>) -> Result<(), Refusal> {
+    match change {
+        VisitChange::NoteAdded { note } => note_added(note, facts),
+        VisitChange::Answered { item_id, value } => template(facts)?
+            .check_answer(item_id, value)
+            .map_err(Refusal::InvalidAnswer),
+        VisitChange::Attached { attachment } => attached(attachment, facts),
+        _ => Ok(()),
+    }
+}
+
 /// The state-machine part of [`check`]: a `planned` change starts a visit
 /// not known yet, any other change needs a known visit whose state allows
-/// it. Returns the visit's state (`None` for a visit being planned).
+/// it, or that takes it late from `device` ([`Visit::takes_late`]). Returns
+/// the visit's state (`None` for a visit being planned).
 ///
 /// Errors: [`Refusal::UnknownVisit`], [`Refusal::IllegalTransition`].
 pub fn check_state(
     change: &VisitChange,
     visit: Option<&Visit>,
+    device: DeviceId,
 ) -> Result<Option<VisitState>, Refusal> {
     let state = match (change, visit) {
         (VisitChange::Planned { .. }, None) => return Ok(None),
@@ -188,8 +204,27 @@ pub fn check_state(
             action,
         }));
     }
+    if visit.is_some_and(|visit| visit.takes_late(change, device)) {
+        return Ok(Some(state));
+    }
     transition(state, action).map_err(Refusal::IllegalTransition)?;
     Ok(Some(state))
+}
+
+/// A note: readable text of a sane length, written by the author, not one
+/// the visit has already.
+fn note_added(note: &InterviewNote, facts: &Facts<'_>) -> Result<(), Refusal> {
+    check_note_text(&note.text).map_err(|_| Refusal::InvalidNote)?;
+    if note.author != facts.author {
+        return Err(Refusal::WrongAuthor);
+    }
+    let again = facts
+        .history
+        .is_some_and(|h| h.notes.iter().any(|n| n.id == note.id));
+    if again {
+        return Err(Refusal::InvalidNote);
+    }
+    Ok(())
 }
 
 fn template<'a>(facts: &Facts<'a>) -> Result<&'a ChecklistTemplate, Refusal> {

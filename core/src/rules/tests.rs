@@ -67,6 +67,7 @@ impl World {
                 },
             },
             change_stamp(1),
+            Uuid::nil(),
         );
         world.history = history;
         world
@@ -80,6 +81,7 @@ impl World {
             template: Some(&self.template),
             policy: &self.policy,
             author: self.agent,
+            device: Uuid::nil(),
             at: ten_am(),
         }
     }
@@ -92,7 +94,7 @@ impl World {
     fn apply(&mut self, change: VisitChange) {
         self.check(&change).unwrap();
         let n = self.history.visit.notices.len() as u64 + 10;
-        self.history.apply(change, change_stamp(n));
+        self.history.apply(change, change_stamp(n), Uuid::nil());
     }
 
     fn site_check(&self, fix: GpsFix) -> SiteCheck {

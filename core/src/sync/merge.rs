@@ -145,13 +145,34 @@ pub fn check_transition(
     seq: u64,
     change: &VisitChange,
     history: Option<&VisitHistory>,
+    device: DeviceId,
 ) -> Result<(), RejectCode> {
     if matches!(change, VisitChange::Planned { .. }) && history.is_none() && seq != 0 {
         return Err(RejectCode::IllegalTransition);
     }
-    crate::rules::check_state(change, history.map(|h| &h.visit))
+    crate::rules::check_state(change, history.map(|h| &h.visit), device)
         .map(|_| ())
         .map_err(|refusal| refusal.code())
+}
+
+/// Checks a change against what the visit holds *now*, whatever the change's
+/// stamp: an approved visit stays as the supervisor approved it, and only the
+/// feedback given to the customer comes after. (The rules otherwise judge an
+/// entry against the visit as it stood at its stamp,
+/// [`FoldedVisit::history_at`], and an entry stamped before the approval
+/// would otherwise slip in ahead of it.)
+///
+/// Errors: [`RejectCode::IllegalTransition`].
+pub fn check_not_frozen(
+    change: &VisitChange,
+    current: Option<&VisitHistory>,
+) -> Result<(), RejectCode> {
+    let approved = current.is_some_and(|h| h.visit.state == crate::domain::VisitState::Approved);
+    if approved && !matches!(change, VisitChange::FeedbackRecorded { .. }) {
+        Err(RejectCode::IllegalTransition)
+    } else {
+        Ok(())
+    }
 }
 
 /// Decides whether the server admits one entry pushed by device `pusher`.
@@ -172,7 +193,7 @@ pub fn admit(
 ) -> Result<VisitChange, Refusal> {
     check_link(entry, pusher, chain_head).map_err(Refusal::Unlinked)?;
     let change = read_change(entry).map_err(Refusal::Recorded)?;
-    check_transition(entry.seq, &change, history).map_err(Refusal::Recorded)?;
+    check_transition(entry.seq, &change, history, entry.author).map_err(Refusal::Recorded)?;
     Ok(change)
 }
 
@@ -202,7 +223,7 @@ pub fn check_fold_position(
         // far plus this one change, so no need to fold the whole visit again.
         let change = read_change(entry)?;
         let mut after = history.clone();
-        after.apply(change, entry.hlc);
+        after.apply(change, entry.hlc, entry.author);
         return if after.skipped > history.skipped {
             Err(RejectCode::IllegalTransition)
         } else {
@@ -257,6 +278,29 @@ impl FoldedVisit {
         self.history.as_ref()
     }
 
+    /// The visit as it stood just before `stamp`: the fold so far when
+    /// `stamp` is after every admitted entry (the usual case, no work), else
+    /// the fold of the admitted entries stamped before it. The rules judge an
+    /// entry against this, not against entries stamped after it that merely
+    /// arrived first, so the visit ends the same in every arrival order.
+    pub fn history_at(&self, stamp: Hlc) -> Option<std::borrow::Cow<'_, VisitHistory>> {
+        use std::borrow::Cow;
+        match (&self.history, self.newest) {
+            (Some(history), Some(newest)) if stamp > newest => Some(Cow::Borrowed(history)),
+            (None, _) => None,
+            _ => {
+                let before: Vec<LogEntry> = self
+                    .admitted
+                    .iter()
+                    .filter(|entry| entry.hlc < stamp)
+                    .cloned()
+                    .collect();
+                let visit_id = self.admitted.first()?.visit_id;
+                VisitHistory::fold(visit_id, &before).ok().map(Cow::Owned)
+            }
+        }
+    }
+
     /// The admitted entries, in the order they were admitted.
     pub fn admitted(&self) -> &[LogEntry] {
         &self.admitted
@@ -274,7 +318,7 @@ impl FoldedVisit {
                 // fold so far plus this one change. A refused change leaves
                 // the fold as it was (`Visit::apply` changes nothing on error).
                 let skipped = history.skipped;
-                history.apply(change, entry.hlc);
+                history.apply(change, entry.hlc, entry.author);
                 if history.skipped > skipped {
                     history.skipped = skipped;
                     return Err(RejectCode::IllegalTransition);

@@ -329,20 +329,22 @@ fn an_approved_visit_is_frozen_and_a_returned_one_reopens_on_edit() {
         reason_code: "missing_photos".into(),
         comment: "add photos".into(),
     });
-    history.visit.apply(&returned).unwrap();
+    history.visit.apply(&returned, device(9)).unwrap();
     let edit = chain.push(&note(Uuid::from_u128(1), 5), 60);
     let mut reopened = history.visit.clone();
     assert_eq!(
         admit(&edit, device(1), server.head(device(1)), Some(&history)),
         Ok(note(Uuid::from_u128(1), 5))
     );
-    reopened.apply(&note(Uuid::from_u128(1), 5)).unwrap();
+    reopened
+        .apply(&note(Uuid::from_u128(1), 5), device(1))
+        .unwrap();
     assert_eq!(reopened.state, VisitState::Reopened);
 
     let mut approved = server.history(visit).unwrap();
     approved
         .visit
-        .apply(&review(ReviewDecision::Approve))
+        .apply(&review(ReviewDecision::Approve), device(9))
         .unwrap();
     assert_eq!(
         admit(&edit, device(1), server.head(device(1)), Some(&approved)),
@@ -480,4 +482,214 @@ proptest! {
             prop_assert_eq!(folded.admitted(), admitted.as_slice());
         }
     }
+}
+
+/// A step one partner's phone takes offline.
+#[derive(Debug, Clone, Copy)]
+enum Offline {
+    CheckIn,
+    Note,
+    Answer(bool),
+    CheckOut,
+    Submit,
+    Cancel,
+}
+
+fn offline_step() -> impl Strategy<Value = Offline> {
+    prop_oneof![
+        2 => Just(Offline::CheckIn),
+        3 => Just(Offline::Note),
+        3 => any::<bool>().prop_map(Offline::Answer),
+        2 => Just(Offline::CheckOut),
+        2 => Just(Offline::Submit),
+        1 => Just(Offline::Cancel),
+    ]
+}
+
+/// The server's side of one visit, as the push service runs it: an entry is
+/// judged by the rules against the visit as it stood at its stamp
+/// ([`FoldedVisit::history_at`]), then must fit where its clock puts it
+/// ([`FoldedVisit::admit`]).
+struct Arrivals {
+    folded: FoldedVisit,
+    heads: std::collections::HashMap<Uuid, LogEntry>,
+}
+
+impl Arrivals {
+    fn new(visit: Uuid) -> Arrivals {
+        Arrivals {
+            folded: FoldedVisit::new(visit, Vec::new()),
+            heads: std::collections::HashMap::new(),
+        }
+    }
+
+    fn take(&mut self, entry: &LogEntry) {
+        if let Ok(change) = read_change(entry)
+            && check_not_frozen(&change, self.folded.history()).is_err()
+        {
+            self.heads.insert(entry.author, entry.clone());
+            return;
+        }
+        let at_stamp = self.folded.history_at(entry.hlc).map(|h| h.into_owned());
+        let verdict = admit(
+            entry,
+            entry.author,
+            self.heads.get(&entry.author),
+            at_stamp.as_ref(),
+        );
+        match verdict {
+            Ok(change) => {
+                // Refused at its clock position: stored, flagged, not folded.
+                let _ = self.folded.admit(entry, change);
+            }
+            Err(Refusal::Recorded(_)) => {}
+            Err(Refusal::Unlinked(code)) => panic!("a phone's chain did not link: {code:?}"),
+        }
+        self.heads.insert(entry.author, entry.clone());
+    }
+}
+
+proptest! {
+    /// Two partners work one visit offline from the same start (planned and
+    /// notified by the primary; sometimes checked in too), each phone taking
+    /// only the steps its own view allows: check-in, notes, answers,
+    /// check-out, submission, cancellation. Whatever order their entries
+    /// reach the server in, the visit ends the same: the same state, the
+    /// same answers, every note kept (late ones as addenda), the same late
+    /// changes.
+    #[test]
+    fn partners_working_offline_end_the_same_in_every_arrival_order(
+        checked_in in any::<bool>(),
+        steps in proptest::collection::vec((any::<bool>(), offline_step(), 1u64..40), 1..14),
+        orders in proptest::collection::vec(proptest::collection::vec(any::<bool>(), 28), 4),
+    ) {
+        let visit = Uuid::from_u128(17);
+        let agents = [Uuid::from_u128(1), Uuid::from_u128(2)];
+        let devices = [device(1), device(2)];
+        let mut chains = [Chain::new(devices[0], visit), Chain::new(devices[1], visit)];
+        let mut start = vec![planned(agents[0], Some(agents[1])), notice()];
+        if checked_in {
+            start.push(VisitChange::CheckedIn { check: site() });
+        }
+        let base: Vec<LogEntry> = start
+            .iter()
+            .enumerate()
+            .map(|(i, change)| chains[0].push(change, 10 + i as u64))
+            .collect();
+        // Each phone's view: the start and its own steps; a step it does not
+        // allow is not taken (the phone's own rules refuse it).
+        let mut views = [base.clone(), base.clone()];
+        let mut clocks = [100u64, 100u64];
+        for (n, &(second, step, gap)) in steps.iter().enumerate() {
+            let who = usize::from(second);
+            let change = match step {
+                Offline::CheckIn => VisitChange::CheckedIn { check: site() },
+                Offline::Note => note(agents[who], n as u32),
+                Offline::Answer(yes) => VisitChange::Answered {
+                    item_id: "identity_confirmed".into(),
+                    value: AnswerValue::YesNo(yes),
+                },
+                Offline::CheckOut => VisitChange::CheckedOut { check: site() },
+                Offline::Submit => VisitChange::Submitted { at: at(45) },
+                Offline::Cancel => VisitChange::Cancelled { reason: "customer moved".into() },
+            };
+            let view = VisitHistory::fold(visit, &views[who]).unwrap();
+            let allowed = crate::rules::check_state(&change, Some(&view.visit), devices[who])
+                .is_ok()
+                && !view.visit.takes_late(&change, devices[who]);
+            if !allowed {
+                continue;
+            }
+            clocks[who] += gap;
+            let entry = chains[who].push(&change, clocks[who]);
+            views[who].push(entry);
+        }
+        let tails = [
+            chains[0].entries[base.len()..].to_vec(),
+            chains[1].entries.clone(),
+        ];
+
+        let mut ends = Vec::new();
+        for order in &orders {
+            let mut server = Arrivals::new(visit);
+            for entry in &base {
+                server.take(entry);
+            }
+            let (mut a, mut b) = (0, 0);
+            let mut pick = order.iter().cycle();
+            while a < tails[0].len() || b < tails[1].len() {
+                let take_b = b < tails[1].len() && (a == tails[0].len() || *pick.next().unwrap());
+                let entry = if take_b { b += 1; &tails[1][b - 1] } else { a += 1; &tails[0][a - 1] };
+                server.take(entry);
+            }
+            ends.push(server.folded.history().cloned().unwrap());
+        }
+        // And the two extremes: one phone's whole day first, then the other's.
+        for first in [0, 1] {
+            let mut server = Arrivals::new(visit);
+            for entry in base.iter().chain(&tails[first]).chain(&tails[1 - first]) {
+                server.take(entry);
+            }
+            ends.push(server.folded.history().cloned().unwrap());
+        }
+        for end in &ends[1..] {
+            prop_assert_eq!(&ends[0].visit, &end.visit);
+            prop_assert_eq!(&ends[0].answers, &end.answers);
+            prop_assert_eq!(&ends[0].notes, &end.notes);
+            prop_assert_eq!(&ends[0].late, &end.late);
+        }
+        // Every note typed is in the visit, in place or as a late addendum.
+        let typed = tails.iter().flatten().filter(|e| e.kind == "note_added").count();
+        prop_assert_eq!(ends[0].notes.len(), typed);
+    }
+}
+
+/// The case the issue describes: the partner checks out and submits offline
+/// while the primary adds a note and changes an answer. Either phone first,
+/// the visit is submitted, the primary's note is in it as a late addendum,
+/// and the changed answer is kept as late, not applied.
+#[test]
+fn a_partners_submission_stands_and_the_primarys_later_note_is_an_addendum() {
+    let visit = Uuid::from_u128(19);
+    let agents = [Uuid::from_u128(1), Uuid::from_u128(2)];
+    let mut primary = Chain::new(device(1), visit);
+    let mut partner = Chain::new(device(2), visit);
+    let answer = |yes| VisitChange::Answered {
+        item_id: "identity_confirmed".into(),
+        value: AnswerValue::YesNo(yes),
+    };
+    let base = vec![
+        primary.push(&planned(agents[0], Some(agents[1])), 10),
+        primary.push(&notice(), 11),
+        primary.push(&VisitChange::CheckedIn { check: site() }, 12),
+        primary.push(&answer(true), 13),
+    ];
+    let partners = vec![
+        partner.push(&VisitChange::CheckedOut { check: site() }, 20),
+        partner.push(&VisitChange::Submitted { at: at(45) }, 21),
+    ];
+    let primarys = vec![
+        primary.push(&note(agents[0], 7), 30),
+        primary.push(&answer(false), 31),
+    ];
+    let end = |first: &[LogEntry], second: &[LogEntry]| {
+        let mut server = Arrivals::new(visit);
+        for entry in base.iter().chain(first).chain(second) {
+            server.take(entry);
+        }
+        server.folded.history().cloned().unwrap()
+    };
+    let partner_first = end(&partners, &primarys);
+    let primary_first = end(&primarys, &partners);
+    assert_eq!(partner_first, primary_first);
+    assert_eq!(partner_first.visit.state, VisitState::Submitted);
+    assert_eq!(partner_first.visit.moved_by, Some(device(2)));
+    assert!(partner_first.is_late_note(Uuid::from_u128(1_007)));
+    assert_eq!(
+        partner_first.answers["identity_confirmed"].value,
+        AnswerValue::YesNo(true),
+        "the answer submitted stands"
+    );
+    let late: Vec<&str> = partner_first.late.iter().map(|l| l.change.kind()).collect();
+    assert_eq!(late, ["note_added", "answered"]);
 }

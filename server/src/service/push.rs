@@ -465,7 +465,13 @@ fn admit(
     let template = visits.template(tx, &key, version)?;
     let policies = Arc::clone(&visits.policies);
     let log = visits.log(tx, entry.visit_id)?;
-    let history = log.folded.history();
+    if let Err(code) = merge::check_not_frozen(&change, log.folded.history()) {
+        return Ok(refused(code));
+    }
+    // The visit as it stood at the entry's stamp: an entry stamped before
+    // others that merely arrived first is judged as if it had come first.
+    let at_stamp = log.folded.history_at(entry.hlc);
+    let history = at_stamp.as_deref();
     let facts = |policy| Facts {
         visit: history.map(|h| &h.visit),
         history,
@@ -473,6 +479,7 @@ fn admit(
         template: template.as_deref(),
         policy,
         author: session.user.id,
+        device: session.device.id,
         at: entry.device_time,
     };
     // The policy in force, or one it replaced within the grace period (a

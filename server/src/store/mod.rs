@@ -109,7 +109,7 @@ pub struct VisitRecord {
 /// from its log, and the summary is made again
 /// ([`crate::service::summaries::backfill`]). Raise it when the core's fold
 /// changes what a [`Visit`] says for the same entries.
-pub const SUMMARY_VERSION: u32 = 1;
+pub const SUMMARY_VERSION: u32 = 2;
 
 /// A visit of a supervisor's team, as the console's lists read it: one row,
 /// not a fold of its log.
