@@ -658,17 +658,17 @@ fn a_partners_submission_stands_and_the_primarys_later_note_is_an_addendum() {
         item_id: "identity_confirmed".into(),
         value: AnswerValue::YesNo(yes),
     };
-    let base = vec![
+    let base = [
         primary.push(&planned(agents[0], Some(agents[1])), 10),
         primary.push(&notice(), 11),
         primary.push(&VisitChange::CheckedIn { check: site() }, 12),
         primary.push(&answer(true), 13),
     ];
-    let partners = vec![
+    let partners = [
         partner.push(&VisitChange::CheckedOut { check: site() }, 20),
         partner.push(&VisitChange::Submitted { at: at(45) }, 21),
     ];
-    let primarys = vec![
+    let primarys = [
         primary.push(&note(agents[0], 7), 30),
         primary.push(&answer(false), 31),
     ];
