@@ -42,6 +42,10 @@ pub struct TeamVisit {
     pub since_return: Option<Vec<VisitChange>>,
     /// Whether the user may approve or return it ([`Access::may_review`]).
     pub may_review: bool,
+    /// Changes a partner's phone made after the other's step moved the visit
+    /// on: kept, moving nothing but the addenda
+    /// ([`doorstep_core::domain::Applied::Late`]).
+    pub late: Vec<VisitChange>,
     /// The bank's policy in force, that the flags are judged by.
     pub policy: Policy,
 }
@@ -175,12 +179,14 @@ pub fn view(
         }
         let may_review = access.may_review(&case);
         let policy = crate::service::policy::in_force(tx)?.policy;
+        let late = history.late.iter().map(|l| l.change.clone()).collect();
         let report = VisitReport::assemble(case.case, template.as_ref(), history, &entries, 0);
         Ok::<_, ServiceError>(Found::Readable(TeamVisit {
             report,
             names,
             template,
             since_return,
+            late,
             may_review,
             policy,
         }))
@@ -253,6 +259,9 @@ pub struct NoteLine {
     pub author: Shown,
     /// The text (escaped by the template).
     pub text: Shown,
+    /// Whether it came late, as an addendum (typed on a partner's phone
+    /// after the other's step moved the visit on).
+    pub late: bool,
 }
 
 /// A review round, for display.
@@ -317,6 +326,8 @@ pub struct ReportPage {
     pub reviews: Vec<ReviewLine>,
     /// What changed after the latest return (`None`: never returned).
     pub since_return: Option<Vec<Shown>>,
+    /// Late changes other than notes, kept but not applied.
+    pub late: Vec<Shown>,
     /// Return reason choices: code and name.
     pub reasons: Vec<(&'static str, &'static str)>,
 }
@@ -482,6 +493,14 @@ fn build(signed: &Signed, loaded: &TeamVisit, flash: Option<&'static str>) -> Re
             )
         })
         .collect();
+    let late_notes: Vec<uuid::Uuid> = loaded
+        .late
+        .iter()
+        .filter_map(|change| match change {
+            VisitChange::NoteAdded { note } => Some(note.id),
+            _ => None,
+        })
+        .collect();
     let notes = report
         .notes
         .iter()
@@ -489,6 +508,7 @@ fn build(signed: &Signed, loaded: &TeamVisit, flash: Option<&'static str>) -> Re
             at: show_time(n.written_at, offset),
             author: Shown::line(&name(n.author)),
             text: Shown::text(&n.text),
+            late: late_notes.contains(&n.id),
         })
         .collect();
     let photos = report
@@ -585,39 +605,45 @@ fn build(signed: &Signed, loaded: &TeamVisit, flash: Option<&'static str>) -> Re
             }
         })
         .collect();
-    let since_return = loaded.since_return.as_ref().map(|changes| {
-        changes
-            .iter()
-            .map(|change| {
-                let kind = t.kind(change.kind());
-                let shown = match change {
-                    VisitChange::Answered { item_id, value } => {
-                        let label = template
-                            .and_then(|tpl| tpl.item(item_id))
-                            .map_or_else(|| item_id.clone(), |item| lang.label(&item.label));
-                        format!(
-                            "{kind}: {label} = {}",
-                            answer_text(lang, template, item_id, value)
-                        )
-                    }
-                    VisitChange::AnswerCleared { item_id } => {
-                        let label = template
-                            .and_then(|tpl| tpl.item(item_id))
-                            .map_or_else(|| item_id.clone(), |item| lang.label(&item.label));
-                        format!("{kind}: {label}")
-                    }
-                    VisitChange::NoteAdded { note } => format!("{kind}: {}", note.text),
-                    VisitChange::OutcomeSet { outcome } => {
-                        format!("{kind}: {}", t.outcome(outcome.code))
-                    }
-                    _ => kind,
-                };
-                Shown::text(&shown)
-            })
-            .collect()
-    });
+    let describe = |change: &VisitChange| {
+        let kind = t.kind(change.kind());
+        let shown = match change {
+            VisitChange::Answered { item_id, value } => {
+                let label = template
+                    .and_then(|tpl| tpl.item(item_id))
+                    .map_or_else(|| item_id.clone(), |item| lang.label(&item.label));
+                format!(
+                    "{kind}: {label} = {}",
+                    answer_text(lang, template, item_id, value)
+                )
+            }
+            VisitChange::AnswerCleared { item_id } => {
+                let label = template
+                    .and_then(|tpl| tpl.item(item_id))
+                    .map_or_else(|| item_id.clone(), |item| lang.label(&item.label));
+                format!("{kind}: {label}")
+            }
+            VisitChange::NoteAdded { note } => format!("{kind}: {}", note.text),
+            VisitChange::OutcomeSet { outcome } => {
+                format!("{kind}: {}", t.outcome(outcome.code))
+            }
+            _ => kind,
+        };
+        Shown::text(&shown)
+    };
+    let since_return = loaded
+        .since_return
+        .as_ref()
+        .map(|changes| changes.iter().map(describe).collect());
+    let late = loaded
+        .late
+        .iter()
+        .filter(|change| !matches!(change, VisitChange::NoteAdded { .. }))
+        .map(describe)
+        .collect();
     ReportPage {
         since_return,
+        late,
         chrome: signed.chrome(),
         visit_id: visit.id.to_string(),
         state: t.state(visit.state),
