@@ -3,13 +3,19 @@
 
 use chrono::{DateTime, Utc};
 use doorstep_core::sync::protocol::{RejectCode, Role};
+use rusqlite::ErrorCode;
 use uuid::Uuid;
 
 use crate::store::{StoreError, StoredEntry, UserRecord};
 
-/// A SQLite failure as a store error.
+/// A SQLite failure as a store error: a lock still held by another
+/// connection when the busy timeout ran out is [`StoreError::Busy`] (try
+/// again shortly). SQLite's messages name tables and columns, never values.
 pub(super) fn db(err: rusqlite::Error) -> StoreError {
-    StoreError::Database(err.to_string())
+    match err.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy,
+        _ => StoreError::Database(err.to_string()),
+    }
 }
 
 /// A stored id; text that is not one is a corrupt row of `table`.
