@@ -399,6 +399,16 @@ fn serve(
             abandoned_upload_hours,
             blobs::CLEANUP_PERIOD,
         ));
+        // Visits stored before summaries existed get theirs in the
+        // background; the console folds them meanwhile.
+        let summarised = Arc::clone(&store);
+        tokio::task::spawn_blocking(move || {
+            match doorstep_server::service::summaries::backfill(summarised.as_ref()) {
+                Ok(0) => {}
+                Ok(written) => tracing::info!(written, "visit summaries written"),
+                Err(err) => tracing::warn!(code = err.code(), "visit summaries not written"),
+            }
+        });
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| format!("cannot listen on {listen}: {e}"))?;

@@ -1,5 +1,6 @@
 //! One conformance suite for every storage backend: each `check_*` takes a
-//! fresh, empty store. SQLite runs it in memory; PostgreSQL runs it against the
+//! fresh, empty store and is its own test on each backend
+//! (`on_sqlite::check_audit`, `on_postgres::check_audit`, …). SQLite runs it in memory; PostgreSQL runs it against the
 //! database in `DOORSTEP_TEST_DATABASE_URL` (`scripts/test` starts a throwaway
 //! cluster for it), each store in a schema of its own. Without that variable
 //! the PostgreSQL tests print SKIPPED, and fail when `CI` is set.
@@ -642,6 +643,72 @@ fn check_console_sessions_and_team_lists(store: &dyn Store) {
     assert!(ended.unwrap().ended);
 }
 
+fn check_visit_summaries(store: &dyn Store) {
+    let sup = user("sup", Role::Supervisor);
+    let other_sup = user("sup2", Role::Supervisor);
+    let mut ana = user("ana", Role::Agent);
+    ana.supervisor = Some(sup.id);
+    let ours = sample_case(ana.id, None);
+    let theirs = sample_case(ana.id, None);
+    let mut ids = [Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7()];
+    ids.sort();
+    let [a, b, c] = ids;
+    let visit_of = |id: Uuid, case: &doorstep_core::domain::Case| {
+        doorstep_core::domain::Visit::planned(id, &planned(case)).unwrap()
+    };
+    store::write(store, |tx| {
+        for u in [&sup, &other_sup, &ana] {
+            tx.insert_user(u)?;
+        }
+        tx.upsert_case(&CaseRecord {
+            case: ours.clone(),
+            supervisor: Some(sup.id),
+        })?;
+        tx.upsert_case(&CaseRecord {
+            case: theirs.clone(),
+            supervisor: Some(other_sup.id),
+        })?;
+        for (id, case_id) in [(a, ours.id), (b, ours.id), (c, theirs.id)] {
+            tx.insert_visit(&VisitRecord { id, case_id })?;
+        }
+        tx.put_visit_summary(&visit_of(a, &ours))?;
+        tx.put_visit_summary(&visit_of(c, &theirs))
+    })
+    .unwrap();
+    // A summary replaced: the newest is kept.
+    let mut submitted = visit_of(a, &ours);
+    submitted.state = doorstep_core::domain::VisitState::Submitted;
+    submitted.submitted_at = Some(t0());
+    submitted.submissions = 1;
+    store::write(store, |tx| tx.put_visit_summary(&submitted)).unwrap();
+    store::read(store, |tx| {
+        let mut team = tx.team_visit_summaries(sup.id)?;
+        team.sort_by_key(|v| v.record.id);
+        assert_eq!(team.len(), 2, "only the team's visits");
+        assert_eq!(
+            team[0].record,
+            VisitRecord {
+                id: a,
+                case_id: ours.id
+            }
+        );
+        assert_eq!(team[0].case.case, ours);
+        assert_eq!(team[0].case.supervisor, Some(sup.id));
+        assert_eq!(team[0].summary.as_ref(), Some(&submitted));
+        assert_eq!(team[1].record.id, b);
+        assert_eq!(team[1].summary, None, "no summary kept for b");
+        let theirs_listed = tx.team_visit_summaries(other_sup.id)?;
+        assert_eq!(theirs_listed.len(), 1);
+        assert_eq!(theirs_listed[0].summary, Some(visit_of(c, &theirs)));
+        assert!(tx.team_visit_summaries(Uuid::now_v7())?.is_empty());
+        assert_eq!(tx.visits_without_summary(None, 10)?, [b]);
+        assert!(tx.visits_without_summary(Some(b), 10)?.is_empty());
+        assert_eq!(tx.visits_without_summary(Some(a), 1)?, [b]);
+        Ok::<_, StoreError>(())
+    })
+    .unwrap();
+}
+
 fn check_sign_in_attempts(store: &dyn Store) {
     let (key, other) = ("user:ab", "addr:10.0.0.1");
     let at = |seconds: i64| t0() + chrono::Duration::seconds(seconds);
@@ -701,25 +768,47 @@ fn check_sign_in_attempts(store: &dyn Store) {
     .unwrap();
 }
 
-fn conformance(make: impl Fn() -> Box<dyn Store>) {
-    check_users_devices_tokens(make().as_ref());
-    check_cases_and_feed(make().as_ref());
-    check_feed_for_a_reader(make().as_ref());
-    check_templates(make().as_ref());
-    check_visits_entries_ops(make().as_ref());
-    check_chain_checks(make().as_ref());
-    check_write_rolls_back_on_error(make().as_ref());
-    check_audit(make().as_ref());
-    check_console_sessions_and_team_lists(make().as_ref());
-    check_attachment_refs(make().as_ref());
-    check_quarantine(make().as_ref());
-    check_sign_in_attempts(make().as_ref());
+/// Makes a `on_sqlite::<check>` and an `on_postgres::<check>` test of each
+/// check, each on a fresh store, so a failure names the check and the backend.
+macro_rules! conformance {
+    ($($check:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(
+                #[test]
+                fn $check() {
+                    super::$check(&super::SqliteStore::open_in_memory().unwrap());
+                }
+            )*
+        }
+        mod on_postgres {
+            $(
+                #[test]
+                fn $check() {
+                    let test = concat!("on_postgres::", stringify!($check));
+                    if let Some(url) = super::pg_url(test) {
+                        super::$check(&super::pg_store(&url));
+                    }
+                }
+            )*
+        }
+    };
 }
 
-#[test]
-fn sqlite_store_conforms() {
-    conformance(|| Box::new(SqliteStore::open_in_memory().unwrap()));
-}
+conformance!(
+    check_users_devices_tokens,
+    check_cases_and_feed,
+    check_feed_for_a_reader,
+    check_templates,
+    check_visits_entries_ops,
+    check_chain_checks,
+    check_write_rolls_back_on_error,
+    check_audit,
+    check_console_sessions_and_team_lists,
+    check_visit_summaries,
+    check_attachment_refs,
+    check_quarantine,
+    check_sign_in_attempts,
+);
 
 /// A store written, turned back into a version 1 store by `downgrade`, and
 /// opened again by `open`: migrated, its visits kept, chain checks stored.
@@ -850,14 +939,6 @@ fn pg_schema(url: &str) -> (String, postgres::Config) {
 /// A store on a fresh, empty schema.
 fn pg_store(url: &str) -> PostgresStore {
     PostgresStore::connect(pg_schema(url).1, 4).unwrap()
-}
-
-#[test]
-fn postgres_store_conforms() {
-    let Some(url) = pg_url("postgres_store_conforms") else {
-        return;
-    };
-    conformance(|| Box::new(pg_store(&url)));
 }
 
 #[test]

@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::NaiveDate;
 use doorstep_core::domain::case::mask_national_id;
-use doorstep_core::domain::{Case, OutcomeCode, UserId, Visit, VisitHistory, VisitId, VisitState};
+use doorstep_core::domain::{Case, OutcomeCode, UserId, Visit, VisitState};
 use doorstep_core::report::{ReviewFlag, review_flags};
 use serde::Deserialize;
 
@@ -19,7 +19,8 @@ use super::i18n::{OUTCOMES, Text};
 use super::{Chrome, ConsoleState, Signed, app_failure, blocking, render};
 use crate::access::Access;
 use crate::error::ServiceError;
-use crate::store::{self, Store, StoreTx, UserRecord};
+use crate::service::summaries::fold;
+use crate::store::{self, Store, UserRecord};
 
 /// One submitted visit in the queue.
 #[derive(Debug, Clone)]
@@ -139,12 +140,49 @@ pub fn submitted_visits(
 }
 
 /// The visits of `team` (a supervisor's id) whose state passes `keep` and
-/// that `access` may read, folded and flagged by the bank's policy in
-/// force, oldest submission first
-/// (never submitted ones first), and the team's members. The store's team
-/// query reads the team's visits by an indexed column; each one's case is
-/// then checked by the access module.
+/// that `access` may read, flagged by the bank's policy in force, oldest
+/// submission first (never submitted ones first), and the team's members.
+///
+/// One read: the team's visits with their cases and stored summaries
+/// ([`crate::service::summaries`]); only a visit without a current summary
+/// is folded from its log. Each case is checked by the access module.
 pub fn team_visits_in(
+    store: &dyn Store,
+    access: &Access,
+    team: UserId,
+    keep: impl Fn(VisitState) -> bool,
+) -> Result<(Vec<QueueItem>, Vec<UserRecord>), ServiceError> {
+    store::read(store, |tx| {
+        let policy = crate::service::policy::in_force(tx)?.policy;
+        let members = tx.team_members(team)?;
+        let mut items = Vec::new();
+        for team_visit in tx.team_visit_summaries(team)? {
+            if !access.may_read(&team_visit.case) {
+                continue;
+            }
+            let visit = match team_visit.summary {
+                Some(visit) => visit,
+                None => match fold(tx, team_visit.record.id)? {
+                    Some(history) => history.visit,
+                    None => continue,
+                },
+            };
+            if !keep(visit.state) {
+                continue;
+            }
+            let case = team_visit.case.case;
+            let flags = review_flags(&case, &visit, &policy);
+            items.push(QueueItem { visit, case, flags });
+        }
+        items.sort_by_key(|item| (item.visit.submitted_at, item.visit.id));
+        Ok((items, members))
+    })
+}
+
+/// [`team_visits_in`] as it was before visits had summaries: every visit's
+/// case read and its log folded, one by one. Kept as the baseline the
+/// console benchmark measures the summaries against; the pages do not use it.
+pub fn team_visits_refolded(
     store: &dyn Store,
     access: &Access,
     team: UserId,
@@ -177,18 +215,6 @@ pub fn team_visits_in(
         items.sort_by_key(|item| (item.visit.submitted_at, item.visit.id));
         Ok((items, members))
     })
-}
-
-/// The fold of a visit's admitted entries; `None` if they do not fold (no
-/// `planned` entry admitted yet).
-pub fn fold(tx: &dyn StoreTx, visit_id: VisitId) -> Result<Option<VisitHistory>, ServiceError> {
-    let entries: Vec<_> = tx
-        .visit_entries(visit_id)?
-        .into_iter()
-        .filter(|stored| stored.rejected.is_none())
-        .map(|stored| stored.entry)
-        .collect();
-    Ok(VisitHistory::fold(visit_id, &entries).ok())
 }
 
 /// One choice of a filter, with the number of visits it would show.

@@ -24,7 +24,6 @@ use serde::Deserialize;
 
 use super::format::{Shown, answer_text, money, show_time};
 use super::i18n::Text;
-use super::queue::fold;
 use super::{Chrome, ConsoleState, Signed, app_failure, blocking, failure, map, render};
 use crate::access::Access;
 use crate::error::ServiceError;
@@ -85,10 +84,12 @@ pub enum Found<T> {
     Missing,
 }
 
-/// A visit's fold, its stored entries and its case.
-pub type LoadedVisit = (VisitHistory, Vec<LogEntry>, CaseRecord);
+/// A visit's fold, its stored entries (refused ones included: they keep
+/// their chain place) and its case.
+pub type LoadedVisit = (VisitHistory, Vec<StoredEntry>, CaseRecord);
 
-/// Loads a visit if `access` may read it ([`Access::may_read`]).
+/// Loads a visit if `access` may read it ([`Access::may_read`]), reading its
+/// log once.
 pub fn readable_visit(
     tx: &dyn StoreTx,
     access: &Access,
@@ -103,16 +104,16 @@ pub fn readable_visit(
     if !access.may_read(&case) {
         return Ok(Found::Refused(ServiceError::NotYourTeam));
     }
-    let Some(history) = fold(tx, visit_id)? else {
+    let stored = tx.visit_entries(visit_id)?;
+    let admitted: Vec<LogEntry> = stored
+        .iter()
+        .filter(|entry| entry.rejected.is_none())
+        .map(|entry| entry.entry.clone())
+        .collect();
+    let Ok(history) = VisitHistory::fold(visit_id, &admitted) else {
         return Ok(Found::Missing);
     };
-    // Every stored entry, refused ones included: they keep their chain place.
-    let entries = tx
-        .visit_entries(visit_id)?
-        .into_iter()
-        .map(|stored| stored.entry)
-        .collect();
-    Ok(Found::Readable((history, entries, case)))
+    Ok(Found::Readable((history, stored, case)))
 }
 
 /// Writes a console view of a visit, or its refusal with its code, to the
@@ -149,12 +150,13 @@ pub fn view(
     now: DateTime<Utc>,
 ) -> Result<Option<TeamVisit>, ServiceError> {
     let loaded = store::read(store, |tx| {
-        let (history, entries, case) = match readable_visit(tx, &access, visit_id)? {
+        let (history, stored, case) = match readable_visit(tx, &access, visit_id)? {
             Found::Readable(found) => found,
             Found::Refused(refused) => return Ok(Found::Refused(refused)),
             Found::Missing => return Ok(Found::Missing),
         };
-        let since_return = changes_since_return(&tx.visit_entries(visit_id)?);
+        let since_return = changes_since_return(&stored);
+        let entries: Vec<LogEntry> = stored.into_iter().map(|entry| entry.entry).collect();
         let template = tx.template(&history.visit.template_key, history.visit.template_version)?;
         let mut names = HashMap::new();
         if let Some(team) = case.supervisor {

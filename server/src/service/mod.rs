@@ -10,6 +10,7 @@ pub mod policy;
 pub mod pull;
 pub mod push;
 pub mod review;
+pub mod summaries;
 
 use chrono::{DateTime, Duration, Utc};
 use doorstep_core::sync::protocol::{LoginRequest, LoginResponse};

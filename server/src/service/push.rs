@@ -26,7 +26,7 @@ use doorstep_core::rules::{self, Facts};
 use doorstep_core::sync::merge::{self, FoldedVisit};
 use doorstep_core::sync::protocol::{MAX_PUSH_OPS, OpOutcome, OpResult, PushResponse, RejectCode};
 
-use super::{Session, audit, audit_refused, chain_check, policy};
+use super::{Session, audit, audit_refused, chain_check, policy, summaries};
 use crate::access::{Access, PushAccess};
 use crate::error::ServiceError;
 use crate::store::{
@@ -236,10 +236,13 @@ pub fn push(
             });
         }
         // Each visit that took an entry: its whole stored log verified once,
-        // the result kept with the visit.
+        // the result kept with the visit, and its fold kept as its summary.
         for (visit, log) in &visits.logs {
             if log.changed && log.record.is_some() {
                 chain_check::record(tx, *visit, &log.stored, now)?;
+                if let Some(history) = log.folded.history() {
+                    summaries::keep(tx, history)?;
+                }
             }
         }
         // One audit row per visit changed, not per op.

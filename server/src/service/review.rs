@@ -11,7 +11,7 @@ use doorstep_core::event_log::{EntryDraft, LogEntry, append};
 use doorstep_core::sync::protocol::Role;
 use uuid::Uuid;
 
-use super::{SERVER_NODE, Session, chain_check};
+use super::{SERVER_NODE, Session, chain_check, summaries};
 use crate::access::Access;
 use crate::error::{Missing, ServiceError};
 use crate::store::{self, AuditRecord, FeedItem, Store, StoredEntry, UserRecord};
@@ -144,6 +144,7 @@ pub fn review_as(
         // The server's chain grew too: verify the visit's whole log again.
         stored.push(entry.clone());
         chain_check::record(tx, visit_id, &stored, now)?;
+        summaries::refresh(tx, visit_id)?;
         tx.append_audit(&AuditRecord {
             at: now,
             user: Some(reviewer.id),

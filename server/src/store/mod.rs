@@ -14,7 +14,7 @@ pub mod sqlite;
 
 use chrono::{DateTime, Utc};
 use doorstep_core::checklist::ChecklistTemplate;
-use doorstep_core::domain::{Case, CaseId, DeviceId, UserId, VisitId};
+use doorstep_core::domain::{Case, CaseId, DeviceId, UserId, Visit, VisitId};
 use doorstep_core::event_log::{BreakReason, LogEntry};
 use doorstep_core::policy::PublishedPolicy;
 use doorstep_core::sync::protocol::{RejectCode, Role};
@@ -102,6 +102,26 @@ pub struct VisitRecord {
     pub id: VisitId,
     /// The case visited.
     pub case_id: CaseId,
+}
+
+/// The version of the fold a visit's stored summary was made with. A summary
+/// made by another version is read as missing: the console folds that visit
+/// from its log, and the summary is made again
+/// ([`crate::service::summaries::backfill`]). Raise it when the core's fold
+/// changes what a [`Visit`] says for the same entries.
+pub const SUMMARY_VERSION: u32 = 1;
+
+/// A visit of a supervisor's team, as the console's lists read it: one row,
+/// not a fold of its log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TeamVisit {
+    /// The visit's record.
+    pub record: VisitRecord,
+    /// Its case.
+    pub case: CaseRecord,
+    /// The visit as its admitted entries fold, as last kept by a push or a
+    /// review; `None` if none is kept at [`SUMMARY_VERSION`].
+    pub summary: Option<Visit>,
 }
 
 /// A log entry as the server keeps it.
@@ -430,6 +450,20 @@ pub trait StoreTx {
     fn team_cases(&self, supervisor: UserId) -> Result<Vec<CaseRecord>, StoreError>;
     /// Every supervisor, by user name (the teams an admin may pick).
     fn supervisors(&self) -> Result<Vec<UserRecord>, StoreError>;
+
+    /// Keeps `visit` (the fold of a visit's admitted entries, at
+    /// [`SUMMARY_VERSION`]) as that visit's summary, replacing the one before.
+    fn put_visit_summary(&self, visit: &Visit) -> Result<(), StoreError>;
+    /// Every visit of the cases of `supervisor`'s team with its case and its
+    /// summary (`None` if it has none at [`SUMMARY_VERSION`]), in one read.
+    fn team_visit_summaries(&self, supervisor: UserId) -> Result<Vec<TeamVisit>, StoreError>;
+    /// Up to `limit` visits with no summary at [`SUMMARY_VERSION`], by id,
+    /// after `after` when given.
+    fn visits_without_summary(
+        &self,
+        after: Option<VisitId>,
+        limit: u32,
+    ) -> Result<Vec<VisitId>, StoreError>;
 
     /// The sign-in attempts counted against `key` after `since`, oldest first.
     fn sign_in_attempts(

@@ -496,7 +496,8 @@ pub fn full_visit(case: &Case) -> Vec<VisitChange> {
 pub fn downgrade_sqlite_to_version_1(file: &std::path::Path) {
     let conn = rusqlite::Connection::open(file).unwrap();
     conn.execute_batch(
-        "DROP TABLE IF EXISTS attachment_refs;
+        "DROP TABLE IF EXISTS visit_summaries;
+         DROP TABLE IF EXISTS attachment_refs;
          DROP TABLE IF EXISTS attachment_uploads;
          DROP TABLE IF EXISTS quarantine;
          ALTER TABLE audit DROP COLUMN code;
@@ -521,7 +522,8 @@ pub fn downgrade_postgres_to_version_1(config: &postgres::Config, schema: &str) 
     let mut client = config.connect(postgres::NoTls).unwrap();
     client
         .batch_execute(&format!(
-            "DROP TABLE IF EXISTS {schema}.attachment_refs;
+            "DROP TABLE IF EXISTS {schema}.visit_summaries;
+             DROP TABLE IF EXISTS {schema}.attachment_refs;
              DROP TABLE IF EXISTS {schema}.attachment_uploads;
              DROP TABLE IF EXISTS {schema}.quarantine;
              ALTER TABLE {schema}.audit DROP COLUMN code;

@@ -59,7 +59,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use doorstep_core::checklist::ChecklistTemplate;
-use doorstep_core::domain::{CaseId, DeviceId, UserId, VisitId};
+use doorstep_core::domain::{CaseId, DeviceId, UserId, Visit, VisitId};
 use doorstep_core::event_log::LogEntry;
 use doorstep_core::policy::PublishedPolicy;
 use doorstep_core::sync::protocol::{RejectCode, Role};
@@ -71,7 +71,7 @@ use super::sqlite::reject_from;
 use super::{
     AttachmentRef, AuditRecord, CaseRecord, ChainBreak, ChainCheck, ConsoleSessionRecord,
     DeviceRecord, FeedItem, FeedReader, Lock, QuarantinedEntry, SignInAttempt, Store, StoreError,
-    StoreTx, StoredEntry, TokenRecord, UserRecord, VisitRecord,
+    StoreTx, StoredEntry, TeamVisit, TokenRecord, UserRecord, VisitRecord,
 };
 
 pub use pool::Timeouts;
@@ -83,9 +83,10 @@ mod policies;
 mod pool;
 mod quarantine;
 mod sign_in;
+mod summaries;
 
 /// The schema version this server writes.
-pub const SCHEMA_VERSION: i32 = 8;
+pub const SCHEMA_VERSION: i32 = 9;
 
 /// Key of the advisory lock held while the schema is created or migrated
 /// (`"doorstep"` in ASCII, plus one).
@@ -182,8 +183,11 @@ ALTER TABLE visits ADD COLUMN IF NOT EXISTS chain_checked_at timestamptz,
     // 7: entries from devices that may not push to their visit, kept apart,
     // and the code of each refused attempt in the audit log.
     quarantine::MIGRATION,
-    // 8: the bank's field policy, versioned.
+    // 8: the bank's field policy, versioned. From here on both backends
+    // share migration numbers.
     policies::MIGRATION,
+    // 9: each visit's summary, the fold of its admitted entries.
+    summaries::MIGRATION,
 ];
 
 /// The PostgreSQL store. Holds no state of its own beyond its connections, so
@@ -976,6 +980,22 @@ impl StoreTx for PgTx<'_> {
 
     fn supervisors(&self) -> Result<Vec<UserRecord>, StoreError> {
         self.supervisors_all()
+    }
+
+    fn put_visit_summary(&self, visit: &Visit) -> Result<(), StoreError> {
+        self.summary_put(visit)
+    }
+
+    fn team_visit_summaries(&self, supervisor: UserId) -> Result<Vec<TeamVisit>, StoreError> {
+        self.team_summaries(supervisor)
+    }
+
+    fn visits_without_summary(
+        &self,
+        after: Option<VisitId>,
+        limit: u32,
+    ) -> Result<Vec<VisitId>, StoreError> {
+        self.unsummarised(after, limit)
     }
 
     fn sign_in_attempts(

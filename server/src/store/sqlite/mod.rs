@@ -40,7 +40,7 @@
 //! connections, the readers' pool), `tx` (the [`StoreTx`] of one
 //! transaction), and one file for each group of row-level operations (the
 //! feed and audit log, the console, sign-in attempts, attachments, policies,
-//! the quarantine).
+//! the quarantine, visit summaries).
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -60,6 +60,7 @@ mod quarantine;
 mod rows;
 mod schema;
 mod sign_in;
+mod summaries;
 mod tx;
 
 pub use rows::reject_from;

@@ -3,12 +3,12 @@
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::rows::db;
-use super::{attachments, console, policies, quarantine, sign_in};
+use super::{attachments, console, policies, quarantine, sign_in, summaries};
 use crate::store::StoreError;
 
 /// Schema version kept in `PRAGMA user_version`; the PostgreSQL backend's
 /// schema has the same version (see migration 8).
-pub const SCHEMA_VERSION: i64 = 8;
+pub const SCHEMA_VERSION: i64 = 9;
 
 /// Migrations after [`SCHEMA`] (version 1), in order: migration `i` brings the
 /// schema to version `i + 2`.
@@ -35,6 +35,8 @@ const MIGRATIONS: &[&str] = &[
     // 7. From here on both backends share migration numbers: the next
     // migration is 9 on both, and brings the same change to both.
     "",
+    // 9: each visit's summary, the fold of its admitted entries.
+    summaries::MIGRATION,
 ];
 
 // One migration per version after the first, checked when compiling.

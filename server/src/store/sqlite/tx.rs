@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use doorstep_core::checklist::ChecklistTemplate;
-use doorstep_core::domain::{CaseId, DeviceId, UserId, VisitId};
+use doorstep_core::domain::{CaseId, DeviceId, UserId, Visit, VisitId};
 use doorstep_core::event_log::LogEntry;
 use doorstep_core::policy::PublishedPolicy;
 use doorstep_core::sync::protocol::RejectCode;
@@ -18,7 +18,7 @@ use super::rows::{
 use crate::store::{
     AttachmentRef, AuditRecord, CaseRecord, ChainBreak, ChainCheck, ConsoleSessionRecord,
     DeviceRecord, FeedItem, FeedReader, Lock, QuarantinedEntry, SignInAttempt, StoreError, StoreTx,
-    StoredEntry, TokenRecord, UserRecord, VisitRecord,
+    StoredEntry, TeamVisit, TokenRecord, UserRecord, VisitRecord,
 };
 
 /// One transaction of the SQLite store, on whichever connection runs it.
@@ -550,6 +550,22 @@ impl StoreTx for SqliteTx<'_> {
 
     fn supervisors(&self) -> Result<Vec<UserRecord>, StoreError> {
         self.supervisors_all()
+    }
+
+    fn put_visit_summary(&self, visit: &Visit) -> Result<(), StoreError> {
+        self.summary_put(visit)
+    }
+
+    fn team_visit_summaries(&self, supervisor: UserId) -> Result<Vec<TeamVisit>, StoreError> {
+        self.team_summaries(supervisor)
+    }
+
+    fn visits_without_summary(
+        &self,
+        after: Option<VisitId>,
+        limit: u32,
+    ) -> Result<Vec<VisitId>, StoreError> {
+        self.unsummarised(after, limit)
     }
 
     fn sign_in_attempts(
