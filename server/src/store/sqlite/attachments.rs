@@ -4,7 +4,8 @@
 use doorstep_core::domain::DeviceId;
 use rusqlite::params;
 
-use super::{SqliteTx, db, uuid_col};
+use super::rows::{db, uuid_col};
+use super::tx::SqliteTx;
 use crate::store::{AttachmentRef, StoreError};
 
 /// Migration to schema version 5: each reference names the device whose

@@ -3,7 +3,8 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::{SqliteTx, UserRow, db, role_code, time_col, user_from, uuid_col};
+use super::rows::{UserRow, conflict, db, role_code, time_col, user_from, uuid_col};
+use super::tx::SqliteTx;
 use crate::store::{CaseRecord, ConsoleSessionRecord, StoreError, UserRecord, VisitRecord};
 use doorstep_core::domain::{CaseId, UserId};
 use doorstep_core::sync::protocol::Role;
@@ -38,7 +39,7 @@ impl SqliteTx<'_> {
                 session.ended
             ],
         )
-        .map_err(|e| super::conflict(e, "console session"))?;
+        .map_err(|e| conflict(e, "console session"))?;
         Ok(())
     }
 

@@ -3,7 +3,8 @@
 use rusqlite::params;
 use uuid::Uuid;
 
-use super::{SqliteTx, db, opt_uuid, time_col, uuid_col};
+use super::rows::{db, opt_uuid, time_col, uuid_col};
+use super::tx::SqliteTx;
 use crate::store::{AuditRecord, FeedItem, FeedReader, StoreError};
 
 /// The columns a feed row is read from, in the order [`SqliteTx::feed_rows`]

@@ -1,194 +1,149 @@
-//! The embedded SQLite backend: one file in the data directory, WAL mode, one
-//! connection behind a mutex (SQLite has one writer at a time anyway).
+//! The embedded SQLite backend: one file in the data directory, in WAL mode,
+//! written by one connection and read by a few others.
+//!
+//! # One writer, many readers
+//!
+//! SQLite lets one transaction write at a time, and in WAL mode any number
+//! read beside it, each from the snapshot committed when it began. The store
+//! follows that: [`Store::write`] runs on the writer connection, behind a
+//! mutex (writers of this process queue there rather than spin on SQLite's
+//! lock) and in a `BEGIN IMMEDIATE` transaction, which takes the write lock
+//! up front, so a write never fails half-way because another process (an
+//! admin command on the same file) wrote first: it waits for it up to the
+//! busy timeout, then is [`StoreError::Busy`]. Holding the write lock for the
+//! whole transaction is also what [`StoreTx::lock`] relies on: on SQLite it
+//! has nothing left to do. [`Store::read`] runs on a reader connection from a
+//! small pool (`pool`), in a deferred transaction that only reads: it never
+//! waits for the writer, and the writer never waits for it, so a supervisor
+//! loading the console dashboard and the phones pushing no longer queue
+//! behind one another. A reader sees every transaction committed before its
+//! own began and nothing of one still open; since feed rows are numbered by
+//! the single writer in commit order, a reader that sees feed row `n` sees
+//! every row below it. Readers are `query_only`: a write attempted in a read
+//! transaction fails, as it does on PostgreSQL.
+//!
+//! The writer opens the file, sets WAL mode and migrates the schema (once,
+//! in one write transaction) before any reader is opened, so readers only
+//! ever see the current schema.
+//!
+//! An in-memory store ([`SqliteStore::open_in_memory`], for tests) has one
+//! connection: a private in-memory database cannot be shared between
+//! connections, and a shared-cache one locks whole tables, so readers would
+//! wait for the writer anyway. Its reads and writes take turns on that
+//! connection, reads still `query_only`. A file that cannot be put in WAL
+//! mode (a file system without shared memory) is served the same way.
+//!
+//! # Files
+//!
+//! The backend is split by concern: `schema` (the schema and its
+//! migrations), `rows` (mapping rows to records), `pool` (opening
+//! connections, the readers' pool), `tx` (the [`StoreTx`] of one
+//! transaction), and one file for each group of row-level operations (the
+//! feed and audit log, the console, sign-in attempts, attachments, policies,
+//! the quarantine, visit summaries).
 
 use std::path::Path;
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use chrono::{DateTime, Utc};
-use doorstep_core::checklist::ChecklistTemplate;
-use doorstep_core::domain::{CaseId, DeviceId, UserId, Visit, VisitId};
-use doorstep_core::event_log::LogEntry;
-use doorstep_core::policy::PublishedPolicy;
-use doorstep_core::sync::protocol::{RejectCode, Role};
-use rusqlite::config::DbConfig;
-use rusqlite::{Connection, OptionalExtension, Transaction, params};
-use uuid::Uuid;
+use rusqlite::{Connection, TransactionBehavior};
 
-use super::{
-    AttachmentRef, AuditRecord, CaseRecord, ChainBreak, ChainCheck, ConsoleSessionRecord,
-    DeviceRecord, FeedItem, FeedReader, Lock, QuarantinedEntry, SignInAttempt, Store, StoreError,
-    StoreTx, StoredEntry, TeamVisit, TokenRecord, UserRecord, VisitRecord,
-};
+use super::{Store, StoreError, StoreTx};
+use rows::db;
+use tx::SqliteTx;
 
 mod attachments;
 mod console;
 mod feed;
 mod policies;
+mod pool;
 mod quarantine;
+mod rows;
+mod schema;
 mod sign_in;
 mod summaries;
+mod tx;
 
-/// Schema version kept in `PRAGMA user_version`.
-pub const SCHEMA_VERSION: i64 = 9;
-
-/// Migrations after [`SCHEMA`] (version 1), in order: migration `i` brings the
-/// schema to version `i + 2`.
-const MIGRATIONS: &[&str] = &[
-    ATTACHMENT_REFS,
-    // 3: the latest verification of each visit's stored log.
-    "ALTER TABLE visits ADD COLUMN chain_checked_at TEXT;
-     ALTER TABLE visits ADD COLUMN chain_entries INTEGER;
-     ALTER TABLE visits ADD COLUMN chain_broken_author TEXT;
-     ALTER TABLE visits ADD COLUMN chain_broken_seq INTEGER;
-     ALTER TABLE visits ADD COLUMN chain_broken_reason TEXT;",
-    // 4: the sign-in attempts the login limit counts.
-    sign_in::MIGRATION,
-    // 5: who declared each attachment, and who sent its bytes.
-    attachments::MIGRATION,
-    // 6: entries from devices that may not push to their visit, kept apart,
-    // and the code of each refused attempt in the audit log.
-    quarantine::MIGRATION,
-    // 7: the bank's field policy, versioned.
-    policies::MIGRATION,
-    // 8: nothing; from here on both backends share migration numbers (the
-    // PostgreSQL schema reached 8 with one more step).
-    "",
-    // 9: each visit's summary, the fold of its admitted entries.
-    summaries::MIGRATION,
-];
-
-const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS users (
-    id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL,
-    role TEXT NOT NULL, supervisor_id TEXT
-);
-CREATE TABLE IF NOT EXISTS devices (
-    id TEXT PRIMARY KEY, user_id TEXT NOT NULL REFERENCES users(id), active INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS tokens (
-    token_sha256 TEXT PRIMARY KEY, device_id TEXT NOT NULL REFERENCES devices(id),
-    user_id TEXT NOT NULL REFERENCES users(id), expires_at TEXT NOT NULL, revoked INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS cases (
-    id TEXT PRIMARY KEY, body TEXT NOT NULL, primary_agent TEXT NOT NULL, partner TEXT,
-    supervisor_id TEXT
-);
-CREATE TABLE IF NOT EXISTS case_agents_ever (
-    case_id TEXT NOT NULL, user_id TEXT NOT NULL, PRIMARY KEY (case_id, user_id)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS templates (
-    key TEXT NOT NULL, version INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (key, version)
-);
-CREATE TABLE IF NOT EXISTS visits (id TEXT PRIMARY KEY, case_id TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS visit_entries (
-    visit_id TEXT NOT NULL, author TEXT NOT NULL, seq INTEGER NOT NULL, op_id TEXT NOT NULL,
-    body TEXT NOT NULL, rejected TEXT, reassigned INTEGER NOT NULL,
-    PRIMARY KEY (visit_id, author, seq)
-);
-CREATE TABLE IF NOT EXISTS applied_ops (
-    op_id TEXT PRIMARY KEY, device_id TEXT NOT NULL, rejected TEXT
-);
-CREATE TABLE IF NOT EXISTS feed (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, case_id TEXT, visit_id TEXT,
-    author TEXT, entry_seq INTEGER, template_key TEXT, template_version INTEGER, removed_from TEXT
-);
-CREATE TABLE IF NOT EXISTS audit (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL, user_id TEXT, device_id TEXT,
-    action TEXT NOT NULL, target_kind TEXT NOT NULL, target_id TEXT NOT NULL
-);
-CREATE TRIGGER IF NOT EXISTS audit_append_only_update BEFORE UPDATE ON audit
-    BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS audit_append_only_delete BEFORE DELETE ON audit
-    BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;
-";
-
-/// Schema version 2: which visits refer to which attachment bytes, filled from
-/// the `attached` entries admitted so far.
-const ATTACHMENT_REFS: &str = "
-CREATE TABLE IF NOT EXISTS attachment_refs (
-    sha256 TEXT NOT NULL, visit_id TEXT NOT NULL, size_bytes INTEGER NOT NULL,
-    PRIMARY KEY (sha256, visit_id)
-) WITHOUT ROWID;
-INSERT OR IGNORE INTO attachment_refs (sha256, visit_id, size_bytes)
-    SELECT json_extract(json_extract(body, '$.payload'), '$.attachment.sha256'), visit_id,
-           json_extract(json_extract(body, '$.payload'), '$.attachment.size_bytes')
-    FROM visit_entries
-    WHERE rejected IS NULL AND json_extract(body, '$.kind') = 'attached'
-      AND json_extract(json_extract(body, '$.payload'), '$.attachment.sha256') IS NOT NULL
-      AND json_extract(json_extract(body, '$.payload'), '$.attachment.size_bytes') IS NOT NULL;
-";
-
-/// Prepared statements kept per connection: more than the store uses.
-const STATEMENT_CACHE: usize = 128;
+pub use rows::reject_from;
+pub use schema::SCHEMA_VERSION;
 
 /// The SQLite store.
 pub struct SqliteStore {
-    conn: Mutex<Connection>,
-}
-
-fn db(err: rusqlite::Error) -> StoreError {
-    StoreError::Database(err.to_string())
+    /// The one connection that writes (and, without readers, also reads).
+    writer: Mutex<Connection>,
+    /// The readers of a database file in WAL mode; `None` for an in-memory
+    /// database, whose reads run on the writer.
+    readers: Option<pool::Readers>,
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) `doorstep-server.db` in `dir`.
+    /// Opens (creating if needed) `doorstep-server.db` in `dir`: its writer,
+    /// which migrates it, then its readers.
     pub fn open_dir(dir: &Path) -> Result<SqliteStore, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| StoreError::Database(e.to_string()))?;
-        let conn = Connection::open(dir.join("doorstep-server.db")).map_err(db)?;
-        SqliteStore::init(conn)
-    }
-
-    /// An in-memory store, for tests.
-    pub fn open_in_memory() -> Result<SqliteStore, StoreError> {
-        SqliteStore::init(Connection::open_in_memory().map_err(db)?)
-    }
-
-    fn init(conn: Connection) -> Result<SqliteStore, StoreError> {
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .map_err(db)?;
-        conn.pragma_update(None, "foreign_keys", true).map_err(db)?;
-        conn.busy_timeout(std::time::Duration::from_secs(5))
-            .map_err(db)?;
-        // Every statement is prepared once per connection and kept (the store
-        // has a few dozen), and its plan does not depend on the values bound:
-        // without the stability guarantee SQLite prepares a cached statement
-        // again when a new value is bound to a parameter its planner looked
-        // at, which a profile of pushes showed for every chain-head read.
-        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
-        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)
-            .map_err(db)?;
-        let version: i64 = conn
-            .pragma_query_value(None, "user_version", |row| row.get(0))
-            .map_err(db)?;
-        if version > SCHEMA_VERSION {
-            return Err(StoreError::Database(format!(
-                "schema version {version} is newer than this server ({SCHEMA_VERSION})"
-            )));
-        }
-        let tx = conn.unchecked_transaction().map_err(db)?;
-        tx.execute_batch(SCHEMA).map_err(db)?;
-        let done = usize::try_from(version.max(1) - 1).unwrap_or(0);
-        for migration in MIGRATIONS.iter().skip(done) {
-            tx.execute_batch(migration).map_err(db)?;
-        }
-        // The console's tables are created on open, whatever the version.
-        tx.execute_batch(console::SCHEMA).map_err(db)?;
-        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
-            .map_err(db)?;
-        tx.commit().map_err(db)?;
+        let path = dir.join("doorstep-server.db");
+        let writer = pool::open_writer(&path)?;
+        schema::migrate(&writer)?;
+        let readers = if pool::is_wal(&writer)? {
+            Some(pool::Readers::open(&path, pool::READERS, pool::CHECKOUT)?)
+        } else {
+            tracing::warn!(
+                "the server database could not be put in WAL mode: reads wait for writes"
+            );
+            None
+        };
         Ok(SqliteStore {
-            conn: Mutex::new(conn),
+            writer: Mutex::new(writer),
+            readers,
         })
     }
 
-    fn run(
-        &self,
-        f: &mut dyn FnMut(&dyn StoreTx) -> Result<(), StoreError>,
-    ) -> Result<(), StoreError> {
-        let mut conn = self.conn.lock().unwrap_or_else(PoisonError::into_inner);
-        let tx = conn.transaction().map_err(db)?;
-        f(&SqliteTx(&tx))?;
-        tx.commit().map_err(db)
+    /// An in-memory store, for tests: one connection, reads and writes
+    /// taking turns on it.
+    pub fn open_in_memory() -> Result<SqliteStore, StoreError> {
+        let writer = pool::open_memory()?;
+        schema::migrate(&writer)?;
+        Ok(SqliteStore {
+            writer: Mutex::new(writer),
+            readers: None,
+        })
+    }
+
+    /// The writer. A panic in a transaction leaves it usable (the
+    /// transaction was rolled back when it unwound), so a poisoned lock is
+    /// taken all the same.
+    fn writer(&self) -> MutexGuard<'_, Connection> {
+        self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Runs `f` in a transaction on `conn`, committed if it returns `Ok`, rolled
+/// back otherwise.
+fn transact(
+    conn: &mut Connection,
+    behavior: TransactionBehavior,
+    f: &mut dyn FnMut(&dyn StoreTx) -> Result<(), StoreError>,
+) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(behavior).map_err(db)?;
+    f(&SqliteTx(&tx))?;
+    tx.commit().map_err(db)
+}
+
+/// The writer, made `query_only` for a read until this is dropped (also when
+/// the read panics).
+struct QueryOnly<'a>(MutexGuard<'a, Connection>);
+
+impl<'a> QueryOnly<'a> {
+    fn new(conn: MutexGuard<'a, Connection>) -> Result<QueryOnly<'a>, StoreError> {
+        conn.pragma_update(None, "query_only", true).map_err(db)?;
+        Ok(QueryOnly(conn))
+    }
+}
+
+impl Drop for QueryOnly<'_> {
+    fn drop(&mut self) {
+        // Setting a connection's flag cannot fail once the connection is
+        // open; were it to, the next write would fail, not write wrongly.
+        let _ = self.0.pragma_update(None, "query_only", false);
     }
 }
 
@@ -197,664 +152,20 @@ impl Store for SqliteStore {
         &self,
         f: &mut dyn FnMut(&dyn StoreTx) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        self.run(f)
+        if let Some(readers) = &self.readers {
+            let mut reader = readers.take()?;
+            return transact(&mut reader, TransactionBehavior::Deferred, f);
+        }
+        // One connection: the read takes its turn on the writer, which only
+        // reads meanwhile.
+        let mut conn = QueryOnly::new(self.writer())?;
+        transact(&mut conn.0, TransactionBehavior::Deferred, f)
     }
 
     fn write(
         &self,
         f: &mut dyn FnMut(&dyn StoreTx) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        self.run(f)
-    }
-}
-
-struct SqliteTx<'a>(&'a Transaction<'a>);
-
-impl SqliteTx<'_> {
-    /// Executes a statement, prepared once per connection.
-    fn exec(&self, sql: &str, params: impl rusqlite::Params) -> rusqlite::Result<usize> {
-        self.0.prepare_cached(sql)?.execute(params)
-    }
-
-    /// Reads one row with a statement prepared once per connection.
-    fn row<T>(
-        &self,
-        sql: &str,
-        params: impl rusqlite::Params,
-        f: impl FnOnce(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
-    ) -> rusqlite::Result<T> {
-        self.0.prepare_cached(sql)?.query_row(params, f)
-    }
-}
-
-fn uuid_col(text: &str, table: &'static str) -> Result<Uuid, StoreError> {
-    Uuid::parse_str(text).map_err(|_| StoreError::Corrupt(table))
-}
-
-fn opt_uuid(text: Option<String>, table: &'static str) -> Result<Option<Uuid>, StoreError> {
-    text.map(|t| uuid_col(&t, table)).transpose()
-}
-
-fn role_code(role: Role) -> &'static str {
-    match role {
-        Role::Agent => "agent",
-        Role::Supervisor => "supervisor",
-        Role::Admin => "admin",
-    }
-}
-
-fn role_from(code: &str) -> Result<Role, StoreError> {
-    match code {
-        "agent" => Ok(Role::Agent),
-        "supervisor" => Ok(Role::Supervisor),
-        "admin" => Ok(Role::Admin),
-        _ => Err(StoreError::Corrupt("users")),
-    }
-}
-
-/// Parses a stored reject code.
-pub fn reject_from(code: &str) -> Option<RejectCode> {
-    RejectCode::from_code(code)
-}
-
-fn opt_reject(code: Option<String>, table: &'static str) -> Result<Option<RejectCode>, StoreError> {
-    code.map(|c| reject_from(&c).ok_or(StoreError::Corrupt(table)))
-        .transpose()
-}
-
-fn time_col(text: &str, table: &'static str) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::parse_from_rfc3339(text)
-        .map(|t| t.with_timezone(&Utc))
-        .map_err(|_| StoreError::Corrupt(table))
-}
-
-fn conflict(err: rusqlite::Error, what: &'static str) -> StoreError {
-    match err {
-        rusqlite::Error::SqliteFailure(e, _)
-            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            StoreError::Conflict(what)
-        }
-        other => db(other),
-    }
-}
-
-type UserRow = (String, String, String, String, Option<String>);
-
-fn user_from(row: UserRow) -> Result<UserRecord, StoreError> {
-    Ok(UserRecord {
-        id: uuid_col(&row.0, "users")?,
-        username: row.1,
-        password_hash: row.2,
-        role: role_from(&row.3)?,
-        supervisor: opt_uuid(row.4, "users")?,
-    })
-}
-
-fn stored_entry(
-    body: String,
-    rejected: Option<String>,
-    reassigned: bool,
-) -> Result<StoredEntry, StoreError> {
-    Ok(StoredEntry {
-        entry: serde_json::from_str(&body).map_err(|_| StoreError::Corrupt("visit_entries"))?,
-        rejected: opt_reject(rejected, "visit_entries")?,
-        reassigned,
-    })
-}
-
-impl StoreTx for SqliteTx<'_> {
-    fn lock(&self, _: Lock<'_>) -> Result<(), StoreError> {
-        // One writer at a time: a write transaction holds everything.
-        Ok(())
-    }
-
-    fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError> {
-        self.exec(
-            "INSERT INTO users (id, username, password_hash, role, supervisor_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                user.id.to_string(),
-                user.username,
-                user.password_hash,
-                role_code(user.role),
-                user.supervisor.map(|s| s.to_string())
-            ],
-        )
-        .map_err(|e| conflict(e, "user"))?;
-        Ok(())
-    }
-
-    fn user_by_name(&self, username: &str) -> Result<Option<UserRecord>, StoreError> {
-        let row: Option<UserRow> = self
-            .row(
-                "SELECT id, username, password_hash, role, supervisor_id FROM users WHERE username = ?1",
-                [username],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-            )
-            .optional()
-            .map_err(db)?;
-        row.map(user_from).transpose()
-    }
-
-    fn user(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
-        let row: Option<UserRow> = self
-            .row(
-                "SELECT id, username, password_hash, role, supervisor_id FROM users WHERE id = ?1",
-                [id.to_string()],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-            )
-            .optional()
-            .map_err(db)?;
-        row.map(user_from).transpose()
-    }
-
-    fn insert_device(&self, device: &DeviceRecord) -> Result<(), StoreError> {
-        self.exec(
-            "INSERT INTO devices (id, user_id, active) VALUES (?1, ?2, ?3)",
-            params![
-                device.id.to_string(),
-                device.user.to_string(),
-                device.active
-            ],
-        )
-        .map_err(|e| conflict(e, "device"))?;
-        Ok(())
-    }
-
-    fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>, StoreError> {
-        let row: Option<(String, bool)> = self
-            .row(
-                "SELECT user_id, active FROM devices WHERE id = ?1",
-                [id.to_string()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(db)?;
-        row.map(|(user, active)| {
-            Ok(DeviceRecord {
-                id,
-                user: uuid_col(&user, "devices")?,
-                active,
-            })
-        })
-        .transpose()
-    }
-
-    fn set_device_active(&self, id: DeviceId, active: bool) -> Result<bool, StoreError> {
-        let n = self
-            .exec(
-                "UPDATE devices SET active = ?2 WHERE id = ?1",
-                params![id.to_string(), active],
-            )
-            .map_err(db)?;
-        Ok(n > 0)
-    }
-
-    fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
-        self.exec(
-            "INSERT INTO tokens (token_sha256, device_id, user_id, expires_at, revoked)
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![
-                token.token_sha256,
-                token.device.to_string(),
-                token.user.to_string(),
-                token.expires_at.to_rfc3339(),
-                token.revoked
-            ],
-        )
-        .map_err(|e| conflict(e, "token"))?;
-        Ok(())
-    }
-
-    fn token(&self, token_sha256: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let row: Option<(String, String, String, bool)> = self
-            .row(
-                "SELECT device_id, user_id, expires_at, revoked FROM tokens WHERE token_sha256 = ?1",
-                [token_sha256],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-            )
-            .optional()
-            .map_err(db)?;
-        row.map(|(device, user, expires, revoked)| {
-            Ok(TokenRecord {
-                token_sha256: token_sha256.to_owned(),
-                device: uuid_col(&device, "tokens")?,
-                user: uuid_col(&user, "tokens")?,
-                expires_at: time_col(&expires, "tokens")?,
-                revoked,
-            })
-        })
-        .transpose()
-    }
-
-    fn revoke_token(&self, token_sha256: &str) -> Result<bool, StoreError> {
-        let n = self
-            .exec(
-                "UPDATE tokens SET revoked = 1 WHERE token_sha256 = ?1",
-                [token_sha256],
-            )
-            .map_err(db)?;
-        Ok(n > 0)
-    }
-
-    fn upsert_case(&self, record: &CaseRecord) -> Result<(), StoreError> {
-        let case = &record.case;
-        let body = serde_json::to_string(case).map_err(|_| StoreError::Corrupt("cases"))?;
-        self.exec(
-            "INSERT INTO cases (id, body, primary_agent, partner, supervisor_id)
-                 VALUES (?1, ?2, ?3, ?4, ?5)
-                 ON CONFLICT (id) DO UPDATE SET body = ?2, primary_agent = ?3, partner = ?4,
-                     supervisor_id = ?5",
-            params![
-                case.id.to_string(),
-                body,
-                case.assigned.primary.to_string(),
-                case.assigned.partner.map(|p| p.to_string()),
-                record.supervisor.map(|s| s.to_string())
-            ],
-        )
-        .map_err(db)?;
-        for agent in std::iter::once(case.assigned.primary).chain(case.assigned.partner) {
-            self.exec(
-                "INSERT OR IGNORE INTO case_agents_ever (case_id, user_id) VALUES (?1, ?2)",
-                params![case.id.to_string(), agent.to_string()],
-            )
-            .map_err(db)?;
-        }
-        Ok(())
-    }
-
-    fn case(&self, id: CaseId) -> Result<Option<CaseRecord>, StoreError> {
-        let row: Option<(String, Option<String>)> = self
-            .row(
-                "SELECT body, supervisor_id FROM cases WHERE id = ?1",
-                [id.to_string()],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()
-            .map_err(db)?;
-        row.map(|(body, supervisor)| {
-            Ok(CaseRecord {
-                case: serde_json::from_str(&body).map_err(|_| StoreError::Corrupt("cases"))?,
-                supervisor: opt_uuid(supervisor, "cases")?,
-            })
-        })
-        .transpose()
-    }
-
-    fn was_assigned(&self, case: CaseId, user: UserId) -> Result<bool, StoreError> {
-        self.row(
-            "SELECT EXISTS (SELECT 1 FROM case_agents_ever WHERE case_id = ?1 AND user_id = ?2)",
-            params![case.to_string(), user.to_string()],
-            |r| r.get(0),
-        )
-        .map_err(db)
-    }
-
-    fn insert_template(&self, template: &ChecklistTemplate) -> Result<bool, StoreError> {
-        let n = self
-            .exec(
-                "INSERT OR IGNORE INTO templates (key, version, body) VALUES (?1, ?2, ?3)",
-                params![template.key(), template.version(), template.to_json()],
-            )
-            .map_err(db)?;
-        Ok(n > 0)
-    }
-
-    fn template(&self, key: &str, version: u32) -> Result<Option<ChecklistTemplate>, StoreError> {
-        let body: Option<String> = self
-            .row(
-                "SELECT body FROM templates WHERE key = ?1 AND version = ?2",
-                params![key, version],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(db)?;
-        body.map(|b| ChecklistTemplate::from_json(&b).map_err(|_| StoreError::Corrupt("templates")))
-            .transpose()
-    }
-
-    fn insert_visit(&self, visit: &VisitRecord) -> Result<(), StoreError> {
-        self.exec(
-            "INSERT INTO visits (id, case_id) VALUES (?1, ?2)",
-            params![visit.id.to_string(), visit.case_id.to_string()],
-        )
-        .map_err(|e| conflict(e, "visit"))?;
-        Ok(())
-    }
-
-    fn visit(&self, id: VisitId) -> Result<Option<VisitRecord>, StoreError> {
-        let case: Option<String> = self
-            .row(
-                "SELECT case_id FROM visits WHERE id = ?1",
-                [id.to_string()],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(db)?;
-        case.map(|c| {
-            Ok(VisitRecord {
-                id,
-                case_id: uuid_col(&c, "visits")?,
-            })
-        })
-        .transpose()
-    }
-
-    fn set_chain_check(&self, visit: VisitId, check: &ChainCheck) -> Result<(), StoreError> {
-        let broken = check.broken.as_ref();
-        let seq = broken
-            .and_then(|b| b.seq)
-            .map(|seq| i64::try_from(seq).map_err(|_| StoreError::Corrupt("visits")))
-            .transpose()?;
-        let entries = i64::try_from(check.entries).map_err(|_| StoreError::Corrupt("visits"))?;
-        self.exec(
-            "UPDATE visits SET chain_checked_at = ?2, chain_entries = ?3, chain_broken_author = ?4,
-                 chain_broken_seq = ?5, chain_broken_reason = ?6 WHERE id = ?1",
-            params![
-                visit.to_string(),
-                check.checked_at.to_rfc3339(),
-                entries,
-                broken.map(|b| b.author.to_string()),
-                seq,
-                broken.map(|b| b.reason.code())
-            ],
-        )
-        .map_err(db)?;
-        Ok(())
-    }
-
-    fn chain_check(&self, visit: VisitId) -> Result<Option<ChainCheck>, StoreError> {
-        type Row = (
-            Option<String>,
-            Option<i64>,
-            Option<String>,
-            Option<i64>,
-            Option<String>,
-        );
-        let row: Option<Row> = self
-            .row(
-                "SELECT chain_checked_at, chain_entries, chain_broken_author, chain_broken_seq,
-                     chain_broken_reason FROM visits WHERE id = ?1",
-                [visit.to_string()],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
-            )
-            .optional()
-            .map_err(db)?;
-        let Some((Some(at), entries, author, seq, reason)) = row else {
-            return Ok(None);
-        };
-        let corrupt = || StoreError::Corrupt("visits");
-        let broken = match (author, reason) {
-            (Some(author), Some(reason)) => Some(ChainBreak {
-                author: uuid_col(&author, "visits")?,
-                seq: seq
-                    .map(|s| u64::try_from(s).map_err(|_| corrupt()))
-                    .transpose()?,
-                reason: doorstep_core::event_log::BreakReason::from_code(&reason)
-                    .ok_or_else(corrupt)?,
-            }),
-            (None, None) => None,
-            _ => return Err(corrupt()),
-        };
-        Ok(Some(ChainCheck {
-            checked_at: time_col(&at, "visits")?,
-            entries: u64::try_from(entries.ok_or_else(corrupt)?).map_err(|_| corrupt())?,
-            broken,
-        }))
-    }
-
-    fn visit_entries(&self, visit: VisitId) -> Result<Vec<StoredEntry>, StoreError> {
-        let mut stmt = self
-            .0
-            .prepare_cached(
-                "SELECT body, rejected, reassigned FROM visit_entries WHERE visit_id = ?1
-                 ORDER BY author, seq",
-            )
-            .map_err(db)?;
-        let rows = stmt
-            .query_map([visit.to_string()], |r| {
-                Ok((r.get::<_, String>(0)?, r.get(1)?, r.get(2)?))
-            })
-            .map_err(db)?;
-        let mut out = Vec::new();
-        for row in rows {
-            let (body, rejected, reassigned) = row.map_err(db)?;
-            out.push(stored_entry(body, rejected, reassigned)?);
-        }
-        Ok(out)
-    }
-
-    fn chain_head(&self, visit: VisitId, author: DeviceId) -> Result<Option<LogEntry>, StoreError> {
-        let body: Option<String> = self
-            .row(
-                "SELECT body FROM visit_entries WHERE visit_id = ?1 AND author = ?2
-                 ORDER BY seq DESC LIMIT 1",
-                params![visit.to_string(), author.to_string()],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(db)?;
-        body.map(|b| serde_json::from_str(&b).map_err(|_| StoreError::Corrupt("visit_entries")))
-            .transpose()
-    }
-
-    fn entry(
-        &self,
-        visit: VisitId,
-        author: DeviceId,
-        seq: u64,
-    ) -> Result<Option<StoredEntry>, StoreError> {
-        let seq = i64::try_from(seq).map_err(|_| StoreError::Corrupt("visit_entries"))?;
-        let row: Option<(String, Option<String>, bool)> = self
-            .row(
-                "SELECT body, rejected, reassigned FROM visit_entries
-                 WHERE visit_id = ?1 AND author = ?2 AND seq = ?3",
-                params![visit.to_string(), author.to_string(), seq],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()
-            .map_err(db)?;
-        row.map(|(body, rejected, reassigned)| stored_entry(body, rejected, reassigned))
-            .transpose()
-    }
-
-    fn insert_entry(&self, stored: &StoredEntry) -> Result<(), StoreError> {
-        let entry = &stored.entry;
-        let seq = i64::try_from(entry.seq).map_err(|_| StoreError::Corrupt("visit_entries"))?;
-        let body =
-            serde_json::to_string(entry).map_err(|_| StoreError::Corrupt("visit_entries"))?;
-        self.exec(
-            "INSERT INTO visit_entries (visit_id, author, seq, op_id, body, rejected, reassigned)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-            params![
-                entry.visit_id.to_string(),
-                entry.author.to_string(),
-                seq,
-                entry.op_id.to_string(),
-                body,
-                stored.rejected.map(RejectCode::code),
-                stored.reassigned
-            ],
-        )
-        .map_err(|e| conflict(e, "visit entry"))?;
-        Ok(())
-    }
-
-    fn op_outcome(&self, op_id: Uuid) -> Result<Option<Option<RejectCode>>, StoreError> {
-        let row: Option<Option<String>> = self
-            .row(
-                "SELECT rejected FROM applied_ops WHERE op_id = ?1",
-                [op_id.to_string()],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(db)?;
-        row.map(|code| opt_reject(code, "applied_ops")).transpose()
-    }
-
-    fn record_op(
-        &self,
-        op_id: Uuid,
-        device: DeviceId,
-        rejected: Option<RejectCode>,
-    ) -> Result<(), StoreError> {
-        self.exec(
-            "INSERT INTO applied_ops (op_id, device_id, rejected) VALUES (?1, ?2, ?3)",
-            params![
-                op_id.to_string(),
-                device.to_string(),
-                rejected.map(RejectCode::code)
-            ],
-        )
-        .map_err(|e| conflict(e, "op"))?;
-        Ok(())
-    }
-
-    fn append_feed(&self, item: &FeedItem) -> Result<(), StoreError> {
-        self.feed_append(item).map(|_| ())
-    }
-
-    fn feed_after(&self, cursor: u64, limit: u32) -> Result<Vec<(u64, FeedItem)>, StoreError> {
-        self.feed_page(cursor, limit)
-    }
-
-    fn feed_for(
-        &self,
-        reader: &FeedReader,
-        cursor: u64,
-        through: u64,
-        limit: u32,
-    ) -> Result<Vec<(u64, FeedItem)>, StoreError> {
-        self.feed_page_for(reader, cursor, through, limit)
-    }
-
-    fn feed_last(&self) -> Result<u64, StoreError> {
-        self.feed_newest()
-    }
-
-    fn append_audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
-        self.audit_append(record)
-    }
-
-    fn audit_log(&self) -> Result<Vec<AuditRecord>, StoreError> {
-        self.audit_all()
-    }
-
-    fn record_attachment(&self, reference: &AttachmentRef) -> Result<(), StoreError> {
-        self.attachment_record(reference)
-    }
-
-    fn attachment_refs(&self, sha256: &str) -> Result<Vec<AttachmentRef>, StoreError> {
-        self.attachment_refs_of(sha256)
-    }
-
-    fn record_upload(&self, sha256: &str, device: DeviceId) -> Result<(), StoreError> {
-        self.upload_record(sha256, device)
-    }
-
-    fn uploaders(&self, sha256: &str) -> Result<Vec<DeviceId>, StoreError> {
-        self.uploaders_of(sha256)
-    }
-
-    fn insert_policy(
-        &self,
-        policy: &PublishedPolicy,
-        at: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
-        self.policy_insert(policy, at)
-    }
-
-    fn policy(&self, version: u32) -> Result<Option<PublishedPolicy>, StoreError> {
-        self.policy_of(version)
-    }
-
-    fn policies(&self, limit: u32) -> Result<Vec<(PublishedPolicy, DateTime<Utc>)>, StoreError> {
-        self.policies_newest(limit)
-    }
-
-    fn quarantine(&self, entry: &QuarantinedEntry) -> Result<(), StoreError> {
-        self.quarantine_insert(entry)
-    }
-
-    fn quarantined(&self, limit: u32) -> Result<Vec<QuarantinedEntry>, StoreError> {
-        self.quarantine_newest(limit)
-    }
-
-    fn insert_console_session(&self, session: &ConsoleSessionRecord) -> Result<(), StoreError> {
-        self.console_session_insert(session)
-    }
-
-    fn console_session(&self, id_sha256: &str) -> Result<Option<ConsoleSessionRecord>, StoreError> {
-        self.console_session_get(id_sha256)
-    }
-
-    fn end_console_session(&self, id_sha256: &str) -> Result<bool, StoreError> {
-        self.console_session_end(id_sha256)
-    }
-
-    fn team_members(&self, supervisor: UserId) -> Result<Vec<UserRecord>, StoreError> {
-        self.team_members_of(supervisor)
-    }
-
-    fn team_visits(&self, supervisor: UserId) -> Result<Vec<VisitRecord>, StoreError> {
-        self.team_visits_of(supervisor)
-    }
-
-    fn team_cases(&self, supervisor: UserId) -> Result<Vec<CaseRecord>, StoreError> {
-        self.team_cases_of(supervisor)
-    }
-
-    fn case_visits(&self, case: CaseId) -> Result<Vec<VisitRecord>, StoreError> {
-        self.case_visits_of(case)
-    }
-
-    fn supervisors(&self) -> Result<Vec<UserRecord>, StoreError> {
-        self.supervisors_all()
-    }
-
-    fn put_visit_summary(&self, visit: &Visit) -> Result<(), StoreError> {
-        self.summary_put(visit)
-    }
-
-    fn team_visit_summaries(&self, supervisor: UserId) -> Result<Vec<TeamVisit>, StoreError> {
-        self.team_summaries(supervisor)
-    }
-
-    fn visits_without_summary(
-        &self,
-        after: Option<VisitId>,
-        limit: u32,
-    ) -> Result<Vec<VisitId>, StoreError> {
-        self.unsummarised(after, limit)
-    }
-
-    fn sign_in_attempts(
-        &self,
-        key: &str,
-        since: DateTime<Utc>,
-    ) -> Result<Vec<SignInAttempt>, StoreError> {
-        self.sign_in_attempts_of(key, since)
-    }
-
-    fn insert_sign_in_attempt(&self, key: &str, at: DateTime<Utc>) -> Result<u64, StoreError> {
-        self.sign_in_attempt_insert(key, at)
-    }
-
-    fn fail_sign_in_attempt(&self, id: u64) -> Result<bool, StoreError> {
-        self.sign_in_attempt_fail(id)
-    }
-
-    fn delete_sign_in_attempt(&self, id: u64) -> Result<bool, StoreError> {
-        self.sign_in_attempt_delete(id)
-    }
-
-    fn clear_sign_in_attempts(&self, key: &str, in_progress_too: bool) -> Result<u64, StoreError> {
-        self.sign_in_attempts_clear(key, in_progress_too)
-    }
-
-    fn forget_sign_in_attempts(&self, before: DateTime<Utc>, keep: u64) -> Result<u64, StoreError> {
-        self.sign_in_attempts_forget(before, keep)
+        transact(&mut self.writer(), TransactionBehavior::Immediate, f)
     }
 }

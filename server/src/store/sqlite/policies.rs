@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use doorstep_core::policy::{Policy, PublishedPolicy};
 use rusqlite::{OptionalExtension, params};
 
-use super::{SqliteTx, db, time_col};
+use super::rows::{db, time_col};
+use super::tx::SqliteTx;
 use crate::store::StoreError;
 
 /// Migration to schema version 7: the policy's versions.

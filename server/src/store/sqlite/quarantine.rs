@@ -5,7 +5,8 @@ use doorstep_core::event_log::LogEntry;
 use doorstep_core::sync::protocol::RejectCode;
 use rusqlite::params;
 
-use super::{SqliteTx, db, opt_uuid, reject_from, time_col, uuid_col};
+use super::rows::{db, opt_uuid, reject_from, time_col, uuid_col};
+use super::tx::SqliteTx;
 use crate::store::{QuarantinedEntry, StoreError};
 
 /// Migration to schema version 6: the quarantine, and the code of each

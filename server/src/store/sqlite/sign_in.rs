@@ -5,7 +5,8 @@
 use chrono::{DateTime, Utc};
 use rusqlite::params;
 
-use super::{SqliteTx, db};
+use super::rows::db;
+use super::tx::SqliteTx;
 use crate::store::{SignInAttempt, StoreError};
 
 /// Migration to schema version 4: the sign-in attempts counted per limit key

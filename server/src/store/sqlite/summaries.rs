@@ -4,7 +4,8 @@
 use doorstep_core::domain::{UserId, Visit, VisitId};
 use rusqlite::params;
 
-use super::{SqliteTx, db, uuid_col};
+use super::rows::{db, uuid_col};
+use super::tx::SqliteTx;
 use crate::store::{CaseRecord, SUMMARY_VERSION, StoreError, TeamVisit, VisitRecord};
 
 /// Migration 9: the summaries table.
