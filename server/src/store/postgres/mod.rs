@@ -58,6 +58,7 @@
 //! This file opens the store and maps errors; `schema` holds the tables and
 //! their migrations, `pool` the connections, `tx` the transactions and the
 //! [`StoreTx`] implementation, `rows` the mapping between rows and records;
+//! `batch` the operations on many rows at once that a push uses;
 //! `feed`, `console`, `sign_in`, `attachments`, `policies` and `quarantine`
 //! hold what each of those concerns needs of the database.
 
@@ -71,6 +72,7 @@ pub use pool::Timeouts;
 pub use schema::SCHEMA_VERSION;
 
 mod attachments;
+mod batch;
 mod console;
 mod feed;
 mod policies;

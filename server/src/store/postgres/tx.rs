@@ -19,8 +19,8 @@ use super::rows::{col, opt_reject, role_code, seq_param, stored_entry, user_from
 use super::{conflict, db, pool};
 use crate::store::{
     AttachmentRef, AuditRecord, CaseRecord, ChainBreak, ChainCheck, ConsoleSessionRecord,
-    DeviceRecord, FeedItem, FeedReader, Lock, QuarantinedEntry, SignInAttempt, StoreError, StoreTx,
-    StoredEntry, TokenRecord, UserRecord, VisitRecord,
+    DeviceRecord, FeedItem, FeedReader, Lock, OpRecord, QuarantinedEntry, SignInAttempt,
+    StoreError, StoreTx, StoredEntry, TokenRecord, UserRecord, VisitRecord,
 };
 
 /// Runs `f` in one transaction on `conn` (read only, or writable) and commits
@@ -519,6 +519,18 @@ impl StoreTx for PgTx<'_> {
         Ok(())
     }
 
+    fn op_outcomes(&self, op_ids: &[Uuid]) -> Result<Vec<Option<Option<RejectCode>>>, StoreError> {
+        self.op_outcomes_of(op_ids)
+    }
+
+    fn insert_entries(&self, entries: &[StoredEntry]) -> Result<(), StoreError> {
+        self.entries_insert(entries)
+    }
+
+    fn record_ops(&self, ops: &[OpRecord]) -> Result<(), StoreError> {
+        self.ops_record(ops)
+    }
+
     fn append_feed(&self, item: &FeedItem) -> Result<(), StoreError> {
         self.feed.borrow_mut().push(item.clone());
         Ok(())
@@ -544,6 +556,10 @@ impl StoreTx for PgTx<'_> {
 
     fn append_audit(&self, record: &AuditRecord) -> Result<(), StoreError> {
         self.audit_append(record)
+    }
+
+    fn append_audits(&self, records: &[AuditRecord]) -> Result<(), StoreError> {
+        self.audits_append(records)
     }
 
     fn audit_log(&self) -> Result<Vec<AuditRecord>, StoreError> {
