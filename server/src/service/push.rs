@@ -158,9 +158,9 @@ impl Visits {
         })
     }
 
-    /// The newest stored entry of `author`'s chain for `visit`: the last of
-    /// its entries in the visit's log, which holds each author's entries in
-    /// chain order, then those stored in this push.
+    /// The newest stored entry of `author`'s chain for `visit` (the one at
+    /// the highest position), read off the visit's log: every entry stored
+    /// before the push and those stored in it.
     fn head(
         &mut self,
         tx: &dyn StoreTx,
@@ -174,8 +174,8 @@ impl Visits {
         let head = log
             .stored
             .iter()
-            .rev()
-            .find(|entry| entry.author == author)
+            .filter(|entry| entry.author == author)
+            .max_by_key(|entry| entry.seq)
             .cloned();
         self.heads.insert((visit, author), head.clone());
         Ok(head)
