@@ -225,6 +225,17 @@ pub struct AuditRecord {
     pub code: Option<String>,
 }
 
+/// The outcome of one op id, to remember ([`StoreTx::record_ops`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OpRecord {
+    /// The op id.
+    pub op_id: Uuid,
+    /// The device that pushed it.
+    pub device: DeviceId,
+    /// Why it was refused, if it was.
+    pub rejected: Option<RejectCode>,
+}
+
 /// A visit whose admitted `attached` change refers to some attachment bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttachmentRef {
@@ -305,6 +316,14 @@ pub enum Lock<'a> {
 }
 
 /// The row-level operations of one transaction.
+///
+/// A few operations also come for many rows at once (`op_outcomes`,
+/// `insert_entries`, `record_ops`, `append_audits`), so that a push costs a
+/// few statements however many entries it carries. Their default
+/// implementations do each row in turn with the single-row operation; a
+/// backend that talks to its database over the network overrides them with
+/// one statement each. Either way the result is the same as the single-row
+/// operations run in the order given.
 pub trait StoreTx {
     /// Holds `what` until this transaction ends; another write transaction
     /// asking for the same waits. (SQLite has a single writer, so there it
@@ -379,6 +398,27 @@ pub trait StoreTx {
         rejected: Option<RejectCode>,
     ) -> Result<(), StoreError>;
 
+    /// The remembered outcomes of several op ids, one for each id given and in
+    /// the same order (an id given twice is answered twice), each as
+    /// [`StoreTx::op_outcome`] answers it.
+    fn op_outcomes(&self, op_ids: &[Uuid]) -> Result<Vec<Option<Option<RejectCode>>>, StoreError> {
+        op_ids.iter().map(|op_id| self.op_outcome(*op_id)).collect()
+    }
+    /// Stores several entries in their chains, as [`StoreTx::insert_entry`]
+    /// does each in the order given; [`StoreError::Conflict`] if any of them
+    /// takes a stored place (or the place of another one given).
+    fn insert_entries(&self, entries: &[StoredEntry]) -> Result<(), StoreError> {
+        entries
+            .iter()
+            .try_for_each(|entry| self.insert_entry(entry))
+    }
+    /// Remembers the outcomes of several op ids, as [`StoreTx::record_op`]
+    /// does each in the order given.
+    fn record_ops(&self, ops: &[OpRecord]) -> Result<(), StoreError> {
+        ops.iter()
+            .try_for_each(|op| self.record_op(op.op_id, op.device, op.rejected))
+    }
+
     /// Appends to the change feed. Its sequence number (from 1, increasing,
     /// without gaps) is given when the transaction commits, so rows become
     /// visible in sequence order: a reader that has seen `n` has seen every
@@ -404,6 +444,13 @@ pub trait StoreTx {
 
     /// Appends to the audit log.
     fn append_audit(&self, record: &AuditRecord) -> Result<(), StoreError>;
+    /// Appends several rows to the audit log, in the order given, as
+    /// [`StoreTx::append_audit`] does each.
+    fn append_audits(&self, records: &[AuditRecord]) -> Result<(), StoreError> {
+        records
+            .iter()
+            .try_for_each(|record| self.append_audit(record))
+    }
     /// The audit log, oldest first (for tests and export).
     fn audit_log(&self) -> Result<Vec<AuditRecord>, StoreError>;
 

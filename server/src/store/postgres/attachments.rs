@@ -3,7 +3,9 @@
 
 use doorstep_core::domain::DeviceId;
 
-use super::{PgTx, col, db};
+use super::db;
+use super::rows::col;
+use super::tx::PgTx;
 use crate::store::{AttachmentRef, StoreError};
 
 /// Migration to schema version 6: each reference names the device whose

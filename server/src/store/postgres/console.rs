@@ -4,7 +4,9 @@
 use chrono::{DateTime, Utc};
 use doorstep_core::domain::{CaseId, UserId};
 
-use super::{PgTx, col, conflict, db, role_code, user_from};
+use super::rows::{col, role_code, user_from};
+use super::tx::PgTx;
+use super::{conflict, db};
 use crate::store::{CaseRecord, ConsoleSessionRecord, StoreError, UserRecord, VisitRecord};
 use doorstep_core::sync::protocol::Role;
 

@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 use postgres::Row;
 use uuid::Uuid;
 
-use super::{PgTx, col, db, seq_param};
+use super::db;
+use super::rows::{col, seq_param};
+use super::tx::PgTx;
 use crate::store::{AuditRecord, FeedItem, FeedReader, StoreError};
 
 /// The columns of one feed row, apart from its sequence.

@@ -3,7 +3,9 @@
 use chrono::{DateTime, Utc};
 use doorstep_core::policy::{Policy, PublishedPolicy};
 
-use super::{PgTx, col, db};
+use super::db;
+use super::rows::col;
+use super::tx::PgTx;
 use crate::store::StoreError;
 
 /// Migration to schema version 8: the policy's versions. Idempotent, like

@@ -5,7 +5,9 @@ use chrono::{DateTime, Utc};
 use doorstep_core::event_log::LogEntry;
 use doorstep_core::sync::protocol::RejectCode;
 
-use super::{PgTx, col, db};
+use super::db;
+use super::rows::col;
+use super::tx::PgTx;
 use crate::store::sqlite::reject_from;
 use crate::store::{QuarantinedEntry, StoreError};
 

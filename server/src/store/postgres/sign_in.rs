@@ -4,7 +4,9 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{PgTx, col, db};
+use super::db;
+use super::rows::col;
+use super::tx::PgTx;
 use crate::store::{SignInAttempt, StoreError};
 
 /// Migration to schema version 5: the sign-in attempts counted per limit key

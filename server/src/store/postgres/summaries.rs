@@ -3,7 +3,9 @@
 
 use doorstep_core::domain::{Case, UserId, Visit, VisitId};
 
-use super::{PgTx, col, db};
+use super::db;
+use super::rows::col;
+use super::tx::PgTx;
 use crate::store::{CaseRecord, SUMMARY_VERSION, StoreError, TeamVisit, VisitRecord};
 
 /// Migration to schema version 9: the summaries table (idempotent, like every
