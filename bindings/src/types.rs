@@ -344,6 +344,7 @@ pub struct Visit {
     pub reviews: Vec<Review>,
     pub feedback: Vec<Feedback>,
     pub cancel_reason: Option<String>,
+    pub moved_by: Option<Uuid>,
 }
 
 /// An interview note.

@@ -943,7 +943,9 @@ open class Doorstep: DoorstepProtocol, @unchecked Sendable {
     /**
      * Opens (or creates) the device database at `path`, encrypted with `key`:
      * 32 random bytes the shell keeps in Android Keystore or the iOS Keychain.
-     * Throws `WrongKey` if the key does not open an existing database.
+     * Throws `WrongKey` if the key does not open an existing database. The
+     * field policy (contact hours, notice, geofence) is the bank's, sent by
+     * its server on every pull that has a new version.
      */
 public static func `open`(path: String, key: Data)throws  -> Doorstep  {
     return try  FfiConverterTypeDoorstep_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
@@ -4309,10 +4311,11 @@ public struct Visit: Equatable, Hashable {
     public var reviews: [Review]
     public var feedback: [Feedback]
     public var cancelReason: String?
+    public var movedBy: Uuid?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(id: Uuid, caseId: Uuid, agent: Uuid, partner: Uuid?, templateKey: String, templateVersion: UInt32, plannedFor: Timestamp, state: VisitState, notices: [Notice], checkIn: SiteCheck?, checkOut: SiteCheck?, outcome: Outcome?, submittedAt: Timestamp?, submissions: UInt32, reviews: [Review], feedback: [Feedback], cancelReason: String?) {
+    public init(id: Uuid, caseId: Uuid, agent: Uuid, partner: Uuid?, templateKey: String, templateVersion: UInt32, plannedFor: Timestamp, state: VisitState, notices: [Notice], checkIn: SiteCheck?, checkOut: SiteCheck?, outcome: Outcome?, submittedAt: Timestamp?, submissions: UInt32, reviews: [Review], feedback: [Feedback], cancelReason: String?, movedBy: Uuid?) {
         self.id = id
         self.caseId = caseId
         self.agent = agent
@@ -4330,6 +4333,7 @@ public struct Visit: Equatable, Hashable {
         self.reviews = reviews
         self.feedback = feedback
         self.cancelReason = cancelReason
+        self.movedBy = movedBy
     }
 
     
@@ -4364,7 +4368,8 @@ public struct FfiConverterTypeVisit: FfiConverterRustBuffer {
                 submissions: FfiConverterUInt32.read(from: &buf), 
                 reviews: FfiConverterSequenceTypeReview.read(from: &buf), 
                 feedback: FfiConverterSequenceTypeFeedback.read(from: &buf), 
-                cancelReason: FfiConverterOptionString.read(from: &buf)
+                cancelReason: FfiConverterOptionString.read(from: &buf), 
+                movedBy: FfiConverterOptionTypeUuid.read(from: &buf)
         )
     }
 
@@ -4386,6 +4391,7 @@ public struct FfiConverterTypeVisit: FfiConverterRustBuffer {
         FfiConverterSequenceTypeReview.write(value.reviews, into: &buf)
         FfiConverterSequenceTypeFeedback.write(value.feedback, into: &buf)
         FfiConverterOptionString.write(value.cancelReason, into: &buf)
+        FfiConverterOptionTypeUuid.write(value.movedBy, into: &buf)
     }
 }
 
@@ -8345,7 +8351,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_method_syncobserver_progress() != 41252) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_constructor_doorstep_open() != 3280) {
+    if (uniffi_doorstep_ffi_checksum_constructor_doorstep_open() != 53533) {
         return InitializationResult.apiChecksumMismatch
     }
 

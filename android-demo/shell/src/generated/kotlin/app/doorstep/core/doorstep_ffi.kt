@@ -1113,7 +1113,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_doorstep_ffi_checksum_method_syncobserver_progress() and 0xFFFF) != 41252) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_constructor_doorstep_open() and 0xFFFF) != 3280) {
+    if ((lib.uniffi_doorstep_ffi_checksum_constructor_doorstep_open() and 0xFFFF) != 53533) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -2575,7 +2575,9 @@ open class Doorstep: Disposable, AutoCloseable, DoorstepInterface
     /**
      * Opens (or creates) the device database at `path`, encrypted with `key`:
      * 32 random bytes the shell keeps in Android Keystore or the iOS Keychain.
-     * Throws `WrongKey` if the key does not open an existing database.
+     * Throws `WrongKey` if the key does not open an existing database. The
+     * field policy (contact hours, notice, geofence) is the bank's, sent by
+     * its server on every pull that has a new version.
      */
     @Throws(DoorstepException::class) fun `open`(`path`: kotlin.String, `key`: kotlin.ByteArray): Doorstep {
             return FfiConverterTypeDoorstep.lift(
@@ -5224,6 +5226,8 @@ data class Visit (
     var `feedback`: List<Feedback>
     , 
     var `cancelReason`: kotlin.String?
+    , 
+    var `movedBy`: Uuid?
     
 ){
     
@@ -5257,6 +5261,7 @@ public object FfiConverterTypeVisit: FfiConverterRustBuffer<Visit> {
             FfiConverterSequenceTypeReview.read(buf),
             FfiConverterSequenceTypeFeedback.read(buf),
             FfiConverterOptionalString.read(buf),
+            FfiConverterOptionalTypeUuid.read(buf),
         )
     }
 
@@ -5277,7 +5282,8 @@ public object FfiConverterTypeVisit: FfiConverterRustBuffer<Visit> {
             FfiConverterUInt.allocationSize(value.`submissions`) +
             FfiConverterSequenceTypeReview.allocationSize(value.`reviews`) +
             FfiConverterSequenceTypeFeedback.allocationSize(value.`feedback`) +
-            FfiConverterOptionalString.allocationSize(value.`cancelReason`)
+            FfiConverterOptionalString.allocationSize(value.`cancelReason`) +
+            FfiConverterOptionalTypeUuid.allocationSize(value.`movedBy`)
     )
 
     override fun write(value: Visit, buf: ByteBuffer) {
@@ -5298,6 +5304,7 @@ public object FfiConverterTypeVisit: FfiConverterRustBuffer<Visit> {
             FfiConverterSequenceTypeReview.write(value.`reviews`, buf)
             FfiConverterSequenceTypeFeedback.write(value.`feedback`, buf)
             FfiConverterOptionalString.write(value.`cancelReason`, buf)
+            FfiConverterOptionalTypeUuid.write(value.`movedBy`, buf)
     }
 }
 
