@@ -129,7 +129,7 @@ async fn a_file_with_any_problem_imports_nothing_and_lists_every_problem_by_line
             row(ids[5], "吴十", "99.9", "agent3"),
         ]
         .join("\n");
-        let found = problems(&w, &file);
+        let found = problems(w, &file);
         assert_eq!(
             found,
             vec![
@@ -143,7 +143,7 @@ async fn a_file_with_any_problem_imports_nothing_and_lists_every_problem_by_line
             ]
         );
         for id in &ids {
-            assert!(!case_exists(&w, *id), "nothing is imported");
+            assert!(!case_exists(w, *id), "nothing is imported");
         }
     })
     .await;
@@ -161,7 +161,7 @@ async fn core_case_rules_are_reported_per_column(w: Arc<World>) {
         ]
         .join("\n");
         assert_eq!(
-            problems(&w, &file),
+            problems(w, &file),
             vec![
                 "line 2, column national_id_masked: unmasked_national_id",
                 "line 3, column currency: bad_currency",
@@ -177,7 +177,7 @@ async fn headers_and_hostile_bytes_are_refused_cleanly(w: Arc<World>) {
     blocking(&w, |w| {
         // Missing and unknown columns.
         assert_eq!(
-            problems(&w, "case_id,customer_name,shoe_size\n1,2,3\n"),
+            problems(w, "case_id,customer_name,shoe_size\n1,2,3\n"),
             vec![
                 "line 1: unknown_column",
                 "line 1, column external_ref: missing_column",
@@ -192,8 +192,8 @@ async fn headers_and_hostile_bytes_are_refused_cleanly(w: Arc<World>) {
             ]
         );
         // A header alone, and an empty file.
-        assert_eq!(problems(&w, HEADER), vec!["line 1: no_rows"]);
-        assert!(problems(&w, "").contains(&"line 1, column case_id: missing_column".to_owned()));
+        assert_eq!(problems(w, HEADER), vec!["line 1: no_rows"]);
+        assert!(problems(w, "").contains(&"line 1, column case_id: missing_column".to_owned()));
         // A byte that is not UTF-8 in a cell.
         let id = Uuid::now_v7();
         let mut bytes = format!("{HEADER}\n").into_bytes();
@@ -209,7 +209,7 @@ async fn headers_and_hostile_bytes_are_refused_cleanly(w: Arc<World>) {
             }
             other => panic!("{other:?}"),
         }
-        assert!(!case_exists(&w, id));
+        assert!(!case_exists(w, id));
     })
     .await;
 }
