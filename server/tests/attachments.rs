@@ -2,11 +2,15 @@
 //! and every denial, and who may download.
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+mod backends;
 mod common;
 mod console_support;
 
+use std::sync::Arc;
+
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use backends::blocking;
 use common::*;
 use doorstep_core::domain::VisitChange;
 use doorstep_core::domain::attachment::{
@@ -22,17 +26,19 @@ use uuid::Uuid;
 
 const CHUNK: usize = MAX_ATTACHMENT_CHUNK_BYTES;
 
-/// Runs each check twice: with the attachment bytes in a directory (`fs::`)
-/// and in S3 (`s3::`, when `DOORSTEP_TEST_S3_URL` is set; on CI it must be),
-/// each on a fresh world, in a runtime of its own (the S3 store is opened
-/// outside it: it blocks).
+/// Runs each check three times, each on a fresh world in a runtime of its
+/// own (the S3 and PostgreSQL stores are opened and closed outside it: they
+/// block): on SQLite with the attachment bytes in a directory (`fs::`) and in
+/// S3 (`s3::`, when `DOORSTEP_TEST_S3_URL` is set; on CI it must be), and on
+/// PostgreSQL with the bytes in a directory (`postgres::`, when
+/// `DOORSTEP_TEST_DATABASE_URL` is set; on CI it must be).
 macro_rules! on_both_blob_stores {
     ($($check:ident),* $(,)?) => {
         mod fs {
             $(
                 #[test]
                 fn $check() {
-                    crate::run(crate::common::World::new(), super::$check);
+                    crate::backends::run(crate::common::World::new(), super::$check);
                 }
             )*
         }
@@ -42,7 +48,24 @@ macro_rules! on_both_blob_stores {
                 fn $check() {
                     let name = concat!("s3::", stringify!($check));
                     if let Some(blobs) = crate::common::s3_blobs(name) {
-                        crate::run(crate::common::World::with_blobs(blobs), super::$check);
+                        crate::backends::run(
+                            crate::common::World::with_blobs(blobs),
+                            super::$check,
+                        );
+                    }
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[test]
+                fn $check() {
+                    let name = concat!("postgres::", stringify!($check));
+                    if let Some(store) = crate::console_support::postgres_store(name) {
+                        crate::backends::run(
+                            crate::common::World::with_store(store),
+                            super::$check,
+                        );
                     }
                 }
             )*
@@ -60,14 +83,6 @@ on_both_blob_stores!(
     downloads_go_to_the_visits_agents_its_supervisor_and_admins_and_are_audited,
     the_largest_attachment_is_streamed_back_with_its_length,
 );
-
-fn run<Fut: std::future::Future<Output = ()>>(w: World, check: impl FnOnce(World) -> Fut) {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(check(w));
-}
 
 fn photo_bytes(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
@@ -169,15 +184,28 @@ fn code(body: &[u8]) -> String {
         .to_owned()
 }
 
-async fn admin_token(w: &World) -> String {
-    let s = w.state.store.as_ref();
-    admin::create_user(s, "admin", "pw-admin-secret", Role::Admin, None, t0()).unwrap();
+async fn admin_token(w: &Arc<World>) -> String {
     let device = Uuid::now_v7();
-    admin::create_device(s, "admin", device, t0()).unwrap();
+    blocking(w, move |w| {
+        let s = w.state.store.as_ref();
+        admin::create_user(s, "admin", "pw-admin-secret", Role::Admin, None, t0()).unwrap();
+        admin::create_device(s, "admin", device, t0()).unwrap();
+    })
+    .await;
     w.login("admin", device).await
 }
 
-async fn a_photo_goes_up_in_chunks_resumes_after_an_interruption_and_comes_back_whole(w: World) {
+/// The audit log, read off the async workers.
+async fn audit_log(w: &Arc<World>) -> Vec<store::AuditRecord> {
+    blocking(w, |w| {
+        store::read(w.state.store.as_ref(), |tx| tx.audit_log()).unwrap()
+    })
+    .await
+}
+
+async fn a_photo_goes_up_in_chunks_resumes_after_an_interruption_and_comes_back_whole(
+    w: Arc<World>,
+) {
     let photo = photo_bytes(2 * CHUNK + 12_345, 7);
     let sha = sha256_hex(&photo);
     let total = photo.len() as u64;
@@ -283,7 +311,7 @@ async fn a_photo_goes_up_in_chunks_resumes_after_an_interruption_and_comes_back_
     }
 }
 
-async fn bytes_that_do_not_match_their_hash_are_refused_and_discarded(w: World) {
+async fn bytes_that_do_not_match_their_hash_are_refused_and_discarded(w: Arc<World>) {
     let photo = photo_bytes(CHUNK + 10, 1);
     let sha = sha256_hex(&photo);
     let total = photo.len() as u64;
@@ -311,7 +339,7 @@ async fn bytes_that_do_not_match_their_hash_are_refused_and_discarded(w: World) 
     assert_eq!(download(&w, &token, &sha).await.1, photo);
 }
 
-async fn oversized_malformed_and_inconsistent_chunks_are_refused_with_a_code(w: World) {
+async fn oversized_malformed_and_inconsistent_chunks_are_refused_with_a_code(w: Arc<World>) {
     let photo = photo_bytes(3_000, 2);
     let sha = sha256_hex(&photo);
     let total = photo.len() as u64;
@@ -388,7 +416,7 @@ async fn oversized_malformed_and_inconsistent_chunks_are_refused_with_a_code(w: 
     assert_eq!(state["received"], 0);
 }
 
-async fn only_the_agents_of_the_visit_may_upload_its_bytes(w: World) {
+async fn only_the_agents_of_the_visit_may_upload_its_bytes(w: Arc<World>) {
     let photo = photo_bytes(500, 3);
     let sha = sha256_hex(&photo);
     let total = photo.len() as u64;
@@ -465,7 +493,7 @@ async fn only_the_agents_of_the_visit_may_upload_its_bytes(w: World) {
     assert_eq!(download(&w, &partner, &sha).await.1, photo);
 }
 
-async fn a_hash_copied_into_ones_own_visit_is_not_a_key_to_someone_elses_photo(w: World) {
+async fn a_hash_copied_into_ones_own_visit_is_not_a_key_to_someone_elses_photo(w: Arc<World>) {
     let photo = photo_bytes(800, 6);
     let sha = sha256_hex(&photo);
     let total = photo.len() as u64;
@@ -516,7 +544,7 @@ async fn a_hash_copied_into_ones_own_visit_is_not_a_key_to_someone_elses_photo(w
     .await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
     // Every refusal is audited, with ids and a code.
-    let audit = store::read(w.state.store.as_ref(), |tx| tx.audit_log()).unwrap();
+    let audit = audit_log(&w).await;
     let refused: Vec<_> = audit
         .iter()
         .filter(|r| r.code.as_deref() == Some("attachment_not_visible"))
@@ -542,12 +570,15 @@ async fn a_hash_copied_into_ones_own_visit_is_not_a_key_to_someone_elses_photo(w
     assert_eq!(download(&w, &thief, &sha).await.1, photo);
 }
 
-async fn an_agent_whose_case_was_reassigned_still_uploads_but_no_longer_downloads(w: World) {
+async fn an_agent_whose_case_was_reassigned_still_uploads_but_no_longer_downloads(w: Arc<World>) {
     let photo = photo_bytes(900, 4);
     let sha = sha256_hex(&photo);
     let total = photo.len() as u64;
     let token = visit_with_photo(&w, &sha, total).await;
-    admin::reassign_case(w.state.store.as_ref(), w.case1.id, "agent3", t0()).unwrap();
+    blocking(&w, |w| {
+        admin::reassign_case(w.state.store.as_ref(), w.case1.id, "agent3", t0()).unwrap()
+    })
+    .await;
 
     let (status, state) = put_chunk(&w, &token, &sha, 0, total, &photo).await;
     assert_eq!(status, StatusCode::OK, "{state}");
@@ -559,7 +590,9 @@ async fn an_agent_whose_case_was_reassigned_still_uploads_but_no_longer_download
     assert_eq!(download(&w, &new_agent, &sha).await.1, photo);
 }
 
-async fn downloads_go_to_the_visits_agents_its_supervisor_and_admins_and_are_audited(w: World) {
+async fn downloads_go_to_the_visits_agents_its_supervisor_and_admins_and_are_audited(
+    w: Arc<World>,
+) {
     let photo = photo_bytes(CHUNK / 2, 5);
     let sha = sha256_hex(&photo);
     let total = photo.len() as u64;
@@ -599,7 +632,7 @@ async fn downloads_go_to_the_visits_agents_its_supervisor_and_admins_and_are_aud
     assert_eq!(w.raw(request).await.0, StatusCode::UNAUTHORIZED);
 
     // One audit row per download, with ids only; one for the completed upload.
-    let audit = store::read(w.state.store.as_ref(), |tx| tx.audit_log()).unwrap();
+    let audit = audit_log(&w).await;
     let downloads: Vec<_> = audit
         .iter()
         .filter(|r| r.action == "download_attachment")
@@ -619,7 +652,7 @@ async fn downloads_go_to_the_visits_agents_its_supervisor_and_admins_and_are_aud
     );
 }
 
-async fn the_largest_attachment_is_streamed_back_with_its_length(w: World) {
+async fn the_largest_attachment_is_streamed_back_with_its_length(w: Arc<World>) {
     // 20 MiB, the most a phone may attach, in the 1 MiB chunks it sends.
     let photo = photo_bytes(MAX_ATTACHMENT_BYTES, 8);
     let sha = sha256_hex(&photo);

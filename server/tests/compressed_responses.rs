@@ -1,8 +1,15 @@
 //! Responses are zstd-compressed for clients that say `Accept-Encoding: zstd`,
-//! and plain for the others; the decoded body is the same JSON.
+//! and plain for the others; the decoded body is the same JSON. On SQLite and
+//! on PostgreSQL (one test per check per backend; PostgreSQL when
+//! `DOORSTEP_TEST_DATABASE_URL` is set).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+#[macro_use]
+mod backends;
 mod common;
+mod console_support;
+
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
@@ -11,6 +18,11 @@ use doorstep_server::app;
 use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
+
+on_both_backends!(
+    pulls_come_compressed_only_when_asked,
+    errors_are_compressed_too_and_text_is_not,
+);
 
 struct Answer {
     status: StatusCode,
@@ -53,9 +65,7 @@ async fn get(w: &World, uri: &str, token: &str, accept_encoding: Option<&str>) -
     }
 }
 
-#[tokio::test]
-async fn pulls_come_compressed_only_when_asked() {
-    let w = World::new();
+async fn pulls_come_compressed_only_when_asked(w: Arc<World>) {
     let token = w.login("agent1", w.phone1).await;
     let uri = "/v1/pull?cursor=0&limit=100";
 
@@ -86,9 +96,7 @@ async fn pulls_come_compressed_only_when_asked() {
     }
 }
 
-#[tokio::test]
-async fn errors_are_compressed_too_and_text_is_not() {
-    let w = World::new();
+async fn errors_are_compressed_too_and_text_is_not(w: Arc<World>) {
     let error = get(&w, "/v1/pull", "no-such-token", Some("zstd")).await;
     assert_eq!(error.status, StatusCode::UNAUTHORIZED);
     assert_eq!(error.encoding.as_deref(), Some("zstd"));

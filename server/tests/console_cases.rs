@@ -1,15 +1,35 @@
 //! Router tests of the console's cases: the CSV import (checked per line, all
 //! or nothing, team-checked), assignment and reassignment (reaching the agents'
 //! devices through the feed), the visit outcome export, and every denial.
+//! On SQLite and on PostgreSQL (one test per check per backend; PostgreSQL
+//! when `DOORSTEP_TEST_DATABASE_URL` is set).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+#[macro_use]
+mod backends;
 mod common;
 mod console_support;
 
+use std::sync::Arc;
+
+use backends::blocking;
 use common::*;
 use console_support::*;
 use doorstep_core::sync::protocol::Role;
 use serde_json::Value;
+
+on_both_backends!(
+    a_file_with_problems_imports_nothing_and_lists_them_by_line,
+    a_clean_file_is_checked_then_imported_with_its_count,
+    a_supervisor_cannot_import_for_another_team,
+    reassigning_a_case_purges_the_old_agents_device_and_reaches_the_new_one,
+    every_assignment_denial,
+    the_export_lists_the_teams_visits_without_personal_data_and_defuses_formulas,
+    an_import_an_assignment_and_an_export_in_one_session,
+    the_page_uploads_a_file_checked_first,
+    the_case_list_pages_through_a_large_team_soonest_due_first,
+    an_admin_picks_any_team_to_list_assign_and_export,
+);
 
 const HEADER: &str = "case_id,external_ref,customer_name,national_id_masked,phone,address,latitude,longitude,product,overdue_amount,currency,days_past_due,agent,partner,priority,due_date";
 
@@ -24,18 +44,49 @@ fn file(rows: &[String]) -> String {
     format!("{HEADER}\n{}\n", rows.join("\n"))
 }
 
-fn case_exists(w: &World, id: Uuid) -> bool {
-    store::read(w.state.store.as_ref(), |tx| tx.case(id))
-        .unwrap()
-        .is_some()
+async fn case_exists(w: &Arc<World>, id: Uuid) -> bool {
+    blocking(w, move |w| {
+        store::read(w.state.store.as_ref(), |tx| tx.case(id))
+            .unwrap()
+            .is_some()
+    })
+    .await
 }
 
-fn assigned(w: &World, id: Uuid) -> (Uuid, Option<Uuid>) {
-    let case = store::read(w.state.store.as_ref(), |tx| tx.case(id))
-        .unwrap()
-        .unwrap()
-        .case;
+async fn assigned(w: &Arc<World>, id: Uuid) -> (Uuid, Option<Uuid>) {
+    let case = blocking(w, move |w| {
+        store::read(w.state.store.as_ref(), |tx| tx.case(id))
+            .unwrap()
+            .unwrap()
+            .case
+    })
+    .await;
     (case.assigned.primary, case.assigned.partner)
+}
+
+/// [`audit_actions`] off the async workers.
+async fn audited(w: &Arc<World>, action: &'static str) -> Vec<String> {
+    blocking(w, move |w| audit_actions(w, action)).await
+}
+
+/// The id of the user with this name.
+async fn user_id(w: &Arc<World>, username: &'static str) -> Uuid {
+    blocking(w, move |w| {
+        store::read(w.state.store.as_ref(), |tx| tx.user_by_name(username))
+            .unwrap()
+            .unwrap()
+            .id
+    })
+    .await
+}
+
+/// Creates an admin, `root`.
+async fn create_root(w: &Arc<World>) {
+    blocking(w, |w| {
+        let s = w.state.store.as_ref();
+        admin::create_user(s, "root", "pw-root-secret", Role::Admin, None, t0()).unwrap();
+    })
+    .await;
 }
 
 /// The console's pages never echo what the file holds.
@@ -58,9 +109,7 @@ async fn import(w: &World, cookies: &str, csv: &str, run: &str) -> Page {
     .await
 }
 
-#[tokio::test]
-async fn a_file_with_problems_imports_nothing_and_lists_them_by_line() {
-    let w = World::new();
+async fn a_file_with_problems_imports_nothing_and_lists_them_by_line(w: Arc<World>) {
     let cookies = supervisor(&w, "sup_a").await;
     let (good, bad_money, bad_agent) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
     let csv = file(&[
@@ -92,7 +141,7 @@ async fn a_file_with_problems_imports_nothing_and_lists_them_by_line() {
         ));
         assert_no_content(&page);
         for id in [good, bad_money, bad_agent] {
-            assert!(!case_exists(&w, id), "nothing is imported");
+            assert!(!case_exists(&w, id).await, "nothing is imported");
         }
     }
     // A file over the body limit is refused as a whole.
@@ -105,16 +154,14 @@ async fn a_file_with_problems_imports_nothing_and_lists_them_by_line() {
     let page = import(&w, &cookies, &big, "import").await;
     assert_eq!(page.status, StatusCode::PAYLOAD_TOO_LARGE);
     assert!(page.body.contains("The file is too large for one import"));
-    assert!(!case_exists(&w, big_id));
+    assert!(!case_exists(&w, big_id).await);
     // A header that is not the format's is a problem of line 1.
     let page = import(&w, &cookies, "name,amount\nx,1\n", "import").await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.body.contains("<tr><td>1</td>"));
 }
 
-#[tokio::test]
-async fn a_clean_file_is_checked_then_imported_with_its_count() {
-    let w = World::new();
+async fn a_clean_file_is_checked_then_imported_with_its_count(w: Arc<World>) {
     let cookies = supervisor(&w, "sup_a").await;
     let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
     let csv = file(&[
@@ -124,14 +171,14 @@ async fn a_clean_file_is_checked_then_imported_with_its_count() {
     let checked = import(&w, &cookies, &csv, "check").await;
     assert_eq!(checked.status, StatusCode::OK, "{}", checked.body);
     assert!(checked.body.contains("<p class=\"notice\" role=\"status\" id=\"clean\">The file is clean. Cases it would import: <b>2</b></p>"), "{}", checked.body);
-    assert!(!case_exists(&w, a), "checking stores nothing");
+    assert!(!case_exists(&w, a).await, "checking stores nothing");
 
     let done = import(&w, &cookies, &csv, "import").await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     assert!(done.body.contains("Imported. Cases imported: <b>2</b>"));
     assert_no_content(&done);
-    assert_eq!(assigned(&w, a), (w.agent1, None));
-    assert_eq!(assigned(&w, b), (w.agent2, Some(w.agent1)));
+    assert_eq!(assigned(&w, a).await, (w.agent1, None));
+    assert_eq!(assigned(&w, b).await, (w.agent2, Some(w.agent1)));
     for page in [&checked, &done] {
         for url in page.urls() {
             assert!(url.starts_with("/console/"), "{url}");
@@ -142,7 +189,7 @@ async fn a_clean_file_is_checked_then_imported_with_its_count() {
         }
     }
     assert_eq!(
-        audit_actions(&w, "console_import_case"),
+        audited(&w, "console_import_case").await,
         vec![a.to_string(), b.to_string()]
     );
     // The new cases are on the team's case page; agent1 gets both on a pull.
@@ -159,9 +206,7 @@ async fn a_clean_file_is_checked_then_imported_with_its_count() {
     assert!(pulled.contains(&a.to_string()) && pulled.contains(&b.to_string()));
 }
 
-#[tokio::test]
-async fn a_supervisor_cannot_import_for_another_team() {
-    let w = World::new();
+async fn a_supervisor_cannot_import_for_another_team(w: Arc<World>) {
     let cookies = supervisor(&w, "sup_a").await;
     let (mine, theirs) = (Uuid::now_v7(), Uuid::now_v7());
     // agent3 is team B's: as unknown to sup_a as a name that does not exist.
@@ -174,7 +219,7 @@ async fn a_supervisor_cannot_import_for_another_team() {
     assert!(page.body.contains(
         "<tr><td>3</td><td class=\"mono\">agent</td><td class=\"mono\">unknown_agent</td><td>No agent of yours has this user name.</td></tr>"
     ));
-    assert!(!case_exists(&w, mine) && !case_exists(&w, theirs));
+    assert!(!case_exists(&w, mine).await && !case_exists(&w, theirs).await);
 
     // Nor take over team B's case by naming its id with a team A agent.
     let steal = file(&[row(w.case2.id, "李四", "300", "agent1")]);
@@ -188,16 +233,15 @@ async fn a_supervisor_cannot_import_for_another_team() {
     assert!(page.body.contains(
         "<tr><td>2</td><td class=\"mono\">case_id</td><td class=\"mono\">other_team_case</td><td>This case belongs to another team.</td></tr>"
     ));
-    assert_eq!(assigned(&w, w.case2.id), (w.agent3, None));
+    assert_eq!(assigned(&w, w.case2.id).await, (w.agent3, None));
 
     // An admin may import for any team.
-    let s = w.state.store.as_ref();
-    admin::create_user(s, "root", "pw-root-secret", Role::Admin, None, t0()).unwrap();
+    create_root(&w).await;
     let admin_cookies = sign_in(&w, "root", "pw-root-secret").await.unwrap();
     let page = import(&w, &admin_cookies, &csv, "import").await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    assert_eq!(assigned(&w, theirs), (w.agent3, None));
-    assert_eq!(assigned(&w, mine), (w.agent1, None));
+    assert_eq!(assigned(&w, theirs).await, (w.agent3, None));
+    assert_eq!(assigned(&w, mine).await, (w.agent1, None));
 }
 
 fn changes_of<'a>(changes: &'a [Value], kind: &str, case: Uuid) -> Vec<&'a Value> {
@@ -211,9 +255,7 @@ fn changes_of<'a>(changes: &'a [Value], kind: &str, case: Uuid) -> Vec<&'a Value
         .collect()
 }
 
-#[tokio::test]
-async fn reassigning_a_case_purges_the_old_agents_device_and_reaches_the_new_one() {
-    let w = World::new();
+async fn reassigning_a_case_purges_the_old_agents_device_and_reaches_the_new_one(w: Arc<World>) {
     let cookies = supervisor(&w, "sup_a").await;
     let t1 = w.login("agent1", w.phone1).await;
     let t2 = w.login("agent2", w.phone2).await;
@@ -254,7 +296,7 @@ async fn reassigning_a_case_purges_the_old_agents_device_and_reaches_the_new_one
     .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
     assert_eq!(done.location(), "/console/cases?done=assigned");
-    assert_eq!(assigned(&w, w.case1.id), (w.agent2, None));
+    assert_eq!(assigned(&w, w.case1.id).await, (w.agent2, None));
     let after = get(&w, done.location(), &cookies).await;
     assert!(after.body.contains("Assigned."));
 
@@ -285,21 +327,19 @@ async fn reassigning_a_case_purges_the_old_agents_device_and_reaches_the_new_one
     )
     .await;
     assert_eq!(done.status, StatusCode::SEE_OTHER);
-    assert_eq!(assigned(&w, w.case1.id), (w.agent2, Some(w.agent1)));
+    assert_eq!(assigned(&w, w.case1.id).await, (w.agent2, Some(w.agent1)));
     let back = w.pull(&t1, cursor1, 1000).await;
     assert_eq!(
         changes_of(back["changes"].as_array().unwrap(), "case", w.case1.id).len(),
         1
     );
     assert_eq!(
-        audit_actions(&w, "console_assign_case"),
+        audited(&w, "console_assign_case").await,
         vec![w.case1.id.to_string(), w.case1.id.to_string()]
     );
 }
 
-#[tokio::test]
-async fn every_assignment_denial() {
-    let w = World::new();
+async fn every_assignment_denial(w: Arc<World>) {
     let cookies = supervisor(&w, "sup_a").await;
     let list = get(&w, "/console/cases", &cookies).await;
     let csrf = list.csrf();
@@ -323,7 +363,7 @@ async fn every_assignment_denial() {
     // Another team's case: not found, and unchanged.
     let page = assign(w.case2.id, w.agent1, String::new(), csrf.clone()).await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
-    assert_eq!(assigned(&w, w.case2.id), (w.agent3, None));
+    assert_eq!(assigned(&w, w.case2.id).await, (w.agent3, None));
     // Another team's agent, as primary or as partner: forbidden.
     let page = assign(w.case1.id, w.agent3, String::new(), csrf.clone()).await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
@@ -332,10 +372,8 @@ async fn every_assignment_denial() {
     // The partner must be another agent; a supervisor is not an agent.
     let page = assign(w.case1.id, w.agent1, w.agent1.to_string(), csrf.clone()).await;
     assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let sup_b = store::read(w.state.store.as_ref(), |tx| tx.user_by_name("sup_b"))
-        .unwrap()
-        .unwrap();
-    let page = assign(w.case1.id, sup_b.id, String::new(), csrf.clone()).await;
+    let sup_b = user_id(&w, "sup_b").await;
+    let page = assign(w.case1.id, sup_b, String::new(), csrf.clone()).await;
     assert_eq!(page.status, StatusCode::NOT_FOUND);
     // Unknown and malformed ids.
     let page = assign(Uuid::now_v7(), w.agent1, String::new(), csrf.clone()).await;
@@ -353,7 +391,7 @@ async fn every_assignment_denial() {
     assert_eq!(page.status, StatusCode::FORBIDDEN);
     let page = assign(w.case1.id, w.agent2, String::new(), "forged".into()).await;
     assert_eq!(page.status, StatusCode::FORBIDDEN);
-    assert_eq!(assigned(&w, w.case1.id), (w.agent1, Some(w.agent2)));
+    assert_eq!(assigned(&w, w.case1.id).await, (w.agent1, Some(w.agent2)));
     // Without a session: to the sign-in page; agents cannot sign in at all.
     let page = post(
         &w,
@@ -365,20 +403,16 @@ async fn every_assignment_denial() {
     assert_eq!(page.status, StatusCode::SEE_OTHER);
     assert_eq!(page.location(), "/console/login");
     assert!(sign_in(&w, "agent1", "pw-agent1-secret").await.is_err());
-    let agent1 = store::read(w.state.store.as_ref(), |tx| tx.user_by_name("agent1"))
-        .unwrap()
-        .unwrap();
-    let refused = admin::assign_case_as(
-        w.state.store.as_ref(),
-        &agent1,
-        w.case1.id,
-        w.agent1,
-        None,
-        t0(),
-    )
-    .unwrap_err();
+    let refused = blocking(&w, |w| {
+        let s = w.state.store.as_ref();
+        let agent1 = store::read(s, |tx| tx.user_by_name("agent1"))
+            .unwrap()
+            .unwrap();
+        admin::assign_case_as(s, &agent1, w.case1.id, w.agent1, None, t0()).unwrap_err()
+    })
+    .await;
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
-    assert!(audit_actions(&w, "console_assign_case").is_empty());
+    assert!(audited(&w, "console_assign_case").await.is_empty());
 
     // The import form: CSRF checked, sessions required.
     let csv = file(&[row(Uuid::now_v7(), "王小明", "300", "agent1")]);
@@ -414,29 +448,34 @@ async fn every_assignment_denial() {
     assert!(zh.body.contains("导出走访结果（CSV）"));
 }
 
-#[tokio::test]
-async fn the_export_lists_the_teams_visits_without_personal_data_and_defuses_formulas() {
-    let c = console_world().await;
+async fn the_export_lists_the_teams_visits_without_personal_data_and_defuses_formulas(
+    w: Arc<World>,
+) {
+    let c = console_world_on(&w).await;
     let w = &c.w;
     // An agent whose user name a spreadsheet would run, with a submitted visit.
-    let s = w.state.store.as_ref();
-    admin::create_user(
-        s,
-        "=cmd|' /C calc'!A0",
-        "pw-=cmd|' /C calc'!A0-secret",
-        Role::Agent,
-        Some("sup_a"),
-        t0(),
-    )
-    .unwrap();
-    let evil = store::read(s, |tx| tx.user_by_name("=cmd|' /C calc'!A0"))
-        .unwrap()
-        .unwrap()
-        .id;
     let phone = Uuid::now_v7();
-    admin::create_device(s, "=cmd|' /C calc'!A0", phone, t0()).unwrap();
-    let case = sample_case(evil, None);
-    admin::import_cases(s, std::slice::from_ref(&case), t0()).unwrap();
+    let case = blocking(w, move |w| {
+        let s = w.state.store.as_ref();
+        admin::create_user(
+            s,
+            "=cmd|' /C calc'!A0",
+            "pw-=cmd|' /C calc'!A0-secret",
+            Role::Agent,
+            Some("sup_a"),
+            t0(),
+        )
+        .unwrap();
+        let evil = store::read(s, |tx| tx.user_by_name("=cmd|' /C calc'!A0"))
+            .unwrap()
+            .unwrap()
+            .id;
+        admin::create_device(s, "=cmd|' /C calc'!A0", phone, t0()).unwrap();
+        let case = sample_case(evil, None);
+        admin::import_cases(s, std::slice::from_ref(&case), t0()).unwrap();
+        case
+    })
+    .await;
     let token = w.login("=cmd|' /C calc'!A0", phone).await;
     let mut device = Phone::new(phone, Uuid::now_v7());
     let ops: Vec<_> = visit(&case, vec![], site(), 3)
@@ -525,14 +564,8 @@ async fn the_export_lists_the_teams_visits_without_personal_data_and_defuses_for
         assert!(!export.body.contains(secret), "{secret}");
     }
     assert_eq!(
-        audit_actions(w, "console_export_visits"),
-        vec![
-            store::read(s, |tx| tx.user_by_name("sup_a"))
-                .unwrap()
-                .unwrap()
-                .id
-                .to_string()
-        ]
+        audited(w, "console_export_visits").await,
+        vec![user_id(w, "sup_a").await.to_string()]
     );
 }
 
@@ -569,48 +602,37 @@ fn every_problem_code_of_the_csv_format_is_explained_in_both_languages() {
     }
 }
 
-#[test]
-fn import_assign_and_export_work_on_postgresql_too() {
-    let Some(pg) = postgres_store("import_assign_and_export_work_on_postgresql_too") else {
-        return;
-    };
-    let w = World::with_store(pg);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+/// An import, an assignment and an export, one after the other in one session.
+async fn an_import_an_assignment_and_an_export_in_one_session(w: Arc<World>) {
     let new_case = Uuid::now_v7();
-    runtime.block_on(async {
-        let cookies = supervisor(&w, "sup_a").await;
-        let t1 = w.login("agent1", w.phone1).await;
-        let cursor = w.pull(&t1, 0, 1000).await["cursor"].as_u64().unwrap();
-        let csv = file(&[row(new_case, "王小明", "300", "agent2")]);
-        let done = import(&w, &cookies, &csv, "import").await;
-        assert_eq!(done.status, StatusCode::OK, "{}", done.body);
-        let list = get(&w, "/console/cases", &cookies).await;
-        assert!(
-            list.body
-                .contains(&format!("/console/cases/{new_case}/assign"))
-        );
-        assert!(!list.body.contains(&w.case2.id.to_string()));
-        let moved = post(
-            &w,
-            &format!("/console/cases/{}/assign", w.case1.id),
-            &cookies,
-            &[("csrf", &list.csrf()), ("agent", &w.agent2.to_string())],
-        )
-        .await;
-        assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.body);
-        let after = w.pull(&t1, cursor, 1000).await;
-        let changes = after["changes"].as_array().unwrap();
-        assert_eq!(changes_of(changes, "case_removed", w.case1.id).len(), 1);
-        let export = get(&w, "/console/cases/export.csv", &cookies).await;
-        assert_eq!(export.status, StatusCode::OK);
-        assert!(export.body.starts_with("visit_id,case_id,"));
-    });
-    assert_eq!(assigned(&w, w.case1.id), (w.agent2, None));
-    assert_eq!(assigned(&w, new_case), (w.agent2, None));
+    let cookies = supervisor(&w, "sup_a").await;
+    let t1 = w.login("agent1", w.phone1).await;
+    let cursor = w.pull(&t1, 0, 1000).await["cursor"].as_u64().unwrap();
+    let csv = file(&[row(new_case, "王小明", "300", "agent2")]);
+    let done = import(&w, &cookies, &csv, "import").await;
+    assert_eq!(done.status, StatusCode::OK, "{}", done.body);
+    let list = get(&w, "/console/cases", &cookies).await;
+    assert!(
+        list.body
+            .contains(&format!("/console/cases/{new_case}/assign"))
+    );
+    assert!(!list.body.contains(&w.case2.id.to_string()));
+    let moved = post(
+        &w,
+        &format!("/console/cases/{}/assign", w.case1.id),
+        &cookies,
+        &[("csrf", &list.csrf()), ("agent", &w.agent2.to_string())],
+    )
+    .await;
+    assert_eq!(moved.status, StatusCode::SEE_OTHER, "{}", moved.body);
+    let after = w.pull(&t1, cursor, 1000).await;
+    let changes = after["changes"].as_array().unwrap();
+    assert_eq!(changes_of(changes, "case_removed", w.case1.id).len(), 1);
+    let export = get(&w, "/console/cases/export.csv", &cookies).await;
+    assert_eq!(export.status, StatusCode::OK);
+    assert!(export.body.starts_with("visit_id,case_id,"));
+    assert_eq!(assigned(&w, w.case1.id).await, (w.agent2, None));
+    assert_eq!(assigned(&w, new_case).await, (w.agent2, None));
 }
 
 /// The import page's own form: `multipart/form-data` with the file field.
@@ -651,9 +673,7 @@ async fn upload(w: &World, cookies: &str, csrf: &str, file_bytes: &[u8], run: &s
     send(w, request).await
 }
 
-#[tokio::test]
-async fn the_page_uploads_a_file_checked_first() {
-    let w = World::new();
+async fn the_page_uploads_a_file_checked_first(w: Arc<World>) {
     let cookies = supervisor(&w, "sup_a").await;
     let page = get(&w, "/console/cases/import", &cookies).await;
     assert!(page.body.contains("enctype=\"multipart/form-data\""));
@@ -677,16 +697,16 @@ async fn the_page_uploads_a_file_checked_first() {
             .contains("<tr><td>3</td><td class=\"mono\">agent</td>")
     );
     assert_no_content(&refused);
-    assert!(!case_exists(&w, a));
+    assert!(!case_exists(&w, a).await);
 
     let good = format!("\u{feff}{}", file(&[row(a, "王小明", "300", "agent1")]));
     let forged = upload(&w, &cookies, "forged", good.as_bytes(), "import").await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
-    assert!(!case_exists(&w, a));
+    assert!(!case_exists(&w, a).await);
     let done = upload(&w, &cookies, &csrf, good.as_bytes(), "import").await;
     assert_eq!(done.status, StatusCode::OK, "{}", done.body);
     assert!(done.body.contains("Imported. Cases imported: <b>1</b>"));
-    assert_eq!(assigned(&w, a), (w.agent1, None));
+    assert_eq!(assigned(&w, a).await, (w.agent1, None));
 
     let big = vec![b'#'; 5 * 1024 * 1024];
     let too_big = upload(&w, &cookies, &csrf, &big, "import").await;
@@ -703,10 +723,7 @@ async fn the_page_uploads_a_file_checked_first() {
     assert!(broken.status.is_client_error(), "{}", broken.status);
 }
 
-#[tokio::test]
-async fn the_case_list_pages_through_a_large_team_soonest_due_first() {
-    let w = World::new();
-    let s = w.state.store.as_ref();
+async fn the_case_list_pages_through_a_large_team_soonest_due_first(w: Arc<World>) {
     let mut cases: Vec<Case> = (0..doorstep_server::console::cases::PAGE_SIZE + 5)
         .map(|i| {
             let mut case = sample_case(w.agent1, None);
@@ -715,7 +732,11 @@ async fn the_case_list_pages_through_a_large_team_soonest_due_first() {
         })
         .collect();
     cases.reverse();
-    admin::import_cases(s, &cases, t0()).unwrap();
+    let imported = cases.clone();
+    blocking(&w, move |w| {
+        admin::import_cases(w.state.store.as_ref(), &imported, t0()).unwrap()
+    })
+    .await;
     let cookies = supervisor(&w, "sup_a").await;
     let first = get(&w, "/console/cases", &cookies).await;
     // case1 (due 2026-03-20) plus the new ones.
@@ -757,15 +778,9 @@ async fn the_case_list_pages_through_a_large_team_soonest_due_first() {
     );
 }
 
-#[tokio::test]
-async fn an_admin_picks_any_team_to_list_assign_and_export() {
-    let w = World::new();
-    let s = w.state.store.as_ref();
-    admin::create_user(s, "root", "pw-root-secret", Role::Admin, None, t0()).unwrap();
-    let sup_b = store::read(s, |tx| tx.user_by_name("sup_b"))
-        .unwrap()
-        .unwrap()
-        .id;
+async fn an_admin_picks_any_team_to_list_assign_and_export(w: Arc<World>) {
+    create_root(&w).await;
+    let sup_b = user_id(&w, "sup_b").await;
     let cookies = sign_in(&w, "root", "pw-root-secret").await.unwrap();
     // The first team by supervisor name is shown unless another is picked.
     let first = get(&w, "/console/cases", &cookies).await;
@@ -796,7 +811,7 @@ async fn an_admin_picks_any_team_to_list_assign_and_export() {
         moved.location(),
         format!("/console/cases?done=assigned&team={sup_b}")
     );
-    assert_eq!(assigned(&w, w.case2.id), (w.agent1, None));
+    assert_eq!(assigned(&w, w.case2.id).await, (w.agent1, None));
     let a = get(&w, "/console/cases", &cookies).await;
     assert!(a.body.contains(&w.case2.id.to_string()), "now team A's");
     let export = get(
@@ -807,7 +822,7 @@ async fn an_admin_picks_any_team_to_list_assign_and_export() {
     .await;
     assert_eq!(export.status, StatusCode::OK);
     assert_eq!(
-        audit_actions(&w, "console_export_visits"),
+        audited(&w, "console_export_visits").await,
         vec![sup_b.to_string()]
     );
     // A supervisor's `team` is ignored: still their own.
@@ -822,9 +837,9 @@ async fn an_admin_picks_any_team_to_list_assign_and_export() {
     )
     .await;
     assert_eq!(export.status, StatusCode::OK);
-    assert_eq!(audit_actions(&w, "console_export_visits").len(), 2);
+    assert_eq!(audited(&w, "console_export_visits").await.len(), 2);
     assert_ne!(
-        audit_actions(&w, "console_export_visits")[1],
+        audited(&w, "console_export_visits").await[1],
         sup_b.to_string()
     );
 }

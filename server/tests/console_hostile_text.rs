@@ -1,16 +1,24 @@
 //! Text that shows in the console cannot spoof it: bidirectional controls and
 //! control characters in customer names, addresses, notes, answers and user
 //! names are shown as visible escapes (`⟨U+202E⟩`), inside `<bdi>`, on every
-//! page that shows them.
+//! page that shows them. On SQLite and on PostgreSQL (one test per check per
+//! backend; PostgreSQL when `DOORSTEP_TEST_DATABASE_URL` is set).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+#[macro_use]
+mod backends;
 mod common;
 mod console_support;
 
+use std::sync::Arc;
+
+use backends::blocking;
 use common::*;
 use console_support::*;
 use doorstep_core::domain::ReviewDecision;
 use doorstep_core::sync::protocol::Role;
+
+on_both_backends!(hostile_text_is_shown_escaped_and_isolated_on_every_page);
 
 /// Every bidirectional formatting character (`Bidi_Control`).
 const BIDI: [char; 12] = [
@@ -51,10 +59,7 @@ const NAME_SHOWN: &str = "<bdi>王⟨U+202E⟩gnp.exe⟨U+202C⟩</bdi>";
 const AGENT: &str = "lin\u{2067}admin\u{2069}";
 const AGENT_SHOWN: &str = "<bdi>lin⟨U+2067⟩admin⟨U+2069⟩</bdi>";
 
-#[tokio::test]
-async fn hostile_text_is_shown_escaped_and_isolated_on_every_page() {
-    let w = World::new();
-    let s = w.state.store.as_ref();
+async fn hostile_text_is_shown_escaped_and_isolated_on_every_page(w: Arc<World>) {
     // A case whose customer data carries bidirectional and control characters
     // (imported from a bank file as it came).
     let mut case = sample_case(w.agent1, None);
@@ -63,20 +68,24 @@ async fn hostile_text_is_shown_escaped_and_isolated_on_every_page() {
     case.customer.addresses[0].text = "北京市\u{2066}朝阳区\u{2069}\u{1B}[2J 88 号".into();
     case.product = "Platinum\u{200F} card".into();
     case.customer.phones[0].label = "mob\u{202B}ile".into();
-    admin::import_cases(s, std::slice::from_ref(&case), t0()).unwrap();
-    // An agent account from before user names were checked.
-    let legacy = Uuid::now_v7();
-    let team = sup_a(&w);
-    store::write(s, |tx| {
-        tx.insert_user(&store::UserRecord {
-            id: legacy,
-            username: AGENT.into(),
-            password_hash: "$argon2id$none".into(),
-            role: Role::Agent,
-            supervisor: Some(team),
+    // And an agent account from before user names were checked.
+    let imported = case.clone();
+    blocking(&w, move |w| {
+        let s = w.state.store.as_ref();
+        admin::import_cases(s, std::slice::from_ref(&imported), t0()).unwrap();
+        let team = sup_a(w);
+        store::write(s, |tx| {
+            tx.insert_user(&store::UserRecord {
+                id: Uuid::now_v7(),
+                username: AGENT.into(),
+                password_hash: "$argon2id$none".into(),
+                role: Role::Agent,
+                supervisor: Some(team),
+            })
         })
+        .unwrap();
     })
-    .unwrap();
+    .await;
 
     // The agent's phone sends a visit with hostile notes, answers and outcome.
     let token = w.login("agent1", w.phone1).await;

@@ -1,15 +1,29 @@
-//! Router tests of the console's sign-in, sessions, cookies and language.
+//! Router tests of the console's sign-in, sessions, cookies and language, on
+//! SQLite and on PostgreSQL (one test per check per backend; PostgreSQL when
+//! `DOORSTEP_TEST_DATABASE_URL` is set).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+#[macro_use]
+mod backends;
 mod common;
 mod console_support;
 
+use std::sync::Arc;
+
+use backends::blocking;
 use common::*;
 use console_support::*;
 
-#[tokio::test]
-async fn a_supervisor_signs_in_with_a_strict_http_only_cookie_and_signs_out() {
-    let w = World::new();
+on_both_backends!(
+    a_supervisor_signs_in_with_a_strict_http_only_cookie_and_signs_out,
+    cookies_are_secure_behind_tls,
+    agents_unknown_users_wrong_passwords_and_forged_sign_ins_are_refused,
+    repeated_wrong_passwords_lock_the_name_for_a_while_even_with_the_right_one,
+    a_session_expires_after_eight_hours,
+    the_language_switch_remembers_the_choice_and_never_leaves_the_console,
+);
+
+async fn a_supervisor_signs_in_with_a_strict_http_only_cookie_and_signs_out(w: Arc<World>) {
     let home = get(&w, "/console", "").await;
     assert_eq!(home.status, StatusCode::SEE_OTHER);
     assert_eq!(home.location(), "/console/login");
@@ -78,13 +92,18 @@ async fn a_supervisor_signs_in_with_a_strict_http_only_cookie_and_signs_out() {
         get(&w, "/console/queue", &cookies).await.location(),
         "/console/login"
     );
-    assert_eq!(audit_actions(&w, "console_sign_in").len(), 1);
-    assert_eq!(audit_actions(&w, "console_sign_out").len(), 1);
+    let (signed_in, signed_out) = blocking(&w, |w| {
+        (
+            audit_actions(w, "console_sign_in"),
+            audit_actions(w, "console_sign_out"),
+        )
+    })
+    .await;
+    assert_eq!(signed_in.len(), 1);
+    assert_eq!(signed_out.len(), 1);
 }
 
-#[tokio::test]
-async fn cookies_are_secure_behind_tls() {
-    let w = World::new();
+async fn cookies_are_secure_behind_tls(w: Arc<World>) {
     let request = Request::builder()
         .uri("/console/login")
         .header("x-forwarded-proto", "https")
@@ -113,9 +132,7 @@ async fn cookies_are_secure_behind_tls() {
     assert!(cookie.to_str().unwrap().contains("; Secure"));
 }
 
-#[tokio::test]
-async fn agents_unknown_users_wrong_passwords_and_forged_sign_ins_are_refused() {
-    let w = World::new();
+async fn agents_unknown_users_wrong_passwords_and_forged_sign_ins_are_refused(w: Arc<World>) {
     for (user, password) in [
         ("agent1", "pw-agent1-secret"),
         ("sup_a", "wrong"),
@@ -143,19 +160,25 @@ async fn agents_unknown_users_wrong_passwords_and_forged_sign_ins_are_refused() 
     // A made-up session cookie is no session.
     let page = get(&w, "/console/queue", "doorstep_console=deadbeef").await;
     assert_eq!(page.location(), "/console/login");
-    assert!(audit_actions(&w, "console_sign_in").is_empty());
+    assert!(
+        blocking(&w, |w| audit_actions(w, "console_sign_in"))
+            .await
+            .is_empty()
+    );
     // Every refusal left an audit row with ids and codes only: the user's id
     // when the typed name is a user's, never the name or the password.
-    let refused: Vec<_> = store::read(w.state.store.as_ref(), |tx| tx.audit_log())
-        .unwrap()
+    let (audit, sup_a) = blocking(&w, |w| {
+        let s = w.state.store.as_ref();
+        let audit = store::read(s, |tx| tx.audit_log()).unwrap();
+        let sup_a = store::read(s, |tx| tx.user_by_name("sup_a")).unwrap();
+        (audit, sup_a.unwrap().id)
+    })
+    .await;
+    let refused: Vec<_> = audit
         .into_iter()
         .filter(|r| r.action == "sign_in_refused")
         .map(|r| (r.user, r.target_kind, r.target_id))
         .collect();
-    let sup_a = store::read(w.state.store.as_ref(), |tx| tx.user_by_name("sup_a"))
-        .unwrap()
-        .unwrap()
-        .id;
     let row =
         |user: Option<Uuid>, code: &str| (user, "console_sign_in".to_owned(), code.to_owned());
     assert_eq!(
@@ -169,9 +192,7 @@ async fn agents_unknown_users_wrong_passwords_and_forged_sign_ins_are_refused() 
     );
 }
 
-#[tokio::test]
-async fn repeated_wrong_passwords_lock_the_name_for_a_while_even_with_the_right_one() {
-    let w = World::new();
+async fn repeated_wrong_passwords_lock_the_name_for_a_while_even_with_the_right_one(w: Arc<World>) {
     for _ in 0..5 {
         let refused = sign_in(&w, "sup_a", "guess").await.unwrap_err();
         assert_eq!(refused.status, StatusCode::UNAUTHORIZED);
@@ -182,7 +203,7 @@ async fn repeated_wrong_passwords_lock_the_name_for_a_while_even_with_the_right_
     assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(locked.header("retry-after"), "900");
     assert_eq!(
-        audit_actions(&w, "sign_in_refused"),
+        blocking(&w, |w| audit_actions(w, "sign_in_refused")).await,
         [vec!["wrong_credentials"; 5], vec!["too_many_attempts"]].concat()
     );
     assert!(locked.cookie("doorstep_console").is_none());
@@ -195,9 +216,7 @@ async fn repeated_wrong_passwords_lock_the_name_for_a_while_even_with_the_right_
     assert!(sign_in(&w, "sup_a", "pw-sup_a-secret").await.is_ok());
 }
 
-#[tokio::test]
-async fn a_session_expires_after_eight_hours() {
-    let w = World::new();
+async fn a_session_expires_after_eight_hours(w: Arc<World>) {
     let cookies = supervisor(&w, "sup_a").await;
     w.clock.advance(Duration::hours(8) - Duration::seconds(1));
     assert_eq!(
@@ -211,9 +230,7 @@ async fn a_session_expires_after_eight_hours() {
     );
 }
 
-#[tokio::test]
-async fn the_language_switch_remembers_the_choice_and_never_leaves_the_console() {
-    let w = World::new();
+async fn the_language_switch_remembers_the_choice_and_never_leaves_the_console(w: Arc<World>) {
     let cookies = supervisor(&w, "sup_a").await;
     let session = cookies.split(';').next().unwrap().to_owned();
     let switch = get(

@@ -1,14 +1,21 @@
 //! `POST /v1/devices` (a phone registers itself with its user's credentials)
 //! and the limit on failed sign-ins (per user name and per client address).
+//! On SQLite and on PostgreSQL (one test per check per backend; PostgreSQL
+//! when `DOORSTEP_TEST_DATABASE_URL` is set).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+#[macro_use]
+mod backends;
 mod common;
+mod console_support;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
+use backends::blocking;
 use chrono::Duration;
 use common::*;
 use doorstep_server::{app, store};
@@ -16,6 +23,14 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use uuid::Uuid;
+
+on_both_backends!(
+    a_new_phone_registers_its_id_with_the_agents_password_and_logs_in,
+    device_registration_denials,
+    five_wrong_passwords_lock_the_user_name_for_fifteen_minutes,
+    failures_from_one_address_limit_every_user_name_from_it,
+    only_wrong_credentials_count_and_a_success_clears_them,
+);
 
 /// Sends a JSON POST from `from` (a client address, as the real server sees
 /// it) and returns status, `Retry-After` and body.
@@ -46,12 +61,22 @@ async fn post(
     (status, retry, serde_json::from_slice(&bytes).unwrap())
 }
 
-fn audit_log(w: &World) -> Vec<store::AuditRecord> {
-    store::read(w.state.store.as_ref(), |tx| tx.audit_log()).unwrap()
+async fn audit_log(w: &Arc<World>) -> Vec<store::AuditRecord> {
+    blocking(w, |w| {
+        store::read(w.state.store.as_ref(), |tx| tx.audit_log()).unwrap()
+    })
+    .await
 }
 
-fn audit_len(w: &World) -> usize {
-    audit_log(w).len()
+async fn audit_len(w: &Arc<World>) -> usize {
+    audit_log(w).await.len()
+}
+
+async fn stored_device(w: &Arc<World>, device: Uuid) -> Option<store::DeviceRecord> {
+    blocking(w, move |w| {
+        store::read(w.state.store.as_ref(), |tx| tx.device(device)).unwrap()
+    })
+    .await
 }
 
 fn login_body(username: &str, password: &str, device: Uuid) -> String {
@@ -66,9 +91,7 @@ fn register_device_body(username: &str, password: &str, device: Uuid) -> String 
     json!({ "username": username, "password": password, "device_id": device }).to_string()
 }
 
-#[tokio::test]
-async fn a_new_phone_registers_its_id_with_the_agents_password_and_logs_in() {
-    let w = World::new();
+async fn a_new_phone_registers_its_id_with_the_agents_password_and_logs_in(w: Arc<World>) {
     let device = Uuid::now_v7();
     let body = register_device_body("agent1", "pw-agent1-secret", device);
     let (status, _, value) = post(&w, "/v1/devices", None, &body).await;
@@ -76,11 +99,10 @@ async fn a_new_phone_registers_its_id_with_the_agents_password_and_logs_in() {
     assert_eq!(value["device_id"], json!(device));
     assert_eq!(value["user_id"], json!(w.agent1));
 
-    let s = w.state.store.as_ref();
-    let record = store::read(s, |tx| tx.device(device)).unwrap().unwrap();
+    let record = stored_device(&w, device).await.unwrap();
     assert!(record.active);
     assert_eq!(record.user, w.agent1);
-    let audit = store::read(s, |tx| tx.audit_log()).unwrap();
+    let audit = audit_log(&w).await;
     let last = audit.last().unwrap();
     assert_eq!(last.action, "register_device");
     assert_eq!(last.target_id, device.to_string());
@@ -90,7 +112,7 @@ async fn a_new_phone_registers_its_id_with_the_agents_password_and_logs_in() {
     let (status, _, again) = post(&w, "/v1/devices", None, &body).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(again, value);
-    assert_eq!(audit_len(&w), audited);
+    assert_eq!(audit_len(&w).await, audited);
 
     // The device logs in, as agent1 only.
     let token = w.login("agent1", device).await;
@@ -106,10 +128,8 @@ async fn a_new_phone_registers_its_id_with_the_agents_password_and_logs_in() {
     assert_eq!(value["code"], "device_not_registered");
 }
 
-#[tokio::test]
-async fn device_registration_denials() {
-    let w = World::new();
-    let first = audit_len(&w);
+async fn device_registration_denials(w: Arc<World>) {
+    let first = audit_len(&w).await;
     for (body, status, code) in [
         (
             register_body("agent1", "wrong"),
@@ -159,7 +179,7 @@ async fn device_registration_denials() {
     assert_eq!(value["code"], "unsupported_media_type");
     // Nothing was registered. Each refused sign-in left one audit row, ids and
     // codes only; bodies the server could not read never got to sign in.
-    let refused = audit_log(&w).split_off(first);
+    let refused = audit_log(&w).await.split_off(first);
     assert!(refused.iter().all(|r| r.action == "sign_in_refused"));
     assert!(refused.iter().all(|r| r.target_kind == "register_device"));
     let rows: Vec<_> = refused
@@ -178,8 +198,11 @@ async fn device_registration_denials() {
     assert_eq!(refused[2].device, Some(w.phone1));
     assert_eq!(refused[3].device, Some(Uuid::nil()));
     // A deactivated phone cannot be registered again.
-    doorstep_server::admin::deactivate_device(w.state.store.as_ref(), w.phone1, t0()).unwrap();
-    let before = audit_len(&w);
+    blocking(&w, |w| {
+        doorstep_server::admin::deactivate_device(w.state.store.as_ref(), w.phone1, t0()).unwrap()
+    })
+    .await;
+    let before = audit_len(&w).await;
     let (status, _, value) = post(
         &w,
         "/v1/devices",
@@ -189,13 +212,8 @@ async fn device_registration_denials() {
     .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(value["code"], "device_deactivated");
-    assert!(
-        !store::read(w.state.store.as_ref(), |tx| tx.device(w.phone1))
-            .unwrap()
-            .unwrap()
-            .active
-    );
-    let after = audit_log(&w);
+    assert!(!stored_device(&w, w.phone1).await.unwrap().active);
+    let after = audit_log(&w).await;
     assert_eq!(after.len(), before + 1);
     let last = after.last().unwrap();
     assert_eq!(
@@ -204,9 +222,7 @@ async fn device_registration_denials() {
     );
 }
 
-#[tokio::test]
-async fn five_wrong_passwords_lock_the_user_name_for_fifteen_minutes() {
-    let w = World::new();
+async fn five_wrong_passwords_lock_the_user_name_for_fifteen_minutes(w: Arc<World>) {
     for _ in 0..5 {
         let (status, _, _) = post(
             &w,
@@ -247,9 +263,7 @@ async fn five_wrong_passwords_lock_the_user_name_for_fifteen_minutes() {
     w.login("agent1", w.phone1).await;
 }
 
-#[tokio::test]
-async fn failures_from_one_address_limit_every_user_name_from_it() {
-    let w = World::new();
+async fn failures_from_one_address_limit_every_user_name_from_it(w: Arc<World>) {
     let attacker = Some([203, 0, 113, 7]);
     for name in ["agent1", "agent2", "agent3", "sup_a", "nobody"] {
         let (status, _, _) = post(&w, "/v1/devices", attacker, &register_body(name, "guess")).await;
@@ -275,9 +289,7 @@ async fn failures_from_one_address_limit_every_user_name_from_it() {
     assert_eq!(status, StatusCode::OK);
 }
 
-#[tokio::test]
-async fn only_wrong_credentials_count_and_a_success_clears_them() {
-    let w = World::new();
+async fn only_wrong_credentials_count_and_a_success_clears_them(w: Arc<World>) {
     for _ in 0..4 {
         post(
             &w,

@@ -1,10 +1,18 @@
-//! Router tests for login and push, in process with `oneshot`.
+//! Router tests for login and push, in process with `oneshot`, on SQLite and
+//! on PostgreSQL (one test per check per backend; PostgreSQL when
+//! `DOORSTEP_TEST_DATABASE_URL` is set).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+#[macro_use]
+mod backends;
 mod common;
+mod console_support;
+
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use backends::blocking;
 use chrono::Duration;
 use common::*;
 use doorstep_core::domain::VisitChange;
@@ -14,9 +22,23 @@ use doorstep_server::store::{self, StoreError};
 use serde_json::json;
 use uuid::Uuid;
 
-#[tokio::test]
-async fn login_issues_a_token_bound_to_the_users_device() {
-    let w = World::new();
+on_both_backends!(
+    login_issues_a_token_bound_to_the_users_device,
+    wrong_passwords_and_unknown_users_are_unauthorized,
+    a_device_not_registered_to_the_user_cannot_log_in,
+    expired_revoked_missing_and_made_up_tokens_are_unauthorized,
+    a_push_is_applied_once_and_a_retry_is_a_duplicate,
+    every_reject_code_has_its_case,
+    a_rejected_op_does_not_block_the_ops_behind_it,
+    a_visit_finished_offline_on_a_reassigned_case_is_accepted_and_flagged,
+    bodies_that_are_too_large_malformed_or_not_json_are_refused_cleanly,
+    zstd_bodies_are_accepted_and_bounded_when_inflated,
+    a_partner_entry_stamped_before_its_visit_could_take_it_is_refused_not_lost,
+    logout_revokes_the_token,
+    only_the_very_entry_stored_under_an_op_id_is_a_duplicate,
+);
+
+async fn login_issues_a_token_bound_to_the_users_device(w: Arc<World>) {
     let body = json!({"username": "agent1", "password": "pw-agent1-secret", "device_id": w.phone1});
     let (status, value) = w
         .send("POST", "/v1/login", None, Some(body.to_string()))
@@ -27,17 +49,21 @@ async fn login_issues_a_token_bound_to_the_users_device() {
     assert_eq!(value["user_id"], json!(w.agent1));
     let token = value["token"].as_str().unwrap();
     // Only the digest is stored.
-    let stored = store::read(w.state.store.as_ref(), |tx| tx.token(token))
-        .map_err(|e: StoreError| e)
-        .unwrap();
+    let stored = {
+        let token = token.to_owned();
+        blocking(&w, move |w| {
+            store::read(w.state.store.as_ref(), |tx| tx.token(&token))
+                .map_err(|e: StoreError| e)
+                .unwrap()
+        })
+        .await
+    };
     assert!(stored.is_none());
     let pulled = w.pull(token, 0, 10).await;
     assert_eq!(pulled["deactivated"], false);
 }
 
-#[tokio::test]
-async fn wrong_passwords_and_unknown_users_are_unauthorized() {
-    let w = World::new();
+async fn wrong_passwords_and_unknown_users_are_unauthorized(w: Arc<World>) {
     for (user, pw) in [
         ("agent1", "nope"),
         ("nobody", "pw-nobody-secret"),
@@ -52,9 +78,7 @@ async fn wrong_passwords_and_unknown_users_are_unauthorized() {
     }
 }
 
-#[tokio::test]
-async fn a_device_not_registered_to_the_user_cannot_log_in() {
-    let w = World::new();
+async fn a_device_not_registered_to_the_user_cannot_log_in(w: Arc<World>) {
     for device in [Uuid::now_v7(), w.phone2] {
         let body =
             json!({"username": "agent1", "password": "pw-agent1-secret", "device_id": device});
@@ -64,7 +88,10 @@ async fn a_device_not_registered_to_the_user_cannot_log_in() {
         assert_eq!(status, StatusCode::FORBIDDEN);
         assert_eq!(value["code"], "device_not_registered");
     }
-    doorstep_server::admin::deactivate_device(w.state.store.as_ref(), w.phone1, t0()).unwrap();
+    blocking(&w, |w| {
+        doorstep_server::admin::deactivate_device(w.state.store.as_ref(), w.phone1, t0()).unwrap()
+    })
+    .await;
     let body = json!({"username": "agent1", "password": "pw-agent1-secret", "device_id": w.phone1});
     let (status, value) = w
         .send("POST", "/v1/login", None, Some(body.to_string()))
@@ -73,9 +100,7 @@ async fn a_device_not_registered_to_the_user_cannot_log_in() {
     assert_eq!(value["code"], "device_deactivated");
 }
 
-#[tokio::test]
-async fn expired_revoked_missing_and_made_up_tokens_are_unauthorized() {
-    let w = World::new();
+async fn expired_revoked_missing_and_made_up_tokens_are_unauthorized(w: Arc<World>) {
     let token = w.login("agent1", w.phone1).await;
     let uri = "/v1/pull?cursor=0";
     assert_eq!(
@@ -100,16 +125,17 @@ async fn expired_revoked_missing_and_made_up_tokens_are_unauthorized() {
         StatusCode::OK
     );
     let digest = token_digest(&token);
-    store::write(w.state.store.as_ref(), |tx| tx.revoke_token(&digest)).unwrap();
+    blocking(&w, move |w| {
+        store::write(w.state.store.as_ref(), |tx| tx.revoke_token(&digest)).unwrap()
+    })
+    .await;
     assert_eq!(
         w.send("GET", uri, Some(&token), None).await.0,
         StatusCode::UNAUTHORIZED
     );
 }
 
-#[tokio::test]
-async fn a_push_is_applied_once_and_a_retry_is_a_duplicate() {
-    let w = World::new();
+async fn a_push_is_applied_once_and_a_retry_is_a_duplicate(w: Arc<World>) {
     let token = w.login("agent1", w.phone1).await;
     let mut phone = Phone::new(w.phone1, Uuid::now_v7());
     let ops: Vec<_> = full_visit(&w.case1).iter().map(|c| phone.act(c)).collect();
@@ -125,9 +151,7 @@ async fn a_push_is_applied_once_and_a_retry_is_a_duplicate() {
     assert!(metrics.contains("route=\"/v1/push\",status=\"200\"} 2"));
 }
 
-#[tokio::test]
-async fn every_reject_code_has_its_case() {
-    let w = World::new();
+async fn every_reject_code_has_its_case(w: Arc<World>) {
     let token = w.login("agent1", w.phone1).await;
     let visit = Uuid::now_v7();
     let mut phone = Phone::new(w.phone1, visit);
@@ -171,9 +195,7 @@ async fn every_reject_code_has_its_case() {
     assert_eq!(w.push_outcomes(&token, &[planned2]).await, ["not_assigned"]);
 }
 
-#[tokio::test]
-async fn a_rejected_op_does_not_block_the_ops_behind_it() {
-    let w = World::new();
+async fn a_rejected_op_does_not_block_the_ops_behind_it(w: Arc<World>) {
     let token = w.login("agent1", w.phone1).await;
     let mut phone = Phone::new(w.phone1, Uuid::now_v7());
     let ops = vec![
@@ -195,29 +217,31 @@ async fn a_rejected_op_does_not_block_the_ops_behind_it() {
     assert_eq!(w.push_outcomes(&token, &[next]).await, ["applied"]);
 }
 
-#[tokio::test]
-async fn a_visit_finished_offline_on_a_reassigned_case_is_accepted_and_flagged() {
-    let w = World::new();
+async fn a_visit_finished_offline_on_a_reassigned_case_is_accepted_and_flagged(w: Arc<World>) {
     let token = w.login("agent3", w.phone3).await;
     let visit = Uuid::now_v7();
     let mut phone = Phone::new(w.phone3, visit);
     let first = phone.act(&planned(&w.case2));
     assert_eq!(w.push_outcomes(&token, &[first]).await, ["applied"]);
-    doorstep_server::admin::reassign_case(w.state.store.as_ref(), w.case2.id, "agent1", t0())
-        .unwrap();
+    blocking(&w, |w| {
+        doorstep_server::admin::reassign_case(w.state.store.as_ref(), w.case2.id, "agent1", t0())
+            .unwrap()
+    })
+    .await;
     let rest: Vec<_> = full_visit(&w.case2)[1..]
         .iter()
         .map(|c| phone.act(c))
         .collect();
     assert_eq!(w.push_outcomes(&token, &rest).await, vec!["applied"; 6]);
-    let entries = store::read(w.state.store.as_ref(), |tx| tx.visit_entries(visit)).unwrap();
+    let entries = blocking(&w, move |w| {
+        store::read(w.state.store.as_ref(), |tx| tx.visit_entries(visit)).unwrap()
+    })
+    .await;
     assert_eq!(entries.iter().filter(|e| e.reassigned).count(), 6);
     assert!(entries.iter().all(|e| e.rejected.is_none()));
 }
 
-#[tokio::test]
-async fn bodies_that_are_too_large_malformed_or_not_json_are_refused_cleanly() {
-    let w = World::new();
+async fn bodies_that_are_too_large_malformed_or_not_json_are_refused_cleanly(w: Arc<World>) {
     let token = w.login("agent1", w.phone1).await;
     let big = format!("{{\"ops\":[\"{}\"]}}", "x".repeat(MAX_BODY_BYTES));
     let (status, value) = w.send("POST", "/v1/push", Some(&token), Some(big)).await;
@@ -275,9 +299,7 @@ fn zstd_push(token: &str, body: Vec<u8>) -> Request<Body> {
         .unwrap()
 }
 
-#[tokio::test]
-async fn zstd_bodies_are_accepted_and_bounded_when_inflated() {
-    let w = World::new();
+async fn zstd_bodies_are_accepted_and_bounded_when_inflated(w: Arc<World>) {
     let token = w.login("agent1", w.phone1).await;
     let mut phone = Phone::new(w.phone1, Uuid::now_v7());
     let ops: Vec<_> = full_visit(&w.case1).iter().map(|c| phone.act(c)).collect();
@@ -310,9 +332,7 @@ async fn zstd_bodies_are_accepted_and_bounded_when_inflated() {
     assert_eq!(value["code"], "unsupported_encoding");
 }
 
-#[tokio::test]
-async fn a_partner_entry_stamped_before_its_visit_could_take_it_is_refused_not_lost() {
-    let w = World::new();
+async fn a_partner_entry_stamped_before_its_visit_could_take_it_is_refused_not_lost(w: Arc<World>) {
     let t1 = w.login("agent1", w.phone1).await;
     let t2 = w.login("agent2", w.phone2).await;
     let mut phone = Phone::new(w.phone1, Uuid::now_v7());
@@ -332,9 +352,7 @@ async fn a_partner_entry_stamped_before_its_visit_could_take_it_is_refused_not_l
     );
 }
 
-#[tokio::test]
-async fn logout_revokes_the_token() {
-    let w = World::new();
+async fn logout_revokes_the_token(w: Arc<World>) {
     let token = w.login("agent1", w.phone1).await;
     let (status, _) = w.send("POST", "/v1/logout", Some(&token), None).await;
     assert_eq!(status, StatusCode::NO_CONTENT);
@@ -344,9 +362,7 @@ async fn logout_revokes_the_token() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
-async fn only_the_very_entry_stored_under_an_op_id_is_a_duplicate() {
-    let w = World::new();
+async fn only_the_very_entry_stored_under_an_op_id_is_a_duplicate(w: Arc<World>) {
     let token = w.login("agent1", w.phone1).await;
     let mut phone = Phone::new(w.phone1, Uuid::now_v7());
     let ops: Vec<_> = full_visit(&w.case1)[..2]

@@ -1,17 +1,29 @@
 //! `GET /v1/visits/{visit_id}/chain`: a device gets back its own entries of a
 //! visit as the server stores them (refused ones with their code), page by
-//! page, and never anybody else's.
+//! page, and never anybody else's. On SQLite and on PostgreSQL (one test per
+//! check per backend; PostgreSQL when `DOORSTEP_TEST_DATABASE_URL` is set).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+#[macro_use]
+mod backends;
 mod common;
+mod console_support;
+
+use std::sync::Arc;
 
 use axum::http::StatusCode;
+use backends::blocking;
 use common::*;
 use doorstep_core::domain::VisitChange;
 use doorstep_core::event_log::LogEntry;
 use doorstep_core::sync::protocol::{ChainResponse, RejectCode};
 use doorstep_server::store;
 use uuid::Uuid;
+
+on_both_backends!(
+    a_device_gets_back_its_own_chain_and_nothing_else,
+    a_bad_chain_request_is_a_clear_4xx,
+);
 
 async fn chain(w: &World, token: &str, visit: Uuid, from: u64) -> ChainResponse {
     let uri = format!("/v1/visits/{visit}/chain?from={from}");
@@ -24,9 +36,7 @@ fn entries(response: &ChainResponse) -> Vec<LogEntry> {
     response.entries.iter().map(|c| c.entry.clone()).collect()
 }
 
-#[tokio::test]
-async fn a_device_gets_back_its_own_chain_and_nothing_else() {
-    let w = World::new();
+async fn a_device_gets_back_its_own_chain_and_nothing_else(w: Arc<World>) {
     let visit = Uuid::now_v7();
     let mut primary = Phone::new(w.phone1, visit);
     let mut partner = Phone::new(w.phone2, visit);
@@ -82,7 +92,10 @@ async fn a_device_gets_back_its_own_chain_and_nothing_else() {
     );
 
     // Each answer with entries is audited.
-    let audit = store::read(w.state.store.as_ref(), |tx| tx.audit_log()).unwrap();
+    let audit = blocking(&w, |w| {
+        store::read(w.state.store.as_ref(), |tx| tx.audit_log()).unwrap()
+    })
+    .await;
     let restores = audit
         .iter()
         .filter(|a| a.action == "chain_restore" && a.target_id == visit.to_string())
@@ -90,9 +103,7 @@ async fn a_device_gets_back_its_own_chain_and_nothing_else() {
     assert_eq!(restores, 3);
 }
 
-#[tokio::test]
-async fn a_bad_chain_request_is_a_clear_4xx() {
-    let w = World::new();
+async fn a_bad_chain_request_is_a_clear_4xx(w: Arc<World>) {
     let token = w.login("agent1", w.phone1).await;
     let visit = Uuid::now_v7();
     for (uri, status) in [

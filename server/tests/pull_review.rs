@@ -1,9 +1,17 @@
-//! Router tests for pull visibility, paging, reassignment and supervisor review.
+//! Router tests for pull visibility, paging, reassignment and supervisor
+//! review, on SQLite and on PostgreSQL (one test per check per backend;
+//! PostgreSQL when `DOORSTEP_TEST_DATABASE_URL` is set).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+#[macro_use]
+mod backends;
 mod common;
+mod console_support;
+
+use std::sync::Arc;
 
 use axum::http::StatusCode;
+use backends::blocking;
 use common::*;
 use doorstep_core::domain::{VisitChange, VisitHistory, VisitState};
 use doorstep_core::event_log::LogEntry;
@@ -11,6 +19,17 @@ use doorstep_server::admin;
 use doorstep_server::store;
 use serde_json::{Value, json};
 use uuid::Uuid;
+
+on_both_backends!(
+    agents_see_their_cases_and_their_partners_entries_only,
+    a_case_moved_away_is_announced_as_removed,
+    pulls_page_through_the_feed_with_a_cursor,
+    a_deactivated_device_is_told_so_and_can_still_push,
+    only_the_supervisor_of_the_cases_team_reviews,
+    an_approval_reaches_the_agent_and_freezes_the_visit,
+    a_returned_visit_reopens_when_the_agent_edits_it,
+    the_audit_log_names_ids_and_never_customer_data,
+);
 
 fn of_type<'a>(changes: &'a [Value], kind: &str) -> Vec<&'a Value> {
     changes.iter().filter(|c| c["type"] == kind).collect()
@@ -23,9 +42,7 @@ fn case_ids(changes: &[Value]) -> Vec<String> {
         .collect()
 }
 
-#[tokio::test]
-async fn agents_see_their_cases_and_their_partners_entries_only() {
-    let w = World::new();
+async fn agents_see_their_cases_and_their_partners_entries_only(w: Arc<World>) {
     let t1 = w.login("agent1", w.phone1).await;
     let t2 = w.login("agent2", w.phone2).await;
     let t3 = w.login("agent3", w.phone3).await;
@@ -62,23 +79,26 @@ async fn agents_see_their_cases_and_their_partners_entries_only() {
     assert_eq!(w.push_outcomes(&t2, &[theirs]).await, ["applied"]);
     let back = w.pull_all(&t1).await;
     assert_eq!(of_type(&back, "visit_entry").len(), 1);
-    let all: Vec<LogEntry> =
-        store::read(w.state.store.as_ref(), |tx| tx.visit_entries(phone.visit))
-            .unwrap()
-            .into_iter()
-            .map(|s| s.entry)
-            .collect();
+    let visit = phone.visit;
+    let all: Vec<LogEntry> = blocking(&w, move |w| {
+        store::read(w.state.store.as_ref(), |tx| tx.visit_entries(visit)).unwrap()
+    })
+    .await
+    .into_iter()
+    .map(|s| s.entry)
+    .collect();
     let history = VisitHistory::fold(phone.visit, &all).unwrap();
     assert_eq!(history.notes.len(), 2);
 }
 
-#[tokio::test]
-async fn a_case_moved_away_is_announced_as_removed() {
-    let w = World::new();
+async fn a_case_moved_away_is_announced_as_removed(w: Arc<World>) {
     let t3 = w.login("agent3", w.phone3).await;
     let first = w.pull(&t3, 0, 100).await;
     let cursor = first["cursor"].as_u64().unwrap();
-    admin::reassign_case(w.state.store.as_ref(), w.case2.id, "agent1", t0()).unwrap();
+    blocking(&w, |w| {
+        admin::reassign_case(w.state.store.as_ref(), w.case2.id, "agent1", t0()).unwrap()
+    })
+    .await;
     let next = w.pull(&t3, cursor, 100).await;
     let changes = next["changes"].as_array().unwrap();
     assert_eq!(changes.len(), 1, "{changes:?}");
@@ -94,11 +114,12 @@ async fn a_case_moved_away_is_announced_as_removed() {
     assert!(case_ids(&w.pull_all(&sb).await).is_empty());
 }
 
-#[tokio::test]
-async fn pulls_page_through_the_feed_with_a_cursor() {
-    let w = World::new();
+async fn pulls_page_through_the_feed_with_a_cursor(w: Arc<World>) {
     let cases: Vec<_> = (0..7).map(|_| sample_case(w.agent1, None)).collect();
-    admin::import_cases(w.state.store.as_ref(), &cases, t0()).unwrap();
+    blocking(&w, move |w| {
+        admin::import_cases(w.state.store.as_ref(), &cases, t0()).unwrap()
+    })
+    .await;
     let token = w.login("agent1", w.phone1).await;
     let (mut cursor, mut seen, mut pages) = (0, Vec::new(), 0);
     loop {
@@ -126,11 +147,12 @@ async fn pulls_page_through_the_feed_with_a_cursor() {
     assert_eq!(value["code"], "invalid_query");
 }
 
-#[tokio::test]
-async fn a_deactivated_device_is_told_so_and_can_still_push() {
-    let w = World::new();
+async fn a_deactivated_device_is_told_so_and_can_still_push(w: Arc<World>) {
     let token = w.login("agent1", w.phone1).await;
-    admin::deactivate_device(w.state.store.as_ref(), w.phone1, t0()).unwrap();
+    blocking(&w, |w| {
+        admin::deactivate_device(w.state.store.as_ref(), w.phone1, t0()).unwrap()
+    })
+    .await;
     assert_eq!(w.pull(&token, 0, 10).await["deactivated"], true);
     let mut phone = Phone::new(w.phone1, Uuid::now_v7());
     let first = phone.act(&planned(&w.case1));
@@ -145,9 +167,7 @@ async fn submitted_visit(w: &World) -> (String, Phone) {
     (token, phone)
 }
 
-#[tokio::test]
-async fn only_the_supervisor_of_the_cases_team_reviews() {
-    let w = World::new();
+async fn only_the_supervisor_of_the_cases_team_reviews(w: Arc<World>) {
     let (agent, phone) = submitted_visit(&w).await;
     let uri = format!("/v1/visits/{}/review", phone.visit);
     let approve = json!({"decision": {"decision": "approve"}}).to_string();
@@ -183,9 +203,7 @@ async fn only_the_supervisor_of_the_cases_team_reviews() {
     assert_eq!(value["code"], "invalid_review");
 }
 
-#[tokio::test]
-async fn an_approval_reaches_the_agent_and_freezes_the_visit() {
-    let w = World::new();
+async fn an_approval_reaches_the_agent_and_freezes_the_visit(w: Arc<World>) {
     let (agent, mut phone) = submitted_visit(&w).await;
     let sa = w.login("sup_a", w.sup_a_phone).await;
     let uri = format!("/v1/visits/{}/review", phone.visit);
@@ -220,9 +238,7 @@ async fn an_approval_reaches_the_agent_and_freezes_the_visit() {
     );
 }
 
-#[tokio::test]
-async fn a_returned_visit_reopens_when_the_agent_edits_it() {
-    let w = World::new();
+async fn a_returned_visit_reopens_when_the_agent_edits_it(w: Arc<World>) {
     let (agent, mut phone) = submitted_visit(&w).await;
     let sa = w.login("sup_a", w.sup_a_phone).await;
     let uri = format!("/v1/visits/{}/review", phone.visit);
@@ -239,13 +255,14 @@ async fn a_returned_visit_reopens_when_the_agent_edits_it() {
     assert_eq!(w.push_outcomes(&agent, &ops).await, ["applied", "applied"]);
 }
 
-#[tokio::test]
-async fn the_audit_log_names_ids_and_never_customer_data() {
-    let w = World::new();
+async fn the_audit_log_names_ids_and_never_customer_data(w: Arc<World>) {
     let (_agent, _phone) = submitted_visit(&w).await;
     let t2 = w.login("agent2", w.phone2).await;
     w.pull_all(&t2).await;
-    let log = store::read(w.state.store.as_ref(), |tx| tx.audit_log()).unwrap();
+    let log = blocking(&w, |w| {
+        store::read(w.state.store.as_ref(), |tx| tx.audit_log()).unwrap()
+    })
+    .await;
     assert!(
         log.iter()
             .any(|r| r.action == "read" && r.target_id == w.case1.id.to_string())

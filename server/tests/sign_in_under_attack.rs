@@ -1,10 +1,15 @@
 //! Sign-in under attack: attempts are counted before their password is
 //! checked, password checks are bounded, refusals are audited, the limits
 //! live in the store (shared by replicas, kept across restarts), an admin can
-//! unlock a user, and reserved ids cannot become devices.
+//! unlock a user, and reserved ids cannot become devices. The checks that
+//! need no database file run on SQLite and on PostgreSQL (one test per check
+//! per backend; PostgreSQL when `DOORSTEP_TEST_DATABASE_URL` is set).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+#[macro_use]
+mod backends;
 mod common;
+mod console_support;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -13,6 +18,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
+use backends::blocking;
 use common::*;
 use doorstep_server::login_limit::user_key;
 use doorstep_server::password_gate::PasswordGate;
@@ -23,6 +29,15 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 use uuid::Uuid;
+
+// Bursts of sign-ins on four worker threads.
+on_both_backends!(
+    workers = 4;
+    a_burst_of_wrong_passwords_for_one_user_is_checked_at_most_five_times,
+    password_checks_run_at_most_the_gates_size_at_once_and_the_rest_wait,
+    beyond_the_waiting_room_a_sign_in_is_turned_away_and_not_counted,
+    reserved_ids_cannot_become_devices,
+);
 
 /// What came back from one request.
 #[derive(Debug, Clone)]
@@ -91,8 +106,11 @@ fn statuses(answers: &[Answer]) -> BTreeMap<u16, usize> {
 }
 
 /// The audit rows of refused sign-ins: (user, target kind, code).
-fn refusals(state: &AppState) -> Vec<(Option<Uuid>, String, String)> {
-    store::read(state.store.as_ref(), |tx| tx.audit_log())
+async fn refusals(state: &AppState) -> Vec<(Option<Uuid>, String, String)> {
+    let store = Arc::clone(&state.store);
+    tokio::task::spawn_blocking(move || store::read(store.as_ref(), |tx| tx.audit_log()))
+        .await
+        .unwrap()
         .unwrap()
         .into_iter()
         .filter(|r| r.action == "sign_in_refused")
@@ -100,13 +118,22 @@ fn refusals(state: &AppState) -> Vec<(Option<Uuid>, String, String)> {
         .collect()
 }
 
+/// The sign-in attempts kept against `username` in the last hour.
+async fn attempts_against(w: &Arc<World>, username: &'static str) -> Vec<store::SignInAttempt> {
+    blocking(w, move |w| {
+        store::read(w.state.store.as_ref(), |tx| {
+            tx.sign_in_attempts(&user_key(username), t0() - chrono::Duration::hours(1))
+        })
+        .unwrap()
+    })
+    .await
+}
+
 fn count(rows: &[(Option<Uuid>, String, String)], code: &str) -> usize {
     rows.iter().filter(|(_, _, c)| c == code).count()
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn a_burst_of_wrong_passwords_for_one_user_is_checked_at_most_five_times() {
-    let w = World::new();
+async fn a_burst_of_wrong_passwords_for_one_user_is_checked_at_most_five_times(w: Arc<World>) {
     let bodies = (0..40)
         .map(|i| login("agent1", &format!("guess number {i}"), w.phone1))
         .collect();
@@ -121,7 +148,7 @@ async fn a_burst_of_wrong_passwords_for_one_user_is_checked_at_most_five_times()
     }
     assert_eq!(w.state.password_gate.passed(), 5);
     // Every refusal is in the audit log, with the user's id, not the name.
-    let rows = refusals(&w.state);
+    let rows = refusals(&w.state).await;
     assert_eq!(rows.len(), 40);
     assert_eq!(count(&rows, "wrong_credentials"), 5);
     assert_eq!(count(&rows, "too_many_attempts"), 35);
@@ -141,9 +168,7 @@ async fn a_burst_of_wrong_passwords_for_one_user_is_checked_at_most_five_times()
     assert_eq!(right.retry_after.as_deref(), Some("900"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn password_checks_run_at_most_the_gates_size_at_once_and_the_rest_wait() {
-    let w = World::new();
+async fn password_checks_run_at_most_the_gates_size_at_once_and_the_rest_wait(w: Arc<World>) {
     let state = AppState {
         password_gate: Arc::new(PasswordGate::new(2, 1_000)),
         ..w.state.clone()
@@ -164,9 +189,7 @@ async fn password_checks_run_at_most_the_gates_size_at_once_and_the_rest_wait() 
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn beyond_the_waiting_room_a_sign_in_is_turned_away_and_not_counted() {
-    let w = World::new();
+async fn beyond_the_waiting_room_a_sign_in_is_turned_away_and_not_counted(w: Arc<World>) {
     let gate = Arc::new(PasswordGate::new(1, 1));
     let state = AppState {
         password_gate: gate.clone(),
@@ -199,11 +222,8 @@ async fn beyond_the_waiting_room_a_sign_in_is_turned_away_and_not_counted() {
     assert_eq!(waiting.await.unwrap().status, StatusCode::OK);
     // The turned-away attempts were audited and are not counted: agent2,
     // turned away six times, signs in.
-    assert_eq!(count(&refusals(&state), "sign_in_busy"), 6);
-    let kept = store::read(state.store.as_ref(), |tx| {
-        tx.sign_in_attempts(&user_key("agent2"), t0() - chrono::Duration::hours(1))
-    })
-    .unwrap();
+    assert_eq!(count(&refusals(&state).await, "sign_in_busy"), 6);
+    let kept = attempts_against(&w, "agent2").await;
     assert!(kept.is_empty(), "{kept:?}");
     let ok = post(
         &state,
@@ -340,9 +360,7 @@ async fn an_admin_unlocks_a_user_from_the_command_line() {
     assert!(!stderr.contains("who-is-this"), "{stderr}");
 }
 
-#[tokio::test]
-async fn reserved_ids_cannot_become_devices() {
-    let w = World::new();
+async fn reserved_ids_cannot_become_devices(w: Arc<World>) {
     for reserved in [SERVER_NODE, Uuid::nil(), Uuid::max()] {
         let answer = post(
             &w.state,
@@ -357,22 +375,28 @@ async fn reserved_ids_cannot_become_devices() {
             "{reserved}"
         );
         assert_eq!(answer.body["code"], "invalid_device_id");
-        let err =
-            admin::create_device(w.state.store.as_ref(), "agent1", reserved, t0()).unwrap_err();
+        let (err, stored) = blocking(&w, move |w| {
+            let s = w.state.store.as_ref();
+            let err = admin::create_device(s, "agent1", reserved, t0()).unwrap_err();
+            (err, store::read(s, |tx| tx.device(reserved)).unwrap())
+        })
+        .await;
         assert_eq!(err.code(), "invalid_device_id", "{reserved}");
-        let stored = store::read(w.state.store.as_ref(), |tx| tx.device(reserved)).unwrap();
         assert_eq!(stored, None);
     }
     // A server id registered before the rule (written straight to the store)
     // signs in no more.
-    store::write(w.state.store.as_ref(), |tx| {
-        tx.insert_device(&store::DeviceRecord {
-            id: SERVER_NODE,
-            user: w.agent1,
-            active: true,
+    blocking(&w, |w| {
+        store::write(w.state.store.as_ref(), |tx| {
+            tx.insert_device(&store::DeviceRecord {
+                id: SERVER_NODE,
+                user: w.agent1,
+                active: true,
+            })
         })
+        .unwrap()
     })
-    .unwrap();
+    .await;
     let answer = post(
         &w.state,
         "/v1/login",
@@ -383,9 +407,6 @@ async fn reserved_ids_cannot_become_devices() {
     assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(answer.body["code"], "invalid_device_id");
     // Refused, but not a guess: agent1 is not closer to being locked.
-    let kept = store::read(w.state.store.as_ref(), |tx| {
-        tx.sign_in_attempts(&user_key("agent1"), t0() - chrono::Duration::hours(1))
-    })
-    .unwrap();
+    let kept = attempts_against(&w, "agent1").await;
     assert!(kept.is_empty(), "{kept:?}");
 }

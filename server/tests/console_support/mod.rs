@@ -273,7 +273,7 @@ pub fn visit(
 /// with a photo, a promise and a note with markup; case3, far from the
 /// address, submitted earlier) and team B one (case2).
 pub struct Console {
-    pub w: World,
+    pub w: std::sync::Arc<World>,
     pub phone1: Phone,
     pub visit1: Uuid,
     pub visit2: Uuid,
@@ -296,7 +296,18 @@ pub fn seed(w: &World) -> Case {
     case3
 }
 
-pub async fn console_world_in(w: World, case3: Case) -> Console {
+/// The console's world on `w`, a world of a check on both backends: case3 is
+/// imported off the async workers.
+pub async fn console_world_on(w: &std::sync::Arc<World>) -> Console {
+    let seeded = std::sync::Arc::clone(w);
+    let case3 = tokio::task::spawn_blocking(move || seed(&seeded))
+        .await
+        .unwrap();
+    console_world_in(std::sync::Arc::clone(w), case3).await
+}
+
+pub async fn console_world_in(w: impl Into<std::sync::Arc<World>>, case3: Case) -> Console {
+    let w = w.into();
     let t1 = w.login("agent1", w.phone1).await;
     let t2 = w.login("agent2", w.phone2).await;
     let t3 = w.login("agent3", w.phone3).await;
