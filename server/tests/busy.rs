@@ -160,3 +160,34 @@ fn a_request_with_no_connection_free_is_server_busy() {
     let changes = rt.block_on(w.pull_all(&token));
     assert!(changes.iter().any(|c| c["type"] == "case"));
 }
+
+#[test]
+fn a_review_holds_its_visit_like_a_push() {
+    let Some(store) = impatient_store("busy_review", 4) else {
+        return;
+    };
+    let w = World::with_store(Arc::clone(&store));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let agent = rt.block_on(w.login("agent1", w.phone1));
+    let supervisor = rt.block_on(w.login("sup_a", w.sup_a_phone));
+    let mut phone = Phone::new(w.phone1, Uuid::now_v7());
+    let ops: Vec<_> = full_visit(&w.case1).iter().map(|c| phone.act(c)).collect();
+    assert_eq!(
+        rt.block_on(w.push_outcomes(&agent, &ops)),
+        vec!["applied"; 7]
+    );
+    let uri = format!("/v1/visits/{}/review", phone.visit);
+    let approve = serde_json::json!({"decision": {"decision": "approve"}}).to_string();
+
+    // While a push to the visit holds it, the review waits, and past the
+    // lock timeout it is turned away, deciding nothing.
+    let (status, body) = while_held(&store, Lock::Visit(phone.visit), || {
+        rt.block_on(w.send("POST", &uri, Some(&supervisor), Some(approve.clone())))
+    });
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["code"], "server_busy");
+    // Let go, it decides.
+    let (status, body) = rt.block_on(w.send("POST", &uri, Some(&supervisor), Some(approve)));
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["kind"], "reviewed");
+}

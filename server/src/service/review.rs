@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::{SERVER_NODE, Session, chain_check, summaries};
 use crate::access::Access;
 use crate::error::{Missing, ServiceError};
-use crate::store::{self, AuditRecord, FeedItem, Store, StoredEntry, UserRecord};
+use crate::store::{self, AuditRecord, FeedItem, Lock, Store, StoredEntry, UserRecord};
 
 /// Records `decision` on the visit by the supervisor of `session`, and returns
 /// the server's log entry for it.
@@ -83,6 +83,9 @@ pub fn review_as(
         return Err(ServiceError::NotYourTeam);
     }
     store::write(store, |tx| {
+        // The visit is held alone until the review commits: a push to it
+        // waits, so the review folds and extends the log as it stands.
+        tx.lock(Lock::Visit(visit_id))?;
         let visit = tx
             .visit(visit_id)?
             .ok_or(ServiceError::NotFound(Missing::Visit))?;
