@@ -61,6 +61,25 @@ pub enum Role {
     Admin,
 }
 
+impl Role {
+    /// Every role.
+    pub const ALL: [Role; 3] = [Role::Agent, Role::Supervisor, Role::Admin];
+
+    /// Stable code, as stored and sent over the wire.
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Agent => "agent",
+            Role::Supervisor => "supervisor",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Parses a stable code.
+    pub fn from_code(code: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|role| role.code() == code)
+    }
+}
+
 /// `POST /v1/login`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginRequest {
@@ -451,5 +470,14 @@ mod tests {
         assert_eq!(json["outcome"], "rejected");
         assert_eq!(json["code"], RejectCode::IllegalTransition.code());
         assert_eq!(serde_json::from_value::<OpResult>(json).unwrap(), result);
+    }
+
+    #[test]
+    fn role_codes_are_the_wire_names_and_round_trip() {
+        for role in Role::ALL {
+            assert_eq!(Role::from_code(role.code()), Some(role));
+            assert_eq!(serde_json::to_value(role).unwrap(), role.code());
+        }
+        assert_eq!(Role::from_code("root"), None);
     }
 }

@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use doorstep_core::domain::{CaseId, UserId};
 
-use super::rows::{col, role_code, user_from};
+use super::rows::{col, user_from};
 use super::tx::PgTx;
 use super::{conflict, db};
 use crate::store::{CaseRecord, ConsoleSessionRecord, StoreError, UserRecord, VisitRecord};
@@ -153,7 +153,7 @@ impl PgTx<'_> {
         self.query(
             "SELECT id, username, password_hash, role, supervisor_id FROM users
                  WHERE role = $1 ORDER BY username",
-            &[&role_code(Role::Supervisor)],
+            &[&Role::Supervisor.code()],
         )
         .map_err(db)?
         .iter()

@@ -16,21 +16,9 @@ pub(super) fn col<'r, T: postgres::types::FromSql<'r>>(
     row.try_get(i).map_err(|_| StoreError::Corrupt(table))
 }
 
-pub(super) fn role_code(role: Role) -> &'static str {
-    match role {
-        Role::Agent => "agent",
-        Role::Supervisor => "supervisor",
-        Role::Admin => "admin",
-    }
-}
-
+/// A stored role.
 pub(super) fn role_from(code: &str) -> Result<Role, StoreError> {
-    match code {
-        "agent" => Ok(Role::Agent),
-        "supervisor" => Ok(Role::Supervisor),
-        "admin" => Ok(Role::Admin),
-        _ => Err(StoreError::Corrupt("users")),
-    }
+    Role::from_code(code).ok_or(StoreError::Corrupt("users"))
 }
 
 pub(super) fn opt_reject(

@@ -15,7 +15,7 @@ use postgres::types::ToSql;
 use postgres::{IsolationLevel, Row, Statement, Transaction};
 use uuid::Uuid;
 
-use super::rows::{col, opt_reject, role_code, seq_param, stored_entry, user_from};
+use super::rows::{col, opt_reject, seq_param, stored_entry, user_from};
 use super::{conflict, db, pool};
 use crate::store::{
     AttachmentRef, AuditRecord, CaseRecord, ChainBreak, ChainCheck, ConsoleSessionRecord,
@@ -149,7 +149,7 @@ impl StoreTx for PgTx<'_> {
                 &user.id,
                 &user.username,
                 &user.password_hash,
-                &role_code(user.role),
+                &user.role.code(),
                 &user.supervisor,
             ],
         )

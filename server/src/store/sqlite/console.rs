@@ -3,7 +3,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::rows::{UserRow, conflict, db, role_code, time_col, user_from, uuid_col};
+use super::rows::{UserRow, conflict, db, time_col, user_from, uuid_col};
 use super::tx::SqliteTx;
 use crate::store::{CaseRecord, ConsoleSessionRecord, StoreError, UserRecord, VisitRecord};
 use doorstep_core::domain::{CaseId, UserId};
@@ -178,7 +178,7 @@ impl SqliteTx<'_> {
             )
             .map_err(db)?;
         let rows = stmt
-            .query_map([role_code(Role::Supervisor)], |r| {
+            .query_map([Role::Supervisor.code()], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             })
             .map_err(db)?;

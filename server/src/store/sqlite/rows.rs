@@ -31,23 +31,9 @@ pub(super) fn opt_uuid(
     text.map(|t| uuid_col(&t, table)).transpose()
 }
 
-/// How a role is stored.
-pub(super) fn role_code(role: Role) -> &'static str {
-    match role {
-        Role::Agent => "agent",
-        Role::Supervisor => "supervisor",
-        Role::Admin => "admin",
-    }
-}
-
 /// A stored role.
 pub(super) fn role_from(code: &str) -> Result<Role, StoreError> {
-    match code {
-        "agent" => Ok(Role::Agent),
-        "supervisor" => Ok(Role::Supervisor),
-        "admin" => Ok(Role::Admin),
-        _ => Err(StoreError::Corrupt("users")),
-    }
+    Role::from_code(code).ok_or(StoreError::Corrupt("users"))
 }
 
 /// Parses a stored reject code.

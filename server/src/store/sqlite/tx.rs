@@ -12,8 +12,7 @@ use rusqlite::{OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
 use super::rows::{
-    UserRow, conflict, db, opt_reject, opt_uuid, role_code, stored_entry, time_col, user_from,
-    uuid_col,
+    UserRow, conflict, db, opt_reject, opt_uuid, stored_entry, time_col, user_from, uuid_col,
 };
 use crate::store::{
     AttachmentRef, AuditRecord, CaseRecord, ChainBreak, ChainCheck, ConsoleSessionRecord,
@@ -55,7 +54,7 @@ impl StoreTx for SqliteTx<'_> {
                 user.id.to_string(),
                 user.username,
                 user.password_hash,
-                role_code(user.role),
+                user.role.code(),
                 user.supervisor.map(|s| s.to_string())
             ],
         )
