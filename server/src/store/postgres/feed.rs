@@ -9,6 +9,16 @@ use super::rows::{col, seq_param};
 use super::tx::PgTx;
 use crate::store::{AuditRecord, FeedItem, FeedReader, StoreError};
 
+/// Schema version 10: what a reader's page is found through, so that a page
+/// costs the reader's rows and not the whole window of the feed after its
+/// cursor ([`PgTx::feed_page_for`]).
+pub(super) const MIGRATION: &str = "
+CREATE INDEX IF NOT EXISTS feed_by_case ON feed (case_id, seq) WHERE case_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS feed_shared ON feed (seq) WHERE kind IN ('template', 'case_removed');
+CREATE INDEX IF NOT EXISTS cases_by_agent ON cases (primary_agent);
+CREATE INDEX IF NOT EXISTS cases_by_partner ON cases (partner) WHERE partner IS NOT NULL;
+";
+
 /// The columns of one feed row, apart from its sequence.
 #[derive(Default)]
 struct FeedColumns {
@@ -161,15 +171,25 @@ impl PgTx<'_> {
         let through = i64::try_from(through).unwrap_or(i64::MAX);
         let rows = self
             .query(
+                // Two index searches instead of a scan of the window: the rows
+                // every reader gets (templates, removals; `feed_shared`), and
+                // the rows of the reader's cases (`feed_by_case`, for each case
+                // found through `cases_by_agent`, `cases_by_partner` or
+                // `cases_by_supervisor`).
                 "SELECT seq, kind, case_id, visit_id, author, entry_seq, template_key,
                      template_version, removed_from
                  FROM feed
-                 WHERE seq > $1 AND seq <= $2
-                   AND (kind IN ('template', 'case_removed')
-                        OR (case_id IN (SELECT id FROM cases
-                                        WHERE primary_agent = $4 OR partner = $4
-                                           OR supervisor_id = $5)
-                            AND author IS DISTINCT FROM $6))
+                 WHERE kind IN ('template', 'case_removed') AND seq > $1 AND seq <= $2
+                 UNION ALL
+                 SELECT seq, kind, case_id, visit_id, author, entry_seq, template_key,
+                     template_version, removed_from
+                 FROM feed
+                 WHERE case_id IN (SELECT id FROM cases WHERE primary_agent = $4
+                                   UNION ALL SELECT id FROM cases WHERE partner = $4
+                                   UNION ALL SELECT id FROM cases WHERE supervisor_id = $5)
+                   AND seq > $1 AND seq <= $2
+                   AND kind IN ('case', 'visit_entry')
+                   AND author IS DISTINCT FROM $6
                  ORDER BY seq LIMIT $3",
                 &[
                     &cursor,

@@ -4,11 +4,11 @@
 
 use postgres::Client;
 
-use super::{attachments, console, db, policies, quarantine, sign_in, summaries};
+use super::{attachments, console, db, feed, policies, quarantine, sign_in, summaries};
 use crate::store::StoreError;
 
 /// The schema version this server writes.
-pub const SCHEMA_VERSION: i32 = 9;
+pub const SCHEMA_VERSION: i32 = 10;
 
 /// Key of the advisory lock held while the schema is created or migrated
 /// (`"doorstep"` in ASCII, plus one).
@@ -107,6 +107,8 @@ ALTER TABLE visits ADD COLUMN IF NOT EXISTS chain_checked_at timestamptz,
     policies::MIGRATION,
     // 9: each visit's summary, the fold of its admitted entries.
     summaries::MIGRATION,
+    // 10: indexes a reader's feed page is found through.
+    feed::MIGRATION,
 ];
 
 /// Creates the schema or brings it to [`SCHEMA_VERSION`].
