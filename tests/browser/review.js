@@ -19,7 +19,7 @@ async function queueRows(page) {
   return page.$$eval('table.queue tbody tr', (rows) =>
     rows.map((row) => ({
       href: row.querySelector('a.button').getAttribute('href'),
-      agents: row.children[3].textContent.trim(),
+      agents: row.querySelector('td.agents').textContent.trim(),
       flags: [...row.querySelectorAll('.flag')].map((f) => f.textContent.trim()),
     })),
   );

@@ -227,6 +227,30 @@ impl Case {
         OverdueBucket::from_days_past_due(self.days_past_due)
     }
 
+    /// What a text search of cases looks through, on the phone's case list and
+    /// in the supervisor's visit search alike: the customer's name, the
+    /// account reference, phone numbers (also as bare digits, so "13800"
+    /// finds "+86 138 0000 0000") and addresses, lower-cased, separated by a
+    /// character no query contains.
+    pub fn search_text(&self) -> String {
+        let customer = &self.customer;
+        let mut parts = vec![customer.name.clone(), self.external_ref.clone()];
+        for phone in &customer.phones {
+            parts.push(phone.number.clone());
+            parts.push(phone.number.chars().filter(char::is_ascii_digit).collect());
+        }
+        parts.extend(customer.addresses.iter().map(|a| a.text.clone()));
+        parts.join("\u{1f}").to_lowercase()
+    }
+
+    /// Whether a text search for `query` finds this case: the trimmed,
+    /// lower-cased query is part of [`Case::search_text`]. An empty query
+    /// finds every case.
+    pub fn matches_search(&self, query: &str) -> bool {
+        let query = query.trim().to_lowercase();
+        query.is_empty() || self.search_text().contains(&query)
+    }
+
     /// The address a visit goes to: the first home address, else the first one.
     pub fn registered_address(&self) -> Option<&Address> {
         let addresses = &self.customer.addresses;

@@ -85,7 +85,7 @@ pub fn upsert(tx: &Transaction<'_>, case: &Case) -> Result<()> {
         case.bucket().code(),
         case.priority,
         case.due_date.to_string(),
-        search_text(case),
+        case.search_text(),
         serde_json::to_string(case)?,
     ])?;
     Ok(())
@@ -169,20 +169,6 @@ pub fn ids(conn: &Connection) -> Result<Vec<CaseId>> {
     let mut statement = conn.prepare_cached("SELECT id FROM cases")?;
     let ids = statement.query_map([], |row| uuid_at(row, 0))?;
     Ok(ids.collect::<rusqlite::Result<_>>()?)
-}
-
-/// What the text filter matches: name, reference, phone numbers and addresses,
-/// lower-cased. Phone numbers are also kept as bare digits so "13800" finds
-/// "+86 138 0000 0000".
-fn search_text(case: &Case) -> String {
-    let customer = &case.customer;
-    let mut parts = vec![customer.name.clone(), case.external_ref.clone()];
-    for phone in &customer.phones {
-        parts.push(phone.number.clone());
-        parts.push(phone.number.chars().filter(char::is_ascii_digit).collect());
-    }
-    parts.extend(customer.addresses.iter().map(|a| a.text.clone()));
-    parts.join("\u{1f}").to_lowercase()
 }
 
 fn escape_like(text: &str) -> String {

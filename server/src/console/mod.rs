@@ -4,7 +4,10 @@
 //!
 //! * [`sign_in`]: sign-in and sign-out with a server-side session behind an
 //!   HttpOnly, SameSite=Strict cookie; a CSRF token on every state-changing form.
-//! * [`queue`]: the review queue of the supervisor's team, with filters.
+//! * [`queue`]: the review queue of the supervisor's team, longest waiting
+//!   first, with filters.
+//! * [`visits`]: every visit of the team in any state, searched, filtered,
+//!   sorted and paged ([`visit_search`]).
 //! * [`report`]: one visit's report, with a server-drawn [`map`].
 //! * [`decision`]: approve or return, through the same service as the API.
 //! * [`attachments`]: photos, authorized per team.
@@ -27,6 +30,8 @@ pub mod map;
 pub mod queue;
 pub mod report;
 pub mod sign_in;
+pub mod visit_search;
+pub mod visits;
 
 use std::sync::Arc;
 
@@ -106,6 +111,7 @@ pub fn router(app: &AppState, config: ConsoleConfig) -> Router<AppState> {
         .route("/console/logout", post(sign_in::logout))
         .route("/console/queue", get(queue::page))
         .route("/console/dashboard", get(dashboard::page))
+        .route("/console/visits", get(visits::list).post(visits::search))
         .route("/console/visits/{visit_id}", get(report::page))
         .route(
             "/console/visits/{visit_id}/approve",

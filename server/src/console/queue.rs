@@ -2,20 +2,20 @@
 //! first, with filters by agent, outcome, submission date and flag, and how
 //! many visits each filter choice would show.
 
-use std::collections::HashMap;
-
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use doorstep_core::domain::case::mask_national_id;
-use doorstep_core::domain::{Case, OutcomeCode, UserId, Visit, VisitState};
+use doorstep_core::domain::{Case, UserId, Visit, VisitState};
 use doorstep_core::report::{ReviewFlag, review_flags};
-use serde::Deserialize;
 
 use super::format::{Shown, local, show_time};
 use super::i18n::{OUTCOMES, Text};
+use super::visit_search::{
+    Facet, Names, VisitQuery, VisitSearch, WAITING_TOO_LONG, name_of, waiting,
+};
 use super::{Chrome, ConsoleState, Signed, app_failure, blocking, render};
 use crate::access::Access;
 use crate::error::ServiceError;
@@ -34,97 +34,16 @@ pub struct QueueItem {
 }
 
 impl QueueItem {
-    /// The day the visit was (last) submitted, in the case's local time.
-    pub fn submitted_day(&self) -> Option<NaiveDate> {
-        self.visit
+    /// The visit's day, in the case's local time: the day it was (last)
+    /// submitted; before that, the day of its check-in; before that, the day
+    /// it is planned for.
+    pub fn day(&self) -> NaiveDate {
+        let visit = &self.visit;
+        let at = visit
             .submitted_at
-            .map(|at| local(at, self.case.utc_offset_minutes).date_naive())
-    }
-}
-
-/// The filters of the queue, as given in the query string. Values that do not
-/// parse are ignored (the filter is off), never an error.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(default)]
-pub struct QueueQuery {
-    /// An agent's user id (primary or partner).
-    pub agent: String,
-    /// An outcome code, or `none` for visits without an outcome.
-    pub outcome: String,
-    /// A review flag code.
-    pub flag: String,
-    /// First submission day, `YYYY-MM-DD`, inclusive.
-    pub from: String,
-    /// Last submission day, `YYYY-MM-DD`, inclusive.
-    pub to: String,
-}
-
-/// The parsed filters.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct QueueFilter {
-    /// Only visits this agent worked (as primary or partner).
-    pub agent: Option<UserId>,
-    /// Only visits with this outcome (`Some(None)`: without an outcome).
-    pub outcome: Option<Option<OutcomeCode>>,
-    /// Only visits with this flag.
-    pub flag: Option<ReviewFlag>,
-    /// Submitted on or after this day.
-    pub from: Option<NaiveDate>,
-    /// Submitted on or before this day.
-    pub to: Option<NaiveDate>,
-}
-
-impl QueueQuery {
-    /// The filters this query sets.
-    pub fn filter(&self) -> QueueFilter {
-        let outcome = match self.outcome.as_str() {
-            "" => None,
-            "none" => Some(None),
-            code => OUTCOMES.into_iter().find(|o| o.code() == code).map(Some),
-        };
-        QueueFilter {
-            agent: self.agent.parse().ok(),
-            outcome,
-            flag: ReviewFlag::from_code(&self.flag),
-            from: self.from.parse().ok(),
-            to: self.to.parse().ok(),
-        }
-    }
-}
-
-/// A filter's dimension, for the per-choice counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Facet {
-    Agent,
-    Outcome,
-    Flag,
-    Date,
-}
-
-impl QueueFilter {
-    /// Whether `item` passes every filter except those of `skip`.
-    fn admits(&self, item: &QueueItem, skip: Option<Facet>) -> bool {
-        let visit = &item.visit;
-        let agent_ok = skip == Some(Facet::Agent)
-            || self
-                .agent
-                .is_none_or(|a| visit.agent == a || visit.partner == Some(a));
-        let outcome_ok = skip == Some(Facet::Outcome)
-            || self
-                .outcome
-                .is_none_or(|o| visit.outcome.as_ref().map(|x| x.code) == o);
-        let flag_ok =
-            skip == Some(Facet::Flag) || self.flag.is_none_or(|f| item.flags.contains(&f));
-        let day = item.submitted_day();
-        let date_ok = skip == Some(Facet::Date)
-            || (self.from.is_none_or(|from| day.is_some_and(|d| d >= from))
-                && self.to.is_none_or(|to| day.is_some_and(|d| d <= to)));
-        agent_ok && outcome_ok && flag_ok && date_ok
-    }
-
-    /// Whether `item` passes every filter.
-    pub fn matches(&self, item: &QueueItem) -> bool {
-        self.admits(item, None)
+            .or(visit.check_in.as_ref().map(|check| check.at))
+            .unwrap_or(visit.planned_for);
+        local(at, self.case.utc_offset_minutes).date_naive()
     }
 }
 
@@ -235,6 +154,12 @@ pub struct QueueLine {
     pub href: String,
     /// Submission time, local to the case.
     pub submitted: String,
+    /// The visit's day ([`QueueItem::day`]), `YYYY-MM-DD`.
+    pub day: String,
+    /// How long it has waited for a decision, if submitted.
+    pub waiting: String,
+    /// Whether it has waited longer than [`WAITING_TOO_LONG`].
+    pub waiting_too_long: bool,
     /// The account reference, masked.
     pub case_ref: Shown,
     /// The customer's name.
@@ -243,8 +168,16 @@ pub struct QueueLine {
     pub agent: Shown,
     /// The partner's user name, if any.
     pub partner: Option<Shown>,
+    /// State name.
+    pub state: String,
     /// Outcome name.
     pub outcome: String,
+    /// The case's overdue amount.
+    pub amount: String,
+    /// The case's days past due.
+    pub days_past_due: u32,
+    /// The case's overdue bucket code.
+    pub bucket: &'static str,
     /// Flag names.
     pub flags: Vec<&'static str>,
     /// Which submission this is.
@@ -277,7 +210,7 @@ pub struct QueuePage {
 pub async fn page(
     State(state): State<ConsoleState>,
     signed: Signed,
-    query: Result<Query<QueueQuery>, QueryRejection>,
+    query: Result<Query<VisitQuery>, QueryRejection>,
 ) -> Response {
     let query = query.map(|Query(q)| q).unwrap_or_default();
     let store = state.store.clone();
@@ -287,27 +220,23 @@ pub async fn page(
         Ok(loaded) => loaded,
         Err(err) => return app_failure(signed.lang, &err),
     };
-    let page = build_page(&signed, &query, &items, &members);
+    let page = build_page(&signed, &query, &items, &members, state.clock.now());
     render(signed.lang, StatusCode::OK, &page)
 }
 
-fn build_page(
-    signed: &Signed,
-    query: &QueueQuery,
+/// The choices of the agent, outcome and flag filters, each with the number
+/// of `items` it would show with the other filters of `search` as they are.
+pub fn facet_choices(
+    t: &Text,
+    search: &VisitSearch,
     items: &[QueueItem],
     members: &[UserRecord],
-) -> QueuePage {
-    let lang = signed.lang;
-    let t = lang.text();
-    let filter = query.filter();
-    let names: HashMap<UserId, &str> = members
-        .iter()
-        .map(|m| (m.id, m.username.as_str()))
-        .collect();
+    names: &Names,
+) -> (Vec<FilterOption>, Vec<FilterOption>, Vec<FilterOption>) {
     let count = |skip: Facet, pick: &dyn Fn(&QueueItem) -> bool| {
         items
             .iter()
-            .filter(|item| filter.admits(item, Some(skip)) && pick(item))
+            .filter(|item| search.admits(item, names, Some(skip)) && pick(item))
             .count()
     };
     let agents = members
@@ -318,7 +247,7 @@ fn build_page(
             count: count(Facet::Agent, &|item| {
                 item.visit.agent == member.id || item.visit.partner == Some(member.id)
             }),
-            selected: filter.agent == Some(member.id),
+            selected: search.agent == Some(member.id),
         })
         .collect();
     let mut outcomes: Vec<FilterOption> = OUTCOMES
@@ -329,14 +258,14 @@ fn build_page(
             count: count(Facet::Outcome, &|item| {
                 item.visit.outcome.as_ref().map(|o| o.code) == Some(code)
             }),
-            selected: filter.outcome == Some(Some(code)),
+            selected: search.outcome == Some(Some(code)),
         })
         .collect();
     outcomes.push(FilterOption {
         value: "none".into(),
         label: t.no_outcome.into(),
         count: count(Facet::Outcome, &|item| item.visit.outcome.is_none()),
-        selected: filter.outcome == Some(None),
+        selected: search.outcome == Some(None),
     });
     let flags = ReviewFlag::ALL
         .into_iter()
@@ -344,44 +273,94 @@ fn build_page(
             value: flag.code().to_owned(),
             label: t.flag(flag).to_owned(),
             count: count(Facet::Flag, &|item| item.flags.contains(&flag)),
-            selected: filter.flag == Some(flag),
+            selected: search.flag == Some(flag),
         })
         .collect();
-    let lines = items
-        .iter()
-        .filter(|item| filter.matches(item))
-        .map(|item| line(t, &names, item))
+    (agents, outcomes, flags)
+}
+
+/// The user names of `members`, by id.
+pub fn names_of(members: &[UserRecord]) -> Names {
+    members.iter().map(|m| (m.id, m.username.clone())).collect()
+}
+
+fn build_page(
+    signed: &Signed,
+    query: &VisitQuery,
+    items: &[QueueItem],
+    members: &[UserRecord],
+    now: DateTime<Utc>,
+) -> QueuePage {
+    let t = signed.lang.text();
+    // The queue is every submitted visit, longest waiting first; it has no
+    // text search (that is the visits list's).
+    let search = VisitSearch {
+        sort: None,
+        page: 1,
+        ..query.search("")
+    };
+    let names = names_of(members);
+    let (agents, outcomes, flags) = facet_choices(t, &search, items, members, &names);
+    let lines = search
+        .select(items, &names, now)
+        .into_iter()
+        .map(|item| line(t, &names, item, now))
         .collect();
     QueuePage {
         chrome: signed.chrome(),
         agents,
         outcomes,
         flags,
-        from: filter.from.map(|d| d.to_string()).unwrap_or_default(),
-        to: filter.to.map(|d| d.to_string()).unwrap_or_default(),
+        from: search.from.map(|d| d.to_string()).unwrap_or_default(),
+        to: search.to.map(|d| d.to_string()).unwrap_or_default(),
         lines,
         total: items.len(),
     }
 }
 
-fn line(t: &Text, names: &HashMap<UserId, &str>, item: &QueueItem) -> QueueLine {
+/// How long a visit has waited, in the page's words ("2 d 3 h", "45 min").
+pub fn show_waiting(t: &Text, waited: chrono::Duration) -> String {
+    let minutes = waited.num_minutes().max(0);
+    let (days, hours, minutes) = (minutes / 1440, minutes / 60 % 24, minutes % 60);
+    if days > 0 {
+        format!("{days}{}{hours}{}", t.unit_days, t.unit_hours)
+    } else if hours > 0 {
+        format!("{hours}{} {minutes}{}", t.unit_hours, t.unit_minutes)
+    } else {
+        format!("{minutes}{}", t.unit_minutes)
+    }
+}
+
+/// One visit as a line of the queue or the visits list.
+pub fn line(t: &Text, names: &Names, item: &QueueItem, now: DateTime<Utc>) -> QueueLine {
     let visit = &item.visit;
-    let name = |id: UserId| Shown::line(names.get(&id).copied().unwrap_or(t.unknown));
+    let name = |id: UserId| {
+        let known = name_of(names, id);
+        Shown::line(if known.is_empty() { t.unknown } else { known })
+    };
+    let waited = waiting(item, now);
     QueueLine {
         href: format!("/console/visits/{}", visit.id),
         submitted: visit
             .submitted_at
             .map(|at| show_time(at, item.case.utc_offset_minutes))
             .unwrap_or_default(),
+        day: item.day().to_string(),
+        waiting: waited.map(|w| show_waiting(t, w)).unwrap_or_default(),
+        waiting_too_long: waited.is_some_and(|w| w > WAITING_TOO_LONG),
         case_ref: Shown::line(&mask_national_id(&item.case.external_ref)),
         customer: Shown::line(&item.case.customer.name),
         agent: name(visit.agent),
         partner: visit.partner.map(name),
+        state: t.state(visit.state).to_owned(),
         outcome: visit
             .outcome
             .as_ref()
             .map_or(t.no_outcome, |o| t.outcome(o.code))
             .to_owned(),
+        amount: super::format::money(&item.case.overdue_amount),
+        days_past_due: item.case.days_past_due,
+        bucket: item.case.bucket().code(),
         flags: item.flags.iter().map(|f| t.flag(*f)).collect(),
         round: visit.submissions,
     }
