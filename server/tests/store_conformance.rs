@@ -768,6 +768,70 @@ fn check_sign_in_attempts(store: &dyn Store) {
     .unwrap();
 }
 
+fn check_case_decisions_and_repayments(store: &dyn Store) {
+    use doorstep_core::domain::{CaseDecision, PlanDecision, Repayment};
+    use doorstep_core::money::Money;
+    let case = Uuid::now_v7();
+    let decision = |hours: i64, decision: PlanDecision| CaseDecision {
+        id: Uuid::now_v7(),
+        case_id: case,
+        after_visit: Some(Uuid::now_v7()),
+        decision,
+        note: "客户同意分期 <b>".into(),
+        decided_by: Uuid::now_v7(),
+        decided_at: t0() + chrono::Duration::hours(hours),
+    };
+    let later = decision(2, PlanDecision::EscalateToLegal);
+    let earlier = decision(
+        1,
+        PlanDecision::ScheduleVisit {
+            on: chrono::NaiveDate::from_ymd_opt(2026, 3, 9).unwrap(),
+        },
+    );
+    let other_case = CaseDecision {
+        case_id: Uuid::now_v7(),
+        ..decision(0, PlanDecision::CloseNotContactable)
+    };
+    store::write(store, |tx| {
+        tx.insert_case_decision(&later)?;
+        tx.insert_case_decision(&earlier)?;
+        tx.insert_case_decision(&other_case)
+    })
+    .unwrap();
+    let again = store::write(store, |tx| tx.insert_case_decision(&later));
+    assert!(again.is_err(), "a decision's id is recorded once");
+    let read = store::read(store, |tx| tx.case_decisions(case)).unwrap();
+    assert_eq!(read, [earlier, later], "the case's decisions, oldest first");
+
+    let paid = |account: &str, day: u32, minor: i64| Repayment {
+        account_ref: account.into(),
+        paid_on: chrono::NaiveDate::from_ymd_opt(2026, 3, day).unwrap(),
+        amount: Money::new(minor, "CNY").unwrap(),
+    };
+    let rows = [
+        paid("CC-2", 5, 10_000),
+        paid("CC-1", 4, 25_050),
+        paid("CC-1", 2, 100),
+        paid("CC-3", 1, 7),
+    ];
+    store::write(store, |tx| tx.insert_repayments(&rows, t0())).unwrap();
+    store::write(store, |tx| tx.insert_repayments(&[], t0())).unwrap();
+    let found = store::read(store, |tx| {
+        tx.repayments(&["CC-1".to_owned(), "CC-2".to_owned(), "CC-9".to_owned()])
+    })
+    .unwrap();
+    assert_eq!(
+        found,
+        [rows[2].clone(), rows[1].clone(), rows[0].clone()],
+        "those accounts' repayments, oldest first"
+    );
+    assert!(
+        store::read(store, |tx| tx.repayments(&[]))
+            .unwrap()
+            .is_empty()
+    );
+}
+
 /// Makes a `on_sqlite::<check>` and an `on_postgres::<check>` test of each
 /// check, each on a fresh store, so a failure names the check and the backend.
 macro_rules! conformance {
@@ -808,6 +872,7 @@ conformance!(
     check_attachment_refs,
     check_quarantine,
     check_sign_in_attempts,
+    check_case_decisions_and_repayments,
 );
 
 /// A store written, turned back into a version 1 store by `downgrade`, and

@@ -14,7 +14,9 @@ pub mod sqlite;
 
 use chrono::{DateTime, Utc};
 use doorstep_core::checklist::ChecklistTemplate;
-use doorstep_core::domain::{Case, CaseId, DeviceId, UserId, Visit, VisitId};
+use doorstep_core::domain::{
+    Case, CaseDecision, CaseId, DeviceId, Repayment, UserId, Visit, VisitId,
+};
 use doorstep_core::event_log::{BreakReason, LogEntry};
 use doorstep_core::policy::PublishedPolicy;
 use doorstep_core::sync::protocol::{RejectCode, Role};
@@ -464,6 +466,18 @@ pub trait StoreTx {
     fn record_upload(&self, sha256: &str, device: DeviceId) -> Result<(), StoreError>;
     /// The devices that sent the attachment's bytes, by id.
     fn uploaders(&self, sha256: &str) -> Result<Vec<DeviceId>, StoreError>;
+    /// Records a decision on a case (append-only).
+    fn insert_case_decision(&self, decision: &CaseDecision) -> Result<(), StoreError>;
+    /// The decisions on a case, oldest first.
+    fn case_decisions(&self, case: CaseId) -> Result<Vec<CaseDecision>, StoreError>;
+    /// Stores repayments received, imported at `at`.
+    fn insert_repayments(
+        &self,
+        repayments: &[Repayment],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+    /// The repayments received for these accounts (by reference), oldest first.
+    fn repayments(&self, accounts: &[String]) -> Result<Vec<Repayment>, StoreError>;
     /// Stores a version of the bank's field policy; false (nothing stored)
     /// if that version exists.
     fn insert_policy(

@@ -75,6 +75,7 @@ mod attachments;
 mod batch;
 mod console;
 mod feed;
+mod plans;
 mod policies;
 mod pool;
 mod quarantine;

@@ -4,11 +4,11 @@
 
 use postgres::Client;
 
-use super::{attachments, console, db, feed, policies, quarantine, sign_in, summaries};
+use super::{attachments, console, db, feed, plans, policies, quarantine, sign_in, summaries};
 use crate::store::StoreError;
 
 /// The schema version this server writes.
-pub const SCHEMA_VERSION: i32 = 10;
+pub const SCHEMA_VERSION: i32 = 11;
 
 /// Key of the advisory lock held while the schema is created or migrated
 /// (`"doorstep"` in ASCII, plus one).
@@ -109,6 +109,8 @@ ALTER TABLE visits ADD COLUMN IF NOT EXISTS chain_checked_at timestamptz,
     summaries::MIGRATION,
     // 10: indexes a reader's feed page is found through.
     feed::MIGRATION,
+    // 11: the bank's decisions on cases, and repayments by account.
+    plans::MIGRATION,
 ];
 
 /// Creates the schema or brings it to [`SCHEMA_VERSION`].

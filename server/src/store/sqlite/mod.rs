@@ -54,6 +54,7 @@ use tx::SqliteTx;
 mod attachments;
 mod console;
 mod feed;
+mod plans;
 mod policies;
 mod pool;
 mod quarantine;

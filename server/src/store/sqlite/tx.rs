@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use doorstep_core::checklist::ChecklistTemplate;
-use doorstep_core::domain::{CaseId, DeviceId, UserId, Visit, VisitId};
+use doorstep_core::domain::{CaseDecision, CaseId, DeviceId, Repayment, UserId, Visit, VisitId};
 use doorstep_core::event_log::LogEntry;
 use doorstep_core::policy::PublishedPolicy;
 use doorstep_core::sync::protocol::RejectCode;
@@ -493,6 +493,26 @@ impl StoreTx for SqliteTx<'_> {
 
     fn uploaders(&self, sha256: &str) -> Result<Vec<DeviceId>, StoreError> {
         self.uploaders_of(sha256)
+    }
+
+    fn insert_case_decision(&self, decision: &CaseDecision) -> Result<(), StoreError> {
+        self.decision_insert(decision)
+    }
+
+    fn case_decisions(&self, case: CaseId) -> Result<Vec<CaseDecision>, StoreError> {
+        self.decisions_of(case)
+    }
+
+    fn insert_repayments(
+        &self,
+        repayments: &[Repayment],
+        at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.repayments_insert(repayments, at)
+    }
+
+    fn repayments(&self, accounts: &[String]) -> Result<Vec<Repayment>, StoreError> {
+        self.repayments_of(accounts)
     }
 
     fn insert_policy(
