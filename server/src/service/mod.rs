@@ -10,6 +10,7 @@ pub mod policy;
 pub mod pull;
 pub mod push;
 pub mod review;
+pub mod server_entry;
 pub mod summaries;
 
 use chrono::{DateTime, Duration, Utc};

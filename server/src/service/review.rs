@@ -3,18 +3,14 @@
 //! visit, so it reaches the agents' devices on their next pull like any entry.
 
 use chrono::{DateTime, Utc};
-use doorstep_core::clock::HybridClock;
-use doorstep_core::domain::{
-    DeviceId, Review, ReviewDecision, VisitChange, VisitHistory, VisitId, VisitState,
-};
-use doorstep_core::event_log::{EntryDraft, LogEntry, append};
+use doorstep_core::domain::{DeviceId, Review, ReviewDecision, VisitChange, VisitId, VisitState};
+use doorstep_core::event_log::LogEntry;
 use doorstep_core::sync::protocol::Role;
-use uuid::Uuid;
 
-use super::{SERVER_NODE, Session, chain_check, summaries};
+use super::{Session, server_entry};
 use crate::access::Access;
 use crate::error::{Missing, ServiceError};
-use crate::store::{self, AuditRecord, FeedItem, Lock, Store, StoredEntry, UserRecord};
+use crate::store::{self, AuditRecord, Store, UserRecord};
 
 /// Records `decision` on the visit by the supervisor of `session`, and returns
 /// the server's log entry for it.
@@ -85,69 +81,22 @@ pub fn review_as(
     store::write(store, |tx| {
         // The visit is held alone until the review commits: a push to it
         // waits, so the review folds and extends the log as it stands.
-        tx.lock(Lock::Visit(visit_id))?;
-        let visit = tx
-            .visit(visit_id)?
-            .ok_or(ServiceError::NotFound(Missing::Visit))?;
+        let mut held = server_entry::hold(tx, visit_id)?;
         let record = tx
-            .case(visit.case_id)?
+            .case(held.case_id)?
             .ok_or(ServiceError::NotFound(Missing::Visit))?;
         if !access.may_review(&record) {
             return Err(ServiceError::NotYourTeam);
         }
-        let mut stored = Vec::new();
-        let mut entries: Vec<LogEntry> = Vec::new();
-        for row in tx.visit_entries(visit_id)? {
-            if row.rejected.is_none() {
-                entries.push(row.entry.clone());
-            }
-            stored.push(row.entry);
-        }
-        let history =
-            VisitHistory::fold(visit_id, &entries).map_err(|e| ServiceError::internal(&e))?;
-        if history.visit.state != VisitState::Submitted {
+        if held.history.visit.state != VisitState::Submitted {
             return Err(ServiceError::VisitNotSubmitted {
-                state: history.visit.state,
+                state: held.history.visit.state,
             });
         }
-        // Stamped after every entry the server holds, so the review folds last.
-        let latest = entries.iter().map(|entry| entry.hlc).max();
-        let hlc = HybridClock::new(SERVER_NODE, latest).tick(now);
         let change = VisitChange::Reviewed {
             review: review.clone(),
         };
-        let payload = serde_json::to_string(&change).map_err(|e| ServiceError::internal(&e))?;
-        let head = tx.chain_head(visit_id, SERVER_NODE)?;
-        let entry = append(
-            head.as_ref(),
-            EntryDraft {
-                visit_id,
-                author: SERVER_NODE,
-                op_id: Uuid::now_v7(),
-                kind: change.kind().to_owned(),
-                payload,
-                hlc,
-                device_time: now,
-                utc_offset_minutes: 0,
-            },
-        )
-        .map_err(|e| ServiceError::internal(&e))?;
-        tx.insert_entry(&StoredEntry {
-            entry: entry.clone(),
-            rejected: None,
-            reassigned: false,
-        })?;
-        tx.record_op(entry.op_id, SERVER_NODE, None)?;
-        tx.append_feed(&FeedItem::VisitEntry {
-            case_id: visit.case_id,
-            visit_id,
-            author: SERVER_NODE,
-            seq: entry.seq,
-        })?;
-        // The server's chain grew too: verify the visit's whole log again.
-        stored.push(entry.clone());
-        chain_check::record(tx, visit_id, &stored, now)?;
-        summaries::refresh(tx, visit_id)?;
+        let entry = server_entry::append_change(tx, &mut held, &change, now)?;
         tx.append_audit(&AuditRecord {
             at: now,
             user: Some(reviewer.id),
