@@ -235,7 +235,7 @@ fn lock_cases(tx: &dyn StoreTx, ids: impl Iterator<Item = CaseId>) -> Result<(),
 
 /// Stores a case as it now is, announcing it to whoever sees it. The caller
 /// holds the case's lock ([`lock_cases`]).
-fn put_case(
+pub(crate) fn put_case(
     tx: &dyn StoreTx,
     case: Case,
     supervisor: Option<UserId>,

@@ -142,6 +142,20 @@ pub enum ServiceError {
     /// reason or comment, a comment too long).
     #[error("{0}")]
     InvalidReview(ReviewError),
+    /// `422 invalid_decision`: a decision on a case the core refuses (an
+    /// amount, a date, a note, a closed case).
+    #[error("{0}")]
+    InvalidDecision(doorstep_core::domain::DecisionError),
+    /// `422 invalid_feedback`: feedback to the customer the core refuses
+    /// (empty or too long).
+    #[error("{0}")]
+    InvalidFeedback(ReviewError),
+    /// `409 visit_not_approved`: feedback is given on an approved visit only.
+    #[error("the visit is {}", .state.code())]
+    VisitNotApproved {
+        /// Where the visit is.
+        state: VisitState,
+    },
     /// `409 visit_not_submitted`: the visit is not waiting for a review.
     #[error("the visit is {}", .state.code())]
     VisitNotSubmitted {
@@ -396,6 +410,9 @@ impl ServiceError {
             E::NotYourTeam => (StatusCode::FORBIDDEN, "not_your_team"),
             E::InvalidReview(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_review"),
             E::VisitNotSubmitted { .. } => (StatusCode::CONFLICT, "visit_not_submitted"),
+            E::InvalidDecision(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_decision"),
+            E::InvalidFeedback(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_feedback"),
+            E::VisitNotApproved { .. } => (StatusCode::CONFLICT, "visit_not_approved"),
             E::InvalidSha256 => (StatusCode::BAD_REQUEST, "invalid_sha256"),
             E::AttachmentTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "attachment_too_large"),
             E::ChunkTooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "chunk_too_large"),

@@ -231,6 +231,26 @@ fn table() -> Vec<(ServiceError, u16, &'static str, String)> {
             "the visit is approved",
         ),
         row(
+            E::InvalidDecision(doorstep_core::domain::DecisionError::DateOutOfRange),
+            422,
+            "invalid_decision",
+            "the date must be from the decision's day to 366 days after",
+        ),
+        row(
+            E::InvalidFeedback(ReviewError::BadText),
+            422,
+            "invalid_feedback",
+            "text must be present and at most 2000 characters",
+        ),
+        row(
+            E::VisitNotApproved {
+                state: VisitState::Submitted,
+            },
+            409,
+            "visit_not_approved",
+            "the visit is submitted",
+        ),
+        row(
             E::InvalidSha256,
             400,
             "invalid_sha256",
@@ -482,6 +502,9 @@ fn named(err: &ServiceError) -> bool {
         | E::NotYourTeam
         | E::InvalidReview(_)
         | E::VisitNotSubmitted { .. }
+        | E::InvalidDecision(_)
+        | E::InvalidFeedback(_)
+        | E::VisitNotApproved { .. }
         | E::InvalidSha256
         | E::AttachmentTooLarge
         | E::ChunkTooLarge

@@ -227,6 +227,14 @@ impl Case {
         OverdueBucket::from_days_past_due(self.days_past_due)
     }
 
+    /// The day `at` falls on in the case's time zone.
+    pub fn local_day(&self, at: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+        match chrono::FixedOffset::east_opt(self.utc_offset_minutes.saturating_mul(60)) {
+            Some(offset) => at.with_timezone(&offset).date_naive(),
+            None => at.date_naive(),
+        }
+    }
+
     /// What a text search of cases looks through, on the phone's case list and
     /// in the supervisor's visit search alike: the customer's name, the
     /// account reference, phone numbers (also as bare digits, so "13800"

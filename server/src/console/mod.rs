@@ -437,6 +437,7 @@ pub fn app_failure(lang: Lang, err: &ServiceError) -> Response {
         | E::DeviceDeactivated => t.forbidden,
         // The thing moved on meanwhile: decided, taken or published already.
         E::VisitNotSubmitted { .. }
+        | E::VisitNotApproved { .. }
         | E::AlreadyExists { .. }
         | E::DeviceTaken
         | E::TemplateExists
@@ -445,6 +446,8 @@ pub fn app_failure(lang: Lang, err: &ServiceError) -> Response {
         | E::WrongOffset { .. } => t.not_awaiting_review,
         // What was entered cannot be taken.
         E::InvalidReview(_)
+        | E::InvalidDecision(_)
+        | E::InvalidFeedback(_)
         | E::Unstorable
         | E::PartnerIsAgent
         | E::UnknownAgent(_)

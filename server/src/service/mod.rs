@@ -6,6 +6,7 @@ pub mod attachments;
 pub mod chain;
 pub mod chain_check;
 pub mod devices;
+pub mod plans;
 pub mod policy;
 pub mod pull;
 pub mod push;
