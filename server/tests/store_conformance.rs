@@ -1033,7 +1033,13 @@ fn postgres_store_keeps_its_data_across_reopen_and_its_audit_is_append_only() {
         .batch_execute(&format!("UPDATE {schema}.doorstep_schema SET version = 99"))
         .unwrap();
     let newer = PostgresStore::connect(config, 2);
-    assert!(matches!(newer, Err(StoreError::Database(m)) if m.contains("newer")));
+    assert!(matches!(
+        newer,
+        Err(StoreError::NewerSchema {
+            found: 99,
+            supported
+        }) if supported == i64::from(doorstep_server::store::postgres::SCHEMA_VERSION)
+    ));
 }
 
 #[test]

@@ -45,6 +45,15 @@ pub enum StoreError {
     /// the client's input, refused as such on every backend.
     #[error("text the database cannot hold")]
     Unstorable,
+    /// The database was written by a newer server: its schema version is
+    /// past the one this server knows. It is refused and left as it was.
+    #[error("schema version {found} is newer than this server ({supported})")]
+    NewerSchema {
+        /// The database's schema version.
+        found: i64,
+        /// The newest schema version this server knows.
+        supported: i64,
+    },
 }
 
 /// A user account.

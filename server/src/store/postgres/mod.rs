@@ -69,7 +69,7 @@ use postgres::Config;
 use super::{Store, StoreError, StoreTx};
 
 pub use pool::Timeouts;
-pub use schema::SCHEMA_VERSION;
+pub use schema::{SCHEMA_VERSION, migration_sql};
 
 mod attachments;
 mod batch;

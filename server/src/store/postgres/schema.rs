@@ -113,7 +113,23 @@ ALTER TABLE visits ADD COLUMN IF NOT EXISTS chain_checked_at timestamptz,
     plans::MIGRATION,
 ];
 
-/// Creates the schema or brings it to [`SCHEMA_VERSION`].
+// One migration per version, checked when compiling.
+const _: () = assert!(MIGRATIONS.len() as i32 == SCHEMA_VERSION);
+
+/// The SQL that brought the schema to `version` (version 1 creates the
+/// first schema), exactly as this build runs it; `None` is a version this
+/// build has no migration for. Frozen copies of these texts, as each version
+/// shipped, are kept in `server/tests/schema_snapshots/postgres/`; the test
+/// there checks this build still runs exactly those.
+pub fn migration_sql(version: i32) -> Option<&'static str> {
+    MIGRATIONS
+        .get(usize::try_from(version.checked_sub(1)?).ok()?)
+        .copied()
+}
+
+/// Creates the schema or brings it to [`SCHEMA_VERSION`]; a database newer
+/// than this server is refused ([`StoreError::NewerSchema`]) and left as it
+/// was.
 pub(super) fn migrate(client: &mut Client) -> Result<(), StoreError> {
     let mut tx = client.transaction().map_err(db)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATE_LOCK])
@@ -132,9 +148,10 @@ pub(super) fn migrate(client: &mut Client) -> Result<(), StoreError> {
         }
     };
     if version > SCHEMA_VERSION {
-        return Err(StoreError::Database(format!(
-            "schema version {version} is newer than this server ({SCHEMA_VERSION})"
-        )));
+        return Err(StoreError::NewerSchema {
+            found: i64::from(version),
+            supported: i64::from(SCHEMA_VERSION),
+        });
     }
     let done = usize::try_from(version).map_err(|_| StoreError::Corrupt("doorstep_schema"))?;
     for migration in MIGRATIONS.iter().skip(done) {

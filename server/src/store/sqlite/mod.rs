@@ -65,7 +65,7 @@ mod summaries;
 mod tx;
 
 pub use rows::reject_from;
-pub use schema::SCHEMA_VERSION;
+pub use schema::{SCHEMA_VERSION, migration_sql};
 
 /// The SQLite store.
 pub struct SqliteStore {

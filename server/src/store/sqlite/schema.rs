@@ -46,6 +46,21 @@ const MIGRATIONS: &[&str] = &[
 // One migration per version after the first, checked when compiling.
 const _: () = assert!(MIGRATIONS.len() as i64 == SCHEMA_VERSION - 1);
 
+/// The SQL that brought the schema to `version`, exactly as this build runs
+/// it: version 1 is the first schema, and `None` is a version this build has
+/// no migration for. (The console's tables are not a migration: they are
+/// created on every open.) Frozen copies of these texts, as each version
+/// shipped, are kept in `server/tests/schema_snapshots/sqlite/`; the test
+/// there checks this build still runs exactly those.
+pub fn migration_sql(version: i64) -> Option<&'static str> {
+    match version {
+        1 => Some(SCHEMA),
+        _ => MIGRATIONS
+            .get(usize::try_from(version.checked_sub(2)?).ok()?)
+            .copied(),
+    }
+}
+
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS users (
     id TEXT PRIMARY KEY, username TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL,
@@ -117,9 +132,10 @@ pub(super) fn migrate(conn: &Connection) -> Result<(), StoreError> {
         .pragma_query_value(None, "user_version", |row| row.get(0))
         .map_err(db)?;
     if version > SCHEMA_VERSION {
-        return Err(StoreError::Database(format!(
-            "schema version {version} is newer than this server ({SCHEMA_VERSION})"
-        )));
+        return Err(StoreError::NewerSchema {
+            found: version,
+            supported: SCHEMA_VERSION,
+        });
     }
     tx.execute_batch(SCHEMA).map_err(db)?;
     let done = usize::try_from(version.max(1) - 1).unwrap_or(0);
@@ -205,7 +221,11 @@ mod tests {
         let conn = shipped(SCHEMA_VERSION);
         conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
             .unwrap();
-        assert!(matches!(migrate(&conn), Err(StoreError::Database(_))));
+        assert!(matches!(
+            migrate(&conn),
+            Err(StoreError::NewerSchema { found, supported })
+                if found == SCHEMA_VERSION + 1 && supported == SCHEMA_VERSION
+        ));
         assert_eq!(user_version(&conn), SCHEMA_VERSION + 1);
         assert!(conn.is_autocommit());
     }

@@ -1,0 +1,6 @@
+-- Schema version 8 (SQLite): nothing, on purpose. PostgreSQL counted one migration
+-- more (its console tables were its migration 3; SQLite creates them on every open),
+-- so it reached the field policy at 8 where SQLite reached it at 7. From 9 on both
+-- backends share migration numbers. Shipped in 6bcca11, with version 9.
+-- This file holds no statement: the migration is the empty string.
+-- Frozen: never edit this file (see README.md).
