@@ -131,6 +131,9 @@ pub enum DecisionError {
     /// The note is too long or holds control characters other than line breaks.
     #[error("the note can be at most {MAX_DECISION_NOTE_CHARS} characters of text")]
     BadNote,
+    /// A field the decision needs is missing or unreadable (as typed in a form).
+    #[error("the decision is missing a field it needs")]
+    Incomplete,
     /// The case is closed: nothing more can be decided on it.
     #[error("the case is closed")]
     CaseClosed,
@@ -144,6 +147,7 @@ impl DecisionError {
             DecisionError::BadInstalments => "bad_instalments",
             DecisionError::DateOutOfRange => "date_out_of_range",
             DecisionError::BadNote => "bad_note",
+            DecisionError::Incomplete => "incomplete",
             DecisionError::CaseClosed => "case_closed",
         }
     }

@@ -55,6 +55,9 @@ pub enum ReviewError {
     /// A return needs a reason code of `[a-z0-9_]` and a comment.
     #[error("a return needs a reason code and a comment")]
     IncompleteReturn,
+    /// Feedback without a channel or a time it was given (as typed in a form).
+    #[error("feedback needs its channel and the time it was given")]
+    IncompleteFeedback,
     /// Comment or summary too long or empty.
     #[error("text must be present and at most {MAX_COMMENT_CHARS} characters")]
     BadText,

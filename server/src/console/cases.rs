@@ -35,6 +35,8 @@ pub struct AgentChoice {
 
 /// One line of the case list.
 pub struct CaseLine {
+    /// The case's page.
+    pub href: String,
     /// Where the assign form posts (the case id only).
     pub assign_href: String,
     /// The account reference, masked.
@@ -167,6 +169,7 @@ pub async fn list(
         .map(|record| {
             let case = &record.case;
             CaseLine {
+                href: format!("/console/cases/{}", case.id),
                 assign_href: format!("/console/cases/{}/assign", case.id),
                 case_ref: Shown::line(&mask_national_id(&case.external_ref)),
                 customer: Shown::line(&case.customer.name),

@@ -20,6 +20,7 @@
 //! filter codes only, never personal data.
 
 pub mod attachments;
+pub mod case_page;
 pub mod cases;
 pub mod dashboard;
 pub mod decision;
@@ -132,6 +133,12 @@ pub fn router(app: &AppState, config: ConsoleConfig) -> Router<AppState> {
         )
         .route("/console/cases/export.csv", get(export::visits_csv))
         .route("/console/cases/{case_id}/assign", post(cases::assign))
+        .route("/console/cases/{case_id}", get(case_page::page))
+        .route("/console/cases/{case_id}/decide", post(case_page::decide))
+        .route(
+            "/console/visits/{visit_id}/feedback",
+            post(case_page::feedback),
+        )
         .route("/console/{*rest}", get(not_found))
         .with_state(state)
 }
@@ -436,8 +443,9 @@ pub fn app_failure(lang: Lang, err: &ServiceError) -> Response {
         | E::DeviceNotRegistered
         | E::DeviceDeactivated => t.forbidden,
         // The thing moved on meanwhile: decided, taken or published already.
+        E::VisitNotApproved { .. } => t.feedback_needs_approval,
+        E::InvalidDecision(_) | E::InvalidFeedback(_) => t.plan_refused,
         E::VisitNotSubmitted { .. }
-        | E::VisitNotApproved { .. }
         | E::AlreadyExists { .. }
         | E::DeviceTaken
         | E::TemplateExists
@@ -446,8 +454,6 @@ pub fn app_failure(lang: Lang, err: &ServiceError) -> Response {
         | E::WrongOffset { .. } => t.not_awaiting_review,
         // What was entered cannot be taken.
         E::InvalidReview(_)
-        | E::InvalidDecision(_)
-        | E::InvalidFeedback(_)
         | E::Unstorable
         | E::PartnerIsAgent
         | E::UnknownAgent(_)

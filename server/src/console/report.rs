@@ -322,6 +322,8 @@ pub struct ReportPage {
     pub log_detail: String,
     /// Timeline: time, kind.
     pub timeline: Vec<(String, Shown)>,
+    /// The case's page.
+    pub case_href: String,
     /// Earlier review rounds.
     pub reviews: Vec<ReviewLine>,
     /// What changed after the latest return (`None`: never returned).
@@ -664,6 +666,7 @@ fn build(signed: &Signed, loaded: &TeamVisit, flash: Option<&'static str>) -> Re
         log_intact,
         log_detail,
         timeline,
+        case_href: format!("/console/cases/{}", report.case.id),
         reviews,
         reasons: t.reasons.to_vec(),
     }

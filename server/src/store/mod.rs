@@ -464,6 +464,8 @@ pub trait StoreTx {
     }
     /// The audit log, oldest first (for tests and export).
     fn audit_log(&self) -> Result<Vec<AuditRecord>, StoreError>;
+    /// The audit rows about one thing (`"case"` and its id, say), oldest first.
+    fn audit_of(&self, target_kind: &str, target_id: &str) -> Result<Vec<AuditRecord>, StoreError>;
 
     /// Remembers that a visit refers to some attachment bytes; recording the
     /// same (hash, visit, author) again changes nothing.

@@ -366,6 +366,49 @@ pub struct Text {
     pub outcome_names: [&'static str; 7],
     pub state_names: [&'static str; 9],
     pub channel_names: [&'static str; 4],
+    pub case_title: &'static str,
+    pub case_status: &'static str,
+    pub by_server_admin: &'static str,
+    pub case_imported: &'static str,
+    pub case_assigned: &'static str,
+    pub case_assignments: &'static str,
+    pub case_visits: &'static str,
+    pub case_notices: &'static str,
+    pub case_promises: &'static str,
+    pub case_repayments: &'static str,
+    pub case_decisions: &'static str,
+    pub case_timeline: &'static str,
+    pub none_yet: &'static str,
+    pub promise_pending: &'static str,
+    pub promise_kept: &'static str,
+    pub promise_partly_kept: &'static str,
+    pub promise_broken: &'static str,
+    pub due_by: &'static str,
+    pub until: &'static str,
+    pub feedback_given: &'static str,
+    pub customer_confirmed: &'static str,
+    pub bank_decision: &'static str,
+    pub repayment: &'static str,
+    pub decision_recorded: &'static str,
+    pub feedback_recorded: &'static str,
+    pub decide_title: &'static str,
+    pub decide_kind: &'static str,
+    pub decide_after_visit: &'static str,
+    pub decide_amount: &'static str,
+    pub decide_months: &'static str,
+    pub decide_date: &'static str,
+    pub decide_note: &'static str,
+    pub decide_submit: &'static str,
+    pub feedback_title: &'static str,
+    pub feedback_channel: &'static str,
+    pub feedback_time: &'static str,
+    pub feedback_summary: &'static str,
+    pub feedback_submit: &'static str,
+    pub plan_refused: &'static str,
+    pub feedback_needs_approval: &'static str,
+    pub open_case: &'static str,
+    pub decision_names: [&'static str; 6],
+    pub case_status_names: [&'static str; 6],
 }
 
 impl Text {
@@ -407,6 +450,29 @@ impl Text {
             .iter()
             .position(|s| *s == state)
             .unwrap_or(0)]
+    }
+
+    /// The name of a decision on a case, by its code.
+    pub fn decision_name(&self, code: &str) -> &'static str {
+        doorstep_core::domain::PlanDecision::CODES
+            .iter()
+            .position(|c| *c == code)
+            .map_or(self.unknown, |i| self.decision_names[i])
+    }
+
+    /// The name of a case status, by its code.
+    pub fn case_status_name(&self, code: &str) -> &'static str {
+        [
+            "new",
+            "in_progress",
+            "submitted",
+            "returned",
+            "completed",
+            "closed",
+        ]
+        .iter()
+        .position(|c| *c == code)
+        .map_or(self.unknown, |i| self.case_status_names[i])
     }
 
     /// The name of a notice channel.

@@ -236,13 +236,32 @@ impl PgTx<'_> {
     }
 
     pub(super) fn audit_all(&self) -> Result<Vec<AuditRecord>, StoreError> {
-        let rows = self
-            .query(
-                "SELECT at, user_id, device_id, action, target_kind, target_id, code FROM audit
-                 ORDER BY id",
-                &[],
-            )
-            .map_err(db)?;
+        self.audit_rows(
+            "SELECT at, user_id, device_id, action, target_kind, target_id, code FROM audit
+             ORDER BY id",
+            &[],
+        )
+    }
+
+    pub(super) fn audit_about(
+        &self,
+        target_kind: &str,
+        target_id: &str,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        self.audit_rows(
+            "SELECT at, user_id, device_id, action, target_kind, target_id, code FROM audit
+             WHERE target_kind = $1 AND target_id = $2 ORDER BY id",
+            &[&target_kind, &target_id],
+        )
+    }
+
+    /// The audit rows `sql` selects (the columns of [`AuditRecord`], in order).
+    fn audit_rows(
+        &self,
+        sql: &'static str,
+        params: &[&(dyn postgres::types::ToSql + Sync)],
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        let rows = self.query(sql, params).map_err(db)?;
         rows.iter()
             .map(|row| {
                 let at: DateTime<Utc> = col(row, 0, "audit")?;

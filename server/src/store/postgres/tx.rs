@@ -566,6 +566,10 @@ impl StoreTx for PgTx<'_> {
         self.audit_all()
     }
 
+    fn audit_of(&self, target_kind: &str, target_id: &str) -> Result<Vec<AuditRecord>, StoreError> {
+        self.audit_about(target_kind, target_id)
+    }
+
     fn record_attachment(&self, reference: &AttachmentRef) -> Result<(), StoreError> {
         self.attachment_record(reference)
     }

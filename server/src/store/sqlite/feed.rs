@@ -234,15 +234,35 @@ impl SqliteTx<'_> {
     }
 
     pub(super) fn audit_all(&self) -> Result<Vec<AuditRecord>, StoreError> {
+        self.audit_rows("1 = 1", [])
+    }
+
+    pub(super) fn audit_about(
+        &self,
+        target_kind: &str,
+        target_id: &str,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
+        self.audit_rows(
+            "target_kind = ?1 AND target_id = ?2",
+            params![target_kind, target_id],
+        )
+    }
+
+    /// The audit rows meeting `condition`, oldest first.
+    fn audit_rows(
+        &self,
+        condition: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<AuditRecord>, StoreError> {
         let mut stmt = self
             .0
-            .prepare_cached(
+            .prepare_cached(&format!(
                 "SELECT at, user_id, device_id, action, target_kind, target_id, code FROM audit
-                 ORDER BY id",
-            )
+                 WHERE {condition} ORDER BY id"
+            ))
             .map_err(db)?;
         let rows = stmt
-            .query_map([], |r| {
+            .query_map(params, |r| {
                 Ok((
                     r.get::<_, String>(0)?,
                     r.get::<_, Option<String>>(1)?,
