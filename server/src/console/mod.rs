@@ -11,12 +11,15 @@
 //! * [`dashboard`]: the team's figures per day and per agent, with SVG charts.
 //! * [`cases`]: the team's cases, assignment and CSV import; [`export`]: the
 //!   visit outcomes as CSV.
+//! * [`audit`]: the audit trail, the team's for a supervisor and all of it
+//!   for an admin, filtered, paged and as CSV.
 //!
 //! Every rule (flags, the state machine, the log verification) comes from core
 //! or [`crate::service`]; this module only gathers and shows. URLs carry ids and
 //! filter codes only, never personal data.
 
 pub mod attachments;
+pub mod audit;
 pub mod cases;
 pub mod dashboard;
 pub mod decision;
@@ -126,6 +129,8 @@ pub fn router(app: &AppState, config: ConsoleConfig) -> Router<AppState> {
         )
         .route("/console/cases/export.csv", get(export::visits_csv))
         .route("/console/cases/{case_id}/assign", post(cases::assign))
+        .route("/console/audit", get(audit::page))
+        .route("/console/audit.csv", get(audit::csv))
         .route("/console/{*rest}", get(not_found))
         .with_state(state)
 }
