@@ -2,8 +2,9 @@
 //! import. Both go through the admin rules the command line uses
 //! ([`admin::assign_case_as`], [`admin::import_cases_csv_as`]): an assignment
 //! reaches the new agents' devices on their next pull, and an agent who loses
-//! a case is told to purge it. URLs carry case ids only; the account reference
-//! is shown masked.
+//! a case is told to purge it. An assignment refused because the case or an
+//! agent is another team's is audited (`console_assign_refused`). URLs carry
+//! case ids only; the account reference is shown masked.
 
 use axum::Form;
 use axum::extract::rejection::{FormRejection, PathRejection, QueryRejection};
@@ -248,7 +249,11 @@ pub async fn assign(
     let now = state.clock.now();
     let user = signed.user.clone();
     let done = blocking(move || {
-        admin::assign_case_as(store.as_ref(), &user, case_id, primary, partner, now)
+        let done = admin::assign_case_as(store.as_ref(), &user, case_id, primary, partner, now);
+        if let Err(refused) = &done {
+            audit_refused_assignment(store.as_ref(), &user, case_id, refused, now)?;
+        }
+        done
     })
     .await;
     match done {
@@ -270,6 +275,43 @@ pub async fn assign(
         }
         Err(err) => app_failure(lang, &err),
     }
+}
+
+/// Writes the audit row of an assignment refused because the case or an
+/// agent is another team's (`console_assign_refused`, the case id and
+/// `not_your_team` or `other_team_agent`); an unknown case, an unknown
+/// agent or a form mistake is not an attempt on someone else's work and
+/// leaves no row. The refusal's own transaction was rolled back, so the row
+/// is written in one of its own.
+fn audit_refused_assignment(
+    store: &dyn store::Store,
+    actor: &UserRecord,
+    case_id: CaseId,
+    refused: &ServiceError,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), ServiceError> {
+    let code = match refused {
+        ServiceError::OtherTeamAgent(_) => ServiceError::OtherTeamAgent(None).code(),
+        ServiceError::NotFound(crate::error::Missing::Case(_)) => {
+            if store::read(store, |tx| tx.case(case_id))?.is_none() {
+                return Ok(());
+            }
+            ServiceError::NotYourTeam.code()
+        }
+        _ => return Ok(()),
+    };
+    store::write(store, |tx| {
+        tx.append_audit(&store::AuditRecord {
+            at: now,
+            user: Some(actor.id),
+            device: None,
+            action: "console_assign_refused".into(),
+            target_kind: "case".into(),
+            target_id: case_id.to_string(),
+            code: Some(code.into()),
+        })?;
+        Ok(())
+    })
 }
 
 /// What the last import form did.

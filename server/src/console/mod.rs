@@ -14,6 +14,8 @@
 //! * [`dashboard`]: the team's figures per day and per agent, with SVG charts.
 //! * [`cases`]: the team's cases, assignment and CSV import; [`export`]: the
 //!   visit outcomes as CSV.
+//! * [`audit`]: the audit trail, the team's for a supervisor and all of it
+//!   for an admin, filtered, paged and as CSV.
 //!
 //! Every rule (flags, the state machine, the log verification) comes from core
 //! or [`crate::service`]; this module only gathers and shows. URLs carry ids and
@@ -21,6 +23,7 @@
 
 pub mod attachments;
 pub mod case_page;
+pub mod audit;
 pub mod cases;
 pub mod dashboard;
 pub mod decision;
@@ -139,6 +142,8 @@ pub fn router(app: &AppState, config: ConsoleConfig) -> Router<AppState> {
             "/console/visits/{visit_id}/feedback",
             post(case_page::feedback),
         )
+        .route("/console/audit", get(audit::page))
+        .route("/console/audit.csv", get(audit::csv))
         .route("/console/{*rest}", get(not_found))
         .with_state(state)
 }

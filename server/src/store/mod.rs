@@ -236,6 +236,68 @@ pub struct AuditRecord {
     pub code: Option<String>,
 }
 
+/// Whose audit rows a reader may see ([`AuditQuery::scope`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditScope {
+    /// Every row (an admin).
+    All,
+    /// What a supervisor sees: the rows whose user is the supervisor or a
+    /// user of their team (`users.supervisor_id`, whatever the row is
+    /// about), and the rows about their team's work whoever wrote them: a
+    /// target that is a visit or a case of the team (the case's team now,
+    /// as [`crate::access::Access::may_read`] judges it), or the team itself
+    /// (target kind `team`, e.g. an admin's export of it). Rows without a
+    /// user (a sign-in under a name that is nobody's, an admin command run
+    /// on the server) are not the team's unless about the team's work.
+    Team(UserId),
+}
+
+/// Which audit rows to read ([`StoreTx::audit_rows`],
+/// [`StoreTx::audit_count`]): every condition given must hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditQuery {
+    /// Whose rows the reader may see.
+    pub scope: AuditScope,
+    /// Only rows by one of these users (empty: anyone's, rows without a
+    /// user included).
+    pub users: Vec<UserId>,
+    /// Only rows with one of these actions, or with [`AuditQuery::refused`]
+    /// also the rows that carry a refusal code; neither: every action.
+    pub actions: Vec<String>,
+    /// Also the rows that carry a refusal code ([`AuditRecord::code`]),
+    /// whatever their action (see [`AuditQuery::actions`]).
+    pub refused: bool,
+    /// Only rows at or after this instant.
+    pub from: Option<DateTime<Utc>>,
+    /// Only rows before this instant.
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl AuditQuery {
+    /// Every row `scope` may see.
+    pub fn all(scope: AuditScope) -> AuditQuery {
+        AuditQuery {
+            scope,
+            users: Vec::new(),
+            actions: Vec::new(),
+            refused: false,
+            from: None,
+            to: None,
+        }
+    }
+}
+
+/// One row of the audit log with its number: rows are numbered from 1 as
+/// they are appended, so the number orders them (newest last) however
+/// their clocks read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRow {
+    /// The row's number in the log.
+    pub id: u64,
+    /// The row.
+    pub record: AuditRecord,
+}
+
 /// The outcome of one op id, to remember ([`StoreTx::record_ops`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OpRecord {
@@ -466,6 +528,17 @@ pub trait StoreTx {
     fn audit_log(&self) -> Result<Vec<AuditRecord>, StoreError>;
     /// The audit rows about one thing (`"case"` and its id, say), oldest first.
     fn audit_of(&self, target_kind: &str, target_id: &str) -> Result<Vec<AuditRecord>, StoreError>;
+    /// Up to `limit` of the audit rows `query` selects, newest first (by
+    /// row number, descending, so pages do not shift between reads of the
+    /// same rows), after skipping the `offset` newest.
+    fn audit_rows(
+        &self,
+        query: &AuditQuery,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<AuditRow>, StoreError>;
+    /// How many audit rows `query` selects.
+    fn audit_count(&self, query: &AuditQuery) -> Result<u64, StoreError>;
 
     /// Remembers that a visit refers to some attachment bytes; recording the
     /// same (hash, visit, author) again changes nothing.

@@ -358,6 +358,40 @@ pub struct Text {
     pub cases_total: &'static str,
     pub cases_export: &'static str,
     pub cases_export_intro: &'static str,
+    // Audit trail.
+    pub nav_audit: &'static str,
+    pub audit_title: &'static str,
+    pub audit_intro_supervisor: &'static str,
+    pub audit_intro_admin: &'static str,
+    pub audit_filter_user: &'static str,
+    pub audit_filter_action: &'static str,
+    pub audit_refused_any: &'static str,
+    pub audit_from: &'static str,
+    pub audit_to: &'static str,
+    pub audit_same_filters: &'static str,
+    pub audit_bad_date: &'static str,
+    pub audit_csv: &'static str,
+    pub audit_csv_intro: &'static str,
+    pub audit_total: &'static str,
+    pub audit_times: &'static str,
+    pub audit_empty: &'static str,
+    pub audit_col_time: &'static str,
+    pub audit_col_user: &'static str,
+    pub audit_col_action: &'static str,
+    pub audit_col_target: &'static str,
+    pub audit_col_refusal: &'static str,
+    pub audit_unknown_name: &'static str,
+    pub audit_server: &'static str,
+    pub audit_too_many: &'static str,
+    /// Role names, in the order of `Role::ALL`.
+    pub audit_roles: [&'static str; 3],
+    /// Every audit action the server writes, with its name, in the order the
+    /// action filter offers them.
+    pub audit_actions: [(&'static str, &'static str); 34],
+    /// Every kind of audit target, with its name.
+    pub audit_targets: [(&'static str, &'static str); 15],
+    /// Every refusal code an audit row may carry, with what it means.
+    pub audit_codes: [(&'static str, &'static str); 38],
     pub csv_problems: [(&'static str, &'static str); 26],
     pub reasons: [(&'static str, &'static str); 6],
     pub kinds: [(&'static str, &'static str); 13],
@@ -421,6 +455,21 @@ impl Text {
             .iter()
             .find(|(known, _)| *known == code)
             .map_or(code, |(_, text)| text)
+    }
+
+    /// The name of an audit action; unknown actions show as themselves.
+    pub fn audit_action(&self, code: &str) -> String {
+        named(&self.audit_actions, code)
+    }
+
+    /// The name of a kind of audit target; unknown kinds show as themselves.
+    pub fn audit_target(&self, code: &str) -> String {
+        named(&self.audit_targets, code)
+    }
+
+    /// What a refusal code means; unknown codes show as themselves.
+    pub fn audit_code(&self, code: &str) -> String {
+        named(&self.audit_codes, code)
     }
 
     /// The name of a review flag.
@@ -507,6 +556,14 @@ impl Text {
     }
 }
 
+/// The name `pairs` give `code`, or the code itself.
+fn named(pairs: &[(&'static str, &'static str)], code: &str) -> String {
+    pairs
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map_or_else(|| code.to_owned(), |(_, name)| (*name).to_owned())
+}
+
 /// Every outcome, in the order of [`Text::outcome_names`].
 pub const OUTCOMES: [OutcomeCode; 7] = [
     OutcomeCode::PromiseToPay,
@@ -545,6 +602,28 @@ mod tests {
         assert!(!is_console_path("/console//evil"));
         assert!(!is_console_path("/consoled"));
         assert!(!is_console_path("/console/\\evil"));
+    }
+
+    #[test]
+    fn both_languages_name_every_audit_action_target_and_code_the_same_way() {
+        let (zh, en) = (Lang::Zh.text(), Lang::En.text());
+        fn codes(pairs: &[(&'static str, &'static str)]) -> Vec<&'static str> {
+            pairs.iter().map(|(c, _)| *c).collect()
+        }
+        assert_eq!(codes(&zh.audit_actions), codes(&en.audit_actions));
+        assert_eq!(codes(&zh.audit_targets), codes(&en.audit_targets));
+        assert_eq!(codes(&zh.audit_codes), codes(&en.audit_codes));
+        for pairs in [&en.audit_actions[..], &en.audit_targets, &en.audit_codes] {
+            let mut unique = codes(pairs);
+            unique.sort_unstable();
+            unique.dedup();
+            assert_eq!(unique.len(), pairs.len(), "a code named twice");
+        }
+        // Every code a refused push can carry is explained.
+        for code in doorstep_core::sync::protocol::RejectCode::ALL {
+            assert_ne!(en.audit_code(code.code()), code.code(), "{}", code.code());
+            assert_ne!(zh.audit_code(code.code()), code.code(), "{}", code.code());
+        }
     }
 
     #[test]

@@ -60,7 +60,8 @@
 //! [`StoreTx`] implementation, `rows` the mapping between rows and records;
 //! `batch` the operations on many rows at once that a push uses;
 //! `feed`, `console`, `sign_in`, `attachments`, `policies` and `quarantine`
-//! hold what each of those concerns needs of the database.
+//! hold what each of those concerns needs of the database, and `audit` the
+//! audit log's filtered reads.
 
 use std::time::Duration;
 
@@ -72,6 +73,7 @@ pub use pool::Timeouts;
 pub use schema::{SCHEMA_VERSION, migration_sql};
 
 mod attachments;
+mod audit;
 mod batch;
 mod console;
 mod feed;

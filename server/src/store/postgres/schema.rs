@@ -4,11 +4,11 @@
 
 use postgres::Client;
 
-use super::{attachments, console, db, feed, plans, policies, quarantine, sign_in, summaries};
+use super::{attachments, audit, console, db, feed, plans, policies, quarantine, sign_in, summaries};
 use crate::store::StoreError;
 
 /// The schema version this server writes.
-pub const SCHEMA_VERSION: i32 = 11;
+pub const SCHEMA_VERSION: i32 = 12;
 
 /// Key of the advisory lock held while the schema is created or migrated
 /// (`"doorstep"` in ASCII, plus one).
@@ -111,6 +111,8 @@ ALTER TABLE visits ADD COLUMN IF NOT EXISTS chain_checked_at timestamptz,
     feed::MIGRATION,
     // 11: the bank's decisions on cases, and repayments by account.
     plans::MIGRATION,
+    // 12: indexes the audit log is read through.
+    audit::MIGRATION,
 ];
 
 // One migration per version, checked when compiling.

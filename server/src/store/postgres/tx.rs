@@ -18,9 +18,10 @@ use uuid::Uuid;
 use super::rows::{col, opt_reject, seq_param, stored_entry, user_from};
 use super::{conflict, db, pool};
 use crate::store::{
-    AttachmentRef, AuditRecord, CaseRecord, ChainBreak, ChainCheck, ConsoleSessionRecord,
-    DeviceRecord, FeedItem, FeedReader, Lock, OpRecord, QuarantinedEntry, SignInAttempt,
-    StoreError, StoreTx, StoredEntry, TeamVisit, TokenRecord, UserRecord, VisitRecord,
+    AttachmentRef, AuditQuery, AuditRecord, AuditRow, CaseRecord, ChainBreak, ChainCheck,
+    ConsoleSessionRecord, DeviceRecord, FeedItem, FeedReader, Lock, OpRecord, QuarantinedEntry,
+    SignInAttempt, StoreError, StoreTx, StoredEntry, TeamVisit, TokenRecord, UserRecord,
+    VisitRecord,
 };
 
 /// Runs `f` in one transaction on `conn` (read only, or writable) and commits
@@ -131,6 +132,16 @@ impl PgTx<'_> {
     ) -> Result<Option<Row>, postgres::Error> {
         let statement = self.prepared(sql)?;
         self.tx.borrow_mut().query_opt(&statement, params)
+    }
+
+    /// Runs a query whose text is built at run time (the shape of a filter):
+    /// prepared for this call only, not kept on the connection.
+    pub(super) fn query_built(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<Row>, postgres::Error> {
+        self.tx.borrow_mut().query(sql, params)
     }
 }
 
@@ -568,6 +579,19 @@ impl StoreTx for PgTx<'_> {
 
     fn audit_of(&self, target_kind: &str, target_id: &str) -> Result<Vec<AuditRecord>, StoreError> {
         self.audit_about(target_kind, target_id)
+    }
+
+    fn audit_rows(
+        &self,
+        query: &AuditQuery,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<AuditRow>, StoreError> {
+        self.audit_select(query, offset, limit)
+    }
+
+    fn audit_count(&self, query: &AuditQuery) -> Result<u64, StoreError> {
+        self.audit_total(query)
     }
 
     fn record_attachment(&self, reference: &AttachmentRef) -> Result<(), StoreError> {

@@ -39,8 +39,8 @@
 //! migrations), `rows` (mapping rows to records), `pool` (opening
 //! connections, the readers' pool), `tx` (the [`StoreTx`] of one
 //! transaction), and one file for each group of row-level operations (the
-//! feed and audit log, the console, sign-in attempts, attachments, policies,
-//! the quarantine, visit summaries).
+//! feed and audit log, the audit log's filtered reads, the console, sign-in
+//! attempts, attachments, policies, the quarantine, visit summaries).
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
@@ -52,6 +52,7 @@ use rows::db;
 use tx::SqliteTx;
 
 mod attachments;
+mod audit;
 mod console;
 mod feed;
 mod plans;

@@ -3,12 +3,12 @@
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::rows::db;
-use super::{attachments, console, feed, plans, policies, quarantine, sign_in, summaries};
+use super::{attachments, audit, console, feed, plans, policies, quarantine, sign_in, summaries};
 use crate::store::StoreError;
 
 /// Schema version kept in `PRAGMA user_version`; the PostgreSQL backend's
 /// schema has the same version (see migration 8).
-pub const SCHEMA_VERSION: i64 = 11;
+pub const SCHEMA_VERSION: i64 = 12;
 
 /// Migrations after [`SCHEMA`] (version 1), in order: migration `i` brings the
 /// schema to version `i + 2`.
@@ -41,6 +41,8 @@ const MIGRATIONS: &[&str] = &[
     feed::MIGRATION,
     // 11: the bank's decisions on cases, and repayments by account.
     plans::MIGRATION,
+    // 12: indexes the audit log is read through.
+    audit::MIGRATION,
 ];
 
 // One migration per version after the first, checked when compiling.

@@ -15,9 +15,10 @@ use super::rows::{
     UserRow, conflict, db, opt_reject, opt_uuid, stored_entry, time_col, user_from, uuid_col,
 };
 use crate::store::{
-    AttachmentRef, AuditRecord, CaseRecord, ChainBreak, ChainCheck, ConsoleSessionRecord,
-    DeviceRecord, FeedItem, FeedReader, Lock, QuarantinedEntry, SignInAttempt, StoreError, StoreTx,
-    StoredEntry, TeamVisit, TokenRecord, UserRecord, VisitRecord,
+    AttachmentRef, AuditQuery, AuditRecord, AuditRow, CaseRecord, ChainBreak, ChainCheck,
+    ConsoleSessionRecord, DeviceRecord, FeedItem, FeedReader, Lock, QuarantinedEntry,
+    SignInAttempt, StoreError, StoreTx, StoredEntry, TeamVisit, TokenRecord, UserRecord,
+    VisitRecord,
 };
 
 /// One transaction of the SQLite store, on whichever connection runs it.
@@ -481,6 +482,19 @@ impl StoreTx for SqliteTx<'_> {
 
     fn audit_of(&self, target_kind: &str, target_id: &str) -> Result<Vec<AuditRecord>, StoreError> {
         self.audit_about(target_kind, target_id)
+    }
+
+    fn audit_rows(
+        &self,
+        query: &AuditQuery,
+        offset: u64,
+        limit: u32,
+    ) -> Result<Vec<AuditRow>, StoreError> {
+        self.audit_select(query, offset, limit)
+    }
+
+    fn audit_count(&self, query: &AuditQuery) -> Result<u64, StoreError> {
+        self.audit_total(query)
     }
 
     fn record_attachment(&self, reference: &AttachmentRef) -> Result<(), StoreError> {
