@@ -22,8 +22,8 @@
 //! filter codes only, never personal data.
 
 pub mod attachments;
-pub mod case_page;
 pub mod audit;
+pub mod case_page;
 pub mod cases;
 pub mod dashboard;
 pub mod decision;

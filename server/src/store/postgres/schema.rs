@@ -4,7 +4,9 @@
 
 use postgres::Client;
 
-use super::{attachments, audit, console, db, feed, plans, policies, quarantine, sign_in, summaries};
+use super::{
+    attachments, audit, console, db, feed, plans, policies, quarantine, sign_in, summaries,
+};
 use crate::store::StoreError;
 
 /// The schema version this server writes.
