@@ -187,6 +187,7 @@ pub struct Case {
     pub due_date: IsoDate,
     pub status: CaseStatus,
     pub utc_offset_minutes: i32,
+    pub revisit_after: Option<Uuid>,
 }
 
 /// What the case list shows: filters and a page. `limit` is 1 to 200.

@@ -219,6 +219,7 @@ fn fix(at: chrono::DateTime<Utc>, north_degrees: f64) -> GpsFix {
 
 fn demo_case(agent: Uuid) -> Case {
     Case {
+        revisit_after: None,
         id: Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_ca5e),
         external_ref: "CC-2026-004711".into(),
         customer: Customer {

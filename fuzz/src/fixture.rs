@@ -89,6 +89,7 @@ pub fn case() -> Case {
         due_date: NaiveDate::from_ymd_opt(2026, 3, 20).unwrap_or_default(),
         status: CaseStatus::New,
         utc_offset_minutes: 480,
+        revisit_after: None,
     }
 }
 

@@ -176,6 +176,7 @@ mod tests {
     fn case(primary: UserId, partner: Option<UserId>, supervisor: UserId) -> CaseRecord {
         CaseRecord {
             case: Case {
+                revisit_after: None,
                 id: Uuid::now_v7(),
                 external_ref: "CC-1".into(),
                 customer: Customer {

@@ -398,6 +398,7 @@ impl Row<'_> {
             _ => Vec::new(),
         };
         let case = Case {
+            revisit_after: None,
             id: id?,
             external_ref: external_ref?,
             customer: Customer {

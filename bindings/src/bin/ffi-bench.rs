@@ -189,6 +189,7 @@ fn home() -> GeoPoint {
 
 fn case(agent: Uuid, i: u32) -> Case {
     Case {
+        revisit_after: None,
         id: Uuid::now_v7(),
         external_ref: format!("CC-2026-{i:06}"),
         customer: Customer {

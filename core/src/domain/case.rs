@@ -4,6 +4,8 @@
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use super::VisitId;
+
 use super::{CaseId, UserId};
 use crate::money::Money;
 use crate::policy::GeoPoint;
@@ -36,6 +38,12 @@ pub struct Case {
     pub status: CaseStatus,
     /// The case's local time zone as an offset from UTC in minutes (China: +480).
     pub utc_offset_minutes: i32,
+    /// The visit after which the bank asked for another visit (a decision to
+    /// visit again): while that visit is still the latest, the case is new,
+    /// to be visited, whatever that visit's state. Absent otherwise, and from
+    /// servers before it existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revisit_after: Option<super::VisitId>,
 }
 
 /// The customer of a case. The national id is only ever held masked.
@@ -127,6 +135,21 @@ impl CaseStatus {
             CaseStatus::Returned => "returned",
             CaseStatus::Completed => "completed",
             CaseStatus::Closed => "closed",
+        }
+    }
+
+    /// The status of a case that has `self` and whose latest visit not
+    /// cancelled is in `latest`: a case the bank closed stays closed;
+    /// otherwise the latest visit says where the case is (a case the bank
+    /// asked to visit again is new: [`Case::status_after`]).
+    pub fn after_visit(self, latest: crate::domain::VisitState) -> CaseStatus {
+        use crate::domain::VisitState as V;
+        match (self, latest) {
+            (CaseStatus::Closed, _) => CaseStatus::Closed,
+            (_, V::Submitted) => CaseStatus::Submitted,
+            (_, V::Returned) => CaseStatus::Returned,
+            (_, V::Approved) => CaseStatus::Completed,
+            _ => CaseStatus::InProgress,
         }
     }
 
@@ -225,6 +248,18 @@ impl Case {
     /// The overdue bucket, derived from the days past due.
     pub fn bucket(&self) -> OverdueBucket {
         OverdueBucket::from_days_past_due(self.days_past_due)
+    }
+
+    /// The case's status given its latest visit not cancelled (its id and
+    /// state): new while the bank's request to visit again follows that
+    /// visit ([`Case::revisit_after`]), closed once the bank closed it, and
+    /// otherwise where that visit is ([`CaseStatus::after_visit`]).
+    pub fn status_after(&self, latest: VisitId, state: crate::domain::VisitState) -> CaseStatus {
+        if self.status != CaseStatus::Closed && self.revisit_after == Some(latest) {
+            CaseStatus::New
+        } else {
+            self.status.after_visit(state)
+        }
     }
 
     /// The day `at` falls on in the case's time zone.
@@ -340,6 +375,7 @@ pub(crate) mod tests {
     /// A realistic case for tests.
     pub(crate) fn sample_case() -> Case {
         Case {
+            revisit_after: None,
             id: Uuid::now_v7(),
             external_ref: "CC-2026-000123".into(),
             customer: Customer {

@@ -75,15 +75,17 @@ impl PlanDecision {
 
     /// The case as the agents' phones should see it after this decision, if
     /// the decision changes it: another visit puts the case back on the
-    /// agent's list, due that day; legal escalation and closing end the field
-    /// work; a deferral moves the case's due date to the day it ends. A plan
-    /// or a promise leaves the case as it is.
-    pub fn applied_to(&self, case: &Case) -> Option<Case> {
+    /// agent's list, due that day (new while `latest`, the case's latest visit
+    /// not cancelled, is still its latest: [`Case::status_after`]); legal
+    /// escalation and closing end the field work; a deferral moves the case's
+    /// due date to the day it ends. A plan or a promise leaves the case as it is.
+    pub fn applied_to(&self, case: &Case, latest: Option<VisitId>) -> Option<Case> {
         let mut changed = case.clone();
         match self {
             PlanDecision::ScheduleVisit { on } => {
                 changed.status = CaseStatus::New;
                 changed.due_date = *on;
+                changed.revisit_after = latest;
             }
             PlanDecision::EscalateToLegal | PlanDecision::CloseNotContactable => {
                 changed.status = CaseStatus::Closed;

@@ -107,7 +107,7 @@ fn each_decision_is_checked_by_its_own_rules() {
 fn a_decision_changes_the_case_the_phones_see_only_where_it_should() {
     let on = today() + chrono::Duration::days(7);
     let again = PlanDecision::ScheduleVisit { on }
-        .applied_to(&case())
+        .applied_to(&case(), None)
         .unwrap();
     assert_eq!((again.status, again.due_date), (CaseStatus::New, on));
     for ending in [
@@ -115,12 +115,12 @@ fn a_decision_changes_the_case_the_phones_see_only_where_it_should() {
         PlanDecision::CloseNotContactable,
     ] {
         assert_eq!(
-            ending.applied_to(&case()).unwrap().status,
+            ending.applied_to(&case(), None).unwrap().status,
             CaseStatus::Closed
         );
     }
     let deferred = PlanDecision::HardshipDeferral { until: on }
-        .applied_to(&case())
+        .applied_to(&case(), None)
         .unwrap();
     assert_eq!(
         (deferred.status, deferred.due_date),
@@ -132,7 +132,7 @@ fn a_decision_changes_the_case_the_phones_see_only_where_it_should() {
             due_on: on,
         },
     };
-    assert_eq!(promise.applied_to(&case()), None);
+    assert_eq!(promise.applied_to(&case(), None), None);
     for code in PlanDecision::CODES {
         assert!(!code.is_empty());
     }

@@ -274,14 +274,14 @@ pub(crate) fn history(conn: &Connection, visit_id: VisitId) -> Result<VisitHisto
     })
 }
 
-/// Sets the case's status from its latest visit; a case the bank closed stays closed.
+/// Sets the case's status from its latest visit ([`CaseStatus::after_visit`]).
 pub(crate) fn refresh_case_status(tx: &Transaction<'_>, case_id: CaseId) -> Result<()> {
     let case = cases::get(tx, case_id)?;
     if case.status == CaseStatus::Closed {
         return Ok(());
     }
     let visits = visits::of_case(tx, case_id)?;
-    let Some((_, latest)) = visits
+    let Some((latest_id, latest)) = visits
         .iter()
         .rev()
         .find(|(_, s)| *s != VisitState::Cancelled)
@@ -291,12 +291,7 @@ pub(crate) fn refresh_case_status(tx: &Transaction<'_>, case_id: CaseId) -> Resu
         }
         return Ok(());
     };
-    let status = match latest {
-        VisitState::Submitted => CaseStatus::Submitted,
-        VisitState::Returned => CaseStatus::Returned,
-        VisitState::Approved => CaseStatus::Completed,
-        _ => CaseStatus::InProgress,
-    };
+    let status = case.status_after(*latest_id, *latest);
     if status != case.status {
         cases::set_status(tx, case_id, status)?;
     }

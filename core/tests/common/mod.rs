@@ -89,6 +89,7 @@ impl Field {
 pub fn sample_case(agent: Uuid, i: usize) -> Case {
     const SURNAMES: [&str; 6] = ["王", "李", "张", "刘", "陈", "杨"];
     Case {
+        revisit_after: None,
         id: Uuid::now_v7(),
         external_ref: format!("CC-2026-{i:06}"),
         customer: Customer {

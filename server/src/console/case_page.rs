@@ -50,6 +50,9 @@ pub struct CaseFile {
     pub names: HashMap<UserId, String>,
     /// Whether the reader may record decisions and feedback.
     pub may_decide: bool,
+    /// Where the case is, from its latest visit as the phones see it
+    /// ([`Case::status_after`]).
+    pub status: doorstep_core::domain::CaseStatus,
 }
 
 /// The actions that set a case's assignment, as the audit log names them.
@@ -106,7 +109,12 @@ pub fn read_case(
                 slot.insert(user.username);
             }
         }
+        let status = match plans::latest_visit(tx, case_id)? {
+            Some((id, state)) => record.case.status_after(id, state),
+            None => record.case.status,
+        };
         Ok::<_, ServiceError>(Ok(CaseFile {
+            status,
             may_decide: access.may_review(&record),
             case: record.case,
             visits,

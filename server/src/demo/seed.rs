@@ -143,6 +143,7 @@ fn case(n: usize, agent: UserId, day_start: DateTime<Utc>) -> Case {
     let amount = 380_000 + (n as i64 * 731_900) % 4_500_000;
     let days = 31 + (n as u32 * 13) % 120;
     Case {
+        revisit_after: None,
         id: Uuid::now_v7(),
         external_ref: format!("CC-2026-{:06}", 4711 + n * 17),
         customer: Customer {

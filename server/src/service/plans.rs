@@ -74,6 +74,23 @@ fn refused(
     }
 }
 
+/// The case's latest visit not cancelled, with its state.
+pub fn latest_visit(
+    tx: &dyn StoreTx,
+    case_id: CaseId,
+) -> Result<Option<(VisitId, doorstep_core::domain::VisitState)>, ServiceError> {
+    let mut latest = None;
+    for record in tx.case_visits(case_id)? {
+        if let Some(history) = super::summaries::fold(tx, record.id)?
+            && history.visit.state != doorstep_core::domain::VisitState::Cancelled
+            && latest.is_none_or(|(id, _)| record.id > id)
+        {
+            latest = Some((record.id, history.visit.state));
+        }
+    }
+    Ok(latest)
+}
+
 /// Records the decision of `request` on its case by `supervisor`, applies it
 /// to the case, and returns it. Only a supervisor of the case's team decides;
 /// anything the core refuses is `422 invalid_decision`, and every refusal is
@@ -127,7 +144,8 @@ pub fn decide(
             .check(&record.case, today)
             .map_err(ServiceError::InvalidDecision)?;
         tx.insert_case_decision(&decision)?;
-        if let Some(changed) = decision.decision.applied_to(&record.case) {
+        let latest = latest_visit(tx, request.case_id)?.map(|(id, _)| id);
+        if let Some(changed) = decision.decision.applied_to(&record.case, latest) {
             crate::admin::put_case(tx, changed, record.supervisor, now)?;
         }
         audit(tx, supervisor, now, ACTION, target, None)?;

@@ -55,6 +55,7 @@ pub struct World {
 
 pub fn sample_case(primary: Uuid, partner: Option<Uuid>) -> Case {
     Case {
+        revisit_after: None,
         id: Uuid::now_v7(),
         external_ref: "CC-2026-000123".into(),
         customer: Customer {

@@ -142,6 +142,9 @@ fn run(options: &Options) -> Result<serde_json::Value, String> {
         "reviews": report.visit.reviews.iter().map(|r| &r.decision).collect::<Vec<_>>(),
         "notes": report.notes.iter().map(|n| &n.text).collect::<Vec<_>>(),
         "photos": report.attachments.len(),
+        "feedback": report.visit.feedback.iter().map(|f| &f.summary).collect::<Vec<_>>(),
+        "case_status": report.case.status,
+        "case_due_date": report.case.due_date,
         "sync": {
             "applied": synced.applied,
             "rejected": synced.rejected,

@@ -2074,10 +2074,11 @@ public struct Case: Equatable, Hashable {
     public var dueDate: IsoDate
     public var status: CaseStatus
     public var utcOffsetMinutes: Int32
+    public var revisitAfter: Uuid?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
-    public init(id: Uuid, externalRef: String, customer: Customer, product: String, overdueAmount: Money, daysPastDue: UInt32, assigned: AssignedAgents, priority: UInt8, dueDate: IsoDate, status: CaseStatus, utcOffsetMinutes: Int32) {
+    public init(id: Uuid, externalRef: String, customer: Customer, product: String, overdueAmount: Money, daysPastDue: UInt32, assigned: AssignedAgents, priority: UInt8, dueDate: IsoDate, status: CaseStatus, utcOffsetMinutes: Int32, revisitAfter: Uuid?) {
         self.id = id
         self.externalRef = externalRef
         self.customer = customer
@@ -2089,6 +2090,7 @@ public struct Case: Equatable, Hashable {
         self.dueDate = dueDate
         self.status = status
         self.utcOffsetMinutes = utcOffsetMinutes
+        self.revisitAfter = revisitAfter
     }
 
     
@@ -2117,7 +2119,8 @@ public struct FfiConverterTypeCase: FfiConverterRustBuffer {
                 priority: FfiConverterUInt8.read(from: &buf), 
                 dueDate: FfiConverterTypeIsoDate.read(from: &buf), 
                 status: FfiConverterTypeCaseStatus.read(from: &buf), 
-                utcOffsetMinutes: FfiConverterInt32.read(from: &buf)
+                utcOffsetMinutes: FfiConverterInt32.read(from: &buf), 
+                revisitAfter: FfiConverterOptionTypeUuid.read(from: &buf)
         )
     }
 
@@ -2133,6 +2136,7 @@ public struct FfiConverterTypeCase: FfiConverterRustBuffer {
         FfiConverterTypeIsoDate.write(value.dueDate, into: &buf)
         FfiConverterTypeCaseStatus.write(value.status, into: &buf)
         FfiConverterInt32.write(value.utcOffsetMinutes, into: &buf)
+        FfiConverterOptionTypeUuid.write(value.revisitAfter, into: &buf)
     }
 }
 

@@ -3466,6 +3466,8 @@ data class Case (
     var `status`: CaseStatus
     , 
     var `utcOffsetMinutes`: kotlin.Int
+    , 
+    var `revisitAfter`: Uuid?
     
 ){
     
@@ -3493,6 +3495,7 @@ public object FfiConverterTypeCase: FfiConverterRustBuffer<Case> {
             FfiConverterTypeIsoDate.read(buf),
             FfiConverterTypeCaseStatus.read(buf),
             FfiConverterInt.read(buf),
+            FfiConverterOptionalTypeUuid.read(buf),
         )
     }
 
@@ -3507,7 +3510,8 @@ public object FfiConverterTypeCase: FfiConverterRustBuffer<Case> {
             FfiConverterUByte.allocationSize(value.`priority`) +
             FfiConverterTypeIsoDate.allocationSize(value.`dueDate`) +
             FfiConverterTypeCaseStatus.allocationSize(value.`status`) +
-            FfiConverterInt.allocationSize(value.`utcOffsetMinutes`)
+            FfiConverterInt.allocationSize(value.`utcOffsetMinutes`) +
+            FfiConverterOptionalTypeUuid.allocationSize(value.`revisitAfter`)
     )
 
     override fun write(value: Case, buf: ByteBuffer) {
@@ -3522,6 +3526,7 @@ public object FfiConverterTypeCase: FfiConverterRustBuffer<Case> {
             FfiConverterTypeIsoDate.write(value.`dueDate`, buf)
             FfiConverterTypeCaseStatus.write(value.`status`, buf)
             FfiConverterInt.write(value.`utcOffsetMinutes`, buf)
+            FfiConverterOptionalTypeUuid.write(value.`revisitAfter`, buf)
     }
 }
 
