@@ -6,6 +6,7 @@
 //!   HttpOnly, SameSite=Strict cookie; a CSRF token on every state-changing form.
 //! * [`queue`]: the review queue of the supervisor's team, with filters.
 //! * [`report`]: one visit's report, with a server-drawn [`map`].
+//! * [`print`]: the same visit as a printable record (A4, no forms).
 //! * [`decision`]: approve or return, through the same service as the API.
 //! * [`attachments`]: photos, authorized per team.
 //! * [`dashboard`]: the team's figures per day and per agent, with SVG charts.
@@ -24,6 +25,7 @@ pub mod export;
 pub mod format;
 pub mod i18n;
 pub mod map;
+pub mod print;
 pub mod queue;
 pub mod report;
 pub mod sign_in;
@@ -107,6 +109,8 @@ pub fn router(app: &AppState, config: ConsoleConfig) -> Router<AppState> {
         .route("/console/queue", get(queue::page))
         .route("/console/dashboard", get(dashboard::page))
         .route("/console/visits/{visit_id}", get(report::page))
+        .route("/console/visits/{visit_id}/print", get(print::page))
+        .route("/console/print.css", get(print::stylesheet))
         .route(
             "/console/visits/{visit_id}/approve",
             post(decision::approve),
