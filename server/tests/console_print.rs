@@ -164,8 +164,9 @@ async fn the_print_view_is_the_whole_record_without_navigation_or_forms(w: Arc<W
     assert_paper_only(&zh);
     assert_eq!(done(&c.w, PRINT_ACTION).await.len(), 2);
 
-    // Its stylesheet: A4, nothing split, the footer on every page.
-    let css = get(&c.w, "/console/print.css", &cookies).await;
+    // Its stylesheet (public, as style.css is): A4, nothing split, the footer
+    // on every page.
+    let css = get(&c.w, "/console/print.css", "").await;
     assert_eq!(css.status, StatusCode::OK);
     assert!(css.header("content-type").starts_with("text/css"));
     for rule in [
