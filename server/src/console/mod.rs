@@ -9,6 +9,7 @@
 //! * [`visits`]: every visit of the team in any state, searched, filtered,
 //!   sorted and paged ([`visit_search`]).
 //! * [`report`]: one visit's report, with a server-drawn [`map`].
+//! * [`print`]: the same visit as a printable record (A4, no forms).
 //! * [`decision`]: approve or return, through the same service as the API.
 //! * [`attachments`]: photos, authorized per team.
 //! * [`dashboard`]: the team's figures per day and per agent, with SVG charts.
@@ -31,6 +32,7 @@ pub mod export;
 pub mod format;
 pub mod i18n;
 pub mod map;
+pub mod print;
 pub mod queue;
 pub mod report;
 pub mod sign_in;
@@ -117,6 +119,8 @@ pub fn router(app: &AppState, config: ConsoleConfig) -> Router<AppState> {
         .route("/console/dashboard", get(dashboard::page))
         .route("/console/visits", get(visits::list).post(visits::search))
         .route("/console/visits/{visit_id}", get(report::page))
+        .route("/console/visits/{visit_id}/print", get(print::page))
+        .route("/console/print.css", get(print::stylesheet))
         .route(
             "/console/visits/{visit_id}/approve",
             post(decision::approve),

@@ -145,13 +145,24 @@ pub fn audit_view(
 }
 
 /// Loads the report of a visit `access` may read and writes the view to the
-/// audit log; `None` if there is no such visit or it is another team's (that
-/// refusal is audited too).
+/// audit log (as `console_view_visit`); `None` if there is no such visit or
+/// it is another team's (that refusal is audited too).
 pub fn view(
     store: &dyn Store,
     access: Access,
     visit_id: VisitId,
     now: DateTime<Utc>,
+) -> Result<Option<TeamVisit>, ServiceError> {
+    view_as(store, access, visit_id, now, "console_view_visit")
+}
+
+/// [`view`], audited as `action` (the print view has its own).
+pub fn view_as(
+    store: &dyn Store,
+    access: Access,
+    visit_id: VisitId,
+    now: DateTime<Utc>,
+    action: &str,
 ) -> Result<Option<TeamVisit>, ServiceError> {
     let loaded = store::read(store, |tx| {
         let (history, stored, case) = match readable_visit(tx, &access, visit_id)? {
@@ -193,18 +204,11 @@ pub fn view(
     })?;
     match loaded {
         Found::Readable(visit) => {
-            audit_view(store, &access, "console_view_visit", visit_id, None, now)?;
+            audit_view(store, &access, action, visit_id, None, now)?;
             Ok(Some(visit))
         }
         Found::Refused(refused) => {
-            audit_view(
-                store,
-                &access,
-                "console_view_visit",
-                visit_id,
-                Some(refused.code()),
-                now,
-            )?;
+            audit_view(store, &access, action, visit_id, Some(refused.code()), now)?;
             Ok(None)
         }
         Found::Missing => Ok(None),
@@ -394,7 +398,12 @@ fn check_line(t: &Text, title: &'static str, check: Option<&SiteCheck>) -> Check
     }
 }
 
-fn build(signed: &Signed, loaded: &TeamVisit, flash: Option<&'static str>) -> ReportPage {
+/// The report page's content for `signed` (the print view shows it too).
+pub(super) fn build(
+    signed: &Signed,
+    loaded: &TeamVisit,
+    flash: Option<&'static str>,
+) -> ReportPage {
     let lang = signed.lang;
     let t = lang.text();
     let report = &loaded.report;
