@@ -14,6 +14,8 @@
 //! * [`dashboard`]: the team's figures per day and per agent, with SVG charts.
 //! * [`cases`]: the team's cases, assignment and CSV import; [`export`]: the
 //!   visit outcomes as CSV.
+//! * [`repayments`]: the repayment CSV import, which decides whether the
+//!   promises to pay shown on reports and the dashboard were kept.
 //!
 //! Every rule (flags, the state machine, the log verification) comes from core
 //! or [`crate::service`]; this module only gathers and shows. URLs carry ids and
@@ -28,6 +30,7 @@ pub mod format;
 pub mod i18n;
 pub mod map;
 pub mod queue;
+pub mod repayments;
 pub mod report;
 pub mod sign_in;
 pub mod visit_search;
@@ -132,6 +135,10 @@ pub fn router(app: &AppState, config: ConsoleConfig) -> Router<AppState> {
         )
         .route("/console/cases/export.csv", get(export::visits_csv))
         .route("/console/cases/{case_id}/assign", post(cases::assign))
+        .route(
+            "/console/repayments/import",
+            get(repayments::import_page).post(repayments::import),
+        )
         .route("/console/{*rest}", get(not_found))
         .with_state(state)
 }

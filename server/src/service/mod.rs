@@ -7,8 +7,10 @@ pub mod chain;
 pub mod chain_check;
 pub mod devices;
 pub mod policy;
+pub mod promises;
 pub mod pull;
 pub mod push;
+pub mod repayments;
 pub mod review;
 pub mod summaries;
 
