@@ -413,14 +413,16 @@ pub fn deactivate_device(
     })
 }
 
-/// Why a CSV case import stored nothing.
+/// Why a CSV import (of cases, or of repayments through
+/// [`crate::service::repayments`]) stored nothing.
 #[derive(Debug, thiserror::Error)]
 pub enum CsvImportError {
     /// The file has problems, listed line by line.
     #[error("the file has problems; nothing was imported:\n{0}")]
     Problems(crate::case_csv::Problems),
     /// The import was refused (another team's case or agent, an agent who
-    /// is not one), or the store refused or failed.
+    /// is not one, an importer who may not import), or the store refused or
+    /// failed.
     #[error(transparent)]
     Store(#[from] ServiceError),
 }

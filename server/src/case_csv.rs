@@ -23,7 +23,7 @@ use doorstep_core::policy::GeoPoint;
 use doorstep_core::sync::protocol::Role;
 use uuid::Uuid;
 
-mod lines;
+pub(crate) mod lines;
 
 /// The columns of a case CSV file, and whether each must be present in the
 /// header.

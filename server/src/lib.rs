@@ -24,6 +24,7 @@ pub mod login_limit;
 pub mod metrics;
 pub mod password_gate;
 pub mod protocol_version;
+pub mod repayment_csv;
 pub mod service;
 pub mod sign_in_guard;
 pub mod store;

@@ -13,10 +13,11 @@ use doorstep_core::checklist::ChecklistTemplate;
 use doorstep_core::domain::Case;
 use doorstep_core::sync::protocol::Role;
 use doorstep_server::blobs::{self, BlobStore, FsBlobStore, S3BlobStore, S3Config};
+use doorstep_server::service::repayments;
 use doorstep_server::store::Store;
 use doorstep_server::store::postgres::PostgresStore;
 use doorstep_server::store::sqlite::SqliteStore;
-use doorstep_server::{AppState, admin, app_with_console, demo};
+use doorstep_server::{AppState, admin, app_with_console, demo, repayment_csv};
 use uuid::Uuid;
 
 #[derive(Parser)]
@@ -122,6 +123,15 @@ enum Command {
         #[arg(long, value_enum)]
         format: Option<CaseFormat>,
     },
+    /// Imports the repayments the bank received, from a CSV file (columns
+    /// in docs/REPAYMENTS_CSV.md: account_ref, paid_on, amount, currency),
+    /// for the accounts of any case on the server. The whole file is checked
+    /// first; a file with any problem imports nothing. Prints the count.
+    /// Audited.
+    ImportRepayments {
+        #[arg(long)]
+        file: PathBuf,
+    },
     /// Publishes a checklist template from its JSON.
     PublishTemplate {
         #[arg(long)]
@@ -176,6 +186,20 @@ enum Command {
 
 fn read_file(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// A file's first `limit + 1` bytes at most: enough to tell it is too large
+/// without reading all of it.
+fn read_bounded(path: &Path, limit: usize) -> Result<Vec<u8>, String> {
+    use std::io::Read;
+    let cannot = |e: std::io::Error| format!("cannot read {}: {e}", path.display());
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(cannot)?
+        .take(u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    Ok(bytes)
 }
 
 fn run(cli: Cli) -> Result<(), String> {
@@ -288,6 +312,21 @@ fn run(cli: Cli) -> Result<(), String> {
             for id in admin::import_cases(store_ref, &cases, now).map_err(|e| e.report())? {
                 println!("case {id}");
             }
+            Ok(())
+        }
+        Command::ImportRepayments { file } => {
+            let bytes = read_bounded(&file, repayment_csv::MAX_BYTES)?;
+            let count = repayments::import_repayments_csv(
+                store_ref,
+                repayments::Importer::CommandLine,
+                &bytes,
+                now,
+            )
+            .map_err(|e| match e {
+                admin::CsvImportError::Store(e) => e.report(),
+                problems => problems.to_string(),
+            })?;
+            println!("{count} repayments imported");
             Ok(())
         }
         Command::PublishTemplate { file } => {

@@ -832,6 +832,40 @@ fn check_case_decisions_and_repayments(store: &dyn Store) {
     );
 }
 
+fn check_cases_of_accounts(store: &dyn Store) {
+    let record = |account: &str, supervisor: Option<Uuid>| CaseRecord {
+        case: doorstep_core::domain::Case {
+            external_ref: account.into(),
+            ..sample_case(Uuid::now_v7(), None)
+        },
+        supervisor,
+    };
+    let (team_a, team_b) = (Some(Uuid::now_v7()), Some(Uuid::now_v7()));
+    let tricky = "CC-\"引号\"-3 ' \\";
+    let cases = [
+        record("CC-1", team_a),
+        record("CC-2", team_b),
+        record("CC-1", None),
+        record(tricky, team_b),
+        record("cc-1", team_a),
+    ];
+    store::write(store, |tx| cases.iter().try_for_each(|c| tx.upsert_case(c))).unwrap();
+    let found = store::read(store, |tx| {
+        tx.cases_of_accounts(&["CC-1".to_owned(), tricky.to_owned(), "CC-9".to_owned()])
+    })
+    .unwrap();
+    // Exactly those accounts (case and all), with their teams, by case id.
+    assert_eq!(
+        found,
+        [cases[0].clone(), cases[2].clone(), cases[3].clone()]
+    );
+    assert!(
+        store::read(store, |tx| tx.cases_of_accounts(&[]))
+            .unwrap()
+            .is_empty()
+    );
+}
+
 /// Makes a `on_sqlite::<check>` and an `on_postgres::<check>` test of each
 /// check, each on a fresh store, so a failure names the check and the backend.
 macro_rules! conformance {
@@ -873,6 +907,7 @@ conformance!(
     check_quarantine,
     check_sign_in_attempts,
     check_case_decisions_and_repayments,
+    check_cases_of_accounts,
 );
 
 /// A store written, turned back into a version 1 store by `downgrade`, and

@@ -9,7 +9,7 @@
 
 /// Counts lines up to byte offsets given in increasing order, in one pass
 /// over the file however many rows it has.
-pub(super) struct LineCounter<'a> {
+pub(crate) struct LineCounter<'a> {
     bytes: &'a [u8],
     /// Bytes counted so far.
     at: usize,
@@ -21,7 +21,7 @@ pub(super) struct LineCounter<'a> {
 
 impl<'a> LineCounter<'a> {
     /// A counter over the file's bytes (after any byte order mark).
-    pub(super) fn new(bytes: &'a [u8]) -> Self {
+    pub(crate) fn new(bytes: &'a [u8]) -> Self {
         LineCounter {
             bytes,
             at: 0,
@@ -33,7 +33,7 @@ impl<'a> LineCounter<'a> {
     /// The line a row starts on, given the byte offset `csv` reports for it,
     /// which may lie before the line endings (and blank lines) that precede
     /// the row's first byte.
-    pub(super) fn row_line(&mut self, offset: u64) -> u64 {
+    pub(crate) fn row_line(&mut self, offset: u64) -> u64 {
         let mut start = usize::try_from(offset)
             .unwrap_or(usize::MAX)
             .min(self.bytes.len());

@@ -30,6 +30,7 @@ use super::{Chrome, ConsoleState, Signed, app_failure, blocking, failure, render
 use crate::access::Access;
 use crate::error::ServiceError;
 use crate::service::plans::{self, DecisionRequest};
+use crate::service::promises;
 use crate::service::summaries::fold;
 use crate::store::{self, AuditRecord, Store};
 
@@ -215,15 +216,6 @@ pub struct CasePage {
     pub currency: String,
 }
 
-fn keeping_word(t: &Text, keeping: PromiseKeeping) -> &'static str {
-    match keeping {
-        PromiseKeeping::Pending => t.promise_pending,
-        PromiseKeeping::Kept => t.promise_kept,
-        PromiseKeeping::PartlyKept => t.promise_partly_kept,
-        PromiseKeeping::Broken => t.promise_broken,
-    }
-}
-
 /// What a decision says, in the page's words.
 pub fn decision_text(t: &Text, decision: &PlanDecision) -> String {
     let name = t.decision_name(decision.code());
@@ -340,7 +332,7 @@ fn build(
             made_on: made,
             amount: money(&promise.amount),
             due_on: promise.due_on.to_string(),
-            keeping: keeping_word(t, keeping),
+            keeping: t.keeping(keeping),
             code: keeping.code(),
         }
     };
@@ -377,10 +369,11 @@ fn build(
                         visit.submissions
                     ),
                 ));
-                if let Some(promise) = visit.outcome.as_ref().and_then(|o| o.promise.as_ref()) {
-                    let made_on = case.local_day(at);
-                    promises.push(promise_line(made_on.to_string(), promise, made_on));
-                }
+            }
+            if let (Some(promise), Some(made_on)) =
+                (promises::promise_of(visit), promises::made_on(visit, case))
+            {
+                promises.push(promise_line(made_on.to_string(), promise, made_on));
             }
             for review in &visit.reviews {
                 let what = match review.decision {

@@ -361,17 +361,17 @@ pub struct ImportForm {
 }
 
 /// The import form as sent: the file's bytes from the file field, else the
-/// text area.
-struct ImportRequest {
-    csrf: String,
-    run: String,
-    bytes: Vec<u8>,
+/// text area. Shared with the repayment import ([`super::repayments`]).
+pub(super) struct ImportRequest {
+    pub(super) csrf: String,
+    pub(super) run: String,
+    pub(super) bytes: Vec<u8>,
 }
 
 /// Reads the import form, as `multipart/form-data` (the page's form, with a
 /// file field `file` and a text area `csv`) or as a plain form (`csv` only).
 /// The error is the status to answer (413 over the body limit).
-async fn read_import(request: Request) -> Result<ImportRequest, StatusCode> {
+pub(super) async fn read_import(request: Request) -> Result<ImportRequest, StatusCode> {
     let multipart = request
         .headers()
         .get(header::CONTENT_TYPE)

@@ -1,6 +1,8 @@
 //! The team dashboard: per day and per agent, the visits, the contact rate,
 //! the promises to pay (count and amount) and the flagged visits, over the
-//! last 7, 14 or 30 days, with two charts drawn on the server as SVG.
+//! last 7, 14 or 30 days, with two charts drawn on the server as SVG; per
+//! agent and for the team, the share of the period's promises to pay that
+//! were kept ([`crate::service::promises`]).
 //!
 //! A visit counts on the day of its check-in in the case's local time; visits
 //! never checked in (planned, notified, cancelled) are not visits yet. A
@@ -23,7 +25,10 @@ use super::map::escape;
 use super::queue::{QueueItem, team_visits_in};
 use super::{Chrome, ConsoleState, Signed, app_failure, blocking, render};
 use crate::access::Access;
-use crate::store::UserRecord;
+use crate::service::promises;
+use crate::store::{self, UserRecord};
+use doorstep_core::domain::PromiseKeeping;
+use doorstep_core::domain::promise::kept_rate;
 use doorstep_core::money::Money;
 
 /// The periods the dashboard offers, in days.
@@ -44,11 +49,14 @@ pub struct Tally {
     pub promised: BTreeMap<String, i64>,
     /// Visits with at least one review flag.
     pub flagged: u32,
+    /// How each promise to pay of these visits stands now.
+    pub keepings: Vec<PromiseKeeping>,
 }
 
 impl Tally {
-    fn add(&mut self, item: &QueueItem) {
+    fn add(&mut self, item: &QueueItem, keeping: Option<PromiseKeeping>) {
         self.visits += 1;
+        self.keepings.extend(keeping);
         if let Some(outcome) = &item.visit.outcome {
             self.with_outcome += 1;
             if outcome.code.customer_met() {
@@ -74,6 +82,19 @@ impl Tally {
     pub fn contact_rate(&self) -> Option<u32> {
         (self.with_outcome > 0)
             .then(|| (self.met * 100 + self.with_outcome / 2) / self.with_outcome)
+    }
+
+    /// The share of the decided promises that were kept ([`kept_rate`]), as
+    /// shown: `50% (1/2)`, or `–` when none is decided.
+    fn kept(&self) -> String {
+        let decided = self.keepings.iter().filter(|k| k.is_decided()).count();
+        let kept = self
+            .keepings
+            .iter()
+            .filter(|k| **k == PromiseKeeping::Kept)
+            .count();
+        kept_rate(self.keepings.iter().copied())
+            .map_or_else(|| "–".to_owned(), |r| format!("{r}% ({kept}/{decided})"))
     }
 
     fn amount(&self) -> String {
@@ -104,9 +125,12 @@ pub struct Dashboard {
     pub total: Tally,
 }
 
-/// Adds up `items` over the `days` days ending on `last_day`.
+/// Adds up `items` over the `days` days ending on `last_day`; `keepings`
+/// says how each item's promise to pay stands (`None` without one), in the
+/// same order.
 pub fn summarize(
     items: &[QueueItem],
+    keepings: &[Option<PromiseKeeping>],
     members: &[UserRecord],
     last_day: NaiveDate,
     days: u32,
@@ -123,7 +147,7 @@ pub fn summarize(
         .map(|m| (m.id, m.username.clone(), Tally::default()))
         .collect();
     let mut total = Tally::default();
-    for item in items {
+    for (i, item) in items.iter().enumerate() {
         let Some(check_in) = &item.visit.check_in else {
             continue;
         };
@@ -131,11 +155,12 @@ pub fn summarize(
         let Some(tally) = per_day.get_mut(&day) else {
             continue;
         };
-        tally.add(item);
-        total.add(item);
+        let keeping = keepings.get(i).copied().flatten();
+        tally.add(item, keeping);
+        total.add(item, keeping);
         for (id, _, tally) in &mut agents {
             if item.visit.agent == *id || item.visit.partner == Some(*id) {
-                tally.add(item);
+                tally.add(item, keeping);
             }
         }
     }
@@ -265,6 +290,8 @@ pub struct DashboardLine {
     pub amount: String,
     /// Flagged visits.
     pub flagged: u32,
+    /// The share of decided promises that were kept.
+    pub kept_rate: String,
 }
 
 fn line(label: &str, tally: &Tally) -> DashboardLine {
@@ -277,6 +304,7 @@ fn line(label: &str, tally: &Tally) -> DashboardLine {
         promises: tally.promises,
         amount: tally.amount(),
         flagged: tally.flagged,
+        kept_rate: tally.kept(),
     }
 }
 
@@ -322,19 +350,23 @@ pub async fn page(
     let supervisor = Access::of(&signed.user, None);
     let now = state.clock.now();
     let loaded = blocking(move || {
-        team_visits_in(store.as_ref(), &supervisor, supervisor.user(), |state| {
-            state != VisitState::Cancelled
-        })
+        let (items, members) =
+            team_visits_in(store.as_ref(), &supervisor, supervisor.user(), |state| {
+                state != VisitState::Cancelled
+            })?;
+        let visits: Vec<_> = items.iter().map(|i| (&i.visit, &i.case)).collect();
+        let keepings = store::read(store.as_ref(), |tx| promises::keepings(tx, &visits, now))?;
+        Ok((items, keepings, members))
     })
     .await;
-    let (items, members) = match loaded {
+    let (items, keepings, members) = match loaded {
         Ok(loaded) => loaded,
         Err(err) => return app_failure(signed.lang, &err),
     };
     // "Today" in the team's local time (its cases' offset), UTC without cases.
     let offset = items.first().map_or(0, |i| i.case.utc_offset_minutes);
     let today = local(now, offset).date_naive();
-    let figures = summarize(&items, &members, today, days);
+    let figures = summarize(&items, &keepings, &members, today, days);
     let t = signed.lang.text();
     let page = DashboardPage {
         chrome: signed.chrome(),

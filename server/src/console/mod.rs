@@ -17,6 +17,8 @@
 //!   visit outcomes as CSV.
 //! * [`audit`]: the audit trail, the team's for a supervisor and all of it
 //!   for an admin, filtered, paged and as CSV.
+//! * [`repayments`]: the repayment CSV import, which decides whether the
+//!   promises to pay shown on reports and the dashboard were kept.
 //!
 //! Every rule (flags, the state machine, the log verification) comes from core
 //! or [`crate::service`]; this module only gathers and shows. URLs carry ids and
@@ -34,6 +36,7 @@ pub mod i18n;
 pub mod map;
 pub mod print;
 pub mod queue;
+pub mod repayments;
 pub mod report;
 pub mod sign_in;
 pub mod visit_search;
@@ -148,6 +151,10 @@ pub fn router(app: &AppState, config: ConsoleConfig) -> Router<AppState> {
         )
         .route("/console/audit", get(audit::page))
         .route("/console/audit.csv", get(audit::csv))
+        .route(
+            "/console/repayments/import",
+            get(repayments::import_page).post(repayments::import),
+        )
         .route("/console/{*rest}", get(not_found))
         .with_state(state)
 }

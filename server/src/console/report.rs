@@ -48,6 +48,9 @@ pub struct TeamVisit {
     pub late: Vec<VisitChange>,
     /// The bank's policy in force, that the flags are judged by.
     pub policy: Policy,
+    /// How the visit's promise to pay stands against the account's
+    /// repayments ([`crate::service::promises`]), if it has one.
+    pub promise_keeping: Option<doorstep_core::domain::PromiseKeeping>,
 }
 
 /// The admitted changes stamped after the latest return of the visit, in
@@ -191,6 +194,8 @@ pub fn view_as(
         let may_review = access.may_review(&case);
         let policy = crate::service::policy::in_force(tx)?.policy;
         let late = history.late.iter().map(|l| l.change.clone()).collect();
+        let promise_keeping =
+            crate::service::promises::keeping_in(tx, &history.visit, &case.case, now)?;
         let report = VisitReport::assemble(case.case, template.as_ref(), history, &entries, 0);
         Ok::<_, ServiceError>(Found::Readable(TeamVisit {
             report,
@@ -200,6 +205,7 @@ pub fn view_as(
             late,
             may_review,
             policy,
+            promise_keeping,
         }))
     })?;
     match loaded {
@@ -540,6 +546,9 @@ pub(super) fn build(
                 t.promise,
                 format!("{} · {}", money(&promise.amount), promise.due_on),
             ));
+        }
+        if let Some(keeping) = loaded.promise_keeping {
+            outcome_rows.push((t.promise_keeping, t.keeping(keeping).to_owned()));
         }
         if let Some(plan) = &outcome.plan {
             outcome_rows.push((

@@ -386,6 +386,9 @@ pub enum Lock<'a> {
     Device(DeviceId),
     /// One sign-in limit key (a user name's digest or an address).
     SignIn(&'a str),
+    /// The repayments: one import at a time, so that two imports of the same
+    /// file cannot both find it not yet imported.
+    Repayments,
 }
 
 /// The row-level operations of one transaction.
@@ -562,6 +565,10 @@ pub trait StoreTx {
     ) -> Result<(), StoreError>;
     /// The repayments received for these accounts (by reference), oldest first.
     fn repayments(&self, accounts: &[String]) -> Result<Vec<Repayment>, StoreError>;
+    /// The cases whose account reference (`external_ref`) is one of
+    /// `accounts`, by case id. Account references are not indexed: this
+    /// reads every case, for a repayment import, never for a page.
+    fn cases_of_accounts(&self, accounts: &[String]) -> Result<Vec<CaseRecord>, StoreError>;
     /// Stores a version of the bank's field policy; false (nothing stored)
     /// if that version exists.
     fn insert_policy(

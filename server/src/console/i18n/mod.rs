@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use doorstep_core::checklist::Label;
-use doorstep_core::domain::{NoticeChannel, OutcomeCode, VisitState};
+use doorstep_core::domain::{NoticeChannel, OutcomeCode, PromiseKeeping, VisitState};
 use doorstep_core::event_log::BreakReason;
 use doorstep_core::policy::CheckInFlag;
 use doorstep_core::report::ReviewFlag;
@@ -403,6 +403,17 @@ pub struct Text {
     /// Every refusal code an audit row may carry, with what it means.
     pub audit_codes: [(&'static str, &'static str); 38],
     pub csv_problems: [(&'static str, &'static str); 26],
+    // Repayments and promises to pay.
+    pub repayments_import_title: &'static str,
+    pub repayments_import_intro: &'static str,
+    pub repayments_import_clean: &'static str,
+    pub repayments_import_done: &'static str,
+    pub repayment_problems: [(&'static str, &'static str); 20],
+    pub promise_keeping: &'static str,
+    /// Pending, kept, partly kept, broken.
+    pub keeping_names: [&'static str; 4],
+    pub col_kept_rate: &'static str,
+    pub kept_rate_note: &'static str,
     pub reasons: [(&'static str, &'static str); 6],
     pub kinds: [(&'static str, &'static str); 13],
     pub flag_names: [&'static str; 6],
@@ -423,10 +434,6 @@ pub struct Text {
     pub case_decisions: &'static str,
     pub case_timeline: &'static str,
     pub none_yet: &'static str,
-    pub promise_pending: &'static str,
-    pub promise_kept: &'static str,
-    pub promise_partly_kept: &'static str,
-    pub promise_broken: &'static str,
     pub due_by: &'static str,
     pub until: &'static str,
     pub feedback_given: &'static str,
@@ -480,6 +487,27 @@ impl Text {
     /// What a refusal code means; unknown codes show as themselves.
     pub fn audit_code(&self, code: &str) -> String {
         named(&self.audit_codes, code)
+    }
+
+    /// What a repayment CSV problem code means, or the code itself if unknown.
+    pub fn repayment_problem<'a>(&self, code: &'a str) -> &'a str
+    where
+        'static: 'a,
+    {
+        self.repayment_problems
+            .iter()
+            .find(|(known, _)| *known == code)
+            .map_or(code, |(_, text)| text)
+    }
+
+    /// How a promise to pay stands, in words.
+    pub fn keeping(&self, keeping: PromiseKeeping) -> &'static str {
+        self.keeping_names[match keeping {
+            PromiseKeeping::Pending => 0,
+            PromiseKeeping::Kept => 1,
+            PromiseKeeping::PartlyKept => 2,
+            PromiseKeeping::Broken => 3,
+        }]
     }
 
     /// The name of a review flag.

@@ -8,7 +8,7 @@ use doorstep_core::money::Money;
 use super::db;
 use super::rows::col;
 use super::tx::PgTx;
-use crate::store::StoreError;
+use crate::store::{CaseRecord, StoreError};
 
 /// Migration to schema version 11: decisions on cases (append-only, like the
 /// audit log) and repayments by account. Idempotent, like every migration here.
@@ -99,6 +99,24 @@ impl PgTx<'_> {
                     minor_units: col(row, 2, TABLE)?,
                     currency: col(row, 3, TABLE)?,
                 },
+            })
+        })
+        .collect()
+    }
+
+    pub(super) fn account_cases(&self, accounts: &[String]) -> Result<Vec<CaseRecord>, StoreError> {
+        self.query(
+            "SELECT body, supervisor_id FROM cases
+             WHERE (body::json ->> 'external_ref') = ANY($1) ORDER BY id",
+            &[&accounts],
+        )
+        .map_err(db)?
+        .iter()
+        .map(|row| {
+            let body: &str = col(row, 0, "cases")?;
+            Ok(CaseRecord {
+                case: serde_json::from_str(body).map_err(|_| StoreError::Corrupt("cases"))?,
+                supervisor: col(row, 1, "cases")?,
             })
         })
         .collect()

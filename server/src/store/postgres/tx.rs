@@ -81,6 +81,7 @@ fn lock_key(what: Lock<'_>) -> i64 {
             hash.update(b"sign-in");
             hash.update(key.as_bytes());
         }
+        Lock::Repayments => hash.update(b"repayments"),
     }
     let digest = hash.finalize();
     let mut first = [0u8; 8];
@@ -628,6 +629,10 @@ impl StoreTx for PgTx<'_> {
 
     fn repayments(&self, accounts: &[String]) -> Result<Vec<Repayment>, StoreError> {
         self.repayments_of(accounts)
+    }
+
+    fn cases_of_accounts(&self, accounts: &[String]) -> Result<Vec<CaseRecord>, StoreError> {
+        self.account_cases(accounts)
     }
 
     fn insert_policy(

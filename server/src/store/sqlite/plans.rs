@@ -6,9 +6,9 @@ use doorstep_core::domain::{CaseDecision, CaseId, Repayment};
 use doorstep_core::money::Money;
 use rusqlite::params;
 
-use super::rows::db;
+use super::rows::{db, opt_uuid};
 use super::tx::SqliteTx;
-use crate::store::StoreError;
+use crate::store::{CaseRecord, StoreError};
 
 /// Migration to schema version 11: decisions on cases (append-only, like the
 /// audit log) and repayments by account.
@@ -124,6 +124,32 @@ impl SqliteTx<'_> {
                     minor_units,
                     currency,
                 },
+            });
+        }
+        Ok(out)
+    }
+
+    pub(super) fn account_cases(&self, accounts: &[String]) -> Result<Vec<CaseRecord>, StoreError> {
+        let mut stmt = self
+            .0
+            .prepare_cached(
+                "SELECT body, supervisor_id FROM cases
+                 WHERE json_extract(body, '$.external_ref') IN (SELECT value FROM json_each(?1))
+                 ORDER BY id",
+            )
+            .map_err(db)?;
+        let wanted = serde_json::to_string(accounts).map_err(|_| StoreError::Corrupt("cases"))?;
+        let rows = stmt
+            .query_map([wanted], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?))
+            })
+            .map_err(db)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (body, supervisor) = row.map_err(db)?;
+            out.push(CaseRecord {
+                case: serde_json::from_str(&body).map_err(|_| StoreError::Corrupt("cases"))?,
+                supervisor: opt_uuid(supervisor, "cases")?,
             });
         }
         Ok(out)

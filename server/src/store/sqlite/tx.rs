@@ -533,6 +533,10 @@ impl StoreTx for SqliteTx<'_> {
         self.repayments_of(accounts)
     }
 
+    fn cases_of_accounts(&self, accounts: &[String]) -> Result<Vec<CaseRecord>, StoreError> {
+        self.account_cases(accounts)
+    }
+
     fn insert_policy(
         &self,
         policy: &PublishedPolicy,
