@@ -1,4 +1,6 @@
-//! P11: the supervisor's pages for a team of 50 agents with 30 days of
+//! P11: the supervisor's pages (queue, dashboard, export, the visits list
+//! plain, filtered and sorted, and searched, a case's page, the audit
+//! trail) for a team of 50 agents with 30 days of
 //! visits (4 a day each: 6,000 visits, about 80,000 log entries), on the
 //! SQLite store (see `docs/BENCHMARKS.md`, "Console"). Each page is timed as
 //! the server answers it (the request through the router, HTML or CSV out);
@@ -258,13 +260,42 @@ async fn page(team: &Team, path: &str) -> usize {
         .header(header::COOKIE, &team.cookie)
         .body(Body::empty())
         .unwrap();
+    answer(team, request, path).await.len()
+}
+
+/// Posts `form` (url-encoded) to `path` as the supervisor; the body's length.
+async fn posted(team: &Team, path: &str, form: &str) -> usize {
+    let request = Request::builder()
+        .method("POST")
+        .uri(path)
+        .header(header::COOKIE, &team.cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(form.to_owned()))
+        .unwrap();
+    answer(team, request, path).await.len()
+}
+
+async fn answer(team: &Team, request: Request<Body>, path: &str) -> String {
     let response = team.router.clone().oneshot(request).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK, "{path}");
     let body = http_body_util::BodyExt::collect(response.into_body())
         .await
         .unwrap()
         .to_bytes();
-    body.len()
+    String::from_utf8(body.to_vec()).unwrap()
+}
+
+/// The session's CSRF token, from a page's form.
+async fn csrf(team: &Team) -> String {
+    let request = Request::builder()
+        .uri("/console/visits")
+        .header(header::COOKIE, &team.cookie)
+        .body(Body::empty())
+        .unwrap();
+    let body = answer(team, request, "/console/visits").await;
+    let field = "name=\"csrf\" value=\"";
+    let at = body.find(field).unwrap() + field.len();
+    body[at..at + body[at..].find('"').unwrap()].to_owned()
 }
 
 fn console_pages(c: &mut Criterion) {
@@ -289,14 +320,27 @@ fn console_pages(c: &mut Criterion) {
         "console: a team of {} visits, {} waiting for review",
         team.visits, waiting
     );
+    // A case with a visit, and a search for the last digits of its account.
+    let sample = &summarised[summarised.len() / 2];
+    let case_path = format!("/console/cases/{}", sample.case.id);
+    let digits = &sample.case.external_ref[sample.case.external_ref.len() - 4..];
+    let token = runtime.block_on(csrf(&team));
+    let search = format!("csrf={token}&q={digits}&sort=amount&dir=desc");
+    let filtered = "/console/visits?state=approved&bucket=M2&sort=amount&dir=desc&page=2";
     for path in [
         "/console/queue",
         "/console/dashboard",
         "/console/cases/export.csv",
+        "/console/visits",
+        filtered,
+        case_path.as_str(),
+        "/console/audit",
     ] {
         let bytes = runtime.block_on(page(&team, path));
         println!("console: {path} answers {bytes} bytes");
     }
+    let bytes = runtime.block_on(posted(&team, "/console/visits", &search));
+    println!("console: a search of the visits list answers {bytes} bytes");
 
     let mut group = c.benchmark_group("console");
     group.sample_size(10);
@@ -311,9 +355,16 @@ fn console_pages(c: &mut Criterion) {
         ("page/queue", "/console/queue"),
         ("page/dashboard", "/console/dashboard"),
         ("page/export", "/console/cases/export.csv"),
+        ("page/visits", "/console/visits"),
+        ("page/visits_filtered_sorted", filtered),
+        ("page/case", case_path.as_str()),
+        ("page/audit", "/console/audit"),
     ] {
         group.bench_function(name, |b| b.iter(|| runtime.block_on(page(&team, path))));
     }
+    group.bench_function("page/visits_search", |b| {
+        b.iter(|| runtime.block_on(posted(&team, "/console/visits", &search)))
+    });
     group.finish();
 }
 
