@@ -243,6 +243,9 @@ async fn healthz() -> &'static str {
 async fn metrics(State(state): State<AppState>) -> Response {
     let mut text = state.metrics.render();
     text.push_str(&state.password_gate.render_metrics());
+    if let Some(waits) = state.store.lock_waits() {
+        text.push_str(&waits.render());
+    }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 

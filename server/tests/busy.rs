@@ -125,6 +125,19 @@ fn a_push_to_a_visit_locked_too_long_is_server_busy_and_stores_nothing() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["code"], "server_busy");
     assert_eq!(retry.as_deref(), Some("2"));
+    // The wait is counted, for an operator to see on /metrics.
+    let (taken, waited, micros) = store.lock_waits().unwrap().counts();
+    assert_eq!(waited, 1, "one lock found held ({taken} taken)");
+    assert!(
+        micros >= 100_000,
+        "waited {micros} µs, at least the lock timeout"
+    );
+    let (_, metrics) = rt.block_on(w.send("GET", "/metrics", None, None));
+    let metrics = metrics.as_str().unwrap();
+    assert!(
+        metrics.contains("doorstep_store_lock_waits_total 1\n"),
+        "{metrics}"
+    );
     // Nothing of the refused push is stored, not even as an outcome.
     let stored = store::read(store.as_ref(), |tx| {
         Ok::<_, StoreError>((tx.visit(visit)?, tx.op_outcome(ops[0].op_id)?))

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use doorstep_core::sync::protocol::Role;
 use doorstep_server::store::sqlite::SqliteStore;
-use doorstep_server::store::{self, FeedItem, StoreError, UserRecord};
+use doorstep_server::store::{self, FeedItem, Store, StoreError, UserRecord};
 use uuid::Uuid;
 
 /// How long a step that should be immediate may take before the test fails
@@ -293,4 +293,21 @@ fn two_stores_on_one_file_both_write_one_after_the_other() {
         .unwrap();
         assert!(both.0.is_some() && both.1.is_some());
     }
+}
+
+#[test]
+fn every_write_takes_the_writer_and_the_counts_reach_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open_dir(dir.path()).unwrap();
+    for name in ["ana", "bo", "cy"] {
+        store::write(&store, |tx| tx.insert_user(&user(name))).unwrap();
+    }
+    store::read(&store, |tx| tx.user_by_name("ana")).unwrap();
+    let waits = store.lock_waits().unwrap();
+    let (taken, waited, micros) = waits.counts();
+    assert_eq!(taken, 3, "one per write, none for the read");
+    assert_eq!((waited, micros), (0, 0), "nothing else was writing");
+    let text = waits.render();
+    assert!(text.contains("doorstep_store_locks_total 3\n"), "{text}");
+    assert!(text.contains("doorstep_store_lock_wait_seconds_total 0.000000\n"));
 }

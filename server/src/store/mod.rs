@@ -637,6 +637,60 @@ pub trait StoreTx {
     fn forget_sign_in_attempts(&self, before: DateTime<Utc>, keep: u64) -> Result<u64, StoreError>;
 }
 
+/// How often taking one of the store's locks found it held and had to wait,
+/// and for how long in all: the per-visit (case, device, sign-in) advisory
+/// locks on PostgreSQL, the one writer connection on SQLite. Served at
+/// `/metrics` as `doorstep_store_locks_total`,
+/// `doorstep_store_lock_waits_total` and
+/// `doorstep_store_lock_wait_seconds_total`.
+#[derive(Debug, Default)]
+pub struct LockWaits {
+    taken: std::sync::atomic::AtomicU64,
+    waited: std::sync::atomic::AtomicU64,
+    waited_micros: std::sync::atomic::AtomicU64,
+}
+
+impl LockWaits {
+    /// Counts one lock taken, after waiting `waited` if it was held.
+    pub fn record(&self, waited: Option<std::time::Duration>) {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.taken.fetch_add(1, Relaxed);
+        if let Some(waited) = waited {
+            self.waited.fetch_add(1, Relaxed);
+            let micros = u64::try_from(waited.as_micros()).unwrap_or(u64::MAX);
+            self.waited_micros.fetch_add(micros, Relaxed);
+        }
+    }
+
+    /// Locks taken, of which waited, and the microseconds waited in all.
+    pub fn counts(&self) -> (u64, u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.taken.load(Relaxed),
+            self.waited.load(Relaxed),
+            self.waited_micros.load(Relaxed),
+        )
+    }
+
+    /// The counters in the Prometheus text format.
+    pub fn render(&self) -> String {
+        let (taken, waited, micros) = self.counts();
+        format!(
+            "# HELP doorstep_store_locks_total Store locks taken (per-visit locks, or the SQLite writer).\n\
+             # TYPE doorstep_store_locks_total counter\n\
+             doorstep_store_locks_total {taken}\n\
+             # HELP doorstep_store_lock_waits_total Store locks that were held by another transaction and waited for.\n\
+             # TYPE doorstep_store_lock_waits_total counter\n\
+             doorstep_store_lock_waits_total {waited}\n\
+             # HELP doorstep_store_lock_wait_seconds_total Time spent waiting for held store locks.\n\
+             # TYPE doorstep_store_lock_wait_seconds_total counter\n\
+             doorstep_store_lock_wait_seconds_total {}.{:06}\n",
+            micros / 1_000_000,
+            micros % 1_000_000
+        )
+    }
+}
+
 /// A storage backend: runs closures in read or write transactions.
 ///
 /// `write` commits when the closure returns `Ok` and rolls back otherwise.
@@ -651,6 +705,10 @@ pub trait Store: Send + Sync + 'static {
         &self,
         f: &mut dyn FnMut(&dyn StoreTx) -> Result<(), StoreError>,
     ) -> Result<(), StoreError>;
+    /// How the store's locks were waited for, if it counts them.
+    fn lock_waits(&self) -> Option<&LockWaits> {
+        None
+    }
 }
 
 /// Runs `f` in a read transaction of `store` and returns its result.

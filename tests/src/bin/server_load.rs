@@ -442,6 +442,9 @@ fn run(o: &Options) -> Result<bool, String> {
             process::counter(&text, "doorstep_http_requests_total", "status=\"5")
                 .saturating_sub(busy);
         counted.turned_away += process::counter(&text, "doorstep_sign_ins_turned_away_total", "");
+        counted.locks += process::counter(&text, "doorstep_store_locks_total", "");
+        counted.lock_waits += process::counter(&text, "doorstep_store_lock_waits_total", "");
+        counted.lock_wait_s += process::amount(&text, "doorstep_store_lock_wait_seconds_total", "");
     }
     let mut stopped = Ok(());
     for server in servers {
@@ -462,6 +465,10 @@ fn run(o: &Options) -> Result<bool, String> {
         counted.rejected,
         counted.server_errors,
         counted.turned_away
+    );
+    println!(
+        "server_load: store locks: {} taken, {} found held and waited for, {:.2} s waited in all",
+        counted.locks, counted.lock_waits, counted.lock_wait_s
     );
     println!(
         "server_load: store check: {} chains, {} entries as pushed, {} mismatches (of {expected} ops sent)",
@@ -522,6 +529,10 @@ struct Counted {
     rejected: u64,
     server_errors: u64,
     turned_away: u64,
+    /// Store locks taken, of which found held, and the seconds waited.
+    locks: u64,
+    lock_waits: u64,
+    lock_wait_s: f64,
 }
 
 fn per_op(cpu: Duration, ops: u64) -> f64 {

@@ -137,6 +137,11 @@ fn get(address: SocketAddr, path: &str) -> Result<String, String> {
 /// The sum of a counter over its labels in Prometheus text, for the lines
 /// of `name` whose labels contain `label` (empty: all).
 pub fn counter(metrics: &str, name: &str, label: &str) -> u64 {
+    amount(metrics, name, label) as u64
+}
+
+/// As [`counter`], for a counter of fractions (seconds).
+pub fn amount(metrics: &str, name: &str, label: &str) -> f64 {
     metrics
         .lines()
         .filter(|line| !line.starts_with('#'))
@@ -146,7 +151,6 @@ pub fn counter(metrics: &str, name: &str, label: &str) -> u64 {
                 key == name || (key.starts_with(name) && key[name.len()..].starts_with('{'));
             (matches && key.contains(label)).then(|| value.trim().parse::<f64>().ok())?
         })
-        .map(|v| v as u64)
         .sum()
 }
 

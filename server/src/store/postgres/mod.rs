@@ -94,6 +94,9 @@ pub const DEFAULT_MAX_CONNECTIONS: usize = 16;
 /// any number of stores (in any number of processes) can share one database.
 pub struct PostgresStore {
     pool: pool::Pool,
+    /// How often a per-visit (case, device, sign-in) lock was held by
+    /// another transaction, here or on another replica, and waited for.
+    waits: crate::store::LockWaits,
 }
 
 /// Maps a database error to a [`StoreError`] without the row values some
@@ -163,6 +166,7 @@ impl PostgresStore {
         }
         let store = PostgresStore {
             pool: pool::pool(config, max_connections, timeouts)?,
+            waits: crate::store::LockWaits::default(),
         };
         let mut conn = pool::checkout(&store.pool)?;
         schema::migrate(&mut conn.client)?;
@@ -178,7 +182,7 @@ impl PostgresStore {
         // A failed statement leaves the connection usable once the transaction
         // is rolled back (dropping it does); a closed one is dropped by the
         // pool.
-        tx::transact(&mut conn, writable, f)
+        tx::transact(&mut conn, writable, &self.waits, f)
     }
 }
 
@@ -195,5 +199,9 @@ impl Store for PostgresStore {
         f: &mut dyn FnMut(&dyn StoreTx) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         self.run(true, f)
+    }
+
+    fn lock_waits(&self) -> Option<&crate::store::LockWaits> {
+        Some(&self.waits)
     }
 }

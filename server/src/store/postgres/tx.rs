@@ -30,6 +30,7 @@ use crate::store::{
 pub(super) fn transact(
     conn: &mut pool::Conn,
     writable: bool,
+    waits: &crate::store::LockWaits,
     f: &mut dyn FnMut(&dyn StoreTx) -> Result<(), StoreError>,
 ) -> Result<(), StoreError> {
     let pool::Conn { client, statements } = conn;
@@ -51,6 +52,7 @@ pub(super) fn transact(
         tx: RefCell::new(tx),
         statements: RefCell::new(statements),
         feed: RefCell::new(Vec::new()),
+        waits,
     };
     f(&pg)?;
     // The feed's sequence numbers are taken last, just before the commit, so
@@ -95,6 +97,8 @@ pub(super) struct PgTx<'a> {
     statements: RefCell<&'a mut HashMap<&'static str, Statement>>,
     /// Feed rows appended, numbered and stored when the transaction commits.
     pub(super) feed: RefCell<Vec<FeedItem>>,
+    /// The store's count of lock waits.
+    waits: &'a crate::store::LockWaits,
 }
 
 impl PgTx<'_> {
@@ -148,8 +152,25 @@ impl PgTx<'_> {
 
 impl StoreTx for PgTx<'_> {
     fn lock(&self, what: Lock<'_>) -> Result<(), StoreError> {
-        self.exec("SELECT pg_advisory_xact_lock($1)", &[&lock_key(what)])
-            .map_err(db)?;
+        // Taken at once when free (one round trip, as before); when another
+        // transaction holds it, waited for and the wait counted.
+        let key = lock_key(what);
+        let free = self
+            .query_opt("SELECT pg_try_advisory_xact_lock($1)", &[&key])
+            .map_err(db)?
+            .map(|row| row.try_get::<_, bool>(0))
+            .transpose()
+            .map_err(db)?
+            .unwrap_or(false);
+        if free {
+            self.waits.record(None);
+            return Ok(());
+        }
+        // A wait the lock timeout ends is counted too, then refused.
+        let started = std::time::Instant::now();
+        let taken = self.exec("SELECT pg_advisory_xact_lock($1)", &[&key]);
+        self.waits.record(Some(started.elapsed()));
+        taken.map_err(db)?;
         Ok(())
     }
 

@@ -75,6 +75,8 @@ pub struct SqliteStore {
     /// The readers of a database file in WAL mode; `None` for an in-memory
     /// database, whose reads run on the writer.
     readers: Option<pool::Readers>,
+    /// How often a write waited for the writer.
+    waits: crate::store::LockWaits,
 }
 
 impl SqliteStore {
@@ -96,6 +98,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             writer: Mutex::new(writer),
             readers,
+            waits: crate::store::LockWaits::default(),
         })
     }
 
@@ -107,6 +110,7 @@ impl SqliteStore {
         Ok(SqliteStore {
             writer: Mutex::new(writer),
             readers: None,
+            waits: crate::store::LockWaits::default(),
         })
     }
 
@@ -115,6 +119,26 @@ impl SqliteStore {
     /// taken all the same.
     fn writer(&self) -> MutexGuard<'_, Connection> {
         self.writer.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The writer for a write, counting whether it had to wait for it.
+    fn writer_for_write(&self) -> MutexGuard<'_, Connection> {
+        match self.writer.try_lock() {
+            Ok(conn) => {
+                self.waits.record(None);
+                conn
+            }
+            Err(std::sync::TryLockError::Poisoned(poisoned)) => {
+                self.waits.record(None);
+                poisoned.into_inner()
+            }
+            Err(std::sync::TryLockError::WouldBlock) => {
+                let started = std::time::Instant::now();
+                let conn = self.writer();
+                self.waits.record(Some(started.elapsed()));
+                conn
+            }
+        }
     }
 }
 
@@ -168,6 +192,14 @@ impl Store for SqliteStore {
         &self,
         f: &mut dyn FnMut(&dyn StoreTx) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
-        transact(&mut self.writer(), TransactionBehavior::Immediate, f)
+        transact(
+            &mut self.writer_for_write(),
+            TransactionBehavior::Immediate,
+            f,
+        )
+    }
+
+    fn lock_waits(&self) -> Option<&crate::store::LockWaits> {
+        Some(&self.waits)
     }
 }
