@@ -28,6 +28,7 @@ on_both_backends!(
     filters_narrow_the_list_and_count_their_choices,
     sorting_by_a_column_pages_through_every_visit_once_in_order,
     the_queue_marks_what_has_waited_more_than_a_day,
+    the_queue_pages_through_every_waiting_visit_longest_waiting_first,
 );
 
 /// A case of agent1 (team A) with its own customer.
@@ -447,4 +448,53 @@ async fn the_queue_marks_what_has_waited_more_than_a_day(w: Arc<World>) {
     // The visits list shows the same wait, and sorts by it.
     let page = get(w, "/console/visits?sort=waiting&dir=desc", &cookies).await;
     assert_eq!(listed(&page)[..2], [c.visit3, c.visit1]);
+}
+
+async fn the_queue_pages_through_every_waiting_visit_longest_waiting_first(w: Arc<World>) {
+    let c = console_world_on(&w).await;
+    let w = &c.w;
+    // 50 more submitted visits, the k-th submitted k minutes after t0 + 6 h:
+    // with the world's two (t0 + 1 h and t0 + 5 h), 52 waiting.
+    let cases: Vec<Case> = (0..50).map(|_| sample_case(w.agent1, None)).collect();
+    let imported = cases.clone();
+    blocking(w, move |w| {
+        admin::import_cases(w.state.store.as_ref(), &imported, t0()).unwrap();
+    })
+    .await;
+    let mut ops = Vec::new();
+    let mut submitted = Vec::new();
+    for (k, case) in cases.iter().enumerate() {
+        let mut phone = Phone::new(w.phone1, Uuid::now_v7());
+        let mut changes = visit(case, vec![], site(), 6);
+        if let Some(VisitChange::Submitted { at }) = changes.last_mut() {
+            *at += chrono::Duration::minutes(k as i64);
+        }
+        ops.extend(changes.iter().map(|change| phone.act(change)));
+        submitted.push(phone.visit);
+    }
+    for chunk in ops.chunks(100) {
+        let outcomes = w.push_outcomes(&c.agent1_token, chunk).await;
+        assert!(outcomes.iter().all(|o| o == "applied"), "{outcomes:?}");
+    }
+    let cookies = supervisor(w, "sup_a").await;
+    let first = queue(w, &cookies).await;
+    let second = get(w, "/console/queue?page=2", &cookies).await;
+    assert!(first.body.contains("Page 1 / 2") && second.body.contains("Page 2 / 2"));
+    let mut order = listed(&first);
+    assert_eq!(order.len(), 50);
+    order.extend(listed(&second));
+    let mut expected = vec![c.visit3, c.visit1];
+    expected.extend(submitted);
+    assert_eq!(
+        order, expected,
+        "every waiting visit once, longest waiting first"
+    );
+    // The pages keep the filters.
+    let agent = w.agent1.to_string();
+    let filtered = get(w, &format!("/console/queue?agent={agent}"), &cookies).await;
+    assert!(
+        filtered
+            .urls()
+            .contains(&format!("/console/queue?agent={agent}&#38;page=2"))
+    );
 }

@@ -14,7 +14,7 @@ use doorstep_core::report::{ReviewFlag, review_flags};
 use super::format::{Shown, local, show_time};
 use super::i18n::{OUTCOMES, Text};
 use super::visit_search::{
-    Facet, Names, VisitQuery, VisitSearch, WAITING_TOO_LONG, name_of, waiting,
+    Facet, Names, VisitQuery, VisitSearch, WAITING_TOO_LONG, link, name_of, waiting,
 };
 use super::{Chrome, ConsoleState, Signed, app_failure, blocking, render};
 use crate::access::Access;
@@ -200,10 +200,18 @@ pub struct QueuePage {
     pub from: String,
     /// See `from`.
     pub to: String,
-    /// The visits shown.
+    /// The visits shown: one page.
     pub lines: Vec<QueueLine>,
+    /// Submitted visits the filters give.
+    pub found: usize,
     /// Submitted visits in the team, before filtering.
     pub total: usize,
+    /// The page shown, from 1.
+    pub page: usize,
+    /// Pages in all.
+    pub pages: usize,
+    /// The pages near this one: number, link, whether it is this one.
+    pub page_links: Vec<(usize, String, bool)>,
 }
 
 /// `GET /console/queue`.
@@ -292,20 +300,31 @@ fn build_page(
     now: DateTime<Utc>,
 ) -> QueuePage {
     let t = signed.lang.text();
-    // The queue is every submitted visit, longest waiting first; it has no
-    // text search (that is the visits list's).
+    // The queue is every submitted visit, longest waiting first, a page at a
+    // time; it has no text search (that is the visits list's).
     let search = VisitSearch {
         sort: None,
-        page: 1,
         ..query.search("")
     };
     let names = names_of(members);
     let (agents, outcomes, flags) = facet_choices(t, &search, items, members, &names);
-    let lines = search
-        .select(items, &names, now)
-        .into_iter()
+    let found = search.select(items, &names, now);
+    let (shown, page, pages) = search.page_of(&found);
+    let lines = shown
+        .iter()
         .map(|item| line(t, &names, item, now))
         .collect();
+    let page_links = if pages > 1 {
+        let near: std::collections::BTreeSet<usize> = [1, pages]
+            .into_iter()
+            .chain(page.saturating_sub(2).max(1)..=(page + 2).min(pages))
+            .collect();
+        near.into_iter()
+            .map(|p| (p, link("/console/queue", &search, p), p == page))
+            .collect()
+    } else {
+        Vec::new()
+    };
     QueuePage {
         chrome: signed.chrome(),
         agents,
@@ -314,7 +333,11 @@ fn build_page(
         from: search.from.map(|d| d.to_string()).unwrap_or_default(),
         to: search.to.map(|d| d.to_string()).unwrap_or_default(),
         lines,
+        found: found.len(),
         total: items.len(),
+        page,
+        pages,
+        page_links,
     }
 }
 

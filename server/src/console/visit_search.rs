@@ -16,7 +16,7 @@ use doorstep_core::domain::{Case, OutcomeCode, UserId, VisitState};
 use doorstep_core::report::ReviewFlag;
 use serde::Deserialize;
 
-use super::i18n::OUTCOMES;
+use super::i18n::{OUTCOMES, encode_query};
 use super::queue::QueueItem;
 
 /// The user names of a team's members, by id.
@@ -327,6 +327,57 @@ impl VisitSearch {
         let start = (page - 1) * PAGE_SIZE;
         let end = (start + PAGE_SIZE).min(found.len());
         (&found[start..end], page, pages)
+    }
+}
+
+/// The URL of the list at `path` for `search` at `page`: codes only, never
+/// the text searched for.
+pub fn link(path: &str, search: &VisitSearch, page: usize) -> String {
+    let mut pairs: Vec<(&str, String)> = Vec::new();
+    if let Some(agent) = search.agent {
+        pairs.push(("agent", agent.to_string()));
+    }
+    if let Some(outcome) = search.outcome {
+        pairs.push(("outcome", outcome.map_or("none", |o| o.code()).to_owned()));
+    }
+    if let Some(flag) = search.flag {
+        pairs.push(("flag", flag.code().to_owned()));
+    }
+    if let Some(state) = search.state {
+        pairs.push(("state", state.code().to_owned()));
+    }
+    if let Some(band) = search.band {
+        pairs.push(("bucket", band.code().to_owned()));
+    }
+    if let Some(from) = search.from {
+        pairs.push(("from", from.to_string()));
+    }
+    if let Some(to) = search.to {
+        pairs.push(("to", to.to_string()));
+    }
+    if let Some(least) = search.min_amount {
+        pairs.push(("min_amount", (least / 100).to_string()));
+    }
+    if let Some(most) = search.max_amount {
+        pairs.push(("max_amount", (most / 100).to_string()));
+    }
+    if let Some(sort) = search.sort {
+        pairs.push(("sort", sort.code().to_owned()));
+        if search.descending {
+            pairs.push(("dir", "desc".to_owned()));
+        }
+    }
+    if page > 1 {
+        pairs.push(("page", page.to_string()));
+    }
+    let query: Vec<String> = pairs
+        .into_iter()
+        .map(|(name, value)| format!("{name}={}", encode_query(&value)))
+        .collect();
+    if query.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", query.join("&"))
     }
 }
 

@@ -19,11 +19,11 @@ use chrono::{DateTime, Utc};
 use doorstep_core::domain::VisitState;
 use serde::Deserialize;
 
-use super::i18n::{Text, encode_query};
+use super::i18n::Text;
 use super::queue::{
     FilterOption, QueueItem, QueueLine, facet_choices, line, names_of, team_visits_in,
 };
-use super::visit_search::{Facet, OverdueBand, SortColumn, VisitQuery, VisitSearch};
+use super::visit_search::{Facet, OverdueBand, SortColumn, VisitQuery, VisitSearch, link};
 use super::{Chrome, ConsoleState, Signed, app_failure, blocking, render};
 use crate::access::Access;
 use crate::store::UserRecord;
@@ -187,52 +187,7 @@ async fn respond(state: &ConsoleState, signed: Signed, query: VisitQuery, q: Str
 
 /// The list's URL for `search` at `page`, codes only (never the text).
 pub fn href(search: &VisitSearch, page: usize) -> String {
-    let mut pairs: Vec<(&str, String)> = Vec::new();
-    if let Some(agent) = search.agent {
-        pairs.push(("agent", agent.to_string()));
-    }
-    if let Some(outcome) = search.outcome {
-        pairs.push(("outcome", outcome.map_or("none", |o| o.code()).to_owned()));
-    }
-    if let Some(flag) = search.flag {
-        pairs.push(("flag", flag.code().to_owned()));
-    }
-    if let Some(state) = search.state {
-        pairs.push(("state", state.code().to_owned()));
-    }
-    if let Some(band) = search.band {
-        pairs.push(("bucket", band.code().to_owned()));
-    }
-    if let Some(from) = search.from {
-        pairs.push(("from", from.to_string()));
-    }
-    if let Some(to) = search.to {
-        pairs.push(("to", to.to_string()));
-    }
-    if let Some(least) = search.min_amount {
-        pairs.push(("min_amount", (least / 100).to_string()));
-    }
-    if let Some(most) = search.max_amount {
-        pairs.push(("max_amount", (most / 100).to_string()));
-    }
-    if let Some(sort) = search.sort {
-        pairs.push(("sort", sort.code().to_owned()));
-        if search.descending {
-            pairs.push(("dir", "desc".to_owned()));
-        }
-    }
-    if page > 1 {
-        pairs.push(("page", page.to_string()));
-    }
-    let query: Vec<String> = pairs
-        .into_iter()
-        .map(|(name, value)| format!("{name}={}", encode_query(&value)))
-        .collect();
-    if query.is_empty() {
-        "/console/visits".to_owned()
-    } else {
-        format!("/console/visits?{}", query.join("&"))
-    }
+    link("/console/visits", search, page)
 }
 
 fn column_label(t: &Text, column: SortColumn) -> &'static str {
