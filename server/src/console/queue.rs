@@ -237,14 +237,13 @@ pub async fn page(
 pub fn facet_choices(
     t: &Text,
     search: &VisitSearch,
-    items: &[QueueItem],
+    items: &[&QueueItem],
     members: &[UserRecord],
-    names: &Names,
 ) -> (Vec<FilterOption>, Vec<FilterOption>, Vec<FilterOption>) {
     let count = |skip: Facet, pick: &dyn Fn(&QueueItem) -> bool| {
         items
             .iter()
-            .filter(|item| search.admits(item, names, Some(skip)) && pick(item))
+            .filter(|item| search.admits(item, Some(skip)) && pick(item))
             .count()
     };
     let agents = members
@@ -307,8 +306,9 @@ fn build_page(
         ..query.search("")
     };
     let names = names_of(members);
-    let (agents, outcomes, flags) = facet_choices(t, &search, items, members, &names);
-    let found = search.select(items, &names, now);
+    let items = search.found_by_text(items, &names);
+    let (agents, outcomes, flags) = facet_choices(t, &search, &items, members);
+    let found = search.select(&items, &names, now);
     let (shown, page, pages) = search.page_of(&found);
     let lines = shown
         .iter()

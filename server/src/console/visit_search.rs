@@ -12,7 +12,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use doorstep_core::domain::case::OverdueBucket;
-use doorstep_core::domain::{Case, OutcomeCode, UserId, VisitState};
+use doorstep_core::domain::{OutcomeCode, UserId, VisitState};
 use doorstep_core::report::ReviewFlag;
 use serde::Deserialize;
 
@@ -248,9 +248,29 @@ impl VisitQuery {
 }
 
 impl VisitSearch {
-    /// Whether `item` (its agents named in `names`) passes every filter
-    /// except the one of `skip`.
-    pub fn admits(&self, item: &QueueItem, names: &Names, skip: Option<Facet>) -> bool {
+    /// The visits of `items` the text search finds (all of them without
+    /// text), in their order: the search is run once per visit, before the
+    /// filters and their counts, which then work on what it found.
+    pub fn found_by_text<'a>(&self, items: &'a [QueueItem], names: &Names) -> Vec<&'a QueueItem> {
+        if self.text.is_empty() {
+            return items.iter().collect();
+        }
+        let text = self.text.to_lowercase();
+        items
+            .iter()
+            .filter(|item| {
+                let visit = &item.visit;
+                item.case.matches_search(&text)
+                    || std::iter::once(visit.agent)
+                        .chain(visit.partner)
+                        .any(|user| name_of(names, user).to_lowercase().contains(&text))
+            })
+            .collect()
+    }
+
+    /// Whether `item` passes every filter except the one of `skip` (the text
+    /// search is [`VisitSearch::found_by_text`]'s).
+    pub fn admits(&self, item: &QueueItem, skip: Option<Facet>) -> bool {
         let visit = &item.visit;
         let case = &item.case;
         let agent_ok = skip == Some(Facet::Agent)
@@ -271,40 +291,22 @@ impl VisitSearch {
         let owed = case.overdue_amount.minor_units;
         let amount_ok = self.min_amount.is_none_or(|least| owed >= least)
             && self.max_amount.is_none_or(|most| owed <= most);
-        agent_ok
-            && outcome_ok
-            && flag_ok
-            && state_ok
-            && band_ok
-            && date_ok
-            && amount_ok
-            && self.finds(case, visit.agent, visit.partner, names)
+        agent_ok && outcome_ok && flag_ok && state_ok && band_ok && date_ok && amount_ok
     }
 
-    /// Whether the text search finds a visit of `case` worked by `agent` and
-    /// `partner`.
-    fn finds(&self, case: &Case, agent: UserId, partner: Option<UserId>, names: &Names) -> bool {
-        if self.text.is_empty() || case.matches_search(&self.text) {
-            return true;
-        }
-        let text = self.text.to_lowercase();
-        std::iter::once(agent)
-            .chain(partner)
-            .any(|user| name_of(names, user).to_lowercase().contains(&text))
-    }
-
-    /// The visits of `items` that pass every filter, in this search's order
-    /// (ties broken by visit id, so pages never overlap), with `now` for the
-    /// waiting time.
+    /// The visits of `items` (what the text search found) that pass every
+    /// filter, in this search's order (ties broken by visit id, so pages
+    /// never overlap), with `now` for the waiting time.
     pub fn select<'a>(
         &self,
-        items: &'a [QueueItem],
+        items: &[&'a QueueItem],
         names: &Names,
         now: DateTime<Utc>,
     ) -> Vec<&'a QueueItem> {
         let mut found: Vec<&QueueItem> = items
             .iter()
-            .filter(|item| self.admits(item, names, None))
+            .copied()
+            .filter(|item| self.admits(item, None))
             .collect();
         if let Some(column) = self.sort {
             found.sort_by(|a, b| {

@@ -221,11 +221,13 @@ fn build_page(
         search.descending = true;
     }
     let names = names_of(members);
-    let (agents, outcomes, flags) = facet_choices(t, &search, items, members, &names);
+    let total = items.len();
+    let items = search.found_by_text(items, &names);
+    let (agents, outcomes, flags) = facet_choices(t, &search, &items, members);
     let count = |skip: Facet, pick: &dyn Fn(&QueueItem) -> bool| {
         items
             .iter()
-            .filter(|item| search.admits(item, &names, Some(skip)) && pick(item))
+            .filter(|item| search.admits(item, Some(skip)) && pick(item))
             .count()
     };
     let states = VisitState::ALL
@@ -246,7 +248,7 @@ fn build_page(
             selected: search.band == Some(band),
         })
         .collect();
-    let found = search.select(items, &names, now);
+    let found = search.select(&items, &names, now);
     let (shown, page, pages) = search.page_of(&found);
     let headings = SortColumn::ALL
         .into_iter()
@@ -312,7 +314,7 @@ fn build_page(
             .map(|item| line(t, &names, item, now))
             .collect(),
         found: found.len(),
-        total: items.len(),
+        total,
         page,
         pages,
         page_links,
