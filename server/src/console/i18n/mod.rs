@@ -4,6 +4,7 @@
 //! Simplified Chinese.
 
 mod en;
+pub mod glossary;
 mod zh;
 
 use axum::extract::{Path, Query, State};
@@ -169,6 +170,7 @@ pub fn encode_query(value: &str) -> String {
 
 /// Every string the console shows, in one language.
 #[allow(missing_docs)]
+#[derive(Debug)]
 pub struct Text {
     pub app_name: &'static str,
     pub nav_queue: &'static str,
