@@ -93,6 +93,23 @@ async fn right_after_a_return_the_report_waits_for_the_agent_instead_of_saying_n
     let report = get(&c.w, &uri, &cookies).await;
     assert!(!report.body.contains("waiting for the agent"));
     assert!(section(&report.body, "since-return", "</ul>").contains("Submitted"));
+    // Approved after the resubmission: the list names the decision too.
+    let csrf = report.csrf();
+    let approved = post(
+        &c.w,
+        &format!("{uri}/approve"),
+        &cookies,
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(approved.status, StatusCode::SEE_OTHER);
+    let report = get(&c.w, &uri, &cookies).await;
+    let changed = section(&report.body, "since-return", "</ul>");
+    assert!(
+        changed.contains("<bdi class=\"text\">Approved</bdi>"),
+        "{changed}"
+    );
+    assert!(!changed.contains("Reviewed"), "{changed}");
 }
 
 #[tokio::test]

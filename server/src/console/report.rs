@@ -694,6 +694,11 @@ pub(super) fn build(
             VisitChange::OutcomeSet { outcome } => {
                 format!("{kind}: {}", t.outcome(outcome.code))
             }
+            // A review is named by its decision, as on the timeline.
+            VisitChange::Reviewed { review } => match review.decision {
+                ReviewDecision::Approve => t.approved.to_owned(),
+                ReviewDecision::Return { .. } => t.returned.to_owned(),
+            },
             _ => kind,
         };
         Shown::text(&shown)
