@@ -1,14 +1,30 @@
 //! Router tests of what was seen to be wrong on the console pages (issue 12
 //! §5): the report's timeline and times, what changed since a return, phone
 //! labels and numbers, a refused sign-in, a stale second decision and the
-//! link to the next visit after a decision.
+//! link to the next visit after a decision; on SQLite and on PostgreSQL (when
+//! `DOORSTEP_TEST_DATABASE_URL` is set).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
+#[macro_use]
+mod backends;
 mod common;
 mod console_support;
 
+use std::sync::Arc;
+
 use common::*;
 use console_support::*;
+
+on_both_backends!(
+    the_timeline_shows_every_time_in_the_cases_offset_and_names_the_decision,
+    right_after_a_return_the_report_waits_for_the_agent_instead_of_saying_nothing_changed,
+    a_stale_second_decision_says_who_decided_what_and_when,
+    after_a_decision_the_report_links_to_the_next_visit_waiting,
+    phone_labels_are_translated_and_a_new_phone_in_the_checklist_is_masked,
+    a_refused_sign_in_shows_the_typed_user_name_again_escaped_never_the_password,
+    a_photo_opens_on_a_page_of_the_console_under_its_policy_with_a_way_back,
+    a_notice_the_customer_did_not_acknowledge_raises_a_flag_filterable_like_the_others,
+);
 
 /// The part of `body` from the element with `id` to the next `end`.
 fn section<'a>(body: &'a str, id: &str, end: &str) -> &'a str {
@@ -37,9 +53,8 @@ async fn return_visit1(c: &Console, cookies: &str) -> String {
     csrf
 }
 
-#[tokio::test]
-async fn the_timeline_shows_every_time_in_the_cases_offset_and_names_the_decision() {
-    let c = console_world().await;
+async fn the_timeline_shows_every_time_in_the_cases_offset_and_names_the_decision(w: Arc<World>) {
+    let c = console_world_on(&w).await;
     let cookies = supervisor(&c.w, "sup_a").await;
     return_visit1(&c, &cookies).await;
     let report = get(&c.w, &format!("/console/visits/{}", c.visit1), &cookies).await;
@@ -57,9 +72,10 @@ async fn the_timeline_shows_every_time_in_the_cases_offset_and_names_the_decisio
     assert!(!timeline.contains("Reviewed"), "{timeline}");
 }
 
-#[tokio::test]
-async fn right_after_a_return_the_report_waits_for_the_agent_instead_of_saying_nothing_changed() {
-    let mut c = console_world().await;
+async fn right_after_a_return_the_report_waits_for_the_agent_instead_of_saying_nothing_changed(
+    w: Arc<World>,
+) {
+    let mut c = console_world_on(&w).await;
     let cookies = supervisor(&c.w, "sup_a").await;
     return_visit1(&c, &cookies).await;
     let uri = format!("/console/visits/{}", c.visit1);
@@ -112,9 +128,8 @@ async fn right_after_a_return_the_report_waits_for_the_agent_instead_of_saying_n
     assert!(!changed.contains("Reviewed"), "{changed}");
 }
 
-#[tokio::test]
-async fn a_stale_second_decision_says_who_decided_what_and_when() {
-    let c = console_world().await;
+async fn a_stale_second_decision_says_who_decided_what_and_when(w: Arc<World>) {
+    let c = console_world_on(&w).await;
     let cookies = supervisor(&c.w, "sup_a").await;
     let csrf = return_visit1(&c, &cookies).await;
     let uri = format!("/console/visits/{}", c.visit1);
@@ -148,9 +163,8 @@ async fn a_stale_second_decision_says_who_decided_what_and_when() {
     assert!(again.body.contains("审核人"), "{}", again.body);
 }
 
-#[tokio::test]
-async fn after_a_decision_the_report_links_to_the_next_visit_waiting() {
-    let c = console_world().await;
+async fn after_a_decision_the_report_links_to_the_next_visit_waiting(w: Arc<World>) {
+    let c = console_world_on(&w).await;
     let cookies = supervisor(&c.w, "sup_a").await;
     let csrf = get(&c.w, "/console/queue", &cookies).await.csrf();
     // visit3 was submitted first; after it, visit1 waits.
@@ -185,9 +199,8 @@ async fn after_a_decision_the_report_links_to_the_next_visit_waiting() {
     assert!(report.body.contains("id=\"queue-empty\""));
 }
 
-#[tokio::test]
-async fn phone_labels_are_translated_and_a_new_phone_in_the_checklist_is_masked() {
-    let mut c = console_world().await;
+async fn phone_labels_are_translated_and_a_new_phone_in_the_checklist_is_masked(w: Arc<World>) {
+    let mut c = console_world_on(&w).await;
     let cookies = supervisor(&c.w, "sup_a").await;
     // The agent records a new phone number on visit1 after a return.
     return_visit1(&c, &cookies).await;
@@ -222,9 +235,9 @@ async fn phone_labels_are_translated_and_a_new_phone_in_the_checklist_is_masked(
     assert!(!report.body.contains("mobile **"), "untranslated label");
 }
 
-#[tokio::test]
-async fn a_refused_sign_in_shows_the_typed_user_name_again_escaped_never_the_password() {
-    let w = World::new();
+async fn a_refused_sign_in_shows_the_typed_user_name_again_escaped_never_the_password(
+    w: Arc<World>,
+) {
     let refused = sign_in(&w, "sup_a\"><b>x", "not-the-password")
         .await
         .unwrap_err();
@@ -242,9 +255,8 @@ async fn a_refused_sign_in_shows_the_typed_user_name_again_escaped_never_the_pas
     assert!(!refused.body.contains("value=\"wrong\""));
 }
 
-#[tokio::test]
-async fn a_photo_opens_on_a_page_of_the_console_under_its_policy_with_a_way_back() {
-    let c = console_world().await;
+async fn a_photo_opens_on_a_page_of_the_console_under_its_policy_with_a_way_back(w: Arc<World>) {
+    let c = console_world_on(&w).await;
     let cookies = supervisor(&c.w, "sup_a").await;
     let uri = format!("/console/visits/{}", c.visit1);
     let report = get(&c.w, &uri, &cookies).await;
@@ -285,9 +297,10 @@ async fn a_photo_opens_on_a_page_of_the_console_under_its_policy_with_a_way_back
     );
 }
 
-#[tokio::test]
-async fn a_notice_the_customer_did_not_acknowledge_raises_a_flag_filterable_like_the_others() {
-    let c = console_world().await;
+async fn a_notice_the_customer_did_not_acknowledge_raises_a_flag_filterable_like_the_others(
+    w: Arc<World>,
+) {
+    let c = console_world_on(&w).await;
     let cookies = supervisor(&c.w, "sup_a").await;
     let queue = get(&c.w, "/console/queue", &cookies).await;
     assert!(
