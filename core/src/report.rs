@@ -182,18 +182,22 @@ pub enum ReviewFlag {
     /// No notice was given early enough before the check-in (when the policy
     /// requires one).
     NoNotice,
+    /// A notice the customer did not acknowledge (any of the visit's
+    /// notices), whether or not the policy requires notice.
+    NoticeNotAcknowledged,
     /// A two-person visit.
     TwoPerson,
 }
 
 impl ReviewFlag {
     /// Every flag, in display order.
-    pub const ALL: [ReviewFlag; 6] = [
+    pub const ALL: [ReviewFlag; 7] = [
         ReviewFlag::OutsideContactHours,
         ReviewFlag::FarFromAddress,
         ReviewFlag::PoorGps,
         ReviewFlag::MockedLocation,
         ReviewFlag::NoNotice,
+        ReviewFlag::NoticeNotAcknowledged,
         ReviewFlag::TwoPerson,
     ];
 
@@ -205,6 +209,7 @@ impl ReviewFlag {
             ReviewFlag::PoorGps => "poor_gps",
             ReviewFlag::MockedLocation => "mocked_location",
             ReviewFlag::NoNotice => "no_notice",
+            ReviewFlag::NoticeNotAcknowledged => "notice_not_acknowledged",
             ReviewFlag::TwoPerson => "two_person",
         }
     }
@@ -253,6 +258,9 @@ pub fn review_flags(case: &Case, visit: &Visit, policy: &Policy) -> Vec<ReviewFl
         if late {
             flags.push(ReviewFlag::NoNotice);
         }
+    }
+    if visit.notices.iter().any(|n| !n.acknowledged) {
+        flags.push(ReviewFlag::NoticeNotAcknowledged);
     }
     if visit.partner.is_some() {
         flags.push(ReviewFlag::TwoPerson);
@@ -338,7 +346,9 @@ mod tests {
         // 22:30 Beijing time, notice ten minutes before, 5 km away, 250 m
         // accuracy, a mocked check-out: every flag, and each only once.
         let late = morning() + Duration::minutes(12 * 60 + 30);
-        visit.notices.push(notice(late - Duration::minutes(10)));
+        let mut unacknowledged = notice(late - Duration::minutes(10));
+        unacknowledged.acknowledged = false;
+        visit.notices.push(unacknowledged);
         let far = GeoPoint {
             latitude: home(&case).latitude + 0.045,
             longitude: home(&case).longitude,
@@ -392,6 +402,26 @@ mod tests {
             ..Policy::default()
         };
         assert!(review_flags(&case, &visit, &relaxed).is_empty());
+    }
+
+    #[test]
+    fn a_notice_the_customer_did_not_acknowledge_is_flagged() {
+        let case = sample_case();
+        let mut visit = visit_of(&case, None);
+        visit.check_in = Some(check(morning(), home(&case), 10.0, false));
+        visit.notices.push(notice(morning() - Duration::hours(2)));
+        assert!(review_flags(&case, &visit, &Policy::default()).is_empty());
+        let mut unacknowledged = notice(morning() - Duration::hours(3));
+        unacknowledged.acknowledged = false;
+        visit.notices.push(unacknowledged);
+        assert_eq!(
+            review_flags(&case, &visit, &Policy::default()),
+            [ReviewFlag::NoticeNotAcknowledged]
+        );
+        assert_eq!(
+            ReviewFlag::NoticeNotAcknowledged.code(),
+            "notice_not_acknowledged"
+        );
     }
 
     #[test]

@@ -151,7 +151,7 @@ async fn a_decision_is_checked_recorded_and_audited(w: Arc<World>) {
     let page = get(&c.w, saved.location(), &cookies).await;
     let decisions = &page.body[page.body.find("id=\"decisions\"").unwrap()..];
     assert!(
-        decisions.contains("Instalment plan: 6 × 1,250.50 CNY"),
+        decisions.contains("Repayment plan: 6 × 1,250.50 CNY"),
         "{decisions:.400}"
     );
     assert!(

@@ -319,8 +319,11 @@ async fn a_return_reaches_the_agent_on_its_next_pull_and_an_approval_freezes_the
     .await;
     assert_eq!(again.status, StatusCode::CONFLICT);
     let report = get(&c.w, &uri, &cookies).await;
+    // Until the agent resubmits, nothing is listed as changed: the page
+    // waits for the agent.
+    assert!(report.body.contains("waiting for the agent"));
     assert!(
-        report
+        !report
             .body
             .contains("Nothing changed since the last return.")
     );

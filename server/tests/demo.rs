@@ -90,6 +90,15 @@ fn a_demo_day_of_two_agents_arrives_on_the_server() {
     assert!(look.contains(&run.address.to_string()));
     assert!(look.contains(demo::seed::SUPERVISOR));
     assert!(look.contains(&format!("http://{}/console", run.address)));
+    // What the demo prints uses the console's glossary (its English terms).
+    let printed = format!("{}\n{}\n{look}", lines.join("\n"), run.arrived);
+    assert_eq!(
+        doorstep_server::console::i18n::glossary::forbidden_in(
+            &printed,
+            doorstep_server::console::i18n::Lang::En
+        ),
+        []
+    );
     drop(run);
 
     // Another run resets the folder instead of adding to it.

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use doorstep_core::domain::{Attachment, VisitId};
 
 use super::report::{Found, audit_view, readable_visit};
-use super::{ConsoleState, Signed, app_failure, blocking, failure};
+use super::{Chrome, ConsoleState, Signed, app_failure, blocking, failure, render};
 use crate::access::Access;
 use crate::blobs::{Blob, BlobStore};
 use crate::error::ServiceError;
@@ -125,4 +125,70 @@ pub async fn photo(
         Ok(None) => failure(lang, StatusCode::NOT_FOUND, lang.text().not_found),
         Err(err) => app_failure(lang, &err),
     }
+}
+
+/// The page of one photo at full size: the report's header, the image (its
+/// bytes from [`photo`]) and a link back to the report. A page of the console
+/// like the others, under its Content-Security-Policy: no inline style or
+/// script, which a browser's own viewer of a bare image would need.
+#[derive(askama::Template)]
+#[template(path = "console/photo.html")]
+pub struct PhotoPage {
+    /// Header and menu.
+    pub chrome: Chrome,
+    /// The report's link.
+    pub report_href: String,
+    /// The visit's state name.
+    pub state: &'static str,
+    /// The bytes' link (ids and a number only).
+    pub src: String,
+    /// Whether it is shown as an image (a photo or a signature).
+    pub is_image: bool,
+    /// Its caption: number and local time taken.
+    pub caption: String,
+}
+
+/// `GET /console/visits/{visit_id}/photos/{index}`: the page of a photo
+/// ([`PhotoPage`]); the view of the visit is audited as the report's.
+pub async fn photo_page(
+    State(state): State<ConsoleState>,
+    signed: Signed,
+    path: Result<Path<(VisitId, usize)>, axum::extract::rejection::PathRejection>,
+) -> Response {
+    let lang = signed.lang;
+    let t = lang.text();
+    let Ok(Path((visit_id, index))) = path else {
+        return failure(lang, StatusCode::NOT_FOUND, t.not_found);
+    };
+    let store = state.store.clone();
+    let now = state.clock.now();
+    let access = Access::of(&signed.user, None);
+    let loaded = blocking(move || super::report::view(store.as_ref(), access, visit_id, now)).await;
+    let visit = match loaded {
+        Ok(Some(visit)) => visit,
+        Ok(None) => return failure(lang, StatusCode::NOT_FOUND, t.not_found),
+        Err(err) => return app_failure(lang, &err),
+    };
+    let report = &visit.report;
+    let Some(attachment) = report.attachments.get(index) else {
+        return failure(lang, StatusCode::NOT_FOUND, t.not_found);
+    };
+    let page = PhotoPage {
+        chrome: signed.chrome(),
+        report_href: format!("/console/visits/{visit_id}"),
+        state: t.state(report.visit.state),
+        src: format!("/console/visits/{visit_id}/attachments/{index}"),
+        is_image: matches!(
+            attachment.kind,
+            doorstep_core::domain::AttachmentKind::Photo
+                | doorstep_core::domain::AttachmentKind::Signature
+        ),
+        caption: format!(
+            "{} {} · {}",
+            t.photo,
+            index + 1,
+            super::format::show_time(attachment.taken_at, report.case.utc_offset_minutes)
+        ),
+    };
+    render(lang, StatusCode::OK, &page)
 }

@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, FixedOffset, Offset as _, Utc};
 use doorstep_core::checklist::{AnswerValue, ChecklistTemplate};
+use doorstep_core::domain::case::mask_national_id;
 use doorstep_core::money::Money;
 
 use super::i18n::Lang;
@@ -100,9 +101,29 @@ pub fn answer_text(
             .join(lang_separator(lang)),
         AnswerValue::Integer(n) => n.to_string(),
         AnswerValue::Money(m) => money(m),
+        // A phone number the agent typed is masked as the case's phones are.
+        AnswerValue::Text(text) if is_phone_item(item_id) => mask_national_id(text),
         AnswerValue::Text(text) => text.clone(),
         AnswerValue::Date(d) => d.to_string(),
     }
+}
+
+/// Whether a checklist item holds a phone number (`phone`, or an id ending
+/// in `_phone` such as the home verification's `new_phone`): its answers are
+/// masked like the case's phones.
+pub fn is_phone_item(item_id: &str) -> bool {
+    item_id == "phone" || item_id.ends_with("_phone")
+}
+
+/// A case phone as shown: its label in `lang` when it is one of the known
+/// labels (`mobile`, `home`, `work`, in any case), else as typed, and its
+/// number masked to the last four characters.
+pub fn phone_line(lang: Lang, label: &str, number: &str) -> String {
+    format!(
+        "{} {}",
+        lang.text().phone_label(label),
+        mask_national_id(number)
+    )
 }
 
 fn lang_separator(lang: Lang) -> &'static str {

@@ -136,6 +136,10 @@ pub fn router(app: &AppState, config: ConsoleConfig) -> Router<AppState> {
             "/console/visits/{visit_id}/attachments/{index}",
             get(attachments::photo),
         )
+        .route(
+            "/console/visits/{visit_id}/photos/{index}",
+            get(attachments::photo_page),
+        )
         .route("/console/cases", get(cases::list))
         .route(
             "/console/cases/import",

@@ -255,6 +255,8 @@ pub struct CheckLine {
 pub struct PhotoLine {
     /// The console URL of its bytes (ids only).
     pub href: String,
+    /// The console URL of its page at full size ([`super::attachments::photo_page`]).
+    pub page: String,
     /// Whether to show it as an image thumbnail.
     pub is_image: bool,
     /// A short caption.
@@ -302,6 +304,9 @@ pub struct ReportPage {
     pub awaiting_review: bool,
     /// A message after a decision.
     pub flash: Option<&'static str>,
+    /// After a decision: the next visit waiting, or `Some(None)` if the
+    /// queue is empty.
+    pub next_visit: Option<Option<String>>,
     /// Case summary rows.
     pub case_rows: Vec<(&'static str, Shown)>,
     /// Notices given.
@@ -338,6 +343,8 @@ pub struct ReportPage {
     pub reviews: Vec<ReviewLine>,
     /// What changed after the latest return (`None`: never returned).
     pub since_return: Option<Vec<Shown>>,
+    /// Returned, and the agent has not resubmitted yet.
+    pub awaiting_resubmission: bool,
     /// Late changes other than notes, kept but not applied.
     pub late: Vec<Shown>,
     /// Return reason choices: code and name.
@@ -377,8 +384,34 @@ pub async fn page(
         Some("returned") => Some(lang.text().decision_saved_returned),
         _ => None,
     };
-    let page = build(&signed, &visit, flash);
+    let mut page = build(&signed, &visit, flash);
+    if flash.is_some() {
+        // Right after a decision: the next visit waiting (oldest submitted
+        // first), so the supervisor can go on.
+        let store = state.store.clone();
+        let access = Access::of(&signed.user, None);
+        let next = blocking(move || next_waiting(store.as_ref(), &access, visit_id)).await;
+        match next {
+            Ok(next) => page.next_visit = Some(next),
+            Err(err) => return app_failure(lang, &err),
+        }
+    }
     render(lang, StatusCode::OK, &page)
+}
+
+/// The link to the oldest submitted visit of the user's team other than
+/// `visit_id` ([`super::queue::submitted_visits`]), or `None` if no other
+/// visit waits for review.
+pub fn next_waiting(
+    store: &dyn Store,
+    access: &Access,
+    visit_id: VisitId,
+) -> Result<Option<String>, ServiceError> {
+    let (items, _) = super::queue::submitted_visits(store, access)?;
+    Ok(items
+        .iter()
+        .find(|item| item.visit.id != visit_id)
+        .map(|item| format!("/console/visits/{}", item.visit.id)))
 }
 
 fn check_line(t: &Text, title: &'static str, check: Option<&SiteCheck>) -> CheckLine {
@@ -432,7 +465,7 @@ pub(super) fn build(
             case.customer
                 .phones
                 .iter()
-                .map(|p| format!("{} {}", p.label, mask_national_id(&p.number)))
+                .map(|p| super::format::phone_line(lang, &p.label, &p.number))
                 .collect::<Vec<_>>()
                 .join(" · "),
         ),
@@ -487,9 +520,12 @@ pub(super) fn build(
         registered.and_then(|a| a.location),
         &markers,
         f64::from(loaded.policy.geofence_radius_m),
-        t.registered_address,
-        t.map_geofence,
-        t.map_title,
+        &map::MapWords {
+            address: t.registered_address,
+            geofence: t.map_geofence,
+            title: t.map_title,
+            metres: t.metres,
+        },
     );
     let flags = review_flags(case, visit, &loaded.policy)
         .into_iter()
@@ -534,6 +570,7 @@ pub(super) fn build(
         .enumerate()
         .map(|(i, a)| PhotoLine {
             href: format!("/console/visits/{}/attachments/{i}", visit.id),
+            page: format!("/console/visits/{}/photos/{i}", visit.id),
             is_image: matches!(a.kind, AttachmentKind::Photo | AttachmentKind::Signature),
             caption: format!("{} {} · {}", t.photo, i + 1, show_time(a.taken_at, offset)),
         })
@@ -595,14 +632,24 @@ pub(super) fn build(
             format!("{} {index} ({})", t.log_broken, t.break_reason(*reason)),
         ),
     };
+    // Every time on the report is in the case's offset: entries the server
+    // stamps (reviews) carry offset 0. A review is named by its decision; the
+    // visit's reviews are in the same clock order as its "reviewed" entries.
+    let mut decisions = visit.reviews.iter().map(|r| &r.decision);
     let timeline = report
         .timeline
         .iter()
         .map(|line| {
-            (
-                show_time(line.at, line.utc_offset_minutes),
-                Shown::line(&t.kind(&line.kind)),
-            )
+            let kind = if line.kind == "reviewed" {
+                match decisions.next() {
+                    Some(ReviewDecision::Approve) => t.approved.to_owned(),
+                    Some(ReviewDecision::Return { .. }) => t.returned.to_owned(),
+                    None => t.kind(&line.kind),
+                }
+            } else {
+                t.kind(&line.kind)
+            };
+            (show_time(line.at, offset), Shown::line(&kind))
         })
         .collect();
     let reviews = visit
@@ -647,13 +694,26 @@ pub(super) fn build(
             VisitChange::OutcomeSet { outcome } => {
                 format!("{kind}: {}", t.outcome(outcome.code))
             }
+            // A review is named by its decision, as on the timeline.
+            VisitChange::Reviewed { review } => match review.decision {
+                ReviewDecision::Approve => t.approved.to_owned(),
+                ReviewDecision::Return { .. } => t.returned.to_owned(),
+            },
             _ => kind,
         };
         Shown::text(&shown)
     };
+    // Until the agent resubmits, what changed since the return is not
+    // settled: the page says it waits for the agent instead.
+    let awaiting_resubmission = loaded.since_return.as_ref().is_some_and(|changes| {
+        !changes
+            .iter()
+            .any(|change| matches!(change, VisitChange::Submitted { .. }))
+    });
     let since_return = loaded
         .since_return
         .as_ref()
+        .filter(|_| !awaiting_resubmission)
         .map(|changes| changes.iter().map(describe).collect());
     let late = loaded
         .late
@@ -663,12 +723,14 @@ pub(super) fn build(
         .collect();
     ReportPage {
         since_return,
+        awaiting_resubmission,
         late,
         chrome: signed.chrome(),
         visit_id: visit.id.to_string(),
         state: t.state(visit.state),
         awaiting_review: visit.state == VisitState::Submitted && loaded.may_review,
         flash,
+        next_visit: None,
         case_rows,
         notices,
         checks,

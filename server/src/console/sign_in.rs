@@ -15,6 +15,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
+use super::format::Shown;
 use super::i18n::{Lang, Text};
 use super::{
     ConsoleState, Signed, app_failure, blocking, cookie, failure, may_use_console, render, secure,
@@ -45,6 +46,9 @@ pub struct LoginPage {
     pub csrf: String,
     /// Why the last attempt was refused, if it was.
     pub refused: Option<&'static str>,
+    /// The user name typed in the refused attempt, shown again (escaped by
+    /// the template); never the password.
+    pub typed_username: Shown,
 }
 
 /// The sign-in form.
@@ -72,6 +76,7 @@ fn login_form(
     headers: &HeaderMap,
     status: StatusCode,
     refused: Option<&'static str>,
+    typed_username: &str,
 ) -> Response {
     let lang = Lang::of(headers);
     let csrf = match auth::new_token() {
@@ -86,6 +91,7 @@ fn login_form(
             lang,
             csrf: csrf.clone(),
             refused,
+            typed_username: Shown::line(typed_username),
         },
     );
     response.headers_mut().append(
@@ -97,7 +103,7 @@ fn login_form(
 
 /// `GET /console/login`.
 pub async fn login_page(State(state): State<ConsoleState>, headers: HeaderMap) -> Response {
-    login_form(&state, &headers, StatusCode::OK, None)
+    login_form(&state, &headers, StatusCode::OK, None, "")
 }
 
 /// Why a sign-in was refused.
@@ -142,6 +148,7 @@ pub async fn login(
     let LoginForm {
         username, password, ..
     } = form;
+    let typed = username.clone();
     let signed = sign_in_guard::guarded(
         state.sign_in_guard(),
         attempt,
@@ -163,6 +170,7 @@ pub async fn login(
                 &headers,
                 StatusCode::UNAUTHORIZED,
                 Some(lang.text().sign_in_refused),
+                &typed,
             );
         }
         Err(ServiceError::TooManyAttempts(refused)) => {
@@ -171,6 +179,7 @@ pub async fn login(
                 &headers,
                 StatusCode::TOO_MANY_REQUESTS,
                 Some(lang.text().too_many_attempts),
+                &typed,
             );
             return with_retry_after(page, refused.retry_after_seconds);
         }
@@ -180,6 +189,7 @@ pub async fn login(
                 &headers,
                 StatusCode::SERVICE_UNAVAILABLE,
                 Some(lang.text().sign_in_busy),
+                &typed,
             );
             return with_retry_after(page, busy.retry_after_seconds);
         }

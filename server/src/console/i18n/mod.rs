@@ -4,6 +4,7 @@
 //! Simplified Chinese.
 
 mod en;
+pub mod glossary;
 mod zh;
 
 use axum::extract::{Path, Query, State};
@@ -169,6 +170,7 @@ pub fn encode_query(value: &str) -> String {
 
 /// Every string the console shows, in one language.
 #[allow(missing_docs)]
+#[derive(Debug)]
 pub struct Text {
     pub app_name: &'static str,
     pub nav_queue: &'static str,
@@ -184,6 +186,9 @@ pub struct Text {
     pub forbidden: &'static str,
     pub csrf_refused: &'static str,
     pub not_awaiting_review: &'static str,
+    pub already_decided_title: &'static str,
+    pub decided_by: &'static str,
+    pub open_report: &'static str,
     pub return_needs_reason: &'static str,
     pub too_many_attempts: &'static str,
     pub sign_in_busy: &'static str,
@@ -308,6 +313,8 @@ pub struct Text {
     pub send_back_title: &'static str,
     pub decision_saved_approved: &'static str,
     pub decision_saved_returned: &'static str,
+    pub next_waiting: &'static str,
+    pub queue_now_empty: &'static str,
     pub submissions: &'static str,
     // The printable record (`console::print`).
     pub print_link: &'static str,
@@ -337,6 +344,7 @@ pub struct Text {
     pub total: &'static str,
     pub changes_since_return: &'static str,
     pub no_changes_since_return: &'static str,
+    pub waiting_for_agent: &'static str,
     // Cases.
     pub nav_cases: &'static str,
     pub cases_title: &'static str,
@@ -415,8 +423,10 @@ pub struct Text {
     pub col_kept_rate: &'static str,
     pub kept_rate_note: &'static str,
     pub reasons: [(&'static str, &'static str); 6],
+    /// Names of the phone labels cases use: mobile, home, work.
+    pub phone_labels: [(&'static str, &'static str); 3],
     pub kinds: [(&'static str, &'static str); 13],
-    pub flag_names: [&'static str; 6],
+    pub flag_names: [&'static str; 7],
     pub site_flag_names: [&'static str; 4],
     pub outcome_names: [&'static str; 7],
     pub state_names: [&'static str; 9],
@@ -578,6 +588,19 @@ impl Text {
             .iter()
             .find(|(c, _)| *c == code)
             .map_or_else(|| code.to_owned(), |(_, name)| (*name).to_owned())
+    }
+
+    /// A case phone's label in this language if it is a known one (`mobile`,
+    /// `home`, `work`, any case, spaces around ignored); else as typed.
+    pub fn phone_label<'a>(&self, label: &'a str) -> &'a str
+    where
+        'static: 'a,
+    {
+        let key = label.trim().to_ascii_lowercase();
+        self.phone_labels
+            .iter()
+            .find(|(code, _)| *code == key)
+            .map_or(label, |(_, name)| name)
     }
 
     /// The name of a kind of visit log entry; unknown kinds show as themselves.
