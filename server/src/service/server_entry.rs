@@ -19,6 +19,9 @@ pub struct HeldVisit {
     pub case_id: CaseId,
     /// Every stored entry, refused ones included.
     pub stored: Vec<LogEntry>,
+    /// The latest stamp of the admitted entries (a refused entry's stamp,
+    /// from a clock far ahead say, counts for nothing).
+    pub latest: Option<doorstep_core::clock::Hlc>,
     /// The admitted entries, folded.
     pub history: VisitHistory,
 }
@@ -42,13 +45,14 @@ pub fn hold(tx: &dyn StoreTx, visit_id: VisitId) -> Result<HeldVisit, ServiceErr
         VisitHistory::fold(visit_id, &admitted).map_err(|e| ServiceError::internal(&e))?;
     Ok(HeldVisit {
         case_id: visit.case_id,
+        latest: admitted.iter().map(|entry| entry.hlc).max(),
         stored,
         history,
     })
 }
 
 /// Appends `change` to the server's chain of the held visit, stamped after
-/// every entry the server holds (so it folds last), feeds it, checks the
+/// every admitted entry (so it folds last), feeds it, checks the
 /// visit's whole log again and refreshes its summary. The caller has checked
 /// the change is allowed.
 pub fn append_change(
@@ -58,8 +62,7 @@ pub fn append_change(
     now: DateTime<Utc>,
 ) -> Result<LogEntry, ServiceError> {
     let visit_id = held.history.visit.id;
-    let latest = held.stored.iter().map(|entry| entry.hlc).max();
-    let hlc = HybridClock::new(SERVER_NODE, latest).tick(now);
+    let hlc = HybridClock::new(SERVER_NODE, held.latest).tick(now);
     let payload = serde_json::to_string(change).map_err(|e| ServiceError::internal(&e))?;
     let head = tx.chain_head(visit_id, SERVER_NODE)?;
     let entry = append(
@@ -89,6 +92,7 @@ pub fn append_change(
         seq: entry.seq,
     })?;
     held.stored.push(entry.clone());
+    held.latest = held.latest.max(Some(entry.hlc));
     chain_check::record(tx, visit_id, &held.stored, now)?;
     summaries::refresh(tx, visit_id)?;
     Ok(entry)
