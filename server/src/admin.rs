@@ -12,7 +12,8 @@ use crate::auth;
 use crate::error::{Missing, ServiceError};
 use crate::service::audit;
 use crate::store::{
-    self, CaseRecord, DeviceRecord, FeedItem, Lock, QuarantinedEntry, Store, StoreTx, UserRecord,
+    self, AssignmentRecord, CaseRecord, DeviceRecord, FeedItem, Lock, QuarantinedEntry, Store,
+    StoreTx, UserRecord,
 };
 
 fn user_named(tx: &dyn StoreTx, username: &str) -> Result<UserRecord, ServiceError> {
@@ -216,7 +217,7 @@ pub fn import_cases(
                 team_of(tx, partner)?;
             }
             let supervisor = team_of(tx, case.assigned.primary)?;
-            put_case(tx, case.clone(), supervisor, now)?;
+            put_case(tx, case.clone(), supervisor, None, now)?;
             ids.push(case.id);
         }
         Ok(ids)
@@ -233,15 +234,31 @@ fn lock_cases(tx: &dyn StoreTx, ids: impl Iterator<Item = CaseId>) -> Result<(),
     Ok(())
 }
 
-/// Stores a case as it now is, announcing it to whoever sees it. The caller
-/// holds the case's lock ([`lock_cases`]).
+/// Stores a case as it now is, announcing it to whoever sees it, and adds
+/// to the case's assignment history when it is new or goes to other agents
+/// or another team (`by`: who assigned it; none for an admin command). The
+/// caller holds the case's lock ([`lock_cases`]).
 pub(crate) fn put_case(
     tx: &dyn StoreTx,
     case: Case,
     supervisor: Option<UserId>,
+    by: Option<UserId>,
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
     let before = tx.case(case.id)?;
+    let reassigned = before
+        .as_ref()
+        .is_none_or(|old| old.case.assigned != case.assigned || old.supervisor != supervisor);
+    if reassigned {
+        tx.append_assignment(&AssignmentRecord {
+            case_id: case.id,
+            at: now,
+            primary: case.assigned.primary,
+            partner: case.assigned.partner,
+            supervisor,
+            by,
+        })?;
+    }
     let id = case.id;
     let removed: Vec<UserId> = before
         .as_ref()
@@ -314,7 +331,7 @@ pub fn reassign_case(
         if case.assigned.partner == Some(agent.id) {
             case.assigned.partner = None;
         }
-        put_case(tx, case, supervisor, now)
+        put_case(tx, case, supervisor, None, now)
     })
 }
 
@@ -573,7 +590,7 @@ pub fn import_cases_csv_as(
             {
                 return Err(ServiceError::OtherTeamAgent(Some(case.id)));
             }
-            put_case(tx, case.clone(), supervisor, now)?;
+            put_case(tx, case.clone(), supervisor, Some(actor.id), now)?;
             audit_by(tx, actor, now, "console_import_case", case.id)?;
             ids.push(case.id);
         }
@@ -616,7 +633,7 @@ pub fn assign_case_as(
         }
         let mut case = record.case;
         case.assigned = doorstep_core::domain::AssignedAgents { primary, partner };
-        put_case(tx, case, supervisor, now)?;
+        put_case(tx, case, supervisor, Some(actor.id), now)?;
         audit_by(tx, actor, now, "console_assign_case", case_id)
     })
 }

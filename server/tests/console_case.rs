@@ -28,6 +28,7 @@ on_both_backends!(
     a_closed_case_takes_no_more_decisions,
     feedback_is_given_on_an_approved_visit_and_reaches_the_phone,
     a_promise_shows_kept_or_broken_against_the_repayments,
+    the_assignment_history_says_to_whom_and_by_whom,
 );
 
 fn case_url(c: &Console) -> String {
@@ -87,12 +88,6 @@ async fn the_case_page_tells_the_customers_story(w: Arc<World>) {
     let promises = &page.body[page.body.find("id=\"promises\"").unwrap()..];
     assert!(promises.contains("5,000.00 CNY") && promises.contains("2026-03-10"));
     assert!(promises.contains("class=\"keeping pending\""));
-    // Who it was given to, from the import.
-    let assignments = &page.body[page.body.find("id=\"assignments\"").unwrap()..];
-    assert!(
-        assignments.contains("imported or reassigned · <bdi>administrator (server)"),
-        "{assignments:.300}"
-    );
     // The timeline runs across the visit: planned, notice, check-in, submitted.
     let timeline = &page.body[page.body.find("id=\"timeline\"").unwrap()..];
     assert!(timeline.matches("<li>").count() >= 4);
@@ -465,4 +460,82 @@ async fn a_promise_shows_kept_or_broken_against_the_repayments(w: Arc<World>) {
     .await;
     let page = get(&c.w, &case_url(&c), &cookies_late).await;
     assert!(page.body.contains("class=\"keeping kept\""));
+}
+
+/// The `<li>` lines of the case page's assignment history.
+fn assignment_lines(page: &Page) -> Vec<String> {
+    let from = page.body.find("id=\"assignments\"").unwrap();
+    let section = &page.body[from..from + page.body[from..].find("</section>").unwrap()];
+    section
+        .split("<li>")
+        .skip(1)
+        .map(|li| li[..li.find("</li>").unwrap()].to_owned())
+        .collect()
+}
+
+async fn the_assignment_history_says_to_whom_and_by_whom(w: Arc<World>) {
+    let c = console_world_on(&w).await;
+    let cookies = supervisor(&c.w, "sup_a").await;
+    // Imported by the server's command to agent1 with agent2 as partner.
+    let page = get(&c.w, &case_url(&c), &cookies).await;
+    assert_eq!(
+        assignment_lines(&page),
+        [format!(
+            "{} · first assigned to <bdi>agent1 + agent2</bdi> · Team <bdi>sup_a</bdi> · \
+             by <bdi>administrator (server)</bdi>",
+            page_time(&page, 0)
+        )]
+    );
+    // The supervisor gives it to agent2 alone, then back to both.
+    for (agent, partner) in [(c.w.agent2, None), (c.w.agent1, Some(c.w.agent2))] {
+        let list = get(&c.w, "/console/cases", &cookies).await;
+        let partner = partner.map(|p| p.to_string()).unwrap_or_default();
+        let done = post(
+            &c.w,
+            &format!("{}/assign", case_url(&c)),
+            &cookies,
+            &[
+                ("csrf", &list.csrf()),
+                ("agent", &agent.to_string()),
+                ("partner", &partner),
+            ],
+        )
+        .await;
+        assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    }
+    // Assigning the same agents again changes nothing, and is no new line.
+    let list = get(&c.w, "/console/cases", &cookies).await;
+    let again = post(
+        &c.w,
+        &format!("{}/assign", case_url(&c)),
+        &cookies,
+        &[
+            ("csrf", &list.csrf()),
+            ("agent", &c.w.agent1.to_string()),
+            ("partner", &c.w.agent2.to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
+    let page = get(&c.w, &case_url(&c), &cookies).await;
+    let lines = assignment_lines(&page);
+    assert_eq!(lines.len(), 3, "{lines:#?}");
+    assert!(
+        lines[1].ends_with(
+            "reassigned to <bdi>agent2</bdi> · Team <bdi>sup_a</bdi> · by <bdi>sup_a</bdi>"
+        ),
+        "{lines:#?}"
+    );
+    assert!(
+        lines[2].ends_with(
+            "reassigned to <bdi>agent1 + agent2</bdi> · Team <bdi>sup_a</bdi> · by <bdi>sup_a</bdi>"
+        ),
+        "{lines:#?}"
+    );
+}
+
+/// The time the `i`th assignment line starts with, as the page shows it.
+fn page_time(page: &Page, i: usize) -> String {
+    let line = &assignment_lines(page)[i];
+    line[..line.find(" · ").unwrap()].to_owned()
 }

@@ -36,9 +36,9 @@ use doorstep_core::sync::protocol::{RejectCode, Role};
 use doorstep_server::store::postgres::PostgresStore;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::store::{
-    self, AttachmentRef, AuditRecord, CaseRecord, ChainBreak, ChainCheck, ConsoleSessionRecord,
-    DeviceRecord, FeedItem, FeedReader, QuarantinedEntry, SUMMARY_VERSION, SignInAttempt, Store,
-    StoreError, StoredEntry, TeamVisit, TokenRecord, UserRecord, VisitRecord,
+    self, AssignmentRecord, AttachmentRef, AuditRecord, CaseRecord, ChainBreak, ChainCheck,
+    ConsoleSessionRecord, DeviceRecord, FeedItem, FeedReader, QuarantinedEntry, SUMMARY_VERSION,
+    SignInAttempt, Store, StoreError, StoredEntry, TeamVisit, TokenRecord, UserRecord, VisitRecord,
 };
 use uuid::Uuid;
 
@@ -105,6 +105,8 @@ struct Since {
     quarantine: i64,
     policies: i64,
     summaries: i64,
+    /// The case assignment history.
+    assignments: i64,
 }
 
 /// SQLite creates the console's tables on every open (from 47761aa, at
@@ -118,6 +120,7 @@ const SQLITE_SINCE: Since = Since {
     quarantine: 6,
     policies: 7,
     summaries: 9,
+    assignments: 13,
 };
 
 const POSTGRES_SINCE: Since = Since {
@@ -129,6 +132,7 @@ const POSTGRES_SINCE: Since = Since {
     quarantine: 7,
     policies: 8,
     summaries: 9,
+    assignments: 13,
 };
 
 /// The rows an old database is seeded with, as the store reads them back.
@@ -149,6 +153,13 @@ struct Seed {
     feed: Vec<FeedItem>,
     /// The audit row every version has.
     audit: AuditRecord,
+    /// The audit row of the case stored by an admin command, before the
+    /// push's.
+    case_stored: AuditRecord,
+    /// The case's assignment history: seeded from the assignments' version
+    /// on, and filled by their migration from the case and `case_stored`'s
+    /// time before it.
+    assignment: AssignmentRecord,
     /// The audit row of a refused push, with its code (from the quarantine's
     /// version on).
     refused: AuditRecord,
@@ -244,6 +255,23 @@ fn seed() -> Seed {
         target_id: visit.id.to_string(),
         code: None,
     };
+    let case_stored = AuditRecord {
+        at: t0() - Duration::hours(1),
+        user: None,
+        device: None,
+        action: "put_case".into(),
+        target_kind: "case".into(),
+        target_id: case.case.id.to_string(),
+        code: None,
+    };
+    let assignment = AssignmentRecord {
+        case_id: case.case.id,
+        at: case_stored.at,
+        primary: agent.id,
+        partner: None,
+        supervisor: Some(supervisor.id),
+        by: None,
+    };
     let refused = AuditRecord {
         at: t0() + Duration::minutes(1),
         code: Some(RejectCode::NotAssigned.code().to_owned()),
@@ -300,6 +328,8 @@ fn seed() -> Seed {
         phone,
         feed,
         audit,
+        case_stored,
+        assignment,
         refused,
         quarantined,
         summary,
@@ -624,20 +654,21 @@ fn seed_sqlite(conn: &rusqlite::Connection, k: i64, seed: &Seed) {
         )
         .unwrap();
     }
-    let audit = &seed.audit;
-    conn.execute(
-        "INSERT INTO audit (at, user_id, device_id, action, target_kind, target_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-        params![
-            time(audit.at),
-            audit.user.map(text),
-            audit.device.map(text),
-            audit.action,
-            audit.target_kind,
-            audit.target_id
-        ],
-    )
-    .unwrap();
+    for audit in [&seed.audit, &seed.case_stored] {
+        conn.execute(
+            "INSERT INTO audit (at, user_id, device_id, action, target_kind, target_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                time(audit.at),
+                audit.user.map(text),
+                audit.device.map(text),
+                audit.action,
+                audit.target_kind,
+                audit.target_id
+            ],
+        )
+        .unwrap();
+    }
     let attachment = &seed.attachment;
     if k >= since.uploads {
         conn.execute(
@@ -763,6 +794,23 @@ fn seed_sqlite(conn: &rusqlite::Connection, k: i64, seed: &Seed) {
                 SUMMARY_VERSION,
                 seed.summary.state.code(),
                 serde_json::to_string(&seed.summary).unwrap()
+            ],
+        )
+        .unwrap();
+    }
+    if k >= since.assignments {
+        let a = &seed.assignment;
+        conn.execute(
+            "INSERT INTO case_assignments
+                 (case_id, assigned_at, primary_agent, partner, supervisor_id, assigned_by)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                text(a.case_id),
+                time(a.at),
+                text(a.primary),
+                a.partner.map(text),
+                a.supervisor.map(text),
+                a.by.map(text)
             ],
         )
         .unwrap();
@@ -1044,20 +1092,21 @@ fn seed_postgres(tx: &mut postgres::Transaction<'_>, k: i64, seed: &Seed) {
         )
         .unwrap();
     }
-    let audit = &seed.audit;
-    tx.execute(
-        "INSERT INTO audit (at, user_id, device_id, action, target_kind, target_id)
-         VALUES ($1, $2, $3, $4, $5, $6)",
-        &[
-            &audit.at,
-            &audit.user,
-            &audit.device,
-            &audit.action,
-            &audit.target_kind,
-            &audit.target_id,
-        ],
-    )
-    .unwrap();
+    for audit in [&seed.audit, &seed.case_stored] {
+        tx.execute(
+            "INSERT INTO audit (at, user_id, device_id, action, target_kind, target_id)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &audit.at,
+                &audit.user,
+                &audit.device,
+                &audit.action,
+                &audit.target_kind,
+                &audit.target_id,
+            ],
+        )
+        .unwrap();
+    }
     let attachment = &seed.attachment;
     let size = i64::try_from(attachment.size_bytes).unwrap();
     if k >= since.uploads {
@@ -1184,6 +1233,23 @@ fn seed_postgres(tx: &mut postgres::Transaction<'_>, k: i64, seed: &Seed) {
         )
         .unwrap();
     }
+    if k >= since.assignments {
+        let a = &seed.assignment;
+        tx.execute(
+            "INSERT INTO case_assignments
+                 (case_id, assigned_at, primary_agent, partner, supervisor_id, assigned_by)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &a.case_id,
+                &a.at,
+                &a.primary,
+                &a.partner,
+                &a.supervisor,
+                &a.by,
+            ],
+        )
+        .unwrap();
+    }
 }
 
 // ---- The checks ----
@@ -1241,6 +1307,11 @@ fn assert_seed_readable(store: &dyn Store, seed: &Seed, since: &Since, k: i64) {
             Some(seed.token.clone())
         );
         assert_eq!(tx.case(seed.case.case.id)?, Some(seed.case.clone()), "v{k}");
+        assert_eq!(
+            tx.case_assignments(seed.case.case.id)?,
+            vec![seed.assignment],
+            "v{k}"
+        );
         assert!(tx.was_assigned(seed.case.case.id, seed.former_agent.id)?);
         assert_eq!(
             tx.template(seed.template.key(), seed.template.version())?,
@@ -1274,7 +1345,7 @@ fn assert_seed_readable(store: &dyn Store, seed: &Seed, since: &Since, k: i64) {
             device: Uuid::now_v7(),
         };
         assert_eq!(tx.feed_for(&supervisor, 0, 5, 100)?, numbered, "v{k}");
-        let mut audit = vec![seed.audit.clone()];
+        let mut audit = vec![seed.audit.clone(), seed.case_stored.clone()];
         if has(since.quarantine) {
             audit.push(seed.refused.clone());
         }
@@ -1345,6 +1416,14 @@ fn assert_seed_readable(store: &dyn Store, seed: &Seed, since: &Since, k: i64) {
 
 /// New rows of every kind go in after the seeded ones, and read back.
 fn assert_writable(store: &dyn Store, seed: &mut Seed, k: i64) {
+    // The case goes to the former agent, with a partner, by the supervisor.
+    let reassigned = AssignmentRecord {
+        at: t0() + Duration::hours(2),
+        primary: seed.former_agent.id,
+        partner: Some(seed.agent.id),
+        by: Some(seed.supervisor.id),
+        ..seed.assignment
+    };
     let newcomer = user("cy", Role::Agent, Some(seed.supervisor.id));
     let phone = DeviceRecord {
         id: Uuid::now_v7(),
@@ -1401,6 +1480,7 @@ fn assert_writable(store: &dyn Store, seed: &mut Seed, k: i64) {
         tx.insert_console_session(&session)?;
         assert!(tx.insert_policy(&policy, t0() + Duration::hours(1))?);
         tx.put_visit_summary(&summary)?;
+        tx.append_assignment(&reassigned)?;
         tx.insert_sign_in_attempt(&seed.sign_in_key, t0() + Duration::minutes(5))
     })
     .unwrap_or_else(|e| panic!("version {k}: writing after the upgrade failed: {e}"));
@@ -1416,6 +1496,11 @@ fn assert_writable(store: &dyn Store, seed: &mut Seed, k: i64) {
         // Numbered after the old rows, without a gap.
         assert_eq!(tx.feed_after(5, 10)?, vec![(6, item.clone())], "v{k}");
         assert_eq!(tx.audit_log()?.last(), Some(&audit), "v{k}");
+        assert_eq!(
+            tx.case_assignments(seed.case.case.id)?,
+            vec![seed.assignment, reassigned],
+            "v{k}"
+        );
         assert_eq!(tx.attachment_refs(&photo.sha256)?, vec![photo.clone()]);
         assert_eq!(tx.uploaders(&photo.sha256)?, vec![seed.device.id]);
         assert_eq!(tx.chain_check(seed.visit.id)?, Some(check.clone()), "v{k}");

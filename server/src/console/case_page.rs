@@ -32,7 +32,7 @@ use crate::error::ServiceError;
 use crate::service::plans::{self, DecisionRequest};
 use crate::service::promises;
 use crate::service::summaries::fold;
-use crate::store::{self, AuditRecord, Store};
+use crate::store::{self, AssignmentRecord, AuditRecord, Store};
 
 /// What the page is made from, read in one transaction.
 pub struct CaseFile {
@@ -44,9 +44,8 @@ pub struct CaseFile {
     pub decisions: Vec<CaseDecision>,
     /// The account's repayments, oldest first.
     pub repayments: Vec<Repayment>,
-    /// When the case was imported or assigned, by whom (none: an admin
-    /// command on the server) and to whom.
-    pub assignments: Vec<(DateTime<Utc>, Option<UserId>, String)>,
+    /// Who the case was assigned to, when and by whom, oldest first.
+    pub assignments: Vec<AssignmentRecord>,
     /// User names of everyone the page names.
     pub names: HashMap<UserId, String>,
     /// Whether the reader may record decisions and feedback.
@@ -55,9 +54,6 @@ pub struct CaseFile {
     /// ([`Case::status_after`]).
     pub status: doorstep_core::domain::CaseStatus,
 }
-
-/// The actions that set a case's assignment, as the audit log names them.
-const ASSIGNING: [&str; 2] = ["put_case", "console_assign_case"];
 
 /// Reads the case file of a case `access` may read; `None` if there is no
 /// such case or it is another team's. The view, or its refusal, is audited.
@@ -83,12 +79,7 @@ pub fn read_case(
         visits.sort_by_key(|v| (v.planned_for, v.id));
         let decisions = tx.case_decisions(case_id)?;
         let repayments = tx.repayments(std::slice::from_ref(&record.case.external_ref))?;
-        let mut assignments = Vec::new();
-        for row in tx.audit_of("case", &case_id.to_string())? {
-            if ASSIGNING.contains(&row.action.as_str()) && row.code.is_none() {
-                assignments.push((row.at, row.user, row.action));
-            }
-        }
+        let assignments = tx.case_assignments(case_id)?;
         let mut names = HashMap::new();
         if let Some(team) = record.supervisor {
             for member in tx.team_members(team)? {
@@ -101,7 +92,15 @@ pub fn read_case(
                 .iter()
                 .flat_map(|v| v.reviews.iter().map(|r| r.reviewer)),
         );
-        others.extend(assignments.iter().filter_map(|a| a.1));
+        for assignment in &assignments {
+            others.extend(
+                [assignment.primary]
+                    .into_iter()
+                    .chain(assignment.partner)
+                    .chain(assignment.supervisor)
+                    .chain(assignment.by),
+            );
+        }
         others.extend(record.supervisor);
         for id in others {
             if let std::collections::hash_map::Entry::Vacant(slot) = names.entry(id)
@@ -180,6 +179,20 @@ pub struct CaseVisitLine {
     pub takes_feedback: bool,
 }
 
+/// One line of a case's assignment history.
+pub struct AssignmentLine {
+    /// When, in the case's offset.
+    pub at: String,
+    /// First assignment or a reassignment.
+    pub what: &'static str,
+    /// The agent, and the partner after a `+`.
+    pub agents: Shown,
+    /// The supervisor of the team the case went to.
+    pub team: Option<Shown>,
+    /// Who assigned it.
+    pub by: Shown,
+}
+
 /// The case page.
 #[derive(askama::Template)]
 #[template(path = "console/case.html")]
@@ -192,8 +205,8 @@ pub struct CasePage {
     pub flash: Option<&'static str>,
     /// Facts about the customer and the account.
     pub facts: Vec<(&'static str, Shown)>,
-    /// Assignment history: time, by whom, what.
-    pub assignments: Vec<(String, Shown, &'static str)>,
+    /// Assignment history, oldest first.
+    pub assignments: Vec<AssignmentLine>,
     /// The visits.
     pub visits: Vec<CaseVisitLine>,
     /// Notices given: time, channel, acknowledged.
@@ -301,26 +314,29 @@ fn build(
     if let Some(address) = case.registered_address() {
         facts.insert(1, (t.registered_address, Shown::line(&address.text)));
     }
-    // A console assignment also stores the case (`put_case`) at the same
-    // instant: that row says nothing more, and is left out.
-    let in_console: Vec<DateTime<Utc>> = file
-        .assignments
-        .iter()
-        .filter(|(_, _, action)| action == "console_assign_case")
-        .map(|(at, _, _)| *at)
-        .collect();
     let assignments = file
         .assignments
         .iter()
-        .filter(|(at, _, action)| action != "put_case" || !in_console.contains(at))
-        .map(|(at, by, action)| {
-            let by = by.map_or_else(|| Shown::line(t.by_server_admin), name);
-            let what = if action == "console_assign_case" {
-                t.case_assigned
-            } else {
-                t.case_imported
-            };
-            (show_time(*at, offset), by, what)
+        .enumerate()
+        .map(|(i, assignment)| {
+            let mut agents = name(assignment.primary).to_string();
+            if let Some(partner) = assignment.partner {
+                agents.push_str(" + ");
+                agents.push_str(name(partner).as_str());
+            }
+            AssignmentLine {
+                at: show_time(assignment.at, offset),
+                what: if i == 0 {
+                    t.case_first_assigned
+                } else {
+                    t.case_reassigned
+                },
+                agents: Shown::line(&agents),
+                team: assignment.supervisor.map(name),
+                by: assignment
+                    .by
+                    .map_or_else(|| Shown::line(t.by_server_admin), name),
+            }
         })
         .collect();
     let mut timeline: Vec<(DateTime<Utc>, String)> = Vec::new();

@@ -146,7 +146,7 @@ pub fn decide(
         tx.insert_case_decision(&decision)?;
         let latest = latest_visit(tx, request.case_id)?.map(|(id, _)| id);
         if let Some(changed) = decision.decision.applied_to(&record.case, latest) {
-            crate::admin::put_case(tx, changed, record.supervisor, now)?;
+            crate::admin::put_case(tx, changed, record.supervisor, Some(supervisor.id), now)?;
         }
         audit(tx, supervisor, now, ACTION, target, None)?;
         Ok(decision)

@@ -106,6 +106,25 @@ pub struct CaseRecord {
     pub supervisor: Option<UserId>,
 }
 
+/// One change of who a case is assigned to: the case's history, kept
+/// append-only. Ids only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AssignmentRecord {
+    /// The case.
+    pub case_id: CaseId,
+    /// When the assignment took effect.
+    pub at: DateTime<Utc>,
+    /// The agent who visits.
+    pub primary: UserId,
+    /// The second agent of a two-person visit, if any.
+    pub partner: Option<UserId>,
+    /// The supervisor whose team the case went to.
+    pub supervisor: Option<UserId>,
+    /// Who assigned it (none: an admin command on the server, or the case's
+    /// assignment when this history began).
+    pub by: Option<UserId>,
+}
+
 /// A visit the server knows (its `planned` entry was admitted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct VisitRecord {
@@ -557,6 +576,10 @@ pub trait StoreTx {
     fn insert_case_decision(&self, decision: &CaseDecision) -> Result<(), StoreError>;
     /// The decisions on a case, oldest first.
     fn case_decisions(&self, case: CaseId) -> Result<Vec<CaseDecision>, StoreError>;
+    /// Records a change of who a case is assigned to (append-only).
+    fn append_assignment(&self, record: &AssignmentRecord) -> Result<(), StoreError>;
+    /// Who a case was assigned to, oldest first.
+    fn case_assignments(&self, case: CaseId) -> Result<Vec<AssignmentRecord>, StoreError>;
     /// Stores repayments received, imported at `at`.
     fn insert_repayments(
         &self,

@@ -18,10 +18,10 @@ use uuid::Uuid;
 use super::rows::{col, opt_reject, seq_param, stored_entry, user_from};
 use super::{conflict, db, pool};
 use crate::store::{
-    AttachmentRef, AuditQuery, AuditRecord, AuditRow, CaseRecord, ChainBreak, ChainCheck,
-    ConsoleSessionRecord, DeviceRecord, FeedItem, FeedReader, Lock, OpRecord, QuarantinedEntry,
-    SignInAttempt, StoreError, StoreTx, StoredEntry, TeamVisit, TokenRecord, UserRecord,
-    VisitRecord,
+    AssignmentRecord, AttachmentRef, AuditQuery, AuditRecord, AuditRow, CaseRecord, ChainBreak,
+    ChainCheck, ConsoleSessionRecord, DeviceRecord, FeedItem, FeedReader, Lock, OpRecord,
+    QuarantinedEntry, SignInAttempt, StoreError, StoreTx, StoredEntry, TeamVisit, TokenRecord,
+    UserRecord, VisitRecord,
 };
 
 /// Runs `f` in one transaction on `conn` (read only, or writable) and commits
@@ -638,6 +638,14 @@ impl StoreTx for PgTx<'_> {
 
     fn case_decisions(&self, case: CaseId) -> Result<Vec<CaseDecision>, StoreError> {
         self.decisions_of(case)
+    }
+
+    fn append_assignment(&self, record: &AssignmentRecord) -> Result<(), StoreError> {
+        self.assignment_insert(record)
+    }
+
+    fn case_assignments(&self, case: CaseId) -> Result<Vec<AssignmentRecord>, StoreError> {
+        self.assignments_of(case)
     }
 
     fn insert_repayments(

@@ -15,8 +15,8 @@ use super::rows::{
     UserRow, conflict, db, opt_reject, opt_uuid, stored_entry, time_col, user_from, uuid_col,
 };
 use crate::store::{
-    AttachmentRef, AuditQuery, AuditRecord, AuditRow, CaseRecord, ChainBreak, ChainCheck,
-    ConsoleSessionRecord, DeviceRecord, FeedItem, FeedReader, Lock, QuarantinedEntry,
+    AssignmentRecord, AttachmentRef, AuditQuery, AuditRecord, AuditRow, CaseRecord, ChainBreak,
+    ChainCheck, ConsoleSessionRecord, DeviceRecord, FeedItem, FeedReader, Lock, QuarantinedEntry,
     SignInAttempt, StoreError, StoreTx, StoredEntry, TeamVisit, TokenRecord, UserRecord,
     VisitRecord,
 };
@@ -519,6 +519,14 @@ impl StoreTx for SqliteTx<'_> {
 
     fn case_decisions(&self, case: CaseId) -> Result<Vec<CaseDecision>, StoreError> {
         self.decisions_of(case)
+    }
+
+    fn append_assignment(&self, record: &AssignmentRecord) -> Result<(), StoreError> {
+        self.assignment_insert(record)
+    }
+
+    fn case_assignments(&self, case: CaseId) -> Result<Vec<AssignmentRecord>, StoreError> {
+        self.assignments_of(case)
     }
 
     fn insert_repayments(
