@@ -213,6 +213,11 @@ async fn phone_labels_are_translated_and_a_new_phone_in_the_checklist_is_masked(
             item_id: "new_phone".into(),
             value: AnswerValue::Text("+86 139 1234 5678".into()),
         },
+        // Another number, written where free text goes.
+        VisitChange::Answered {
+            item_id: "customer_statement".into(),
+            value: AnswerValue::Text("(010) 8765-4321".into()),
+        },
         VisitChange::Submitted {
             at: t0() + Duration::hours(6),
         },
@@ -220,13 +225,18 @@ async fn phone_labels_are_translated_and_a_new_phone_in_the_checklist_is_masked(
     let ops: Vec<_> = edits.iter().map(|e| c.phone1.act(e)).collect();
     assert_eq!(
         c.w.push_outcomes(&c.agent1_token, &ops).await,
-        ["applied"; 3]
+        ["applied"; 4]
     );
     let uri = format!("/console/visits/{}", c.visit1);
     let report = get(&c.w, &uri, &cookies).await;
     assert!(!report.body.contains("1234 5678"), "new phone unmasked");
     assert!(!report.body.contains("139 1234"), "new phone unmasked");
     assert!(report.body.contains("*************5678"), "{}", report.body);
+    assert!(
+        !report.body.contains("8765-"),
+        "a number in free text unmasked"
+    );
+    assert!(report.body.contains("*********4321"), "{}", report.body);
     // The case's phone label "mobile" is named in the page's language.
     assert!(report.body.contains("Mobile **"), "{}", report.body);
     let zh = cookies.replace("doorstep_lang=en", "doorstep_lang=zh");

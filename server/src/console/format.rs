@@ -101,8 +101,10 @@ pub fn answer_text(
             .join(lang_separator(lang)),
         AnswerValue::Integer(n) => n.to_string(),
         AnswerValue::Money(m) => money(m),
-        // A phone number the agent typed is masked as the case's phones are.
-        AnswerValue::Text(text) if is_phone_item(item_id) => mask_national_id(text),
+        // A phone or id number the agent typed is masked as the case's are.
+        AnswerValue::Text(text) if is_phone_item(item_id) || is_a_number(text) => {
+            mask_national_id(text)
+        }
         AnswerValue::Text(text) => text.clone(),
         AnswerValue::Date(d) => d.to_string(),
     }
@@ -113,6 +115,18 @@ pub fn answer_text(
 /// masked like the case's phones.
 pub fn is_phone_item(item_id: &str) -> bool {
     item_id == "phone" || item_id.ends_with("_phone")
+}
+
+/// Whether a text answer is a phone or identity number, whatever its item:
+/// nothing but digits and the marks numbers are written with (spaces, `+`,
+/// `-`, `.`, `/`, parentheses), with at least seven digits. An agent who
+/// writes the customer's other number into a free-text item (the household
+/// notes, the statement) does not show it to whoever reads the report.
+pub fn is_a_number(text: &str) -> bool {
+    let written_as_number = text
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-./()".contains(c));
+    written_as_number && text.chars().filter(char::is_ascii_digit).count() >= 7
 }
 
 /// A case phone as shown: its label in `lang` when it is one of the known
@@ -130,5 +144,31 @@ fn lang_separator(lang: Lang) -> &'static str {
     match lang {
         Lang::Zh => "、",
         Lang::En => ", ",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_a_number;
+
+    #[test]
+    fn numbers_written_any_way_are_told_from_words_and_short_figures() {
+        for number in [
+            "13800138000",
+            "+86 139 1234 5678",
+            "(010) 8765-4321",
+            "110101.19900307",
+        ] {
+            assert!(is_a_number(number), "{number}");
+        }
+        for text in [
+            "Lost the job in 2024",
+            "2024-03",
+            "12,500",
+            "",
+            "三个月 1380013",
+        ] {
+            assert!(!is_a_number(text), "{text}");
+        }
     }
 }
