@@ -165,11 +165,21 @@ impl PostgresStore {
         if config.get_application_name().is_none() {
             config.application_name("doorstep-server");
         }
+        let connect = config
+            .get_connect_timeout()
+            .copied()
+            .unwrap_or(Duration::from_secs(10));
         let store = PostgresStore {
             pool: pool::pool(config, max_connections, timeouts)?,
             waits: crate::store::LockWaits::default(),
         };
-        let mut conn = pool::checkout(&store.pool)?;
+        // Opening the first connection may take longer than a request may
+        // wait for one (a busy database at start): it gets the connect
+        // timeout, not the checkout timeout.
+        let mut conn = store
+            .pool
+            .get_timeout(connect)
+            .map_err(|_| StoreError::Busy)?;
         schema::migrate(&mut conn.client)?;
         Ok(store)
     }
