@@ -33,7 +33,12 @@ pub use push_body::{PushRequest, PushedEntry, PushedRun};
 ///   endpoint. Pull answers carry the bank's field policy in force (a field
 ///   older phones ignore), and a phone skips kinds of change it does not
 ///   know ([`PulledChange::Unrecognized`]).
-pub const PROTOCOL_VERSION: u32 = 3;
+/// - 4: the sign-in answer carries a refresh credential
+///   ([`LoginResponse::refresh_token`]), and `POST /v1/refresh` exchanges it
+///   for the next token ([`RefreshRequest`]): the password is asked once, not
+///   kept. Older versions still sign in with the password when their token
+///   expires.
+pub const PROTOCOL_VERSION: u32 = 4;
 /// The oldest version the server still accepts; older phones get `426
 /// upgrade_required` and keep their queue until the app is updated.
 pub const MIN_PROTOCOL_VERSION: u32 = 1;
@@ -102,6 +107,32 @@ pub struct LoginResponse {
     pub user_id: UserId,
     /// The user's role.
     pub role: Role,
+    /// Protocol version 4 on: the refresh credential the device keeps (in
+    /// its encrypted database) to get its next token from `POST
+    /// /v1/refresh` without the password. Bound to the device, rotated on
+    /// every use. Absent for older versions, which sign in with the password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+/// Body of `POST /v1/refresh` (protocol version 4 on): a new token for the
+/// device, in exchange for its refresh credential. The answer is a
+/// [`LoginResponse`] carrying the credential that replaces this one.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshRequest {
+    /// The device the credential is bound to.
+    pub device_id: DeviceId,
+    /// The refresh credential from the last sign-in or refresh.
+    pub refresh_token: String,
+}
+
+impl std::fmt::Debug for RefreshRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshRequest")
+            .field("device_id", &self.device_id)
+            .field("refresh_token", &"<redacted>")
+            .finish()
+    }
 }
 
 /// Answer to a push. Every pushed operation not listed in `not_applied` was
