@@ -115,6 +115,7 @@ fn a_removed_case_is_purged_only_once_its_ops_are_pushed() {
     } = field();
     let doorstep = Arc::new(doorstep);
     let server = FakeServer::new(agent);
+    doorstep.sign_in(&server, USERNAME, PASSWORD).unwrap();
     let kept = cases[0].id;
     let idle = cases[1].id;
     let now = clock.now_utc();

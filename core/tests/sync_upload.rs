@@ -69,6 +69,7 @@ fn photos_go_up_in_chunks_after_their_push_and_are_marked_uploaded() {
     // Not acknowledged yet: nothing waits for an upload.
     assert_eq!(field.doorstep.sync_status().unwrap().pending_uploads, 0);
 
+    sign_in(&field, &server);
     let recorder = Recorder::default();
     let report = field
         .doorstep
@@ -288,6 +289,7 @@ fn a_deactivated_device_uploads_its_photos_before_it_wipes() {
             )
             .unwrap();
     }));
+    doorstep.sign_in(&server, USERNAME, PASSWORD).unwrap();
     server.with(|s| {
         s.deactivated = true;
         s.chunk_puts_before_failing = Some(1);
