@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use axum::http::StatusCode;
 use common::*;
 use doorstep_core::sync::protocol::{
-    ChainEntry, ChainResponse, ErrorBody, LoginRequest, LoginResponse, OpOutcome, OpResult,
+    ChainEntry, ChainResponse, ErrorBody, LoginRequest, LoginResponse, RefreshRequest, OpOutcome, OpResult,
     PullResponse, PushRequest, PushResponse, RegisterDeviceRequest, RegisterDeviceResponse,
     RejectCode, Role, UploadState, WrongOffset,
 };
@@ -98,6 +98,15 @@ async fn the_served_document_matches_the_routes_and_the_wire_types() {
                 expires_at: t0(),
                 user_id: Uuid::nil(),
                 role: Role::Agent,
+                refresh_token: Some("1".repeat(64)),
+            })
+            .unwrap(),
+        ),
+        (
+            "RefreshRequest",
+            serde_json::to_value(RefreshRequest {
+                device_id: Uuid::nil(),
+                refresh_token: "1".repeat(64),
             })
             .unwrap(),
         ),

@@ -135,16 +135,20 @@ pub fn refresh(
         let device = tx.device(record.device)?;
         let verdict = judge(tx, &record, device_id, now)?;
         let who = (Some(record.user), device_id);
+        let active = matches!((&user, &device), (Some(u), Some(d)) if d.user == u.id && d.active);
         let code = match verdict {
             Presented::Good => None,
             Presented::Refused(code) => Some(code),
             Presented::Theft(code) => {
                 tx.revoke_device_refresh(record.device)?;
-                tx.revoke_device_tokens(record.device)?;
+                // A deactivated device keeps its token until it expires, to
+                // push what it holds before it wipes.
+                if active {
+                    tx.revoke_device_tokens(record.device)?;
+                }
                 Some(code)
             }
         };
-        let active = matches!((&user, &device), (Some(u), Some(d)) if d.user == u.id && d.active);
         let code = code.or((!active).then_some("device_deactivated"));
         if let Some(code) = code {
             audit(tx, now, who, "sign_in_refused", Some(code))?;
