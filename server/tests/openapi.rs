@@ -44,6 +44,7 @@ async fn the_served_document_matches_the_routes_and_the_wire_types() {
         "/metrics",
         "/openapi.json",
         "/v1/login",
+        "/v1/refresh",
         "/v1/logout",
         "/v1/push",
         "/v1/pull",
