@@ -24,7 +24,7 @@ use doorstep_core::policy::{CheckInFlag, GeoPoint, GpsFix};
 use doorstep_core::report::{LogVerification, ReportAnswer, TimelineEntry, VisitReport};
 use doorstep_core::sync::plan::SyncPlan;
 use doorstep_core::{
-    CaseQuery, CaseSummary, RejectedOp, SyncCredentials, SyncPhase, SyncReport, SyncStatus,
+    CaseQuery, CaseSummary, RejectedOp, SyncPhase, SyncReport, SyncStatus,
 };
 use uuid::Uuid;
 
@@ -567,13 +567,6 @@ pub enum SyncPhase {
     Pull,
     Purge,
     Upload,
-}
-
-/// How the device signs in to the server.
-#[uniffi::remote(Record)]
-pub struct SyncCredentials {
-    pub username: String,
-    pub password: String,
 }
 
 /// What one sync did. `deferred_until` is set when the sync did not run
