@@ -14,9 +14,7 @@ use doorstep_core::domain::{
 use doorstep_core::policy::GpsFix;
 use doorstep_core::report::VisitReport;
 use doorstep_core::sync::plan::SyncPlan;
-use doorstep_core::{
-    CaseQuery, CaseSummary, DatabaseKey, RejectedOp, SyncReport, SyncStatus,
-};
+use doorstep_core::{CaseQuery, CaseSummary, DatabaseKey, RejectedOp, SyncReport, SyncStatus};
 use uuid::Uuid;
 
 use crate::error::DoorstepError;

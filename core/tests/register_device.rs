@@ -7,9 +7,7 @@ mod common;
 use std::sync::Mutex;
 
 use common::*;
-use doorstep_core::{
-    DoorstepError, HttpRequest, HttpResponse, Transport, TransportError,
-};
+use doorstep_core::{DoorstepError, HttpRequest, HttpResponse, Transport, TransportError};
 
 /// Answers every request with one canned response and keeps the requests.
 struct Canned {

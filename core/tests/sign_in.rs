@@ -8,6 +8,7 @@ mod common;
 mod fake_server;
 
 use common::*;
+use doorstep_core::sync::plan::SyncPlan;
 use doorstep_core::{DoorstepError, NoProgress};
 use fake_server::*;
 
@@ -98,6 +99,11 @@ fn a_revoked_sign_in_asks_again_keeps_the_queue_and_drains_it_after_signing_in()
     let error = field.doorstep.sync_now(&server, &NoProgress).unwrap_err();
     assert!(is_sign_in_required(&error), "{error:?}");
     assert!(!field.doorstep.is_signed_in().unwrap());
+    // The schedulers try nothing until the agent has signed in.
+    assert_eq!(
+        field.doorstep.sync_plan(true, true).unwrap(),
+        SyncPlan::WhenSignedIn
+    );
     // Nothing of the agent's work is touched, and the app can keep working.
     assert_eq!(field.doorstep.pending_outbox_count().unwrap(), pending);
     assert_eq!(field.doorstep.visit_log(visit).unwrap(), log);
@@ -118,11 +124,12 @@ fn a_revoked_sign_in_asks_again_keeps_the_queue_and_drains_it_after_signing_in()
 
     // The agent signs in again: the backoff is cleared and the queue drains.
     sign_in(&field, &server);
-    let status = field.doorstep.sync_status().unwrap();
-    assert_eq!(
-        (status.last_error, status.next_attempt_after),
-        (None, None)
+    assert_ne!(
+        field.doorstep.sync_plan(true, false).unwrap(),
+        SyncPlan::WhenSignedIn
     );
+    let status = field.doorstep.sync_status().unwrap();
+    assert_eq!((status.last_error, status.next_attempt_after), (None, None));
     let report = field.doorstep.sync(&server, &NoProgress).unwrap();
     assert_eq!(report.applied, pending);
     assert_eq!(field.doorstep.pending_outbox_count().unwrap(), 0);
@@ -168,8 +175,5 @@ fn another_agent_cannot_sign_in_on_a_device_holding_this_agents_data() {
         .unwrap_err();
     assert_eq!(failure_code(error), "wrong_user");
     assert!(!field.doorstep.is_signed_in().unwrap());
-    assert_eq!(
-        field.doorstep.signed_in_agent().unwrap(),
-        Some(field.agent)
-    );
+    assert_eq!(field.doorstep.signed_in_agent().unwrap(), Some(field.agent));
 }

@@ -92,10 +92,7 @@ fn compressed_responses_are_decoded_and_the_sync_completes() {
         .doorstep
         .sign_in(&transport, USERNAME, PASSWORD)
         .unwrap();
-    let report = field
-        .doorstep
-        .sync_now(&transport, &NoProgress)
-        .unwrap();
+    let report = field.doorstep.sync_now(&transport, &NoProgress).unwrap();
     assert_eq!(report.applied, pending);
     assert_eq!(field.doorstep.pending_outbox_count().unwrap(), 0);
     // login, push, pull at least, every one compressed

@@ -209,18 +209,12 @@ fn failures_back_off_within_bounds_and_a_success_clears_them() {
         .next_attempt_after
         .unwrap();
     if next > now {
-        let report = field
-            .doorstep
-            .sync(&server, &NoProgress)
-            .unwrap();
+        let report = field.doorstep.sync(&server, &NoProgress).unwrap();
         assert_eq!(report.deferred_until, Some(next));
         assert_eq!(server.with(|s| s.push_requests), 0);
     }
     field.clock.advance(Duration::hours(2));
-    let report = field
-        .doorstep
-        .sync(&server, &NoProgress)
-        .unwrap();
+    let report = field.doorstep.sync(&server, &NoProgress).unwrap();
     assert_eq!(report.deferred_until, None);
     assert!(report.applied > 0);
     let status = field.doorstep.sync_status().unwrap();
@@ -264,10 +258,7 @@ fn progress_is_reported_per_phase_and_ends_complete() {
     sign_in(&field, &server);
     server.revoke_tokens();
     let recorder = Recorder::default();
-    field
-        .doorstep
-        .sync_now(&server, &recorder)
-        .unwrap();
+    field.doorstep.sync_now(&server, &recorder).unwrap();
     let seen = recorder.0.lock().unwrap().clone();
     assert!(seen.contains(&(SyncPhase::Login, 0, 1)));
     assert!(seen.contains(&(SyncPhase::Login, 1, 1)));
@@ -292,7 +283,9 @@ fn a_deactivation_whose_last_push_fails_wipes_on_the_next_sync() {
     let visit = doorstep
         .plan_visit(cases[0].id, now + Duration::hours(2))
         .unwrap();
-    doorstep.sign_in(server.as_ref(), USERNAME, PASSWORD).unwrap();
+    doorstep
+        .sign_in(server.as_ref(), USERNAME, PASSWORD)
+        .unwrap();
     server.with(|s| s.deactivated = true);
     // During the pull the agent records a notice, and the response to the push
     // that follows the deactivation is lost.
@@ -302,9 +295,7 @@ fn a_deactivation_whose_last_push_fails_wipes_on_the_next_sync() {
         fake.with(|s| s.lose_push_responses = 1);
     }));
 
-    let error = doorstep
-        .sync_now(server.as_ref(), &NoProgress)
-        .unwrap_err();
+    let error = doorstep.sync_now(server.as_ref(), &NoProgress).unwrap_err();
     assert_eq!(failure_code(error), "timeout");
     assert!(doorstep.sync_status().unwrap().deactivated);
     assert_eq!(
@@ -313,9 +304,7 @@ fn a_deactivation_whose_last_push_fails_wipes_on_the_next_sync() {
         "nothing wiped before the push"
     );
 
-    let report = doorstep
-        .sync_now(server.as_ref(), &NoProgress)
-        .unwrap();
+    let report = doorstep.sync_now(server.as_ref(), &NoProgress).unwrap();
     assert!(report.wiped);
     assert_eq!(report.duplicates, 1);
     assert_eq!(server.with(|s| s.applied.len()), 2);

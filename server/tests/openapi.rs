@@ -8,9 +8,9 @@ use std::collections::BTreeSet;
 use axum::http::StatusCode;
 use common::*;
 use doorstep_core::sync::protocol::{
-    ChainEntry, ChainResponse, ErrorBody, LoginRequest, LoginResponse, RefreshRequest, OpOutcome, OpResult,
-    PullResponse, PushRequest, PushResponse, RegisterDeviceRequest, RegisterDeviceResponse,
-    RejectCode, Role, UploadState, WrongOffset,
+    ChainEntry, ChainResponse, ErrorBody, LoginRequest, LoginResponse, OpOutcome, OpResult,
+    PullResponse, PushRequest, PushResponse, RefreshRequest, RegisterDeviceRequest,
+    RegisterDeviceResponse, RejectCode, Role, UploadState, WrongOffset,
 };
 use serde_json::Value;
 use uuid::Uuid;

@@ -154,7 +154,10 @@ async fn each_refresh_rotates_the_credential_and_the_token_works(w: Arc<World>) 
     assert_eq!(pulls(&w, &token).await, StatusCode::OK);
     assert!(![&first, &second].contains(&&third));
     let used = blocking(&w, move |w| {
-        store::read(w.state.store.as_ref(), |tx| tx.refresh(&token_digest(&first))).unwrap()
+        store::read(w.state.store.as_ref(), |tx| {
+            tx.refresh(&token_digest(&first))
+        })
+        .unwrap()
     })
     .await
     .unwrap();
@@ -176,11 +179,21 @@ async fn a_retry_after_a_lost_answer_is_answered_and_a_later_replay_revokes_the_
     let (token, second) = refreshed(&w, w.phone1, &first).await;
     assert_ne!(second, lost);
     // The answer nobody received is no longer any good.
-    assert_eq!(refresh(&w, w.phone1, &lost).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        refresh(&w, w.phone1, &lost).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     // That looked like two holders: the device's sign-in is revoked.
-    assert_eq!(refresh(&w, w.phone1, &second).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        refresh(&w, w.phone1, &second).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(pulls(&w, &token).await, StatusCode::UNAUTHORIZED);
-    assert!(refused_codes(&w).await.contains(&"refresh_revoked".to_owned()));
+    assert!(
+        refused_codes(&w)
+            .await
+            .contains(&"refresh_revoked".to_owned())
+    );
 
     // Signed in again: a retry still works, but once the new credential has
     // been used, the old one presented again is theft.
@@ -188,10 +201,20 @@ async fn a_retry_after_a_lost_answer_is_answered_and_a_later_replay_revokes_the_
     let (_, second) = refreshed(&w, w.phone1, &first).await;
     let (token, third) = refreshed(&w, w.phone1, &second).await;
     assert_eq!(pulls(&w, &token).await, StatusCode::OK);
-    assert_eq!(refresh(&w, w.phone1, &first).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(refresh(&w, w.phone1, &third).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        refresh(&w, w.phone1, &first).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        refresh(&w, w.phone1, &third).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(pulls(&w, &token).await, StatusCode::UNAUTHORIZED);
-    assert!(refused_codes(&w).await.contains(&"refresh_replayed".to_owned()));
+    assert!(
+        refused_codes(&w)
+            .await
+            .contains(&"refresh_replayed".to_owned())
+    );
     // The password still signs the agent in.
     let (token, _) = sign_in(&w, "agent1", w.phone1).await;
     assert_eq!(pulls(&w, &token).await, StatusCode::OK);
@@ -209,7 +232,11 @@ async fn a_credential_presented_from_another_device_is_refused_and_revoked(w: Ar
         refresh(&w, w.phone1, &credential).await.0,
         StatusCode::UNAUTHORIZED
     );
-    assert!(refused_codes(&w).await.contains(&"refresh_other_device".to_owned()));
+    assert!(
+        refused_codes(&w)
+            .await
+            .contains(&"refresh_other_device".to_owned())
+    );
     // A made-up credential is refused the same way.
     let (status, _) = refresh(&w, w.phone1, &"0".repeat(64)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -248,9 +275,7 @@ async fn an_admin_revokes_a_devices_sign_in_and_the_tokens_with_it(w: Arc<World>
     assert_eq!(pulls(&w, &token).await, StatusCode::OK);
 }
 
-async fn deactivating_the_device_revokes_its_credential_but_its_token_still_pushes(
-    w: Arc<World>,
-) {
+async fn deactivating_the_device_revokes_its_credential_but_its_token_still_pushes(w: Arc<World>) {
     let (token, credential) = sign_in(&w, "agent1", w.phone1).await;
     blocking(&w, |w| {
         admin::deactivate_device(w.state.store.as_ref(), w.phone1, t0()).unwrap()
@@ -285,14 +310,24 @@ async fn a_users_credentials_are_revoked_together_and_an_unused_one_expires(w: A
     w.clock.advance(Duration::days(31));
     let (status, _) = refresh(&w, w.phone2, &other).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert!(refused_codes(&w).await.contains(&"refresh_expired".to_owned()));
+    assert!(
+        refused_codes(&w)
+            .await
+            .contains(&"refresh_expired".to_owned())
+    );
 }
 
 async fn a_new_password_sign_in_replaces_the_devices_credential(w: Arc<World>) {
     let (_, old) = sign_in(&w, "agent1", w.phone1).await;
     let (_, new) = sign_in(&w, "agent1", w.phone1).await;
-    assert_eq!(refresh(&w, w.phone1, &old).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        refresh(&w, w.phone1, &old).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     // Presenting the replaced one was taken as theft: the new one goes too,
     // and the password is needed again.
-    assert_eq!(refresh(&w, w.phone1, &new).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        refresh(&w, w.phone1, &new).await.0,
+        StatusCode::UNAUTHORIZED
+    );
 }

@@ -86,9 +86,7 @@ impl PushFixture {
         let visits = (ops as usize).div_ceil(37) + 1;
         let agents = workload::prepare_server(server.store(), 1, &[device_id], visits).unwrap();
         sign_in(&doorstep, &transport(&server));
-        doorstep
-            .sync_now(&transport(&server), &NoProgress)
-            .unwrap();
+        doorstep.sync_now(&transport(&server), &NoProgress).unwrap();
         let cases: Vec<_> = agents[0].1.iter().map(|c| c.id).collect();
         workload::play_visits(&doorstep, &clock, &cases, ops).unwrap();
         assert_eq!(doorstep.pending_outbox_count().unwrap(), ops);
@@ -296,9 +294,7 @@ fn visit_wire_bytes() {
     let server = TestServer::start(&dir.path().join("server")).unwrap();
     let agents = workload::prepare_server(server.store(), 1, &[doorstep.device_id()], 1).unwrap();
     sign_in(&doorstep, &transport(&server));
-    doorstep
-        .sync_now(&transport(&server), &NoProgress)
-        .unwrap();
+    doorstep.sync_now(&transport(&server), &NoProgress).unwrap();
     workload::play_visits(&doorstep, &clock, &[agents[0].1[0].id], u64::MAX).unwrap();
     let entries = workload::pending_entries(&doorstep, 1_000).unwrap();
     let bodies = workload::push_bodies(&entries).unwrap();

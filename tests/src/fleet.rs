@@ -17,8 +17,7 @@ use doorstep_core::policy::Policy;
 use doorstep_core::sync::protocol::Role;
 use doorstep_core::sync::ureq_transport::UreqTransport;
 use doorstep_core::{
-    DatabaseKey, Doorstep, DoorstepError, HttpRequest, NoProgress, SyncReport,
-    Transport,
+    DatabaseKey, Doorstep, DoorstepError, HttpRequest, NoProgress, SyncReport, Transport,
 };
 use doorstep_server::admin;
 use doorstep_server::store::{self, Store, StoredEntry};

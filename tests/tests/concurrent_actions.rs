@@ -42,7 +42,6 @@ fn rounds() -> usize {
         .unwrap_or(60)
 }
 
-
 /// What one action thread did and the core acknowledged.
 #[derive(Default)]
 struct Done {
@@ -206,10 +205,7 @@ fn actions_from_many_threads_on_one_visit_while_syncing_lose_nothing() {
     assert_eq!(queued, own_missing_on_server);
 
     // A last sync drains it; nothing was refused.
-    field
-        .doorstep
-        .sync_now(&transport, &NoProgress)
-        .unwrap();
+    field.doorstep.sync_now(&transport, &NoProgress).unwrap();
     assert_eq!(field.doorstep.pending_outbox_count().unwrap(), 0);
     assert!(field.doorstep.rejected_ops().unwrap().is_empty());
 

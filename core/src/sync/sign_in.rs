@@ -61,7 +61,9 @@ impl Engine<'_> {
     /// forgotten and [`Error::SignInRequired`] returned; any other failure
     /// (offline, server error) keeps it for the next try.
     pub(crate) fn renew(&mut self) -> Result<String> {
-        let kept = self.store.read(|conn| meta::get(conn, meta::SYNC_REFRESH))?;
+        let kept = self
+            .store
+            .read(|conn| meta::get(conn, meta::SYNC_REFRESH))?;
         let Some(refresh_token) = kept else {
             return Err(Error::SignInRequired(NOT_SIGNED_IN));
         };

@@ -162,8 +162,8 @@ pub fn play_day(
 
     patiently(|| doorstep.sign_in(&online, username, password))
         .map_err(err("register the phone and sign in"))?;
-    let morning = patiently(|| doorstep.sync_now(&online, &NoProgress))
-        .map_err(err("morning sync"))?;
+    let morning =
+        patiently(|| doorstep.sync_now(&online, &NoProgress)).map_err(err("morning sync"))?;
     let cases = doorstep
         .list_cases(&CaseQuery {
             limit: 100,

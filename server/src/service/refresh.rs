@@ -128,7 +128,13 @@ pub fn refresh(
     let outcome = store::write(store, |tx| -> Result<_, ServiceError> {
         tx.lock(Lock::Device(device_id))?;
         let Some(record) = tx.refresh(&digest)? else {
-            audit(tx, now, (None, device_id), "sign_in_refused", Some("refresh_unknown"))?;
+            audit(
+                tx,
+                now,
+                (None, device_id),
+                "sign_in_refused",
+                Some("refresh_unknown"),
+            )?;
             return Ok(Err(refused()));
         };
         let user = tx.user(record.user)?;
@@ -190,11 +196,19 @@ pub fn revoke_device_sign_in(
 ) -> Result<u64, ServiceError> {
     store::write(store, |tx| {
         tx.lock(Lock::Device(device_id))?;
-        let device = tx
-            .device(device_id)?
-            .ok_or(ServiceError::NotFound(crate::error::Missing::Device(device_id)))?;
+        let device =
+            tx.device(device_id)?
+                .ok_or(ServiceError::NotFound(crate::error::Missing::Device(
+                    device_id,
+                )))?;
         let revoked = tx.revoke_device_refresh(device_id)? + tx.revoke_device_tokens(device_id)?;
-        audit(tx, now, (Some(device.user), device_id), "revoke_sign_in", None)?;
+        audit(
+            tx,
+            now,
+            (Some(device.user), device_id),
+            "revoke_sign_in",
+            None,
+        )?;
         Ok(revoked)
     })
 }

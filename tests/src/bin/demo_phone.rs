@@ -113,7 +113,9 @@ fn run(options: &Options) -> Result<serde_json::Value, String> {
     let transport = UreqTransport::new(&options.server, Duration::from_secs(30));
     // The demo signed the phone in; its agent signs in again only if the
     // server has since refused that sign-in.
-    let signed_in = doorstep.is_signed_in().map_err(failed("read the sign-in"))?;
+    let signed_in = doorstep
+        .is_signed_in()
+        .map_err(failed("read the sign-in"))?;
     if !signed_in {
         doorstep
             .sign_in(&transport, &options.agent, seed::PASSWORD)

@@ -233,9 +233,7 @@ fn work(phone: &Phone, args: &Args) -> Result<(), Failure> {
 }
 
 fn sync(phone: &Phone, args: &Args) -> Result<(), Failure> {
-    let report = phone
-        .doorstep
-        .sync_now(&phone.transport, &NoProgress)?;
+    let report = phone.doorstep.sync_now(&phone.transport, &NoProgress)?;
     println!("applied={}", report.applied);
     println!("duplicates={}", report.duplicates);
     println!("rejected={}", report.rejected);

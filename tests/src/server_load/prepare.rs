@@ -32,11 +32,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use doorstep_core::NoProgress;
 use doorstep_core::domain::{AttachmentKind, AttachmentLink};
 use doorstep_core::sync::protocol::{MAX_BODY_BYTES, PROTOCOL_VERSION, PushRequest};
 use doorstep_core::sync::transport::{HttpRequest, HttpResponse, Transport, TransportError};
 use doorstep_core::sync::ureq_transport::UreqTransport;
-use doorstep_core::NoProgress;
 use doorstep_server::store::sqlite::SqliteStore;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;

@@ -6468,7 +6468,8 @@ public func FfiConverterTypeSyncPhase_lower(_ value: SyncPhase) -> RustBuffer {
 
 /**
  * When to sync next (`Doorstep.syncPlan`): now (with `syncNow` when
- * `ignore_backoff`), at a time, or when connectivity returns.
+ * `ignore_backoff`), at a time, when connectivity returns, or once the agent
+ * has signed in (show the sign-in screen).
  */
 
 public enum SyncPlan: Equatable, Hashable {
@@ -6478,6 +6479,7 @@ public enum SyncPlan: Equatable, Hashable {
     case at(at: Timestamp
     )
     case whenOnline
+    case whenSignedIn
 
 
 
@@ -6507,6 +6509,8 @@ public struct FfiConverterTypeSyncPlan: FfiConverterRustBuffer {
         
         case 3: return .whenOnline
         
+        case 4: return .whenSignedIn
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -6527,6 +6531,10 @@ public struct FfiConverterTypeSyncPlan: FfiConverterRustBuffer {
         
         case .whenOnline:
             writeInt(&buf, Int32(3))
+        
+        
+        case .whenSignedIn:
+            writeInt(&buf, Int32(4))
         
         }
     }

@@ -21,8 +21,7 @@ use crate::store::{
     AttachmentRef, AuditQuery, AuditRecord, AuditRow, CaseRecord, ChainBreak, ChainCheck,
     ConsoleSessionRecord, DeviceRecord, FeedItem, FeedReader, Lock, OpRecord, QuarantinedEntry,
     RefreshRecord, SignInAttempt, StoreError, StoreTx, StoredEntry, TeamVisit, TokenRecord,
-    UserRecord,
-    VisitRecord,
+    UserRecord, VisitRecord,
 };
 
 /// Runs `f` in one transaction on `conn` (read only, or writable) and commits

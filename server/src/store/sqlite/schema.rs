@@ -3,7 +3,9 @@
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::rows::db;
-use super::{attachments, audit, console, feed, plans, policies, quarantine, refresh, sign_in, summaries};
+use super::{
+    attachments, audit, console, feed, plans, policies, quarantine, refresh, sign_in, summaries,
+};
 use crate::store::StoreError;
 
 /// Schema version kept in `PRAGMA user_version`; the PostgreSQL backend's

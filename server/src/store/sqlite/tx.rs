@@ -18,8 +18,7 @@ use crate::store::{
     AttachmentRef, AuditQuery, AuditRecord, AuditRow, CaseRecord, ChainBreak, ChainCheck,
     ConsoleSessionRecord, DeviceRecord, FeedItem, FeedReader, Lock, QuarantinedEntry,
     RefreshRecord, SignInAttempt, StoreError, StoreTx, StoredEntry, TeamVisit, TokenRecord,
-    UserRecord,
-    VisitRecord,
+    UserRecord, VisitRecord,
 };
 
 /// One transaction of the SQLite store, on whichever connection runs it.

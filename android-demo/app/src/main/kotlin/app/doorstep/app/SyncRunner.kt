@@ -35,10 +35,10 @@ data class SyncUiState(
  * The app's side of the shell's [SyncScheduler]: connectivity callbacks and
  * WorkManager call [onConnectivity] and [runIfDue]; the sync button calls
  * [syncNow]. When the core advises a later attempt (backoff), a one-time work
- * request is queued for then. When the core says the agent must sign in
- * (never signed in, or the server refused the device's sign-in), nothing is
- * tried until they have: the bar offers the sign-in screen, and the queue
- * waits. All calls block: call them off the main thread.
+ * request is queued for then. When the agent must sign in (never signed in,
+ * or the server refused the device's sign-in), the core's plan tries nothing
+ * until they have, and the bar offers the sign-in screen; the queue waits.
+ * All calls block: call them off the main thread.
  */
 class SyncRunner(
     private val context: Context,
@@ -65,9 +65,8 @@ class SyncRunner(
         if (online) runIfDue()
     }
 
-    /** Syncs if online, signed in and due (the core's backoff decides "due"). */
+    /** Syncs if the core's plan says so (online, signed in, due after the backoff). */
     fun runIfDue() {
-        if (!repository.isSignedIn()) return finish(state.value.message)
         state.update { it.copy(running = true, phase = null, done = 0, total = 0) }
         val attempt = scheduler.runIfDue()
         finish(
@@ -83,10 +82,6 @@ class SyncRunner(
 
     /** The agent pressed "sync": sync whatever the backoff says. */
     fun syncNow() {
-        if (!repository.isSignedIn()) {
-            finish("sign in first")
-            return
-        }
         state.update { it.copy(running = true, phase = null, done = 0, total = 0) }
         val message = try {
             repository.syncNow()

@@ -7234,7 +7234,8 @@ public object FfiConverterTypeSyncPhase: FfiConverterRustBuffer<SyncPhase> {
 
 /**
  * When to sync next (`Doorstep.syncPlan`): now (with `syncNow` when
- * `ignore_backoff`), at a time, or when connectivity returns.
+ * `ignore_backoff`), at a time, when connectivity returns, or once the agent
+ * has signed in (show the sign-in screen).
  */
 sealed class SyncPlan {
     
@@ -7257,6 +7258,9 @@ sealed class SyncPlan {
     }
     
     object WhenOnline : SyncPlan()
+    
+    
+    object WhenSignedIn : SyncPlan()
     
     
 
@@ -7282,6 +7286,7 @@ public object FfiConverterTypeSyncPlan : FfiConverterRustBuffer<SyncPlan>{
                 FfiConverterTypeTimestamp.read(buf),
                 )
             3 -> SyncPlan.WhenOnline
+            4 -> SyncPlan.WhenSignedIn
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
         }
     }
@@ -7307,6 +7312,12 @@ public object FfiConverterTypeSyncPlan : FfiConverterRustBuffer<SyncPlan>{
                 4UL
             )
         }
+        is SyncPlan.WhenSignedIn -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
     }
 
     override fun write(value: SyncPlan, buf: ByteBuffer) {
@@ -7323,6 +7334,10 @@ public object FfiConverterTypeSyncPlan : FfiConverterRustBuffer<SyncPlan>{
             }
             is SyncPlan.WhenOnline -> {
                 buf.putInt(3)
+                Unit
+            }
+            is SyncPlan.WhenSignedIn -> {
+                buf.putInt(4)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }

@@ -2,6 +2,7 @@ package app.doorstep.shell
 
 import app.doorstep.core.DoorstepException
 import app.doorstep.core.NoticeChannel
+import app.doorstep.core.SyncPlan
 import org.junit.jupiter.api.AfterEach
 import org.junit.jupiter.api.Assertions.assertEquals
 import org.junit.jupiter.api.Assertions.assertFalse
@@ -20,15 +21,15 @@ import java.time.Instant
  * waits for it untouched.
  */
 class SignInTest {
-    private val device = AgentDevice.signUp(cases = 1)
+    private val device = AgentDevice.signUp(cases = 3)
     private val repo = device.repository
 
     @AfterEach
     fun close() = device.close()
 
-    /** Plans a visit and records a notice: two actions waiting to be sent. */
-    private fun queueWork(): String {
-        val visit = repo.planVisit(device.caseIds[0], Instant.now())
+    /** Plans a visit to case [case] and records a notice: two actions waiting to be sent. */
+    private fun queueWork(case: Int = 0): String {
+        val visit = repo.planVisit(device.caseIds[case], Instant.now())
         repo.recordNotice(
             visit, NoticeChannel.PHONE_CALL, Instant.now(), "核实逾期情况", true,
             Instant.now().minus(Duration.ofHours(2)),
@@ -40,8 +41,8 @@ class SignInTest {
     fun `signed in once, the phone syncs again and again without the password`() {
         assertTrue(repo.isSignedIn())
         device.transport.online = true
-        for (round in 1..3) {
-            queueWork()
+        for (round in 0..2) {
+            queueWork(round)
             val report = repo.syncNow()
             assertEquals(2uL, report.applied, "round $round")
             assertEquals(0uL, repo.syncStatus().pendingOps)
@@ -61,7 +62,7 @@ class SignInTest {
     @Test
     fun `a revoked sign-in asks for the password again and the queue waits for it`() {
         device.transport.online = true
-        val visit = queueWork()
+        queueWork()
         val pending = repo.syncStatus().pendingOps
         assertEquals(2uL, pending)
         TestServer.shared.admin("revoke-sign-in", "--device-id", repo.deviceId)
@@ -70,8 +71,10 @@ class SignInTest {
         assertEquals("sign_in_required", refused.code())
         assertFalse(repo.isSignedIn())
         assertEquals(pending, repo.syncStatus().pendingOps)
+        // The schedulers try nothing until the agent signs in.
+        assertEquals(SyncPlan.WhenSignedIn, repo.syncPlan(true, true))
         // The agent keeps working meanwhile.
-        repo.addNote(visit, "客户不在家，邻居称其外出务工。")
+        repo.planVisit(device.caseIds[1], Instant.now())
         assertEquals(pending + 1uL, repo.syncStatus().pendingOps)
 
         // A wrong password changes nothing.
@@ -84,6 +87,7 @@ class SignInTest {
         // Signed in again, the queue drains.
         repo.signIn(device.username, TestServer.PASSWORD)
         assertTrue(repo.isSignedIn())
+        assertTrue(repo.syncPlan(true, false) !is SyncPlan.WhenSignedIn)
         val report = repo.sync()
         assertEquals(pending + 1uL, report.applied)
         assertEquals(0uL, repo.syncStatus().pendingOps)
