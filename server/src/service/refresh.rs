@@ -125,7 +125,9 @@ pub fn refresh(
     let device_id = request.device_id;
     let token = auth::new_token()?;
     let expires_at = now + Duration::hours(auth::TOKEN_HOURS);
-    let outcome = store::write(store, |tx| -> Result<_, ServiceError> {
+    // The refusals are answered after the transaction commits, so that
+    // their audit rows and revocations are kept.
+    store::write(store, |tx| -> Result<_, ServiceError> {
         tx.lock(Lock::Device(device_id))?;
         let Some(record) = tx.refresh(&digest)? else {
             audit(
@@ -180,8 +182,7 @@ pub fn refresh(
             role: user.role,
             refresh_token: Some(next),
         }))
-    })?;
-    outcome
+    })?
 }
 
 /// Revokes a device's sign-in: its refresh credentials and its tokens, so
