@@ -139,32 +139,30 @@ pub fn refresh(
             )?;
             return Ok(Err(refused()));
         };
-        let user = tx.user(record.user)?;
-        let device = tx.device(record.device)?;
-        let verdict = judge(tx, &record, device_id, now)?;
         let who = (Some(record.user), device_id);
-        let active = matches!((&user, &device), (Some(u), Some(d)) if d.user == u.id && d.active);
-        let code = match verdict {
-            Presented::Good => None,
-            Presented::Refused(code) => Some(code),
+        let owner = match (tx.user(record.user)?, tx.device(record.device)?) {
+            (Some(user), Some(device)) if device.user == user.id && device.active => Some(user),
+            _ => None,
+        };
+        let Some(user) = owner else {
+            // A deactivated device signs in no more; it keeps its token
+            // until it expires, to push what it holds before it wipes.
+            audit(tx, now, who, "sign_in_refused", Some("device_deactivated"))?;
+            return Ok(Err(refused()));
+        };
+        match judge(tx, &record, device_id, now)? {
+            Presented::Good => {}
+            Presented::Refused(code) => {
+                audit(tx, now, who, "sign_in_refused", Some(code))?;
+                return Ok(Err(refused()));
+            }
             Presented::Theft(code) => {
                 tx.revoke_device_refresh(record.device)?;
-                // A deactivated device keeps its token until it expires, to
-                // push what it holds before it wipes.
-                if active {
-                    tx.revoke_device_tokens(record.device)?;
-                }
-                Some(code)
+                tx.revoke_device_tokens(record.device)?;
+                audit(tx, now, who, "sign_in_refused", Some(code))?;
+                return Ok(Err(refused()));
             }
-        };
-        let code = code.or((!active).then_some("device_deactivated"));
-        if let Some(code) = code {
-            audit(tx, now, who, "sign_in_refused", Some(code))?;
-            return Ok(Err(refused()));
         }
-        let Some(user) = user else {
-            return Ok(Err(refused()));
-        };
         let next = issue(tx, device_id, user.id, now)?;
         tx.replace_refresh(&digest, &auth::token_digest(&next))?;
         tx.insert_token(&TokenRecord {
