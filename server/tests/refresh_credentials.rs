@@ -285,7 +285,11 @@ async fn deactivating_the_device_revokes_its_credential_but_its_token_still_push
         refresh(&w, w.phone1, &credential).await.0,
         StatusCode::UNAUTHORIZED
     );
-    assert!(refused_codes(&w).await.contains(&"device_deactivated".to_owned()));
+    assert!(
+        refused_codes(&w)
+            .await
+            .contains(&"device_deactivated".to_owned())
+    );
     let mut phone = Phone::new(w.phone1, Uuid::now_v7());
     let entry = phone.act(&planned(&w.case1));
     assert_eq!(w.push_outcomes(&token, &[entry]).await, ["applied"]);

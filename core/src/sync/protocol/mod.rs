@@ -85,8 +85,8 @@ impl Role {
     }
 }
 
-/// `POST /v1/login`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `POST /v1/login`. Its `Debug` leaves the password out.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginRequest {
     /// The user's login name.
     pub username: String,
@@ -96,8 +96,18 @@ pub struct LoginRequest {
     pub device_id: DeviceId,
 }
 
-/// Answer to a login.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("device_id", &self.device_id)
+            .finish()
+    }
+}
+
+/// Answer to a login or a refresh. Its `Debug` leaves the secrets out.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginResponse {
     /// Bearer token for `Authorization: Bearer <token>`.
     pub token: String,
@@ -113,6 +123,21 @@ pub struct LoginResponse {
     /// every use. Absent for older versions, which sign in with the password.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+}
+
+impl std::fmt::Debug for LoginResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginResponse")
+            .field("token", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .field("user_id", &self.user_id)
+            .field("role", &self.role)
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 /// Body of `POST /v1/refresh` (protocol version 4 on): a new token for the
@@ -488,6 +513,31 @@ pub struct RegisterDeviceResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sign_in_secrets_never_show_in_debug_output() {
+        let request = LoginRequest {
+            username: "wang.agent".into(),
+            password: "correct horse battery".into(),
+            device_id: uuid::Uuid::nil(),
+        };
+        let answer = LoginResponse {
+            token: "a".repeat(64),
+            expires_at: DateTime::<Utc>::MIN_UTC,
+            user_id: uuid::Uuid::nil(),
+            role: Role::Agent,
+            refresh_token: Some("b".repeat(64)),
+        };
+        let refresh = RefreshRequest {
+            device_id: uuid::Uuid::nil(),
+            refresh_token: "c".repeat(64),
+        };
+        let shown = format!("{request:?} {answer:?} {refresh:?}");
+        for secret in ["correct horse", "aaaaaaaa", "bbbbbbbb", "cccccccc"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("wang.agent"));
+    }
 
     #[test]
     fn outcomes_serialize_flat_with_a_stable_tag() {
