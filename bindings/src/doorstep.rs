@@ -14,9 +14,7 @@ use doorstep_core::domain::{
 use doorstep_core::policy::GpsFix;
 use doorstep_core::report::VisitReport;
 use doorstep_core::sync::plan::SyncPlan;
-use doorstep_core::{
-    CaseQuery, CaseSummary, DatabaseKey, RejectedOp, SyncCredentials, SyncReport, SyncStatus,
-};
+use doorstep_core::{CaseQuery, CaseSummary, DatabaseKey, RejectedOp, SyncReport, SyncStatus};
 use uuid::Uuid;
 
 use crate::error::DoorstepError;
@@ -214,31 +212,53 @@ impl Doorstep {
         Ok(self.inner.cancel(visit_id, &reason)?)
     }
 
+    /// Signs the agent in with the user name and password typed on the
+    /// sign-in screen (registering this phone to them first if needed);
+    /// returns the agent's id. The core keeps a refresh credential in the
+    /// encrypted database, never the password: the app must not keep it
+    /// either. Syncs then need no password until the server refuses the
+    /// sign-in (`SignInRequired`).
+    pub fn sign_in(
+        &self,
+        transport: Arc<dyn HttpTransport>,
+        username: String,
+        password: String,
+    ) -> Result<Uuid> {
+        Ok(self
+            .inner
+            .sign_in(&ForeignTransport(transport), &username, &password)?)
+    }
+
+    /// Whether the device holds a sign-in (the app shows its sign-in screen
+    /// when it does not).
+    pub fn is_signed_in(&self) -> Result<bool> {
+        Ok(self.inner.is_signed_in()?)
+    }
+
     /// Syncs unless the core's backoff after earlier failures has not elapsed
     /// (then the report's `deferred_until` says until when). For timers and
-    /// connectivity callbacks.
+    /// connectivity callbacks. `SignInRequired`: show the sign-in screen (the
+    /// queue is kept).
     pub fn sync(
         &self,
         transport: Arc<dyn HttpTransport>,
-        credentials: SyncCredentials,
         observer: Arc<dyn SyncObserver>,
     ) -> Result<SyncReport> {
-        Ok(self.inner.sync(
-            &ForeignTransport(transport),
-            &credentials,
-            &ForeignObserver(observer),
-        )?)
+        Ok(self
+            .inner
+            .sync(&ForeignTransport(transport), &ForeignObserver(observer))?)
     }
 
     /// Registers this phone's device id with the server under the agent's
-    /// account: once, before the first sync (repeating it is harmless).
+    /// account (repeating it is harmless; `sign_in` does it when needed).
     pub fn register_device(
         &self,
         transport: Arc<dyn HttpTransport>,
-        credentials: SyncCredentials,
+        username: String,
+        password: String,
     ) -> Result<()> {
         self.inner
-            .register_device(&ForeignTransport(transport), &credentials)?;
+            .register_device(&ForeignTransport(transport), &username, &password)?;
         Ok(())
     }
 
@@ -246,14 +266,11 @@ impl Doorstep {
     pub fn sync_now(
         &self,
         transport: Arc<dyn HttpTransport>,
-        credentials: SyncCredentials,
         observer: Arc<dyn SyncObserver>,
     ) -> Result<SyncReport> {
-        Ok(self.inner.sync_now(
-            &ForeignTransport(transport),
-            &credentials,
-            &ForeignObserver(observer),
-        )?)
+        Ok(self
+            .inner
+            .sync_now(&ForeignTransport(transport), &ForeignObserver(observer))?)
     }
 
     /// The sync state for the status bar.
@@ -301,15 +318,11 @@ impl Doorstep {
     pub fn review(
         &self,
         transport: Arc<dyn HttpTransport>,
-        credentials: SyncCredentials,
         visit_id: Uuid,
         decision: ReviewDecision,
     ) -> Result<()> {
-        Ok(self.inner.review(
-            &ForeignTransport(transport),
-            &credentials,
-            visit_id,
-            decision,
-        )?)
+        Ok(self
+            .inner
+            .review(&ForeignTransport(transport), visit_id, decision)?)
     }
 }

@@ -9,7 +9,8 @@ use doorstep_core::sync::protocol::RejectCode;
 /// variant); Swift: `DoorstepError`. [`DoorstepError::code`] is the stable
 /// machine-readable code (`wrong_key`, `storage`, `not_found`, `not_allowed`,
 /// `illegal_transition`, `policy_violation`, `invalid_answer`,
-/// `incomplete_checklist`, `invalid_input`, `tampered_log`, `sync_failed`).
+/// `incomplete_checklist`, `invalid_input`, `tampered_log`, `sign_in_required`,
+/// `sync_failed`).
 /// Messages and fields never carry customer data.
 #[derive(Debug, Clone, PartialEq, thiserror::Error, uniffi::Error)]
 pub enum DoorstepError {
@@ -90,6 +91,14 @@ pub enum DoorstepError {
         /// Why, for the agent.
         reason: String,
     },
+    /// The agent must sign in again with their password (never signed in,
+    /// or the server refused the device's sign-in: revoked, expired). Show
+    /// the sign-in screen; nothing on the device is lost.
+    #[error("sign in required: {reason}")]
+    SignInRequired {
+        /// Why.
+        reason: String,
+    },
     /// A sync did not complete; it resumes where it stopped next time.
     #[error("sync failed ({failure}): {reason}")]
     SyncFailed {
@@ -138,6 +147,7 @@ impl From<doorstep_core::DoorstepError> for DoorstepError {
                 rule: rule.code().to_owned(),
                 reason,
             },
+            Core::SignInRequired { reason } => DoorstepError::SignInRequired { reason },
             Core::SyncFailed { code, reason } => DoorstepError::SyncFailed {
                 failure: code,
                 reason,
@@ -177,6 +187,7 @@ impl From<DoorstepError> for doorstep_core::DoorstepError {
                 rule: RejectCode::from_code(&rule).unwrap_or(RejectCode::Unrecognized),
                 reason,
             },
+            DoorstepError::SignInRequired { reason } => Core::SignInRequired { reason },
             DoorstepError::SyncFailed { failure, reason } => Core::SyncFailed {
                 code: failure,
                 reason,
@@ -272,6 +283,7 @@ mod tests {
                 index: 3,
                 reason: "hash_mismatch".into(),
             },
+            Core::SignInRequired { reason: "r".into() },
             Core::SyncFailed {
                 code: "offline".into(),
                 reason: "r".into(),

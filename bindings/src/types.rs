@@ -23,9 +23,7 @@ use doorstep_core::money::Money;
 use doorstep_core::policy::{CheckInFlag, GeoPoint, GpsFix};
 use doorstep_core::report::{LogVerification, ReportAnswer, TimelineEntry, VisitReport};
 use doorstep_core::sync::plan::SyncPlan;
-use doorstep_core::{
-    CaseQuery, CaseSummary, RejectedOp, SyncCredentials, SyncPhase, SyncReport, SyncStatus,
-};
+use doorstep_core::{CaseQuery, CaseSummary, RejectedOp, SyncPhase, SyncReport, SyncStatus};
 use uuid::Uuid;
 
 /// An instant in UTC (`java.time.Instant` in Kotlin, `Date` in Swift).
@@ -569,13 +567,6 @@ pub enum SyncPhase {
     Upload,
 }
 
-/// How the device signs in to the server.
-#[uniffi::remote(Record)]
-pub struct SyncCredentials {
-    pub username: String,
-    pub password: String,
-}
-
 /// What one sync did. `deferred_until` is set when the sync did not run
 /// because the backoff after earlier failures has not elapsed.
 #[uniffi::remote(Record)]
@@ -626,12 +617,14 @@ pub enum VisitAction {
 }
 
 /// When to sync next (`Doorstep.syncPlan`): now (with `syncNow` when
-/// `ignore_backoff`), at a time, or when connectivity returns.
+/// `ignore_backoff`), at a time, when connectivity returns, or once the agent
+/// has signed in (show the sign-in screen).
 #[uniffi::remote(Enum)]
 pub enum SyncPlan {
     Now { ignore_backoff: bool },
     At { at: Timestamp },
     WhenOnline,
+    WhenSignedIn,
 }
 
 /// An operation the server refused; it stays on the device.

@@ -102,6 +102,11 @@ pub enum Error {
         /// What happened, without data.
         reason: String,
     },
+    /// The device holds no sign-in the server accepts (never signed in, or
+    /// its refresh credential was revoked, expired or used elsewhere): the
+    /// agent must sign in with their password.
+    #[error("sign in required: {0}")]
+    SignInRequired(&'static str),
 }
 
 /// Result with the internal error.
@@ -207,6 +212,16 @@ pub enum DoorstepError {
         /// Why, for the agent, without data.
         reason: String,
     },
+    /// The agent must sign in again with their password
+    /// ([`crate::Doorstep::sign_in`]): the device has never signed in, or
+    /// the server refused its sign-in (revoked by an admin, expired, or used
+    /// elsewhere). Nothing on the device is lost: the queue syncs once the
+    /// agent has signed in.
+    #[error("sign in required: {reason}")]
+    SignInRequired {
+        /// Why, without data.
+        reason: String,
+    },
     /// A sync did not complete; it resumes where it stopped next time.
     #[error("sync failed ({code}): {reason}")]
     SyncFailed {
@@ -233,6 +248,7 @@ impl DoorstepError {
             DoorstepError::InvalidInput { .. } => "invalid_input",
             DoorstepError::TamperedLog { .. } => "tampered_log",
             DoorstepError::Refused { rule, .. } => rule.code(),
+            DoorstepError::SignInRequired { .. } => "sign_in_required",
             DoorstepError::SyncFailed { .. } => "sync_failed",
         }
     }
@@ -312,6 +328,9 @@ impl From<Error> for DoorstepError {
             Error::Sync { code, reason } => DoorstepError::SyncFailed {
                 code: code.to_owned(),
                 reason,
+            },
+            Error::SignInRequired(reason) => DoorstepError::SignInRequired {
+                reason: reason.to_owned(),
             },
         }
     }

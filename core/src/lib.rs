@@ -35,7 +35,5 @@ pub use report::VisitReport;
 pub use snapshot::ServerSnapshot;
 pub use store::DatabaseKey;
 pub use store::cases::{CaseQuery, CaseSummary};
-pub use sync::status::{
-    NoProgress, RejectedOp, SyncCredentials, SyncObserver, SyncPhase, SyncReport, SyncStatus,
-};
+pub use sync::status::{NoProgress, RejectedOp, SyncObserver, SyncPhase, SyncReport, SyncStatus};
 pub use sync::transport::{HttpRequest, HttpResponse, Transport, TransportError};

@@ -7,9 +7,7 @@ mod common;
 use std::sync::Mutex;
 
 use common::*;
-use doorstep_core::{
-    DoorstepError, HttpRequest, HttpResponse, SyncCredentials, Transport, TransportError,
-};
+use doorstep_core::{DoorstepError, HttpRequest, HttpResponse, Transport, TransportError};
 
 /// Answers every request with one canned response and keeps the requests.
 struct Canned {
@@ -39,13 +37,6 @@ fn canned(status: u16, body: &str) -> Canned {
     }
 }
 
-fn credentials() -> SyncCredentials {
-    SyncCredentials {
-        username: "agent.wang".into(),
-        password: "secret".into(),
-    }
-}
-
 fn code(error: DoorstepError) -> (String, String) {
     match error {
         DoorstepError::SyncFailed { code, reason } => (code, reason),
@@ -65,7 +56,7 @@ fn the_phone_sends_its_own_device_id_and_reads_the_answer_even_compressed() {
         .push(("Content-Encoding".into(), "zstd".into()));
     let registered = field
         .doorstep
-        .register_device(&server, &credentials())
+        .register_device(&server, "agent.wang", "secret")
         .unwrap();
     assert_eq!(
         (registered.device_id, registered.user_id),
@@ -118,7 +109,7 @@ fn refusals_are_typed_sync_failures() {
     ] {
         let error = field
             .doorstep
-            .register_device(&canned(status, body), &credentials())
+            .register_device(&canned(status, body), "agent.wang", "secret")
             .unwrap_err();
         let (code, reason) = code(error);
         assert_eq!(code, expected, "{status} {body}");

@@ -88,10 +88,11 @@ fn compressed_responses_are_decoded_and_the_sync_completes() {
     play_complete_visit(&field, field.cases[0].id);
     let pending = field.doorstep.pending_outbox_count().unwrap();
     let transport = front(&server, Body::Zstd);
-    let report = field
+    field
         .doorstep
-        .sync_now(&transport, &credentials(), &NoProgress)
+        .sign_in(&transport, USERNAME, PASSWORD)
         .unwrap();
+    let report = field.doorstep.sync_now(&transport, &NoProgress).unwrap();
     assert_eq!(report.applied, pending);
     assert_eq!(field.doorstep.pending_outbox_count().unwrap(), 0);
     // login, push, pull at least, every one compressed
@@ -109,9 +110,10 @@ fn a_zstd_bomb_or_garbage_is_a_typed_failure_and_nothing_is_lost() {
         let server = FakeServer::new(field.agent);
         play_complete_visit(&field, field.cases[0].id);
         let pending = field.doorstep.pending_outbox_count().unwrap();
+        sign_in(&field, &server);
         let error = field
             .doorstep
-            .sync_now(&front(&server, body), &credentials(), &NoProgress)
+            .sync_now(&front(&server, body), &NoProgress)
             .unwrap_err();
         assert_eq!(failure_code(error), code);
         assert_eq!(field.doorstep.pending_outbox_count().unwrap(), pending);

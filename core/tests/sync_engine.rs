@@ -13,7 +13,7 @@ use chrono::Duration;
 use common::*;
 use doorstep_core::sync::backoff::ceiling;
 use doorstep_core::sync::protocol::{PulledChange, RejectCode};
-use doorstep_core::{NoProgress, SyncCredentials, SyncObserver, SyncPhase};
+use doorstep_core::{NoProgress, SyncObserver, SyncPhase};
 use fake_server::*;
 use uuid::Uuid;
 
@@ -182,6 +182,7 @@ fn a_deactivated_device_pushes_everything_then_wipes() {
 fn failures_back_off_within_bounds_and_a_success_clears_them() {
     let field = field();
     let server = FakeServer::new(field.agent);
+    sign_in(&field, &server);
     play_complete_visit(&field, field.cases[0].id);
     server.with(|s| {
         s.fail_next = 2;
@@ -208,18 +209,12 @@ fn failures_back_off_within_bounds_and_a_success_clears_them() {
         .next_attempt_after
         .unwrap();
     if next > now {
-        let report = field
-            .doorstep
-            .sync(&server, &credentials(), &NoProgress)
-            .unwrap();
+        let report = field.doorstep.sync(&server, &NoProgress).unwrap();
         assert_eq!(report.deferred_until, Some(next));
         assert_eq!(server.with(|s| s.push_requests), 0);
     }
     field.clock.advance(Duration::hours(2));
-    let report = field
-        .doorstep
-        .sync(&server, &credentials(), &NoProgress)
-        .unwrap();
+    let report = field.doorstep.sync(&server, &NoProgress).unwrap();
     assert_eq!(report.deferred_until, None);
     assert!(report.applied > 0);
     let status = field.doorstep.sync_status().unwrap();
@@ -230,26 +225,15 @@ fn failures_back_off_within_bounds_and_a_success_clears_them() {
 }
 
 #[test]
-fn a_refused_token_means_one_new_login() {
+fn a_refused_token_is_renewed_with_the_refresh_credential_not_the_password() {
     let field = field();
     let server = FakeServer::new(field.agent);
     sync(&field, &server).unwrap();
     server.revoke_tokens();
     play_complete_visit(&field, field.cases[0].id);
     sync(&field, &server).unwrap();
-    assert_eq!(server.with(|s| s.logins), 2);
+    assert_eq!(server.with(|s| (s.logins, s.refreshes)), (1, 1));
     assert_eq!(field.doorstep.pending_outbox_count().unwrap(), 0);
-
-    let wrong = SyncCredentials {
-        username: "agent.wang".into(),
-        password: "wrong".into(),
-    };
-    server.revoke_tokens();
-    let error = field
-        .doorstep
-        .sync_now(&server, &wrong, &NoProgress)
-        .unwrap_err();
-    assert_eq!(failure_code(error), "unauthorized");
 }
 
 #[derive(Default)]
@@ -270,13 +254,14 @@ fn progress_is_reported_per_phase_and_ends_complete() {
     server.publish([PulledChange::Case {
         case: sample_case(field.agent, 7),
     }]);
+    // Signed in earlier; the token has expired since, so the sync renews it.
+    sign_in(&field, &server);
+    server.revoke_tokens();
     let recorder = Recorder::default();
-    field
-        .doorstep
-        .sync_now(&server, &credentials(), &recorder)
-        .unwrap();
+    field.doorstep.sync_now(&server, &recorder).unwrap();
     let seen = recorder.0.lock().unwrap().clone();
-    assert_eq!(seen.first(), Some(&(SyncPhase::Login, 0, 1)));
+    assert!(seen.contains(&(SyncPhase::Login, 0, 1)));
+    assert!(seen.contains(&(SyncPhase::Login, 1, 1)));
     assert!(seen.contains(&(SyncPhase::Push, 0, pending)));
     assert!(seen.contains(&(SyncPhase::Push, pending, pending)));
     assert_eq!(seen.last(), Some(&(SyncPhase::Pull, 1, 1)));
@@ -298,6 +283,9 @@ fn a_deactivation_whose_last_push_fails_wipes_on_the_next_sync() {
     let visit = doorstep
         .plan_visit(cases[0].id, now + Duration::hours(2))
         .unwrap();
+    doorstep
+        .sign_in(server.as_ref(), USERNAME, PASSWORD)
+        .unwrap();
     server.with(|s| s.deactivated = true);
     // During the pull the agent records a notice, and the response to the push
     // that follows the deactivation is lost.
@@ -307,9 +295,7 @@ fn a_deactivation_whose_last_push_fails_wipes_on_the_next_sync() {
         fake.with(|s| s.lose_push_responses = 1);
     }));
 
-    let error = doorstep
-        .sync_now(server.as_ref(), &credentials(), &NoProgress)
-        .unwrap_err();
+    let error = doorstep.sync_now(server.as_ref(), &NoProgress).unwrap_err();
     assert_eq!(failure_code(error), "timeout");
     assert!(doorstep.sync_status().unwrap().deactivated);
     assert_eq!(
@@ -318,9 +304,7 @@ fn a_deactivation_whose_last_push_fails_wipes_on_the_next_sync() {
         "nothing wiped before the push"
     );
 
-    let report = doorstep
-        .sync_now(server.as_ref(), &credentials(), &NoProgress)
-        .unwrap();
+    let report = doorstep.sync_now(server.as_ref(), &NoProgress).unwrap();
     assert!(report.wiped);
     assert_eq!(report.duplicates, 1);
     assert_eq!(server.with(|s| s.applied.len()), 2);
@@ -360,8 +344,9 @@ fn a_thousand_queued_actions_survive_a_restart_in_the_middle_of_a_push() {
 
     // The first batch is acknowledged; the second is applied but its response
     // is lost, and the app is killed.
+    sign_in(&field, &server);
     let flaky = LoseAfter::new(&server, 1);
-    let first = field.doorstep.sync_now(&flaky, &credentials(), &NoProgress);
+    let first = field.doorstep.sync_now(&flaky, &NoProgress);
     assert_eq!(failure_code(first.unwrap_err()), "timeout");
     let left = field.doorstep.pending_outbox_count().unwrap();
     assert_eq!(left as usize, order.len() - 500);

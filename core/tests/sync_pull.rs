@@ -115,6 +115,7 @@ fn a_removed_case_is_purged_only_once_its_ops_are_pushed() {
     } = field();
     let doorstep = Arc::new(doorstep);
     let server = FakeServer::new(agent);
+    doorstep.sign_in(&server, USERNAME, PASSWORD).unwrap();
     let kept = cases[0].id;
     let idle = cases[1].id;
     let now = clock.now_utc();
@@ -131,9 +132,7 @@ fn a_removed_case_is_purged_only_once_its_ops_are_pushed() {
         acting.record_notice(visit, phone_notice(at)).unwrap();
     }));
 
-    let report = doorstep
-        .sync_now(&server, &credentials(), &NoProgress)
-        .unwrap();
+    let report = doorstep.sync_now(&server, &NoProgress).unwrap();
     assert_eq!(report.purged_cases, 1, "the idle case goes at once");
     assert!(matches!(
         doorstep.case_detail(idle),
@@ -143,9 +142,7 @@ fn a_removed_case_is_purged_only_once_its_ops_are_pushed() {
     assert_eq!(detail.visits.len(), 1, "kept while an op is unpushed");
     assert_eq!(doorstep.pending_outbox_count().unwrap(), 1);
 
-    let report = doorstep
-        .sync_now(&server, &credentials(), &NoProgress)
-        .unwrap();
+    let report = doorstep.sync_now(&server, &NoProgress).unwrap();
     assert_eq!((report.applied, report.purged_cases), (1, 1));
     assert_eq!(server.with(|s| s.applied.len()), 3);
     assert!(matches!(

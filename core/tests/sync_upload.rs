@@ -69,11 +69,9 @@ fn photos_go_up_in_chunks_after_their_push_and_are_marked_uploaded() {
     // Not acknowledged yet: nothing waits for an upload.
     assert_eq!(field.doorstep.sync_status().unwrap().pending_uploads, 0);
 
+    sign_in(&field, &server);
     let recorder = Recorder::default();
-    let report = field
-        .doorstep
-        .sync_now(&server, &credentials(), &recorder)
-        .unwrap();
+    let report = field.doorstep.sync_now(&server, &recorder).unwrap();
     assert_eq!((report.uploaded, report.upload_refused), (1, 0));
     assert_eq!(server_bytes(&server, &sha), Some(bytes.clone()));
     assert_eq!(
@@ -288,13 +286,12 @@ fn a_deactivated_device_uploads_its_photos_before_it_wipes() {
             )
             .unwrap();
     }));
+    doorstep.sign_in(&server, USERNAME, PASSWORD).unwrap();
     server.with(|s| {
         s.deactivated = true;
         s.chunk_puts_before_failing = Some(1);
     });
-    let error = doorstep
-        .sync_now(&server, &credentials(), &NoProgress)
-        .unwrap_err();
+    let error = doorstep.sync_now(&server, &NoProgress).unwrap_err();
     assert_eq!(failure_code(error), "offline");
     // The photo's entry went up, its bytes only half: nothing is wiped.
     let status = doorstep.sync_status().unwrap();
@@ -304,9 +301,7 @@ fn a_deactivated_device_uploads_its_photos_before_it_wipes() {
     assert_eq!(all_cases(&doorstep).len(), 3);
 
     server.with(|s| s.chunk_puts_before_failing = None);
-    let report = doorstep
-        .sync_now(&server, &credentials(), &NoProgress)
-        .unwrap();
+    let report = doorstep.sync_now(&server, &NoProgress).unwrap();
     assert!(report.wiped);
     assert_eq!(report.uploaded, 1);
     assert_eq!(server_bytes(&server, &sha), Some(late));

@@ -29,6 +29,8 @@ final class AppModel: ObservableObject {
     @Published private(set) var status: SyncStatus?
     @Published private(set) var progress: SyncProgress?
     @Published private(set) var message: String?
+    /// The device holds no sign-in the server accepts: the sign-in sheet is up.
+    @Published var needsSignIn = false
     private var scheduler: SyncScheduler?
     /// The open session, for the background task iOS may run without the UI.
     nonisolated static let openSession = SessionBox()
@@ -64,6 +66,12 @@ final class AppModel: ObservableObject {
         }
     }
 
+    /// The agent signed in: the queue syncs at once.
+    func signedIn() {
+        needsSignIn = false
+        syncNow()
+    }
+
     /// "Sync now": whatever the backoff says.
     func syncNow() {
         progress = nil
@@ -74,6 +82,7 @@ final class AppModel: ObservableObject {
     func refreshStatus() async {
         guard let session else { return }
         status = try? await background { try session.doorstep.syncStatus() }
+        needsSignIn = !session.isSignedIn
     }
 
     private func finished(_ attempt: SyncAttempt) async {

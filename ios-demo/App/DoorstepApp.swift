@@ -2,8 +2,9 @@ import DoorstepShell
 import SwiftUI
 
 /// The Doorstep iOS app: the sync bar above a navigation stack of the case
-/// list, case detail, visit flow and supervisor review. Thin: every rule is
-/// in the core; screens show what it answers.
+/// list, case detail, visit flow and supervisor review, and the sign-in sheet
+/// whenever the device must sign in. Thin: every rule is in the core; screens
+/// show what it answers.
 @main
 struct DoorstepApp: App {
     @StateObject private var model = AppModel()
@@ -20,6 +21,9 @@ struct DoorstepApp: App {
                 NavigationStack {
                     CaseListView()
                 }
+            }
+            .sheet(isPresented: $model.needsSignIn) {
+                NavigationStack { SignInView() }.environmentObject(model)
             }
             .environmentObject(model)
             .task { await model.start() }

@@ -1,8 +1,10 @@
 import SwiftUI
 
-/// Sign-in: kept in the Keychain (this device only) for the sync, which
-/// checks it against the server. Shows the device id an administrator
-/// registers to the user before the first sync.
+/// Sign-in: the user name and password go to the core once, which signs in
+/// (registering this phone to the agent the first time) and keeps a refresh
+/// credential in the encrypted database; the password is kept nowhere, not
+/// even in this view once it is done. Shown at first start and whenever the
+/// server refused the device's sign-in; the queue waits and syncs right after.
 struct SignInView: View {
     @EnvironmentObject var model: AppModel
     @Environment(\.dismiss) var dismiss
@@ -20,12 +22,17 @@ struct SignInView: View {
             if let error { Text(error).foregroundStyle(.red) }
             Button("Sign in and sync") {
                 guard let session = model.session else { return }
-                do {
-                    try session.signIn(username: username.trimmingCharacters(in: .whitespaces), password: password)
-                    model.syncNow()
-                    dismiss()
-                } catch {
-                    self.error = describe(error)
+                let name = username.trimmingCharacters(in: .whitespaces)
+                let typed = password
+                password = ""
+                Task {
+                    do {
+                        try await background { try session.signIn(username: name, password: typed) }
+                        model.signedIn()
+                        dismiss()
+                    } catch {
+                        self.error = describe(error)
+                    }
                 }
             }
             .disabled(username.isEmpty || password.isEmpty)

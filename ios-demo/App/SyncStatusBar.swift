@@ -35,6 +35,7 @@ struct SyncStatusBar: View {
         if status.deactivated { parts.append("device deactivated") }
         if let error = status.lastError { parts.append("last error: \(error)") }
         if let next = status.nextAttemptAfter { parts.append("retry after \(next.text)") }
+        if model.needsSignIn { parts.append("sign in to sync") }
         if let message = model.message { parts.append(message) }
         return parts.joined(separator: " · ")
     }

@@ -416,7 +416,9 @@ pub fn publish_policy(
     })
 }
 
-/// Marks a device deactivated: its next pull tells it to push and wipe.
+/// Marks a device deactivated: its next pull tells it to push and wipe. Its
+/// refresh credentials are revoked (its token works until it expires, for
+/// the push).
 pub fn deactivate_device(
     store: &dyn Store,
     device: DeviceId,
@@ -426,6 +428,7 @@ pub fn deactivate_device(
         if !tx.set_device_active(device, false)? {
             return Err(ServiceError::NotFound(Missing::Device(device)));
         }
+        tx.revoke_device_refresh(device)?;
         audit(tx, now, None, "deactivate_device", "device", device)
     })
 }

@@ -16,8 +16,8 @@ use axum::{Json, Router};
 use doorstep_core::clock::WallClock;
 use doorstep_core::domain::VisitId;
 use doorstep_core::sync::protocol::{
-    LoginRequest, MAX_BODY_BYTES, MAX_PULL_LIMIT, MAX_PUSH_OPS, RegisterDeviceRequest,
-    ReviewRequest,
+    LoginRequest, MAX_BODY_BYTES, MAX_PULL_LIMIT, MAX_PUSH_OPS, RefreshRequest,
+    RegisterDeviceRequest, ReviewRequest,
 };
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -86,6 +86,7 @@ pub fn app_with_console(state: AppState, console: crate::console::ConsoleConfig)
         .route("/metrics", get(metrics))
         .route("/openapi.json", get(openapi))
         .route("/v1/login", post(login))
+        .route("/v1/refresh", post(refresh))
         .route("/v1/logout", post(logout))
         .route("/v1/push", post(push))
         .route("/v1/pull", get(pull))
@@ -262,9 +263,11 @@ async fn not_found() -> ServiceError {
 
 async fn login(
     State(state): State<AppState>,
+    protocol: ClientProtocol,
     ClientAddress(address): ClientAddress,
     JsonBody(request): JsonBody<LoginRequest>,
 ) -> Result<Response, ServiceError> {
+    let with_refresh = protocol.0 >= REFRESH_PROTOCOL;
     let store = state.store.clone();
     let attempt = Attempt {
         channel: "login",
@@ -275,10 +278,27 @@ async fn login(
     let response = sign_in_guard::guarded(
         state.sign_in_guard(),
         attempt,
-        move |now| service::login(store.as_ref(), &request, now),
+        move |now| service::login(store.as_ref(), &request, with_refresh, now),
         sign_in_guard::judge_api,
     )
     .await??;
+    Ok(Json(response).into_response())
+}
+
+/// The first protocol version whose sign-in gives a refresh credential.
+const REFRESH_PROTOCOL: u32 = 4;
+
+/// `POST /v1/refresh`: the next token and refresh credential for a device
+/// (protocol version 4 on; [`service::refresh`]). No password is checked, so
+/// it is not one of the sign-in attempts the limit counts.
+async fn refresh(
+    State(state): State<AppState>,
+    JsonBody(request): JsonBody<RefreshRequest>,
+) -> Result<Response, ServiceError> {
+    let store = state.store.clone();
+    let now = state.clock.now();
+    let response =
+        blocking(move || service::refresh::refresh(store.as_ref(), &request, now)).await?;
     Ok(Json(response).into_response())
 }
 

@@ -11,6 +11,10 @@ use crate::error::ServiceError;
 /// How long a token works, in hours.
 pub const TOKEN_HOURS: i64 = 12;
 
+/// How long a refresh credential works unused, in days: a phone left unused
+/// longer asks its agent for the password again.
+pub const REFRESH_DAYS: i64 = 30;
+
 fn random_bytes<const N: usize>() -> Result<[u8; N], ServiceError> {
     let mut bytes = [0u8; N];
     getrandom::fill(&mut bytes).map_err(|e| ServiceError::internal(&e))?;
@@ -100,12 +104,12 @@ pub fn verify_nothing(password: &str) {
     }
 }
 
-/// A new token: 32 random bytes as 64 hex digits.
+/// A new token or refresh credential: 32 random bytes as 64 hex digits.
 pub fn new_token() -> Result<String, ServiceError> {
     Ok(hex::encode(random_bytes::<32>()?))
 }
 
-/// The SHA-256 of a token's text, as stored.
+/// The SHA-256 of a token's or refresh credential's text, as stored.
 pub fn token_digest(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }

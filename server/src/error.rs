@@ -354,6 +354,11 @@ pub enum Unauthenticated {
     /// its user's.
     #[error("missing, expired or revoked token")]
     InvalidToken,
+    /// A refresh credential that is unknown, expired, revoked, already used
+    /// or another device's ([`crate::service::refresh`]): the phone asks its
+    /// agent to sign in again.
+    #[error("the sign-in has expired or was revoked; sign in again")]
+    RefreshRefused,
 }
 
 /// The detail of a [`ServiceError::Internal`], kept for `Debug` only: it was

@@ -162,6 +162,13 @@ enum Command {
         #[arg(long)]
         device_id: Uuid,
     },
+    /// Revokes a device's sign-in (its refresh credentials and tokens): the
+    /// phone asks its agent for the password on its next sync, and keeps its
+    /// queue. Audited.
+    RevokeSignIn {
+        #[arg(long)]
+        device_id: Uuid,
+    },
     /// Lists the entries kept apart in the quarantine, newest first: pushed
     /// by users to visits they may not push to. Ids, kinds and codes only.
     /// Audited.
@@ -357,6 +364,13 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::DeactivateDevice { device_id } => {
             admin::deactivate_device(store_ref, device_id, now).map_err(|e| e.report())?;
             println!("device {device_id} deactivated");
+            Ok(())
+        }
+        Command::RevokeSignIn { device_id } => {
+            let revoked =
+                doorstep_server::service::refresh::revoke_device_sign_in(store_ref, device_id, now)
+                    .map_err(|e| e.report())?;
+            println!("device {device_id}: sign-in revoked ({revoked} credentials and tokens)");
             Ok(())
         }
         Command::Quarantine { limit } => {

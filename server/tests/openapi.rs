@@ -9,8 +9,8 @@ use axum::http::StatusCode;
 use common::*;
 use doorstep_core::sync::protocol::{
     ChainEntry, ChainResponse, ErrorBody, LoginRequest, LoginResponse, OpOutcome, OpResult,
-    PullResponse, PushRequest, PushResponse, RegisterDeviceRequest, RegisterDeviceResponse,
-    RejectCode, Role, UploadState, WrongOffset,
+    PullResponse, PushRequest, PushResponse, RefreshRequest, RegisterDeviceRequest,
+    RegisterDeviceResponse, RejectCode, Role, UploadState, WrongOffset,
 };
 use serde_json::Value;
 use uuid::Uuid;
@@ -44,6 +44,7 @@ async fn the_served_document_matches_the_routes_and_the_wire_types() {
         "/metrics",
         "/openapi.json",
         "/v1/login",
+        "/v1/refresh",
         "/v1/logout",
         "/v1/push",
         "/v1/pull",
@@ -98,6 +99,15 @@ async fn the_served_document_matches_the_routes_and_the_wire_types() {
                 expires_at: t0(),
                 user_id: Uuid::nil(),
                 role: Role::Agent,
+                refresh_token: Some("1".repeat(64)),
+            })
+            .unwrap(),
+        ),
+        (
+            "RefreshRequest",
+            serde_json::to_value(RefreshRequest {
+                device_id: Uuid::nil(),
+                refresh_token: "1".repeat(64),
             })
             .unwrap(),
         ),

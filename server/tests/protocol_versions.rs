@@ -8,7 +8,10 @@
 //! - v2: a push grouped by chain (`{"chains": [...]}`), no version header;
 //!   the answer lists what was not applied, in the seven codes.
 //! - v3: the same body with `Doorstep-Protocol: 3`; the rules' own codes; the
-//!   chain endpoint.
+//!   chain endpoint. A sign-in answers a token only: the phone signs in with
+//!   the password again when it expires.
+//! - v4: the same push; a sign-in also answers a refresh credential, which
+//!   `POST /v1/refresh` exchanges for the next token and credential.
 //!
 //! The v3 request fixture is also what today's `PushRequest::new` writes for
 //! the same entries, so a change of the wire format without a new version
@@ -43,6 +46,7 @@ use uuid::Uuid;
 const AGENT: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_00a1);
 const DEVICE: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_00d1);
 const CASE: Uuid = Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_00c1);
+const PASSWORD: &str = "golden-fixture-password";
 const TOKEN: &str = "golden-fixture-token-0000000000000000000000000000000000000000000000";
 
 /// 2026-03-02 17:00 in Beijing.
@@ -70,7 +74,7 @@ fn server() -> (AppState, tempfile::TempDir) {
         tx.insert_user(&UserRecord {
             id: AGENT,
             username: "wang.agent".into(),
-            password_hash: "$argon2id$not-used".into(),
+            password_hash: doorstep_server::auth::hash_password(PASSWORD).unwrap(),
             role: Role::Agent,
             supervisor: None,
         })?;
@@ -223,7 +227,7 @@ fn read(version: u32, name: &str) -> Value {
 /// server's answer, checked against the committed answer.
 #[tokio::test]
 async fn every_shipped_protocol_version_is_answered_as_it_expects() {
-    let cases: [(u32, Option<u32>, Uuid, bool); 3] = [
+    let cases: [(u32, Option<u32>, Uuid, bool); 4] = [
         (
             1,
             None,
@@ -240,6 +244,12 @@ async fn every_shipped_protocol_version_is_answered_as_it_expects() {
             3,
             Some(3),
             Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0f03),
+            true,
+        ),
+        (
+            4,
+            Some(4),
+            Uuid::from_u128(0x0193_0000_0000_7000_8000_0000_0000_0f04),
             true,
         ),
     ];
@@ -267,6 +277,55 @@ async fn every_shipped_protocol_version_is_answered_as_it_expects() {
             assert_eq!(status, StatusCode::OK, "{chain}");
             golden(version, "chain_response.json", &chain);
         }
+    }
+}
+
+/// `value` with the random secrets (tokens, refresh credentials) written as
+/// their shape, so that an answer compares with its golden file.
+fn masked(mut value: Value) -> Value {
+    for field in ["token", "refresh_token"] {
+        if let Some(secret) = value.get_mut(field) {
+            let hex = secret
+                .as_str()
+                .is_some_and(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()));
+            *secret = Value::String(if hex { "<64 hex digits>" } else { "<not hex>" }.into());
+        }
+    }
+    value
+}
+
+/// Signing in, by version: up to version 3 a token only (the phone keeps
+/// signing in with the password); from version 4 a refresh credential too,
+/// and `POST /v1/refresh` turns it into the next token and credential.
+#[tokio::test]
+async fn every_shipped_protocol_version_signs_in_as_it_expects() {
+    let login = serde_json::json!({
+        "username": "wang.agent",
+        "password": PASSWORD,
+        "device_id": DEVICE,
+    });
+    for (version, header) in [(3, Some(3)), (4, Some(4))] {
+        let (state, _blobs) = server();
+        golden(version, "login_request.json", &login);
+        let sent = read(version, "login_request.json");
+        let (status, answer) = send(&state, "/v1/login", header, Some(&sent)).await;
+        assert_eq!(status, StatusCode::OK, "v{version}: {answer}");
+        golden(version, "login_response.json", &masked(answer.clone()));
+        if version < 4 {
+            // An old phone sends no header at all: the same answer.
+            let (_, unnamed) = send(&state, "/v1/login", None, Some(&sent)).await;
+            assert_eq!(masked(unnamed), masked(answer));
+            continue;
+        }
+        let refresh = serde_json::json!({
+            "device_id": DEVICE,
+            "refresh_token": answer["refresh_token"],
+        });
+        golden(version, "refresh_request.json", &masked(refresh.clone()));
+        let (status, renewed) = send(&state, "/v1/refresh", header, Some(&refresh)).await;
+        assert_eq!(status, StatusCode::OK, "{renewed}");
+        golden(version, "refresh_response.json", &masked(renewed.clone()));
+        assert_ne!(renewed["refresh_token"], answer["refresh_token"]);
     }
 }
 

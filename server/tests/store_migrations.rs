@@ -37,8 +37,9 @@ use doorstep_server::store::postgres::PostgresStore;
 use doorstep_server::store::sqlite::SqliteStore;
 use doorstep_server::store::{
     self, AssignmentRecord, AttachmentRef, AuditRecord, CaseRecord, ChainBreak, ChainCheck,
-    ConsoleSessionRecord, DeviceRecord, FeedItem, FeedReader, QuarantinedEntry, SUMMARY_VERSION,
-    SignInAttempt, Store, StoreError, StoredEntry, TeamVisit, TokenRecord, UserRecord, VisitRecord,
+    ConsoleSessionRecord, DeviceRecord, FeedItem, FeedReader, QuarantinedEntry, RefreshRecord,
+    SUMMARY_VERSION, SignInAttempt, Store, StoreError, StoredEntry, TeamVisit, TokenRecord,
+    UserRecord, VisitRecord,
 };
 use uuid::Uuid;
 
@@ -1463,9 +1464,19 @@ fn assert_writable(store: &dyn Store, seed: &mut Seed, k: i64) {
     };
     let mut summary = seed.summary.clone();
     summary.state = doorstep_core::domain::VisitState::Notified;
+    let refresh = RefreshRecord {
+        credential_sha256: "e5".repeat(32),
+        device: phone.id,
+        user: newcomer.id,
+        issued_at: t0(),
+        expires_at: t0() + Duration::days(30),
+        replaced_by: None,
+        revoked: false,
+    };
     let attempt = store::write(store, |tx| {
         tx.insert_user(&newcomer)?;
         tx.insert_device(&phone)?;
+        tx.insert_refresh(&refresh)?;
         tx.insert_entry(&StoredEntry {
             entry: next.clone(),
             rejected: None,
@@ -1487,6 +1498,11 @@ fn assert_writable(store: &dyn Store, seed: &mut Seed, k: i64) {
     store::read(store, |tx| {
         assert_eq!(tx.user_by_name("cy")?, Some(newcomer.clone()), "v{k}");
         assert_eq!(tx.device(phone.id)?, Some(phone), "v{k}");
+        assert_eq!(
+            tx.refresh(&refresh.credential_sha256)?,
+            Some(refresh.clone()),
+            "v{k}"
+        );
         assert_eq!(
             tx.visit_entries(seed.visit.id)?,
             stored(&seed.phone.entries),

@@ -23,7 +23,7 @@ use doorstep_core::sync::protocol::{
     LoginRequest, LoginResponse, PUSH_ZSTD_LEVEL, PushRequest, PushResponse,
 };
 use doorstep_core::sync::ureq_transport::UreqTransport;
-use doorstep_core::{Doorstep, NoProgress, ServerSnapshot, SyncCredentials, SyncPhase};
+use doorstep_core::{Doorstep, NoProgress, ServerSnapshot, SyncPhase};
 use doorstep_server::admin;
 use doorstep_tests::server::TestServer;
 use doorstep_tests::workload::{self, PASSWORD, PhaseTimer};
@@ -36,11 +36,11 @@ fn ops_target() -> u64 {
     if full_run() { 10_000 } else { 300 }
 }
 
-fn credentials() -> SyncCredentials {
-    SyncCredentials {
-        username: workload::agent_name(0),
-        password: PASSWORD.into(),
-    }
+/// Signs the bench's agent in on `doorstep`, once, as the sign-in screen does.
+fn sign_in(doorstep: &Doorstep, transport: &UreqTransport) {
+    doorstep
+        .sign_in(transport, &workload::agent_name(0), PASSWORD)
+        .unwrap();
 }
 
 fn transport(server: &TestServer) -> UreqTransport {
@@ -85,9 +85,8 @@ impl PushFixture {
         // A complete visit is 37 ops; one case per visit.
         let visits = (ops as usize).div_ceil(37) + 1;
         let agents = workload::prepare_server(server.store(), 1, &[device_id], visits).unwrap();
-        doorstep
-            .sync_now(&transport(&server), &credentials(), &NoProgress)
-            .unwrap();
+        sign_in(&doorstep, &transport(&server));
+        doorstep.sync_now(&transport(&server), &NoProgress).unwrap();
         let cases: Vec<_> = agents[0].1.iter().map(|c| c.id).collect();
         workload::play_visits(&doorstep, &clock, &cases, ops).unwrap();
         assert_eq!(doorstep.pending_outbox_count().unwrap(), ops);
@@ -139,9 +138,7 @@ fn push_10k(c: &mut Criterion) {
                 let transport = transport(&server);
                 let timer = PhaseTimer::default();
                 let start = Instant::now();
-                let report = doorstep
-                    .sync_now(&transport, &credentials(), &timer)
-                    .unwrap();
+                let report = doorstep.sync_now(&transport, &timer).unwrap();
                 total += start.elapsed();
                 assert_eq!(report.applied, fixture.ops, "{report:?}");
                 assert_eq!(doorstep.pending_outbox_count().unwrap(), 0);
@@ -257,9 +254,8 @@ fn pull_10k(c: &mut Criterion) {
                 let transport = transport(&server);
                 let timer = PhaseTimer::default();
                 let start = Instant::now();
-                let report = doorstep
-                    .sync_now(&transport, &credentials(), &timer)
-                    .unwrap();
+                sign_in(&doorstep, &transport);
+                let report = doorstep.sync_now(&transport, &timer).unwrap();
                 total += start.elapsed();
                 assert!(report.pulled >= n as u64, "{report:?}");
                 if let Some(pull) = timer.between(SyncPhase::Push, SyncPhase::Pull) {
@@ -297,9 +293,8 @@ fn visit_wire_bytes() {
     let (doorstep, clock) = workload::open_device(&dir.path().join("d.db")).unwrap();
     let server = TestServer::start(&dir.path().join("server")).unwrap();
     let agents = workload::prepare_server(server.store(), 1, &[doorstep.device_id()], 1).unwrap();
-    doorstep
-        .sync_now(&transport(&server), &credentials(), &NoProgress)
-        .unwrap();
+    sign_in(&doorstep, &transport(&server));
+    doorstep.sync_now(&transport(&server), &NoProgress).unwrap();
     workload::play_visits(&doorstep, &clock, &[agents[0].1[0].id], u64::MAX).unwrap();
     let entries = workload::pending_entries(&doorstep, 1_000).unwrap();
     let bodies = workload::push_bodies(&entries).unwrap();

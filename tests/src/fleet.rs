@@ -17,8 +17,7 @@ use doorstep_core::policy::Policy;
 use doorstep_core::sync::protocol::Role;
 use doorstep_core::sync::ureq_transport::UreqTransport;
 use doorstep_core::{
-    DatabaseKey, Doorstep, DoorstepError, HttpRequest, NoProgress, SyncCredentials, SyncReport,
-    Transport,
+    DatabaseKey, Doorstep, DoorstepError, HttpRequest, NoProgress, SyncReport, Transport,
 };
 use doorstep_server::admin;
 use doorstep_server::store::{self, Store, StoredEntry};
@@ -150,15 +149,15 @@ pub struct Phone {
     pub clock: Arc<FixedClock>,
     /// The agent signed in on it.
     pub agent: UserId,
-    credentials: SyncCredentials,
     transport: UreqTransport,
     proxy: Option<FaultProxy>,
 }
 
 impl Phone {
     /// Opens a fresh device database at `path` with `clock`, registers the
-    /// device to `username` and connects it to the fleet's server, through a
-    /// fault proxy when `faults` gives a mix, a seed and a fault budget.
+    /// device to `username`, signs in once (straight to the server) and
+    /// connects it to the fleet's server, through a fault proxy when `faults`
+    /// gives a mix, a seed and a fault budget.
     pub fn open(
         fleet: &Fleet,
         path: &Path,
@@ -175,6 +174,13 @@ impl Phone {
             .unwrap_or_else(|e| panic!("utc offset: {e}"));
         admin::create_device(fleet.store(), username, doorstep.device_id(), Utc::now())
             .unwrap_or_else(|e| panic!("register {username}'s phone: {e}"));
+        doorstep
+            .sign_in(
+                &UreqTransport::new(&fleet.server().url(), Duration::from_secs(5)),
+                username,
+                PASSWORD,
+            )
+            .unwrap_or_else(|e| panic!("sign in on {username}'s phone: {e}"));
         let proxy = faults.map(|(mix, seed, budget)| {
             FaultProxy::start(fleet.server().address(), mix, seed, budget)
                 .unwrap_or_else(|e| panic!("proxy: {e}"))
@@ -187,10 +193,6 @@ impl Phone {
             doorstep,
             clock,
             agent,
-            credentials: SyncCredentials {
-                username: username.to_owned(),
-                password: PASSWORD.to_owned(),
-            },
             transport: UreqTransport::new(&url, Duration::from_secs(5)),
             proxy,
         }
@@ -198,8 +200,7 @@ impl Phone {
 
     /// One sync, whatever the backoff says.
     pub fn sync(&self) -> Result<SyncReport, DoorstepError> {
-        self.doorstep
-            .sync_now(&self.transport, &self.credentials, &NoProgress)
+        self.doorstep.sync_now(&self.transport, &NoProgress)
     }
 
     /// Decides on a visit from this phone (a supervisor's), through the core.
@@ -208,8 +209,7 @@ impl Phone {
         visit: VisitId,
         decision: doorstep_core::domain::ReviewDecision,
     ) -> Result<(), DoorstepError> {
-        self.doorstep
-            .review(&self.transport, &self.credentials, visit, decision)
+        self.doorstep.review(&self.transport, visit, decision)
     }
 
     /// Syncs until a sync succeeds and `done` holds, at most `attempts` times.

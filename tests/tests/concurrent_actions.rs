@@ -26,7 +26,7 @@ use doorstep_core::policy::Policy;
 use doorstep_core::report::LogVerification;
 use doorstep_core::sync::protocol::Role;
 use doorstep_core::sync::ureq_transport::UreqTransport;
-use doorstep_core::{Doorstep, NoProgress, SyncCredentials};
+use doorstep_core::{Doorstep, NoProgress};
 use doorstep_server::admin;
 use doorstep_server::store::{self, Store};
 use doorstep_tests::server::TestServer;
@@ -40,13 +40,6 @@ fn rounds() -> usize {
         .ok()
         .and_then(|n| n.parse().ok())
         .unwrap_or(60)
-}
-
-fn credentials() -> SyncCredentials {
-    SyncCredentials {
-        username: "wang.agent".into(),
-        password: PASSWORD.into(),
-    }
 }
 
 /// What one action thread did and the core acknowledged.
@@ -126,8 +119,9 @@ fn actions_from_many_threads_on_one_visit_while_syncing_lose_nothing() {
     admin::create_device(store, "wang.agent", doorstep.device_id(), now).unwrap();
     let transport = UreqTransport::new(&server.url(), Duration::from_secs(10));
     doorstep
-        .sync_now(&transport, &credentials(), &NoProgress)
+        .sign_in(&transport, "wang.agent", PASSWORD)
         .unwrap();
+    doorstep.sync_now(&transport, &NoProgress).unwrap();
 
     // Three visits checked in: one shared by several threads, two each worked
     // by a thread of its own.
@@ -160,7 +154,7 @@ fn actions_from_many_threads_on_one_visit_while_syncing_lose_nothing() {
             let mut syncs = 0;
             // At least one sync overlaps the actions; then as many as fit.
             while syncs == 0 || acting.load(Ordering::Acquire) {
-                if let Err(e) = doorstep.sync_now(&transport, &credentials(), &NoProgress) {
+                if let Err(e) = doorstep.sync_now(&transport, &NoProgress) {
                     failures.push(e.to_string());
                 }
                 syncs += 1;
@@ -211,10 +205,7 @@ fn actions_from_many_threads_on_one_visit_while_syncing_lose_nothing() {
     assert_eq!(queued, own_missing_on_server);
 
     // A last sync drains it; nothing was refused.
-    field
-        .doorstep
-        .sync_now(&transport, &credentials(), &NoProgress)
-        .unwrap();
+    field.doorstep.sync_now(&transport, &NoProgress).unwrap();
     assert_eq!(field.doorstep.pending_outbox_count().unwrap(), 0);
     assert!(field.doorstep.rejected_ops().unwrap().is_empty());
 

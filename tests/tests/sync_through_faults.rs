@@ -20,7 +20,7 @@ use doorstep_core::domain::{ReviewDecision, VisitHistory, VisitId, VisitState};
 use doorstep_core::policy::Policy;
 use doorstep_core::sync::protocol::{MAX_ATTACHMENT_CHUNK_BYTES, Role};
 use doorstep_core::sync::ureq_transport::UreqTransport;
-use doorstep_core::{Doorstep, NoProgress, SyncCredentials};
+use doorstep_core::{Doorstep, NoProgress};
 use doorstep_server::admin;
 use doorstep_server::store::{self, Store};
 use doorstep_tests::fault_proxy::{Fault, FaultMix, FaultProxy};
@@ -79,18 +79,22 @@ fn server_with_agent(device: Uuid) -> Setup {
 }
 
 /// Syncs until `done` holds, through faults; gives up after a bounded number of
-/// attempts (each attempt is one sync, which stops at its first failure).
+/// attempts (each attempt is one sync, which stops at its first failure, or a
+/// sign-in while the phone has none).
 fn sync_until(
     doorstep: &Doorstep,
     transport: &UreqTransport,
     done: impl Fn(&Doorstep) -> bool,
 ) -> u32 {
-    let credentials = SyncCredentials {
-        username: "wang.agent".into(),
-        password: PASSWORD.into(),
-    };
     for attempt in 1..=60 {
-        let result = doorstep.sync_now(transport, &credentials, &NoProgress);
+        // The agent signs in once, through the same faults; a sign-in whose
+        // answer was lost is simply done again.
+        if !doorstep.is_signed_in().unwrap()
+            && doorstep.sign_in(transport, "wang.agent", PASSWORD).is_err()
+        {
+            continue;
+        }
+        let result = doorstep.sync_now(transport, &NoProgress);
         if result.is_ok() && done(doorstep) {
             return attempt;
         }

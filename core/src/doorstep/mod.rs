@@ -31,6 +31,7 @@ mod next_steps;
 mod register;
 mod report;
 mod review;
+mod sign_in;
 mod sync;
 mod visit_actions;
 

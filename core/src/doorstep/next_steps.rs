@@ -66,6 +66,7 @@ impl Doorstep {
                 next_attempt_after: super::sync::time(conn, meta::SYNC_NEXT_ATTEMPT_AFTER)?,
                 work_waiting: outbox::pending_count(conn)? > 0
                     || blobs::pending_upload_count(conn)? > 0,
+                signed_in: meta::get(conn, meta::SYNC_REFRESH)?.is_some(),
             };
             Ok::<_, crate::error::Error>(plan(&conditions))
         })?)

@@ -5,7 +5,6 @@
 use super::Doorstep;
 use crate::error::{DoorstepError, Error};
 use crate::sync::protocol::{ErrorBody, RegisterDeviceRequest, RegisterDeviceResponse};
-use crate::sync::status::SyncCredentials;
 use crate::sync::transport::{ACCEPT_ENCODING, HttpRequest, Transport, decode_response};
 
 fn failure(code: &'static str, reason: impl Into<String>) -> DoorstepError {
@@ -17,19 +16,22 @@ fn failure(code: &'static str, reason: impl Into<String>) -> DoorstepError {
 }
 
 impl Doorstep {
-    /// Registers this phone's device id to the user of `credentials`, so that
-    /// it can sync. Harmless to repeat. Fails with a sync failure: `offline`,
+    /// Registers this phone's device id to the user with this name and
+    /// password, so that it can sign in ([`Doorstep::sign_in`] does it when
+    /// the server says the device is not registered). Harmless to repeat.
+    /// The password is not kept. Fails with a sync failure: `offline`,
     /// `timeout`, `io` on the way; `unauthorized` for a wrong user name or
     /// password; `too_many_attempts` after too many failures; `refused` with
     /// the server's code (`device_taken`, `device_deactivated`) otherwise.
     pub fn register_device(
         &self,
         transport: &dyn Transport,
-        credentials: &SyncCredentials,
+        username: &str,
+        password: &str,
     ) -> Result<RegisterDeviceResponse, DoorstepError> {
         let body = serde_json::to_vec(&RegisterDeviceRequest {
-            username: credentials.username.clone(),
-            password: credentials.password.clone(),
+            username: username.to_owned(),
+            password: password.to_owned(),
             device_id: self.device_id(),
         })
         .map_err(|_| failure("protocol", "request could not be written"))?;

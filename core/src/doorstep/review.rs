@@ -7,7 +7,7 @@ use crate::domain::{ReviewDecision, Visit, VisitId, VisitState};
 use crate::error::{DoorstepError, Error};
 use crate::store::visits;
 use crate::sync::engine::Engine;
-use crate::sync::status::{NoProgress, SyncCredentials};
+use crate::sync::status::NoProgress;
 use crate::sync::transport::Transport;
 
 impl Doorstep {
@@ -24,13 +24,13 @@ impl Doorstep {
     /// Approves or returns a submitted visit, as the supervisor signed in on
     /// this device; the decision is in the visit at once. The decision is
     /// checked first (a return needs a reason code and a comment). Fails with
-    /// a sync failure: `offline`, `timeout`, `io` on the way, `unauthorized`,
-    /// or `refused` with the server's code (`not_supervisor`,
-    /// `not_your_team`, `visit_not_submitted`).
+    /// a sync failure: `offline`, `timeout`, `io` on the way, or `refused` with the server's code (`not_supervisor`,
+    /// `not_your_team`, `visit_not_submitted`); with
+    /// [`DoorstepError::SignInRequired`] when the supervisor must sign in
+    /// again.
     pub fn review(
         &self,
         transport: &dyn Transport,
-        credentials: &SyncCredentials,
         visit_id: VisitId,
         decision: ReviewDecision,
     ) -> Result<(), DoorstepError> {
@@ -50,7 +50,6 @@ impl Doorstep {
             &policy,
             self.device,
             transport,
-            credentials,
             &NoProgress,
             &self.heads,
         );

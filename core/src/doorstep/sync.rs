@@ -8,24 +8,27 @@ use crate::error::{DoorstepError, Error, Result};
 use crate::store::{blobs, meta, outbox, rejections};
 use crate::sync::backoff::{next_delay, random_unit};
 use crate::sync::engine::{Engine, purge_expired_visits};
-use crate::sync::status::{RejectedOp, SyncCredentials, SyncObserver, SyncReport, SyncStatus};
+use crate::sync::status::{RejectedOp, SyncObserver, SyncReport, SyncStatus};
 use crate::sync::transport::Transport;
 
 impl Doorstep {
     /// Syncs with the server unless the backoff after earlier failures has not
-    /// elapsed (then nothing is done and the report says until when): signs in
-    /// (reusing a valid token), pushes the outbox, uploads the attachments of
+    /// elapsed (then nothing is done and the report says until when): renews
+    /// the sign-in when its token has expired (with the refresh credential
+    /// kept since [`Doorstep::sign_in`]; never a password), pushes the outbox, uploads the attachments of
     /// acknowledged entries, pulls what changed, and removes
     /// customer data the device no longer needs. For timers and connectivity
     /// callbacks; use [`Doorstep::sync_now`] when the agent asks.
     ///
     /// A failure (network, server, sign-in) stops the sync, is recorded in the
     /// status with the next attempt time, and is returned; everything done before
-    /// it is kept, and the next sync resumes from there.
+    /// it is kept, and the next sync resumes from there. When the device is not
+    /// signed in, or the server refused its sign-in (revoked, expired),
+    /// the error is [`DoorstepError::SignInRequired`]: the app asks the agent
+    /// to sign in, and the queue waits.
     pub fn sync(
         &self,
         transport: &dyn Transport,
-        credentials: &SyncCredentials,
         observer: &dyn SyncObserver,
     ) -> Result<SyncReport, DoorstepError> {
         let _running = self.sync_lock.lock().unwrap_or_else(|p| p.into_inner());
@@ -39,18 +42,17 @@ impl Doorstep {
                 ..SyncReport::default()
             });
         }
-        self.run_sync(transport, credentials, observer)
+        self.run_sync(transport, observer)
     }
 
     /// Syncs now, whatever the backoff says (the agent pressed "sync").
     pub fn sync_now(
         &self,
         transport: &dyn Transport,
-        credentials: &SyncCredentials,
         observer: &dyn SyncObserver,
     ) -> Result<SyncReport, DoorstepError> {
         let _running = self.sync_lock.lock().unwrap_or_else(|p| p.into_inner());
-        self.run_sync(transport, credentials, observer)
+        self.run_sync(transport, observer)
     }
 
     /// The sync state for the sync screen.
@@ -99,7 +101,6 @@ impl Doorstep {
     fn run_sync(
         &self,
         transport: &dyn Transport,
-        credentials: &SyncCredentials,
         observer: &dyn SyncObserver,
     ) -> Result<SyncReport, DoorstepError> {
         let mut report = SyncReport::default();
@@ -111,7 +112,6 @@ impl Doorstep {
             &policy,
             self.device,
             transport,
-            credentials,
             observer,
             &self.heads,
         );

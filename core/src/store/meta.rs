@@ -1,5 +1,6 @@
 //! Small device-wide values: this device's id, the signed-in agent, the clock
-//! floor, and the sync bookkeeping (pull cursor, token, last outcome, backoff).
+//! floor, and the sync bookkeeping (pull cursor, token and refresh credential, last outcome,
+//! backoff).
 
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 
@@ -18,6 +19,10 @@ pub const SYNC_CURSOR: &str = "sync_cursor";
 pub const SYNC_TOKEN: &str = "sync_token";
 /// When [`SYNC_TOKEN`] expires (RFC 3339).
 pub const SYNC_TOKEN_EXPIRES_AT: &str = "sync_token_expires_at";
+/// The refresh credential from the last sign-in or refresh: exchanged for the
+/// next token (`POST /v1/refresh`) and replaced by the one that comes back,
+/// in the same transaction. The password itself is never kept.
+pub const SYNC_REFRESH: &str = "sync_refresh";
 /// When a sync last completed (RFC 3339).
 pub const SYNC_LAST_SUCCESS: &str = "sync_last_success";
 /// Why the last sync failed (code and reason, no data); absent after a success.

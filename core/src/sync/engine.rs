@@ -1,4 +1,4 @@
-//! The device's sync engine: sign in, push the outbox, upload the attachments
+//! The device's sync engine: renew its sign-in ([`super::sign_in`]), push the outbox, upload the attachments
 //! of acknowledged entries, pull what changed, then remove customer data the
 //! device no longer needs.
 //!
@@ -18,8 +18,8 @@ use crate::doorstep::heads::ChainHeads;
 use crate::error::{Error, Result};
 use crate::policy::Policy;
 use crate::store::{DeviceStore, blobs, meta, outbox, purge};
-use crate::sync::protocol::{ErrorBody, LoginRequest, LoginResponse};
-use crate::sync::status::{SyncCredentials, SyncObserver, SyncPhase, SyncReport};
+use crate::sync::protocol::ErrorBody;
+use crate::sync::status::{SyncObserver, SyncPhase, SyncReport};
 use crate::sync::transport::{HttpRequest, HttpResponse, Transport};
 
 /// The content type of every JSON body.
@@ -36,7 +36,6 @@ pub(crate) struct Engine<'a> {
     pub(crate) policy: &'a Policy,
     pub(crate) device: DeviceId,
     pub(crate) transport: &'a dyn Transport,
-    pub(crate) credentials: &'a SyncCredentials,
     pub(crate) observer: &'a dyn SyncObserver,
     /// The facade's cache of this device's chain heads, which a chain repair
     /// changes.
@@ -71,7 +70,6 @@ impl<'a> Engine<'a> {
         policy: &'a Policy,
         device: DeviceId,
         transport: &'a dyn Transport,
-        credentials: &'a SyncCredentials,
         observer: &'a dyn SyncObserver,
         heads: &'a ChainHeads,
     ) -> Engine<'a> {
@@ -82,7 +80,6 @@ impl<'a> Engine<'a> {
             policy,
             device,
             transport,
-            credentials,
             observer,
             heads,
             token: None,
@@ -127,6 +124,7 @@ impl<'a> Engine<'a> {
             for key in [
                 meta::SYNC_TOKEN,
                 meta::SYNC_TOKEN_EXPIRES_AT,
+                meta::SYNC_REFRESH,
                 meta::SYNC_CURSOR,
                 meta::AGENT_ID,
             ] {
@@ -171,7 +169,7 @@ impl<'a> Engine<'a> {
     }
 
     /// The bearer token: the one in use, the stored one while it is valid, or a
-    /// new one from a login.
+    /// new one for the kept refresh credential ([`Engine::renew`]).
     pub(crate) fn token(&mut self) -> Result<String> {
         if let Some(token) = &self.token {
             return Ok(token.clone());
@@ -191,46 +189,16 @@ impl<'a> Engine<'a> {
                 return Ok(token);
             }
         }
-        self.login()
+        self.renew()
     }
 
-    /// `POST /v1/login`; keeps the token in meta until it expires or is refused.
-    fn login(&mut self) -> Result<String> {
-        self.observer.progress(SyncPhase::Login, 0, 1);
-        let body = serde_json::to_vec(&LoginRequest {
-            username: self.credentials.username.clone(),
-            password: self.credentials.password.clone(),
-            device_id: self.device,
-        })?;
-        let outgoing = Outgoing::new("POST", "/v1/login", body, JSON);
-        let response = check_status(exchange(self.transport, outgoing.request(None))?)?;
-        let login: LoginResponse = serde_json::from_slice(&response.body)
-            .map_err(|_| protocol("login response unreadable"))?;
-        self.store.write(|tx| {
-            match meta::get(tx, meta::AGENT_ID)? {
-                Some(agent) if agent != login.user_id.to_string() => {
-                    return Err(failure(
-                        "wrong_user",
-                        "this device holds another agent's data",
-                    ));
-                }
-                Some(_) => {}
-                None => meta::set(tx, meta::AGENT_ID, &login.user_id.to_string())?,
-            }
-            meta::set(tx, meta::SYNC_TOKEN, &login.token)?;
-            meta::set(
-                tx,
-                meta::SYNC_TOKEN_EXPIRES_AT,
-                &login.expires_at.to_rfc3339(),
-            )
-        })?;
-        self.observer.progress(SyncPhase::Login, 1, 1);
-        self.token = Some(login.token.clone());
-        Ok(login.token)
+    /// Uses `token` for the rest of the run.
+    pub(crate) fn set_token(&mut self, token: String) {
+        self.token = Some(token);
     }
 
     /// Sends an authorised request; on a 401 the token is dropped, the device
-    /// signs in again and the request is sent once more.
+    /// renews its sign-in and the request is sent once more.
     pub(crate) fn call(&mut self, method: &str, path: &str, body: Vec<u8>) -> Result<HttpResponse> {
         check_status(self.call_any(method, path, body, JSON)?)
     }
@@ -251,7 +219,7 @@ impl<'a> Engine<'a> {
     }
 
     /// `response` to `outgoing` unless it is a 401: then the token is dropped,
-    /// the device signs in again and sends `outgoing` once more.
+    /// the device renews its sign-in and sends `outgoing` once more.
     pub(crate) fn unless_unauthorized(
         &mut self,
         outgoing: &Outgoing,
@@ -265,7 +233,7 @@ impl<'a> Engine<'a> {
             meta::remove(tx, meta::SYNC_TOKEN)?;
             meta::remove(tx, meta::SYNC_TOKEN_EXPIRES_AT)
         })?;
-        let token = self.login()?;
+        let token = self.renew()?;
         let response = exchange(self.transport, outgoing.request(Some(&token)))?;
         if response.status == 401 {
             return check_status(response);
@@ -275,7 +243,7 @@ impl<'a> Engine<'a> {
 }
 
 /// A request before its bearer token is added, kept so that it can be sent
-/// again after a new sign-in. Not `Debug`: its body may hold a password or
+/// again after the sign-in is renewed. Not `Debug`: its body may hold a password or
 /// customer data.
 pub(crate) struct Outgoing {
     pub(crate) method: String,

@@ -11,6 +11,7 @@ mod pull;
 mod push;
 pub mod repair;
 mod review;
+mod sign_in;
 pub mod status;
 pub mod transport;
 mod upload;

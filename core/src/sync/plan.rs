@@ -3,6 +3,8 @@
 //! callbacks, a timer). [`plan`] is pure; `Doorstep::sync_plan` gives it the
 //! device's state.
 //!
+//! - Not signed in (never, or the server refused the device's sign-in):
+//!   nothing until the agent signs in; the queue waits.
 //! - Offline: nothing until connectivity returns.
 //! - Connectivity just came back: at once, whatever the backoff (the failures
 //!   it answered were most likely the missing network).
@@ -35,6 +37,9 @@ pub enum SyncPlan {
     },
     /// Offline: ask again when connectivity returns.
     WhenOnline,
+    /// The device holds no sign-in: show the sign-in screen, and ask again
+    /// once the agent has signed in.
+    WhenSignedIn,
 }
 
 /// What the plan is made from.
@@ -52,10 +57,15 @@ pub struct SyncConditions {
     pub next_attempt_after: Option<DateTime<Utc>>,
     /// Whether actions or photos wait to be sent.
     pub work_waiting: bool,
+    /// Whether the device holds a sign-in it can renew without the password.
+    pub signed_in: bool,
 }
 
 /// The plan for these conditions.
 pub fn plan(conditions: &SyncConditions) -> SyncPlan {
+    if !conditions.signed_in {
+        return SyncPlan::WhenSignedIn;
+    }
     if !conditions.online {
         return SyncPlan::WhenOnline;
     }
@@ -99,6 +109,22 @@ mod tests {
             last_success: Some(noon() - Duration::minutes(1)),
             next_attempt_after: None,
             work_waiting: false,
+            signed_in: true,
+        }
+    }
+
+    #[test]
+    fn without_a_sign_in_nothing_is_tried_until_the_agent_signs_in() {
+        for (online, reconnected, work_waiting) in [(true, true, true), (false, false, true)] {
+            let signed_out = SyncConditions {
+                online,
+                reconnected,
+                work_waiting,
+                signed_in: false,
+                last_success: None,
+                ..conditions()
+            };
+            assert_eq!(plan(&signed_out), SyncPlan::WhenSignedIn);
         }
     }
 

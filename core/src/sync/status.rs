@@ -36,24 +36,6 @@ impl SyncObserver for NoProgress {
     fn progress(&self, _phase: SyncPhase, _done: u64, _total: u64) {}
 }
 
-/// How the device signs in to the server.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SyncCredentials {
-    /// The user's login name.
-    pub username: String,
-    /// The password (used only when no valid token is kept).
-    pub password: String,
-}
-
-impl std::fmt::Debug for SyncCredentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SyncCredentials")
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .finish()
-    }
-}
-
 /// What one sync did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SyncReport {

@@ -14,25 +14,31 @@ use doorstep_core::domain::{Review, ReviewDecision, VisitChange, VisitId};
 use doorstep_core::event_log::{self, EntryDraft, LogEntry};
 use doorstep_core::sync::protocol::{
     LoginRequest, LoginResponse, MAX_ATTACHMENT_CHUNK_BYTES, OpOutcome, OpResult, PullResponse,
-    PulledChange, PushRequest, PushResponse, RejectCode, Role, UploadState, WrongOffset,
+    PulledChange, PushRequest, PushResponse, RefreshRequest, RejectCode, Role, UploadState,
+    WrongOffset,
 };
 use doorstep_core::{
-    DoorstepError, HttpRequest, HttpResponse, NoProgress, SyncCredentials, SyncReport, Transport,
-    TransportError,
+    DoorstepError, HttpRequest, HttpResponse, NoProgress, SyncReport, Transport, TransportError,
 };
 use uuid::Uuid;
 
 use crate::common::Field;
 
-pub fn credentials() -> SyncCredentials {
-    SyncCredentials {
-        username: "agent.wang".into(),
-        password: "secret".into(),
-    }
+/// The agent's user name and the password the fake server takes.
+pub const USERNAME: &str = "agent.wang";
+pub const PASSWORD: &str = "secret";
+
+/// Signs the field's agent in, as the app's sign-in screen does once.
+pub fn sign_in(field: &Field, server: &FakeServer) {
+    field.doorstep.sign_in(server, USERNAME, PASSWORD).unwrap();
 }
 
+/// Syncs now, signing in first if the device has never signed in.
 pub fn sync(field: &Field, server: &FakeServer) -> Result<SyncReport, DoorstepError> {
-    field.doorstep.sync_now(server, &credentials(), &NoProgress)
+    if !field.doorstep.is_signed_in().unwrap() {
+        sign_in(field, server);
+    }
+    field.doorstep.sync_now(server, &NoProgress)
 }
 
 pub fn failure_code(error: DoorstepError) -> String {
@@ -98,6 +104,12 @@ pub struct State {
     pub agent: Uuid,
     pub tokens: HashSet<String>,
     pub logins: u32,
+    /// The refresh credential in force (the last one issued), if any.
+    pub refresh: Option<String>,
+    /// Refresh requests answered with a new credential.
+    pub refreshes: u32,
+    /// Refresh answers to lose after rotating (a timeout to the device).
+    pub lose_refresh_responses: u32,
     /// Operations applied, in the order they were applied.
     pub applied: Vec<LogEntry>,
     pub applied_ids: HashSet<Uuid>,
@@ -196,6 +208,54 @@ impl FakeServer {
         self.with(|s| s.tokens.clear());
     }
 
+    /// Revokes the device's sign-in: tokens and refresh credential, as an
+    /// admin's `revoke-sign-in` does.
+    pub fn revoke_sign_in(&self) {
+        self.with(|s| {
+            s.tokens.clear();
+            s.refresh = None;
+        });
+    }
+
+    /// A new token and refresh credential for the device.
+    fn issue(state: &mut State, device: Uuid) -> LoginResponse {
+        state.logins += 1;
+        let token = format!("token-{}-{}", state.logins, device.simple());
+        let refresh = format!("refresh-{}-{}", state.logins, device.simple());
+        state.tokens.insert(token.clone());
+        state.refresh = Some(refresh.clone());
+        LoginResponse {
+            token,
+            expires_at: Utc::now() + Duration::days(3650),
+            user_id: state.agent,
+            role: Role::Agent,
+            refresh_token: Some(refresh),
+        }
+    }
+
+    fn refresh(state: &mut State, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
+        let Ok(refresh) = serde_json::from_slice::<RefreshRequest>(&request.body) else {
+            return Ok(error(400, "bad_request"));
+        };
+        if state.refresh.as_deref() != Some(refresh.refresh_token.as_str()) {
+            return Ok(error(401, "unauthorized"));
+        }
+        state.refreshes += 1;
+        let answer = Self::issue(state, refresh.device_id);
+        state.logins -= 1;
+        if state.lose_refresh_responses > 0 {
+            // Rotated, but the answer is lost: the device retries with the
+            // credential it holds, which this fake then still takes (the real
+            // server's rule for an unused successor).
+            state.lose_refresh_responses -= 1;
+            state.refresh = Some(refresh.refresh_token);
+            return Err(TransportError::Timeout {
+                reason: "response lost".into(),
+            });
+        }
+        Ok(json(200, &answer))
+    }
+
     fn authorised(state: &State, request: &HttpRequest) -> bool {
         request.headers.iter().any(|(name, value)| {
             name.eq_ignore_ascii_case("authorization")
@@ -209,21 +269,10 @@ impl FakeServer {
         let Ok(login) = serde_json::from_slice::<LoginRequest>(&request.body) else {
             return error(400, "bad_request");
         };
-        if login.password != "secret" {
+        if login.password != PASSWORD {
             return error(401, "unauthorized");
         }
-        state.logins += 1;
-        let token = format!("token-{}-{}", state.logins, login.device_id.simple());
-        state.tokens.insert(token.clone());
-        json(
-            200,
-            &LoginResponse {
-                token,
-                expires_at: Utc::now() + Duration::days(3650),
-                user_id: state.agent,
-                role: Role::Agent,
-            },
-        )
+        json(200, &Self::issue(state, login.device_id))
     }
 
     fn push(state: &mut State, request: &HttpRequest) -> Result<HttpResponse, TransportError> {
@@ -474,6 +523,7 @@ impl FakeServer {
             path.split('?').next().unwrap_or(""),
         ) {
             ("POST", "/v1/login") => Ok(Self::login(&mut state, &request)),
+            ("POST", "/v1/refresh") => Self::refresh(&mut state, &request),
             (_, p)
                 if (p == "/v1/push" || p == "/v1/pull" || p.starts_with("/v1/attachments/"))
                     && !Self::authorised(&state, &request) =>

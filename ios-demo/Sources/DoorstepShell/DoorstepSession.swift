@@ -8,40 +8,45 @@ public struct SyncProgress: Equatable, Sendable {
     public let total: UInt64
 }
 
-/// One signed-in device: the core's `Doorstep` (the screens call it directly;
-/// every rule is in it), the transport and the sign-in for sync, and a
-/// progress observer. Every call blocks on the encrypted database (sync also
+/// One device: the core's `Doorstep` (the screens call it directly; every
+/// rule is in it), the transport for sync and reviews, and a progress
+/// observer. It holds no password: `signIn` hands the typed one to the core
+/// once, and the core keeps a refresh credential in the encrypted database;
+/// when the server refuses it, calls that reach the server throw
+/// `DoorstepError.SignInRequired` and the app shows its sign-in screen. Every call blocks on the encrypted database (sync also
 /// on the network): call from a background queue or task, never the main actor.
 public final class DoorstepSession: @unchecked Sendable {
     /// The device's store and every action an agent takes.
     public let doorstep: Doorstep
     /// The transport, shared by sync and reviews.
     public let transport: HttpTransport
-    private let secrets: KeychainSecrets
     private let observer: ProgressRelay
 
     /// Opens (or creates) the database at `path` with the Keychain's key.
     public init(path: String, serverURL: String, secrets: KeychainSecrets = KeychainSecrets(),
                 onProgress: @escaping @Sendable (SyncProgress) -> Void) throws {
-        self.secrets = secrets
         doorstep = try Doorstep.open(path: path, key: secrets.databaseKey())
+        secrets.forgetLegacySignIn()
         transport = URLSessionTransport(baseURL: serverURL)
         observer = ProgressRelay(onProgress)
         try doorstep.setDeviceUtcOffset(minutes: Int32(TimeZone.current.secondsFromGMT() / 60))
     }
 
-    /// Whether a sign-in is saved.
-    public var isSignedIn: Bool { (try? secrets.signIn()) != nil }
+    /// Whether the device holds a sign-in (without one, the app shows its
+    /// sign-in screen and nothing is synced).
+    public var isSignedIn: Bool { (try? doorstep.isSignedIn()) ?? false }
 
-    /// Saves the sign-in in the Keychain.
-    public func signIn(username: String, password: String) throws {
-        try secrets.saveSignIn(username: username, password: password)
+    /// Signs the agent in with what they typed (registering this phone to
+    /// them the first time); returns their id. Keep neither argument.
+    @discardableResult
+    public func signIn(username: String, password: String) throws -> String {
+        try doorstep.signIn(transport: transport, username: username, password: password)
     }
 
     /// Approves or returns a visit on this (a supervisor's) device, through the
     /// core: signed in as the sync signs in, and in the visit at once.
     public func review(visitId: String, decision: ReviewDecision) throws {
-        try doorstep.review(transport: transport, credentials: credentials(), visitId: visitId, decision: decision)
+        try doorstep.review(transport: transport, visitId: visitId, decision: decision)
     }
 
     /// When to sync next, as the core plans it (`sync::plan`).
@@ -51,19 +56,12 @@ public final class DoorstepSession: @unchecked Sendable {
 
     /// Syncs unless the core's backoff says to wait (`deferredUntil` is then set).
     public func sync() throws -> SyncReport {
-        try doorstep.sync(transport: transport, credentials: credentials(), observer: observer)
+        try doorstep.sync(transport: transport, observer: observer)
     }
 
     /// Syncs whatever the backoff says (the agent pressed "Sync now").
     public func syncNow() throws -> SyncReport {
-        try doorstep.syncNow(transport: transport, credentials: credentials(), observer: observer)
-    }
-
-    private func credentials() throws -> SyncCredentials {
-        guard let saved = try secrets.signIn() else {
-            throw DoorstepError.NotAllowed(reason: "not signed in")
-        }
-        return SyncCredentials(username: saved.username, password: saved.password)
+        try doorstep.syncNow(transport: transport, observer: observer)
     }
 }
 

@@ -6,10 +6,12 @@ public struct KeychainError: Error, Equatable {
     public let status: OSStatus
 }
 
-/// Secrets in the iOS Keychain as generic passwords, readable after the first
-/// unlock and never leaving this device (no iCloud Keychain, no backup
-/// restore to another phone): the database key (32 random bytes made on first
-/// start, passed to the core as a raw SQLCipher key) and the agent's sign-in.
+/// The one secret the app keeps, in the iOS Keychain as a generic password,
+/// readable after the first unlock and never leaving this device (no iCloud
+/// Keychain, no backup restore to another phone): the database key (32 random
+/// bytes made on first start, passed to the core as a raw SQLCipher key). The
+/// agent's password is kept nowhere: the core keeps a refresh credential in
+/// the encrypted database instead.
 public struct KeychainSecrets: Sendable {
     private let service: String
 
@@ -28,16 +30,15 @@ public struct KeychainSecrets: Sendable {
         return key
     }
 
-    /// The saved sign-in (user name, password), if any.
-    public func signIn() throws -> (username: String, password: String)? {
-        guard let data = try read(account: "sign-in"), let text = String(data: data, encoding: .utf8),
-              let cut = text.firstIndex(of: "\n") else { return nil }
-        return (String(text[..<cut]), String(text[text.index(after: cut)...]))
-    }
-
-    /// Saves the sign-in.
-    public func saveSignIn(username: String, password: String) throws {
-        try write(account: "sign-in", secret: Data("\(username)\n\(password)".utf8))
+    /// Deletes the user name and password builds before the refresh
+    /// credential saved (nothing to do when there are none).
+    public func forgetLegacySignIn() {
+        let query: [String: Any] = [
+            kSecClass as String: kSecClassGenericPassword,
+            kSecAttrService as String: service,
+            kSecAttrAccount as String: "sign-in",
+        ]
+        SecItemDelete(query as CFDictionary)
     }
 
     private func read(account: String) throws -> Data? {

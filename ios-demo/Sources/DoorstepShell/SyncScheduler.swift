@@ -64,9 +64,9 @@ public final class SyncScheduler: @unchecked Sendable {
         runIfDue()
     }
 
-    /// Syncs if signed in and the plan says so, then arms the timer. On `queue`.
+    /// Syncs if the plan says so, then arms the timer. On `queue`.
     private func runIfDue() {
-        guard session.isSignedIn, let plan = try? session.syncPlan(online: online, reconnected: reconnected) else { return }
+        guard let plan = try? session.syncPlan(online: online, reconnected: reconnected) else { return }
         let ignoreBackoff: Bool
         switch plan {
         case .now(let ignore):
@@ -74,7 +74,7 @@ public final class SyncScheduler: @unchecked Sendable {
         case .at(let at):
             if Date() < at { arm(at); return }
             ignoreBackoff = false
-        case .whenOnline:
+        case .whenOnline, .whenSignedIn:
             timer?.cancel()
             return
         }

@@ -18,7 +18,7 @@ use doorstep_core::policy::{GeoPoint, GpsFix, Policy};
 use doorstep_core::sync::ureq_transport::UreqTransport;
 use doorstep_core::{
     CaseQuery, DatabaseKey, Doorstep, DoorstepError, HttpRequest, HttpResponse, Money, NoProgress,
-    SyncCredentials, SyncObserver, SyncPhase, Transport, TransportError,
+    SyncObserver, SyncPhase, Transport, TransportError,
 };
 
 /// The database key of every demo phone (a phone keeps its own in the keystore).
@@ -158,16 +158,12 @@ pub fn play_day(
     let err = |what: &'static str| move |e: DoorstepError| fail(username, what, e);
     let clock = Arc::new(FixedClock::new(day_start));
     let doorstep = open_phone(dir, username, clock.clone()).map_err(err("open the phone"))?;
-    let credentials = SyncCredentials {
-        username: username.to_owned(),
-        password: password.to_owned(),
-    };
     let online = UreqTransport::new(base_url, StdDuration::from_secs(30));
 
-    patiently(|| doorstep.register_device(&online, &credentials))
-        .map_err(err("register the phone"))?;
-    let morning = patiently(|| doorstep.sync_now(&online, &credentials, &NoProgress))
-        .map_err(err("morning sync"))?;
+    patiently(|| doorstep.sign_in(&online, username, password))
+        .map_err(err("register the phone and sign in"))?;
+    let morning =
+        patiently(|| doorstep.sync_now(&online, &NoProgress)).map_err(err("morning sync"))?;
     let cases = doorstep
         .list_cases(&CaseQuery {
             limit: 100,
@@ -234,7 +230,7 @@ pub fn play_day(
             scenario_label(*scenario)
         ));
         if slot == 1 {
-            let tried = doorstep.sync_now(&NoCoverage, &credentials, &NoProgress);
+            let tried = doorstep.sync_now(&NoCoverage, &NoProgress);
             if let Err(DoorstepError::SyncFailed { code, .. }) = tried {
                 say(&format!(
                     "{}  sync tried: {code}; {} changes wait on the phone",
@@ -248,7 +244,7 @@ pub fn play_day(
     clock.set(day_start + Duration::hours(10));
     let waiting = doorstep.pending_outbox_count().map_err(err("outbox"))?;
     let evening = doorstep
-        .sync_now(&online, &credentials, &Shown { say })
+        .sync_now(&online, &Shown { say })
         .map_err(err("evening sync"))?;
     say(&format!(
         "18:00  back in coverage: {waiting} changes waiting, {} applied, {} refused, {} left",

@@ -11,6 +11,7 @@ pub mod policy;
 pub mod promises;
 pub mod pull;
 pub mod push;
+pub mod refresh;
 pub mod repayments;
 pub mod review;
 pub mod server_entry;
@@ -83,10 +84,13 @@ pub fn audit_refused(
 }
 
 /// Checks a user's password and issues a token bound to one of their active
-/// registered devices.
+/// registered devices. With `with_refresh` (a phone of protocol version 4
+/// on), also a refresh credential for the device ([`refresh`]), replacing
+/// any it had.
 pub fn login(
     store: &dyn Store,
     request: &LoginRequest,
+    with_refresh: bool,
     now: DateTime<Utc>,
 ) -> Result<LoginResponse, ServiceError> {
     let user = check_password(store, &request.username, &request.password)?;
@@ -94,7 +98,8 @@ pub fn login(
     devices::check_device_id(request.device_id)?;
     let token = auth::new_token()?;
     let expires_at = now + Duration::hours(auth::TOKEN_HOURS);
-    store::write(store, |tx| {
+    let refresh_token = store::write(store, |tx| {
+        tx.lock(store::Lock::Device(request.device_id))?;
         let device = tx.device(request.device_id)?;
         match device {
             Some(device) if device.user == user.id && device.active => {}
@@ -119,13 +124,18 @@ pub fn login(
             target_id: request.device_id.to_string(),
             code: None,
         })?;
-        Ok(())
+        if !with_refresh {
+            return Ok(None);
+        }
+        tx.revoke_device_refresh(request.device_id)?;
+        refresh::issue(tx, request.device_id, user.id, now).map(Some)
     })?;
     Ok(LoginResponse {
         token,
         expires_at,
         user_id: user.id,
         role: user.role,
+        refresh_token,
     })
 }
 

@@ -97,6 +97,28 @@ pub struct TokenRecord {
     pub revoked: bool,
 }
 
+/// A refresh credential: what a phone keeps (in its encrypted database) to
+/// get a new bearer token without the password. Kept only as the SHA-256 of
+/// its text, bound to one device, and rotated on every use: the credential
+/// that replaced it is `replaced_by`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefreshRecord {
+    /// SHA-256 of the credential, lower-case hex.
+    pub credential_sha256: String,
+    /// The device it is bound to.
+    pub device: DeviceId,
+    /// The user it signs in.
+    pub user: UserId,
+    /// When it was issued.
+    pub issued_at: DateTime<Utc>,
+    /// When it stops working, unused.
+    pub expires_at: DateTime<Utc>,
+    /// The SHA-256 of the credential issued in its place when it was used.
+    pub replaced_by: Option<String>,
+    /// Whether it was revoked.
+    pub revoked: bool,
+}
+
 /// A case and who may see it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseRecord {
@@ -445,6 +467,24 @@ pub trait StoreTx {
     fn token(&self, token_sha256: &str) -> Result<Option<TokenRecord>, StoreError>;
     /// Revokes a token; false if there is no such token.
     fn revoke_token(&self, token_sha256: &str) -> Result<bool, StoreError>;
+    /// Revokes every token of a device; how many were still in force.
+    fn revoke_device_tokens(&self, device: DeviceId) -> Result<u64, StoreError>;
+
+    /// Stores a refresh credential.
+    fn insert_refresh(&self, credential: &RefreshRecord) -> Result<(), StoreError>;
+    /// A refresh credential by the SHA-256 of its text.
+    fn refresh(&self, credential_sha256: &str) -> Result<Option<RefreshRecord>, StoreError>;
+    /// Records that a refresh credential was used and replaced by another;
+    /// false if there is no such credential.
+    fn replace_refresh(&self, credential_sha256: &str, by: &str) -> Result<bool, StoreError>;
+    /// Revokes one refresh credential; false if there is no such credential.
+    fn revoke_refresh(&self, credential_sha256: &str) -> Result<bool, StoreError>;
+    /// Revokes every refresh credential of a device; how many were not
+    /// revoked yet.
+    fn revoke_device_refresh(&self, device: DeviceId) -> Result<u64, StoreError>;
+    /// Revokes every refresh credential of a user, on all their devices; how
+    /// many were not revoked yet.
+    fn revoke_user_refresh(&self, user: UserId) -> Result<u64, StoreError>;
 
     /// Inserts or replaces a case, and remembers its agents as ever assigned.
     fn upsert_case(&self, case: &CaseRecord) -> Result<(), StoreError>;

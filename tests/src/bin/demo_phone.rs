@@ -23,7 +23,7 @@ use std::time::Duration;
 use doorstep_core::clock::SystemClock;
 use doorstep_core::domain::VisitId;
 use doorstep_core::sync::ureq_transport::UreqTransport;
-use doorstep_core::{Doorstep, DoorstepError, NoProgress, SyncCredentials};
+use doorstep_core::{Doorstep, DoorstepError, NoProgress};
 use doorstep_server::demo::{field, seed};
 use serde_json::json;
 
@@ -110,13 +110,19 @@ fn run(options: &Options) -> Result<serde_json::Value, String> {
             .map_err(failed("add the note"))?;
         doorstep.submit(visit).map_err(failed("resubmit"))?;
     }
-    let credentials = SyncCredentials {
-        username: options.agent.clone(),
-        password: seed::PASSWORD.to_owned(),
-    };
     let transport = UreqTransport::new(&options.server, Duration::from_secs(30));
+    // The demo signed the phone in; its agent signs in again only if the
+    // server has since refused that sign-in.
+    let signed_in = doorstep
+        .is_signed_in()
+        .map_err(failed("read the sign-in"))?;
+    if !signed_in {
+        doorstep
+            .sign_in(&transport, &options.agent, seed::PASSWORD)
+            .map_err(failed("sign in"))?;
+    }
     let synced = doorstep
-        .sync_now(&transport, &credentials, &NoProgress)
+        .sync_now(&transport, &NoProgress)
         .map_err(failed("sync"))?;
     let pending = doorstep
         .pending_outbox_count()

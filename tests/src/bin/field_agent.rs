@@ -2,8 +2,9 @@
 //! `EndToEndTest`): one `doorstep-core` device, driven one step per run.
 //!
 //! ```text
-//! field_agent --db FILE --key HEX --server URL --username U --password P STEP [options]
-//!   register                       register this phone (POST /v1/devices), then sync
+//! field_agent --db FILE --key HEX --server URL --username U [--password P] STEP [options]
+//!   register                       sign in with --password (which registers this phone,
+//!                                  POST /v1/devices), then sync; the password is not kept
 //!   work --case ID --offset MIN --photo FILE --note TEXT
 //!                                  a whole visit offline; prints visit= and sha256=
 //!   sync [--visit ID]              sync now; prints the report (and the visit's state)
@@ -11,7 +12,8 @@
 //!                                  edit a returned visit and submit it again
 //! ```
 //!
-//! Prints `name=value` lines. A failed step prints `error=<code>` (for a sync,
+//! The later steps sync with the refresh credential the core kept; they need
+//! no password. Prints `name=value` lines. A failed step prints `error=<code>` (for a sync,
 //! the sync failure's code, e.g. `offline`) and exits with status 1; a wrong
 //! command line exits with status 2. Every rule is the core's: this only calls
 //! the facade, with the wall clock and the ureq transport.
@@ -31,7 +33,7 @@ use doorstep_core::domain::{
 };
 use doorstep_core::policy::{GeoPoint, GpsFix, Policy};
 use doorstep_core::sync::ureq_transport::UreqTransport;
-use doorstep_core::{DatabaseKey, Doorstep, DoorstepError, Money, NoProgress, SyncCredentials};
+use doorstep_core::{DatabaseKey, Doorstep, DoorstepError, Money, NoProgress};
 use uuid::Uuid;
 
 /// The registered position of the test cases' home address.
@@ -93,11 +95,10 @@ impl Args {
     }
 }
 
-/// The phone: its core, transport and credentials.
+/// The phone: its core and transport.
 struct Phone {
     doorstep: Doorstep,
     transport: UreqTransport,
-    credentials: SyncCredentials,
 }
 
 fn main() -> ExitCode {
@@ -125,13 +126,9 @@ fn run() -> Result<(), Failure> {
     let phone = Phone {
         doorstep: Doorstep::open(&PathBuf::from(args.get("db")?), &key, Policy::default())?,
         transport: UreqTransport::new(args.get("server")?, Duration::from_secs(30)),
-        credentials: SyncCredentials {
-            username: args.get("username")?.to_owned(),
-            password: args.get("password")?.to_owned(),
-        },
     };
     match args.step.as_str() {
-        "register" => register(&phone),
+        "register" => register(&phone, args.get("username")?, args.get("password")?),
         "work" => work(&phone, &args),
         "sync" => sync(&phone, &args),
         "resubmit" => resubmit(&phone, &args),
@@ -139,15 +136,13 @@ fn run() -> Result<(), Failure> {
     }
 }
 
-fn register(phone: &Phone) -> Result<(), Failure> {
-    let registered = phone
+fn register(phone: &Phone, username: &str, password: &str) -> Result<(), Failure> {
+    let user = phone
         .doorstep
-        .register_device(&phone.transport, &phone.credentials)?;
-    println!("device_id={}", registered.device_id);
-    println!("user_id={}", registered.user_id);
-    let report = phone
-        .doorstep
-        .sync_now(&phone.transport, &phone.credentials, &NoProgress)?;
+        .sign_in(&phone.transport, username, password)?;
+    println!("device_id={}", phone.doorstep.device_id());
+    println!("user_id={user}");
+    let report = phone.doorstep.sync_now(&phone.transport, &NoProgress)?;
     println!("pulled={}", report.pulled);
     Ok(())
 }
@@ -238,9 +233,7 @@ fn work(phone: &Phone, args: &Args) -> Result<(), Failure> {
 }
 
 fn sync(phone: &Phone, args: &Args) -> Result<(), Failure> {
-    let report = phone
-        .doorstep
-        .sync_now(&phone.transport, &phone.credentials, &NoProgress)?;
+    let report = phone.doorstep.sync_now(&phone.transport, &NoProgress)?;
     println!("applied={}", report.applied);
     println!("duplicates={}", report.duplicates);
     println!("rejected={}", report.rejected);

@@ -22,7 +22,7 @@ use std::sync::{Arc, Barrier};
 use std::time::{Duration, Instant};
 
 use doorstep_core::sync::ureq_transport::UreqTransport;
-use doorstep_core::{NoProgress, SyncCredentials, SyncPhase};
+use doorstep_core::{NoProgress, SyncPhase};
 use doorstep_server::store::postgres::PostgresStore;
 use doorstep_tests::server::TestServer;
 use doorstep_tests::workload::{self, PASSWORD, PhaseTimer};
@@ -143,7 +143,10 @@ fn run(options: &Options) -> Result<(), String> {
                         let agent = n % options.agents;
                         let transport = UreqTransport::new(url, options.timeout);
                         doorstep
-                            .sync_now(&transport, &credentials(agent), &NoProgress)
+                            .sign_in(&transport, &workload::agent_name(agent), PASSWORD)
+                            .map_err(|e| format!("device {n} sign-in: {e}"))?;
+                        doorstep
+                            .sync_now(&transport, &NoProgress)
                             .map_err(|e| format!("device {n} first sync: {e}"))?;
                         let case = agents[agent].1[n / options.agents].id;
                         workload::play_visits(doorstep, clock, &[case], u64::MAX)
@@ -188,12 +191,11 @@ fn run(options: &Options) -> Result<(), String> {
                         .stack_size(512 * 1024)
                         .spawn_scoped(scope, move || {
                             let transport = UreqTransport::new(url, options.timeout);
-                            let credentials = credentials(n % options.agents);
                             let timer = PhaseTimer::default();
                             barrier.wait();
                             let start = Instant::now();
                             let report = doorstep
-                                .sync_now(&transport, &credentials, &timer)
+                                .sync_now(&transport, &timer)
                                 .map_err(|e| format!("device {n}: {e}"))?;
                             let sync = start.elapsed();
                             let push = timer.elapsed(SyncPhase::Push).unwrap_or(sync);
@@ -265,11 +267,4 @@ fn run(options: &Options) -> Result<(), String> {
         return Err("not every op was applied".into());
     }
     Ok(())
-}
-
-fn credentials(agent: usize) -> SyncCredentials {
-    SyncCredentials {
-        username: workload::agent_name(agent),
-        password: PASSWORD.into(),
-    }
 }

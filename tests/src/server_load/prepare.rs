@@ -32,11 +32,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use doorstep_core::NoProgress;
 use doorstep_core::domain::{AttachmentKind, AttachmentLink};
 use doorstep_core::sync::protocol::{MAX_BODY_BYTES, PROTOCOL_VERSION, PushRequest};
 use doorstep_core::sync::transport::{HttpRequest, HttpResponse, Transport, TransportError};
 use doorstep_core::sync::ureq_transport::UreqTransport;
-use doorstep_core::{NoProgress, SyncCredentials};
 use doorstep_server::store::sqlite::SqliteStore;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -393,19 +393,18 @@ fn prepare_device(
         agent,
     };
     seed::register_devices(server.store(), seed, std::slice::from_ref(&device))?;
-    let credentials = SyncCredentials {
-        username: workload::agent_name(agent),
-        password: PASSWORD.into(),
-    };
     let morning = Recorder::new(url);
     doorstep
-        .sync_now(&morning, &credentials, &NoProgress)
+        .sign_in(&morning, &workload::agent_name(agent), PASSWORD)
+        .map_err(|e| fail("sign-in", &e))?;
+    doorstep
+        .sync_now(&morning, &NoProgress)
         .map_err(|e| fail("first sync", &e))?;
     let login = morning
         .take()
         .into_iter()
         .find(|r| r.method == "POST" && r.path == "/v1/login")
-        .ok_or_else(|| format!("device {n}: the first sync did not sign in"))?;
+        .ok_or_else(|| format!("device {n}: the sign-in was not recorded"))?;
     let cases = seed.cases_of(n, shape.visits);
     let worked = workload::play_visits(&doorstep, &clock, &cases, u64::MAX)
         .map_err(|e| fail("visits", &e))?;
@@ -429,7 +428,7 @@ fn prepare_device(
     let chains = expected_chains(&entries);
     let evening = Recorder::new(url);
     let report = doorstep
-        .sync_now(&evening, &credentials, &NoProgress)
+        .sync_now(&evening, &NoProgress)
         .map_err(|e| fail("sync", &e))?;
     let ops = entries.len() as u64;
     let photos = if shape.photo_bytes > 0 {

@@ -33,7 +33,12 @@ pub use push_body::{PushRequest, PushedEntry, PushedRun};
 ///   endpoint. Pull answers carry the bank's field policy in force (a field
 ///   older phones ignore), and a phone skips kinds of change it does not
 ///   know ([`PulledChange::Unrecognized`]).
-pub const PROTOCOL_VERSION: u32 = 3;
+/// - 4: the sign-in answer carries a refresh credential
+///   ([`LoginResponse::refresh_token`]), and `POST /v1/refresh` exchanges it
+///   for the next token ([`RefreshRequest`]): the password is asked once, not
+///   kept. Older versions still sign in with the password when their token
+///   expires.
+pub const PROTOCOL_VERSION: u32 = 4;
 /// The oldest version the server still accepts; older phones get `426
 /// upgrade_required` and keep their queue until the app is updated.
 pub const MIN_PROTOCOL_VERSION: u32 = 1;
@@ -80,8 +85,8 @@ impl Role {
     }
 }
 
-/// `POST /v1/login`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `POST /v1/login`. Its `Debug` leaves the password out.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginRequest {
     /// The user's login name.
     pub username: String,
@@ -91,8 +96,18 @@ pub struct LoginRequest {
     pub device_id: DeviceId,
 }
 
-/// Answer to a login.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("device_id", &self.device_id)
+            .finish()
+    }
+}
+
+/// Answer to a login or a refresh. Its `Debug` leaves the secrets out.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginResponse {
     /// Bearer token for `Authorization: Bearer <token>`.
     pub token: String,
@@ -102,6 +117,47 @@ pub struct LoginResponse {
     pub user_id: UserId,
     /// The user's role.
     pub role: Role,
+    /// Protocol version 4 on: the refresh credential the device keeps (in
+    /// its encrypted database) to get its next token from `POST
+    /// /v1/refresh` without the password. Bound to the device, rotated on
+    /// every use. Absent for older versions, which sign in with the password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+impl std::fmt::Debug for LoginResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginResponse")
+            .field("token", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .field("user_id", &self.user_id)
+            .field("role", &self.role)
+            .field(
+                "refresh_token",
+                &self.refresh_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
+}
+
+/// Body of `POST /v1/refresh` (protocol version 4 on): a new token for the
+/// device, in exchange for its refresh credential. The answer is a
+/// [`LoginResponse`] carrying the credential that replaces this one.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshRequest {
+    /// The device the credential is bound to.
+    pub device_id: DeviceId,
+    /// The refresh credential from the last sign-in or refresh.
+    pub refresh_token: String,
+}
+
+impl std::fmt::Debug for RefreshRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RefreshRequest")
+            .field("device_id", &self.device_id)
+            .field("refresh_token", &"<redacted>")
+            .finish()
+    }
 }
 
 /// Answer to a push. Every pushed operation not listed in `not_applied` was
@@ -457,6 +513,31 @@ pub struct RegisterDeviceResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sign_in_secrets_never_show_in_debug_output() {
+        let request = LoginRequest {
+            username: "wang.agent".into(),
+            password: "correct horse battery".into(),
+            device_id: uuid::Uuid::nil(),
+        };
+        let answer = LoginResponse {
+            token: "a".repeat(64),
+            expires_at: DateTime::<Utc>::MIN_UTC,
+            user_id: uuid::Uuid::nil(),
+            role: Role::Agent,
+            refresh_token: Some("b".repeat(64)),
+        };
+        let refresh = RefreshRequest {
+            device_id: uuid::Uuid::nil(),
+            refresh_token: "c".repeat(64),
+        };
+        let shown = format!("{request:?} {answer:?} {refresh:?}");
+        for secret in ["correct horse", "aaaaaaaa", "bbbbbbbb", "cccccccc"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        assert!(shown.contains("wang.agent"));
+    }
 
     #[test]
     fn outcomes_serialize_flat_with_a_stable_tag() {

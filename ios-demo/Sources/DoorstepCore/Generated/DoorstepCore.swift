@@ -782,6 +782,12 @@ public protocol DoorstepProtocol: AnyObject, Sendable {
     func deviceId()  -> Uuid
     
     /**
+     * Whether the device holds a sign-in (the app shows its sign-in screen
+     * when it does not).
+     */
+    func isSignedIn() throws  -> Bool
+    
+    /**
      * One page of the case list.
      */
     func listCases(query: CaseQuery) throws  -> [CaseSummary]
@@ -809,9 +815,9 @@ public protocol DoorstepProtocol: AnyObject, Sendable {
     
     /**
      * Registers this phone's device id with the server under the agent's
-     * account: once, before the first sync (repeating it is harmless).
+     * account (repeating it is harmless; `sign_in` does it when needed).
      */
-    func registerDevice(transport: HttpTransport, credentials: SyncCredentials) throws 
+    func registerDevice(transport: HttpTransport, username: String, password: String) throws 
     
     /**
      * The operations the server refused, for the agent to see.
@@ -822,7 +828,7 @@ public protocol DoorstepProtocol: AnyObject, Sendable {
      * Approves or returns a submitted visit as the supervisor signed in on
      * this device; the decision is in the visit at once.
      */
-    func review(transport: HttpTransport, credentials: SyncCredentials, visitId: Uuid, decision: ReviewDecision) throws 
+    func review(transport: HttpTransport, visitId: Uuid, decision: ReviewDecision) throws 
     
     /**
      * The visits waiting for review on this (a supervisor's) device, oldest
@@ -841,6 +847,16 @@ public protocol DoorstepProtocol: AnyObject, Sendable {
     func setOutcome(visitId: Uuid, outcome: Outcome) throws 
     
     /**
+     * Signs the agent in with the user name and password typed on the
+     * sign-in screen (registering this phone to them first if needed);
+     * returns the agent's id. The core keeps a refresh credential in the
+     * encrypted database, never the password: the app must not keep it
+     * either. Syncs then need no password until the server refuses the
+     * sign-in (`SignInRequired`).
+     */
+    func signIn(transport: HttpTransport, username: String, password: String) throws  -> Uuid
+    
+    /**
      * The agent signed in on this device, once a sync has signed in.
      */
     func signedInAgent() throws  -> Uuid?
@@ -853,14 +869,15 @@ public protocol DoorstepProtocol: AnyObject, Sendable {
     /**
      * Syncs unless the core's backoff after earlier failures has not elapsed
      * (then the report's `deferred_until` says until when). For timers and
-     * connectivity callbacks.
+     * connectivity callbacks. `SignInRequired`: show the sign-in screen (the
+     * queue is kept).
      */
-    func sync(transport: HttpTransport, credentials: SyncCredentials, observer: SyncObserver) throws  -> SyncReport
+    func sync(transport: HttpTransport, observer: SyncObserver) throws  -> SyncReport
     
     /**
      * Syncs now, whatever the backoff says (the agent pressed "sync").
      */
-    func syncNow(transport: HttpTransport, credentials: SyncCredentials, observer: SyncObserver) throws  -> SyncReport
+    func syncNow(transport: HttpTransport, observer: SyncObserver) throws  -> SyncReport
     
     /**
      * When to sync next: the scheduler carries it out and asks again after
@@ -1125,6 +1142,19 @@ open func deviceId() -> Uuid  {
 }
     
     /**
+     * Whether the device holds a sign-in (the app shows its sign-in screen
+     * when it does not).
+     */
+open func isSignedIn()throws  -> Bool  {
+    return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_doorstep_is_signed_in(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * One page of the case list.
      */
 open func listCases(query: CaseQuery)throws  -> [CaseSummary]  {
@@ -1191,14 +1221,15 @@ open func recordNotice(visitId: Uuid, notice: Notice)throws   {try rustCallWithE
     
     /**
      * Registers this phone's device id with the server under the agent's
-     * account: once, before the first sync (repeating it is harmless).
+     * account (repeating it is harmless; `sign_in` does it when needed).
      */
-open func registerDevice(transport: HttpTransport, credentials: SyncCredentials)throws   {try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+open func registerDevice(transport: HttpTransport, username: String, password: String)throws   {try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_doorstep_register_device(
             self.uniffiCloneHandle(),
         FfiConverterTypeHttpTransport_lower(transport),
-        FfiConverterTypeSyncCredentials_lower(credentials),uniffiCallStatus
+        FfiConverterString.lower(username),
+        FfiConverterString.lower(password),uniffiCallStatus
     )
 }
 }
@@ -1219,12 +1250,11 @@ open func rejectedOps()throws  -> [RejectedOp]  {
      * Approves or returns a submitted visit as the supervisor signed in on
      * this device; the decision is in the visit at once.
      */
-open func review(transport: HttpTransport, credentials: SyncCredentials, visitId: Uuid, decision: ReviewDecision)throws   {try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+open func review(transport: HttpTransport, visitId: Uuid, decision: ReviewDecision)throws   {try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_doorstep_review(
             self.uniffiCloneHandle(),
         FfiConverterTypeHttpTransport_lower(transport),
-        FfiConverterTypeSyncCredentials_lower(credentials),
         FfiConverterTypeUuid_lower(visitId),
         FfiConverterTypeReviewDecision_lower(decision),uniffiCallStatus
     )
@@ -1270,6 +1300,26 @@ open func setOutcome(visitId: Uuid, outcome: Outcome)throws   {try rustCallWithE
 }
     
     /**
+     * Signs the agent in with the user name and password typed on the
+     * sign-in screen (registering this phone to them first if needed);
+     * returns the agent's id. The core keeps a refresh credential in the
+     * encrypted database, never the password: the app must not keep it
+     * either. Syncs then need no password until the server refuses the
+     * sign-in (`SignInRequired`).
+     */
+open func signIn(transport: HttpTransport, username: String, password: String)throws  -> Uuid  {
+    return try  FfiConverterTypeUuid_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_doorstep_sign_in(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeHttpTransport_lower(transport),
+        FfiConverterString.lower(username),
+        FfiConverterString.lower(password),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * The agent signed in on this device, once a sync has signed in.
      */
 open func signedInAgent()throws  -> Uuid?  {
@@ -1296,15 +1346,15 @@ open func submit(visitId: Uuid)throws   {try rustCallWithError(FfiConverterTypeD
     /**
      * Syncs unless the core's backoff after earlier failures has not elapsed
      * (then the report's `deferred_until` says until when). For timers and
-     * connectivity callbacks.
+     * connectivity callbacks. `SignInRequired`: show the sign-in screen (the
+     * queue is kept).
      */
-open func sync(transport: HttpTransport, credentials: SyncCredentials, observer: SyncObserver)throws  -> SyncReport  {
+open func sync(transport: HttpTransport, observer: SyncObserver)throws  -> SyncReport  {
     return try  FfiConverterTypeSyncReport_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_doorstep_sync(
             self.uniffiCloneHandle(),
         FfiConverterTypeHttpTransport_lower(transport),
-        FfiConverterTypeSyncCredentials_lower(credentials),
         FfiConverterTypeSyncObserver_lower(observer),uniffiCallStatus
     )
 })
@@ -1313,13 +1363,12 @@ open func sync(transport: HttpTransport, credentials: SyncCredentials, observer:
     /**
      * Syncs now, whatever the backoff says (the agent pressed "sync").
      */
-open func syncNow(transport: HttpTransport, credentials: SyncCredentials, observer: SyncObserver)throws  -> SyncReport  {
+open func syncNow(transport: HttpTransport, observer: SyncObserver)throws  -> SyncReport  {
     return try  FfiConverterTypeSyncReport_lift(try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
         uniffiCallStatus in
     uniffi_doorstep_ffi_fn_method_doorstep_sync_now(
             self.uniffiCloneHandle(),
         FfiConverterTypeHttpTransport_lower(transport),
-        FfiConverterTypeSyncCredentials_lower(credentials),
         FfiConverterTypeSyncObserver_lower(observer),uniffiCallStatus
     )
 })
@@ -3985,63 +4034,6 @@ public func FfiConverterTypeSiteCheck_lower(_ value: SiteCheck) -> RustBuffer {
 
 
 /**
- * How the device signs in to the server.
- */
-public struct SyncCredentials: Equatable, Hashable {
-    public var username: String
-    public var password: String
-
-    // Default memberwise initializers are never public by default, so we
-    // declare one manually.
-    public init(username: String, password: String) {
-        self.username = username
-        self.password = password
-    }
-
-    
-
-    
-}
-
-#if compiler(>=6)
-extension SyncCredentials: Sendable {}
-#endif
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public struct FfiConverterTypeSyncCredentials: FfiConverterRustBuffer {
-    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SyncCredentials {
-        return
-            try SyncCredentials(
-                username: FfiConverterString.read(from: &buf), 
-                password: FfiConverterString.read(from: &buf)
-        )
-    }
-
-    public static func write(_ value: SyncCredentials, into buf: inout [UInt8]) {
-        FfiConverterString.write(value.username, into: &buf)
-        FfiConverterString.write(value.password, into: &buf)
-    }
-}
-
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSyncCredentials_lift(_ buf: RustBuffer) throws -> SyncCredentials {
-    return try FfiConverterTypeSyncCredentials.lift(buf)
-}
-
-#if swift(>=5.8)
-@_documentation(visibility: private)
-#endif
-public func FfiConverterTypeSyncCredentials_lower(_ value: SyncCredentials) -> RustBuffer {
-    return FfiConverterTypeSyncCredentials.lower(value)
-}
-
-
-/**
  * What one sync did. `deferred_until` is set when the sync did not run
  * because the backoff after earlier failures has not elapsed.
  */
@@ -5330,7 +5322,8 @@ public func FfiConverterTypeCondition_lower(_ value: Condition) -> RustBuffer {
  * variant); Swift: `DoorstepError`. [`DoorstepError::code`] is the stable
  * machine-readable code (`wrong_key`, `storage`, `not_found`, `not_allowed`,
  * `illegal_transition`, `policy_violation`, `invalid_answer`,
- * `incomplete_checklist`, `invalid_input`, `tampered_log`, `sync_failed`).
+ * `incomplete_checklist`, `invalid_input`, `tampered_log`, `sign_in_required`,
+ * `sync_failed`).
  * Messages and fields never carry customer data.
  */
 public 
@@ -5443,6 +5436,16 @@ enum DoorstepError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError 
          */reason: String
     )
     /**
+     * The agent must sign in again with their password (never signed in,
+     * or the server refused the device's sign-in: revoked, expired). Show
+     * the sign-in screen; nothing on the device is lost.
+     */
+    case SignInRequired(
+        /**
+         * Why.
+         */reason: String
+    )
+    /**
      * A sync did not complete; it resumes where it stopped next time.
      */
     case SyncFailed(
@@ -5532,7 +5535,10 @@ public struct FfiConverterTypeDoorstepError: FfiConverterRustBuffer {
             rule: try FfiConverterString.read(from: &buf), 
             reason: try FfiConverterString.read(from: &buf)
             )
-        case 12: return .SyncFailed(
+        case 12: return .SignInRequired(
+            reason: try FfiConverterString.read(from: &buf)
+            )
+        case 13: return .SyncFailed(
             failure: try FfiConverterString.read(from: &buf), 
             reason: try FfiConverterString.read(from: &buf)
             )
@@ -5608,8 +5614,13 @@ public struct FfiConverterTypeDoorstepError: FfiConverterRustBuffer {
             FfiConverterString.write(reason, into: &buf)
             
         
-        case let .SyncFailed(failure,reason):
+        case let .SignInRequired(reason):
             writeInt(&buf, Int32(12))
+            FfiConverterString.write(reason, into: &buf)
+            
+        
+        case let .SyncFailed(failure,reason):
+            writeInt(&buf, Int32(13))
             FfiConverterString.write(failure, into: &buf)
             FfiConverterString.write(reason, into: &buf)
             
@@ -6457,7 +6468,8 @@ public func FfiConverterTypeSyncPhase_lower(_ value: SyncPhase) -> RustBuffer {
 
 /**
  * When to sync next (`Doorstep.syncPlan`): now (with `syncNow` when
- * `ignore_backoff`), at a time, or when connectivity returns.
+ * `ignore_backoff`), at a time, when connectivity returns, or once the agent
+ * has signed in (show the sign-in screen).
  */
 
 public enum SyncPlan: Equatable, Hashable {
@@ -6467,6 +6479,7 @@ public enum SyncPlan: Equatable, Hashable {
     case at(at: Timestamp
     )
     case whenOnline
+    case whenSignedIn
 
 
 
@@ -6496,6 +6509,8 @@ public struct FfiConverterTypeSyncPlan: FfiConverterRustBuffer {
         
         case 3: return .whenOnline
         
+        case 4: return .whenSignedIn
+        
         default: throw UniffiInternalError.unexpectedEnumCase
         }
     }
@@ -6516,6 +6531,10 @@ public struct FfiConverterTypeSyncPlan: FfiConverterRustBuffer {
         
         case .whenOnline:
             writeInt(&buf, Int32(3))
+        
+        
+        case .whenSignedIn:
+            writeInt(&buf, Int32(4))
         
         }
     }
@@ -8292,6 +8311,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_method_doorstep_device_id() != 8191) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_doorstep_ffi_checksum_method_doorstep_is_signed_in() != 50410) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_doorstep_ffi_checksum_method_doorstep_list_cases() != 47744) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -8307,13 +8329,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_method_doorstep_record_notice() != 3038) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_doorstep_register_device() != 51150) {
+    if (uniffi_doorstep_ffi_checksum_method_doorstep_register_device() != 57339) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_doorstep_rejected_ops() != 49811) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_doorstep_review() != 49467) {
+    if (uniffi_doorstep_ffi_checksum_method_doorstep_review() != 3017) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_doorstep_review_queue() != 24412) {
@@ -8325,16 +8347,19 @@ private let initializationResult: InitializationResult = {
     if (uniffi_doorstep_ffi_checksum_method_doorstep_set_outcome() != 19755) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_doorstep_ffi_checksum_method_doorstep_sign_in() != 9742) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_doorstep_ffi_checksum_method_doorstep_signed_in_agent() != 32913) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_doorstep_submit() != 37614) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_doorstep_sync() != 23784) {
+    if (uniffi_doorstep_ffi_checksum_method_doorstep_sync() != 44345) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_doorstep_ffi_checksum_method_doorstep_sync_now() != 224) {
+    if (uniffi_doorstep_ffi_checksum_method_doorstep_sync_now() != 54848) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_doorstep_sync_plan() != 31247) {

@@ -350,6 +350,11 @@ void uniffi_doorstep_ffi_fn_method_doorstep_clear_answer(uint64_t ptr, RustBuffe
 RustBuffer uniffi_doorstep_ffi_fn_method_doorstep_device_id(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_IS_SIGNED_IN
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_IS_SIGNED_IN
+int8_t uniffi_doorstep_ffi_fn_method_doorstep_is_signed_in(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_LIST_CASES
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_LIST_CASES
 RustBuffer uniffi_doorstep_ffi_fn_method_doorstep_list_cases(uint64_t ptr, RustBuffer query, RustCallStatus *_Nonnull out_status
@@ -377,7 +382,7 @@ void uniffi_doorstep_ffi_fn_method_doorstep_record_notice(uint64_t ptr, RustBuff
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_REGISTER_DEVICE
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_REGISTER_DEVICE
-void uniffi_doorstep_ffi_fn_method_doorstep_register_device(uint64_t ptr, uint64_t transport, RustBuffer credentials, RustCallStatus *_Nonnull out_status
+void uniffi_doorstep_ffi_fn_method_doorstep_register_device(uint64_t ptr, uint64_t transport, RustBuffer username, RustBuffer password, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_REJECTED_OPS
@@ -387,7 +392,7 @@ RustBuffer uniffi_doorstep_ffi_fn_method_doorstep_rejected_ops(uint64_t ptr, Rus
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_REVIEW
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_REVIEW
-void uniffi_doorstep_ffi_fn_method_doorstep_review(uint64_t ptr, uint64_t transport, RustBuffer credentials, RustBuffer visit_id, RustBuffer decision, RustCallStatus *_Nonnull out_status
+void uniffi_doorstep_ffi_fn_method_doorstep_review(uint64_t ptr, uint64_t transport, RustBuffer visit_id, RustBuffer decision, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_REVIEW_QUEUE
@@ -405,6 +410,11 @@ void uniffi_doorstep_ffi_fn_method_doorstep_set_device_utc_offset(uint64_t ptr, 
 void uniffi_doorstep_ffi_fn_method_doorstep_set_outcome(uint64_t ptr, RustBuffer visit_id, RustBuffer outcome, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_SIGN_IN
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_SIGN_IN
+RustBuffer uniffi_doorstep_ffi_fn_method_doorstep_sign_in(uint64_t ptr, uint64_t transport, RustBuffer username, RustBuffer password, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_SIGNED_IN_AGENT
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_SIGNED_IN_AGENT
 RustBuffer uniffi_doorstep_ffi_fn_method_doorstep_signed_in_agent(uint64_t ptr, RustCallStatus *_Nonnull out_status
@@ -417,12 +427,12 @@ void uniffi_doorstep_ffi_fn_method_doorstep_submit(uint64_t ptr, RustBuffer visi
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_SYNC
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_SYNC
-RustBuffer uniffi_doorstep_ffi_fn_method_doorstep_sync(uint64_t ptr, uint64_t transport, RustBuffer credentials, uint64_t observer, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_doorstep_ffi_fn_method_doorstep_sync(uint64_t ptr, uint64_t transport, uint64_t observer, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_SYNC_NOW
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_SYNC_NOW
-RustBuffer uniffi_doorstep_ffi_fn_method_doorstep_sync_now(uint64_t ptr, uint64_t transport, RustBuffer credentials, uint64_t observer, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_doorstep_ffi_fn_method_doorstep_sync_now(uint64_t ptr, uint64_t transport, uint64_t observer, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_SYNC_PLAN
@@ -822,6 +832,12 @@ uint16_t uniffi_doorstep_ffi_checksum_method_doorstep_device_id(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DOORSTEP_IS_SIGNED_IN
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DOORSTEP_IS_SIGNED_IN
+uint16_t uniffi_doorstep_ffi_checksum_method_doorstep_is_signed_in(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DOORSTEP_LIST_CASES
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DOORSTEP_LIST_CASES
 uint16_t uniffi_doorstep_ffi_checksum_method_doorstep_list_cases(void
@@ -885,6 +901,12 @@ uint16_t uniffi_doorstep_ffi_checksum_method_doorstep_set_device_utc_offset(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DOORSTEP_SET_OUTCOME
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DOORSTEP_SET_OUTCOME
 uint16_t uniffi_doorstep_ffi_checksum_method_doorstep_set_outcome(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DOORSTEP_SIGN_IN
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DOORSTEP_SIGN_IN
+uint16_t uniffi_doorstep_ffi_checksum_method_doorstep_sign_in(void
     
 );
 #endif

@@ -82,6 +82,7 @@ mod plans;
 mod policies;
 mod pool;
 mod quarantine;
+mod refresh;
 mod rows;
 mod schema;
 mod sign_in;

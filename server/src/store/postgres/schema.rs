@@ -5,13 +5,13 @@
 use postgres::Client;
 
 use super::{
-    assignments, attachments, audit, console, db, feed, plans, policies, quarantine, sign_in,
-    summaries,
+    assignments, attachments, audit, console, db, feed, plans, policies, quarantine, refresh,
+    sign_in, summaries,
 };
 use crate::store::StoreError;
 
 /// The schema version this server writes.
-pub const SCHEMA_VERSION: i32 = 13;
+pub const SCHEMA_VERSION: i32 = 14;
 
 /// Key of the advisory lock held while the schema is created or migrated
 /// (`"doorstep"` in ASCII, plus one).
@@ -118,6 +118,8 @@ ALTER TABLE visits ADD COLUMN IF NOT EXISTS chain_checked_at timestamptz,
     audit::MIGRATION,
     // 13: who each case was assigned to, and when.
     assignments::MIGRATION,
+    // 14: refresh credentials, bound to a device and rotated on use.
+    refresh::MIGRATION,
 ];
 
 // One migration per version, checked when compiling.

@@ -20,8 +20,8 @@ use super::{conflict, db, pool};
 use crate::store::{
     AssignmentRecord, AttachmentRef, AuditQuery, AuditRecord, AuditRow, CaseRecord, ChainBreak,
     ChainCheck, ConsoleSessionRecord, DeviceRecord, FeedItem, FeedReader, Lock, OpRecord,
-    QuarantinedEntry, SignInAttempt, StoreError, StoreTx, StoredEntry, TeamVisit, TokenRecord,
-    UserRecord, VisitRecord,
+    QuarantinedEntry, RefreshRecord, SignInAttempt, StoreError, StoreTx, StoredEntry, TeamVisit,
+    TokenRecord, UserRecord, VisitRecord,
 };
 
 /// Runs `f` in one transaction on `conn` (read only, or writable) and commits
@@ -292,6 +292,34 @@ impl StoreTx for PgTx<'_> {
             )
             .map_err(db)?;
         Ok(n > 0)
+    }
+
+    fn revoke_device_tokens(&self, device: DeviceId) -> Result<u64, StoreError> {
+        self.tokens_revoke_device(device)
+    }
+
+    fn insert_refresh(&self, credential: &RefreshRecord) -> Result<(), StoreError> {
+        self.refresh_insert(credential)
+    }
+
+    fn refresh(&self, credential_sha256: &str) -> Result<Option<RefreshRecord>, StoreError> {
+        self.refresh_get(credential_sha256)
+    }
+
+    fn replace_refresh(&self, credential_sha256: &str, by: &str) -> Result<bool, StoreError> {
+        self.refresh_replace(credential_sha256, by)
+    }
+
+    fn revoke_refresh(&self, credential_sha256: &str) -> Result<bool, StoreError> {
+        self.refresh_revoke(credential_sha256)
+    }
+
+    fn revoke_device_refresh(&self, device: DeviceId) -> Result<u64, StoreError> {
+        self.refresh_revoke_device(device)
+    }
+
+    fn revoke_user_refresh(&self, user: UserId) -> Result<u64, StoreError> {
+        self.refresh_revoke_user(user)
     }
 
     fn upsert_case(&self, record: &CaseRecord) -> Result<(), StoreError> {

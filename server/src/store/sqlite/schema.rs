@@ -4,13 +4,14 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::rows::db;
 use super::{
-    assignments, attachments, audit, console, feed, plans, policies, quarantine, sign_in, summaries,
+    assignments, attachments, audit, console, feed, plans, policies, quarantine, refresh, sign_in,
+    summaries,
 };
 use crate::store::StoreError;
 
 /// Schema version kept in `PRAGMA user_version`; the PostgreSQL backend's
 /// schema has the same version (see migration 8).
-pub const SCHEMA_VERSION: i64 = 13;
+pub const SCHEMA_VERSION: i64 = 14;
 
 /// Migrations after [`SCHEMA`] (version 1), in order: migration `i` brings the
 /// schema to version `i + 2`.
@@ -47,6 +48,8 @@ const MIGRATIONS: &[&str] = &[
     audit::MIGRATION,
     // 13: who each case was assigned to, and when.
     assignments::MIGRATION,
+    // 14: refresh credentials, bound to a device and rotated on use.
+    refresh::MIGRATION,
 ];
 
 // One migration per version after the first, checked when compiling.

@@ -17,8 +17,8 @@ use super::rows::{
 use crate::store::{
     AssignmentRecord, AttachmentRef, AuditQuery, AuditRecord, AuditRow, CaseRecord, ChainBreak,
     ChainCheck, ConsoleSessionRecord, DeviceRecord, FeedItem, FeedReader, Lock, QuarantinedEntry,
-    SignInAttempt, StoreError, StoreTx, StoredEntry, TeamVisit, TokenRecord, UserRecord,
-    VisitRecord,
+    RefreshRecord, SignInAttempt, StoreError, StoreTx, StoredEntry, TeamVisit, TokenRecord,
+    UserRecord, VisitRecord,
 };
 
 /// One transaction of the SQLite store, on whichever connection runs it.
@@ -174,6 +174,34 @@ impl StoreTx for SqliteTx<'_> {
             )
             .map_err(db)?;
         Ok(n > 0)
+    }
+
+    fn revoke_device_tokens(&self, device: DeviceId) -> Result<u64, StoreError> {
+        self.tokens_revoke_device(device)
+    }
+
+    fn insert_refresh(&self, credential: &RefreshRecord) -> Result<(), StoreError> {
+        self.refresh_insert(credential)
+    }
+
+    fn refresh(&self, credential_sha256: &str) -> Result<Option<RefreshRecord>, StoreError> {
+        self.refresh_get(credential_sha256)
+    }
+
+    fn replace_refresh(&self, credential_sha256: &str, by: &str) -> Result<bool, StoreError> {
+        self.refresh_replace(credential_sha256, by)
+    }
+
+    fn revoke_refresh(&self, credential_sha256: &str) -> Result<bool, StoreError> {
+        self.refresh_revoke(credential_sha256)
+    }
+
+    fn revoke_device_refresh(&self, device: DeviceId) -> Result<u64, StoreError> {
+        self.refresh_revoke_device(device)
+    }
+
+    fn revoke_user_refresh(&self, user: UserId) -> Result<u64, StoreError> {
+        self.refresh_revoke_user(user)
     }
 
     fn upsert_case(&self, record: &CaseRecord) -> Result<(), StoreError> {

@@ -4,7 +4,6 @@ import android.content.Context
 import app.doorstep.core.AttachmentKind
 import app.doorstep.core.AttachmentLink
 import app.doorstep.core.Doorstep
-import app.doorstep.core.SyncCredentials
 import app.doorstep.shell.DoorstepRepository
 import app.doorstep.shell.HttpUrlConnectionTransport
 import java.io.File
@@ -17,7 +16,7 @@ import java.time.Clock
  * touch it from a background dispatcher only.
  */
 class AppContainer(context: Context, serverUrl: String) {
-    /** Secrets wrapped by the Keystore. */
+    /** The database key, wrapped by the Keystore (the password is never kept). */
     val secrets = SecretStore(context)
 
     private val transport = HttpUrlConnectionTransport(serverUrl)
@@ -26,10 +25,10 @@ class AppContainer(context: Context, serverUrl: String) {
         Doorstep.open(File(context.noBackupFilesDir, "doorstep.db").path, secrets.databaseKey())
 
     /** What the screens call. */
-    val repository = DoorstepRepository(doorstep, transport, ::credentials, Clock.systemDefaultZone())
+    val repository = DoorstepRepository(doorstep, transport, Clock.systemDefaultZone())
 
     /** Drives sync from WorkManager, connectivity callbacks and the sync button. */
-    val sync = SyncRunner(context, repository) { secrets.signIn() != null }
+    val sync = SyncRunner(context, repository)
 
     /**
      * Attaches a signature (PNG) to a signature item. The repository has no
@@ -38,8 +37,4 @@ class AppContainer(context: Context, serverUrl: String) {
     fun attachSignature(visitId: String, itemId: String, png: ByteArray): String =
         doorstep.attach(visitId, AttachmentKind.SIGNATURE, "image/png", png, AttachmentLink.ChecklistItem(itemId))
 
-    private fun credentials(): SyncCredentials {
-        val (username, password) = secrets.signIn() ?: error("not signed in")
-        return SyncCredentials(username, password)
-    }
 }

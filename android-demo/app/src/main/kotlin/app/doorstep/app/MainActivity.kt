@@ -40,7 +40,7 @@ class MainActivity : ComponentActivity() {
 @Composable
 private fun DoorstepNavigation(app: DoorstepApplication) {
     val navigation = rememberNavController()
-    Scaffold(topBar = { SyncStatusBar(app) }) { padding ->
+    Scaffold(topBar = { SyncStatusBar(app, signIn = { navigation.navigate("signin") }) }) { padding ->
         NavHost(navigation, startDestination = "cases", modifier = Modifier.padding(padding)) {
             composable("signin") {
                 SignInScreen(app, onSignedIn = { navigation.popBackStack() })

@@ -12,14 +12,22 @@ import javax.crypto.SecretKey
 import javax.crypto.spec.GCMParameterSpec
 
 /**
- * Secrets at rest: the database key and the agent's sign-in, each encrypted
+ * The one secret the app keeps at rest: the database key, encrypted
  * (AES-256-GCM) under a key that lives in Android Keystore and never leaves it.
  * Only the wrapped bytes are written to the app's private storage. The
  * database key itself is 32 random bytes made on first start; the core opens
  * SQLCipher with it as a raw key.
+ *
+ * The agent's password is not kept anywhere: the sign-in screen hands it to
+ * the core once, and the core keeps a refresh credential inside the
+ * encrypted database. A password an older build of the app saved here is
+ * deleted on start.
  */
 class SecretStore(context: Context) {
-    private val folder = File(context.noBackupFilesDir, "secrets").apply { mkdirs() }
+    private val folder = File(context.noBackupFilesDir, "secrets").apply {
+        mkdirs()
+        File(this, LEGACY_SIGN_IN).delete()
+    }
 
     /** The database key, made and wrapped on first use. */
     @Synchronized
@@ -28,28 +36,6 @@ class SecretStore(context: Context) {
         val key = ByteArray(32).also { SecureRandom().nextBytes(it) }
         write(DATABASE_KEY, key)
         return key
-    }
-
-    /** The saved sign-in (user name, password), if the agent signed in. */
-    @Synchronized
-    fun signIn(): Pair<String, String>? {
-        val bytes = read(SIGN_IN) ?: return null
-        val text = bytes.toString(Charsets.UTF_8)
-        val cut = text.indexOf('\n')
-        if (cut < 0) return null
-        return text.substring(0, cut) to text.substring(cut + 1)
-    }
-
-    /** Saves the sign-in, encrypted. */
-    @Synchronized
-    fun saveSignIn(username: String, password: String) {
-        write(SIGN_IN, "$username\n$password".toByteArray(Charsets.UTF_8))
-    }
-
-    /** Forgets the sign-in (the database and its key stay). */
-    @Synchronized
-    fun forgetSignIn() {
-        File(folder, SIGN_IN).delete()
     }
 
     private fun read(name: String): ByteArray? {
@@ -91,6 +77,7 @@ class SecretStore(context: Context) {
         const val TRANSFORMATION = "AES/GCM/NoPadding"
         const val IV_BYTES = 12
         const val DATABASE_KEY = "database.key"
-        const val SIGN_IN = "sign-in"
+        /** Where builds before the refresh credential kept the user name and password. */
+        const val LEGACY_SIGN_IN = "sign-in"
     }
 }

@@ -27,18 +27,22 @@ data class SyncUiState(
     val done: Long = 0,
     val total: Long = 0,
     val message: String? = null,
+    /** The device holds no sign-in the server accepts: the bar offers "Sign in". */
+    val signInRequired: Boolean = false,
 )
 
 /**
  * The app's side of the shell's [SyncScheduler]: connectivity callbacks and
  * WorkManager call [onConnectivity] and [runIfDue]; the sync button calls
  * [syncNow]. When the core advises a later attempt (backoff), a one-time work
- * request is queued for then. All calls block: call them off the main thread.
+ * request is queued for then. When the agent must sign in (never signed in,
+ * or the server refused the device's sign-in), the core's plan tries nothing
+ * until they have, and the bar offers the sign-in screen; the queue waits.
+ * All calls block: call them off the main thread.
  */
 class SyncRunner(
     private val context: Context,
     private val repository: DoorstepRepository,
-    private val signedIn: () -> Boolean,
 ) {
     private val clock = Clock.systemUTC()
     private val scheduler = SyncScheduler(repository, clock, online = false)
@@ -61,9 +65,8 @@ class SyncRunner(
         if (online) runIfDue()
     }
 
-    /** Syncs if online, signed in and due (the core's backoff decides "due"). */
+    /** Syncs if the core's plan says so (online, signed in, due after the backoff). */
     fun runIfDue() {
-        if (!signedIn()) return
         state.update { it.copy(running = true, phase = null, done = 0, total = 0) }
         val attempt = scheduler.runIfDue()
         finish(
@@ -79,10 +82,6 @@ class SyncRunner(
 
     /** The agent pressed "sync": sync whatever the backoff says. */
     fun syncNow() {
-        if (!signedIn()) {
-            finish("sign in first")
-            return
-        }
         state.update { it.copy(running = true, phase = null, done = 0, total = 0) }
         val message = try {
             repository.syncNow()
@@ -99,9 +98,18 @@ class SyncRunner(
         finish(state.value.message)
     }
 
+    /** Signs in with what the agent typed (kept nowhere), then syncs the queue. */
+    fun signIn(username: String, password: String) {
+        repository.signIn(username, password)
+        syncNow()
+    }
+
     private fun finish(message: String?) {
         val status = runCatching { repository.syncStatus() }.getOrNull()
-        state.update { SyncUiState(status = status, running = false, message = message) }
+        val signInRequired = runCatching { !repository.isSignedIn() }.getOrDefault(false)
+        state.update {
+            SyncUiState(status = status, running = false, message = message, signInRequired = signInRequired)
+        }
     }
 
     /** A one-time work request at the time the scheduler wants the next sync. */

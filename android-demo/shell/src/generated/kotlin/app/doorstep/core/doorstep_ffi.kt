@@ -743,6 +743,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_doorstep_device_id(
     ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_doorstep_is_signed_in(
+    ): Int
     external fun uniffi_doorstep_ffi_checksum_method_doorstep_list_cases(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_doorstep_pending_outbox_count(
@@ -764,6 +766,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_doorstep_ffi_checksum_method_doorstep_set_device_utc_offset(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_doorstep_set_outcome(
+    ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_doorstep_sign_in(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_doorstep_signed_in_agent(
     ): Int
@@ -839,6 +843,8 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_doorstep_ffi_fn_method_doorstep_device_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_doorstep_is_signed_in(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
     external fun uniffi_doorstep_ffi_fn_method_doorstep_list_cases(`ptr`: Long,`query`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_doorstep_pending_outbox_count(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -849,11 +855,11 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_doorstep_ffi_fn_method_doorstep_record_notice(`ptr`: Long,`visitId`: RustBuffer.ByValue,`notice`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_doorstep_ffi_fn_method_doorstep_register_device(`ptr`: Long,`transport`: Long,`credentials`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_doorstep_ffi_fn_method_doorstep_register_device(`ptr`: Long,`transport`: Long,`username`: RustBuffer.ByValue,`password`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_doorstep_ffi_fn_method_doorstep_rejected_ops(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_doorstep_ffi_fn_method_doorstep_review(`ptr`: Long,`transport`: Long,`credentials`: RustBuffer.ByValue,`visitId`: RustBuffer.ByValue,`decision`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_doorstep_ffi_fn_method_doorstep_review(`ptr`: Long,`transport`: Long,`visitId`: RustBuffer.ByValue,`decision`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_doorstep_ffi_fn_method_doorstep_review_queue(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -861,13 +867,15 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_doorstep_ffi_fn_method_doorstep_set_outcome(`ptr`: Long,`visitId`: RustBuffer.ByValue,`outcome`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_doorstep_ffi_fn_method_doorstep_sign_in(`ptr`: Long,`transport`: Long,`username`: RustBuffer.ByValue,`password`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_doorstep_signed_in_agent(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_doorstep_submit(`ptr`: Long,`visitId`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
-    external fun uniffi_doorstep_ffi_fn_method_doorstep_sync(`ptr`: Long,`transport`: Long,`credentials`: RustBuffer.ByValue,`observer`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_doorstep_ffi_fn_method_doorstep_sync(`ptr`: Long,`transport`: Long,`observer`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_doorstep_ffi_fn_method_doorstep_sync_now(`ptr`: Long,`transport`: Long,`credentials`: RustBuffer.ByValue,`observer`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_doorstep_ffi_fn_method_doorstep_sync_now(`ptr`: Long,`transport`: Long,`observer`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_doorstep_ffi_fn_method_doorstep_sync_plan(`ptr`: Long,`online`: Byte,`reconnected`: Byte,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1050,6 +1058,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_device_id() and 0xFFFF) != 8191) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_is_signed_in() and 0xFFFF) != 50410) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_list_cases() and 0xFFFF) != 47744) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1065,13 +1076,13 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_record_notice() and 0xFFFF) != 3038) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_register_device() and 0xFFFF) != 51150) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_register_device() and 0xFFFF) != 57339) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_rejected_ops() and 0xFFFF) != 49811) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_review() and 0xFFFF) != 49467) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_review() and 0xFFFF) != 3017) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_review_queue() and 0xFFFF) != 24412) {
@@ -1083,16 +1094,19 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_set_outcome() and 0xFFFF) != 19755) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_sign_in() and 0xFFFF) != 9742) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_signed_in_agent() and 0xFFFF) != 32913) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_submit() and 0xFFFF) != 37614) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_sync() and 0xFFFF) != 23784) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_sync() and 0xFFFF) != 44345) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_sync_now() and 0xFFFF) != 224) {
+    if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_sync_now() and 0xFFFF) != 54848) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_sync_plan() and 0xFFFF) != 31247) {
@@ -1779,6 +1793,12 @@ public interface DoorstepInterface {
     fun `deviceId`(): Uuid
     
     /**
+     * Whether the device holds a sign-in (the app shows its sign-in screen
+     * when it does not).
+     */
+    fun `isSignedIn`(): kotlin.Boolean
+    
+    /**
      * One page of the case list.
      */
     fun `listCases`(`query`: CaseQuery): List<CaseSummary>
@@ -1806,9 +1826,9 @@ public interface DoorstepInterface {
     
     /**
      * Registers this phone's device id with the server under the agent's
-     * account: once, before the first sync (repeating it is harmless).
+     * account (repeating it is harmless; `sign_in` does it when needed).
      */
-    fun `registerDevice`(`transport`: HttpTransport, `credentials`: SyncCredentials)
+    fun `registerDevice`(`transport`: HttpTransport, `username`: kotlin.String, `password`: kotlin.String)
     
     /**
      * The operations the server refused, for the agent to see.
@@ -1819,7 +1839,7 @@ public interface DoorstepInterface {
      * Approves or returns a submitted visit as the supervisor signed in on
      * this device; the decision is in the visit at once.
      */
-    fun `review`(`transport`: HttpTransport, `credentials`: SyncCredentials, `visitId`: Uuid, `decision`: ReviewDecision)
+    fun `review`(`transport`: HttpTransport, `visitId`: Uuid, `decision`: ReviewDecision)
     
     /**
      * The visits waiting for review on this (a supervisor's) device, oldest
@@ -1838,6 +1858,16 @@ public interface DoorstepInterface {
     fun `setOutcome`(`visitId`: Uuid, `outcome`: Outcome)
     
     /**
+     * Signs the agent in with the user name and password typed on the
+     * sign-in screen (registering this phone to them first if needed);
+     * returns the agent's id. The core keeps a refresh credential in the
+     * encrypted database, never the password: the app must not keep it
+     * either. Syncs then need no password until the server refuses the
+     * sign-in (`SignInRequired`).
+     */
+    fun `signIn`(`transport`: HttpTransport, `username`: kotlin.String, `password`: kotlin.String): Uuid
+    
+    /**
      * The agent signed in on this device, once a sync has signed in.
      */
     fun `signedInAgent`(): Uuid?
@@ -1850,14 +1880,15 @@ public interface DoorstepInterface {
     /**
      * Syncs unless the core's backoff after earlier failures has not elapsed
      * (then the report's `deferred_until` says until when). For timers and
-     * connectivity callbacks.
+     * connectivity callbacks. `SignInRequired`: show the sign-in screen (the
+     * queue is kept).
      */
-    fun `sync`(`transport`: HttpTransport, `credentials`: SyncCredentials, `observer`: SyncObserver): SyncReport
+    fun `sync`(`transport`: HttpTransport, `observer`: SyncObserver): SyncReport
     
     /**
      * Syncs now, whatever the backoff says (the agent pressed "sync").
      */
-    fun `syncNow`(`transport`: HttpTransport, `credentials`: SyncCredentials, `observer`: SyncObserver): SyncReport
+    fun `syncNow`(`transport`: HttpTransport, `observer`: SyncObserver): SyncReport
     
     /**
      * When to sync next: the scheduler carries it out and asks again after
@@ -2215,6 +2246,24 @@ open class Doorstep: Disposable, AutoCloseable, DoorstepInterface
 
     
     /**
+     * Whether the device holds a sign-in (the app shows its sign-in screen
+     * when it does not).
+     */
+    @Throws(DoorstepException::class)override fun `isSignedIn`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_doorstep_is_signed_in(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * One page of the case list.
      */
     @Throws(DoorstepException::class)override fun `listCases`(`query`: CaseQuery): List<CaseSummary> {
@@ -2306,9 +2355,9 @@ open class Doorstep: Disposable, AutoCloseable, DoorstepInterface
     
     /**
      * Registers this phone's device id with the server under the agent's
-     * account: once, before the first sync (repeating it is harmless).
+     * account (repeating it is harmless; `sign_in` does it when needed).
      */
-    @Throws(DoorstepException::class)override fun `registerDevice`(`transport`: HttpTransport, `credentials`: SyncCredentials)
+    @Throws(DoorstepException::class)override fun `registerDevice`(`transport`: HttpTransport, `username`: kotlin.String, `password`: kotlin.String)
         = 
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
@@ -2316,7 +2365,8 @@ open class Doorstep: Disposable, AutoCloseable, DoorstepInterface
         it,
         
         FfiConverterTypeHttpTransport.lower(`transport`),
-        FfiConverterTypeSyncCredentials.lower(`credentials`),_status)
+        FfiConverterString.lower(`username`),
+        FfiConverterString.lower(`password`),_status)
 }
     }
     
@@ -2344,7 +2394,7 @@ open class Doorstep: Disposable, AutoCloseable, DoorstepInterface
      * Approves or returns a submitted visit as the supervisor signed in on
      * this device; the decision is in the visit at once.
      */
-    @Throws(DoorstepException::class)override fun `review`(`transport`: HttpTransport, `credentials`: SyncCredentials, `visitId`: Uuid, `decision`: ReviewDecision)
+    @Throws(DoorstepException::class)override fun `review`(`transport`: HttpTransport, `visitId`: Uuid, `decision`: ReviewDecision)
         = 
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
@@ -2352,7 +2402,6 @@ open class Doorstep: Disposable, AutoCloseable, DoorstepInterface
         it,
         
         FfiConverterTypeHttpTransport.lower(`transport`),
-        FfiConverterTypeSyncCredentials.lower(`credentials`),
         FfiConverterTypeUuid.lower(`visitId`),
         FfiConverterTypeReviewDecision.lower(`decision`),_status)
 }
@@ -2415,6 +2464,31 @@ open class Doorstep: Disposable, AutoCloseable, DoorstepInterface
 
     
     /**
+     * Signs the agent in with the user name and password typed on the
+     * sign-in screen (registering this phone to them first if needed);
+     * returns the agent's id. The core keeps a refresh credential in the
+     * encrypted database, never the password: the app must not keep it
+     * either. Syncs then need no password until the server refuses the
+     * sign-in (`SignInRequired`).
+     */
+    @Throws(DoorstepException::class)override fun `signIn`(`transport`: HttpTransport, `username`: kotlin.String, `password`: kotlin.String): Uuid {
+            return FfiConverterTypeUuid.lift(
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_doorstep_sign_in(
+        it,
+        
+        FfiConverterTypeHttpTransport.lower(`transport`),
+        FfiConverterString.lower(`username`),
+        FfiConverterString.lower(`password`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * The agent signed in on this device, once a sync has signed in.
      */
     @Throws(DoorstepException::class)override fun `signedInAgent`(): Uuid? {
@@ -2451,9 +2525,10 @@ open class Doorstep: Disposable, AutoCloseable, DoorstepInterface
     /**
      * Syncs unless the core's backoff after earlier failures has not elapsed
      * (then the report's `deferred_until` says until when). For timers and
-     * connectivity callbacks.
+     * connectivity callbacks. `SignInRequired`: show the sign-in screen (the
+     * queue is kept).
      */
-    @Throws(DoorstepException::class)override fun `sync`(`transport`: HttpTransport, `credentials`: SyncCredentials, `observer`: SyncObserver): SyncReport {
+    @Throws(DoorstepException::class)override fun `sync`(`transport`: HttpTransport, `observer`: SyncObserver): SyncReport {
             return FfiConverterTypeSyncReport.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
@@ -2461,7 +2536,6 @@ open class Doorstep: Disposable, AutoCloseable, DoorstepInterface
         it,
         
         FfiConverterTypeHttpTransport.lower(`transport`),
-        FfiConverterTypeSyncCredentials.lower(`credentials`),
         FfiConverterTypeSyncObserver.lower(`observer`),_status)
 }
     }
@@ -2473,7 +2547,7 @@ open class Doorstep: Disposable, AutoCloseable, DoorstepInterface
     /**
      * Syncs now, whatever the backoff says (the agent pressed "sync").
      */
-    @Throws(DoorstepException::class)override fun `syncNow`(`transport`: HttpTransport, `credentials`: SyncCredentials, `observer`: SyncObserver): SyncReport {
+    @Throws(DoorstepException::class)override fun `syncNow`(`transport`: HttpTransport, `observer`: SyncObserver): SyncReport {
             return FfiConverterTypeSyncReport.lift(
     callWithHandle {
     uniffiRustCallWithError(DoorstepException) { _status ->
@@ -2481,7 +2555,6 @@ open class Doorstep: Disposable, AutoCloseable, DoorstepInterface
         it,
         
         FfiConverterTypeHttpTransport.lower(`transport`),
-        FfiConverterTypeSyncCredentials.lower(`credentials`),
         FfiConverterTypeSyncObserver.lower(`observer`),_status)
 }
     }
@@ -4929,47 +5002,6 @@ public object FfiConverterTypeSiteCheck: FfiConverterRustBuffer<SiteCheck> {
 
 
 /**
- * How the device signs in to the server.
- */
-data class SyncCredentials (
-    var `username`: kotlin.String
-    , 
-    var `password`: kotlin.String
-    
-){
-    
-
-    
-
-    
-    companion object
-}
-
-/**
- * @suppress
- */
-public object FfiConverterTypeSyncCredentials: FfiConverterRustBuffer<SyncCredentials> {
-    override fun read(buf: ByteBuffer): SyncCredentials {
-        return SyncCredentials(
-            FfiConverterString.read(buf),
-            FfiConverterString.read(buf),
-        )
-    }
-
-    override fun allocationSize(value: SyncCredentials) = (
-            FfiConverterString.allocationSize(value.`username`) +
-            FfiConverterString.allocationSize(value.`password`)
-    )
-
-    override fun write(value: SyncCredentials, buf: ByteBuffer) {
-            FfiConverterString.write(value.`username`, buf)
-            FfiConverterString.write(value.`password`, buf)
-    }
-}
-
-
-
-/**
  * What one sync did. `deferred_until` is set when the sync did not run
  * because the backoff after earlier failures has not elapsed.
  */
@@ -6098,7 +6130,8 @@ public object FfiConverterTypeCondition : FfiConverterRustBuffer<Condition>{
  * variant); Swift: `DoorstepError`. [`DoorstepError::code`] is the stable
  * machine-readable code (`wrong_key`, `storage`, `not_found`, `not_allowed`,
  * `illegal_transition`, `policy_violation`, `invalid_answer`,
- * `incomplete_checklist`, `invalid_input`, `tampered_log`, `sync_failed`).
+ * `incomplete_checklist`, `invalid_input`, `tampered_log`, `sign_in_required`,
+ * `sync_failed`).
  * Messages and fields never carry customer data.
  */
 sealed class DoorstepException: kotlin.Exception() {
@@ -6285,6 +6318,22 @@ sealed class DoorstepException: kotlin.Exception() {
     }
     
     /**
+     * The agent must sign in again with their password (never signed in,
+     * or the server refused the device's sign-in: revoked, expired). Show
+     * the sign-in screen; nothing on the device is lost.
+     */
+    class SignInRequired(
+        
+        /**
+         * Why.
+         */
+        val `reason`: kotlin.String
+        ) : DoorstepException() {
+        override val message
+            get() = "reason=${ `reason` }"
+    }
+    
+    /**
      * A sync did not complete; it resumes where it stopped next time.
      */
     class SyncFailed(
@@ -6373,7 +6422,10 @@ public object FfiConverterTypeDoorstepError : FfiConverterRustBuffer<DoorstepExc
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
-            12 -> DoorstepException.SyncFailed(
+            12 -> DoorstepException.SignInRequired(
+                FfiConverterString.read(buf),
+                )
+            13 -> DoorstepException.SyncFailed(
                 FfiConverterString.read(buf),
                 FfiConverterString.read(buf),
                 )
@@ -6441,6 +6493,11 @@ public object FfiConverterTypeDoorstepError : FfiConverterRustBuffer<DoorstepExc
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
                 4UL
                 + FfiConverterString.allocationSize(value.`rule`)
+                + FfiConverterString.allocationSize(value.`reason`)
+            )
+            is DoorstepException.SignInRequired -> (
+                // Add the size for the Int that specifies the variant plus the size needed for all fields
+                4UL
                 + FfiConverterString.allocationSize(value.`reason`)
             )
             is DoorstepException.SyncFailed -> (
@@ -6514,8 +6571,13 @@ public object FfiConverterTypeDoorstepError : FfiConverterRustBuffer<DoorstepExc
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
             }
-            is DoorstepException.SyncFailed -> {
+            is DoorstepException.SignInRequired -> {
                 buf.putInt(12)
+                FfiConverterString.write(value.`reason`, buf)
+                Unit
+            }
+            is DoorstepException.SyncFailed -> {
+                buf.putInt(13)
                 FfiConverterString.write(value.`failure`, buf)
                 FfiConverterString.write(value.`reason`, buf)
                 Unit
@@ -7172,7 +7234,8 @@ public object FfiConverterTypeSyncPhase: FfiConverterRustBuffer<SyncPhase> {
 
 /**
  * When to sync next (`Doorstep.syncPlan`): now (with `syncNow` when
- * `ignore_backoff`), at a time, or when connectivity returns.
+ * `ignore_backoff`), at a time, when connectivity returns, or once the agent
+ * has signed in (show the sign-in screen).
  */
 sealed class SyncPlan {
     
@@ -7195,6 +7258,9 @@ sealed class SyncPlan {
     }
     
     object WhenOnline : SyncPlan()
+    
+    
+    object WhenSignedIn : SyncPlan()
     
     
 
@@ -7220,6 +7286,7 @@ public object FfiConverterTypeSyncPlan : FfiConverterRustBuffer<SyncPlan>{
                 FfiConverterTypeTimestamp.read(buf),
                 )
             3 -> SyncPlan.WhenOnline
+            4 -> SyncPlan.WhenSignedIn
             else -> throw RuntimeException("invalid enum value, something is very wrong!!")
         }
     }
@@ -7245,6 +7312,12 @@ public object FfiConverterTypeSyncPlan : FfiConverterRustBuffer<SyncPlan>{
                 4UL
             )
         }
+        is SyncPlan.WhenSignedIn -> {
+            // Add the size for the Int that specifies the variant plus the size needed for all fields
+            (
+                4UL
+            )
+        }
     }
 
     override fun write(value: SyncPlan, buf: ByteBuffer) {
@@ -7261,6 +7334,10 @@ public object FfiConverterTypeSyncPlan : FfiConverterRustBuffer<SyncPlan>{
             }
             is SyncPlan.WhenOnline -> {
                 buf.putInt(3)
+                Unit
+            }
+            is SyncPlan.WhenSignedIn -> {
+                buf.putInt(4)
                 Unit
             }
         }.let { /* this makes the `when` an expression, which ensures it is exhaustive */ }

@@ -19,7 +19,6 @@ import app.doorstep.core.Outcome
 import app.doorstep.core.RejectedOp
 import app.doorstep.core.ReviewDecision
 import app.doorstep.core.SiteCheck
-import app.doorstep.core.SyncCredentials
 import app.doorstep.core.SyncObserver
 import app.doorstep.core.SyncPlan
 import app.doorstep.core.SyncPhase
@@ -52,7 +51,11 @@ fun interface SyncProgressListener {
  * [Doorstep]. It adds no rule: every check (state machine, policy, checklist
  * validation) happens in the core and comes back as a `DoorstepException` with a
  * stable `code()`. It only fills in what the platform knows: the current time
- * ([clock]), the device's UTC offset, and the transport and credentials for sync.
+ * ([clock]), the device's UTC offset, and the transport for sync. It holds no
+ * password: [signIn] hands the typed one to the core once, and the core keeps
+ * a refresh credential in the encrypted database; when the server refuses it,
+ * calls that reach the server throw `DoorstepException.SignInRequired` and the
+ * app shows its sign-in screen (nothing on the device is lost).
  *
  * Every call blocks on the encrypted database (sync also on the network): call
  * from a background thread or dispatcher, never the main thread.
@@ -60,7 +63,6 @@ fun interface SyncProgressListener {
 class DoorstepRepository(
     private val doorstep: Doorstep,
     private val transport: HttpTransport,
-    private val credentials: () -> SyncCredentials,
     private val clock: Clock = Clock.systemDefaultZone(),
 ) : SyncTarget, AutoCloseable {
     private val listeners = CopyOnWriteArrayList<SyncProgressListener>()
@@ -87,16 +89,28 @@ class DoorstepRepository(
             file: File,
             key: ByteArray,
             transport: HttpTransport,
-            credentials: () -> SyncCredentials,
             clock: Clock = Clock.systemDefaultZone(),
-        ): DoorstepRepository = DoorstepRepository(Doorstep.open(file.path, key), transport, credentials, clock)
+        ): DoorstepRepository = DoorstepRepository(Doorstep.open(file.path, key), transport, clock)
     }
 
     /** This device's id: the server registers it before its first sync. */
     val deviceId: String get() = doorstep.deviceId()
 
-    /** The agent signed in on this device, once a sync has signed in. */
+    /** The agent signed in on this device, once they have signed in. */
     fun signedInAgent(): String? = doorstep.signedInAgent()
+
+    /**
+     * Signs the agent in with what they typed on the sign-in screen,
+     * registering this phone to them the first time; returns their id. Keep
+     * neither argument: the core keeps what the next syncs need. Fails with
+     * `DoorstepException.SyncFailed` (`unauthorized` for a wrong name or
+     * password, `wrong_user` when the phone holds another agent's work,
+     * `offline`, ...).
+     */
+    fun signIn(username: String, password: String): String = doorstep.signIn(transport, username, password)
+
+    /** Whether the device holds a sign-in; without one the app shows its sign-in screen. */
+    fun isSignedIn(): Boolean = doorstep.isSignedIn()
 
     /** Tells the core the device's UTC offset now; call again when the time zone changes. */
     fun refreshUtcOffset() {
@@ -191,18 +205,11 @@ class DoorstepRepository(
         listeners.remove(listener)
     }
 
-    /**
-     * Registers this phone to the user of the credentials (`POST /v1/devices`),
-     * once, before the first sync; harmless to repeat. Fails with
-     * `DoorstepException.SyncFailed` (`unauthorized`, `refused`, `offline`, ...).
-     */
-    fun registerDevice() = doorstep.registerDevice(transport, credentials())
-
     /** Syncs unless the core's backoff says to wait; for the [SyncScheduler]. */
-    override fun sync(): SyncReport = doorstep.sync(transport, credentials(), observer)
+    override fun sync(): SyncReport = doorstep.sync(transport, observer)
 
     /** Syncs now, whatever the backoff (the agent pressed "sync"). */
-    override fun syncNow(): SyncReport = doorstep.syncNow(transport, credentials(), observer)
+    override fun syncNow(): SyncReport = doorstep.syncNow(transport, observer)
 
     /** The sync state for the status bar. */
     override fun syncStatus(): SyncStatus = doorstep.syncStatus()
@@ -228,10 +235,10 @@ class DoorstepRepository(
     /**
      * On a supervisor's device: approves or returns a visit, signed in as the
      * sync signs in. Fails with `DoorstepException.SyncFailed` (`refused` with
-     * the server's code, `offline`, ...) or `InvalidInput` for an incomplete return.
+     * the server's code, `offline`, ...), `SignInRequired`, or `InvalidInput`
+     * for an incomplete return.
      */
-    fun review(visitId: String, decision: ReviewDecision) =
-        doorstep.review(transport, credentials(), visitId, decision)
+    fun review(visitId: String, decision: ReviewDecision) = doorstep.review(transport, visitId, decision)
 
     /** Removes the data of visits approved longer ago than the retention period. */
     fun purgeExpiredVisits(): Long = doorstep.purgeExpiredVisits().toLong()

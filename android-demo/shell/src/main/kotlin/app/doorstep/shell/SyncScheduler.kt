@@ -77,12 +77,13 @@ class SyncScheduler(
         this.online = online
     }
 
-    /** When the next sync should run, as the core plans it; `null` while offline. */
+    /** When the next sync should run, as the core plans it; `null` while offline or signed out. */
     @Synchronized
     fun nextSyncAt(): Instant? = when (val plan = target.syncPlan(online, reconnected)) {
         is SyncPlan.Now -> clock.instant()
         is SyncPlan.At -> plan.at
         is SyncPlan.WhenOnline -> null
+        is SyncPlan.WhenSignedIn -> null
     }
 
     /** Syncs if the plan says it is due; returns what happened, or `null` if it did not run. */
@@ -93,6 +94,7 @@ class SyncScheduler(
             is SyncPlan.Now -> plan.ignoreBackoff
             is SyncPlan.At -> if (clock.instant().isBefore(plan.at)) return null else false
             is SyncPlan.WhenOnline -> return null
+            is SyncPlan.WhenSignedIn -> return null
         }
         val attempt = try {
             val report = if (ignoreBackoff) target.syncNow() else target.sync()

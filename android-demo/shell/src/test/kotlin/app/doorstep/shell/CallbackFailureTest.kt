@@ -9,6 +9,7 @@ import app.doorstep.core.SyncObserver
 import app.doorstep.core.SyncPhase
 import org.junit.jupiter.api.AfterEach
 import org.junit.jupiter.api.Assertions.assertEquals
+import org.junit.jupiter.api.Assertions.assertFalse
 import org.junit.jupiter.api.Assertions.assertThrows
 import org.junit.jupiter.api.Test
 import java.io.File
@@ -32,9 +33,12 @@ class CallbackFailureTest {
         }
         Doorstep.open(File(folder, "device.db").path, Fixtures.randomKey()).use { doorstep ->
             val error = assertThrows(DoorstepException.SyncFailed::class.java) {
-                doorstep.syncNow(broken, Fixtures.credentials("anyone"), quiet)
+                doorstep.signIn(broken, "anyone", TestServer.PASSWORD)
             }
             assertEquals("io", error.failure)
+            assertFalse(doorstep.isSignedIn())
+            // Not signed in, a sync asks for the sign-in and never reaches the transport.
+            assertThrows(DoorstepException.SignInRequired::class.java) { doorstep.syncNow(broken, quiet) }
             assertEquals(1u, doorstep.syncStatus().consecutiveFailures)
         }
     }

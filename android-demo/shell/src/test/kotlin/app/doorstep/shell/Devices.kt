@@ -44,7 +44,7 @@ class AgentDevice(
     companion object {
         /**
          * Signs up a new agent on the shared server with [cases] cases, opens a
-         * fresh encrypted device for them, registers it, and syncs once online so
+         * fresh encrypted device for them, registers it, signs in once and syncs so
          * the cases are on the device. The transport is left offline.
          */
         fun signUp(cases: Int = 2): AgentDevice {
@@ -63,10 +63,10 @@ class AgentDevice(
                 File(folder, "device.db"),
                 Fixtures.randomKey(),
                 transport,
-                { Fixtures.credentials(username) },
             )
             server.registerDevice(username, repository.deviceId)
             transport.online = true
+            repository.signIn(username, TestServer.PASSWORD)
             repository.syncNow()
             transport.online = false
             return AgentDevice(username, agentId, repository, transport, folder, ids, offset)

@@ -8,7 +8,6 @@ import app.doorstep.core.Money
 import app.doorstep.core.NoticeChannel
 import app.doorstep.core.OutcomeCode
 import app.doorstep.core.ReviewDecision
-import app.doorstep.core.SyncCredentials
 import app.doorstep.core.VisitReport
 import app.doorstep.core.VisitState
 import org.junit.jupiter.api.AfterEach
@@ -124,9 +123,8 @@ class EndToEndTest {
             File(folder, "supervisor.db"),
             Fixtures.randomKey(),
             HttpUrlConnectionTransport(server.url),
-            { SyncCredentials(TestServer.SUPERVISOR, TestServer.PASSWORD) },
         ).also { repositories += it }
-        supervisor.registerDevice()
+        supervisor.signIn(TestServer.SUPERVISOR, TestServer.PASSWORD)
         supervisor.syncNow()
         for (visit in listOf(annaVisit, boVisit, rustVisit)) {
             assertEquals(VisitState.SUBMITTED, supervisor.report(visit).visit.state)
@@ -246,17 +244,16 @@ class EndToEndTest {
         server.admin("import-cases", "--file", file.path)
     }
 
-    /** A Kotlin agent's phone: registered over HTTP, synced once, then out of coverage. */
+    /** A Kotlin agent's phone: signed in once (which registers it over HTTP), synced, then out of coverage. */
     private fun kotlinPhone(username: String): Pair<DoorstepRepository, SwitchableTransport> {
         val transport = SwitchableTransport(server.url)
         val repo = DoorstepRepository.open(
             File(folder, "$username.db"),
             Fixtures.randomKey(),
             transport,
-            { Fixtures.credentials(username) },
         ).also { repositories += it }
         transport.online = true
-        repo.registerDevice()
+        repo.signIn(username, TestServer.PASSWORD)
         repo.syncNow()
         transport.online = false
         return repo to transport

@@ -7,7 +7,6 @@ import app.doorstep.core.Money
 import app.doorstep.core.Outcome
 import app.doorstep.core.OutcomeCode
 import app.doorstep.core.PromiseToPay
-import app.doorstep.core.SyncCredentials
 import java.io.File
 import java.nio.file.Files
 import java.security.SecureRandom
@@ -87,6 +86,4 @@ object Fixtures {
     /** A few bytes that look like a JPEG. */
     val PHOTO = byteArrayOf(0xff.toByte(), 0xd8.toByte(), 0xff.toByte(), 0xe0.toByte(), 1, 2, 3, 4)
 
-    /** The credentials of a test agent. */
-    fun credentials(username: String) = SyncCredentials(username, TestServer.PASSWORD)
 }

@@ -24,7 +24,6 @@ class RefusedWorkTest {
         File(device.folder, "tablet.db"),
         Fixtures.randomKey(),
         HttpUrlConnectionTransport(TestServer.shared.url),
-        { Fixtures.credentials(device.username) },
     )
 
     @AfterEach
@@ -37,6 +36,7 @@ class RefusedWorkTest {
     fun `a note refused after the visit was approved comes back with its text`() {
         val server = TestServer.shared
         server.registerDevice(device.username, tablet.deviceId)
+        tablet.signIn(device.username, TestServer.PASSWORD)
         tablet.syncNow()
 
         // The phone checks in and works the visit; the tablet, the agent's

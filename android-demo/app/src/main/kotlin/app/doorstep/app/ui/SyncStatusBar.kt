@@ -27,10 +27,11 @@ import kotlinx.coroutines.withContext
 /**
  * The sync bar above every screen: what waits to be sent, when the last sync
  * succeeded, the last error and, while a sync runs, its phase and progress.
- * "Sync now" ignores the backoff (the agent asked).
+ * "Sync now" ignores the backoff (the agent asked). When the agent must sign
+ * in again, "Sign in" opens the sign-in screen ([signIn]).
  */
 @Composable
-fun SyncStatusBar(app: DoorstepApplication) {
+fun SyncStatusBar(app: DoorstepApplication, signIn: () -> Unit) {
     val runner by produceState<SyncRunner?>(null) {
         value = withContext(Dispatchers.IO) { app.container().sync.also { it.refresh() } }
     }
@@ -40,8 +41,12 @@ fun SyncStatusBar(app: DoorstepApplication) {
         Column(Modifier.fillMaxWidth().padding(horizontal = 12.dp, vertical = 6.dp)) {
             Row(verticalAlignment = Alignment.CenterVertically, horizontalArrangement = Arrangement.SpaceBetween, modifier = Modifier.fillMaxWidth()) {
                 Text(summary(state), style = MaterialTheme.typography.bodySmall, modifier = Modifier.weight(1f))
-                TextButton(enabled = !state.running, onClick = { app.scope.launch { current.syncNow() } }) {
-                    Text("Sync now")
+                if (state.signInRequired) {
+                    TextButton(onClick = signIn) { Text("Sign in") }
+                } else {
+                    TextButton(enabled = !state.running, onClick = { app.scope.launch { current.syncNow() } }) {
+                        Text("Sync now")
+                    }
                 }
             }
             if (state.running) {
@@ -65,6 +70,7 @@ private fun summary(state: SyncUiState): String {
     if (status.deactivated) parts += "device deactivated"
     status.lastError?.let { parts += "last error: $it" }
     status.nextAttemptAfter?.let { parts += "retry after ${it.text()}" }
+    if (state.signInRequired) parts += "sign in to sync"
     state.message?.let { parts += it }
     return parts.joinToString(" · ")
 }
