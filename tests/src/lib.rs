@@ -3,6 +3,7 @@
 //! server-only load driver's preparation, replay and checks.
 
 pub mod fault_proxy;
+pub mod network_shape;
 pub mod fleet;
 pub mod server;
 pub mod server_load;
