@@ -39,7 +39,9 @@ pub struct DayPlan {
     /// Photos in all, spread over the visits (at least one each: the
     /// checklist asks for a photo of the premises).
     pub photos: usize,
-    /// Bytes of each photo.
+    /// Bytes of each visit's first photo, the premises the checklist asks for.
+    pub premises_photo_bytes: usize,
+    /// Bytes of each other photo.
     pub photo_bytes: usize,
 }
 
@@ -49,8 +51,15 @@ impl DayPlan {
         DayPlan {
             visits: 4,
             photos: 20,
+            premises_photo_bytes: photo_bytes,
             photo_bytes,
         }
+    }
+
+    /// Bytes of all the day's photos.
+    pub fn photo_bytes_in_all(&self) -> u64 {
+        let premises = self.visits.min(self.photos);
+        (premises * self.premises_photo_bytes + (self.photos - premises) * self.photo_bytes) as u64
     }
 }
 
@@ -172,14 +181,15 @@ impl FieldDay {
                 .filter(|n| n % plan.visits == v)
                 .collect();
             for (k, n) in photos.into_iter().enumerate() {
-                let bytes = photo(seed, n, plan.photo_bytes);
-                let link = if k == 0 {
-                    AttachmentLink::ChecklistItem {
+                let (link, size) = if k == 0 {
+                    let premises = AttachmentLink::ChecklistItem {
                         item_id: "premises_photos".into(),
-                    }
+                    };
+                    (premises, plan.premises_photo_bytes)
                 } else {
-                    AttachmentLink::Visit
+                    (AttachmentLink::Visit, plan.photo_bytes)
                 };
+                let bytes = photo(seed, n, size);
                 self.doorstep
                     .attach(*visit, AttachmentKind::Photo, "image/jpeg", &bytes, link)?;
                 self.photos.push(bytes);
