@@ -177,9 +177,7 @@ impl FieldDay {
             for (item, value) in answers(v) {
                 self.doorstep.answer(*visit, item, value)?;
             }
-            let photos: Vec<usize> = (0..plan.photos)
-                .filter(|n| n % plan.visits == v)
-                .collect();
+            let photos: Vec<usize> = (0..plan.photos).filter(|n| n % plan.visits == v).collect();
             for (k, n) in photos.into_iter().enumerate() {
                 let (link, size) = if k == 0 {
                     let premises = AttachmentLink::ChecklistItem {
@@ -219,7 +217,11 @@ impl FieldDay {
         })
     }
 
-    fn sync_until(&self, max_syncs: u32, done: impl Fn(&Doorstep) -> bool) -> Result<Drained, String> {
+    fn sync_until(
+        &self,
+        max_syncs: u32,
+        done: impl Fn(&Doorstep) -> bool,
+    ) -> Result<Drained, String> {
         let started = Instant::now();
         let mut failed_syncs = 0;
         for syncs in 1..=max_syncs {
@@ -245,7 +247,10 @@ impl FieldDay {
 
 /// One sync of the agent's phone, as the agent asking for it would run it.
 /// The only place the field day calls the core's sync.
-pub fn sync_once(doorstep: &Doorstep, transport: &dyn Transport) -> Result<SyncReport, DoorstepError> {
+pub fn sync_once(
+    doorstep: &Doorstep,
+    transport: &dyn Transport,
+) -> Result<SyncReport, DoorstepError> {
     let credentials = SyncCredentials {
         username: AGENT.to_owned(),
         password: PASSWORD.to_owned(),

@@ -22,8 +22,12 @@
 //!   timeout (`max(200 ms, 2 × round trip)`) late, holding back every later
 //!   segment behind it (TCP delivers in order). Real TCP often recovers faster
 //!   by fast retransmit (after three duplicate acknowledgements, about one
-//!   round trip), so this is the pessimistic side. Lost acknowledgements and
-//!   the window halving after a loss are not modelled.
+//!   round trip), so this is the pessimistic side. Lost acknowledgements,
+//!   the window halving after a loss and the sender's window itself are not
+//!   modelled: segments after a lost one keep leaving at the link's rate and
+//!   wait at the receiver, so a loss inside a long upload costs little time,
+//!   while a loss in a short request, or in the last segments of a chunk,
+//!   costs the whole timeout.
 //! * **Cuts.** Each direction of each connection is cut after a random number
 //!   of bytes (exponential, with the given mean): the bytes before the cut are
 //!   delivered, then both sockets are shut, wherever the stream is — inside a
@@ -39,9 +43,9 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::Arc;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
@@ -140,6 +144,21 @@ impl LinkTally {
     /// Connections cut, either way.
     pub fn cuts(&self) -> u64 {
         self.cuts_up + self.cuts_down
+    }
+
+    /// What went through after `earlier`, a tally of the same link.
+    pub fn since(&self, earlier: &LinkTally) -> LinkTally {
+        LinkTally {
+            connections: self.connections - earlier.connections,
+            bytes_up: self.bytes_up - earlier.bytes_up,
+            bytes_down: self.bytes_down - earlier.bytes_down,
+            retransmitted_up: self.retransmitted_up - earlier.retransmitted_up,
+            retransmitted_down: self.retransmitted_down - earlier.retransmitted_down,
+            segments: self.segments - earlier.segments,
+            lost_segments: self.lost_segments - earlier.lost_segments,
+            cuts_up: self.cuts_up - earlier.cuts_up,
+            cuts_down: self.cuts_down - earlier.cuts_down,
+        }
     }
 }
 
@@ -337,7 +356,8 @@ impl Connection {
                     &reader_counters,
                 )
             }));
-            let (writer_sockets, stop, counters) = (sockets.clone(), stop.clone(), counters.clone());
+            let (writer_sockets, stop, counters) =
+                (sockets.clone(), stop.clone(), counters.clone());
             threads.push(thread::spawn(move || {
                 deliver(
                     direction,
@@ -747,7 +767,10 @@ mod tests {
             ..shape
         };
         assert_eq!(fast.retransmission_timeout(), Duration::from_millis(200));
-        assert_eq!(NetworkShape::unshaped().transmission(1 << 20), Duration::ZERO);
+        assert_eq!(
+            NetworkShape::unshaped().transmission(1 << 20),
+            Duration::ZERO
+        );
     }
 
     #[test]

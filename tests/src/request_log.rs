@@ -109,7 +109,7 @@ mod tests {
         fn send(&self, _: HttpRequest) -> Result<HttpResponse, TransportError> {
             let mut n = self.0.lock().unwrap();
             *n += 1;
-            if *n % 3 == 0 {
+            if n.is_multiple_of(3) {
                 return Err(TransportError::Io {
                     reason: "cut".into(),
                 });

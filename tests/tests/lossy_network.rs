@@ -88,7 +88,10 @@ fn a_village_day_arrives_once_and_cut_uploads_resume_where_they_stopped() {
         let mut positions = HashSet::new();
         for s in &stored {
             assert!(ops.insert(s.entry.op_id), "an action stored twice");
-            assert!(positions.insert(s.entry.seq), "a chain position stored twice");
+            assert!(
+                positions.insert(s.entry.seq),
+                "a chain position stored twice"
+            );
         }
         let mut on_server: Vec<_> = stored.into_iter().map(|s| s.entry).collect();
         on_server.sort_by_key(|e| e.seq);
@@ -151,13 +154,20 @@ fn a_village_day_arrives_once_and_cut_uploads_resume_where_they_stopped() {
         "no cut photo resumed past its first byte: {cuts:?}"
     );
     let photos = plan.photo_bytes_in_all();
-    assert_eq!(photos, day.photos.iter().map(|p| p.len() as u64).sum::<u64>());
+    assert_eq!(
+        photos,
+        day.photos.iter().map(|p| p.len() as u64).sum::<u64>()
+    );
     assert!(
         tally.bytes_up * 2 < photos * 3,
         "{} bytes went up for {photos} bytes of photos",
         tally.bytes_up
     );
-    assert!(chunks.iter().all(|c| c.bytes <= MAX_ATTACHMENT_CHUNK_BYTES as u64));
+    assert!(
+        chunks
+            .iter()
+            .all(|c| c.bytes <= MAX_ATTACHMENT_CHUNK_BYTES as u64)
+    );
 
     // And the network really was bad.
     assert!(tally.cuts() >= 2, "{tally:?}");
