@@ -65,6 +65,8 @@ struct Measured {
     link: LinkTally,
     /// Photo bytes and acknowledged push bodies: what had to go up.
     payload: u64,
+    /// Bytes of the day's photos.
+    photo_bytes: u64,
     requests: usize,
     chunks: usize,
     chunks_cut: usize,
@@ -105,6 +107,7 @@ fn day(name: String, shape: NetworkShape, seed: u64, plan: &DayPlan) -> Result<M
         drained,
         link,
         payload: plan.photo_bytes_in_all() + pushed,
+        photo_bytes: plan.photo_bytes_in_all(),
         requests: requests.len(),
         chunks: chunks.len(),
         chunks_cut: cut.len(),
@@ -147,7 +150,6 @@ fn print(rows: &[Measured]) {
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     for m in rows {
-        let photos = m.payload as f64;
         println!(
             "| {} | **{}** | {} ({}) | {} | {} | {} | {} | {} | {:.2}× | {} | {} of {} | {} ({}, {}) | {:.2}× | {} |",
             m.name,
@@ -159,14 +161,14 @@ fn print(rows: &[Measured]) {
             kb(m.link.bytes_down),
             kb(m.link.retransmitted_up + m.link.retransmitted_down),
             kb(m.payload),
-            m.link.wire_bytes() as f64 / photos,
+            m.link.wire_bytes() as f64 / m.payload as f64,
             m.link.cuts(),
             m.link.lost_segments,
             m.link.segments,
             m.chunks,
             m.chunks_cut,
             m.chunks_cut_mid_photo,
-            m.chunk_bytes_sent as f64 / photos,
+            m.chunk_bytes_sent as f64 / m.photo_bytes as f64,
             seconds(m.morning.elapsed),
         );
     }
