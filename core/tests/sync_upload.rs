@@ -13,6 +13,7 @@ use chrono::Duration;
 use common::*;
 use doorstep_core::domain::attachment::{AttachmentKind, AttachmentLink, sha256_hex};
 use doorstep_core::domain::{ReviewDecision, VisitId};
+use doorstep_core::sync::chunk_size::FIRST_CHUNK_BYTES;
 use doorstep_core::sync::protocol::{MAX_ATTACHMENT_CHUNK_BYTES, PulledChange};
 use doorstep_core::{DoorstepError, NoProgress, SyncObserver, SyncPhase};
 use fake_server::*;
@@ -74,9 +75,10 @@ fn photos_go_up_in_chunks_after_their_push_and_are_marked_uploaded() {
     let report = field.doorstep.sync_now(&server, &recorder).unwrap();
     assert_eq!((report.uploaded, report.upload_refused), (1, 0));
     assert_eq!(server_bytes(&server, &sha), Some(bytes.clone()));
+    // 32, 64, 128, 256, 512 KiB, then 1 MiB chunks: seven for 2 MiB and a bit.
     assert_eq!(
         server.with(|s| (s.chunk_puts, s.bytes_received)),
-        (3, bytes.len() as u64)
+        (7, bytes.len() as u64)
     );
     assert_eq!(field.doorstep.sync_status().unwrap().pending_uploads, 0);
     // The bytes stay on the phone with their visit.
@@ -87,7 +89,7 @@ fn photos_go_up_in_chunks_after_their_push_and_are_marked_uploaded() {
     let uploads: Vec<_> = seen.iter().filter(|p| p.0 == SyncPhase::Upload).collect();
     assert_eq!(uploads.first(), Some(&&(SyncPhase::Upload, 0, size)));
     assert_eq!(uploads.last(), Some(&&(SyncPhase::Upload, size, size)));
-    assert!(uploads.contains(&&(SyncPhase::Upload, CHUNK as u64, size)));
+    assert!(uploads.contains(&&(SyncPhase::Upload, FIRST_CHUNK_BYTES as u64, size)));
     // Between the push and the pull.
     let upload_at = seen.iter().position(|p| p.0 == SyncPhase::Upload).unwrap();
     let last_push = seen.iter().rposition(|p| p.0 == SyncPhase::Push).unwrap();
@@ -97,7 +99,7 @@ fn photos_go_up_in_chunks_after_their_push_and_are_marked_uploaded() {
     // Nothing is sent again.
     let report = sync(&field, &server).unwrap();
     assert_eq!(report.uploaded, 0);
-    assert_eq!(server.with(|s| s.chunk_puts), 3);
+    assert_eq!(server.with(|s| s.chunk_puts), 7);
 }
 
 #[test]
@@ -109,7 +111,7 @@ fn an_interrupted_upload_resumes_from_the_servers_offset_after_a_restart() {
 
     let error = sync(&field, &server).unwrap_err();
     assert_eq!(failure_code(error), "offline");
-    assert_eq!(server.with(|s| s.bytes_received), CHUNK as u64);
+    assert_eq!(server.with(|s| s.bytes_received), FIRST_CHUNK_BYTES as u64);
     let status = field.doorstep.sync_status().unwrap();
     assert_eq!((status.pending_ops, status.pending_uploads), (0, 1));
 
@@ -124,6 +126,43 @@ fn an_interrupted_upload_resumes_from_the_servers_offset_after_a_restart() {
         "no byte was sent twice"
     );
     assert_eq!(field.doorstep.sync_status().unwrap().pending_uploads, 0);
+}
+
+#[test]
+fn a_photo_cut_mid_way_goes_on_from_its_last_accepted_chunk_not_from_zero() {
+    // A camera-sized photo, far under the 1 MiB chunk limit: before chunks
+    // started small, it went up in one piece, and a cut sent it all again.
+    let field = field();
+    let server = FakeServer::new(field.agent);
+    let visit = planned_and_notified(&field, field.cases[0].id);
+    field.clock.advance(Duration::hours(2));
+    let now = field.clock.now_utc();
+    field.doorstep.check_in(visit, fix_at_home(now)).unwrap();
+    let bytes = photo(250_000, 9);
+    let sha = sha256_hex(&bytes);
+    field
+        .doorstep
+        .attach(
+            visit,
+            AttachmentKind::Photo,
+            "image/jpeg",
+            &bytes,
+            AttachmentLink::Visit,
+        )
+        .unwrap();
+    server.with(|s| s.chunk_puts_before_failing = Some(2));
+
+    assert_eq!(failure_code(sync(&field, &server).unwrap_err()), "offline");
+    let held = server.with(|s| s.bytes_received);
+    assert!(held > 0, "the photo's first chunks are on the server");
+    server.with(|s| s.chunk_puts_before_failing = None);
+    sync(&field, &server).unwrap();
+    assert_eq!(server_bytes(&server, &sha), Some(bytes.clone()));
+    assert_eq!(
+        server.with(|s| s.bytes_received),
+        bytes.len() as u64,
+        "no byte was sent twice"
+    );
 }
 
 #[test]

@@ -120,7 +120,7 @@ pub fn agent_name(n: usize) -> String {
 }
 
 /// A good fix a few metres from the registered address.
-fn fix_at_home(at: DateTime<Utc>) -> GpsFix {
+pub fn fix_at_home(at: DateTime<Utc>) -> GpsFix {
     GpsFix {
         point: GeoPoint {
             latitude: HOME.latitude + 0.0001,
@@ -135,7 +135,7 @@ fn fix_at_home(at: DateTime<Utc>) -> GpsFix {
 /// The answers of one visit: the ten answerable items of the default
 /// template, each answered three times (the agent corrects as the interview
 /// goes), with values that vary by `round`.
-fn answers(round: usize) -> Vec<(&'static str, AnswerValue)> {
+pub fn answers(round: usize) -> Vec<(&'static str, AnswerValue)> {
     let texts = [
         "夫妻二人，一个孩子上小学",
         "夫妻二人，一个孩子上小学，母亲同住",
@@ -243,7 +243,8 @@ pub fn play_visits(
     Ok(visits)
 }
 
-fn promise_outcome() -> Outcome {
+/// A promise to pay ¥5,000 in ten days.
+pub fn promise_outcome() -> Outcome {
     Outcome {
         code: OutcomeCode::PromiseToPay,
         promise: NaiveDate::from_ymd_opt(2026, 12, 11).map(|due_on| PromiseToPay {

@@ -3,6 +3,7 @@
 //! drains the outbox and applies pulled changes.
 
 pub mod backoff;
+pub mod chunk_size;
 pub(crate) mod engine;
 pub mod merge;
 pub mod plan;

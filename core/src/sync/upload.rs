@@ -1,6 +1,9 @@
 //! Upload: after the push, the bytes of every attachment whose `attached` entry
 //! the server has acknowledged and that the server has not confirmed yet go up,
-//! in chunks of at most [`MAX_ATTACHMENT_CHUNK_BYTES`].
+//! in chunks that start small in each sync and grow to at most
+//! [`MAX_ATTACHMENT_CHUNK_BYTES`](crate::sync::protocol::MAX_ATTACHMENT_CHUNK_BYTES)
+//! ([`super::chunk_size`]), so that a cut link
+//! costs at most the chunk in flight.
 //!
 //! The device keeps no upload offset of its own: it asks the server how many
 //! bytes it holds (`GET /v1/attachments/{sha256}/upload`) and sends the rest
@@ -14,8 +17,9 @@
 
 use crate::error::Result;
 use crate::store::blobs::{self, PendingUpload};
+use crate::sync::chunk_size::ChunkSize;
 use crate::sync::engine::{Engine, check_status, protocol};
-use crate::sync::protocol::{MAX_ATTACHMENT_CHUNK_BYTES, UploadState, WrongOffset};
+use crate::sync::protocol::{UploadState, WrongOffset};
 use crate::sync::status::{SyncPhase, SyncReport};
 use crate::sync::transport::HttpResponse;
 
@@ -43,9 +47,10 @@ impl Engine<'_> {
         }
         let total: u64 = pending.iter().map(|p| p.size).sum();
         let mut done = 0;
+        let mut chunk = ChunkSize::default();
         self.observer.progress(SyncPhase::Upload, done, total);
         for attachment in &pending {
-            match self.upload_one(attachment, done, total)? {
+            match self.upload_one(attachment, &mut chunk, done, total)? {
                 Uploaded::Complete => {
                     let now = self.wall.now();
                     self.store
@@ -60,11 +65,12 @@ impl Engine<'_> {
         Ok(())
     }
 
-    /// Sends what the server lacks of one attachment. `before` bytes of all
-    /// `total` were done before it, for the progress.
+    /// Sends what the server lacks of one attachment, in chunks of `chunk`'s
+    /// size. `before` bytes of all `total` were done before it, for the progress.
     fn upload_one(
         &mut self,
         attachment: &PendingUpload,
+        chunk: &mut ChunkSize,
         before: u64,
         total: u64,
     ) -> Result<Uploaded> {
@@ -92,9 +98,7 @@ impl Engine<'_> {
         let mut offset = state.received;
         let mut conflicts = 0;
         while offset < size {
-            let len = usize::try_from(size - offset)
-                .unwrap_or(usize::MAX)
-                .min(MAX_ATTACHMENT_CHUNK_BYTES);
+            let len = chunk.next(size - offset);
             let bytes = self
                 .store
                 .read(|conn| blobs::chunk(conn, sha, offset, len))?;
@@ -125,6 +129,7 @@ impl Engine<'_> {
                 return Err(protocol("the server did not take the chunk it accepted"));
             }
             conflicts = 0;
+            chunk.accepted(len);
             offset = state.received;
             self.observer
                 .progress(SyncPhase::Upload, before + offset, total);
