@@ -16,7 +16,7 @@ use doorstep_core::domain::{
 };
 use doorstep_core::policy::Policy;
 use doorstep_core::sync::ureq_transport::UreqTransport;
-use doorstep_core::{Doorstep, DoorstepError, NoProgress, SyncCredentials, SyncReport, Transport};
+use doorstep_core::{Doorstep, DoorstepError, NoProgress, SyncReport, Transport};
 use doorstep_server::admin;
 use tempfile::TempDir;
 
@@ -245,17 +245,18 @@ impl FieldDay {
     }
 }
 
-/// One sync of the agent's phone, as the agent asking for it would run it.
+/// One sync of the agent's phone, as the agent asking for it would run it:
+/// signed in first if the phone holds no sign-in yet (the agent types the
+/// password once; a sign-in cut on the way is tried again at the next sync).
 /// The only place the field day calls the core's sync.
 pub fn sync_once(
     doorstep: &Doorstep,
     transport: &dyn Transport,
 ) -> Result<SyncReport, DoorstepError> {
-    let credentials = SyncCredentials {
-        username: AGENT.to_owned(),
-        password: PASSWORD.to_owned(),
-    };
-    doorstep.sync_now(transport, &credentials, &NoProgress)
+    if !doorstep.is_signed_in()? {
+        doorstep.sign_in(transport, AGENT, PASSWORD)?;
+    }
+    doorstep.sync_now(transport, &NoProgress)
 }
 
 /// A fresh phone at `path` on a fixed clock at [`morning`], UTC+8.
