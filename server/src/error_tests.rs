@@ -177,6 +177,24 @@ fn table() -> Vec<(ServiceError, u16, &'static str, String)> {
             "this device has been deactivated",
         ),
         row(
+            E::UserDeactivated,
+            403,
+            "user_deactivated",
+            "this user has been deactivated",
+        ),
+        row(
+            E::NotAdmin,
+            403,
+            "not_admin",
+            "only admins manage users, devices and teams",
+        ),
+        row(
+            E::DeviceActive,
+            409,
+            "device_active",
+            "this device is not deactivated",
+        ),
+        row(
             E::DeviceTaken,
             409,
             "device_taken",
@@ -494,6 +512,9 @@ fn named(err: &ServiceError) -> bool {
         | E::Unauthenticated(_)
         | E::DeviceNotRegistered
         | E::DeviceDeactivated
+        | E::UserDeactivated
+        | E::NotAdmin
+        | E::DeviceActive
         | E::DeviceTaken
         | E::InvalidDeviceId
         | E::TooManyAttempts(_)
@@ -538,7 +559,7 @@ fn named(err: &ServiceError) -> bool {
 }
 
 /// How many variants [`named`] names.
-const VARIANTS: usize = 56;
+const VARIANTS: usize = 59;
 
 #[test]
 fn each_variant_has_its_status_code_and_message() {

@@ -235,6 +235,19 @@ impl LoginLimiter {
         Ok(())
     }
 
+    /// Whether sign-ins under `username` are refused at `now` for what is
+    /// counted against the name (whatever the address): what the users page
+    /// shows as locked out.
+    pub fn is_locked(
+        &self,
+        tx: &dyn StoreTx,
+        username: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let attempts = tx.sign_in_attempts(&user_key(username), now - self.policy.window)?;
+        Ok(self.wait(&attempts, now).is_some())
+    }
+
     /// In the write transaction `tx`: forgets every attempt counted against
     /// `username` (an admin unlocking the user); how many.
     pub fn unlock(&self, tx: &dyn StoreTx, username: &str) -> Result<u64, StoreError> {

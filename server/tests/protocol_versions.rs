@@ -73,6 +73,7 @@ fn server() -> (AppState, tempfile::TempDir) {
             password_hash: "$argon2id$not-used".into(),
             role: Role::Agent,
             supervisor: None,
+            active: true,
         })?;
         tx.insert_device(&DeviceRecord {
             id: DEVICE,

@@ -28,6 +28,7 @@ fn user(name: &str, role: Role) -> UserRecord {
         password_hash: "$argon2id$placeholder".into(),
         role,
         supervisor: None,
+        active: true,
     }
 }
 

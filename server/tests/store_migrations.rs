@@ -167,6 +167,7 @@ fn user(name: &str, role: Role, supervisor: Option<Uuid>) -> UserRecord {
         password_hash: format!("$argon2id$v=19$m=19456,t=2,p=1$placeholder-of-{name}"),
         role,
         supervisor,
+        active: true,
     }
 }
 

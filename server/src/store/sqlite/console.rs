@@ -87,13 +87,13 @@ impl SqliteTx<'_> {
         let mut stmt = self
             .0
             .prepare_cached(
-                "SELECT id, username, password_hash, role, supervisor_id FROM users
+                "SELECT id, username, password_hash, role, supervisor_id, active FROM users
                      WHERE supervisor_id = ?1 ORDER BY username",
             )
             .map_err(db)?;
         let rows = stmt
             .query_map([supervisor.to_string()], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
             })
             .map_err(db)?;
         let mut out = Vec::new();
@@ -173,13 +173,13 @@ impl SqliteTx<'_> {
         let mut stmt = self
             .0
             .prepare_cached(
-                "SELECT id, username, password_hash, role, supervisor_id FROM users
+                "SELECT id, username, password_hash, role, supervisor_id, active FROM users
                      WHERE role = ?1 ORDER BY username",
             )
             .map_err(db)?;
         let rows = stmt
             .query_map([Role::Supervisor.code()], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
             })
             .map_err(db)?;
         let mut out = Vec::new();
