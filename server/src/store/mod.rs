@@ -714,8 +714,15 @@ pub trait StoreTx {
         key: &str,
         since: DateTime<Utc>,
     ) -> Result<Vec<SignInAttempt>, StoreError>;
-    /// Counts a sign-in attempt against `key` at `at`, in progress; its id.
-    fn insert_sign_in_attempt(&self, key: &str, at: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// Counts a sign-in attempt against `key` at `at`, in progress, made
+    /// under the user name whose key is `name_key` (the same as `key` for
+    /// the name's own row); its id.
+    fn insert_sign_in_attempt(
+        &self,
+        key: &str,
+        name_key: &str,
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
     /// Marks an attempt in progress as failed; false if there is no such attempt.
     fn fail_sign_in_attempt(&self, id: u64) -> Result<bool, StoreError>;
     /// Forgets one attempt; false if there is no such attempt.
@@ -723,6 +730,10 @@ pub trait StoreTx {
     /// Forgets the failed attempts counted against `key`, and with
     /// `in_progress_too` those still in progress; how many were forgotten.
     fn clear_sign_in_attempts(&self, key: &str, in_progress_too: bool) -> Result<u64, StoreError>;
+    /// Forgets every attempt made under the user name whose key is
+    /// `name_key`, whichever key it was counted against (the name's own, or
+    /// an address's: an admin unlocking the user); how many were forgotten.
+    fn forgive_sign_in_attempts(&self, name_key: &str) -> Result<u64, StoreError>;
     /// Forgets every attempt counted at or before `before`, then all but the
     /// `keep` newest; how many were forgotten.
     fn forget_sign_in_attempts(&self, before: DateTime<Utc>, keep: u64) -> Result<u64, StoreError>;

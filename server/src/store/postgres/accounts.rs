@@ -13,9 +13,11 @@ use crate::store::{
     CaseRecord, DeviceActivity, DeviceMark, DeviceRecord, DeviceSync, StoreError, UserRecord,
 };
 
-/// Migration to schema version 13: whether each user is active, and what the
-/// server knows of each device, its registration time filled from the audit
-/// log where it has one. Idempotent, like every migration here.
+/// Migration to schema version 13: whether each user is active, what the
+/// server knows of each device (its registration time filled from the audit
+/// log where it has one), and the user name each sign-in attempt was made
+/// under (so an admin's unlock forgives the name's failures counted against
+/// an address too). Idempotent, like every migration here.
 pub(super) const MIGRATION: &str = "
 ALTER TABLE users ADD COLUMN IF NOT EXISTS active boolean NOT NULL DEFAULT true;
 ALTER TABLE devices ADD COLUMN IF NOT EXISTS registered_at timestamptz;
@@ -25,6 +27,7 @@ ALTER TABLE devices ADD COLUMN IF NOT EXISTS pull_cursor bigint;
 ALTER TABLE devices ADD COLUMN IF NOT EXISTS protocol_version integer;
 ALTER TABLE devices ADD COLUMN IF NOT EXISTS deactivated_at timestamptz;
 ALTER TABLE devices ADD COLUMN IF NOT EXISTS wipe_confirmed_at timestamptz;
+ALTER TABLE sign_in_attempts ADD COLUMN IF NOT EXISTS name_key text;
 UPDATE devices SET registered_at = (
     SELECT min(at) FROM audit WHERE target_kind = 'device' AND target_id = devices.id::text
         AND action IN ('register_device', 'create_device'))

@@ -792,8 +792,17 @@ impl StoreTx for PgTx<'_> {
         self.sign_in_attempts_of(key, since)
     }
 
-    fn insert_sign_in_attempt(&self, key: &str, at: DateTime<Utc>) -> Result<u64, StoreError> {
-        self.sign_in_attempt_insert(key, at)
+    fn insert_sign_in_attempt(
+        &self,
+        key: &str,
+        name_key: &str,
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        self.sign_in_attempt_insert(key, name_key, at)
+    }
+
+    fn forgive_sign_in_attempts(&self, name_key: &str) -> Result<u64, StoreError> {
+        self.sign_in_attempts_forgive(name_key)
     }
 
     fn fail_sign_in_attempt(&self, id: u64) -> Result<bool, StoreError> {

@@ -12,9 +12,11 @@ use crate::store::{
     CaseRecord, DeviceActivity, DeviceMark, DeviceRecord, DeviceSync, StoreError, UserRecord,
 };
 
-/// Migration to schema version 13: whether each user is active, and what the
-/// server knows of each device, its registration time filled from the audit
-/// log where it has one.
+/// Migration to schema version 13: whether each user is active, what the
+/// server knows of each device (its registration time filled from the audit
+/// log where it has one), and the user name each sign-in attempt was made
+/// under (so an admin's unlock forgives the name's failures counted against
+/// an address too).
 pub(super) const MIGRATION: &str = "
 ALTER TABLE users ADD COLUMN active INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE devices ADD COLUMN registered_at TEXT;
@@ -24,6 +26,7 @@ ALTER TABLE devices ADD COLUMN pull_cursor INTEGER;
 ALTER TABLE devices ADD COLUMN protocol_version INTEGER;
 ALTER TABLE devices ADD COLUMN deactivated_at TEXT;
 ALTER TABLE devices ADD COLUMN wipe_confirmed_at TEXT;
+ALTER TABLE sign_in_attempts ADD COLUMN name_key TEXT;
 UPDATE devices SET registered_at = (
     SELECT min(at) FROM audit WHERE target_kind = 'device' AND target_id = devices.id
         AND action IN ('register_device', 'create_device'));
