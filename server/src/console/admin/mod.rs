@@ -65,7 +65,7 @@ async fn refused(state: &ConsoleState, signed: &Signed) -> Response {
 }
 
 /// A time as the admin pages show it, in UTC (a phone or a user has no
-/// offset of its own), e.g. `2026-03-02 09:00 (UTC+00:00)`.
+/// offset of its own), e.g. `2026-03-02 09:00 UTC`.
 pub fn utc(at: chrono::DateTime<chrono::Utc>) -> String {
-    super::format::show_time(at, 0)
+    at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
