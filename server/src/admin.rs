@@ -14,10 +14,10 @@ use crate::store::{
 };
 
 pub use crate::service::devices::{create_device, deactivate_device};
+use crate::service::users::user_named;
 pub use crate::service::users::{
     MIN_PASSWORD_CHARS, NewUserRefused, check_new_user, create_user, unlock_user,
 };
-use crate::service::users::user_named;
 
 /// Why an admin's field policy file is refused (all `422 invalid_policy`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -96,7 +96,10 @@ pub fn import_cases(
 
 /// Holds the cases' assignments until the transaction ends, in id order (so
 /// two imports never wait for each other in a circle).
-pub(crate) fn lock_cases(tx: &dyn StoreTx, ids: impl Iterator<Item = CaseId>) -> Result<(), ServiceError> {
+pub(crate) fn lock_cases(
+    tx: &dyn StoreTx,
+    ids: impl Iterator<Item = CaseId>,
+) -> Result<(), ServiceError> {
     let ids: std::collections::BTreeSet<CaseId> = ids.collect();
     for id in ids {
         tx.lock(Lock::Case(id))?;

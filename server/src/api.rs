@@ -382,16 +382,15 @@ async fn pull(
     let store = state.store.clone();
     let now = state.clock.now();
     let limit = query.limit.unwrap_or(MAX_PULL_LIMIT);
-    let response =
-        blocking(move || {
-            let page = service::pull::Page {
-                cursor: query.cursor,
-                limit,
-                protocol: protocol.0,
-            };
-            service::pull::pull(store.as_ref(), &session, page, now)
-        })
-        .await?;
+    let response = blocking(move || {
+        let page = service::pull::Page {
+            cursor: query.cursor,
+            limit,
+            protocol: protocol.0,
+        };
+        service::pull::pull(store.as_ref(), &session, page, now)
+    })
+    .await?;
     Ok(Json(response).into_response())
 }
 

@@ -124,13 +124,20 @@ async fn an_admin_creates_a_user_who_then_signs_in(w: Arc<World>) {
     .await;
     assert_eq!(created.status, StatusCode::SEE_OTHER);
     let found = get(&w, "/console/admin/users?q=_C", &cookies).await;
-    assert!(found.body.contains("<b id=\"matched\">2</b>"), "{}", found.body);
+    assert!(
+        found.body.contains("<b id=\"matched\">2</b>"),
+        "{}",
+        found.body
+    );
     let agent_c = user_id(&w, "agent_c").await;
     assert!(user_row(&found.body, agent_c).contains("<bdi>sup_c</bdi>"));
     assert!(!found.body.contains("<bdi>agent1</bdi>"));
 
     let sup_c = sign_in(&w, "sup_c", "a-long-enough-secret").await.unwrap();
-    assert_eq!(get(&w, "/console/queue", &sup_c).await.status, StatusCode::OK);
+    assert_eq!(
+        get(&w, "/console/queue", &sup_c).await.status,
+        StatusCode::OK
+    );
     let made = acts(&w, "create_user").await;
     let by_admin: Vec<_> = made.iter().filter(|r| r.user == Some(admin_id)).collect();
     assert_eq!(by_admin.len(), 2, "{made:?}");
@@ -329,7 +336,11 @@ async fn a_deactivated_user_is_signed_out_everywhere_at_once_and_cannot_sign_in(
     assert_eq!(value["code"], "user_deactivated");
     let refused = sign_in(&w, "sup_a", "pw-sup_a-secret").await.unwrap_err();
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
-    assert!(refused.body.contains("该账号已被管理员停用"), "{}", refused.body);
+    assert!(
+        refused.body.contains("该账号已被管理员停用"),
+        "{}",
+        refused.body
+    );
     // The list says so; the deactivation is audited by the admin.
     let page = get(&w, "/console/admin/users", &cookies).await;
     assert!(user_row(&page.body, w.agent1).contains("Deactivated"));
@@ -401,7 +412,12 @@ async fn the_phones_page_shows_what_the_server_knows_and_when_the_wipe_was_confi
 ) {
     let (admin_id, cookies) = admin(&w).await;
     let agent1 = w.agent1;
-    let page = get(&w, &format!("/console/admin/devices?user={agent1}"), &cookies).await;
+    let page = get(
+        &w,
+        &format!("/console/admin/devices?user={agent1}"),
+        &cookies,
+    )
+    .await;
     assert_eq!(page.status, StatusCode::OK);
     let row = device_row(&page.body, w.phone1);
     assert!(row.contains("2026-03-02 09:00 UTC"), "registered: {row}");
@@ -412,14 +428,27 @@ async fn the_phones_page_shows_what_the_server_knows_and_when_the_wipe_was_confi
     w.clock.advance(chrono::Duration::minutes(30));
     let pulled = pull_naming_protocol(&w, &token).await;
     assert_eq!(pulled["deactivated"], false);
-    let page = get(&w, &format!("/console/admin/devices?user={agent1}"), &cookies).await;
+    let page = get(
+        &w,
+        &format!("/console/admin/devices?user={agent1}"),
+        &cookies,
+    )
+    .await;
     let row = device_row(&page.body, w.phone1);
-    assert!(row.contains("class=\"last-pull\">2026-03-02 09:30"), "{row}");
+    assert!(
+        row.contains("class=\"last-pull\">2026-03-02 09:30"),
+        "{row}"
+    );
     assert!(row.contains("up to date"), "{row}");
-    assert!(row.contains(&format!("protocol {PROTOCOL_VERSION}")), "{row}");
+    assert!(
+        row.contains(&format!("protocol {PROTOCOL_VERSION}")),
+        "{row}"
+    );
 
     // An active phone has no wipe to confirm.
-    let (status, value) = w.send("POST", "/v1/devices/wiped", Some(&token), None).await;
+    let (status, value) = w
+        .send("POST", "/v1/devices/wiped", Some(&token), None)
+        .await;
     assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(value["code"], "device_active");
 
@@ -438,9 +467,16 @@ async fn the_phones_page_shows_what_the_server_knows_and_when_the_wipe_was_confi
     let pulled = pull_naming_protocol(&w, &token).await;
     assert_eq!(pulled["deactivated"], true);
     w.clock.advance(chrono::Duration::minutes(5));
-    let (status, _) = w.send("POST", "/v1/devices/wiped", Some(&token), None).await;
+    let (status, _) = w
+        .send("POST", "/v1/devices/wiped", Some(&token), None)
+        .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let page = get(&w, &format!("/console/admin/devices?user={agent1}"), &cookies).await;
+    let page = get(
+        &w,
+        &format!("/console/admin/devices?user={agent1}"),
+        &cookies,
+    )
+    .await;
     let row = device_row(&page.body, w.phone1);
     assert!(row.contains("the phone confirmed its wipe"), "{row}");
     assert!(row.contains("class=\"wiped-at\">2026-03-02 09:35"), "{row}");
@@ -475,7 +511,11 @@ async fn moving_an_agent_moves_what_each_supervisor_sees_in_the_console_and_over
     let b_before = w.pull(&b_phone, 0, 1000).await;
     let a_changes = a_before["changes"].as_array().unwrap();
     assert!(has_case(a_changes, "case", w.case1.id));
-    assert!(!has_case(b_before["changes"].as_array().unwrap(), "case", w.case1.id));
+    assert!(!has_case(
+        b_before["changes"].as_array().unwrap(),
+        "case",
+        w.case1.id
+    ));
 
     let (admin_id, cookies) = admin(&w).await;
     let teams = get(&w, "/console/admin/teams", &cookies).await;
@@ -494,7 +534,10 @@ async fn moving_an_agent_moves_what_each_supervisor_sees_in_the_console_and_over
     .await;
     assert_eq!(moved.status, StatusCode::SEE_OTHER);
     let teams = get(&w, moved.location(), &cookies).await;
-    let b_block = &teams.body[teams.body.find(&format!("data-supervisor=\"{sup_b_id}\"")).unwrap()..];
+    let b_block = &teams.body[teams
+        .body
+        .find(&format!("data-supervisor=\"{sup_b_id}\""))
+        .unwrap()..];
     let b_block = &b_block[..b_block.find("</section>").unwrap()];
     assert!(b_block.contains(&format!("data-agent=\"{}\"", w.agent1)));
 
@@ -504,7 +547,10 @@ async fn moving_an_agent_moves_what_each_supervisor_sees_in_the_console_and_over
     let queue = get(&w, "/console/queue", &sup_b).await;
     assert!(queue.body.contains(&c.visit1.to_string()), "in B's queue");
     let queue = get(&w, "/console/queue", &sup_a).await;
-    assert!(!queue.body.contains(&c.visit1.to_string()), "gone from A's queue");
+    assert!(
+        !queue.body.contains(&c.visit1.to_string()),
+        "gone from A's queue"
+    );
 
     // Over sync: A's phone is told the case is gone, B's receives it with
     // the visit's whole log (what its review queue is made of).

@@ -1402,7 +1402,11 @@ fn assert_writable(store: &dyn Store, seed: &mut Seed, k: i64) {
         tx.insert_console_session(&session)?;
         assert!(tx.insert_policy(&policy, t0() + Duration::hours(1))?);
         tx.put_visit_summary(&summary)?;
-        tx.insert_sign_in_attempt(&seed.sign_in_key, &seed.sign_in_key, t0() + Duration::minutes(5))
+        tx.insert_sign_in_attempt(
+            &seed.sign_in_key,
+            &seed.sign_in_key,
+            t0() + Duration::minutes(5),
+        )
     })
     .unwrap_or_else(|e| panic!("version {k}: writing after the upgrade failed: {e}"));
     store::read(store, |tx| {

@@ -86,8 +86,13 @@ fn a_deactivated_phone_sends_what_it_holds_wipes_and_the_admin_sees_the_wipe_con
     assert!(phone.doorstep.pending_outbox_count().unwrap() > 0);
 
     // The phone is lost: the admin deactivates it.
-    devices::deactivate_device_as(fleet.store(), Actor::User(&root), device, chrono::Utc::now())
-        .unwrap();
+    devices::deactivate_device_as(
+        fleet.store(),
+        Actor::User(&root),
+        device,
+        chrono::Utc::now(),
+    )
+    .unwrap();
     let waiting = listed(&fleet, &root, device);
     assert!(!waiting.activity.device.active);
     assert!(waiting.activity.deactivated_at.is_some());
@@ -96,18 +101,32 @@ fn a_deactivated_phone_sends_what_it_holds_wipes_and_the_admin_sees_the_wipe_con
     // Its next sync sends what it held, wipes, and confirms.
     let report = phone.sync().unwrap();
     assert!(report.wiped);
-    assert_eq!(fleet.admitted(visit).len(), 2, "planned and notice reached the server");
-    assert!(phone.doorstep.case_detail(case.id).is_err(), "customer data wiped");
-    assert!(phone.doorstep.visit_log(visit).unwrap_or_default().is_empty());
+    assert_eq!(
+        fleet.admitted(visit).len(),
+        2,
+        "planned and notice reached the server"
+    );
+    assert!(
+        phone.doorstep.case_detail(case.id).is_err(),
+        "customer data wiped"
+    );
+    assert!(
+        phone
+            .doorstep
+            .visit_log(visit)
+            .unwrap_or_default()
+            .is_empty()
+    );
     let confirmed = listed(&fleet, &root, device);
     assert!(confirmed.activity.wipe_confirmed_at.is_some());
     let log = store::read(fleet.store(), |tx| tx.audit_log()).unwrap();
     assert!(log.iter().any(|r| r.action == "deactivate_device"
         && r.user == Some(root.id)
         && r.target_id == device.to_string()));
-    assert!(log
-        .iter()
-        .any(|r| r.action == "confirm_wipe" && r.device == Some(device)));
+    assert!(
+        log.iter()
+            .any(|r| r.action == "confirm_wipe" && r.device == Some(device))
+    );
 
     // A later sync has nothing more to confirm, and the confirmation stays.
     let again = phone.sync();

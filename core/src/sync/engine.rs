@@ -170,7 +170,10 @@ impl<'a> Engine<'a> {
                 }
             }
             Ok(response) => {
-                tracing::warn!(status = response.status, "wipe confirmation failed; retried next sync");
+                tracing::warn!(
+                    status = response.status,
+                    "wipe confirmation failed; retried next sync"
+                );
             }
             Err(err) => {
                 tracing::warn!(error = %err, "wipe confirmation not sent; retried next sync");

@@ -161,7 +161,10 @@ pub fn router(app: &AppState, config: ConsoleConfig) -> Router<AppState> {
             "/console/repayments/import",
             get(repayments::import_page).post(repayments::import),
         )
-        .route("/console/admin/users", get(admin::users::list).post(admin::users::create))
+        .route(
+            "/console/admin/users",
+            get(admin::users::list).post(admin::users::create),
+        )
         .route(
             "/console/admin/users/{user_id}/unlock",
             post(admin::users::unlock),

@@ -58,8 +58,8 @@ use super::{Session, chain_check, policy, summaries};
 use crate::access::{Access, PushAccess};
 use crate::error::ServiceError;
 use crate::store::{
-    self, AuditRecord, DeviceSync, FeedItem, Lock, OpRecord, QuarantinedEntry, Store, StoreTx, StoredEntry,
-    VisitRecord,
+    self, AuditRecord, DeviceSync, FeedItem, Lock, OpRecord, QuarantinedEntry, Store, StoreTx,
+    StoredEntry, VisitRecord,
 };
 
 /// How many ops of a push ended each way, for the metrics.

@@ -67,7 +67,9 @@ pub fn move_agent(
 ) -> Result<usize, ServiceError> {
     actor.check()?;
     store::write(store, |tx| {
-        let found = tx.user(agent)?.ok_or(ServiceError::NotFound(Missing::User))?;
+        let found = tx
+            .user(agent)?
+            .ok_or(ServiceError::NotFound(Missing::User))?;
         if found.role != Role::Agent {
             return Err(ServiceError::NotAnAgent(agent));
         }

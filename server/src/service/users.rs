@@ -331,10 +331,8 @@ pub fn list_users(
     let needle = search.trim().to_lowercase();
     store::read(store, |tx| {
         let users = tx.users()?;
-        let names: std::collections::HashMap<UserId, String> = users
-            .iter()
-            .map(|u| (u.id, u.username.clone()))
-            .collect();
+        let names: std::collections::HashMap<UserId, String> =
+            users.iter().map(|u| (u.id, u.username.clone())).collect();
         let matching: Vec<UserRecord> = users
             .into_iter()
             .filter(|u| needle.is_empty() || u.username.to_lowercase().contains(&needle))

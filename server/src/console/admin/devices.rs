@@ -131,7 +131,8 @@ pub async fn list(
         Ok(listed) => listed,
         Err(err) => return app_failure(signed.lang, &err),
     };
-    let flash = (query.done == "deactivated").then_some(signed.lang.text().admin.deactivated_device);
+    let flash =
+        (query.done == "deactivated").then_some(signed.lang.text().admin.deactivated_device);
     let page = DevicesPage {
         chrome: signed.chrome(),
         user: user.map(|u| u.to_string()),

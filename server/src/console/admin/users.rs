@@ -143,8 +143,7 @@ async fn page(
     let needle = search.clone();
     let loaded = blocking(move || {
         let actor = users::Actor::User(&actor);
-        let (listed, matched) =
-            users::list_users(store.as_ref(), &limiter, actor, &needle, now)?;
+        let (listed, matched) = users::list_users(store.as_ref(), &limiter, actor, &needle, now)?;
         let supervisors = store::read(store.as_ref(), |tx| tx.supervisors())?;
         Ok((listed, matched, supervisors))
     })
@@ -200,7 +199,10 @@ pub async fn list(
 
 /// What a refused create form tells the admin; `None` for a failure that
 /// is not the form's.
-fn create_refusal(a: &crate::console::i18n::admin::AdminText, err: &ServiceError) -> Option<&'static str> {
+fn create_refusal(
+    a: &crate::console::i18n::admin::AdminText,
+    err: &ServiceError,
+) -> Option<&'static str> {
     match err {
         ServiceError::NewUserRefused(NewUserRefused::PasswordTooShort) => {
             Some(a.refused_password_too_short)
@@ -225,7 +227,11 @@ pub async fn create(
     let lang = signed.lang;
     let Some(role) = Role::from_code(&form.role) else {
         // Not a role the form offers.
-        return crate::console::failure(lang, StatusCode::UNPROCESSABLE_ENTITY, lang.text().not_found);
+        return crate::console::failure(
+            lang,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            lang.text().not_found,
+        );
     };
     let store = state.store.clone();
     let now = state.clock.now();
@@ -236,7 +242,8 @@ pub async fn create(
             username: &form.username,
             password: &form.password,
             role,
-            supervisor: (!form.team.is_empty() && role == Role::Agent).then_some(form.team.as_str()),
+            supervisor: (!form.team.is_empty() && role == Role::Agent)
+                .then_some(form.team.as_str()),
         };
         users::create_user_as(store.as_ref(), users::Actor::User(&actor), new, now)
     })
@@ -268,7 +275,13 @@ pub async fn unlock(
     let now = state.clock.now();
     let actor = signed.user.clone();
     let done = blocking(move || {
-        users::unlock_user_as(store.as_ref(), &limiter, users::Actor::User(&actor), user, now)
+        users::unlock_user_as(
+            store.as_ref(),
+            &limiter,
+            users::Actor::User(&actor),
+            user,
+            now,
+        )
     })
     .await;
     match done {

@@ -50,8 +50,12 @@ impl PgTx<'_> {
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let sql = match mark {
-            DeviceMark::Registered => "UPDATE devices SET registered_at = coalesce(registered_at, $2) WHERE id = $1",
-            DeviceMark::Deactivated => "UPDATE devices SET deactivated_at = coalesce(deactivated_at, $2) WHERE id = $1",
+            DeviceMark::Registered => {
+                "UPDATE devices SET registered_at = coalesce(registered_at, $2) WHERE id = $1"
+            }
+            DeviceMark::Deactivated => {
+                "UPDATE devices SET deactivated_at = coalesce(deactivated_at, $2) WHERE id = $1"
+            }
             DeviceMark::WipeConfirmed => {
                 "UPDATE devices SET wipe_confirmed_at = coalesce(wipe_confirmed_at, $2) WHERE id = $1"
             }
@@ -132,7 +136,10 @@ impl PgTx<'_> {
 
     pub(super) fn user_active_set(&self, id: UserId, active: bool) -> Result<bool, StoreError> {
         let n = self
-            .exec("UPDATE users SET active = $2 WHERE id = $1", &[&id, &active])
+            .exec(
+                "UPDATE users SET active = $2 WHERE id = $1",
+                &[&id, &active],
+            )
             .map_err(db)?;
         Ok(n > 0)
     }

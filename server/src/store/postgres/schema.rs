@@ -5,7 +5,8 @@
 use postgres::Client;
 
 use super::{
-    accounts, attachments, audit, console, db, feed, plans, policies, quarantine, sign_in, summaries,
+    accounts, attachments, audit, console, db, feed, plans, policies, quarantine, sign_in,
+    summaries,
 };
 use crate::store::StoreError;
 

@@ -19,9 +19,9 @@ use super::rows::{col, opt_reject, seq_param, stored_entry, user_from};
 use super::{conflict, db, pool};
 use crate::store::{
     AttachmentRef, AuditQuery, AuditRecord, AuditRow, CaseRecord, ChainBreak, ChainCheck,
-    ConsoleSessionRecord, DeviceActivity, DeviceMark, DeviceRecord, DeviceSync, FeedItem, FeedReader, Lock, OpRecord, QuarantinedEntry,
-    SignInAttempt, StoreError, StoreTx, StoredEntry, TeamVisit, TokenRecord, UserRecord,
-    VisitRecord,
+    ConsoleSessionRecord, DeviceActivity, DeviceMark, DeviceRecord, DeviceSync, FeedItem,
+    FeedReader, Lock, OpRecord, QuarantinedEntry, SignInAttempt, StoreError, StoreTx, StoredEntry,
+    TeamVisit, TokenRecord, UserRecord, VisitRecord,
 };
 
 /// Runs `f` in one transaction on `conn` (read only, or writable) and commits

@@ -52,8 +52,12 @@ impl SqliteTx<'_> {
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let sql = match mark {
-            DeviceMark::Registered => "UPDATE devices SET registered_at = coalesce(registered_at, ?2) WHERE id = ?1",
-            DeviceMark::Deactivated => "UPDATE devices SET deactivated_at = coalesce(deactivated_at, ?2) WHERE id = ?1",
+            DeviceMark::Registered => {
+                "UPDATE devices SET registered_at = coalesce(registered_at, ?2) WHERE id = ?1"
+            }
+            DeviceMark::Deactivated => {
+                "UPDATE devices SET deactivated_at = coalesce(deactivated_at, ?2) WHERE id = ?1"
+            }
             DeviceMark::WipeConfirmed => {
                 "UPDATE devices SET wipe_confirmed_at = coalesce(wipe_confirmed_at, ?2) WHERE id = ?1"
             }
@@ -163,7 +167,14 @@ impl SqliteTx<'_> {
             .map_err(db)?;
         let rows = stmt
             .query_map([], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
             })
             .map_err(db)?;
         let mut out = Vec::new();

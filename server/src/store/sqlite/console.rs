@@ -93,7 +93,14 @@ impl SqliteTx<'_> {
             .map_err(db)?;
         let rows = stmt
             .query_map([supervisor.to_string()], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
             })
             .map_err(db)?;
         let mut out = Vec::new();
@@ -179,7 +186,14 @@ impl SqliteTx<'_> {
             .map_err(db)?;
         let rows = stmt
             .query_map([Role::Supervisor.code()], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+                Ok((
+                    r.get(0)?,
+                    r.get(1)?,
+                    r.get(2)?,
+                    r.get(3)?,
+                    r.get(4)?,
+                    r.get(5)?,
+                ))
             })
             .map_err(db)?;
         let mut out = Vec::new();

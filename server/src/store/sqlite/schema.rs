@@ -3,7 +3,9 @@
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::rows::db;
-use super::{accounts, attachments, audit, console, feed, plans, policies, quarantine, sign_in, summaries};
+use super::{
+    accounts, attachments, audit, console, feed, plans, policies, quarantine, sign_in, summaries,
+};
 use crate::store::StoreError;
 
 /// Schema version kept in `PRAGMA user_version`; the PostgreSQL backend's

@@ -16,9 +16,9 @@ use super::rows::{
 };
 use crate::store::{
     AttachmentRef, AuditQuery, AuditRecord, AuditRow, CaseRecord, ChainBreak, ChainCheck,
-    ConsoleSessionRecord, DeviceActivity, DeviceMark, DeviceRecord, DeviceSync, FeedItem, FeedReader, Lock, QuarantinedEntry,
-    SignInAttempt, StoreError, StoreTx, StoredEntry, TeamVisit, TokenRecord, UserRecord,
-    VisitRecord,
+    ConsoleSessionRecord, DeviceActivity, DeviceMark, DeviceRecord, DeviceSync, FeedItem,
+    FeedReader, Lock, QuarantinedEntry, SignInAttempt, StoreError, StoreTx, StoredEntry, TeamVisit,
+    TokenRecord, UserRecord, VisitRecord,
 };
 
 /// One transaction of the SQLite store, on whichever connection runs it.
