@@ -304,19 +304,36 @@ impl Signed {
         sign_in::same_secret(token, &self.csrf)
     }
 
-    /// The page refusing a form without this session's CSRF token.
     /// The answer to a form without this session's CSRF token: a 403, and
     /// an audit row (the user, the page's path, the code; no form content).
     pub async fn csrf_refused(&self, state: &ConsoleState) -> Response {
+        self.refused(
+            state,
+            "form_refused",
+            "csrf_refused",
+            self.lang.text().csrf_refused,
+        )
+        .await
+    }
+
+    /// A 403 with `message`, after an audit row `action` with the user, the
+    /// page's path (no query) and `code`.
+    async fn refused(
+        &self,
+        state: &ConsoleState,
+        action: &str,
+        code: &str,
+        message: &'static str,
+    ) -> Response {
         let store = state.store.clone();
         let record = crate::store::AuditRecord {
             at: state.clock.now(),
             user: Some(self.user.id),
             device: None,
-            action: "form_refused".into(),
+            action: action.into(),
             target_kind: "console_page".into(),
             target_id: self.here.split('?').next().unwrap_or_default().to_owned(),
-            code: Some("csrf_refused".into()),
+            code: Some(code.into()),
         };
         let audited = blocking(move || {
             Ok(crate::store::write(store.as_ref(), |tx| {
@@ -327,11 +344,18 @@ impl Signed {
         if let Err(err) = audited {
             return app_failure(self.lang, &err);
         }
-        failure(
-            self.lang,
-            StatusCode::FORBIDDEN,
-            self.lang.text().csrf_refused,
-        )
+        failure(self.lang, StatusCode::FORBIDDEN, message)
+    }
+}
+
+impl Signed {
+    /// The console's refusal of a page this user's role may not open: a
+    /// 403, and an audit row `page_refused` with the page's path (no query)
+    /// and the refusal's code (`not_supervisor`, `not_admin`).
+    pub async fn page_refused(&self, state: &ConsoleState, refusal: ServiceError) -> Response {
+        let forbidden = self.lang.text().forbidden;
+        self.refused(state, "page_refused", refusal.code(), forbidden)
+            .await
     }
 }
 

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use doorstep_core::domain::{DeviceId, UserId};
 use serde::Deserialize;
 
-use super::{AdminSigned, utc};
+use super::{AdminSigned, act, utc};
 use crate::console::format::Shown;
 use crate::console::{Chrome, ConsoleState, app_failure, blocking, render};
 use crate::service::devices::{self, ListedDevice};
@@ -149,15 +149,8 @@ pub async fn deactivate(
     Path(device): Path<DeviceId>,
     Form(form): Form<DeactivateForm>,
 ) -> Response {
-    let signed = &admin.0;
-    if !signed.csrf_matches(&form.csrf) {
-        return signed.csrf_refused(&state).await;
-    }
-    let store = state.store.clone();
-    let now = state.clock.now();
-    let actor = signed.user.clone();
-    let done = blocking(move || {
-        devices::deactivate_device_as(store.as_ref(), Actor::User(&actor), device, now)
+    let done = act(&state, &admin, &form.csrf, move |store, actor, now| {
+        devices::deactivate_device_as(store, actor, device, now)
     })
     .await;
     match done {
@@ -168,6 +161,6 @@ pub async fn deactivate(
             };
             Redirect::to(&back).into_response()
         }
-        Err(err) => app_failure(signed.lang, &err),
+        Err(page) => page,
     }
 }

@@ -13,12 +13,13 @@ pub mod users;
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::response::Response;
+use chrono::{DateTime, Utc};
 use doorstep_core::sync::protocol::Role;
 
 use super::{ConsoleState, Signed, app_failure, blocking};
 use crate::error::ServiceError;
 use crate::service::users::Actor;
-use crate::store::{self, AuditRecord};
+use crate::store::Store;
 
 /// A signed-in admin: any other console user is refused (see the module
 /// documentation).
@@ -39,29 +40,41 @@ impl FromRequestParts<ConsoleState> for AdminSigned {
         if signed.user.role == Role::Admin {
             return Ok(AdminSigned(signed));
         }
-        Err(refused(state, &signed).await)
+        Err(signed.page_refused(state, ServiceError::NotAdmin).await)
     }
 }
 
-/// The page refusing a console user who is not an admin, audited as
-/// `page_refused` with the page's path (no query) and `not_admin`.
-async fn refused(state: &ConsoleState, signed: &Signed) -> Response {
-    let store = state.store.clone();
-    let record = AuditRecord {
-        at: state.clock.now(),
-        user: Some(signed.user.id),
-        device: None,
-        action: "page_refused".into(),
-        target_kind: "console_page".into(),
-        target_id: signed.here.split('?').next().unwrap_or_default().to_owned(),
-        code: Some(ServiceError::NotAdmin.code().into()),
-    };
-    let audited =
-        blocking(move || Ok(store::write(store.as_ref(), |tx| tx.append_audit(&record))?)).await;
-    match audited {
-        Ok(()) => app_failure(signed.lang, &ServiceError::NotAdmin),
-        Err(err) => app_failure(signed.lang, &err),
+/// Runs an admin's act from a form: the form's CSRF token is checked first
+/// (a refusal is audited and answered), then `act` runs off the async
+/// workers with the store, the admin as the actor and the time. Its result;
+/// the caller answers a refusal as it sees fit.
+pub async fn try_act<R: Send + 'static>(
+    state: &ConsoleState,
+    admin: &AdminSigned,
+    csrf: &str,
+    act: impl FnOnce(&dyn Store, Actor<'_>, DateTime<Utc>) -> Result<R, ServiceError> + Send + 'static,
+) -> Result<Result<R, ServiceError>, Response> {
+    let signed = &admin.0;
+    if !signed.csrf_matches(csrf) {
+        return Err(signed.csrf_refused(state).await);
     }
+    let store = state.store.clone();
+    let now = state.clock.now();
+    let user = signed.user.clone();
+    let done = blocking(move || Ok(act(store.as_ref(), Actor::User(&user), now))).await;
+    done.map_err(|err| app_failure(signed.lang, &err))
+}
+
+/// [`try_act`], a refusal answered with the console's error page.
+pub async fn act<R: Send + 'static>(
+    state: &ConsoleState,
+    admin: &AdminSigned,
+    csrf: &str,
+    act: impl FnOnce(&dyn Store, Actor<'_>, DateTime<Utc>) -> Result<R, ServiceError> + Send + 'static,
+) -> Result<R, Response> {
+    try_act(state, admin, csrf, act)
+        .await?
+        .map_err(|err| app_failure(admin.0.lang, &err))
 }
 
 /// A time as the admin pages show it, in UTC (a phone or a user has no

@@ -10,9 +10,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 use doorstep_core::domain::UserId;
 use serde::Deserialize;
 
-use super::AdminSigned;
+use super::{AdminSigned, act};
 use crate::console::format::Shown;
 use crate::console::{Chrome, ConsoleState, app_failure, blocking, render};
+use crate::error::{Missing, ServiceError};
 use crate::service::teams;
 use crate::service::users::Actor;
 use crate::store::UserRecord;
@@ -143,35 +144,19 @@ pub async fn move_agent(
     admin: AdminSigned,
     Form(form): Form<MoveForm>,
 ) -> Response {
-    let signed = &admin.0;
-    if !signed.csrf_matches(&form.csrf) {
-        return signed.csrf_refused(&state).await;
-    }
-    let supervisor = if form.supervisor.is_empty() {
-        None
-    } else {
-        match form.supervisor.parse::<UserId>() {
-            Ok(id) => Some(id),
-            Err(_) => {
-                let lang = signed.lang;
-                return crate::console::failure(
-                    lang,
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    lang.text().not_found,
-                );
-            }
-        }
+    // Empty: out of every team; anything else must be a user id.
+    let supervisor = match form.supervisor.as_str() {
+        "" => Ok(None),
+        id => id.parse::<UserId>().map(Some),
     };
-    let store = state.store.clone();
-    let now = state.clock.now();
-    let actor = signed.user.clone();
     let agent = form.agent;
-    let done = blocking(move || {
-        teams::move_agent(store.as_ref(), Actor::User(&actor), agent, supervisor, now)
+    let done = act(&state, &admin, &form.csrf, move |store, actor, now| {
+        let supervisor = supervisor.map_err(|_| ServiceError::NotFound(Missing::User))?;
+        teams::move_agent(store, actor, agent, supervisor, now)
     })
     .await;
     match done {
         Ok(_) => Redirect::to("/console/admin/teams?done=moved").into_response(),
-        Err(err) => app_failure(signed.lang, &err),
+        Err(page) => page,
     }
 }

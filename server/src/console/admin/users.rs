@@ -13,11 +13,11 @@ use doorstep_core::domain::UserId;
 use doorstep_core::sync::protocol::Role;
 use serde::Deserialize;
 
-use super::AdminSigned;
+use super::{AdminSigned, act, try_act};
 use crate::console::audit::role_name;
 use crate::console::format::Shown;
 use crate::console::sign_in::CsrfForm;
-use crate::console::{Chrome, ConsoleState, app_failure, blocking, render};
+use crate::console::{Chrome, ConsoleState, app_failure, blocking, failure, render};
 use crate::error::ServiceError;
 use crate::service::users::{self, ListedUser, NewUser, NewUserRefused};
 use crate::store::{self, StoreError, UserRecord};
@@ -220,24 +220,18 @@ pub async fn create(
     admin: AdminSigned,
     Form(form): Form<CreateForm>,
 ) -> Response {
-    let signed = &admin.0;
-    if !signed.csrf_matches(&form.csrf) {
-        return signed.csrf_refused(&state).await;
-    }
-    let lang = signed.lang;
+    let lang = admin.0.lang;
     let Some(role) = Role::from_code(&form.role) else {
         // Not a role the form offers.
-        return crate::console::failure(
+        return failure(
             lang,
             StatusCode::UNPROCESSABLE_ENTITY,
             lang.text().not_found,
         );
     };
-    let store = state.store.clone();
-    let now = state.clock.now();
-    let actor = signed.user.clone();
     let typed = form.username.clone();
-    let created = blocking(move || {
+    let csrf = form.csrf.clone();
+    let created = try_act(&state, &admin, &csrf, move |store, actor, now| {
         let new = NewUser {
             username: &form.username,
             password: &form.password,
@@ -245,18 +239,19 @@ pub async fn create(
             supervisor: (!form.team.is_empty() && role == Role::Agent)
                 .then_some(form.team.as_str()),
         };
-        users::create_user_as(store.as_ref(), users::Actor::User(&actor), new, now)
+        users::create_user_as(store, actor, new, now)
     })
     .await;
     match created {
-        Ok(_) => Redirect::to("/console/admin/users?done=created").into_response(),
-        Err(err) => match create_refusal(lang.text().admin, &err) {
+        Ok(Ok(_)) => Redirect::to("/console/admin/users?done=created").into_response(),
+        Ok(Err(err)) => match create_refusal(lang.text().admin, &err) {
             Some(message) => {
                 let refused = Refused { message, typed };
                 page(&state, &admin, String::new(), None, Some(refused)).await
             }
             None => app_failure(lang, &err),
         },
+        Err(page) => page,
     }
 }
 
@@ -267,26 +262,14 @@ pub async fn unlock(
     Path(user): Path<UserId>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    let signed = &admin.0;
-    if !signed.csrf_matches(&form.csrf) {
-        return signed.csrf_refused(&state).await;
-    }
-    let (store, limiter) = (state.store.clone(), state.login_limiter.clone());
-    let now = state.clock.now();
-    let actor = signed.user.clone();
-    let done = blocking(move || {
-        users::unlock_user_as(
-            store.as_ref(),
-            &limiter,
-            users::Actor::User(&actor),
-            user,
-            now,
-        )
+    let limiter = state.login_limiter.clone();
+    let done = act(&state, &admin, &form.csrf, move |store, actor, now| {
+        users::unlock_user_as(store, &limiter, actor, user, now)
     })
     .await;
     match done {
         Ok(_) => Redirect::to("/console/admin/users?done=unlocked").into_response(),
-        Err(err) => app_failure(signed.lang, &err),
+        Err(page) => page,
     }
 }
 
@@ -297,20 +280,13 @@ pub async fn deactivate(
     Path(user): Path<UserId>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    let signed = &admin.0;
-    if !signed.csrf_matches(&form.csrf) {
-        return signed.csrf_refused(&state).await;
-    }
-    let store = state.store.clone();
-    let now = state.clock.now();
-    let actor = signed.user.clone();
-    let done = blocking(move || {
-        users::deactivate_user(store.as_ref(), users::Actor::User(&actor), user, now)
+    let done = act(&state, &admin, &form.csrf, move |store, actor, now| {
+        users::deactivate_user(store, actor, user, now)
     })
     .await;
     match done {
         Ok(()) => Redirect::to("/console/admin/users?done=deactivated").into_response(),
-        Err(err) => app_failure(signed.lang, &err),
+        Err(page) => page,
     }
 }
 
@@ -322,17 +298,9 @@ pub async fn reset_password(
     Path(user): Path<UserId>,
     Form(form): Form<CsrfForm>,
 ) -> Response {
-    let signed = &admin.0;
-    if !signed.csrf_matches(&form.csrf) {
-        return signed.csrf_refused(&state).await;
-    }
-    let store = state.store.clone();
-    let now = state.clock.now();
-    let actor = signed.user.clone();
-    let done = blocking(move || {
-        let password =
-            users::reset_password(store.as_ref(), users::Actor::User(&actor), user, now)?;
-        let found = store::read(store.as_ref(), |tx| tx.user(user))?;
+    let done = act(&state, &admin, &form.csrf, move |store, actor, now| {
+        let password = users::reset_password(store, actor, user, now)?;
+        let found = store::read(store, |tx| tx.user(user))?;
         let name = found.map(|u| u.username).ok_or(StoreError::NoResult)?;
         Ok((name, password))
     })
@@ -340,12 +308,12 @@ pub async fn reset_password(
     match done {
         Ok((name, password)) => {
             let page = PasswordPage {
-                chrome: signed.chrome(),
+                chrome: admin.0.chrome(),
                 name: Shown::line(&name),
                 password,
             };
-            render(signed.lang, StatusCode::OK, &page)
+            render(admin.0.lang, StatusCode::OK, &page)
         }
-        Err(err) => app_failure(signed.lang, &err),
+        Err(page) => page,
     }
 }
