@@ -422,6 +422,11 @@ async fn the_phones_page_shows_what_the_server_knows_and_when_the_wipe_was_confi
     let row = device_row(&page.body, w.phone1);
     assert!(row.contains("2026-03-02 09:00 UTC"), "registered: {row}");
     assert!(row.contains("never"), "{row}");
+    let last8 = &w.phone1.simple().to_string()[24..];
+    assert!(
+        row.contains(&format!("…{last8}</td>")),
+        "the id's random end: {row}"
+    );
     assert!(!page.body.contains(&w.phone3.to_string()), "only agent1's");
 
     let token = w.login("agent1", w.phone1).await;

@@ -33,8 +33,9 @@ pub enum DeviceState {
 pub struct DeviceRow {
     /// The phone's id.
     pub id: String,
-    /// Its first eight digits, as the table shows it (the whole id is its
-    /// title).
+    /// Its last eight digits, as the table shows it (the whole id is its
+    /// title): the first ones of a UUIDv7 are its time, alike for phones
+    /// registered the same day.
     pub short_id: String,
     /// Its user's id.
     pub user_id: String,
@@ -100,7 +101,7 @@ fn row(listed: ListedDevice) -> DeviceRow {
     };
     DeviceRow {
         id: a.device.id.to_string(),
-        short_id: a.device.id.simple().to_string().chars().take(8).collect(),
+        short_id: a.device.id.simple().to_string().chars().skip(24).collect(),
         user_id: a.device.user.to_string(),
         user: Shown::line(&listed.username),
         registered: a.registered_at.map(utc),
