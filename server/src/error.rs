@@ -118,6 +118,10 @@ pub enum ServiceError {
     /// is not an admin.
     #[error("only admins manage users, devices and teams")]
     NotAdmin,
+    /// `409 own_account`: an admin deactivating their own account (another
+    /// admin may).
+    #[error("an admin cannot deactivate their own account")]
+    OwnAccount,
     /// `409 device_active`: a device that is not deactivated confirmed a
     /// wipe.
     #[error("this device is not deactivated")]
@@ -417,6 +421,7 @@ impl ServiceError {
             E::UserDeactivated => (StatusCode::FORBIDDEN, "user_deactivated"),
             E::NotAdmin => (StatusCode::FORBIDDEN, "not_admin"),
             E::DeviceActive => (StatusCode::CONFLICT, "device_active"),
+            E::OwnAccount => (StatusCode::CONFLICT, "own_account"),
             E::DeviceTaken => (StatusCode::CONFLICT, "device_taken"),
             E::InvalidDeviceId => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_device_id"),
             E::TooManyAttempts(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),

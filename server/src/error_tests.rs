@@ -189,6 +189,12 @@ fn table() -> Vec<(ServiceError, u16, &'static str, String)> {
             "only admins manage users, devices and teams",
         ),
         row(
+            E::OwnAccount,
+            409,
+            "own_account",
+            "an admin cannot deactivate their own account",
+        ),
+        row(
             E::DeviceActive,
             409,
             "device_active",
@@ -515,6 +521,7 @@ fn named(err: &ServiceError) -> bool {
         | E::UserDeactivated
         | E::NotAdmin
         | E::DeviceActive
+        | E::OwnAccount
         | E::DeviceTaken
         | E::InvalidDeviceId
         | E::TooManyAttempts(_)
@@ -559,7 +566,7 @@ fn named(err: &ServiceError) -> bool {
 }
 
 /// How many variants [`named`] names.
-const VARIANTS: usize = 59;
+const VARIANTS: usize = 60;
 
 #[test]
 fn each_variant_has_its_status_code_and_message() {

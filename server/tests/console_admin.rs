@@ -349,6 +349,21 @@ async fn a_deactivated_user_is_signed_out_everywhere_at_once_and_cannot_sign_in(
     assert!(done.iter().all(|r| r.user == Some(admin_id)));
     // Other users are untouched.
     w.login("agent2", w.phone2).await;
+    // The admin cannot deactivate themselves (no button on their row).
+    let page = get(&w, "/console/admin/users", &cookies).await;
+    assert!(!user_row(&page.body, admin_id).contains("/deactivate"));
+    let own = post(
+        &w,
+        &format!("/console/admin/users/{admin_id}/deactivate"),
+        &cookies,
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(own.status, StatusCode::CONFLICT);
+    assert_eq!(
+        get(&w, "/console/admin/users", &cookies).await.status,
+        StatusCode::OK
+    );
 }
 
 async fn a_reset_password_is_shown_once_and_is_the_only_one_that_works(w: Arc<World>) {

@@ -516,7 +516,8 @@ pub fn app_failure(lang: Lang, err: &ServiceError) -> Response {
         | E::DeviceNotRegistered
         | E::DeviceDeactivated
         | E::UserDeactivated
-        | E::NotAdmin => t.forbidden,
+        | E::NotAdmin
+        | E::OwnAccount => t.forbidden,
         // The thing moved on meanwhile: decided, taken or published already.
         E::VisitNotApproved { .. } => t.feedback_needs_approval,
         E::InvalidDecision(_) | E::InvalidFeedback(_) => t.plan_refused,

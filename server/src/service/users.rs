@@ -210,7 +210,8 @@ pub fn create_user(
 /// neither sync nor the console again (`403 user_deactivated` after the
 /// right password), their console sessions end and their phones' tokens are
 /// revoked. Their devices stay as they are (deactivate a lost phone on its
-/// own). Audited as `deactivate_user`.
+/// own). An admin cannot deactivate their own account (`409 own_account`):
+/// no admin locks themselves out by mistake. Audited as `deactivate_user`.
 pub fn deactivate_user(
     store: &dyn Store,
     actor: Actor<'_>,
@@ -218,6 +219,9 @@ pub fn deactivate_user(
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
     actor.check()?;
+    if actor.user_id() == Some(user) {
+        return Err(ServiceError::OwnAccount);
+    }
     store::write(store, |tx| {
         let found = user_by_id(tx, user)?;
         tx.set_user_active(found.id, false)?;

@@ -36,6 +36,8 @@ pub struct UserRow {
     pub active: bool,
     /// Whether sign-ins under their name are locked out now.
     pub locked: bool,
+    /// Whether it is the signed-in admin (who may not deactivate themselves).
+    pub is_me: bool,
 }
 
 /// A supervisor a new agent may join.
@@ -109,10 +111,11 @@ pub struct CreateForm {
     pub team: String,
 }
 
-fn rows(t: &crate::console::i18n::Text, listed: Vec<ListedUser>) -> Vec<UserRow> {
+fn rows(t: &crate::console::i18n::Text, me: UserId, listed: Vec<ListedUser>) -> Vec<UserRow> {
     listed
         .into_iter()
         .map(|l| UserRow {
+            is_me: l.user.id == me,
             id: l.user.id.to_string(),
             name: Shown::line(&l.user.username),
             role: role_name(t, l.user.role),
@@ -162,7 +165,7 @@ async fn page(
     let page = UsersPage {
         chrome: signed.chrome(),
         search,
-        users: rows(t, listed),
+        users: rows(t, signed.user.id, listed),
         matched,
         more,
         teams: supervisors
