@@ -158,15 +158,22 @@ impl SqliteTx<'_> {
     }
 
     pub(super) fn users_all(&self) -> Result<Vec<UserRecord>, StoreError> {
-        let mut stmt = self
-            .0
-            .prepare_cached(
-                "SELECT id, username, password_hash, role, supervisor_id, active FROM users
-                     ORDER BY username",
-            )
-            .map_err(db)?;
+        self.users_where(
+            "SELECT id, username, password_hash, role, supervisor_id, active FROM users
+                 ORDER BY username",
+            [],
+        )
+    }
+
+    /// The users a query of the six user columns reads, in its order.
+    pub(super) fn users_where(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<Vec<UserRecord>, StoreError> {
+        let mut stmt = self.0.prepare_cached(sql).map_err(db)?;
         let rows = stmt
-            .query_map([], |r| {
+            .query_map(params, |r| {
                 Ok((
                     r.get(0)?,
                     r.get(1)?,
