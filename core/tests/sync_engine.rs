@@ -176,6 +176,30 @@ fn a_deactivated_device_pushes_everything_then_wipes() {
     assert!(status.deactivated);
     assert_eq!(status.pending_ops, 0);
     assert_eq!(field.doorstep.signed_in_agent().unwrap(), None);
+    // After the wipe the phone told the server, once, and forgot its token.
+    assert_eq!(server.with(|s| s.wipes_confirmed), 1);
+    let again = sync(&field, &server).unwrap();
+    assert!(again.wiped);
+    assert_eq!(server.with(|s| s.wipes_confirmed), 1);
+}
+
+#[test]
+fn a_wipe_confirmation_the_server_could_not_take_is_sent_again_on_the_next_sync() {
+    let field = field();
+    let server = FakeServer::new(field.agent);
+    play_complete_visit(&field, field.cases[0].id);
+    server.with(|s| {
+        s.deactivated = true;
+        s.unavailable_wipe_confirmations = 1;
+    });
+    // The data is wiped; the confirmation meets a server error.
+    let report = sync(&field, &server).unwrap();
+    assert!(report.wiped);
+    assert_eq!(server.with(|s| s.wipes_confirmed), 0);
+    assert!(all_cases(&field.doorstep).is_empty());
+    let again = sync(&field, &server).unwrap();
+    assert!(again.wiped);
+    assert_eq!(server.with(|s| s.wipes_confirmed), 1);
 }
 
 #[test]

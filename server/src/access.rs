@@ -170,6 +170,7 @@ mod tests {
             password_hash: String::new(),
             role,
             supervisor,
+            active: true,
         }
     }
 

@@ -3,57 +3,22 @@
 
 use chrono::{DateTime, Utc};
 use doorstep_core::checklist::ChecklistTemplate;
-use doorstep_core::domain::{Case, CaseId, DeviceId, UserId};
+use doorstep_core::domain::{Case, CaseId, UserId};
 use doorstep_core::policy::{Policy, PublishedPolicy};
 use doorstep_core::sync::protocol::Role;
-use uuid::Uuid;
 
-use crate::auth;
 use crate::error::{Missing, ServiceError};
 use crate::service::audit;
 use crate::store::{
-    self, AssignmentRecord, CaseRecord, DeviceRecord, FeedItem, Lock, QuarantinedEntry, Store,
-    StoreTx, UserRecord,
+    self, AssignmentRecord, CaseRecord, FeedItem, Lock, QuarantinedEntry, Store, StoreTx,
+    UserRecord,
 };
 
-fn user_named(tx: &dyn StoreTx, username: &str) -> Result<UserRecord, ServiceError> {
-    tx.user_by_name(username)?
-        .ok_or(ServiceError::NotFound(Missing::User))
-}
-
-/// The bank's minimum password length, in characters.
-pub const MIN_PASSWORD_CHARS: usize = 12;
-
-/// Why a new user's name or password is refused. The messages never repeat
-/// what was typed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-pub enum NewUserRefused {
-    /// The user name is empty.
-    #[error("the user name is empty")]
-    EmptyUserName,
-    /// The user name starts or ends with white space.
-    #[error("the user name starts or ends with white space")]
-    UserNameSpaceAround,
-    /// The user name holds a bidirectional or control character (which could
-    /// make it show as another name).
-    #[error("the user name holds a bidirectional or control character")]
-    UserNameHiddenCharacter,
-    /// The password is shorter than [`MIN_PASSWORD_CHARS`] characters.
-    #[error("the password is shorter than {MIN_PASSWORD_CHARS} characters")]
-    PasswordTooShort,
-}
-
-impl NewUserRefused {
-    /// The stable code of the refusal.
-    pub fn code(self) -> &'static str {
-        match self {
-            NewUserRefused::EmptyUserName => "empty_user_name",
-            NewUserRefused::UserNameSpaceAround => "user_name_space_around",
-            NewUserRefused::UserNameHiddenCharacter => "user_name_hidden_character",
-            NewUserRefused::PasswordTooShort => "password_too_short",
-        }
-    }
-}
+pub use crate::service::devices::{create_device, deactivate_device};
+use crate::service::users::user_named;
+pub use crate::service::users::{
+    MIN_PASSWORD_CHARS, NewUserRefused, check_new_user, create_user, unlock_user,
+};
 
 /// Why an admin's field policy file is refused (all `422 invalid_policy`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -73,100 +38,6 @@ pub enum PolicyRefused {
     /// The policy reads but makes no sense (the core's check).
     #[error("{0}")]
     Senseless(doorstep_core::policy::PolicyError),
-}
-
-/// Checks a new user's name and password: a name that is not empty, has no
-/// white space around it and no bidirectional or control character, and a
-/// password of at least [`MIN_PASSWORD_CHARS`] characters.
-pub fn check_new_user(username: &str, password: &str) -> Result<(), NewUserRefused> {
-    if username.is_empty() {
-        return Err(NewUserRefused::EmptyUserName);
-    }
-    if username.trim() != username {
-        return Err(NewUserRefused::UserNameSpaceAround);
-    }
-    if username.chars().any(crate::text::is_hidden_format) {
-        return Err(NewUserRefused::UserNameHiddenCharacter);
-    }
-    if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(NewUserRefused::PasswordTooShort);
-    }
-    Ok(())
-}
-
-/// Creates a user; agents may name their supervisor (whose team they join).
-/// The name and password must pass [`check_new_user`] (`422` with its code).
-pub fn create_user(
-    store: &dyn Store,
-    username: &str,
-    password: &str,
-    role: Role,
-    supervisor: Option<&str>,
-    now: DateTime<Utc>,
-) -> Result<UserId, ServiceError> {
-    check_new_user(username, password)?;
-    let password_hash = auth::hash_password(password)?;
-    store::write(store, |tx| {
-        let supervisor = match supervisor {
-            None => None,
-            Some(name) => {
-                let found = user_named(tx, name)?;
-                if found.role != Role::Supervisor {
-                    return Err(ServiceError::NamedNotSupervisor);
-                }
-                Some(found.id)
-            }
-        };
-        let id = Uuid::now_v7();
-        tx.insert_user(&UserRecord {
-            id,
-            username: username.to_owned(),
-            password_hash: password_hash.clone(),
-            role,
-            supervisor,
-        })?;
-        audit(tx, now, None, "create_user", "user", id)?;
-        Ok(id)
-    })
-}
-
-/// Registers a device to a user. The server's own author id and the nil and
-/// max UUIDs are refused (`422 invalid_device_id`).
-pub fn create_device(
-    store: &dyn Store,
-    username: &str,
-    device: DeviceId,
-    now: DateTime<Utc>,
-) -> Result<(), ServiceError> {
-    crate::service::devices::check_device_id(device)?;
-    store::write(store, |tx| {
-        let user = user_named(tx, username)?;
-        tx.insert_device(&DeviceRecord {
-            id: device,
-            user: user.id,
-            active: true,
-        })?;
-        audit(tx, now, None, "create_device", "device", device)
-    })
-}
-
-/// Clears every sign-in attempt counted against a user's name, so they may
-/// sign in again at once (their client addresses stay counted); audited as
-/// `unlock_user`. The user's id, and how many attempts were cleared.
-pub fn unlock_user(
-    store: &dyn Store,
-    limiter: &crate::login_limit::LoginLimiter,
-    username: &str,
-    now: DateTime<Utc>,
-) -> Result<(UserId, u64), ServiceError> {
-    store::write(store, |tx| {
-        let user = tx
-            .user_by_name(username)?
-            .ok_or(ServiceError::NotFound(Missing::User))?;
-        let cleared = limiter.unlock(tx, username)?;
-        audit(tx, now, None, "unlock_user", "user", user.id)?;
-        Ok((user.id, cleared))
-    })
 }
 
 /// Removes the uploads in progress untouched for longer than `hours`
@@ -226,7 +97,10 @@ pub fn import_cases(
 
 /// Holds the cases' assignments until the transaction ends, in id order (so
 /// two imports never wait for each other in a circle).
-fn lock_cases(tx: &dyn StoreTx, ids: impl Iterator<Item = CaseId>) -> Result<(), ServiceError> {
+pub(crate) fn lock_cases(
+    tx: &dyn StoreTx,
+    ids: impl Iterator<Item = CaseId>,
+) -> Result<(), ServiceError> {
     let ids: std::collections::BTreeSet<CaseId> = ids.collect();
     for id in ids {
         tx.lock(Lock::Case(id))?;
@@ -413,23 +287,6 @@ pub fn publish_policy(
         }
         audit(tx, now, None, "publish_policy", "policy", published.version)?;
         Ok(published.version)
-    })
-}
-
-/// Marks a device deactivated: its next pull tells it to push and wipe. Its
-/// refresh credentials are revoked (its token works until it expires, for
-/// the push).
-pub fn deactivate_device(
-    store: &dyn Store,
-    device: DeviceId,
-    now: DateTime<Utc>,
-) -> Result<(), ServiceError> {
-    store::write(store, |tx| {
-        if !tx.set_device_active(device, false)? {
-            return Err(ServiceError::NotFound(Missing::Device(device)));
-        }
-        tx.revoke_device_refresh(device)?;
-        audit(tx, now, None, "deactivate_device", "device", device)
     })
 }
 

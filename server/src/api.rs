@@ -98,6 +98,7 @@ pub fn app_with_console(state: AppState, console: crate::console::ConsoleConfig)
         )
         .route("/v1/attachments/{sha256}/upload", get(upload_state))
         .route("/v1/devices", post(register_device))
+        .route("/v1/devices/wiped", post(confirm_wipe))
         .merge(crate::console::router(&state, console))
         .fallback(not_found)
         .layer(middleware::from_fn(
@@ -324,6 +325,18 @@ async fn register_device(
     Ok(Json(response).into_response())
 }
 
+/// `POST /v1/devices/wiped`: a deactivated device confirms it wiped its
+/// customer data ([`service::devices::confirm_wipe`]).
+async fn confirm_wipe(
+    State(state): State<AppState>,
+    Bearer(session): Bearer,
+) -> Result<StatusCode, ServiceError> {
+    let store = state.store.clone();
+    let now = state.clock.now();
+    blocking(move || service::devices::confirm_wipe(store.as_ref(), &session, now)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 async fn logout(
     State(state): State<AppState>,
     Bearer(session): Bearer,
@@ -354,6 +367,7 @@ async fn push(
         let checks = service::push::PushRules {
             now,
             max_clock_skew: chrono::Duration::hours(service::push::MAX_CLOCK_SKEW_HOURS),
+            protocol: Some(pushed.protocol.0),
         };
         let (response, counts) =
             service::push::push(store.as_ref(), &session, &pushed.entries, &checks)?;
@@ -380,6 +394,7 @@ pub struct PullQuery {
 
 async fn pull(
     State(state): State<AppState>,
+    protocol: NamedProtocol,
     Bearer(session): Bearer,
     query: Result<Query<PullQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ServiceError> {
@@ -387,9 +402,15 @@ async fn pull(
     let store = state.store.clone();
     let now = state.clock.now();
     let limit = query.limit.unwrap_or(MAX_PULL_LIMIT);
-    let response =
-        blocking(move || service::pull::pull(store.as_ref(), &session, query.cursor, limit, now))
-            .await?;
+    let response = blocking(move || {
+        let page = service::pull::Page {
+            cursor: query.cursor,
+            limit,
+            protocol: protocol.0,
+        };
+        service::pull::pull(store.as_ref(), &session, page, now)
+    })
+    .await?;
     Ok(Json(response).into_response())
 }
 

@@ -110,6 +110,22 @@ pub enum ServiceError {
     /// deactivated device.
     #[error("this device has been deactivated")]
     DeviceDeactivated,
+    /// `403 user_deactivated`: a sign-in (to sync or to the console) of a
+    /// user an admin deactivated, with their right password.
+    #[error("this user has been deactivated")]
+    UserDeactivated,
+    /// `403 not_admin`: an admin's act (users, devices, teams) by a user who
+    /// is not an admin.
+    #[error("only admins manage users, devices and teams")]
+    NotAdmin,
+    /// `409 own_account`: an admin deactivating their own account (another
+    /// admin may).
+    #[error("an admin cannot deactivate their own account")]
+    OwnAccount,
+    /// `409 device_active`: a device that is not deactivated confirmed a
+    /// wipe.
+    #[error("this device is not deactivated")]
+    DeviceActive,
     /// `409 device_taken`: registration of another user's device.
     #[error("this device is registered to another user")]
     DeviceTaken,
@@ -407,6 +423,10 @@ impl ServiceError {
             E::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             E::DeviceNotRegistered => (StatusCode::FORBIDDEN, "device_not_registered"),
             E::DeviceDeactivated => (StatusCode::FORBIDDEN, "device_deactivated"),
+            E::UserDeactivated => (StatusCode::FORBIDDEN, "user_deactivated"),
+            E::NotAdmin => (StatusCode::FORBIDDEN, "not_admin"),
+            E::DeviceActive => (StatusCode::CONFLICT, "device_active"),
+            E::OwnAccount => (StatusCode::CONFLICT, "own_account"),
             E::DeviceTaken => (StatusCode::CONFLICT, "device_taken"),
             E::InvalidDeviceId => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_device_id"),
             E::TooManyAttempts(_) => (StatusCode::TOO_MANY_REQUESTS, "too_many_attempts"),

@@ -177,6 +177,30 @@ fn table() -> Vec<(ServiceError, u16, &'static str, String)> {
             "this device has been deactivated",
         ),
         row(
+            E::UserDeactivated,
+            403,
+            "user_deactivated",
+            "this user has been deactivated",
+        ),
+        row(
+            E::NotAdmin,
+            403,
+            "not_admin",
+            "only admins manage users, devices and teams",
+        ),
+        row(
+            E::OwnAccount,
+            409,
+            "own_account",
+            "an admin cannot deactivate their own account",
+        ),
+        row(
+            E::DeviceActive,
+            409,
+            "device_active",
+            "this device is not deactivated",
+        ),
+        row(
             E::DeviceTaken,
             409,
             "device_taken",
@@ -494,6 +518,10 @@ fn named(err: &ServiceError) -> bool {
         | E::Unauthenticated(_)
         | E::DeviceNotRegistered
         | E::DeviceDeactivated
+        | E::UserDeactivated
+        | E::NotAdmin
+        | E::DeviceActive
+        | E::OwnAccount
         | E::DeviceTaken
         | E::InvalidDeviceId
         | E::TooManyAttempts(_)
@@ -538,7 +566,7 @@ fn named(err: &ServiceError) -> bool {
 }
 
 /// How many variants [`named`] names.
-const VARIANTS: usize = 56;
+const VARIANTS: usize = 60;
 
 #[test]
 fn each_variant_has_its_status_code_and_message() {

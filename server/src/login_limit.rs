@@ -20,6 +20,9 @@
 //!
 //! A success clears the user name's failures (not the address's, so one
 //! known password does not reset guessing at others from the same place).
+//! An admin's unlock ([`LoginLimiter::unlock`]) forgives every failure made
+//! under the name, those counted against its addresses included: the user
+//! signs in again from the very place they failed.
 //!
 //! The counts live in the store ([`crate::store::StoreTx::sign_in_attempts`]):
 //! replicas on one PostgreSQL database share them and a restart keeps them.
@@ -179,7 +182,7 @@ impl LoginLimiter {
         }
         let mut ids = Vec::with_capacity(keys.len());
         for key in &keys {
-            ids.push(tx.insert_sign_in_attempt(key, now)?);
+            ids.push(tx.insert_sign_in_attempt(key, &user_key, now)?);
         }
         Ok(Ok(Counted { ids, user_key }))
     }
@@ -235,10 +238,26 @@ impl LoginLimiter {
         Ok(())
     }
 
-    /// In the write transaction `tx`: forgets every attempt counted against
-    /// `username` (an admin unlocking the user); how many.
+    /// Whether sign-ins under `username` are refused at `now` for what is
+    /// counted against the name (whatever the address): what the users page
+    /// shows as locked out.
+    pub fn is_locked(
+        &self,
+        tx: &dyn StoreTx,
+        username: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let attempts = tx.sign_in_attempts(&user_key(username), now - self.policy.window)?;
+        Ok(self.wait(&attempts, now).is_some())
+    }
+
+    /// In the write transaction `tx`: forgets every attempt made under
+    /// `username` (an admin unlocking the user), those counted against the
+    /// addresses they came from included, so that the user may sign in again
+    /// from where they failed; guesses at other names from those addresses
+    /// stay counted. How many rows were forgotten.
     pub fn unlock(&self, tx: &dyn StoreTx, username: &str) -> Result<u64, StoreError> {
-        tx.clear_sign_in_attempts(&user_key(username), true)
+        tx.forgive_sign_in_attempts(&user_key(username))
     }
 }
 
@@ -446,17 +465,28 @@ mod tests {
     }
 
     #[test]
-    fn unlocking_forgets_the_users_attempts() {
+    fn unlocking_forgets_the_users_attempts_from_their_address_too() {
         let limits = Limits::new(LimitPolicy::default());
         for minute in 0..5 {
-            limits.fail("lin", None, t(minute));
+            limits.fail("lin", ip(1), t(minute));
         }
-        assert!(limits.begin("lin", None, t(5)).is_err());
+        assert!(limits.begin("lin", ip(1), t(5)).is_err());
         let cleared = store::write(&limits.store as &dyn Store, |tx| {
             limits.limiter.unlock(tx, "lin")
         })
         .unwrap();
-        assert_eq!(cleared, 5);
-        assert!(limits.begin("lin", None, t(5)).is_ok());
+        // Five rows against the name, five against the address.
+        assert_eq!(cleared, 10);
+        assert!(limits.begin("lin", ip(1), t(5)).is_ok());
+        // Guesses at other names from that address stay counted.
+        let limits = Limits::new(LimitPolicy::default());
+        for minute in 0..5 {
+            limits.fail(&format!("guess{minute}"), ip(2), t(minute));
+        }
+        store::write(&limits.store as &dyn Store, |tx| {
+            limits.limiter.unlock(tx, "lin")
+        })
+        .unwrap();
+        assert!(limits.begin("lin", ip(2), t(5)).is_err());
     }
 }

@@ -13,7 +13,8 @@ use doorstep_core::checklist::ChecklistTemplate;
 use doorstep_core::domain::Case;
 use doorstep_core::sync::protocol::Role;
 use doorstep_server::blobs::{self, BlobStore, FsBlobStore, S3BlobStore, S3Config};
-use doorstep_server::service::repayments;
+use doorstep_server::service::users::{self, Actor};
+use doorstep_server::service::{repayments, teams};
 use doorstep_server::store::Store;
 use doorstep_server::store::postgres::PostgresStore;
 use doorstep_server::store::sqlite::SqliteStore;
@@ -157,6 +158,27 @@ enum Command {
         #[arg(long)]
         username: String,
     },
+    /// Deactivates a user: they sign in nowhere, their console sessions end
+    /// and their phones' tokens stop working at once. Audited.
+    DeactivateUser {
+        #[arg(long)]
+        username: String,
+    },
+    /// Gives a user a new one-time password, printed once; their old
+    /// password, console sessions and phones' tokens stop working. Audited.
+    ResetPassword {
+        #[arg(long)]
+        username: String,
+    },
+    /// Moves an agent into a supervisor's team (none: out of every team),
+    /// with the cases they are the primary agent of. Audited.
+    MoveAgent {
+        #[arg(long)]
+        agent: String,
+        /// The new team's supervisor; leave out for no team.
+        #[arg(long)]
+        supervisor: Option<String>,
+    },
     /// Deactivates a device: its next pull tells it to push and wipe.
     DeactivateDevice {
         #[arg(long)]
@@ -189,6 +211,19 @@ enum Command {
         #[arg(long, default_value_t = 3)]
         agents: usize,
     },
+}
+
+/// The id of the user named `username`, or the command's refusal.
+fn user_id(store: &dyn Store, username: &str) -> Result<Uuid, String> {
+    doorstep_server::store::read(store, |tx| tx.user_by_name(username))
+        .map_err(|e| e.to_string())?
+        .map(|user| user.id)
+        .ok_or_else(|| {
+            format!(
+                "no user named {}",
+                doorstep_server::text::visible_line(username)
+            )
+        })
 }
 
 fn read_file(path: &Path) -> Result<String, String> {
@@ -359,6 +394,30 @@ fn run(cli: Cli) -> Result<(), String> {
             let (id, cleared) =
                 admin::unlock_user(store_ref, &limiter, &username, now).map_err(|e| e.report())?;
             println!("user {id} unlocked ({cleared} sign-in attempts cleared)");
+            Ok(())
+        }
+        Command::DeactivateUser { username } => {
+            let id = user_id(store_ref, &username)?;
+            users::deactivate_user(store_ref, Actor::CommandLine, id, now)
+                .map_err(|e| e.report())?;
+            println!("user {id} deactivated");
+            Ok(())
+        }
+        Command::ResetPassword { username } => {
+            let id = user_id(store_ref, &username)?;
+            let password = users::reset_password(store_ref, Actor::CommandLine, id, now)
+                .map_err(|e| e.report())?;
+            println!("user {id}: one-time password {password}");
+            Ok(())
+        }
+        Command::MoveAgent { agent, supervisor } => {
+            let agent = user_id(store_ref, &agent)?;
+            let supervisor = supervisor
+                .map(|name| user_id(store_ref, &name))
+                .transpose()?;
+            let moved = teams::move_agent(store_ref, Actor::CommandLine, agent, supervisor, now)
+                .map_err(|e| e.report())?;
+            println!("agent {agent} moved ({moved} cases with them)");
             Ok(())
         }
         Command::DeactivateDevice { device_id } => {

@@ -106,3 +106,67 @@ fn the_command_line_says_why_without_repeating_what_was_typed() {
     let out = cli_create(dir.path(), "lin", GOOD_PASSWORD);
     assert!(out.status.success(), "{out:?}");
 }
+
+fn cli(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new(BIN)
+        .arg("--data")
+        .arg(dir)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{args:?}: {out:?}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn the_command_line_resets_a_password_moves_an_agent_and_deactivates_a_user() {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, role) in [
+        ("lin", "supervisor"),
+        ("zhou", "supervisor"),
+        ("wang", "agent"),
+    ] {
+        cli(
+            dir.path(),
+            &[
+                "create-user",
+                "--username",
+                name,
+                "--password",
+                GOOD_PASSWORD,
+                "--role",
+                role,
+            ],
+        );
+    }
+    let printed = cli(dir.path(), &["reset-password", "--username", "lin"]);
+    let password = printed.trim().rsplit(' ').next().unwrap().to_owned();
+    assert!(password.chars().count() >= MIN_PASSWORD_CHARS, "{printed}");
+    cli(
+        dir.path(),
+        &["move-agent", "--agent", "wang", "--supervisor", "zhou"],
+    );
+    cli(dir.path(), &["deactivate-user", "--username", "zhou"]);
+    let store = SqliteStore::open_dir(dir.path()).unwrap();
+    let user = |name: &str| {
+        store::read(&store as &dyn Store, |tx| tx.user_by_name(name))
+            .unwrap()
+            .unwrap()
+    };
+    assert!(doorstep_server::auth::verify_password(
+        &password,
+        &user("lin").password_hash
+    ));
+    assert_eq!(user("wang").supervisor, Some(user("zhou").id));
+    assert!(!user("zhou").active);
+    assert!(user("lin").active);
+    // The command line's acts are audited without a user.
+    let log = store::read(&store as &dyn Store, |tx| tx.audit_log()).unwrap();
+    for action in ["reset_password", "move_agent", "deactivate_user"] {
+        assert!(
+            log.iter().any(|r| r.action == action && r.user.is_none()),
+            "{action}"
+        );
+    }
+    assert!(!format!("{log:?}").contains(&password));
+}

@@ -81,6 +81,7 @@ async fn hostile_text_is_shown_escaped_and_isolated_on_every_page(w: Arc<World>)
                 password_hash: "$argon2id$none".into(),
                 role: Role::Agent,
                 supervisor: Some(team),
+                active: true,
             })
         })
         .unwrap();

@@ -90,6 +90,17 @@ fn a_demo_day_of_two_agents_arrives_on_the_server() {
     assert!(look.contains(&run.address.to_string()));
     assert!(look.contains(demo::seed::SUPERVISOR));
     assert!(look.contains(&format!("http://{}/console", run.address)));
+    // The admin's pages, with the admin's credentials.
+    let admin_line = look
+        .lines()
+        .find(|l| l.starts_with("Admin:"))
+        .unwrap_or_default();
+    assert!(
+        admin_line.contains(&format!("http://{}/console/admin/users", run.address)),
+        "{look}"
+    );
+    assert!(admin_line.contains(demo::seed::ADMIN), "{look}");
+    assert!(look.contains(&format!("password {}", demo::seed::PASSWORD)));
     // What the demo prints uses the console's glossary (its English terms).
     let printed = format!("{}\n{}\n{look}", lines.join("\n"), run.arrived);
     assert_eq!(

@@ -53,6 +53,7 @@ async fn the_served_document_matches_the_routes_and_the_wire_types() {
         "/v1/attachments/{sha256}",
         "/v1/attachments/{sha256}/upload",
         "/v1/devices",
+        "/v1/devices/wiped",
     ]
     .into_iter()
     .map(String::from)

@@ -77,6 +77,7 @@ fn server() -> (AppState, tempfile::TempDir) {
             password_hash: doorstep_server::auth::hash_password(PASSWORD).unwrap(),
             role: Role::Agent,
             supervisor: None,
+            active: true,
         })?;
         tx.insert_device(&DeviceRecord {
             id: DEVICE,

@@ -32,6 +32,7 @@ on_both_backends!(
     deactivating_the_device_revokes_its_credential_but_its_token_still_pushes,
     a_users_credentials_are_revoked_together_and_an_unused_one_expires,
     a_new_password_sign_in_replaces_the_devices_credential,
+    a_reset_password_or_a_deactivated_user_ends_the_phones_sign_in,
 );
 
 /// `POST` with `Doorstep-Protocol: 4`.
@@ -335,4 +336,31 @@ async fn a_new_password_sign_in_replaces_the_devices_credential(w: Arc<World>) {
         refresh(&w, w.phone1, &new).await.0,
         StatusCode::UNAUTHORIZED
     );
+}
+
+async fn a_reset_password_or_a_deactivated_user_ends_the_phones_sign_in(w: Arc<World>) {
+    use doorstep_server::service::users::{self, Actor};
+    let (token1, credential1) = sign_in(&w, "agent1", w.phone1).await;
+    let (token2, credential2) = sign_in(&w, "agent2", w.phone2).await;
+    let (agent1, agent2) = (w.agent1, w.agent2);
+    // Whoever knew agent1's old password, or holds the phone, is signed out.
+    blocking(&w, move |w| {
+        users::reset_password(w.state.store.as_ref(), Actor::CommandLine, agent1, t0()).unwrap()
+    })
+    .await;
+    assert_eq!(
+        refresh(&w, w.phone1, &credential1).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(pulls(&w, &token1).await, StatusCode::UNAUTHORIZED);
+    // A deactivated user's phone can renew nothing either.
+    blocking(&w, move |w| {
+        users::deactivate_user(w.state.store.as_ref(), Actor::CommandLine, agent2, t0()).unwrap()
+    })
+    .await;
+    assert_eq!(
+        refresh(&w, w.phone2, &credential2).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(pulls(&w, &token2).await, StatusCode::UNAUTHORIZED);
 }

@@ -24,6 +24,7 @@ fn user(name: &str) -> UserRecord {
         password_hash: "$argon2id$placeholder".into(),
         role: Role::Agent,
         supervisor: None,
+        active: true,
     }
 }
 

@@ -28,6 +28,7 @@ fn user(name: &str, role: Role) -> UserRecord {
         password_hash: "$argon2id$placeholder".into(),
         role,
         supervisor: None,
+        active: true,
     }
 }
 
@@ -714,10 +715,10 @@ fn check_sign_in_attempts(store: &dyn Store) {
     let at = |seconds: i64| t0() + chrono::Duration::seconds(seconds);
     let ids = store::write(store, |tx| {
         let ids = [
-            tx.insert_sign_in_attempt(key, at(0))?,
-            tx.insert_sign_in_attempt(key, at(1))?,
-            tx.insert_sign_in_attempt(key, at(2))?,
-            tx.insert_sign_in_attempt(other, at(2))?,
+            tx.insert_sign_in_attempt(key, key, at(0))?,
+            tx.insert_sign_in_attempt(key, key, at(1))?,
+            tx.insert_sign_in_attempt(key, key, at(2))?,
+            tx.insert_sign_in_attempt(other, other, at(2))?,
         ];
         assert!(tx.fail_sign_in_attempt(ids[0])?);
         assert!(tx.fail_sign_in_attempt(ids[1])?);
@@ -754,7 +755,7 @@ fn check_sign_in_attempts(store: &dyn Store) {
         assert_eq!(tx.clear_sign_in_attempts(other, true)?, 1);
         // Forgetting: everything at or before a time, then all but the newest.
         for s in 0..10 {
-            tx.insert_sign_in_attempt(key, at(s))?;
+            tx.insert_sign_in_attempt(key, key, at(s))?;
         }
         assert_eq!(tx.forget_sign_in_attempts(at(2), 1_000)?, 3);
         assert_eq!(tx.forget_sign_in_attempts(at(-10), 4)?, 3);
@@ -763,6 +764,12 @@ fn check_sign_in_attempts(store: &dyn Store) {
             left.iter().map(|a| a.at).collect::<Vec<_>>(),
             vec![at(6), at(7), at(8), at(9)]
         );
+        // Forgiving a name: its rows, and the address rows it made, only.
+        tx.insert_sign_in_attempt("addr:10.0.0.1", key, at(9))?;
+        tx.insert_sign_in_attempt("addr:10.0.0.1", other, at(9))?;
+        assert_eq!(tx.forgive_sign_in_attempts(key)?, 5);
+        assert!(tx.sign_in_attempts(key, at(-1))?.is_empty());
+        assert_eq!(tx.sign_in_attempts("addr:10.0.0.1", at(-1))?.len(), 1);
         Ok::<_, StoreError>(())
     })
     .unwrap();
@@ -937,7 +944,7 @@ fn check_migrated_from_version_1(open: impl Fn() -> Box<dyn Store>, downgrade: i
     );
     // The sign-in attempts' table (SQLite version 4, PostgreSQL version 5).
     let id = store::write(store.as_ref(), |tx| {
-        tx.insert_sign_in_attempt("user:x", t0())
+        tx.insert_sign_in_attempt("user:x", "user:x", t0())
     })
     .unwrap();
     let kept = store::read(store.as_ref(), |tx| {

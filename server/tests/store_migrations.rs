@@ -179,6 +179,7 @@ fn user(name: &str, role: Role, supervisor: Option<Uuid>) -> UserRecord {
         password_hash: format!("$argon2id$v=19$m=19456,t=2,p=1$placeholder-of-{name}"),
         role,
         supervisor,
+        active: true,
     }
 }
 
@@ -1492,7 +1493,11 @@ fn assert_writable(store: &dyn Store, seed: &mut Seed, k: i64) {
         assert!(tx.insert_policy(&policy, t0() + Duration::hours(1))?);
         tx.put_visit_summary(&summary)?;
         tx.append_assignment(&reassigned)?;
-        tx.insert_sign_in_attempt(&seed.sign_in_key, t0() + Duration::minutes(5))
+        tx.insert_sign_in_attempt(
+            &seed.sign_in_key,
+            &seed.sign_in_key,
+            t0() + Duration::minutes(5),
+        )
     })
     .unwrap_or_else(|e| panic!("version {k}: writing after the upgrade failed: {e}"));
     store::read(store, |tx| {

@@ -188,6 +188,7 @@ fn prepare() -> Team {
     let rules = PushRules {
         now,
         max_clock_skew: chrono::Duration::hours(MAX_CLOCK_SKEW_HOURS),
+        protocol: None,
     };
     let mut visits = 0;
     for a in 0..agents {

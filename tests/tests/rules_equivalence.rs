@@ -121,6 +121,7 @@ impl Server {
             password_hash: "$argon2id$not-used".into(),
             role: Role::Agent,
             supervisor: None,
+            active: true,
         };
         let device = DeviceRecord {
             id: device,
@@ -156,6 +157,7 @@ impl Server {
         let checks = PushRules {
             now,
             max_clock_skew: Duration::hours(MAX_CLOCK_SKEW_HOURS),
+            protocol: None,
         };
         let (response, _) = push(self.store.as_ref(), &self.session, entries, &checks).unwrap();
         entries

@@ -111,9 +111,10 @@ impl<'a> Engine<'a> {
     }
 
     /// A deactivated device pushes everything it still holds, uploads its
-    /// attachments, then wipes its customer data. A failed request stops it
-    /// before the wipe (the next sync tries again); an attachment the server
-    /// refuses cannot go anywhere else and is wiped with the rest.
+    /// attachments, then wipes its customer data and tells the server
+    /// ([`Engine::confirm_wipe`]). A failed request stops it before the wipe
+    /// (the next sync tries again); an attachment the server refuses cannot
+    /// go anywhere else and is wiped with the rest.
     fn finish_deactivation(&mut self, report: &mut SyncReport) -> Result<()> {
         if self.store.read(outbox::pending_count)? > 0 {
             self.push(report)?;
@@ -121,20 +122,60 @@ impl<'a> Engine<'a> {
         self.upload(report)?;
         self.store.write(|tx| {
             purge::wipe_customer_data(tx)?;
-            for key in [
-                meta::SYNC_TOKEN,
-                meta::SYNC_TOKEN_EXPIRES_AT,
-                meta::SYNC_REFRESH,
-                meta::SYNC_CURSOR,
-                meta::AGENT_ID,
-            ] {
+            for key in [meta::SYNC_REFRESH, meta::SYNC_CURSOR, meta::AGENT_ID] {
                 meta::remove(tx, key)?;
             }
             Ok(())
         })?;
         tracing::warn!("device deactivated by the server: customer data wiped");
         report.wiped = true;
+        self.confirm_wipe();
         Ok(())
+    }
+
+    /// `POST /v1/devices/wiped` with the token still kept from before the
+    /// wipe, then the token is forgotten: the server shows the admin when the
+    /// wipe was confirmed. Without a kept token (confirmed already, or it
+    /// expired) there is nothing to send. A refusal (an older server that has
+    /// no such endpoint, an expired token) forgets the token too; a network
+    /// failure or a server error keeps it, and the next sync, which finishes
+    /// the deactivation again, tries once more. Never fails the sync: the
+    /// data is wiped either way.
+    fn confirm_wipe(&mut self) {
+        let kept = self
+            .store
+            .read(|conn| meta::get(conn, meta::SYNC_TOKEN))
+            .ok()
+            .flatten();
+        let Some(token) = kept else {
+            return;
+        };
+        let outgoing = Outgoing::new("POST", "/v1/devices/wiped", Vec::new(), JSON);
+        let answered = exchange(self.transport, outgoing.request(Some(&token)));
+        match answered {
+            Ok(response) if response.status < 500 => {
+                if !(200..300).contains(&response.status) {
+                    tracing::warn!(status = response.status, "wipe confirmation refused");
+                }
+                self.token = None;
+                let forgotten = self.store.write(|tx| {
+                    meta::remove(tx, meta::SYNC_TOKEN)?;
+                    meta::remove(tx, meta::SYNC_TOKEN_EXPIRES_AT)
+                });
+                if let Err(err) = forgotten {
+                    tracing::warn!(error = %err, "the token could not be forgotten after the wipe");
+                }
+            }
+            Ok(response) => {
+                tracing::warn!(
+                    status = response.status,
+                    "wipe confirmation failed; retried next sync"
+                );
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "wipe confirmation not sent; retried next sync");
+            }
+        }
     }
 
     /// Purges the cases marked for purge whose operations have all left the

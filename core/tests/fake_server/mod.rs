@@ -131,6 +131,10 @@ pub struct State {
     /// Most changes per page, whatever the device asks for.
     pub page_limit: u32,
     pub deactivated: bool,
+    /// Wipe confirmations received with a valid token.
+    pub wipes_confirmed: u32,
+    /// Wipe confirmations to answer with 503.
+    pub unavailable_wipe_confirmations: u32,
     /// The bank's policy in force, sent with every pull page.
     pub policy: Option<doorstep_core::policy::PublishedPolicy>,
     pub push_requests: u32,
@@ -535,6 +539,18 @@ impl FakeServer {
             }
             ("POST", "/v1/push") => Self::push(&mut state, &request),
             ("GET", "/v1/pull") => Self::pull(&mut state, &path),
+            ("POST", "/v1/devices/wiped") if Self::authorised(&state, &request) => {
+                if state.unavailable_wipe_confirmations > 0 {
+                    state.unavailable_wipe_confirmations -= 1;
+                    return Ok(error(503, "unavailable"));
+                }
+                state.wipes_confirmed += 1;
+                Ok(HttpResponse {
+                    status: 204,
+                    headers: Vec::new(),
+                    body: Vec::new(),
+                })
+            }
             _ => Ok(error(404, "not_found")),
         }
     }

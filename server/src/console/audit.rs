@@ -527,22 +527,9 @@ pub fn load_page(
 /// The page refusing an agent, audited as `page_refused` with the page's
 /// path (no query) and `not_supervisor`.
 async fn refused(state: &ConsoleState, signed: &Signed) -> Response {
-    let store = state.store.clone();
-    let record = AuditRecord {
-        at: state.clock.now(),
-        user: Some(signed.user.id),
-        device: None,
-        action: "page_refused".into(),
-        target_kind: "console_page".into(),
-        target_id: signed.here.split('?').next().unwrap_or_default().to_owned(),
-        code: Some(ServiceError::NotSupervisor.code().into()),
-    };
-    let audited =
-        blocking(move || Ok(store::write(store.as_ref(), |tx| tx.append_audit(&record))?)).await;
-    match audited {
-        Ok(()) => app_failure(signed.lang, &ServiceError::NotSupervisor),
-        Err(err) => app_failure(signed.lang, &err),
-    }
+    signed
+        .page_refused(state, ServiceError::NotSupervisor)
+        .await
 }
 
 /// `GET /console/audit`.

@@ -19,11 +19,13 @@
 //!   for an admin, filtered, paged and as CSV.
 //! * [`repayments`]: the repayment CSV import, which decides whether the
 //!   promises to pay shown on reports and the dashboard were kept.
+//! * [`admin`]: the admin's pages: users, phones and teams.
 //!
 //! Every rule (flags, the state machine, the log verification) comes from core
 //! or [`crate::service`]; this module only gathers and shows. URLs carry ids and
 //! filter codes only, never personal data.
 
+pub mod admin;
 pub mod attachments;
 pub mod audit;
 pub mod case_page;
@@ -159,6 +161,29 @@ pub fn router(app: &AppState, config: ConsoleConfig) -> Router<AppState> {
             "/console/repayments/import",
             get(repayments::import_page).post(repayments::import),
         )
+        .route(
+            "/console/admin/users",
+            get(admin::users::list).post(admin::users::create),
+        )
+        .route(
+            "/console/admin/users/{user_id}/unlock",
+            post(admin::users::unlock),
+        )
+        .route(
+            "/console/admin/users/{user_id}/deactivate",
+            post(admin::users::deactivate),
+        )
+        .route(
+            "/console/admin/users/{user_id}/password",
+            post(admin::users::reset_password),
+        )
+        .route("/console/admin/devices", get(admin::devices::list))
+        .route(
+            "/console/admin/devices/{device_id}/deactivate",
+            post(admin::devices::deactivate),
+        )
+        .route("/console/admin/teams", get(admin::teams::page))
+        .route("/console/admin/teams/move", post(admin::teams::move_agent))
         .route("/console/{*rest}", get(not_found))
         .with_state(state)
 }
@@ -223,6 +248,9 @@ pub struct Chrome {
     pub csrf: String,
     /// This page's path and query, to come back to after a language switch.
     pub here: String,
+    /// Whether the signed-in user is an admin (the menu shows the admin
+    /// pages).
+    pub admin: bool,
 }
 
 /// A signed-in console user, from the session cookie. A request without a
@@ -267,6 +295,7 @@ impl Signed {
             username: format::Shown::line(&self.user.username),
             csrf: self.csrf.clone(),
             here: self.here.clone(),
+            admin: self.user.role == Role::Admin,
         }
     }
 
@@ -275,19 +304,36 @@ impl Signed {
         sign_in::same_secret(token, &self.csrf)
     }
 
-    /// The page refusing a form without this session's CSRF token.
     /// The answer to a form without this session's CSRF token: a 403, and
     /// an audit row (the user, the page's path, the code; no form content).
     pub async fn csrf_refused(&self, state: &ConsoleState) -> Response {
+        self.refused(
+            state,
+            "form_refused",
+            "csrf_refused",
+            self.lang.text().csrf_refused,
+        )
+        .await
+    }
+
+    /// A 403 with `message`, after an audit row `action` with the user, the
+    /// page's path (no query) and `code`.
+    async fn refused(
+        &self,
+        state: &ConsoleState,
+        action: &str,
+        code: &str,
+        message: &'static str,
+    ) -> Response {
         let store = state.store.clone();
         let record = crate::store::AuditRecord {
             at: state.clock.now(),
             user: Some(self.user.id),
             device: None,
-            action: "form_refused".into(),
+            action: action.into(),
             target_kind: "console_page".into(),
             target_id: self.here.split('?').next().unwrap_or_default().to_owned(),
-            code: Some("csrf_refused".into()),
+            code: Some(code.into()),
         };
         let audited = blocking(move || {
             Ok(crate::store::write(store.as_ref(), |tx| {
@@ -298,11 +344,18 @@ impl Signed {
         if let Err(err) = audited {
             return app_failure(self.lang, &err);
         }
-        failure(
-            self.lang,
-            StatusCode::FORBIDDEN,
-            self.lang.text().csrf_refused,
-        )
+        failure(self.lang, StatusCode::FORBIDDEN, message)
+    }
+}
+
+impl Signed {
+    /// The console's refusal of a page this user's role may not open: a
+    /// 403, and an audit row `page_refused` with the page's path (no query)
+    /// and the refusal's code (`not_supervisor`, `not_admin`).
+    pub async fn page_refused(&self, state: &ConsoleState, refusal: ServiceError) -> Response {
+        let forbidden = self.lang.text().forbidden;
+        self.refused(state, "page_refused", refusal.code(), forbidden)
+            .await
     }
 }
 
@@ -336,9 +389,9 @@ impl FromRequestParts<ConsoleState> for Signed {
     }
 }
 
-/// Whether a user may sign in to the console.
+/// Whether a user may sign in to the console: an active supervisor or admin.
 pub fn may_use_console(user: &UserRecord) -> bool {
-    matches!(user.role, Role::Supervisor | Role::Admin)
+    user.active && matches!(user.role, Role::Supervisor | Role::Admin)
 }
 
 /// The value of cookie `name` in the request, if present and not empty.
@@ -461,13 +514,17 @@ pub fn app_failure(lang: Lang, err: &ServiceError) -> Response {
         | E::AttachmentNotVisible
         | E::NotTheUploader
         | E::DeviceNotRegistered
-        | E::DeviceDeactivated => t.forbidden,
+        | E::DeviceDeactivated
+        | E::UserDeactivated
+        | E::NotAdmin
+        | E::OwnAccount => t.forbidden,
         // The thing moved on meanwhile: decided, taken or published already.
         E::VisitNotApproved { .. } => t.feedback_needs_approval,
         E::InvalidDecision(_) | E::InvalidFeedback(_) => t.plan_refused,
         E::VisitNotSubmitted { .. }
         | E::AlreadyExists { .. }
         | E::DeviceTaken
+        | E::DeviceActive
         | E::TemplateExists
         | E::PolicyUnchanged { .. }
         | E::PolicyExists

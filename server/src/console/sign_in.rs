@@ -112,6 +112,8 @@ pub enum SignInRefused {
     /// Unknown user, wrong password, or a role that may not use the console.
     /// One answer for all three, so the form does not tell them apart.
     BadCredentials,
+    /// The right password of a user an admin deactivated.
+    Deactivated,
     /// The server failed.
     Failed(ServiceError),
 }
@@ -158,6 +160,7 @@ pub async fn login(
             Err(SignInRefused::BadCredentials) => {
                 (Ending::WrongCredentials, Some("wrong_credentials"))
             }
+            Err(SignInRefused::Deactivated) => (Ending::NotCounted, Some("user_deactivated")),
             Err(SignInRefused::Failed(_)) => (Ending::NotCounted, None),
         },
     )
@@ -170,6 +173,15 @@ pub async fn login(
                 &headers,
                 StatusCode::UNAUTHORIZED,
                 Some(lang.text().sign_in_refused),
+                &typed,
+            );
+        }
+        Ok(Err(SignInRefused::Deactivated)) => {
+            return login_form(
+                &state,
+                &headers,
+                StatusCode::FORBIDDEN,
+                Some(lang.text().admin.sign_in_deactivated),
                 &typed,
             );
         }
@@ -231,7 +243,13 @@ pub fn sign_in(
         auth::verify_nothing(password);
         return Err(SignInRefused::BadCredentials);
     };
-    if !auth::verify_password(password, &user.password_hash) || !may_use_console(&user) {
+    if !auth::verify_password(password, &user.password_hash) {
+        return Err(SignInRefused::BadCredentials);
+    }
+    if !user.active {
+        return Err(SignInRefused::Deactivated);
+    }
+    if !may_use_console(&user) {
         return Err(SignInRefused::BadCredentials);
     }
     let value = auth::new_token().map_err(SignInRefused::Failed)?;

@@ -16,6 +16,8 @@ pub mod repayments;
 pub mod review;
 pub mod server_entry;
 pub mod summaries;
+pub mod teams;
+pub mod users;
 
 use chrono::{DateTime, Duration, Utc};
 use doorstep_core::sync::protocol::{LoginRequest, LoginResponse};
@@ -140,7 +142,9 @@ pub fn login(
 }
 
 /// The user with this name and password; any mismatch is the same `401`,
-/// answered as slowly for an unknown name as for a wrong password.
+/// answered as slowly for an unknown name as for a wrong password. A user
+/// an admin deactivated is refused after the right password (`403
+/// user_deactivated`).
 pub fn check_password(
     store: &dyn Store,
     username: &str,
@@ -158,11 +162,14 @@ pub fn check_password(
             Unauthenticated::WrongCredentials,
         ));
     }
+    if !user.active {
+        return Err(ServiceError::UserDeactivated);
+    }
     Ok(user)
 }
 
 /// The session of a bearer token: unknown, expired and revoked tokens are
-/// refused. A deactivated device still authenticates, so it can push what it
+/// refused, and so are the tokens of a user an admin deactivated. A deactivated device still authenticates, so it can push what it
 /// holds before it wipes; pulls tell it that it is deactivated.
 pub fn authenticate(
     store: &dyn Store,
@@ -176,7 +183,10 @@ pub fn authenticate(
         if record.revoked || record.expires_at <= now {
             return Err(refused());
         }
-        let user = tx.user(record.user)?.ok_or_else(refused)?;
+        let user = tx
+            .user(record.user)?
+            .filter(|user| user.active)
+            .ok_or_else(refused)?;
         let device = tx.device(record.device)?.ok_or_else(refused)?;
         if device.user != user.id {
             return Err(refused());

@@ -18,7 +18,7 @@ use doorstep_core::sync::protocol::{MAX_PULL_LIMIT, PullResponse, PulledChange};
 use super::{Session, audit, policy};
 use crate::access::Access;
 use crate::error::ServiceError;
-use crate::store::{self, CaseRecord, FeedItem, Store, StoreTx};
+use crate::store::{self, CaseRecord, DeviceSync, FeedItem, Store, StoreTx};
 
 /// Most feed rows one page looks through, so that a user who sees little of
 /// a long feed still gets a bounded request (the store skips the rows that
@@ -93,20 +93,40 @@ fn visible(
     })
 }
 
-/// One page of the changes `session` may see after `cursor`.
+/// What a pull asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    /// The last feed row the device has seen; 0 for everything.
+    pub cursor: u64,
+    /// The most rows to look through.
+    pub limit: u32,
+    /// The protocol version the request named, if it named one
+    /// (remembered on the device for the console's devices page).
+    pub protocol: Option<u32>,
+}
+
+/// One page of the changes `session` may see after `page.cursor`.
 ///
 /// `cursor` in the answer is the sequence number of the last feed row looked
-/// at (visible or not); `more` says whether rows remain after it.
+/// at (visible or not); `more` says whether rows remain after it. The
+/// device's last pull (its time, the position reached, its protocol
+/// version) is remembered in the same write as the audit rows of what it
+/// read.
 pub fn pull(
     store: &dyn Store,
     session: &Session,
-    cursor: u64,
-    limit: u32,
+    page: Page,
     now: DateTime<Utc>,
 ) -> Result<PullResponse, ServiceError> {
+    let Page {
+        cursor,
+        limit,
+        protocol,
+    } = page;
     let limit = limit.clamp(1, MAX_PULL_LIMIT);
-    // The page is read in a read transaction; only what was seen is written (the
-    // audit rows), in a short write transaction after, and only if there was any.
+    // The page is read in a read transaction; what was seen (the audit rows)
+    // and the device's last pull are written in a short write transaction
+    // after.
     let access = Access::of_session(session);
     let reader = access.feed_reader(session.device.id);
     let (changes, position, more, policy) = store::read(store, |tx| -> Result<_, ServiceError> {
@@ -142,17 +162,16 @@ pub fn pull(
             _ => {}
         }
     }
-    if !cases_read.is_empty() || !visits_read.is_empty() {
-        store::write(store, |tx| -> Result<(), ServiceError> {
-            for case_id in &cases_read {
-                audit(tx, now, Some(session), "read", "case", *case_id)?;
-            }
-            for visit_id in &visits_read {
-                audit(tx, now, Some(session), "read", "visit", *visit_id)?;
-            }
-            Ok(())
-        })?;
-    }
+    store::write(store, |tx| -> Result<(), ServiceError> {
+        for case_id in &cases_read {
+            audit(tx, now, Some(session), "read", "case", *case_id)?;
+        }
+        for visit_id in &visits_read {
+            audit(tx, now, Some(session), "read", "visit", *visit_id)?;
+        }
+        let reached = DeviceSync::Pull { cursor: position };
+        super::devices::note_sync(tx, session, reached, protocol, now)
+    })?;
     Ok(PullResponse {
         changes,
         cursor: position,

@@ -58,8 +58,8 @@ use super::{Session, chain_check, policy, summaries};
 use crate::access::{Access, PushAccess};
 use crate::error::ServiceError;
 use crate::store::{
-    self, AuditRecord, FeedItem, Lock, OpRecord, QuarantinedEntry, Store, StoreTx, StoredEntry,
-    VisitRecord,
+    self, AuditRecord, DeviceSync, FeedItem, Lock, OpRecord, QuarantinedEntry, Store, StoreTx,
+    StoredEntry, VisitRecord,
 };
 
 /// How many ops of a push ended each way, for the metrics.
@@ -105,6 +105,9 @@ pub struct PushRules {
     pub now: DateTime<Utc>,
     /// How far ahead of `now` an entry's clock may be.
     pub max_clock_skew: Duration,
+    /// The protocol version the push speaks, remembered on the device for
+    /// the console's devices page (`None`: not known).
+    pub protocol: Option<u32>,
 }
 
 /// The default bound on how far ahead of the server's clock a phone's entry
@@ -341,6 +344,7 @@ pub fn push(
             });
         }
         tx.append_audits(&writes.audit)?;
+        super::devices::note_sync(tx, session, DeviceSync::Push, checks.protocol, now)?;
         let response = PushResponse {
             applied: counts.applied,
             not_applied,

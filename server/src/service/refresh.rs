@@ -140,7 +140,14 @@ pub fn refresh(
             return Ok(Err(refused()));
         };
         let who = (Some(record.user), device_id);
-        let owner = match (tx.user(record.user)?, tx.device(record.device)?) {
+        let (user, device) = (tx.user(record.user)?, tx.device(record.device)?);
+        if user.as_ref().is_some_and(|user| !user.active) {
+            // Deactivating the user revokes their credentials; this one is
+            // refused whatever the store says of it.
+            audit(tx, now, who, "sign_in_refused", Some("user_deactivated"))?;
+            return Ok(Err(refused()));
+        }
+        let owner = match (user, device) {
             (Some(user), Some(device)) if device.user == user.id && device.active => Some(user),
             _ => None,
         };

@@ -69,6 +69,9 @@ pub struct UserRecord {
     pub role: Role,
     /// The supervisor whose team the user is in (agents).
     pub supervisor: Option<UserId>,
+    /// False once an admin deactivated the user: they sign in nowhere, and
+    /// their tokens and console sessions stop working.
+    pub active: bool,
 }
 
 /// A registered device.
@@ -80,6 +83,54 @@ pub struct DeviceRecord {
     pub user: UserId,
     /// False once deactivated (remote wipe).
     pub active: bool,
+}
+
+/// What the server knows of a device beyond its registration, for the
+/// admin's devices page ([`StoreTx::device_activities`]). Times the server did
+/// not record (a device registered before it recorded them) are `None`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DeviceActivity {
+    /// The device.
+    pub device: DeviceRecord,
+    /// When it was registered.
+    pub registered_at: Option<DateTime<Utc>>,
+    /// When it last pushed.
+    pub last_push_at: Option<DateTime<Utc>>,
+    /// When it last pulled.
+    pub last_pull_at: Option<DateTime<Utc>>,
+    /// The feed position its last pull reached.
+    pub pull_cursor: Option<u64>,
+    /// The protocol version its last push or pull named (the phone sends no
+    /// app version; its protocol version is what it tells).
+    pub protocol_version: Option<u32>,
+    /// When an admin deactivated it.
+    pub deactivated_at: Option<DateTime<Utc>>,
+    /// When it confirmed it wiped its customer data.
+    pub wipe_confirmed_at: Option<DateTime<Utc>>,
+}
+
+/// A sync a device made, remembered on the device
+/// ([`StoreTx::note_device_sync`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceSync {
+    /// It pushed.
+    Push,
+    /// It pulled, up to this feed position.
+    Pull {
+        /// The position the answer reached.
+        cursor: u64,
+    },
+}
+
+/// A moment in a device's life, remembered on it ([`StoreTx::mark_device`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeviceMark {
+    /// Registered to its user.
+    Registered,
+    /// Deactivated by an admin.
+    Deactivated,
+    /// It wiped its customer data after being deactivated, and said so.
+    WipeConfirmed,
 }
 
 /// A bearer token, kept only as the SHA-256 of its text.
@@ -460,6 +511,46 @@ pub trait StoreTx {
     fn device(&self, id: DeviceId) -> Result<Option<DeviceRecord>, StoreError>;
     /// Activates or deactivates a device; false if there is no such device.
     fn set_device_active(&self, id: DeviceId, active: bool) -> Result<bool, StoreError>;
+    /// Remembers when `mark` first happened to a device (a later time does
+    /// not replace it); false if there is no such device.
+    fn mark_device(
+        &self,
+        id: DeviceId,
+        mark: DeviceMark,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// Remembers a sync of a device at `at`, with the protocol version it
+    /// named (if it named one).
+    fn note_device_sync(
+        &self,
+        id: DeviceId,
+        sync: DeviceSync,
+        at: DateTime<Utc>,
+        protocol: Option<u32>,
+    ) -> Result<(), StoreError>;
+    /// The devices of `user` (every device when `None`) with what the server
+    /// knows of them, by user then device id.
+    fn device_activities(&self, user: Option<UserId>) -> Result<Vec<DeviceActivity>, StoreError>;
+
+    /// Every user, by user name.
+    fn users(&self) -> Result<Vec<UserRecord>, StoreError>;
+    /// Activates or deactivates a user; false if there is no such user.
+    fn set_user_active(&self, id: UserId, active: bool) -> Result<bool, StoreError>;
+    /// Replaces a user's password hash; false if there is no such user.
+    fn set_user_password(&self, id: UserId, password_hash: &str) -> Result<bool, StoreError>;
+    /// Puts a user in `supervisor`'s team (none: no team); false if there is
+    /// no such user.
+    fn set_user_supervisor(
+        &self,
+        id: UserId,
+        supervisor: Option<UserId>,
+    ) -> Result<bool, StoreError>;
+    /// Revokes every token of a user; how many were still working.
+    fn revoke_user_tokens(&self, user: UserId) -> Result<u64, StoreError>;
+    /// Ends every console session of a user; how many had not ended.
+    fn end_user_console_sessions(&self, user: UserId) -> Result<u64, StoreError>;
+    /// The cases whose primary agent is `agent`, by case id.
+    fn primary_cases(&self, agent: UserId) -> Result<Vec<CaseRecord>, StoreError>;
 
     /// Stores a token.
     fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError>;
@@ -686,8 +777,15 @@ pub trait StoreTx {
         key: &str,
         since: DateTime<Utc>,
     ) -> Result<Vec<SignInAttempt>, StoreError>;
-    /// Counts a sign-in attempt against `key` at `at`, in progress; its id.
-    fn insert_sign_in_attempt(&self, key: &str, at: DateTime<Utc>) -> Result<u64, StoreError>;
+    /// Counts a sign-in attempt against `key` at `at`, in progress, made
+    /// under the user name whose key is `name_key` (the same as `key` for
+    /// the name's own row); its id.
+    fn insert_sign_in_attempt(
+        &self,
+        key: &str,
+        name_key: &str,
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError>;
     /// Marks an attempt in progress as failed; false if there is no such attempt.
     fn fail_sign_in_attempt(&self, id: u64) -> Result<bool, StoreError>;
     /// Forgets one attempt; false if there is no such attempt.
@@ -695,6 +793,10 @@ pub trait StoreTx {
     /// Forgets the failed attempts counted against `key`, and with
     /// `in_progress_too` those still in progress; how many were forgotten.
     fn clear_sign_in_attempts(&self, key: &str, in_progress_too: bool) -> Result<u64, StoreError>;
+    /// Forgets every attempt made under the user name whose key is
+    /// `name_key`, whichever key it was counted against (the name's own, or
+    /// an address's: an admin unlocking the user); how many were forgotten.
+    fn forgive_sign_in_attempts(&self, name_key: &str) -> Result<u64, StoreError>;
     /// Forgets every attempt counted at or before `before`, then all but the
     /// `keep` newest; how many were forgotten.
     fn forget_sign_in_attempts(&self, before: DateTime<Utc>, keep: u64) -> Result<u64, StoreError>;

@@ -512,6 +512,14 @@ pub fn downgrade_sqlite_to_version_1(file: &std::path::Path) {
          ALTER TABLE visits DROP COLUMN chain_broken_author;
          ALTER TABLE visits DROP COLUMN chain_broken_seq;
          ALTER TABLE visits DROP COLUMN chain_broken_reason;
+         ALTER TABLE users DROP COLUMN active;
+         ALTER TABLE devices DROP COLUMN registered_at;
+         ALTER TABLE devices DROP COLUMN last_push_at;
+         ALTER TABLE devices DROP COLUMN last_pull_at;
+         ALTER TABLE devices DROP COLUMN pull_cursor;
+         ALTER TABLE devices DROP COLUMN protocol_version;
+         ALTER TABLE devices DROP COLUMN deactivated_at;
+         ALTER TABLE devices DROP COLUMN wipe_confirmed_at;
          PRAGMA user_version = 1;",
     )
     .unwrap();
@@ -536,6 +544,10 @@ pub fn downgrade_postgres_to_version_1(config: &postgres::Config, schema: &str) 
              ALTER TABLE {schema}.visits DROP COLUMN chain_checked_at,
                  DROP COLUMN chain_entries, DROP COLUMN chain_broken_author,
                  DROP COLUMN chain_broken_seq, DROP COLUMN chain_broken_reason;
+             ALTER TABLE {schema}.users DROP COLUMN active;
+             ALTER TABLE {schema}.devices DROP COLUMN registered_at, DROP COLUMN last_push_at,
+                 DROP COLUMN last_pull_at, DROP COLUMN pull_cursor, DROP COLUMN protocol_version,
+                 DROP COLUMN deactivated_at, DROP COLUMN wipe_confirmed_at;
              UPDATE {schema}.doorstep_schema SET version = 1;"
         ))
         .unwrap();

@@ -99,6 +99,7 @@ pub fn seed_store(store: &dyn Store, seed: &Seed, with_devices: bool) -> Result<
         password_hash: password_hash.clone(),
         role,
         supervisor,
+        active: true,
     };
     store::write(store, |tx| {
         tx.insert_user(&user(

@@ -3,6 +3,7 @@
 //! `doorstep_lang` cookie (set by the switcher), else `Accept-Language`, else
 //! Simplified Chinese.
 
+pub mod admin;
 mod en;
 pub mod glossary;
 mod zh;
@@ -173,6 +174,8 @@ pub fn encode_query(value: &str) -> String {
 #[derive(Debug)]
 pub struct Text {
     pub app_name: &'static str,
+    /// The admin pages' strings.
+    pub admin: &'static admin::AdminText,
     pub nav_queue: &'static str,
     pub sign_in: &'static str,
     pub sign_out: &'static str,
@@ -405,11 +408,11 @@ pub struct Text {
     pub audit_roles: [&'static str; 3],
     /// Every audit action the server writes, with its name, in the order the
     /// action filter offers them.
-    pub audit_actions: [(&'static str, &'static str); 34],
+    pub audit_actions: [(&'static str, &'static str); 38],
     /// Every kind of audit target, with its name.
     pub audit_targets: [(&'static str, &'static str); 15],
     /// Every refusal code an audit row may carry, with what it means.
-    pub audit_codes: [(&'static str, &'static str); 38],
+    pub audit_codes: [(&'static str, &'static str); 40],
     pub csv_problems: [(&'static str, &'static str); 26],
     // Repayments and promises to pay.
     pub repayments_import_title: &'static str,

@@ -85,7 +85,7 @@ impl PgTx<'_> {
         supervisor: UserId,
     ) -> Result<Vec<UserRecord>, StoreError> {
         self.query(
-            "SELECT id, username, password_hash, role, supervisor_id FROM users
+            "SELECT id, username, password_hash, role, supervisor_id, active FROM users
                  WHERE supervisor_id = $1 ORDER BY username",
             &[&supervisor],
         )
@@ -151,7 +151,7 @@ impl PgTx<'_> {
 
     pub(super) fn supervisors_all(&self) -> Result<Vec<UserRecord>, StoreError> {
         self.query(
-            "SELECT id, username, password_hash, role, supervisor_id FROM users
+            "SELECT id, username, password_hash, role, supervisor_id, active FROM users
                  WHERE role = $1 ORDER BY username",
             &[&Role::Supervisor.code()],
         )

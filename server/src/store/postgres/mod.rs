@@ -72,6 +72,7 @@ use super::{Store, StoreError, StoreTx};
 pub use pool::Timeouts;
 pub use schema::{SCHEMA_VERSION, migration_sql};
 
+mod accounts;
 mod assignments;
 mod attachments;
 mod audit;

@@ -40,6 +40,7 @@ pub(super) fn user_from(row: &Row) -> Result<UserRecord, StoreError> {
         password_hash: col(row, 2, "users")?,
         role: role_from(col(row, 3, "users")?)?,
         supervisor: col(row, 4, "users")?,
+        active: col(row, 5, "users")?,
     })
 }
 

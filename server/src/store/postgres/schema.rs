@@ -5,13 +5,13 @@
 use postgres::Client;
 
 use super::{
-    assignments, attachments, audit, console, db, feed, plans, policies, quarantine, refresh,
-    sign_in, summaries,
+    accounts, assignments, attachments, audit, console, db, feed, plans, policies, quarantine,
+    refresh, sign_in, summaries,
 };
 use crate::store::StoreError;
 
 /// The schema version this server writes.
-pub const SCHEMA_VERSION: i32 = 14;
+pub const SCHEMA_VERSION: i32 = 15;
 
 /// Key of the advisory lock held while the schema is created or migrated
 /// (`"doorstep"` in ASCII, plus one).
@@ -120,6 +120,9 @@ ALTER TABLE visits ADD COLUMN IF NOT EXISTS chain_checked_at timestamptz,
     assignments::MIGRATION,
     // 14: refresh credentials, bound to a device and rotated on use.
     refresh::MIGRATION,
+    // 15: whether each user is active, and what the server knows of each
+    // device (registration, last sync, deactivation, the wipe confirmed).
+    accounts::MIGRATION,
 ];
 
 // One migration per version, checked when compiling.

@@ -54,13 +54,14 @@ impl PgTx<'_> {
     pub(super) fn sign_in_attempt_insert(
         &self,
         key: &str,
+        name_key: &str,
         at: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
         let row = self
             .query_opt(
-                "INSERT INTO sign_in_attempts (limit_key, at, in_progress) VALUES ($1, $2, true)
-                     RETURNING id",
-                &[&key, &at],
+                "INSERT INTO sign_in_attempts (limit_key, at, in_progress, name_key)
+                     VALUES ($1, $2, true, $3) RETURNING id",
+                &[&key, &at, &name_key],
             )
             .map_err(db)?
             .ok_or(StoreError::NoResult)?;
@@ -96,6 +97,14 @@ impl PgTx<'_> {
         self.exec(
             "DELETE FROM sign_in_attempts WHERE limit_key = $1 AND (NOT in_progress OR $2)",
             &[&key, &in_progress_too],
+        )
+        .map_err(db)
+    }
+
+    pub(super) fn sign_in_attempts_forgive(&self, name_key: &str) -> Result<u64, StoreError> {
+        self.exec(
+            "DELETE FROM sign_in_attempts WHERE limit_key = $1 OR name_key = $1",
+            &[&name_key],
         )
         .map_err(db)
     }

@@ -19,9 +19,9 @@ use super::rows::{col, opt_reject, seq_param, stored_entry, user_from};
 use super::{conflict, db, pool};
 use crate::store::{
     AssignmentRecord, AttachmentRef, AuditQuery, AuditRecord, AuditRow, CaseRecord, ChainBreak,
-    ChainCheck, ConsoleSessionRecord, DeviceRecord, FeedItem, FeedReader, Lock, OpRecord,
-    QuarantinedEntry, RefreshRecord, SignInAttempt, StoreError, StoreTx, StoredEntry, TeamVisit,
-    TokenRecord, UserRecord, VisitRecord,
+    ChainCheck, ConsoleSessionRecord, DeviceActivity, DeviceMark, DeviceRecord, DeviceSync,
+    FeedItem, FeedReader, Lock, OpRecord, QuarantinedEntry, RefreshRecord, SignInAttempt,
+    StoreError, StoreTx, StoredEntry, TeamVisit, TokenRecord, UserRecord, VisitRecord,
 };
 
 /// Runs `f` in one transaction on `conn` (read only, or writable) and commits
@@ -176,14 +176,15 @@ impl StoreTx for PgTx<'_> {
 
     fn insert_user(&self, user: &UserRecord) -> Result<(), StoreError> {
         self.exec(
-            "INSERT INTO users (id, username, password_hash, role, supervisor_id)
-                 VALUES ($1, $2, $3, $4, $5)",
+            "INSERT INTO users (id, username, password_hash, role, supervisor_id, active)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
             &[
                 &user.id,
                 &user.username,
                 &user.password_hash,
                 &user.role.code(),
                 &user.supervisor,
+                &user.active,
             ],
         )
         .map_err(|e| conflict(e, "user"))?;
@@ -197,7 +198,7 @@ impl StoreTx for PgTx<'_> {
             return Ok(None);
         }
         self.query_opt(
-            "SELECT id, username, password_hash, role, supervisor_id FROM users WHERE username = $1",
+            "SELECT id, username, password_hash, role, supervisor_id, active FROM users WHERE username = $1",
             &[&username],
         )
         .map_err(db)?
@@ -208,7 +209,7 @@ impl StoreTx for PgTx<'_> {
 
     fn user(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
         self.query_opt(
-            "SELECT id, username, password_hash, role, supervisor_id FROM users WHERE id = $1",
+            "SELECT id, username, password_hash, role, supervisor_id, active FROM users WHERE id = $1",
             &[&id],
         )
         .map_err(db)?
@@ -247,6 +248,61 @@ impl StoreTx for PgTx<'_> {
             )
             .map_err(db)?;
         Ok(n > 0)
+    }
+
+    fn mark_device(
+        &self,
+        id: DeviceId,
+        mark: DeviceMark,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.device_mark(id, mark, at)
+    }
+
+    fn note_device_sync(
+        &self,
+        id: DeviceId,
+        sync: DeviceSync,
+        at: DateTime<Utc>,
+        protocol: Option<u32>,
+    ) -> Result<(), StoreError> {
+        self.device_sync(id, sync, at, protocol)
+    }
+
+    fn device_activities(&self, user: Option<UserId>) -> Result<Vec<DeviceActivity>, StoreError> {
+        self.device_activities_of(user)
+    }
+
+    fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        self.users_all()
+    }
+
+    fn set_user_active(&self, id: UserId, active: bool) -> Result<bool, StoreError> {
+        self.user_active_set(id, active)
+    }
+
+    fn set_user_password(&self, id: UserId, password_hash: &str) -> Result<bool, StoreError> {
+        self.user_password_set(id, password_hash)
+    }
+
+    fn set_user_supervisor(
+        &self,
+        id: UserId,
+        supervisor: Option<UserId>,
+    ) -> Result<bool, StoreError> {
+        self.user_supervisor_set(id, supervisor)
+    }
+
+    fn revoke_user_tokens(&self, user: UserId) -> Result<u64, StoreError> {
+        self.user_tokens_revoke(user)
+    }
+
+    fn end_user_console_sessions(&self, user: UserId) -> Result<u64, StoreError> {
+        self.user_sessions_end(user)
+    }
+
+    fn primary_cases(&self, agent: UserId) -> Result<Vec<CaseRecord>, StoreError> {
+        self.primary_cases_of(agent)
     }
 
     fn insert_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
@@ -772,8 +828,17 @@ impl StoreTx for PgTx<'_> {
         self.sign_in_attempts_of(key, since)
     }
 
-    fn insert_sign_in_attempt(&self, key: &str, at: DateTime<Utc>) -> Result<u64, StoreError> {
-        self.sign_in_attempt_insert(key, at)
+    fn insert_sign_in_attempt(
+        &self,
+        key: &str,
+        name_key: &str,
+        at: DateTime<Utc>,
+    ) -> Result<u64, StoreError> {
+        self.sign_in_attempt_insert(key, name_key, at)
+    }
+
+    fn forgive_sign_in_attempts(&self, name_key: &str) -> Result<u64, StoreError> {
+        self.sign_in_attempts_forgive(name_key)
     }
 
     fn fail_sign_in_attempt(&self, id: u64) -> Result<bool, StoreError> {

@@ -3,7 +3,7 @@
 
 use rusqlite::{OptionalExtension, params};
 
-use super::rows::{UserRow, conflict, db, time_col, user_from, uuid_col};
+use super::rows::{conflict, db, time_col, uuid_col};
 use super::tx::SqliteTx;
 use crate::store::{CaseRecord, ConsoleSessionRecord, StoreError, UserRecord, VisitRecord};
 use doorstep_core::domain::{CaseId, UserId};
@@ -84,24 +84,11 @@ impl SqliteTx<'_> {
         &self,
         supervisor: UserId,
     ) -> Result<Vec<UserRecord>, StoreError> {
-        let mut stmt = self
-            .0
-            .prepare_cached(
-                "SELECT id, username, password_hash, role, supervisor_id FROM users
-                     WHERE supervisor_id = ?1 ORDER BY username",
-            )
-            .map_err(db)?;
-        let rows = stmt
-            .query_map([supervisor.to_string()], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })
-            .map_err(db)?;
-        let mut out = Vec::new();
-        for row in rows {
-            let row: UserRow = row.map_err(db)?;
-            out.push(user_from(row)?);
-        }
-        Ok(out)
+        self.users_where(
+            "SELECT id, username, password_hash, role, supervisor_id, active FROM users
+                 WHERE supervisor_id = ?1 ORDER BY username",
+            [supervisor.to_string()],
+        )
     }
 
     pub(super) fn case_visits_of(&self, case: CaseId) -> Result<Vec<VisitRecord>, StoreError> {
@@ -170,23 +157,10 @@ impl SqliteTx<'_> {
     }
 
     pub(super) fn supervisors_all(&self) -> Result<Vec<UserRecord>, StoreError> {
-        let mut stmt = self
-            .0
-            .prepare_cached(
-                "SELECT id, username, password_hash, role, supervisor_id FROM users
-                     WHERE role = ?1 ORDER BY username",
-            )
-            .map_err(db)?;
-        let rows = stmt
-            .query_map([Role::Supervisor.code()], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-            })
-            .map_err(db)?;
-        let mut out = Vec::new();
-        for row in rows {
-            let row: UserRow = row.map_err(db)?;
-            out.push(user_from(row)?);
-        }
-        Ok(out)
+        self.users_where(
+            "SELECT id, username, password_hash, role, supervisor_id, active FROM users
+                 WHERE role = ?1 ORDER BY username",
+            [Role::Supervisor.code()],
+        )
     }
 }

@@ -51,6 +51,7 @@ use super::{Store, StoreError, StoreTx};
 use rows::db;
 use tx::SqliteTx;
 
+mod accounts;
 mod assignments;
 mod attachments;
 mod audit;

@@ -71,8 +71,8 @@ pub(super) fn conflict(err: rusqlite::Error, what: &'static str) -> StoreError {
 }
 
 /// The columns a user is read from: id, username, password_hash, role,
-/// supervisor_id.
-pub(super) type UserRow = (String, String, String, String, Option<String>);
+/// supervisor_id, active.
+pub(super) type UserRow = (String, String, String, String, Option<String>, bool);
 
 /// A user from its row.
 pub(super) fn user_from(row: UserRow) -> Result<UserRecord, StoreError> {
@@ -82,6 +82,7 @@ pub(super) fn user_from(row: UserRow) -> Result<UserRecord, StoreError> {
         password_hash: row.2,
         role: role_from(&row.3)?,
         supervisor: opt_uuid(row.4, "users")?,
+        active: row.5,
     })
 }
 

@@ -4,14 +4,14 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::rows::db;
 use super::{
-    assignments, attachments, audit, console, feed, plans, policies, quarantine, refresh, sign_in,
-    summaries,
+    accounts, assignments, attachments, audit, console, feed, plans, policies, quarantine, refresh,
+    sign_in, summaries,
 };
 use crate::store::StoreError;
 
 /// Schema version kept in `PRAGMA user_version`; the PostgreSQL backend's
 /// schema has the same version (see migration 8).
-pub const SCHEMA_VERSION: i64 = 14;
+pub const SCHEMA_VERSION: i64 = 15;
 
 /// Migrations after [`SCHEMA`] (version 1), in order: migration `i` brings the
 /// schema to version `i + 2`.
@@ -50,6 +50,9 @@ const MIGRATIONS: &[&str] = &[
     assignments::MIGRATION,
     // 14: refresh credentials, bound to a device and rotated on use.
     refresh::MIGRATION,
+    // 15: whether each user is active, and what the server knows of each
+    // device (registration, last sync, deactivation, the wipe confirmed).
+    accounts::MIGRATION,
 ];
 
 // One migration per version after the first, checked when compiling.

@@ -63,11 +63,13 @@ impl SqliteTx<'_> {
     pub(super) fn sign_in_attempt_insert(
         &self,
         key: &str,
+        name_key: &str,
         at: DateTime<Utc>,
     ) -> Result<u64, StoreError> {
         self.exec(
-            "INSERT INTO sign_in_attempts (limit_key, at_ms, in_progress) VALUES (?1, ?2, 1)",
-            params![key, at.timestamp_millis()],
+            "INSERT INTO sign_in_attempts (limit_key, at_ms, in_progress, name_key)
+                 VALUES (?1, ?2, 1, ?3)",
+            params![key, at.timestamp_millis(), name_key],
         )
         .map_err(db)?;
         u64::try_from(self.0.last_insert_rowid()).map_err(|_| StoreError::Corrupt(TABLE))
@@ -102,6 +104,16 @@ impl SqliteTx<'_> {
             .exec(
                 "DELETE FROM sign_in_attempts WHERE limit_key = ?1 AND (in_progress = 0 OR ?2)",
                 params![key, in_progress_too],
+            )
+            .map_err(db)?;
+        Ok(n as u64)
+    }
+
+    pub(super) fn sign_in_attempts_forgive(&self, name_key: &str) -> Result<u64, StoreError> {
+        let n = self
+            .exec(
+                "DELETE FROM sign_in_attempts WHERE limit_key = ?1 OR name_key = ?1",
+                [name_key],
             )
             .map_err(db)?;
         Ok(n as u64)
