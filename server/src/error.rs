@@ -338,6 +338,9 @@ pub enum Missing {
     /// No such device.
     #[error("no device {0}")]
     Device(DeviceId),
+    /// No such checklist template version.
+    #[error("no such template version")]
+    Template,
 }
 
 /// Why a request is not authenticated ([`ServiceError::Unauthenticated`]).

@@ -15,6 +15,7 @@ pub mod repayments;
 pub mod review;
 pub mod server_entry;
 pub mod summaries;
+pub mod templates;
 
 use chrono::{DateTime, Duration, Utc};
 use doorstep_core::sync::protocol::{LoginRequest, LoginResponse};

@@ -181,6 +181,17 @@ pub struct FeedReader {
     pub device: DeviceId,
 }
 
+/// A published template version as the admin's templates page lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateVersion {
+    /// The template key.
+    pub key: String,
+    /// The version.
+    pub version: u32,
+    /// How many visits (with a summary) were planned on it.
+    pub visits: u64,
+}
+
 /// One row of the change feed that pulls read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FeedItem {
@@ -438,6 +449,9 @@ pub trait StoreTx {
     fn insert_template(&self, template: &ChecklistTemplate) -> Result<bool, StoreError>;
     /// A template by key and version.
     fn template(&self, key: &str, version: u32) -> Result<Option<ChecklistTemplate>, StoreError>;
+    /// Every published template version, by key then version, with how
+    /// many visits (with a summary) use each.
+    fn template_versions(&self) -> Result<Vec<TemplateVersion>, StoreError>;
 
     /// Records a visit the first time its `planned` entry is admitted.
     fn insert_visit(&self, visit: &VisitRecord) -> Result<(), StoreError>;

@@ -363,6 +363,10 @@ impl StoreTx for PgTx<'_> {
         Ok(n > 0)
     }
 
+    fn template_versions(&self) -> Result<Vec<crate::store::TemplateVersion>, StoreError> {
+        self.template_list()
+    }
+
     fn template(&self, key: &str, version: u32) -> Result<Option<ChecklistTemplate>, StoreError> {
         if key.contains('\0') {
             // No stored key holds one: no such template, as SQLite answers.

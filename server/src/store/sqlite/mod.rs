@@ -63,6 +63,7 @@ mod rows;
 mod schema;
 mod sign_in;
 mod summaries;
+mod templates;
 mod tx;
 
 pub use rows::reject_from;

@@ -240,6 +240,10 @@ impl StoreTx for SqliteTx<'_> {
         Ok(n > 0)
     }
 
+    fn template_versions(&self) -> Result<Vec<crate::store::TemplateVersion>, StoreError> {
+        self.template_list()
+    }
+
     fn template(&self, key: &str, version: u32) -> Result<Option<ChecklistTemplate>, StoreError> {
         let body: Option<String> = self
             .row(
