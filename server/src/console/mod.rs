@@ -19,11 +19,14 @@
 //!   for an admin, filtered, paged and as CSV.
 //! * [`repayments`]: the repayment CSV import, which decides whether the
 //!   promises to pay shown on reports and the dashboard were kept.
+//! * [`admin`]: the admin's pages: checklist templates (with the XLSForm
+//!   upload) and the field policy.
 //!
 //! Every rule (flags, the state machine, the log verification) comes from core
 //! or [`crate::service`]; this module only gathers and shows. URLs carry ids and
 //! filter codes only, never personal data.
 
+pub mod admin;
 pub mod attachments;
 pub mod audit;
 pub mod case_page;
@@ -159,6 +162,18 @@ pub fn router(app: &AppState, config: ConsoleConfig) -> Router<AppState> {
             "/console/repayments/import",
             get(repayments::import_page).post(repayments::import),
         )
+        .route(
+            "/console/admin/templates",
+            get(admin::templates::page).post(admin::templates::publish),
+        )
+        .route(
+            "/console/admin/templates/{key}/{version}",
+            get(admin::templates::preview),
+        )
+        .route(
+            "/console/admin/policy",
+            get(admin::policy::page).post(admin::policy::publish),
+        )
         .route("/console/{*rest}", get(not_found))
         .with_state(state)
 }
@@ -223,6 +238,8 @@ pub struct Chrome {
     pub csrf: String,
     /// This page's path and query, to come back to after a language switch.
     pub here: String,
+    /// Whether the user is an admin (who sees the admin's pages in the menu).
+    pub admin: bool,
 }
 
 /// A signed-in console user, from the session cookie. A request without a
@@ -267,6 +284,7 @@ impl Signed {
             username: format::Shown::line(&self.user.username),
             csrf: self.csrf.clone(),
             here: self.here.clone(),
+            admin: self.user.role == Role::Admin,
         }
     }
 
