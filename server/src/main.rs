@@ -142,6 +142,15 @@ enum Command {
         #[arg(long)]
         file: Option<PathBuf>,
     },
+    /// Retires a checklist template version: no new visit starts on it
+    /// (phones start new visits on the newer version, which must be in use);
+    /// visits started on it keep it. Audited.
+    RetireTemplate {
+        #[arg(long)]
+        key: String,
+        #[arg(long)]
+        version: u32,
+    },
     /// Publishes the bank's field policy (contact hours, notice, geofence,
     /// GPS accuracy, retention) from a JSON file as its next version: phones
     /// take it up on their next pull and pushes are checked against it.
@@ -349,6 +358,11 @@ fn run(cli: Cli) -> Result<(), String> {
             let template = templates::read_file(&bytes).map_err(|e| e.to_string())?;
             templates::publish(store_ref, None, &template, now).map_err(|e| e.report())?;
             println!("template {}@{}", template.key(), template.version());
+            Ok(())
+        }
+        Command::RetireTemplate { key, version } => {
+            templates::retire(store_ref, None, &key, version, now).map_err(|e| e.report())?;
+            println!("template {key}@{version} retired");
             Ok(())
         }
         Command::PublishPolicy { file } => {

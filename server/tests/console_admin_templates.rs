@@ -28,6 +28,7 @@ on_both_backends!(
     template_json_is_published_from_the_text_area_too,
     forms_without_the_token_publish_nothing,
     the_policy_is_published_from_the_form_or_json_and_refused_when_senseless,
+    a_retired_version_starts_no_new_visit_and_keeps_its_visits,
 );
 
 /// Creates the admin `root` and signs them in (English).
@@ -324,4 +325,88 @@ async fn the_policy_is_published_from_the_form_or_json_and_refused_when_senseles
     let zh_cookies = root.replace("doorstep_lang=en", "doorstep_lang=zh");
     let zh = get(&w, "/console/admin/policy", &zh_cookies).await;
     assert!(zh.body.contains("地理围栏半径"));
+}
+
+async fn a_retired_version_starts_no_new_visit_and_keeps_its_visits(w: Arc<World>) {
+    let c = console_world_on(&w).await;
+    let root = root(&w).await;
+    // A new case of agent1's, and a visit started on version 1 before the
+    // retirement (checked in, not yet done).
+    let case = blocking(&w, |w| {
+        let case = sample_case(w.agent1, None);
+        admin::import_cases(w.state.store.as_ref(), std::slice::from_ref(&case), t0()).unwrap();
+        case
+    })
+    .await;
+    let mut started = Phone::new(w.phone1, Uuid::now_v7());
+    let begun: Vec<_> = [planned(&case), notice_before(24)]
+        .iter()
+        .map(|change| started.act(change))
+        .collect();
+    assert_eq!(
+        w.push_outcomes(&c.agent1_token, &begun).await,
+        ["applied", "applied"]
+    );
+
+    // Version 1 alone cannot be retired: new visits would have no template.
+    let csrf = get(&w, "/console/admin/templates", &root).await.csrf();
+    let retire_v1 = "/console/admin/templates/home-verification/1/retire";
+    let alone = post(&w, retire_v1, &root, &[("csrf", &csrf)]).await;
+    assert_eq!(alone.status, StatusCode::CONFLICT);
+    assert!(alone.body.contains("id=\"not-retirable\""));
+
+    // With version 2 published, version 1 is retired from the console.
+    blocking(&w, |w| {
+        let v2 = doorstep_server::xlsform::read(&workbook(&home_verification_v2_sheets())).unwrap();
+        templates::publish(w.state.store.as_ref(), None, &v2, t0()).unwrap();
+    })
+    .await;
+    let list = get(&w, "/console/admin/templates", &root).await;
+    assert!(list.urls().contains(&retire_v1.to_owned()));
+    assert!(!list.body.contains("/console/admin/templates/home-verification/2/retire"));
+    let sup = supervisor(&w, "sup_a").await;
+    let sup_csrf = get(&w, "/console/queue", &sup).await.csrf();
+    let forbidden = post(&w, retire_v1, &sup, &[("csrf", &sup_csrf)]).await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
+    let retired = post(&w, retire_v1, &root, &[("csrf", &csrf)]).await;
+    assert_eq!(retired.status, StatusCode::OK, "{}", retired.body);
+    assert!(retired.body.contains("id=\"retired\""));
+    assert!(retired.body.contains("Retired 2026"));
+    let found = blocking(&w, |w| templates::versions(w.state.store.as_ref()).unwrap()).await;
+    assert!(found[0].retired_at.is_some() && found[1].retired_at.is_none());
+    assert_eq!(
+        blocking(&w, |w| audit_actions(w, "console_retire_template")).await,
+        ["home-verification@1"]
+    );
+    let again = post(&w, retire_v1, &root, &[("csrf", &csrf)]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    let newest = post(
+        &w,
+        "/console/admin/templates/home-verification/2/retire",
+        &root,
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(newest.status, StatusCode::CONFLICT);
+
+    // The visit started on version 1 goes on; a new one cannot start on it,
+    // and starts on version 2.
+    let more = [started.act(&VisitChange::CheckedIn { check: site() })];
+    assert_eq!(w.push_outcomes(&c.agent1_token, &more).await, ["applied"]);
+    let mut late = Phone::new(w.phone1, Uuid::now_v7());
+    let on_v1 = [late.act(&planned(&case))];
+    assert_eq!(
+        w.push_outcomes(&c.agent1_token, &on_v1).await,
+        ["unknown_template"]
+    );
+    let mut fresh = Phone::new(w.phone1, Uuid::now_v7());
+    let mut on_v2 = planned(&case);
+    if let VisitChange::Planned {
+        template_version, ..
+    } = &mut on_v2
+    {
+        *template_version = 2;
+    }
+    let on_v2 = [fresh.act(&on_v2)];
+    assert_eq!(w.push_outcomes(&c.agent1_token, &on_v2).await, ["applied"]);
 }

@@ -171,6 +171,10 @@ pub fn router(app: &AppState, config: ConsoleConfig) -> Router<AppState> {
             get(admin::templates::preview),
         )
         .route(
+            "/console/admin/templates/{key}/{version}/retire",
+            post(admin::templates::retire),
+        )
+        .route(
             "/console/admin/policy",
             get(admin::policy::page).post(admin::policy::publish),
         )
@@ -487,6 +491,7 @@ pub fn app_failure(lang: Lang, err: &ServiceError) -> Response {
         | E::AlreadyExists { .. }
         | E::DeviceTaken
         | E::TemplateExists
+        | E::TemplateNotRetirable
         | E::PolicyUnchanged { .. }
         | E::PolicyExists
         | E::WrongOffset { .. } => t.not_awaiting_review,

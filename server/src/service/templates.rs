@@ -53,21 +53,8 @@ pub fn publish(
             key: template.key().to_owned(),
             version: template.version(),
         })?;
-        tx.append_audit(&AuditRecord {
-            at: now,
-            user: actor.map(|a| a.id),
-            device: None,
-            action: if actor.is_some() {
-                "console_publish_template"
-            } else {
-                "publish_template"
-            }
-            .to_owned(),
-            target_kind: "template".into(),
-            target_id: format!("{}@{}", template.key(), template.version()),
-            code: None,
-        })?;
-        Ok(())
+        let target = format!("{}@{}", template.key(), template.version());
+        audit_as(tx, now, actor, "publish_template", &target)
     })
 }
 
@@ -87,4 +74,73 @@ pub fn version(
         tx.template(key, version)?
             .ok_or(ServiceError::NotFound(Missing::Template))
     })
+}
+
+/// Retires a template version: no new visit starts on it from now on (a
+/// visit planned on it later is refused as `unknown_template`, and the
+/// phone, which starts visits on the newest version it has, starts them on
+/// the newer one after its next sync); visits started on it keep it, and
+/// phones keep receiving it. Only a version with a newer version of its key
+/// that is not retired may be retired, so new visits always have one
+/// (`409 template_not_retirable`). Audited as `retire_template` (the
+/// command) or `console_retire_template` by `actor`.
+pub fn retire(
+    store: &dyn Store,
+    actor: Option<&UserRecord>,
+    key: &str,
+    version: u32,
+    now: DateTime<Utc>,
+) -> Result<(), ServiceError> {
+    store::write(store, |tx| {
+        tx.lock(crate::store::Lock::Templates)?;
+        let versions = tx.template_versions()?;
+        let found = versions
+            .iter()
+            .find(|v| v.key == key && v.version == version)
+            .ok_or(ServiceError::NotFound(Missing::Template))?;
+        let newer_in_use = versions
+            .iter()
+            .any(|v| v.key == key && v.version > version && v.retired_at.is_none());
+        if found.retired_at.is_some() || !newer_in_use || !tx.retire_template(key, version, now)? {
+            return Err(ServiceError::TemplateNotRetirable);
+        }
+        audit_as(tx, now, actor, "retire_template", &format!("{key}@{version}"))
+    })
+}
+
+/// Whether a visit planned at `planned_at` (the phone's clock) may start on
+/// this template version: it exists and was not retired before then.
+pub fn may_start_on(
+    tx: &dyn crate::store::StoreTx,
+    key: &str,
+    version: u32,
+    planned_at: DateTime<Utc>,
+) -> Result<bool, ServiceError> {
+    Ok(tx
+        .template_retired_at(key, version)?
+        .is_none_or(|retired| planned_at < retired))
+}
+
+/// Audits `action` on a template: as the command's (no user), or as
+/// `console_{action}` by the console's `actor`.
+fn audit_as(
+    tx: &dyn crate::store::StoreTx,
+    now: DateTime<Utc>,
+    actor: Option<&UserRecord>,
+    action: &str,
+    target: &str,
+) -> Result<(), ServiceError> {
+    tx.append_audit(&AuditRecord {
+        at: now,
+        user: actor.map(|a| a.id),
+        device: None,
+        action: match actor {
+            Some(_) => format!("console_{action}"),
+            None => action.to_owned(),
+        },
+        target_kind: "template".into(),
+        target_id: target.to_owned(),
+        code: None,
+    })?;
+    Ok(())
 }

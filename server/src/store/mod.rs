@@ -190,6 +190,8 @@ pub struct TemplateVersion {
     pub version: u32,
     /// How many visits (with a summary) were planned on it.
     pub visits: u64,
+    /// When it was retired (no new visit starts on it since), if it was.
+    pub retired_at: Option<DateTime<Utc>>,
 }
 
 /// One row of the change feed that pulls read.
@@ -400,6 +402,9 @@ pub enum Lock<'a> {
     /// The repayments: one import at a time, so that two imports of the same
     /// file cannot both find it not yet imported.
     Repayments,
+    /// The checklist templates: one retirement at a time, so that two cannot
+    /// together retire every version of a key.
+    Templates,
 }
 
 /// The row-level operations of one transaction.
@@ -452,6 +457,16 @@ pub trait StoreTx {
     /// Every published template version, by key then version, with how
     /// many visits (with a summary) use each.
     fn template_versions(&self) -> Result<Vec<TemplateVersion>, StoreError>;
+    /// Marks a template version retired at `at`; false when there is no such
+    /// version or it is retired already.
+    fn retire_template(&self, key: &str, version: u32, at: DateTime<Utc>)
+    -> Result<bool, StoreError>;
+    /// When a template version was retired, if it was.
+    fn template_retired_at(
+        &self,
+        key: &str,
+        version: u32,
+    ) -> Result<Option<DateTime<Utc>>, StoreError>;
 
     /// Records a visit the first time its `planned` entry is admitted.
     fn insert_visit(&self, visit: &VisitRecord) -> Result<(), StoreError>;

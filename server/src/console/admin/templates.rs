@@ -14,6 +14,7 @@ use doorstep_core::checklist::{ChecklistTemplate, Condition, ItemKind, Label};
 use super::admin_only;
 use crate::console::cases::read_upload;
 use crate::console::i18n::{Lang, TemplatesText};
+use crate::console::format::show_time;
 use crate::console::{Chrome, ConsoleState, Signed, app_failure, blocking, failure, render};
 use crate::error::ServiceError;
 use crate::service::templates::{self, TemplateFileRefused};
@@ -28,15 +29,24 @@ pub struct VersionRow {
     pub title: String,
     /// Visits planned on it.
     pub visits: u64,
-    /// Whether it is the newest version of its key (the one phones start
-    /// new visits on).
+    /// Whether it is the newest version of its key in use (the one phones
+    /// start new visits on).
     pub newest: bool,
+    /// When it was retired (UTC), if it was.
+    pub retired: Option<String>,
+    /// Whether it may be retired: not yet, and a newer version is in use.
+    pub retirable: bool,
 }
 
 impl VersionRow {
     /// The preview page's path.
     pub fn href(&self) -> String {
         format!("/console/admin/templates/{}/{}", self.key, self.version)
+    }
+
+    /// The retire form's action.
+    pub fn retire_href(&self) -> String {
+        format!("{}/retire", self.href())
     }
 }
 
@@ -71,6 +81,10 @@ pub enum UploadResult {
     Clean(String),
     /// Published.
     Published(String),
+    /// Retired.
+    Retired(String),
+    /// Not retirable (retired already, or no newer version in use).
+    NotRetirable,
 }
 
 /// `GET /console/admin/templates`.
@@ -100,15 +114,19 @@ async fn list_page(
         let mut rows: Vec<VersionRow> = Vec::with_capacity(versions.len());
         for found in &versions {
             let template = templates::version(store.as_ref(), &found.key, found.version)?;
-            let newest = !versions
-                .iter()
-                .any(|other| other.key == found.key && other.version > found.version);
+            let newer_in_use = versions.iter().any(|other| {
+                other.key == found.key
+                    && other.version > found.version
+                    && other.retired_at.is_none()
+            });
             rows.push(VersionRow {
                 key: found.key.clone(),
                 version: found.version,
                 title: lang.label(template.title()),
                 visits: found.visits,
-                newest,
+                newest: !newer_in_use && found.retired_at.is_none(),
+                retired: found.retired_at.map(|at| show_time(at, 0)),
+                retirable: newer_in_use && found.retired_at.is_none(),
             });
         }
         Ok(rows)
@@ -214,6 +232,49 @@ pub async fn publish(
     let (status, result) = match published {
         Ok(()) => (StatusCode::OK, UploadResult::Published(shown)),
         Err(ServiceError::TemplateExists) => (StatusCode::CONFLICT, UploadResult::Exists),
+        Err(err) => return app_failure(lang, &err),
+    };
+    list_page(&state, &signed, status, Some(result)).await
+}
+
+/// The retire form: the session's CSRF token.
+#[derive(serde::Deserialize)]
+pub struct RetireForm {
+    /// The session's CSRF token.
+    #[serde(default)]
+    pub csrf: String,
+}
+
+/// `POST /console/admin/templates/{key}/{version}/retire`: no new visit
+/// starts on the version from now on; visits started on it keep it (409 when
+/// it is retired already or no newer version is in use).
+pub async fn retire(
+    State(state): State<ConsoleState>,
+    signed: Signed,
+    Path((key, version)): Path<(String, String)>,
+    axum::Form(form): axum::Form<RetireForm>,
+) -> Response {
+    if let Some(refused) = admin_only(&signed) {
+        return refused;
+    }
+    if !signed.csrf_matches(&form.csrf) {
+        return signed.csrf_refused(&state).await;
+    }
+    let lang = signed.lang;
+    let Ok(version) = version.parse::<u32>() else {
+        return failure(lang, StatusCode::NOT_FOUND, lang.text().not_found);
+    };
+    let store = state.store.clone();
+    let now = state.clock.now();
+    let user = signed.user.clone();
+    let name = format!("{key}@{version}");
+    let retired =
+        blocking(move || templates::retire(store.as_ref(), Some(&user), &key, version, now)).await;
+    let (status, result) = match retired {
+        Ok(()) => (StatusCode::OK, UploadResult::Retired(name)),
+        Err(ServiceError::TemplateNotRetirable) => {
+            (StatusCode::CONFLICT, UploadResult::NotRetirable)
+        }
         Err(err) => return app_failure(lang, &err),
     };
     list_page(&state, &signed, status, Some(result)).await

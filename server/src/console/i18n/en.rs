@@ -268,6 +268,11 @@ pub static TEXT: Text = Text {
             "Published the field policy (server command)",
         ),
         ("console_publish_template", "Published a checklist template"),
+        ("console_retire_template", "Retired a checklist template version"),
+        (
+            "retire_template",
+            "Retired a checklist template version (server command)",
+        ),
         ("console_publish_policy", "Published the field policy"),
         ("list_quarantine", "Listed the quarantine (server command)"),
         (
@@ -657,7 +662,7 @@ pub static TEXT: Text = Text {
             ("notice_required", "Notice before check-in required"),
             ("min_notice_lead_minutes", "Notice at least this many minutes before"),
             ("geofence_radius_m", "Geofence radius (m)"),
-            ("max_gps_accuracy_m", "Worst GPS accuracy accepted (m)"),
+            ("max_gps_accuracy_m", "Worst GPS accuracy allowed (m)"),
             ("retention_days_after_approval", "Days data stays on the phone after approval"),
         ],
     },

@@ -262,6 +262,8 @@ pub static TEXT: Text = Text {
         ("publish_template", "发布检查表模板（服务器命令）"),
         ("publish_policy", "发布外访规则（服务器命令）"),
         ("console_publish_template", "发布检查表模板"),
+        ("console_retire_template", "停用检查表模板版本"),
+        ("retire_template", "停用检查表模板版本（服务器命令）"),
         ("console_publish_policy", "发布外访规则"),
         ("list_quarantine", "查看隔离区（服务器命令）"),
         ("clean_uploads", "清理未完成的上传（服务器命令）"),

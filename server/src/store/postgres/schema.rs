@@ -6,11 +6,12 @@ use postgres::Client;
 
 use super::{
     attachments, audit, console, db, feed, plans, policies, quarantine, sign_in, summaries,
+    templates,
 };
 use crate::store::StoreError;
 
 /// The schema version this server writes.
-pub const SCHEMA_VERSION: i32 = 12;
+pub const SCHEMA_VERSION: i32 = 13;
 
 /// Key of the advisory lock held while the schema is created or migrated
 /// (`"doorstep"` in ASCII, plus one).
@@ -115,6 +116,8 @@ ALTER TABLE visits ADD COLUMN IF NOT EXISTS chain_checked_at timestamptz,
     plans::MIGRATION,
     // 12: indexes the audit log is read through.
     audit::MIGRATION,
+    // 13: when a checklist template version was retired.
+    templates::MIGRATION,
 ];
 
 // One migration per version, checked when compiling.

@@ -3,12 +3,14 @@
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 use super::rows::db;
-use super::{attachments, audit, console, feed, plans, policies, quarantine, sign_in, summaries};
+use super::{
+    attachments, audit, console, feed, plans, policies, quarantine, sign_in, summaries, templates,
+};
 use crate::store::StoreError;
 
 /// Schema version kept in `PRAGMA user_version`; the PostgreSQL backend's
 /// schema has the same version (see migration 8).
-pub const SCHEMA_VERSION: i64 = 12;
+pub const SCHEMA_VERSION: i64 = 13;
 
 /// Migrations after [`SCHEMA`] (version 1), in order: migration `i` brings the
 /// schema to version `i + 2`.
@@ -43,6 +45,8 @@ const MIGRATIONS: &[&str] = &[
     plans::MIGRATION,
     // 12: indexes the audit log is read through.
     audit::MIGRATION,
+    // 13: when a checklist template version was retired.
+    templates::MIGRATION,
 ];
 
 // One migration per version after the first, checked when compiling.

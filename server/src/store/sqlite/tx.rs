@@ -244,6 +244,23 @@ impl StoreTx for SqliteTx<'_> {
         self.template_list()
     }
 
+    fn retire_template(
+        &self,
+        key: &str,
+        version: u32,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.template_retire(key, version, at)
+    }
+
+    fn template_retired_at(
+        &self,
+        key: &str,
+        version: u32,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.template_retirement(key, version)
+    }
+
     fn template(&self, key: &str, version: u32) -> Result<Option<ChecklistTemplate>, StoreError> {
         let body: Option<String> = self
             .row(
