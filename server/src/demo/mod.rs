@@ -216,7 +216,8 @@ pub fn where_to_look(run: &DemoRun) -> String {
          Server:      {base}   (API description: {base}/openapi.json, metrics: {base}/metrics)\n\
          Supervisor:  user {sup}, password {pw}, registered device {dev}\n\
          Agents:      {agents} (password {pw})\n\
-         Admin:       user {admin}, password {pw} (admin commands: doorstep-server --data {data} --help)\n\
+         Admin:       user {admin}, password {pw}: {base}/console/admin/templates (checklist\n\
+         \x20            templates, field policy); admin commands: doorstep-server --data {data} --help\n\
          \n\
          Sign in as the supervisor through the API:\n\
          \x20 curl -s {base}/v1/login -H 'content-type: application/json' \\\n\

@@ -61,20 +61,27 @@ pub struct PolicyPage {
     pub result: Option<PolicyResult>,
 }
 
-fn fields_of(policy: &Policy) -> Vec<PolicyField> {
+/// The policy's fields in the order the page names them (the order of
+/// `Policy`'s fields), each with its value and input.
+fn fields_of(policy: &Policy, s: &TemplatesText) -> Vec<PolicyField> {
     let Ok(Value::Object(values)) = serde_json::to_value(policy) else {
         return Vec::new();
     };
-    values
-        .into_iter()
+    s.policy_fields
+        .iter()
+        .filter_map(|(name, _)| values.get(*name).map(|value| (name, value)))
         .map(|(name, value)| {
             let (value, input) = match value {
                 Value::Bool(b) => (b.to_string(), "yes_no"),
                 Value::Number(n) => (n.to_string(), "number"),
-                Value::String(text) => (text, "time"),
+                Value::String(text) => (text.clone(), "time"),
                 other => (other.to_string(), "text"),
             };
-            PolicyField { name, value, input }
+            PolicyField {
+                name: (*name).to_owned(),
+                value,
+                input,
+            }
         })
         .collect()
 }
@@ -100,7 +107,7 @@ async fn show(
                 chrome: signed.chrome(),
                 s: &lang.text().templates,
                 version: current.version,
-                fields: fields_of(&current.policy),
+                fields: fields_of(&current.policy, &lang.text().templates),
                 history: history
                     .into_iter()
                     .map(|(published, at)| (published.version, show_time(at, 0)))
@@ -182,4 +189,31 @@ pub async fn publish(
         Ok(Err(err)) | Err(err) => return app_failure(signed.lang, &err),
     };
     show(&state, &signed, status, Some(result)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::console::i18n::Lang;
+
+    /// The page names every field of the policy, so that a field added to
+    /// `Policy` is on the form (and not reset to its default by the next
+    /// version published from it).
+    #[test]
+    fn the_page_names_every_field_of_the_policy() {
+        for lang in [Lang::Zh, Lang::En] {
+            let shown: Vec<String> = fields_of(&Policy::default(), &lang.text().templates)
+                .into_iter()
+                .map(|f| f.name)
+                .collect();
+            let Ok(Value::Object(all)) = serde_json::to_value(Policy::default()) else {
+                panic!("a policy is an object");
+            };
+            let mut shown_sorted = shown.clone();
+            shown_sorted.sort();
+            let all: Vec<String> = all.keys().cloned().collect();
+            assert_eq!(shown_sorted, all);
+            assert_eq!(shown.first().map(String::as_str), Some("contact_hours_start"));
+        }
+    }
 }
