@@ -102,17 +102,30 @@ async fn only_an_admin_opens_the_admin_pages(w: Arc<World>) {
     }
     let csrf = get(&w, "/console/queue", &sup).await.csrf();
     for uri in ["/console/admin/templates", "/console/admin/policy"] {
-        let refused = post(&w, uri, &sup, &[("csrf", &csrf), ("geofence_radius_m", "500")]).await;
+        let refused = post(
+            &w,
+            uri,
+            &sup,
+            &[("csrf", &csrf), ("geofence_radius_m", "500")],
+        )
+        .await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN, "{uri}");
     }
     assert_eq!(versions(&w).await.len(), 1);
     assert_eq!(
-        blocking(&w, |w| policy::current(w.state.store.as_ref()).unwrap().version).await,
+        blocking(&w, |w| policy::current(w.state.store.as_ref())
+            .unwrap()
+            .version)
+        .await,
         0
     );
     // The menu links to the admin's pages for an admin only.
     let admin_menu = get(&w, "/console/queue", &root).await;
-    assert!(admin_menu.urls().contains(&"/console/admin/templates".to_owned()));
+    assert!(
+        admin_menu
+            .urls()
+            .contains(&"/console/admin/templates".to_owned())
+    );
     let supervisor_menu = get(&w, "/console/queue", &sup).await;
     assert!(!supervisor_menu.body.contains("/console/admin/"));
     // The list counts the visits on each version: the world's three.
@@ -175,8 +188,17 @@ async fn a_workbook_is_checked_then_published_listed_and_previewed(w: Arc<World>
         assert!(body.contains(shown), "{shown}");
     }
     let zh_cookies = root.replace("doorstep_lang=en", "doorstep_lang=zh");
-    let zh = get(&w, "/console/admin/templates/home-verification/2", &zh_cookies).await;
-    assert!(zh.body.contains("当「其他负债」包含「民间借贷」时"), "{}", zh.body);
+    let zh = get(
+        &w,
+        "/console/admin/templates/home-verification/2",
+        &zh_cookies,
+    )
+    .await;
+    assert!(
+        zh.body.contains("当「其他负债」包含「民间借贷」时"),
+        "{}",
+        zh.body
+    );
     assert!(zh.body.contains("当「逾期原因」为「其他」时"));
 
     // The same key and version again: refused, nothing changes.
@@ -225,7 +247,11 @@ async fn template_json_is_published_from_the_text_area_too(w: Arc<World>) {
         &w,
         "/console/admin/templates",
         &root,
-        &[("csrf", &csrf), ("run", "publish"), ("json", "{\"format\": 1}")],
+        &[
+            ("csrf", &csrf),
+            ("run", "publish"),
+            ("json", "{\"format\": 1}"),
+        ],
     )
     .await;
     assert_eq!(malformed.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -247,16 +273,17 @@ async fn forms_without_the_token_publish_nothing(w: Arc<World>) {
     assert_eq!(policy_refused.status, StatusCode::FORBIDDEN);
     assert_eq!(versions(&w).await.len(), 1);
     assert_eq!(
-        blocking(&w, |w| policy::current(w.state.store.as_ref()).unwrap().version).await,
+        blocking(&w, |w| policy::current(w.state.store.as_ref())
+            .unwrap()
+            .version)
+        .await,
         0
     );
     let audited = blocking(&w, |w| audit_refusals(w, "form_refused")).await;
     assert_eq!(audited.len(), 2);
 }
 
-async fn the_policy_is_published_from_the_form_or_json_and_refused_when_senseless(
-    w: Arc<World>,
-) {
+async fn the_policy_is_published_from_the_form_or_json_and_refused_when_senseless(w: Arc<World>) {
     let root = root(&w).await;
     let page = get(&w, "/console/admin/policy", &root).await;
     assert!(page.body.contains("the default (no version published yet)"));
@@ -293,7 +320,10 @@ async fn the_policy_is_published_from_the_form_or_json_and_refused_when_senseles
     assert!(published.body.contains("id=\"published\""));
     assert!(published.body.contains("value=\"500\""));
     let current = blocking(&w, |w| policy::current(w.state.store.as_ref()).unwrap()).await;
-    assert_eq!((current.version, current.policy.geofence_radius_m), (1, 500));
+    assert_eq!(
+        (current.version, current.policy.geofence_radius_m),
+        (1, 500)
+    );
 
     let unchanged = send_form(with_csrf(fields("500", "08:00"), &csrf)).await;
     assert_eq!(unchanged.status, StatusCode::CONFLICT);
@@ -301,7 +331,11 @@ async fn the_policy_is_published_from_the_form_or_json_and_refused_when_senseles
 
     let senseless = send_form(with_csrf(fields("500", "22:00"), &csrf)).await;
     assert_eq!(senseless.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(senseless.body.contains("contact hours must start before they end"));
+    assert!(
+        senseless
+            .body
+            .contains("contact hours must start before they end")
+    );
 
     let misspelt = send_form(vec![
         ("csrf".into(), csrf.clone()),
@@ -318,7 +352,10 @@ async fn the_policy_is_published_from_the_form_or_json_and_refused_when_senseles
     .await;
     assert_eq!(from_json.status, StatusCode::OK);
     let current = blocking(&w, |w| policy::current(w.state.store.as_ref()).unwrap()).await;
-    assert_eq!((current.version, current.policy.geofence_radius_m), (2, 200));
+    assert_eq!(
+        (current.version, current.policy.geofence_radius_m),
+        (2, 200)
+    );
     assert!(from_json.body.contains("id=\"history\""));
     let audited = blocking(&w, |w| audit_actions(w, "console_publish_policy")).await;
     assert_eq!(audited, ["1", "2"]);
@@ -363,7 +400,11 @@ async fn a_retired_version_starts_no_new_visit_and_keeps_its_visits(w: Arc<World
     .await;
     let list = get(&w, "/console/admin/templates", &root).await;
     assert!(list.urls().contains(&retire_v1.to_owned()));
-    assert!(!list.body.contains("/console/admin/templates/home-verification/2/retire"));
+    assert!(
+        !list
+            .body
+            .contains("/console/admin/templates/home-verification/2/retire")
+    );
     let sup = supervisor(&w, "sup_a").await;
     let sup_csrf = get(&w, "/console/queue", &sup).await.csrf();
     let forbidden = post(&w, retire_v1, &sup, &[("csrf", &sup_csrf)]).await;

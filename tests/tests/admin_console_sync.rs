@@ -91,7 +91,10 @@ impl Console {
             .header("Cookie", &self.cookie)
             .call()
             .unwrap();
-        (page.status().as_u16(), page.body_mut().read_to_string().unwrap())
+        (
+            page.status().as_u16(),
+            page.body_mut().read_to_string().unwrap(),
+        )
     }
 
     fn post(&self, path: &str, content_type: &str, body: &[u8]) -> (u16, String) {
@@ -102,7 +105,10 @@ impl Console {
             .header("Content-Type", content_type)
             .send(body)
             .unwrap();
-        (page.status().as_u16(), page.body_mut().read_to_string().unwrap())
+        (
+            page.status().as_u16(),
+            page.body_mut().read_to_string().unwrap(),
+        )
     }
 
     /// Uploads a workbook on the templates page and publishes it.
@@ -160,7 +166,15 @@ fn a_template_and_a_policy_published_in_the_console_reach_the_phone_on_its_next_
     let store: &dyn Store = server.store();
     let now = Utc::now();
     admin::create_user(store, "root", "root-console-pass", Role::Admin, None, now).unwrap();
-    admin::create_user(store, "lin.supervisor", PASSWORD, Role::Supervisor, None, now).unwrap();
+    admin::create_user(
+        store,
+        "lin.supervisor",
+        PASSWORD,
+        Role::Supervisor,
+        None,
+        now,
+    )
+    .unwrap();
     let agent = admin::create_user(
         store,
         "wang.agent",
@@ -217,7 +231,8 @@ fn a_template_and_a_policy_published_in_the_console_reach_the_phone_on_its_next_
     assert_eq!(field.doorstep.checklist(visit).unwrap().version(), 2);
     field.clock.advance(chrono::Duration::hours(2));
     let d = &field.doorstep;
-    d.check_in(visit, fix_at_home(field.clock.now_utc())).unwrap();
+    d.check_in(visit, fix_at_home(field.clock.now_utc()))
+        .unwrap();
     complete_checklist(d, visit);
     d.answer(
         visit,
@@ -233,7 +248,8 @@ fn a_template_and_a_policy_published_in_the_console_reach_the_phone_on_its_next_
     .unwrap();
     d.set_outcome(visit, promise_outcome()).unwrap();
     field.clock.advance(chrono::Duration::minutes(40));
-    d.check_out(visit, fix_at_home(field.clock.now_utc())).unwrap();
+    d.check_out(visit, fix_at_home(field.clock.now_utc()))
+        .unwrap();
     d.submit(visit).unwrap();
     sync(d, &transport);
     assert_eq!(d.pending_outbox_count().unwrap(), 0);

@@ -104,7 +104,13 @@ pub fn retire(
         if found.retired_at.is_some() || !newer_in_use || !tx.retire_template(key, version, now)? {
             return Err(ServiceError::TemplateNotRetirable);
         }
-        audit_as(tx, now, actor, "retire_template", &format!("{key}@{version}"))
+        audit_as(
+            tx,
+            now,
+            actor,
+            "retire_template",
+            &format!("{key}@{version}"),
+        )
     })
 }
 

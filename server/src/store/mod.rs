@@ -459,8 +459,12 @@ pub trait StoreTx {
     fn template_versions(&self) -> Result<Vec<TemplateVersion>, StoreError>;
     /// Marks a template version retired at `at`; false when there is no such
     /// version or it is retired already.
-    fn retire_template(&self, key: &str, version: u32, at: DateTime<Utc>)
-    -> Result<bool, StoreError>;
+    fn retire_template(
+        &self,
+        key: &str,
+        version: u32,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
     /// When a template version was retired, if it was.
     fn template_retired_at(
         &self,

@@ -104,7 +104,14 @@ mod tests {
 
     #[test]
     fn languages_are_read_as_forms_write_them() {
-        for zh in ["zh", "zh-CN", "Chinese (zh)", "中文 (zh-Hans)", "zh_CN", "Chinese"] {
+        for zh in [
+            "zh",
+            "zh-CN",
+            "Chinese (zh)",
+            "中文 (zh-Hans)",
+            "zh_CN",
+            "Chinese",
+        ] {
             assert_eq!(Language::parse(zh), Some(Language::Zh), "{zh}");
         }
         for en in ["en", "English (en)", "English (en-GB)", "EN"] {

@@ -469,10 +469,7 @@ mod tests {
                 other => panic!("{text}: {other:?}"),
             }
         }
-        assert_eq!(
-            parse(&"(".repeat(40)).unwrap_err(),
-            SyntaxError::TooDeep
-        );
+        assert_eq!(parse(&"(".repeat(40)).unwrap_err(), SyntaxError::TooDeep);
         assert_eq!(parse(&"1".repeat(1001)).unwrap_err(), SyntaxError::TooLong);
     }
 }

@@ -200,16 +200,19 @@ pub fn read(bytes: &[u8]) -> Result<ChecklistTemplate, Problems> {
     let workbook = sheets::read(bytes).map_err(Problems::from_list)?;
     let mut form = Form::default();
     let (Some(survey), Some(settings)) = (&workbook.survey, &workbook.settings) else {
-        let missing = [("survey", &workbook.survey), ("settings", &workbook.settings)]
-            .into_iter()
-            .filter(|(_, sheet)| sheet.is_none())
-            .map(|(name, _)| Problem {
-                sheet: name.to_owned(),
-                row: 0,
-                column: None,
-                refusal: Refusal::MissingSheet(name),
-            })
-            .collect();
+        let missing = [
+            ("survey", &workbook.survey),
+            ("settings", &workbook.settings),
+        ]
+        .into_iter()
+        .filter(|(_, sheet)| sheet.is_none())
+        .map(|(name, _)| Problem {
+            sheet: name.to_owned(),
+            row: 0,
+            column: None,
+            refusal: Refusal::MissingSheet(name),
+        })
+        .collect();
         return Err(Problems::from_list(missing));
     };
     let header = form.settings(settings);
@@ -382,7 +385,13 @@ impl Form {
     }
 
     /// A label from its two texts; a refusal when one is missing.
-    fn label(&mut self, sheet: &Sheet, row: u32, base: &str, texts: Option<&Texts>) -> Option<Label> {
+    fn label(
+        &mut self,
+        sheet: &Sheet,
+        row: u32,
+        base: &str,
+        texts: Option<&Texts>,
+    ) -> Option<Label> {
         let texts = texts?;
         if texts.is_empty() {
             return None;
@@ -443,7 +452,12 @@ impl Form {
         }
         header.title = self.label(sheet, row.number, "form_title", texts.get("form_title"));
         if header.title.is_none() && !texts.get("form_title").is_some_and(|t| !t.is_empty()) {
-            self.refuse(sheet, row.number, None, Refusal::MissingColumn("form_title"));
+            self.refuse(
+                sheet,
+                row.number,
+                None,
+                Refusal::MissingColumn("form_title"),
+            );
         }
         for extra in sheet.rows.iter().skip(1) {
             self.refuse(
@@ -465,13 +479,23 @@ impl Form {
         for name in ["list_name", "name"] {
             if sheet.column(name).is_none() {
                 let missing = if name == "name" { "name" } else { "list_name" };
-                self.refuse(sheet, sheet.header_row, None, Refusal::MissingColumn(missing));
+                self.refuse(
+                    sheet,
+                    sheet.header_row,
+                    None,
+                    Refusal::MissingColumn(missing),
+                );
                 return lists;
             }
         }
         for row in &sheet.rows {
-            let (plain, texts) =
-                self.cells(sheet, row, &["list_name", "name", "label"], &["label"], default_language);
+            let (plain, texts) = self.cells(
+                sheet,
+                row,
+                &["list_name", "name", "label"],
+                &["label"],
+                default_language,
+            );
             let (Some(list), Some(id)) = (plain.get("list_name"), plain.get("name")) else {
                 self.refuse(
                     sheet,
@@ -502,7 +526,12 @@ impl Form {
         default_language: Option<Language>,
     ) -> Vec<(u32, ChecklistItem)> {
         if sheet.column("type").is_none() {
-            self.refuse(sheet, sheet.header_row, None, Refusal::MissingColumn("type"));
+            self.refuse(
+                sheet,
+                sheet.header_row,
+                None,
+                Refusal::MissingColumn("type"),
+            );
             return Vec::new();
         }
         let mut items: Vec<(u32, ChecklistItem)> = Vec::new();
@@ -662,7 +691,12 @@ impl Form {
             (true, [list]) => match lists.get(*list) {
                 Some(options) => Some(options.clone()),
                 None => {
-                    self.refuse(sheet, number, Some("type"), Refusal::UnknownList((*list).to_owned()));
+                    self.refuse(
+                        sheet,
+                        number,
+                        Some("type"),
+                        Refusal::UnknownList((*list).to_owned()),
+                    );
                     return None;
                 }
             },
@@ -821,4 +855,3 @@ fn with_sections(groups: &[(u32, Group)], hint: Option<Label>) -> Option<Label> 
         )),
     }
 }
-

@@ -58,21 +58,19 @@ pub fn condition(
                              tests one earlier question"
             .into()),
         Expr::Call { name, args } if name == "selected" => match args.as_slice() {
-            [Expr::Field(item), Expr::Text(option)] => {
-                match kind_of(item, earlier)? {
-                    ItemKind::MultipleChoice { .. } => Ok(Condition::ChoicesContain {
-                        item: item.clone(),
-                        option: option.clone(),
-                    }),
-                    ItemKind::SingleChoice { .. } => Ok(Condition::ChoiceIn {
-                        item: item.clone(),
-                        options: vec![option.clone()],
-                    }),
-                    _ => Err(format!(
-                        "selected() needs a select_one or select_multiple question; ${{{item}}} is neither"
-                    )),
-                }
-            }
+            [Expr::Field(item), Expr::Text(option)] => match kind_of(item, earlier)? {
+                ItemKind::MultipleChoice { .. } => Ok(Condition::ChoicesContain {
+                    item: item.clone(),
+                    option: option.clone(),
+                }),
+                ItemKind::SingleChoice { .. } => Ok(Condition::ChoiceIn {
+                    item: item.clone(),
+                    options: vec![option.clone()],
+                }),
+                _ => Err(format!(
+                    "selected() needs a select_one or select_multiple question; ${{{item}}} is neither"
+                )),
+            },
             _ => Err("selected() is supported as selected(${question}, 'option')".into()),
         },
         Expr::Call { name, .. } if name == "not" => Err("not() is not supported in relevant: \

@@ -100,7 +100,10 @@ pub fn kind(question: &Question<'_>) -> Result<ItemKind, (At, String)> {
         ));
     }
     if !question.currency.is_empty() && question.type_name != "decimal" {
-        return Err((At::Currency, "currency is read on decimal questions only".into()));
+        return Err((
+            At::Currency,
+            "currency is read on decimal questions only".into(),
+        ));
     }
     match question.type_name {
         "acknowledge" => no_constraint("acknowledge").map(|()| ItemKind::YesNo),
@@ -118,7 +121,11 @@ pub fn kind(question: &Question<'_>) -> Result<ItemKind, (At, String)> {
                 let n = whole(subject, Subject::CountSelected, value)?;
                 let n = u32::try_from(n).map_err(|_| out_of_range())?;
                 apply_bound(op, n, &mut min, &mut max, |n, up| {
-                    if up { n.checked_add(1) } else { n.checked_sub(1) }
+                    if up {
+                        n.checked_add(1)
+                    } else {
+                        n.checked_sub(1)
+                    }
                 })?;
             }
             Ok(ItemKind::MultipleChoice {
@@ -132,7 +139,11 @@ pub fn kind(question: &Question<'_>) -> Result<ItemKind, (At, String)> {
             for (subject, op, value) in constraint()? {
                 let n = whole(subject, Subject::Answer, value)?;
                 apply_bound(op, n, &mut min, &mut max, |n, up| {
-                    if up { n.checked_add(1) } else { n.checked_sub(1) }
+                    if up {
+                        n.checked_add(1)
+                    } else {
+                        n.checked_sub(1)
+                    }
                 })?;
             }
             Ok(ItemKind::Integer { min, max })
@@ -163,7 +174,11 @@ pub fn kind(question: &Question<'_>) -> Result<ItemKind, (At, String)> {
                 })?;
                 let (mut lo, mut hi) = (min.unwrap_or(i64::MIN), max.unwrap_or(i64::MAX));
                 apply_bound(op, minor, &mut lo, &mut hi, |n, up| {
-                    if up { n.checked_add(1) } else { n.checked_sub(1) }
+                    if up {
+                        n.checked_add(1)
+                    } else {
+                        n.checked_sub(1)
+                    }
                 })?;
                 min = (lo != i64::MIN).then_some(lo);
                 max = (hi != i64::MAX).then_some(hi);
@@ -217,10 +232,7 @@ pub fn kind(question: &Question<'_>) -> Result<ItemKind, (At, String)> {
             no_constraint("image")?;
             if question.appearance == "signature" {
                 if !question.parameters.is_empty() {
-                    return Err((
-                        At::Parameters,
-                        "a signature takes no parameters".into(),
-                    ));
+                    return Err((At::Parameters, "a signature takes no parameters".into()));
                 }
                 return Ok(ItemKind::Signature);
             }

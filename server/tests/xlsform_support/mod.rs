@@ -213,22 +213,52 @@ pub fn home_verification_sheets() -> Sheets<'static> {
         ],
     ];
     let choices = vec![
-        vec!["list_name", "name", "label::Chinese (zh)", "label::English (en)"],
+        vec![
+            "list_name",
+            "name",
+            "label::Chinese (zh)",
+            "label::English (en)",
+        ],
         vec!["residence", "owned", "自有住房", "Owned"],
         vec!["residence", "rented", "租住", "Rented"],
         vec!["residence", "family", "与家人同住", "Lives with family"],
         vec!["residence", "other", "其他", "Other"],
         vec!["employment", "employed", "在职", "Employed"],
-        vec!["employment", "self_employed", "个体经营 / 自雇", "Self-employed"],
+        vec![
+            "employment",
+            "self_employed",
+            "个体经营 / 自雇",
+            "Self-employed",
+        ],
         vec!["employment", "unemployed", "待业 / 失业", "Unemployed"],
         vec!["employment", "retired", "退休", "Retired"],
         vec!["employment", "other", "其他", "Other"],
         vec!["overdue_reason", "job_loss", "失业 / 收入中断", "Job loss"],
-        vec!["overdue_reason", "illness", "疾病 / 意外", "Illness or accident"],
-        vec!["overdue_reason", "business_failure", "经营失败", "Business failure"],
-        vec!["overdue_reason", "over_indebtedness", "过度负债", "Over-indebtedness"],
+        vec![
+            "overdue_reason",
+            "illness",
+            "疾病 / 意外",
+            "Illness or accident",
+        ],
+        vec![
+            "overdue_reason",
+            "business_failure",
+            "经营失败",
+            "Business failure",
+        ],
+        vec![
+            "overdue_reason",
+            "over_indebtedness",
+            "过度负债",
+            "Over-indebtedness",
+        ],
         vec!["overdue_reason", "forgot", "忘记还款", "Forgot to pay"],
-        vec!["overdue_reason", "dispute", "对欠款有争议", "Disputes the debt"],
+        vec![
+            "overdue_reason",
+            "dispute",
+            "对欠款有争议",
+            "Disputes the debt",
+        ],
         vec!["overdue_reason", "other", "其他", "Other"],
     ];
     let settings = vec![
@@ -247,7 +277,11 @@ pub fn home_verification_sheets() -> Sheets<'static> {
             "zh",
         ],
     ];
-    vec![("survey", survey), ("choices", choices), ("settings", settings)]
+    vec![
+        ("survey", survey),
+        ("choices", choices),
+        ("settings", settings),
+    ]
 }
 
 /// Version 2 of the checklist: version 1 with two questions before the

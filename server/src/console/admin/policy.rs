@@ -6,10 +6,10 @@
 
 use std::collections::HashMap;
 
+use axum::Form;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Form;
 use doorstep_core::policy::Policy;
 use serde_json::{Map, Value};
 
@@ -213,7 +213,10 @@ mod tests {
             shown_sorted.sort();
             let all: Vec<String> = all.keys().cloned().collect();
             assert_eq!(shown_sorted, all);
-            assert_eq!(shown.first().map(String::as_str), Some("contact_hours_start"));
+            assert_eq!(
+                shown.first().map(String::as_str),
+                Some("contact_hours_start")
+            );
         }
     }
 }

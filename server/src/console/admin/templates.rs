@@ -13,8 +13,8 @@ use doorstep_core::checklist::{ChecklistTemplate, Condition, ItemKind, Label};
 
 use super::admin_only;
 use crate::console::cases::read_upload;
-use crate::console::i18n::{Lang, TemplatesText};
 use crate::console::format::show_time;
+use crate::console::i18n::{Lang, TemplatesText};
 use crate::console::{Chrome, ConsoleState, Signed, app_failure, blocking, failure, render};
 use crate::error::ServiceError;
 use crate::service::templates::{self, TemplateFileRefused};
@@ -210,13 +210,23 @@ pub async fn publish(
                 listed,
                 more: problems.more,
             };
-            return list_page(&state, &signed, StatusCode::UNPROCESSABLE_ENTITY, Some(result))
-                .await;
+            return list_page(
+                &state,
+                &signed,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(result),
+            )
+            .await;
         }
         Err(TemplateFileRefused::Json(error)) => {
             let result = UploadResult::JsonRefused(crate::text::visible_line(&error.to_string()));
-            return list_page(&state, &signed, StatusCode::UNPROCESSABLE_ENTITY, Some(result))
-                .await;
+            return list_page(
+                &state,
+                &signed,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(result),
+            )
+            .await;
         }
     };
     if form.run != "publish" {
@@ -423,7 +433,11 @@ pub fn answer_words(kind: &ItemKind, s: &TemplatesText) -> String {
         ItemKind::Photo {
             min_count,
             max_count,
-        } => format!("{}{}", s.kind_photo, range(s, Some(min_count), Some(max_count))),
+        } => format!(
+            "{}{}",
+            s.kind_photo,
+            range(s, Some(min_count), Some(max_count))
+        ),
         ItemKind::Signature => s.kind_signature.to_owned(),
     }
 }
@@ -433,7 +447,8 @@ pub fn condition_words(template: &ChecklistTemplate, condition: &Condition, lang
     let s = &lang.text().templates;
     let quoted = |text: String| format!("{}{text}{}", s.quote_open, s.quote_close);
     let tested = template.item(condition.item());
-    let question = quoted(tested.map_or_else(|| condition.item().to_owned(), |i| lang.label(&i.label)));
+    let question =
+        quoted(tested.map_or_else(|| condition.item().to_owned(), |i| lang.label(&i.label)));
     let option = |id: &str| {
         quoted(
             tested
@@ -445,11 +460,19 @@ pub fn condition_words(template: &ChecklistTemplate, condition: &Condition, lang
     let test = match condition {
         Condition::Answered { .. } => s.is_answered.to_owned(),
         Condition::YesNoEquals { value, .. } => {
-            format!("{}{space}{}", s.is, quoted((if *value { s.yes } else { s.no }).to_owned()))
+            format!(
+                "{}{space}{}",
+                s.is,
+                quoted((if *value { s.yes } else { s.no }).to_owned())
+            )
         }
         Condition::ChoiceIn { options, .. } => {
             let joined: Vec<String> = options.iter().map(|o| option(o)).collect();
-            format!("{}{space}{}", s.is, joined.join(&format!("{space}{}{space}", s.or)))
+            format!(
+                "{}{space}{}",
+                s.is,
+                joined.join(&format!("{space}{}{space}", s.or))
+            )
         }
         Condition::ChoicesContain { option: id, .. } => {
             format!("{}{space}{}", s.includes, option(id))

@@ -268,7 +268,10 @@ pub static TEXT: Text = Text {
             "Published the field policy (server command)",
         ),
         ("console_publish_template", "Published a checklist template"),
-        ("console_retire_template", "Retired a checklist template version"),
+        (
+            "console_retire_template",
+            "Retired a checklist template version",
+        ),
         (
             "retire_template",
             "Retired a checklist template version (server command)",
@@ -628,14 +631,23 @@ pub static TEXT: Text = Text {
             ("too_many_rows", "Too many rows"),
             ("too_many_columns", "Too many columns"),
             ("cell_too_long", "The cell is too long"),
-            ("unreadable_cell", "The cell is a date or an error; write it as text"),
+            (
+                "unreadable_cell",
+                "The cell is a date or an error; write it as text",
+            ),
             ("missing_column", "A column is missing"),
-            ("unsupported_column", "A checklist has no place for this column"),
+            (
+                "unsupported_column",
+                "A checklist has no place for this column",
+            ),
             ("unsupported_language", "Labels are in zh and en only"),
             ("no_language", "The column names no language"),
             ("missing_text", "The zh or en text is missing"),
             ("unsupported_type", "This type is not supported"),
-            ("unknown_list", "The choice list is not on the choices sheet"),
+            (
+                "unknown_list",
+                "The choice list is not on the choices sheet",
+            ),
             ("end_without_begin", "end_group without begin_group"),
             ("group_not_ended", "begin_group without end_group"),
             ("bad_value", "The value is not one the column takes"),
@@ -657,13 +669,22 @@ pub static TEXT: Text = Text {
         policy_refused: "The policy was refused; nothing was published:",
         policy_unchanged: "This policy is already in force.",
         policy_fields: [
-            ("contact_hours_start", "Contact hours start (case's local time)"),
+            (
+                "contact_hours_start",
+                "Contact hours start (case's local time)",
+            ),
             ("contact_hours_end", "Contact hours end"),
             ("notice_required", "Notice before check-in required"),
-            ("min_notice_lead_minutes", "Notice at least this many minutes before"),
+            (
+                "min_notice_lead_minutes",
+                "Notice at least this many minutes before",
+            ),
             ("geofence_radius_m", "Geofence radius (m)"),
             ("max_gps_accuracy_m", "Worst GPS accuracy allowed (m)"),
-            ("retention_days_after_approval", "Days data stays on the phone after approval"),
+            (
+                "retention_days_after_approval",
+                "Days data stays on the phone after approval",
+            ),
         ],
     },
 };

@@ -595,7 +595,10 @@ pub static TEXT: Text = Text {
             ("min_notice_lead_minutes", "至少提前通知的分钟数"),
             ("geofence_radius_m", "地理围栏半径（米）"),
             ("max_gps_accuracy_m", "可接受的最差定位精度（米）"),
-            ("retention_days_after_approval", "通过后数据在手机上保留的天数"),
+            (
+                "retention_days_after_approval",
+                "通过后数据在手机上保留的天数",
+            ),
         ],
     },
 };
