@@ -166,11 +166,18 @@ fn a_small_form_imports_with_its_conditions_and_limits() {
     );
 }
 
+/// A row under test (its cells by column), the column refused and the code.
+type Refused = (
+    &'static [(&'static str, &'static str)],
+    &'static str,
+    &'static str,
+);
+
 /// Every feature the checklist cannot hold is refused, naming the sheet,
 /// the row (row 5, the row under test) and the column.
 #[test]
 fn each_unsupported_feature_is_refused_with_its_row_and_column() {
-    let cases: &[(&[(&str, &str)], &str, &str)] = &[
+    let cases: &[Refused] = &[
         (&[("type", "note")], "type", "unsupported_type"),
         (&[("type", "geopoint")], "type", "unsupported_type"),
         (&[("type", "begin_repeat")], "type", "unsupported_type"),

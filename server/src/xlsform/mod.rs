@@ -451,7 +451,7 @@ impl Form {
             None => self.refuse(sheet, row.number, None, Refusal::MissingColumn("version")),
         }
         header.title = self.label(sheet, row.number, "form_title", texts.get("form_title"));
-        if header.title.is_none() && !texts.get("form_title").is_some_and(|t| !t.is_empty()) {
+        if header.title.is_none() && texts.get("form_title").is_none_or(Texts::is_empty) {
             self.refuse(
                 sheet,
                 row.number,

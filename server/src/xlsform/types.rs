@@ -67,7 +67,7 @@ pub const TYPES: &[&str] = &[
 /// Maps a question onto an item kind, or says which column holds what is
 /// not supported.
 pub fn kind(question: &Question<'_>) -> Result<ItemKind, (At, String)> {
-    let constraint = || -> Result<Vec<(Subject, Compare, &Expr)>, (At, String)> {
+    let constraint = || -> Result<Vec<Limit<'_>>, (At, String)> {
         question
             .constraint
             .map(limits)
@@ -264,6 +264,9 @@ pub fn kind(question: &Question<'_>) -> Result<ItemKind, (At, String)> {
     }
 }
 
+/// One limit of a constraint: what it tests, how, and against what.
+type Limit<'a> = (Subject, Compare, &'a Expr);
+
 /// What a limit in a constraint tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Subject {
@@ -289,7 +292,7 @@ fn out_of_range() -> (At, String) {
 }
 
 /// Splits a constraint into its limits: `subject op value` joined by `and`.
-fn limits(expr: &Expr) -> Result<Vec<(Subject, Compare, &Expr)>, String> {
+fn limits(expr: &Expr) -> Result<Vec<Limit<'_>>, String> {
     let parts: Vec<&Expr> = match expr {
         Expr::And(parts) => parts.iter().collect(),
         other => vec![other],
