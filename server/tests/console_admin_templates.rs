@@ -41,38 +41,18 @@ async fn root(w: &Arc<World>) -> String {
     sign_in(w, "root", "pw-root-secret").await.unwrap()
 }
 
-/// A multipart upload of the templates form: `file` (an .xlsx) and `run`.
+/// The templates page's upload: `file` (an .xlsx) and `run`.
 async fn upload(w: &World, cookies: &str, csrf: &str, file: &[u8], run: &str) -> Page {
-    let boundary = "doorstep-test-boundary";
-    let mut body = Vec::new();
-    for (name, value) in [("csrf", csrf), ("run", run)] {
-        body.extend_from_slice(
-            format!(
-                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-            )
-            .as_bytes(),
-        );
-    }
-    body.extend_from_slice(
-        format!(
-            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"form.xlsx\"\r\n\
-             Content-Type: application/vnd.openxmlformats-officedocument.spreadsheetml.sheet\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    body.extend_from_slice(file);
-    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
-    let request = Request::builder()
-        .method("POST")
-        .uri("/console/admin/templates")
-        .header(
-            header::CONTENT_TYPE,
-            format!("multipart/form-data; boundary={boundary}"),
-        )
-        .header(header::COOKIE, cookies)
-        .body(Body::from(body))
-        .unwrap();
-    send(w, request).await
+    let fields = [("csrf", csrf), ("run", run)];
+    post_file(
+        w,
+        "/console/admin/templates",
+        cookies,
+        fields,
+        "form.xlsx",
+        file,
+    )
+    .await
 }
 
 async fn versions(w: &Arc<World>) -> Vec<(String, u32, u64)> {

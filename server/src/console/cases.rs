@@ -423,6 +423,17 @@ pub(super) async fn read_upload(
     })
 }
 
+/// The page for an upload that could not be read: too large for the body
+/// limit (413), or not a form.
+pub(super) fn upload_refused(lang: super::i18n::Lang, status: StatusCode) -> Response {
+    let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        lang.text().cases_import_too_large
+    } else {
+        lang.text().server_failed
+    };
+    failure(lang, status, message)
+}
+
 /// `POST /console/cases/import`: checks the file, and imports it when asked
 /// and clean. A file with problems answers 422 and imports nothing.
 pub async fn import(
@@ -434,14 +445,7 @@ pub async fn import(
     let form = match read_import(request).await {
         Ok(form) => form,
         // Too large for the body limit, or not a form: nothing to check.
-        Err(status) => {
-            let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                lang.text().cases_import_too_large
-            } else {
-                lang.text().server_failed
-            };
-            return failure(lang, status, message);
-        }
+        Err(status) => return upload_refused(lang, status),
     };
     if !signed.csrf_matches(&form.csrf) {
         return signed.csrf_refused(&state).await;

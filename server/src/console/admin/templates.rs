@@ -168,14 +168,7 @@ pub async fn publish(
     let lang = signed.lang;
     let form = match read_upload(request, "json").await {
         Ok(form) => form,
-        Err(status) => {
-            let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                lang.text().cases_import_too_large
-            } else {
-                lang.text().server_failed
-            };
-            return failure(lang, status, message);
-        }
+        Err(status) => return crate::console::cases::upload_refused(lang, status),
     };
     if !signed.csrf_matches(&form.csrf) {
         return signed.csrf_refused(&state).await;
