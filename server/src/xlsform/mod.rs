@@ -42,6 +42,12 @@ pub enum Refusal {
     /// The file is not an .xlsx workbook (or is damaged).
     #[error("the file is not an .xlsx workbook")]
     NotAWorkbook,
+    /// The workbook unpacks to more than [`sheets::MAX_UNPACKED_BYTES`].
+    #[error(
+        "the workbook unpacks to more than {} bytes",
+        sheets::MAX_UNPACKED_BYTES
+    )]
+    WorkbookTooLarge,
     /// A sheet the form needs is missing.
     #[error("the workbook has no {0} sheet")]
     MissingSheet(&'static str),
@@ -107,6 +113,7 @@ impl Refusal {
     pub fn code(&self) -> &'static str {
         match self {
             Refusal::NotAWorkbook => "not_a_workbook",
+            Refusal::WorkbookTooLarge => "workbook_too_large",
             Refusal::MissingSheet(_) => "missing_sheet",
             Refusal::TooManyRows => "too_many_rows",
             Refusal::TooManyColumns => "too_many_columns",
@@ -226,7 +233,14 @@ pub fn read(bytes: &[u8]) -> Result<ChecklistTemplate, Problems> {
         return Err(Problems::from_list(form.problems));
     }
     let (Some(key), Some(version), Some(title)) = (header.key, header.version, header.title) else {
-        return Err(Problems::from_list(form.problems));
+        // `settings` refused whatever it lacks; were it not so, this names it.
+        let missing = Problem {
+            sheet: settings.name.clone(),
+            row: header.row,
+            column: None,
+            refusal: Refusal::MissingColumn("form_id, version, form_title"),
+        };
+        return Err(Problems::from_list(vec![missing]));
     };
     let rows: BTreeMap<String, u32> = items
         .iter()

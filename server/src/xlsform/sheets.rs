@@ -20,6 +20,11 @@ pub const MAX_COLUMNS: u32 = 64;
 /// The most characters one cell may hold.
 pub const MAX_CELL_CHARS: usize = 2_000;
 
+/// The most bytes a workbook's files may unpack to, all together, as its
+/// zip directory declares them (the unpacking stops at each file's declared
+/// size): a few kilobytes of zip cannot unpack to gigabytes of XML.
+pub const MAX_UNPACKED_BYTES: u64 = 32 * 1024 * 1024;
+
 /// One sheet: its header and its rows, blank rows left out.
 #[derive(Debug, Clone, Default)]
 pub struct Sheet {
@@ -74,14 +79,34 @@ pub struct Workbook {
 /// aside). Problems with the file as a whole, or with a sheet too large, are
 /// returned all together.
 pub fn read(bytes: &[u8]) -> Result<Workbook, Vec<Problem>> {
-    let mut xlsx: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|_| {
+    read_within(bytes, MAX_UNPACKED_BYTES)
+}
+
+/// [`read`], with the bound on the unpacked size given.
+pub fn read_within(bytes: &[u8], max_unpacked: u64) -> Result<Workbook, Vec<Problem>> {
+    let whole = |refusal| {
         vec![Problem {
             sheet: String::new(),
             row: 0,
             column: None,
-            refusal: Refusal::NotAWorkbook,
+            refusal,
         }]
-    })?;
+    };
+    let mut archive =
+        zip::ZipArchive::new(Cursor::new(bytes)).map_err(|_| whole(Refusal::NotAWorkbook))?;
+    // The sizes the zip directory declares; unpacking stops at each.
+    let mut unpacked: u64 = 0;
+    for at in 0..archive.len() {
+        let file = archive
+            .by_index_raw(at)
+            .map_err(|_| whole(Refusal::NotAWorkbook))?;
+        unpacked = unpacked.saturating_add(file.size());
+    }
+    if unpacked > max_unpacked {
+        return Err(whole(Refusal::WorkbookTooLarge));
+    }
+    let mut xlsx: Xlsx<_> =
+        Xlsx::new(Cursor::new(bytes)).map_err(|_| whole(Refusal::NotAWorkbook))?;
     let names = xlsx.sheet_names();
     let mut workbook = Workbook::default();
     let mut problems = Vec::new();
@@ -207,6 +232,19 @@ pub fn column_letters(col: u32) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_workbook_unpacking_past_the_bound_is_refused_before_it_is_read() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/xlsform/home_verification.xlsx"
+        );
+        let bytes = std::fs::read(path).unwrap_or_default();
+        assert!(read(&bytes).is_ok());
+        let refused = read_within(&bytes, 1_000).err().unwrap_or_default();
+        assert_eq!(refused.len(), 1);
+        assert_eq!(refused[0].refusal, Refusal::WorkbookTooLarge);
+    }
 
     #[test]
     fn column_letters_follow_the_spreadsheet() {

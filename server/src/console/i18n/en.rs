@@ -627,6 +627,10 @@ pub static TEXT: Text = Text {
         quote_close: "”",
         xlsform_problems: [
             ("not_a_workbook", "Not an .xlsx workbook"),
+            (
+                "workbook_too_large",
+                "The workbook is too large once unpacked",
+            ),
             ("missing_sheet", "A sheet is missing"),
             ("too_many_rows", "Too many rows"),
             ("too_many_columns", "Too many columns"),

@@ -541,7 +541,7 @@ pub struct TemplatesText {
     pub quote_open: &'static str,
     pub quote_close: &'static str,
     /// What each XLSForm problem code means.
-    pub xlsform_problems: [(&'static str, &'static str); 20],
+    pub xlsform_problems: [(&'static str, &'static str); 21],
     pub policy_title: &'static str,
     pub policy_intro: &'static str,
     pub policy_in_force: &'static str,

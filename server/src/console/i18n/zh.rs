@@ -556,6 +556,7 @@ pub static TEXT: Text = Text {
         quote_close: "」",
         xlsform_problems: [
             ("not_a_workbook", "不是 .xlsx 工作簿"),
+            ("workbook_too_large", "工作簿解压后过大"),
             ("missing_sheet", "缺少工作表"),
             ("too_many_rows", "行数过多"),
             ("too_many_columns", "列数过多"),
