@@ -512,6 +512,7 @@ pub fn downgrade_sqlite_to_version_1(file: &std::path::Path) {
          ALTER TABLE visits DROP COLUMN chain_broken_author;
          ALTER TABLE visits DROP COLUMN chain_broken_seq;
          ALTER TABLE visits DROP COLUMN chain_broken_reason;
+         ALTER TABLE templates DROP COLUMN retired_at;
          PRAGMA user_version = 1;",
     )
     .unwrap();
@@ -536,6 +537,7 @@ pub fn downgrade_postgres_to_version_1(config: &postgres::Config, schema: &str) 
              ALTER TABLE {schema}.visits DROP COLUMN chain_checked_at,
                  DROP COLUMN chain_entries, DROP COLUMN chain_broken_author,
                  DROP COLUMN chain_broken_seq, DROP COLUMN chain_broken_reason;
+             ALTER TABLE {schema}.templates DROP COLUMN retired_at;
              UPDATE {schema}.doorstep_schema SET version = 1;"
         ))
         .unwrap();
