@@ -116,35 +116,23 @@ pub fn kind(question: &Question<'_>) -> Result<ItemKind, (At, String)> {
         "select_multiple" => {
             let options = question.options.clone().unwrap_or_default();
             let count = u32::try_from(options.len()).unwrap_or(u32::MAX);
-            let (mut min, mut max) = (1_u32, count);
+            let (mut min, mut max) = (1_i64, i64::from(count));
             for (subject, op, value) in constraint()? {
                 let n = whole(subject, Subject::CountSelected, value)?;
-                let n = u32::try_from(n).map_err(|_| out_of_range())?;
-                apply_bound(op, n, &mut min, &mut max, |n, up| {
-                    if up {
-                        n.checked_add(1)
-                    } else {
-                        n.checked_sub(1)
-                    }
-                })?;
+                apply_bound(op, n, &mut min, &mut max, next_whole)?;
             }
+            let selections = |n: i64| u32::try_from(n).map_err(|_| out_of_range());
             Ok(ItemKind::MultipleChoice {
                 options,
-                min_selected: min,
-                max_selected: max,
+                min_selected: selections(min)?,
+                max_selected: selections(max)?,
             })
         }
         "integer" => {
             let (mut min, mut max) = (i64::from(i32::MIN), i64::from(i32::MAX));
             for (subject, op, value) in constraint()? {
                 let n = whole(subject, Subject::Answer, value)?;
-                apply_bound(op, n, &mut min, &mut max, |n, up| {
-                    if up {
-                        n.checked_add(1)
-                    } else {
-                        n.checked_sub(1)
-                    }
-                })?;
+                apply_bound(op, n, &mut min, &mut max, next_whole)?;
             }
             Ok(ItemKind::Integer { min, max })
         }
@@ -173,13 +161,7 @@ pub fn kind(question: &Question<'_>) -> Result<ItemKind, (At, String)> {
                     )
                 })?;
                 let (mut lo, mut hi) = (min.unwrap_or(i64::MIN), max.unwrap_or(i64::MAX));
-                apply_bound(op, minor, &mut lo, &mut hi, |n, up| {
-                    if up {
-                        n.checked_add(1)
-                    } else {
-                        n.checked_sub(1)
-                    }
-                })?;
+                apply_bound(op, minor, &mut lo, &mut hi, next_whole)?;
                 min = (lo != i64::MIN).then_some(lo);
                 max = (hi != i64::MAX).then_some(hi);
             }
@@ -368,6 +350,15 @@ fn apply_bound<T: Ord + Copy>(
         }
     }
     Ok(())
+}
+
+/// The next whole number up (`>`) or down (`<`).
+fn next_whole(n: i64, up: bool) -> Option<i64> {
+    if up {
+        n.checked_add(1)
+    } else {
+        n.checked_sub(1)
+    }
 }
 
 /// `12500`, `12500.5`, `-3.25` in major units → minor units (two decimals).
