@@ -413,6 +413,35 @@ pub fn case_csv(data: &[u8]) {
     }
 }
 
+/// An XLSForm `relevant` or `constraint` cell (`publish-template FILE.xlsx`,
+/// the console's upload): [`xlsform::expressions::parse`] reads it or says
+/// where it cannot; a parsed expression maps onto a condition over the fixed
+/// earlier questions (the built-in checklist's) or is refused, and onto the
+/// limits of every question type or is refused; never a panic, and a
+/// condition it maps to only ever tests one of the earlier questions.
+pub fn xlsform_expression(data: &[u8]) {
+    use doorstep_server::xlsform::{expressions, relevant, types};
+    let text = String::from_utf8_lossy(data);
+    let Ok(expr) = expressions::parse(&text) else {
+        return;
+    };
+    let template = doorstep_core::checklist::home_verification();
+    let earlier = |id: &str| template.item(id).map(|item| item.kind.clone());
+    if let Ok(condition) = relevant::condition(&expr, &earlier) {
+        assert!(template.item(condition.item()).is_some(), "{condition:?}");
+    }
+    for type_name in types::TYPES {
+        let _ = types::kind(&types::Question {
+            type_name,
+            options: Some(template.items()[2].kind.options().to_vec()),
+            constraint: Some(&expr),
+            parameters: "",
+            appearance: "",
+            currency: if *type_name == "decimal" { "CNY" } else { "" },
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -448,6 +477,9 @@ mod tests {
         for (_, data) in seeds("visit_change") {
             visit_change(&data);
         }
+        for (_, data) in seeds("xlsform_expression") {
+            xlsform_expression(&data);
+        }
     }
 
     /// The seeds reach the deep end: the fixed visit's continuation and a
@@ -480,6 +512,13 @@ mod tests {
         for (name, data) in seeds("checklist_template") {
             let text = std::str::from_utf8(&data).unwrap();
             assert!(ChecklistTemplate::from_json(text).is_ok(), "{name}");
+        }
+        for (name, data) in seeds("xlsform_expression") {
+            let text = String::from_utf8_lossy(&data);
+            assert!(
+                doorstep_server::xlsform::expressions::parse(&text).is_ok(),
+                "{name}"
+            );
         }
         for (name, data) in seeds("case_csv") {
             let parsed = case_csv::parse_lines(&data, &mut known_user);

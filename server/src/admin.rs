@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use doorstep_core::checklist::ChecklistTemplate;
 use doorstep_core::domain::{Case, CaseId, UserId};
-use doorstep_core::policy::{Policy, PublishedPolicy};
+use doorstep_core::policy::Policy;
 use doorstep_core::sync::protocol::Role;
 
 use crate::error::{Missing, ServiceError};
@@ -20,25 +20,7 @@ pub use crate::service::users::{
     MIN_PASSWORD_CHARS, NewUserRefused, check_new_user, create_user, unlock_user,
 };
 
-/// Why an admin's field policy file is refused (all `422 invalid_policy`).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PolicyRefused {
-    /// The file is not JSON; the parser's words.
-    #[error("not JSON: {0}")]
-    NotJson(String),
-    /// The file is JSON but not an object.
-    #[error("a policy is a JSON object")]
-    NotAnObject,
-    /// A field the policy does not have (a misspelling), as printable text.
-    #[error("unknown field {0}")]
-    UnknownField(String),
-    /// A field's value is not of its type; the parser's words.
-    #[error("{0}")]
-    WrongValue(String),
-    /// The policy reads but makes no sense (the core's check).
-    #[error("{0}")]
-    Senseless(doorstep_core::policy::PolicyError),
-}
+pub use crate::service::policy::{PolicyRefused, policy_from_json};
 
 /// Removes the uploads in progress untouched for longer than `hours`
 /// ([`BlobStore::clean_abandoned`]); audited as `clean_uploads`, with the
@@ -209,23 +191,15 @@ pub fn reassign_case(
     })
 }
 
-/// Publishes a template; republishing the same key and version is refused.
+/// Publishes a template from the command line (see
+/// [`crate::service::templates::publish`]); republishing the same key and
+/// version is refused.
 pub fn publish_template(
     store: &dyn Store,
     template: &ChecklistTemplate,
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    store::write(store, |tx| {
-        if !tx.insert_template(template)? {
-            return Err(ServiceError::TemplateExists);
-        }
-        tx.append_feed(&FeedItem::Template {
-            key: template.key().to_owned(),
-            version: template.version(),
-        })?;
-        let id = format!("{}@{}", template.key(), template.version());
-        audit(tx, now, None, "publish_template", "template", id)
-    })
+    crate::service::templates::publish(store, None, template, now)
 }
 
 /// The newest `limit` entries kept apart in the quarantine (pushed to visits
@@ -243,51 +217,15 @@ pub fn quarantined(
     })
 }
 
-/// Reads a field policy from an admin's JSON file: every field the file
-/// names must be one the policy has (a misspelt field would otherwise be
-/// silently left at its default), and fields it leaves out keep the
-/// defaults.
-pub fn policy_from_json(text: &str) -> Result<Policy, ServiceError> {
-    let value: serde_json::Value =
-        serde_json::from_str(text).map_err(|e| PolicyRefused::NotJson(e.to_string()))?;
-    let known = serde_json::to_value(Policy::default()).map_err(|e| ServiceError::internal(&e))?;
-    let (Some(fields), Some(known)) = (value.as_object(), known.as_object()) else {
-        return Err(PolicyRefused::NotAnObject.into());
-    };
-    if let Some(unknown) = fields.keys().find(|key| !known.contains_key(*key)) {
-        return Err(PolicyRefused::UnknownField(crate::text::visible_line(unknown)).into());
-    }
-    serde_json::from_value(value).map_err(|e| PolicyRefused::WrongValue(e.to_string()).into())
-}
-
-/// Publishes `policy` as the bank's next field policy version; returns the
-/// version. Phones take it up on their next pull, and pushes are checked
-/// against it from now on (and, for [`service::policy::POLICY_GRACE_DAYS`],
-/// also against the one it replaces). A policy that makes no sense, or one
-/// equal to the policy in force, is refused.
+/// Publishes `policy` from the command line as the bank's next field
+/// policy version (see [`crate::service::policy::publish`]); returns the
+/// version.
 pub fn publish_policy(
     store: &dyn Store,
     policy: &Policy,
     now: DateTime<Utc>,
 ) -> Result<u32, ServiceError> {
-    policy.check().map_err(PolicyRefused::Senseless)?;
-    store::write(store, |tx| {
-        let in_force = crate::service::policy::in_force(tx)?;
-        if in_force.policy == *policy {
-            return Err(ServiceError::PolicyUnchanged {
-                in_force: in_force.version,
-            });
-        }
-        let published = PublishedPolicy {
-            version: in_force.version + 1,
-            policy: policy.clone(),
-        };
-        if !tx.insert_policy(&published, now)? {
-            return Err(ServiceError::PolicyExists);
-        }
-        audit(tx, now, None, "publish_policy", "policy", published.version)?;
-        Ok(published.version)
-    })
+    crate::service::policy::publish(store, None, policy, now)
 }
 
 /// Why a CSV import (of cases, or of repayments through

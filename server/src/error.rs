@@ -266,6 +266,10 @@ pub enum ServiceError {
     /// `409 template_exists`: the template's key and version are published.
     #[error("this template key and version are already published")]
     TemplateExists,
+    /// `409 template_not_retirable`: the template version is retired
+    /// already, or no newer version of its key is in use for new visits.
+    #[error("only a version with a newer version in use can be retired, once")]
+    TemplateNotRetirable,
     /// `422 invalid_policy`: a field policy that does not read or makes no
     /// sense.
     #[error("{0}")]
@@ -354,6 +358,9 @@ pub enum Missing {
     /// No such device.
     #[error("no device {0}")]
     Device(DeviceId),
+    /// No such checklist template version.
+    #[error("no such template version")]
+    Template,
 }
 
 /// Why a request is not authenticated ([`ServiceError::Unauthenticated`]).
@@ -465,6 +472,7 @@ impl ServiceError {
             E::OtherTeamCase(_) => (StatusCode::FORBIDDEN, "other_team_case"),
             E::OtherTeamAgent(_) => (StatusCode::FORBIDDEN, "other_team_agent"),
             E::TemplateExists => (StatusCode::CONFLICT, "template_exists"),
+            E::TemplateNotRetirable => (StatusCode::CONFLICT, "template_not_retirable"),
             E::InvalidPolicy(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_policy"),
             E::PolicyUnchanged { .. } => (StatusCode::CONFLICT, "policy_unchanged"),
             E::PolicyExists => (StatusCode::CONFLICT, "policy_exists"),

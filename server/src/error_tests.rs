@@ -429,6 +429,12 @@ fn table() -> Vec<(ServiceError, u16, &'static str, String)> {
             "this template key and version are already published",
         ),
         row(
+            E::TemplateNotRetirable,
+            409,
+            "template_not_retirable",
+            "only a version with a newer version in use can be retired, once",
+        ),
+        row(
             E::InvalidPolicy(PolicyRefused::NotJson("expected value".into())),
             422,
             "invalid_policy",
@@ -555,6 +561,7 @@ fn named(err: &ServiceError) -> bool {
         | E::OtherTeamCase(_)
         | E::OtherTeamAgent(_)
         | E::TemplateExists
+        | E::TemplateNotRetirable
         | E::InvalidPolicy(_)
         | E::PolicyUnchanged { .. }
         | E::PolicyExists
@@ -566,7 +573,7 @@ fn named(err: &ServiceError) -> bool {
 }
 
 /// How many variants [`named`] names.
-const VARIANTS: usize = 60;
+const VARIANTS: usize = 61;
 
 #[test]
 fn each_variant_has_its_status_code_and_message() {

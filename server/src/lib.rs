@@ -29,6 +29,7 @@ pub mod service;
 pub mod sign_in_guard;
 pub mod store;
 pub mod text;
+pub mod xlsform;
 
 pub use api::{AppState, app, app_with_console};
 pub use error::ServiceError;

@@ -9,12 +9,11 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
-use doorstep_core::checklist::ChecklistTemplate;
 use doorstep_core::domain::Case;
 use doorstep_core::sync::protocol::Role;
 use doorstep_server::blobs::{self, BlobStore, FsBlobStore, S3BlobStore, S3Config};
 use doorstep_server::service::users::{self, Actor};
-use doorstep_server::service::{repayments, teams};
+use doorstep_server::service::{repayments, teams, templates};
 use doorstep_server::store::Store;
 use doorstep_server::store::postgres::PostgresStore;
 use doorstep_server::store::sqlite::SqliteStore;
@@ -133,10 +132,25 @@ enum Command {
         #[arg(long)]
         file: PathBuf,
     },
-    /// Publishes a checklist template from its JSON.
+    /// Publishes a checklist template from its JSON or from an XLSForm
+    /// workbook (.xlsx, see docs/XLSFORM.md): every phone receives it on its
+    /// next sync. A workbook with problems publishes nothing and lists each
+    /// by sheet, row and column.
     PublishTemplate {
+        /// The template file (or give it as `--file`).
+        #[arg(required_unless_present = "file", conflicts_with = "file")]
+        path: Option<PathBuf>,
         #[arg(long)]
-        file: PathBuf,
+        file: Option<PathBuf>,
+    },
+    /// Retires a checklist template version: no new visit starts on it
+    /// (phones start new visits on the newer version, which must be in use);
+    /// visits started on it keep it. Audited.
+    RetireTemplate {
+        #[arg(long)]
+        key: String,
+        #[arg(long)]
+        version: u32,
     },
     /// Publishes the bank's field policy (contact hours, notice, geofence,
     /// GPS accuracy, retention) from a JSON file as its next version: phones
@@ -225,6 +239,9 @@ fn user_id(store: &dyn Store, username: &str) -> Result<Uuid, String> {
             )
         })
 }
+
+/// The largest template file (JSON or .xlsx) the command reads.
+const MAX_TEMPLATE_FILE_BYTES: usize = 4 * 1024 * 1024;
 
 fn read_file(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
@@ -371,16 +388,30 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("{count} repayments imported");
             Ok(())
         }
-        Command::PublishTemplate { file } => {
-            let template =
-                ChecklistTemplate::from_json(&read_file(&file)?).map_err(|e| e.to_string())?;
-            admin::publish_template(store_ref, &template, now).map_err(|e| e.report())?;
+        Command::PublishTemplate { path, file } => {
+            let file = path.or(file).unwrap_or_default();
+            let bytes = read_bounded(&file, MAX_TEMPLATE_FILE_BYTES)?;
+            if bytes.len() > MAX_TEMPLATE_FILE_BYTES {
+                return Err(format!(
+                    "{} is larger than {MAX_TEMPLATE_FILE_BYTES} bytes",
+                    file.display()
+                ));
+            }
+            let template = templates::read_file(&bytes).map_err(|e| e.to_string())?;
+            templates::publish(store_ref, None, &template, now).map_err(|e| e.report())?;
             println!("template {}@{}", template.key(), template.version());
             Ok(())
         }
+        Command::RetireTemplate { key, version } => {
+            templates::retire(store_ref, None, &key, version, now).map_err(|e| e.report())?;
+            println!("template {key}@{version} retired");
+            Ok(())
+        }
         Command::PublishPolicy { file } => {
-            let policy = admin::policy_from_json(&read_file(&file)?).map_err(|e| e.report())?;
-            let version = admin::publish_policy(store_ref, &policy, now).map_err(|e| e.report())?;
+            let policy = doorstep_server::service::policy::policy_from_json(&read_file(&file)?)
+                .map_err(|e| e.report())?;
+            let version = doorstep_server::service::policy::publish(store_ref, None, &policy, now)
+                .map_err(|e| e.report())?;
             println!("policy version {version}");
             Ok(())
         }

@@ -159,3 +159,31 @@ fn the_checker_finds_a_forbidden_synonym_in_a_page() {
         [("supervisor", "manager")]
     );
 }
+
+/// The admin's checklist templates and field policy pages, for an admin.
+#[tokio::test]
+async fn the_admins_template_and_policy_pages_use_only_the_glossarys_terms() {
+    let c = console_world().await;
+    let s = c.w.state.store.as_ref();
+    let role = doorstep_core::sync::protocol::Role::Admin;
+    admin::create_user(s, "root", "pw-root-secret", role, None, common::t0()).unwrap();
+    let cookies = sign_in(&c.w, "root", "pw-root-secret").await.unwrap();
+    let pages = [
+        "/console/admin/templates",
+        "/console/admin/templates/home-verification/1",
+        "/console/admin/policy",
+    ];
+    for (lang, code) in [(Lang::Zh, "zh"), (Lang::En, "en")] {
+        let cookies = cookies.replace("doorstep_lang=en", &format!("doorstep_lang={code}"));
+        for uri in pages {
+            let page = get(&c.w, uri, &cookies).await;
+            assert_eq!(page.status, StatusCode::OK, "{uri}");
+            assert!(page.body.contains(&format!("lang=\"{}\"", lang.html())));
+            assert_eq!(
+                forbidden_in(&visible(&page.body), lang),
+                [],
+                "{uri} in {code} uses a synonym the glossary forbids"
+            );
+        }
+    }
+}

@@ -372,19 +372,32 @@ pub(super) struct ImportRequest {
 /// file field `file` and a text area `csv`) or as a plain form (`csv` only).
 /// The error is the status to answer (413 over the body limit).
 pub(super) async fn read_import(request: Request) -> Result<ImportRequest, StatusCode> {
+    read_upload(request, "csv").await
+}
+
+/// Reads an upload form, as `multipart/form-data` (a file field `file` and a
+/// text area named `text_field`) or as a plain form (`text_field` only), with
+/// its `csrf` and `run` fields. The file wins over the text area. The error
+/// is the status to answer (413 over the body limit).
+pub(super) async fn read_upload(
+    request: Request,
+    text_field: &str,
+) -> Result<ImportRequest, StatusCode> {
     let multipart = request
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("multipart/form-data"));
     if !multipart {
-        let Form(form) = Form::<ImportForm>::from_request(request, &())
-            .await
-            .map_err(|rejection: FormRejection| rejection.status())?;
+        let Form(mut form) =
+            Form::<std::collections::HashMap<String, String>>::from_request(request, &())
+                .await
+                .map_err(|rejection: FormRejection| rejection.status())?;
+        let mut take = |name: &str| form.remove(name).unwrap_or_default();
         return Ok(ImportRequest {
-            csrf: form.csrf,
-            run: form.run,
-            bytes: form.csv.into_bytes(),
+            csrf: take("csrf"),
+            run: take("run"),
+            bytes: take(text_field).into_bytes(),
         });
     }
     let mut parts = Multipart::from_request(request, &())
@@ -399,7 +412,7 @@ pub(super) async fn read_import(request: Request) -> Result<ImportRequest, Statu
             "csrf" => csrf = String::from_utf8_lossy(&bytes).into_owned(),
             "run" => run = String::from_utf8_lossy(&bytes).into_owned(),
             "file" => file = bytes.to_vec(),
-            "csv" => text = bytes.to_vec(),
+            other if other == text_field => text = bytes.to_vec(),
             _ => {}
         }
     }
@@ -408,6 +421,17 @@ pub(super) async fn read_import(request: Request) -> Result<ImportRequest, Statu
         run,
         bytes: if file.is_empty() { text } else { file },
     })
+}
+
+/// The page for an upload that could not be read: too large for the body
+/// limit (413), or not a form.
+pub(super) fn upload_refused(lang: super::i18n::Lang, status: StatusCode) -> Response {
+    let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+        lang.text().cases_import_too_large
+    } else {
+        lang.text().server_failed
+    };
+    failure(lang, status, message)
 }
 
 /// `POST /console/cases/import`: checks the file, and imports it when asked
@@ -421,14 +445,7 @@ pub async fn import(
     let form = match read_import(request).await {
         Ok(form) => form,
         // Too large for the body limit, or not a form: nothing to check.
-        Err(status) => {
-            let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                lang.text().cases_import_too_large
-            } else {
-                lang.text().server_failed
-            };
-            return failure(lang, status, message);
-        }
+        Err(status) => return upload_refused(lang, status),
     };
     if !signed.csrf_matches(&form.csrf) {
         return signed.csrf_refused(&state).await;

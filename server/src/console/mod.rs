@@ -19,7 +19,8 @@
 //!   for an admin, filtered, paged and as CSV.
 //! * [`repayments`]: the repayment CSV import, which decides whether the
 //!   promises to pay shown on reports and the dashboard were kept.
-//! * [`admin`]: the admin's pages: users, phones and teams.
+//! * [`admin`]: the admin's pages: users, phones, teams, checklist
+//!   templates (with the XLSForm upload) and the field policy.
 //!
 //! Every rule (flags, the state machine, the log verification) comes from core
 //! or [`crate::service`]; this module only gathers and shows. URLs carry ids and
@@ -184,6 +185,22 @@ pub fn router(app: &AppState, config: ConsoleConfig) -> Router<AppState> {
         )
         .route("/console/admin/teams", get(admin::teams::page))
         .route("/console/admin/teams/move", post(admin::teams::move_agent))
+        .route(
+            "/console/admin/templates",
+            get(admin::templates::page).post(admin::templates::publish),
+        )
+        .route(
+            "/console/admin/templates/{key}/{version}",
+            get(admin::templates::preview),
+        )
+        .route(
+            "/console/admin/templates/{key}/{version}/retire",
+            post(admin::templates::retire),
+        )
+        .route(
+            "/console/admin/policy",
+            get(admin::policy::page).post(admin::policy::publish),
+        )
         .route("/console/{*rest}", get(not_found))
         .with_state(state)
 }
@@ -526,6 +543,7 @@ pub fn app_failure(lang: Lang, err: &ServiceError) -> Response {
         | E::DeviceTaken
         | E::DeviceActive
         | E::TemplateExists
+        | E::TemplateNotRetirable
         | E::PolicyUnchanged { .. }
         | E::PolicyExists
         | E::WrongOffset { .. } => t.not_awaiting_review,

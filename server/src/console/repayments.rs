@@ -10,7 +10,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use super::cases::{ImportResult, read_import};
-use super::{Chrome, ConsoleState, Signed, app_failure, blocking, failure, render};
+use super::{Chrome, ConsoleState, Signed, app_failure, blocking, render};
 use crate::admin::CsvImportError;
 use crate::service::repayments::{self, Importer};
 
@@ -45,14 +45,7 @@ pub async fn import(
     let form = match read_import(request).await {
         Ok(form) => form,
         // Too large for the body limit, or not a form: nothing to check.
-        Err(status) => {
-            let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                lang.text().cases_import_too_large
-            } else {
-                lang.text().server_failed
-            };
-            return failure(lang, status, message);
-        }
+        Err(status) => return super::cases::upload_refused(lang, status),
     };
     if !signed.csrf_matches(&form.csrf) {
         return signed.csrf_refused(&state).await;

@@ -216,8 +216,9 @@ pub fn where_to_look(run: &DemoRun) -> String {
          Server:      {base}   (API description: {base}/openapi.json, metrics: {base}/metrics)\n\
          Supervisor:  user {sup}, password {pw}, registered device {dev}\n\
          Agents:      {agents} (password {pw})\n\
-         Admin:       {base}/console/admin/users   (users, phones and teams; sign in as {admin},\n\
-         \x20            password {pw}; the same acts as the commands: doorstep-server --data {data} --help)\n\
+         Admin:       {base}/console/admin/users   (users, phones, teams, checklist templates and\n\
+         \x20            the field policy; sign in as {admin}, password {pw}; the same acts as the\n\
+         \x20            commands: doorstep-server --data {data} --help)\n\
          \n\
          Sign in as the supervisor through the API:\n\
          \x20 curl -s {base}/v1/login -H 'content-type: application/json' \\\n\

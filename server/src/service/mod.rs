@@ -17,6 +17,7 @@ pub mod review;
 pub mod server_entry;
 pub mod summaries;
 pub mod teams;
+pub mod templates;
 pub mod users;
 
 use chrono::{DateTime, Duration, Utc};

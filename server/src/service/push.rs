@@ -592,6 +592,16 @@ fn admit(
         (_, None) => return Ok(refused(RejectCode::UnknownVisit)),
     };
     let template = visits.template(tx, &key, version)?;
+    // No visit starts on a version retired before it was planned: the rules
+    // then find no template, as for an unknown one.
+    let template = match &change {
+        VisitChange::Planned { .. }
+            if !super::templates::may_start_on(tx, &key, version, entry.device_time)? =>
+        {
+            None
+        }
+        _ => template,
+    };
     let policies = Arc::clone(&visits.policies);
     let log = visits.log(tx, entry.visit_id)?;
     if let Err(code) = merge::check_not_frozen(&change, log.folded.history()) {

@@ -273,6 +273,19 @@ pub struct FeedReader {
     pub device: DeviceId,
 }
 
+/// A published template version as the admin's templates page lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TemplateVersion {
+    /// The template key.
+    pub key: String,
+    /// The version.
+    pub version: u32,
+    /// How many visits (with a summary) were planned on it.
+    pub visits: u64,
+    /// When it was retired (no new visit starts on it since), if it was.
+    pub retired_at: Option<DateTime<Utc>>,
+}
+
 /// One row of the change feed that pulls read.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FeedItem {
@@ -481,6 +494,9 @@ pub enum Lock<'a> {
     /// The repayments: one import at a time, so that two imports of the same
     /// file cannot both find it not yet imported.
     Repayments,
+    /// The checklist templates: one retirement at a time, so that two cannot
+    /// together retire every version of a key.
+    Templates,
 }
 
 /// The row-level operations of one transaction.
@@ -588,6 +604,23 @@ pub trait StoreTx {
     fn insert_template(&self, template: &ChecklistTemplate) -> Result<bool, StoreError>;
     /// A template by key and version.
     fn template(&self, key: &str, version: u32) -> Result<Option<ChecklistTemplate>, StoreError>;
+    /// Every published template version, by key then version, with how
+    /// many visits (with a summary) use each.
+    fn template_versions(&self) -> Result<Vec<TemplateVersion>, StoreError>;
+    /// Marks a template version retired at `at`; false when there is no such
+    /// version or it is retired already.
+    fn retire_template(
+        &self,
+        key: &str,
+        version: u32,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError>;
+    /// When a template version was retired, if it was.
+    fn template_retired_at(
+        &self,
+        key: &str,
+        version: u32,
+    ) -> Result<Option<DateTime<Utc>>, StoreError>;
 
     /// Records a visit the first time its `planned` entry is admitted.
     fn insert_visit(&self, visit: &VisitRecord) -> Result<(), StoreError>;

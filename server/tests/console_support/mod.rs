@@ -124,6 +124,49 @@ pub async fn post(w: &World, uri: &str, cookies: &str, fields: &[(&str, &str)]) 
     send(w, request).await
 }
 
+/// Posts a `multipart/form-data` form to `uri` as a browser sends a file
+/// upload: the `csrf` and `run` fields, then the file `file_name` in the
+/// field `file`.
+pub async fn post_file(
+    w: &World,
+    uri: &str,
+    cookies: &str,
+    fields: [(&str, &str); 2],
+    file_name: &str,
+    file: &[u8],
+) -> Page {
+    let boundary = "doorstep-test-boundary";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{file_name}\"\r\n\
+             Content-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(file);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let request = Request::builder()
+        .method("POST")
+        .uri(uri)
+        .header(
+            header::CONTENT_TYPE,
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .header(header::COOKIE, cookies)
+        .body(Body::from(body))
+        .unwrap();
+    send(w, request).await
+}
+
 /// Signs in through the form; the cookie header of the session, or the refusal.
 pub async fn sign_in(w: &World, username: &str, password: &str) -> Result<String, Page> {
     let page = get(w, "/console/login", "").await;

@@ -1,5 +1,6 @@
-//! The admin pages of the console: [`users`], [`devices`] (phones) and
-//! [`teams`]. Only an admin opens them: a supervisor gets the console's
+//! The admin pages of the console: [`users`], [`devices`] (phones),
+//! [`teams`], checklist [`templates`] (with the XLSForm upload) and the
+//! field [`policy`]. Only an admin opens them: a supervisor gets the console's
 //! refusal (403), audited as `page_refused` with the page's path and
 //! `not_admin`. Every form carries the session's CSRF token and every act
 //! goes through the same service functions as the server's commands
@@ -7,7 +8,9 @@
 //! [`crate::service::teams`]), audited with the admin who did it.
 
 pub mod devices;
+pub mod policy;
 pub mod teams;
+pub mod templates;
 pub mod users;
 
 use axum::extract::FromRequestParts;

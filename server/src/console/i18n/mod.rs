@@ -408,7 +408,7 @@ pub struct Text {
     pub audit_roles: [&'static str; 3],
     /// Every audit action the server writes, with its name, in the order the
     /// action filter offers them.
-    pub audit_actions: [(&'static str, &'static str); 38],
+    pub audit_actions: [(&'static str, &'static str); 42],
     /// Every kind of audit target, with its name.
     pub audit_targets: [(&'static str, &'static str); 15],
     /// Every refusal code an audit row may carry, with what it means.
@@ -474,6 +474,116 @@ pub struct Text {
     pub open_case: &'static str,
     pub decision_names: [&'static str; 6],
     pub case_status_names: [&'static str; 6],
+    /// The admin's checklist templates and field policy pages.
+    pub templates: TemplatesText,
+}
+
+/// The strings of the admin's checklist templates and field policy pages.
+#[allow(missing_docs)]
+#[derive(Debug)]
+pub struct TemplatesText {
+    pub nav_templates: &'static str,
+    pub nav_policy: &'static str,
+    pub title: &'static str,
+    pub intro: &'static str,
+    pub col_template: &'static str,
+    pub col_version: &'static str,
+    pub col_title: &'static str,
+    pub col_status: &'static str,
+    pub col_visits: &'static str,
+    pub published: &'static str,
+    pub retired: &'static str,
+    pub newest: &'static str,
+    pub preview: &'static str,
+    pub retire: &'static str,
+    pub retire_done: &'static str,
+    pub retire_refused: &'static str,
+    pub none_yet: &'static str,
+    pub upload: &'static str,
+    pub paste_json: &'static str,
+    pub check: &'static str,
+    pub publish: &'static str,
+    pub problems: &'static str,
+    pub col_sheet: &'static str,
+    pub col_row: &'static str,
+    pub col_column: &'static str,
+    pub col_problem: &'static str,
+    pub clean: &'static str,
+    pub done: &'static str,
+    pub next_sync: &'static str,
+    pub exists: &'static str,
+    pub json_refused: &'static str,
+    pub col_number: &'static str,
+    pub col_question: &'static str,
+    pub col_answer: &'static str,
+    pub col_required: &'static str,
+    pub col_shown: &'static str,
+    pub required: &'static str,
+    pub optional: &'static str,
+    pub always: &'static str,
+    pub back: &'static str,
+    pub kind_yes_no: &'static str,
+    pub kind_single: &'static str,
+    pub kind_multiple: &'static str,
+    pub kind_integer: &'static str,
+    pub kind_money: &'static str,
+    pub kind_text: &'static str,
+    pub kind_date: &'static str,
+    pub kind_photo: &'static str,
+    pub kind_signature: &'static str,
+    pub at_most_chars: &'static str,
+    pub from: &'static str,
+    pub to: &'static str,
+    pub when: &'static str,
+    pub is: &'static str,
+    pub or: &'static str,
+    pub includes: &'static str,
+    pub is_answered: &'static str,
+    pub when_end: &'static str,
+    pub yes: &'static str,
+    pub no: &'static str,
+    pub quote_open: &'static str,
+    pub quote_close: &'static str,
+    /// What each XLSForm problem code means.
+    pub xlsform_problems: [(&'static str, &'static str); 21],
+    pub policy_title: &'static str,
+    pub policy_intro: &'static str,
+    pub policy_in_force: &'static str,
+    pub policy_default: &'static str,
+    pub policy_history: &'static str,
+    pub policy_published_at: &'static str,
+    pub policy_new: &'static str,
+    pub policy_json: &'static str,
+    pub policy_publish: &'static str,
+    pub policy_done: &'static str,
+    pub policy_refused: &'static str,
+    pub policy_unchanged: &'static str,
+    /// The policy's fields, in the order of `Policy`'s fields.
+    pub policy_fields: [(&'static str, &'static str); 7],
+}
+
+impl TemplatesText {
+    /// What an XLSForm problem code means, or the code itself if unknown.
+    pub fn xlsform_problem<'a>(&self, code: &'a str) -> &'a str
+    where
+        'static: 'a,
+    {
+        self.xlsform_problems
+            .iter()
+            .find(|(known, _)| *known == code)
+            .map_or(code, |(_, text)| text)
+    }
+
+    /// The name of a policy field, or the field itself if unknown.
+    pub fn policy_field<'a>(&self, field: &'a str) -> &'a str
+    where
+        'static: 'a,
+    {
+        self.policy_fields
+            .iter()
+            .find(|(known, _)| *known == field)
+            .map_or(field, |(_, text)| text)
+    }
 }
 
 impl Text {

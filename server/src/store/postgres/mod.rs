@@ -88,6 +88,7 @@ mod rows;
 mod schema;
 mod sign_in;
 mod summaries;
+mod templates;
 mod tx;
 
 /// Connections a store opens at most, unless told otherwise.

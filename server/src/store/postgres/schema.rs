@@ -6,12 +6,12 @@ use postgres::Client;
 
 use super::{
     accounts, assignments, attachments, audit, console, db, feed, plans, policies, quarantine,
-    refresh, sign_in, summaries,
+    refresh, sign_in, summaries, templates,
 };
 use crate::store::StoreError;
 
 /// The schema version this server writes.
-pub const SCHEMA_VERSION: i32 = 15;
+pub const SCHEMA_VERSION: i32 = 16;
 
 /// Key of the advisory lock held while the schema is created or migrated
 /// (`"doorstep"` in ASCII, plus one).
@@ -123,6 +123,8 @@ ALTER TABLE visits ADD COLUMN IF NOT EXISTS chain_checked_at timestamptz,
     // 15: whether each user is active, and what the server knows of each
     // device (registration, last sync, deactivation, the wipe confirmed).
     accounts::MIGRATION,
+    // 16: when a checklist template version was retired.
+    templates::MIGRATION,
 ];
 
 // One migration per version, checked when compiling.

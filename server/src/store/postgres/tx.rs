@@ -84,6 +84,7 @@ fn lock_key(what: Lock<'_>) -> i64 {
             hash.update(key.as_bytes());
         }
         Lock::Repayments => hash.update(b"repayments"),
+        Lock::Templates => hash.update(b"templates"),
     }
     let digest = hash.finalize();
     let mut first = [0u8; 8];
@@ -445,6 +446,27 @@ impl StoreTx for PgTx<'_> {
             )
             .map_err(db)?;
         Ok(n > 0)
+    }
+
+    fn template_versions(&self) -> Result<Vec<crate::store::TemplateVersion>, StoreError> {
+        self.template_list()
+    }
+
+    fn retire_template(
+        &self,
+        key: &str,
+        version: u32,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.template_retire(key, version, at)
+    }
+
+    fn template_retired_at(
+        &self,
+        key: &str,
+        version: u32,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.template_retirement(key, version)
     }
 
     fn template(&self, key: &str, version: u32) -> Result<Option<ChecklistTemplate>, StoreError> {

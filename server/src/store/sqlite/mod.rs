@@ -66,6 +66,7 @@ mod rows;
 mod schema;
 mod sign_in;
 mod summaries;
+mod templates;
 mod tx;
 
 pub use rows::reject_from;

@@ -5,13 +5,13 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 use super::rows::db;
 use super::{
     accounts, assignments, attachments, audit, console, feed, plans, policies, quarantine, refresh,
-    sign_in, summaries,
+    sign_in, summaries, templates,
 };
 use crate::store::StoreError;
 
 /// Schema version kept in `PRAGMA user_version`; the PostgreSQL backend's
 /// schema has the same version (see migration 8).
-pub const SCHEMA_VERSION: i64 = 15;
+pub const SCHEMA_VERSION: i64 = 16;
 
 /// Migrations after [`SCHEMA`] (version 1), in order: migration `i` brings the
 /// schema to version `i + 2`.
@@ -53,6 +53,8 @@ const MIGRATIONS: &[&str] = &[
     // 15: whether each user is active, and what the server knows of each
     // device (registration, last sync, deactivation, the wipe confirmed).
     accounts::MIGRATION,
+    // 16: when a checklist template version was retired.
+    templates::MIGRATION,
 ];
 
 // One migration per version after the first, checked when compiling.

@@ -324,6 +324,27 @@ impl StoreTx for SqliteTx<'_> {
         Ok(n > 0)
     }
 
+    fn template_versions(&self) -> Result<Vec<crate::store::TemplateVersion>, StoreError> {
+        self.template_list()
+    }
+
+    fn retire_template(
+        &self,
+        key: &str,
+        version: u32,
+        at: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.template_retire(key, version, at)
+    }
+
+    fn template_retired_at(
+        &self,
+        key: &str,
+        version: u32,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
+        self.template_retirement(key, version)
+    }
+
     fn template(&self, key: &str, version: u32) -> Result<Option<ChecklistTemplate>, StoreError> {
         let body: Option<String> = self
             .row(
