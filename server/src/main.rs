@@ -457,9 +457,13 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::RevokeSignIn { device_id } => {
-            let revoked =
-                doorstep_server::service::refresh::revoke_device_sign_in(store_ref, device_id, now)
-                    .map_err(|e| e.report())?;
+            let revoked = doorstep_server::service::refresh::revoke_device_sign_in(
+                store_ref,
+                Actor::CommandLine,
+                device_id,
+                now,
+            )
+            .map_err(|e| e.report())?;
             println!("device {device_id}: sign-in revoked ({revoked} credentials and tokens)");
             Ok(())
         }

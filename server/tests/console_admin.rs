@@ -32,6 +32,7 @@ on_both_backends!(
     a_reset_password_is_shown_once_and_is_the_only_one_that_works,
     the_phones_page_shows_what_the_server_knows_and_when_the_wipe_was_confirmed,
     moving_an_agent_moves_what_each_supervisor_sees_in_the_console_and_over_sync,
+    an_admin_signs_a_phone_out_and_its_agent_types_the_password_again,
 );
 
 const ADMIN_PASSWORD: &str = "pw-admin-secret";
@@ -597,4 +598,56 @@ async fn moving_an_agent_moves_what_each_supervisor_sees_in_the_console_and_over
     assert_eq!(moves.len(), 1);
     assert_eq!(moves[0].user, Some(admin_id));
     assert_eq!(moves[0].target_id, w.agent1.to_string());
+}
+
+/// `POST` a JSON body with `Doorstep-Protocol: 4`, the sign-in with a
+/// refresh credential.
+async fn post_v4(w: &World, uri: &str, body: serde_json::Value) -> (StatusCode, serde_json::Value) {
+    let request = Request::builder()
+        .method("POST")
+        .uri(uri)
+        .header(PROTOCOL_HEADER, "4")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    w.raw(request).await
+}
+
+async fn an_admin_signs_a_phone_out_and_its_agent_types_the_password_again(w: Arc<World>) {
+    let (admin_id, cookies) = admin(&w).await;
+    let login = serde_json::json!({
+        "username": "agent1",
+        "password": "pw-agent1-secret",
+        "device_id": w.phone1,
+    });
+    let (status, signed) = post_v4(&w, "/v1/login", login.clone()).await;
+    assert_eq!(status, StatusCode::OK, "{signed}");
+    let credential = signed["refresh_token"].as_str().unwrap().to_owned();
+    let token = signed["token"].as_str().unwrap().to_owned();
+
+    let page = get(&w, "/console/admin/devices", &cookies).await;
+    let action = format!("/console/admin/devices/{}/sign-out", w.phone1);
+    assert!(page.body.contains(&action), "{}", page.body);
+    let done = post(&w, &action, &cookies, &[("csrf", &page.csrf())]).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.body);
+    let after = get(&w, done.location(), &cookies).await;
+    assert!(
+        after.body.contains("The phone was signed out"),
+        "{}",
+        after.body
+    );
+
+    // Neither the credential nor the token works; the password does.
+    let renew = serde_json::json!({"device_id": w.phone1, "refresh_token": credential});
+    assert_eq!(
+        post_v4(&w, "/v1/refresh", renew).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    let (status, _) = w.send("GET", "/v1/pull?cursor=0", Some(&token), None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(post_v4(&w, "/v1/login", login).await.0, StatusCode::OK);
+    let signed_out = acts(&w, "revoke_sign_in").await;
+    assert_eq!(signed_out.len(), 1);
+    assert_eq!(signed_out[0].user, Some(admin_id), "who did it");
+    assert_eq!(signed_out[0].target_id, w.phone1.to_string());
 }

@@ -247,7 +247,13 @@ async fn an_admin_revokes_a_devices_sign_in_and_the_tokens_with_it(w: Arc<World>
     let (token, credential) = sign_in(&w, "agent1", w.phone1).await;
     let (other_token, other) = sign_in(&w, "agent2", w.phone2).await;
     let revoked = blocking(&w, |w| {
-        service::refresh::revoke_device_sign_in(w.state.store.as_ref(), w.phone1, t0()).unwrap()
+        service::refresh::revoke_device_sign_in(
+            w.state.store.as_ref(),
+            service::users::Actor::CommandLine,
+            w.phone1,
+            t0(),
+        )
+        .unwrap()
     })
     .await;
     assert_eq!(revoked, 2, "one credential and one token");
@@ -267,7 +273,12 @@ async fn an_admin_revokes_a_devices_sign_in_and_the_tokens_with_it(w: Arc<World>
     );
     // An unknown device is a clear refusal.
     let unknown = blocking(&w, |w| {
-        service::refresh::revoke_device_sign_in(w.state.store.as_ref(), Uuid::now_v7(), t0())
+        service::refresh::revoke_device_sign_in(
+            w.state.store.as_ref(),
+            service::users::Actor::CommandLine,
+            Uuid::now_v7(),
+            t0(),
+        )
     })
     .await;
     assert!(unknown.is_err());

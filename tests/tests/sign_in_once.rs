@@ -110,7 +110,13 @@ fn signed_in_once_a_phone_renews_its_sign_in_and_a_revoked_one_asks_again_and_lo
     drop(raw);
 
     // The admin revokes the phone's sign-in; the agent works on meanwhile.
-    service::refresh::revoke_device_sign_in(store, device, Utc::now()).unwrap();
+    service::refresh::revoke_device_sign_in(
+        store,
+        service::users::Actor::CommandLine,
+        device,
+        Utc::now(),
+    )
+    .unwrap();
     let other = doorstep
         .plan_visit(cases[1].id, clock.now_utc() + chrono::Duration::hours(2))
         .unwrap();

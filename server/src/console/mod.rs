@@ -183,6 +183,10 @@ pub fn router(app: &AppState, config: ConsoleConfig) -> Router<AppState> {
             "/console/admin/devices/{device_id}/deactivate",
             post(admin::devices::deactivate),
         )
+        .route(
+            "/console/admin/devices/{device_id}/sign-out",
+            post(admin::devices::sign_out),
+        )
         .route("/console/admin/teams", get(admin::teams::page))
         .route("/console/admin/teams/move", post(admin::teams::move_agent))
         .route(

@@ -18,6 +18,7 @@
 //! [`revoke_user_sign_ins`] for a user (a password reset or a deactivated
 //! user), revoke its credentials too.
 
+use crate::service::users::Actor;
 use chrono::{DateTime, Duration, Utc};
 use doorstep_core::domain::{DeviceId, UserId};
 use doorstep_core::sync::protocol::{LoginResponse, RefreshRequest};
@@ -193,13 +194,16 @@ pub fn refresh(
 /// Revokes a device's sign-in: its refresh credentials and its tokens, so
 /// that the phone asks its agent for the password on its next sync (its
 /// queue is kept, and syncs once the agent has signed in again). Audited
-/// as `revoke_sign_in`; returns how many credentials and tokens were in
-/// force. [`ServiceError::NotFound`] for an unknown device.
+/// as `revoke_sign_in` with who did it (an admin in the console, or the
+/// command line); returns how many credentials and tokens were in force.
+/// [`ServiceError::NotFound`] for an unknown device.
 pub fn revoke_device_sign_in(
     store: &dyn Store,
+    actor: Actor<'_>,
     device_id: DeviceId,
     now: DateTime<Utc>,
 ) -> Result<u64, ServiceError> {
+    actor.check()?;
     store::write(store, |tx| {
         tx.lock(Lock::Device(device_id))?;
         let device =
@@ -208,13 +212,7 @@ pub fn revoke_device_sign_in(
                     device_id,
                 )))?;
         let revoked = tx.revoke_device_refresh(device_id)? + tx.revoke_device_tokens(device_id)?;
-        audit(
-            tx,
-            now,
-            (Some(device.user), device_id),
-            "revoke_sign_in",
-            None,
-        )?;
+        actor.audit(tx, now, "revoke_sign_in", "device", device.id)?;
         Ok(revoked)
     })
 }

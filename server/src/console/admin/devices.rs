@@ -132,8 +132,12 @@ pub async fn list(
         Ok(listed) => listed,
         Err(err) => return app_failure(signed.lang, &err),
     };
-    let flash =
-        (query.done == "deactivated").then_some(signed.lang.text().admin.deactivated_device);
+    let admin_text = &signed.lang.text().admin;
+    let flash = match query.done.as_str() {
+        "deactivated" => Some(admin_text.deactivated_device),
+        "signed_out" => Some(admin_text.signed_out_device),
+        _ => None,
+    };
     let page = DevicesPage {
         chrome: signed.chrome(),
         user: user.map(|u| u.to_string()),
@@ -159,6 +163,32 @@ pub async fn deactivate(
             let back = match form.user {
                 Some(user) => format!("/console/admin/devices?user={user}&done=deactivated"),
                 None => "/console/admin/devices?done=deactivated".to_owned(),
+            };
+            Redirect::to(&back).into_response()
+        }
+        Err(page) => page,
+    }
+}
+
+/// `POST /console/admin/devices/{device_id}/sign-out`: the phone's sign-in
+/// is revoked ([`crate::service::refresh::revoke_device_sign_in`]): on its
+/// next sync it asks its agent for the password, its queue kept. For a
+/// phone whose password may have been seen, or handed to someone else.
+pub async fn sign_out(
+    State(state): State<ConsoleState>,
+    admin: AdminSigned,
+    Path(device): Path<DeviceId>,
+    Form(form): Form<DeactivateForm>,
+) -> Response {
+    let done = act(&state, &admin, &form.csrf, move |store, actor, now| {
+        crate::service::refresh::revoke_device_sign_in(store, actor, device, now)
+    })
+    .await;
+    match done {
+        Ok(_) => {
+            let back = match form.user {
+                Some(user) => format!("/console/admin/devices?user={user}&done=signed_out"),
+                None => "/console/admin/devices?done=signed_out".to_owned(),
             };
             Redirect::to(&back).into_response()
         }

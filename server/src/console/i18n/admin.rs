@@ -69,6 +69,12 @@ pub struct AdminText {
     pub deactivate_device: &'static str,
     pub deactivate_device_note: &'static str,
     pub deactivated_device: &'static str,
+    /// The button that revokes a phone's sign-in.
+    pub sign_out_device: &'static str,
+    /// What signing a phone out does.
+    pub sign_out_device_note: &'static str,
+    /// After a phone was signed out.
+    pub signed_out_device: &'static str,
     // Teams.
     pub teams_title: &'static str,
     pub teams_intro: &'static str,
@@ -144,6 +150,9 @@ pub static ZH: AdminText = AdminText {
     deactivate_device: "停用手机",
     deactivate_device_note: "手机会先上传未同步的内容，然后清除客户数据。",
     deactivated_device: "手机已停用：下次同步时会上传剩余内容并清除数据。",
+    sign_out_device: "要求重新登录",
+    sign_out_device_note: "手机下次同步时要求外访员重新输入密码；未同步的内容保留。",
+    signed_out_device: "已要求该手机重新登录：下次同步时外访员需输入密码，未同步的内容不会丢失。",
     teams_title: "团队",
     teams_intro: "每位督导带领的外访员。调动外访员时，其作为主办外访员的案件随之调到新团队：原督导立即看不到，新督导立即可以看到（督导台和同步都一样）。",
     team_of: "督导",
@@ -218,6 +227,9 @@ pub static EN: AdminText = AdminText {
     deactivate_device: "Deactivate phone",
     deactivate_device_note: "The phone sends what it has not sent yet, then wipes its customer data.",
     deactivated_device: "The phone was deactivated: on its next sync it sends what is left and wipes.",
+    sign_out_device: "Sign out",
+    sign_out_device_note: "On its next sync the phone asks its agent for the password again; what it has not sent yet is kept.",
+    signed_out_device: "The phone was signed out: on its next sync its agent types the password again, and nothing it holds is lost.",
     teams_title: "Teams",
     teams_intro: "The agents each supervisor leads. Moving an agent moves the cases they are the primary agent of to the new team: the old supervisor stops seeing them at once, the new one sees them at once (in the console and over sync).",
     team_of: "Supervisor",

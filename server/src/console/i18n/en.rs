@@ -259,6 +259,10 @@ pub static TEXT: Text = Text {
         ("create_user", "Created a user"),
         ("create_device", "Registered a phone"),
         ("deactivate_device", "Deactivated a phone"),
+        (
+            "revoke_sign_in",
+            "Signed a phone out (its agent signs in again)",
+        ),
         ("unlock_user", "Unlocked sign-in"),
         ("deactivate_user", "Deactivated a user"),
         ("reset_password", "Reset a password"),

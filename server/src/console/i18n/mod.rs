@@ -408,7 +408,7 @@ pub struct Text {
     pub audit_roles: [&'static str; 3],
     /// Every audit action the server writes, with its name, in the order the
     /// action filter offers them.
-    pub audit_actions: [(&'static str, &'static str); 42],
+    pub audit_actions: [(&'static str, &'static str); 43],
     /// Every kind of audit target, with its name.
     pub audit_targets: [(&'static str, &'static str); 15],
     /// Every refusal code an audit row may carry, with what it means.

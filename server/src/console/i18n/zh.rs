@@ -259,6 +259,7 @@ pub static TEXT: Text = Text {
         ("create_user", "创建用户"),
         ("create_device", "登记手机"),
         ("deactivate_device", "停用手机"),
+        ("revoke_sign_in", "要求手机重新登录"),
         ("unlock_user", "解除登录锁定"),
         ("deactivate_user", "停用用户"),
         ("reset_password", "重置密码"),
