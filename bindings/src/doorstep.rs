@@ -103,6 +103,13 @@ impl Doorstep {
         Ok(self.inner.set_device_utc_offset(minutes)?)
     }
 
+    /// The app's version (the shell's build, e.g. `1.4.2 (142)`), named to
+    /// the server on every request so the bank's admin sees which phones run
+    /// an old build; 1 to 40 printable ASCII characters, else `InvalidInput`.
+    pub fn set_app_version(&self, version: String) -> Result<()> {
+        Ok(self.inner.set_app_version(&version)?)
+    }
+
     /// The agent signed in on this device, once a sync has signed in.
     pub fn signed_in_agent(&self) -> Result<Option<Uuid>> {
         Ok(self.inner.signed_in_agent()?)

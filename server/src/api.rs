@@ -3,6 +3,7 @@
 //! blocking pool. Every refusal, the extractors' included, is a
 //! [`ServiceError`], answered by its one `IntoResponse`.
 
+use crate::app_version::AppVersion;
 use std::sync::Arc;
 
 use axum::body::Bytes;
@@ -350,6 +351,7 @@ async fn logout(
 async fn push(
     State(state): State<AppState>,
     protocol: NamedProtocol,
+    AppVersion(app_version): AppVersion,
     Bearer(session): Bearer,
     JsonBody(body): JsonBody<AnyPushBody>,
 ) -> Result<Response, ServiceError> {
@@ -368,6 +370,7 @@ async fn push(
             now,
             max_clock_skew: chrono::Duration::hours(service::push::MAX_CLOCK_SKEW_HOURS),
             protocol: Some(pushed.protocol.0),
+            app_version,
         };
         let (response, counts) =
             service::push::push(store.as_ref(), &session, &pushed.entries, &checks)?;
@@ -395,6 +398,7 @@ pub struct PullQuery {
 async fn pull(
     State(state): State<AppState>,
     protocol: NamedProtocol,
+    AppVersion(app_version): AppVersion,
     Bearer(session): Bearer,
     query: Result<Query<PullQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Response, ServiceError> {
@@ -407,6 +411,7 @@ async fn pull(
             cursor: query.cursor,
             limit,
             protocol: protocol.0,
+            app_version,
         };
         service::pull::pull(store.as_ref(), &session, page, now)
     })

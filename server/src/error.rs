@@ -84,6 +84,10 @@ pub enum ServiceError {
     /// `400 invalid_protocol`: the `Doorstep-Protocol` header is not a number.
     #[error("the Doorstep-Protocol header must be a version number")]
     InvalidProtocol,
+    /// `400 invalid_app_version`: the `Doorstep-App-Version` header is not
+    /// 1 to 40 printable ASCII characters.
+    #[error("the Doorstep-App-Version header must be 1 to 40 printable ASCII characters")]
+    InvalidAppVersion,
     /// `426 upgrade_required`: the phone speaks a protocol older than
     /// [`MIN_PROTOCOL_VERSION`].
     #[error(
@@ -424,6 +428,7 @@ impl ServiceError {
             E::InvalidQuery(_) => (StatusCode::BAD_REQUEST, "invalid_query"),
             E::InvalidVisitId => (StatusCode::BAD_REQUEST, "invalid_visit_id"),
             E::InvalidProtocol => (StatusCode::BAD_REQUEST, "invalid_protocol"),
+            E::InvalidAppVersion => (StatusCode::BAD_REQUEST, "invalid_app_version"),
             E::ProtocolTooOld => (StatusCode::UPGRADE_REQUIRED, "upgrade_required"),
             E::TooManyOps => (StatusCode::PAYLOAD_TOO_LARGE, "too_many_ops"),
             E::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),

@@ -96,6 +96,12 @@ fn table() -> Vec<(ServiceError, u16, &'static str, String)> {
         ),
         row(E::InvalidVisitId, 400, "invalid_visit_id", "not a visit id"),
         row(
+            E::InvalidAppVersion,
+            400,
+            "invalid_app_version",
+            "the Doorstep-App-Version header must be 1 to 40 printable ASCII characters",
+        ),
+        row(
             E::InvalidProtocol,
             400,
             "invalid_protocol",
@@ -518,6 +524,7 @@ fn named(err: &ServiceError) -> bool {
         | E::InvalidQuery(_)
         | E::InvalidVisitId
         | E::InvalidProtocol
+        | E::InvalidAppVersion
         | E::ProtocolTooOld
         | E::TooManyOps
         | E::NotFound(_)
@@ -573,7 +580,7 @@ fn named(err: &ServiceError) -> bool {
 }
 
 /// How many variants [`named`] names.
-const VARIANTS: usize = 61;
+const VARIANTS: usize = 62;
 
 #[test]
 fn each_variant_has_its_status_code_and_message() {

@@ -13,6 +13,7 @@
 pub mod access;
 pub mod admin;
 pub mod api;
+pub mod app_version;
 pub mod auth;
 pub mod blobs;
 pub mod case_csv;

@@ -33,6 +33,7 @@ on_both_backends!(
     the_phones_page_shows_what_the_server_knows_and_when_the_wipe_was_confirmed,
     moving_an_agent_moves_what_each_supervisor_sees_in_the_console_and_over_sync,
     an_admin_signs_a_phone_out_and_its_agent_types_the_password_again,
+    the_phones_page_shows_the_app_version_each_phone_named,
 );
 
 const ADMIN_PASSWORD: &str = "pw-admin-secret";
@@ -650,4 +651,53 @@ async fn an_admin_signs_a_phone_out_and_its_agent_types_the_password_again(w: Ar
     assert_eq!(signed_out.len(), 1);
     assert_eq!(signed_out[0].user, Some(admin_id), "who did it");
     assert_eq!(signed_out[0].target_id, w.phone1.to_string());
+}
+
+/// A pull naming `app_version` as the header's raw bytes; its status.
+async fn pull_naming_app(w: &World, token: &str, app_version: Option<&[u8]>) -> StatusCode {
+    let mut request = Request::builder()
+        .uri("/v1/pull?cursor=0")
+        .header(header::AUTHORIZATION, format!("Bearer {token}"));
+    if let Some(bytes) = app_version {
+        request = request.header(
+            "doorstep-app-version",
+            axum::http::HeaderValue::from_bytes(bytes).unwrap(),
+        );
+    }
+    w.raw(request.body(Body::empty()).unwrap()).await.0
+}
+
+async fn the_phones_page_shows_the_app_version_each_phone_named(w: Arc<World>) {
+    let (_, cookies) = admin(&w).await;
+    let token = w.login("agent1", w.phone1).await;
+    let row = |body: &str| device_row(body, w.phone1);
+    let page = get(&w, "/console/admin/devices", &cookies).await;
+    assert!(!row(&page.body).contains("app-version"), "none named yet");
+
+    assert_eq!(
+        pull_naming_app(&w, &token, Some(b"1.4.2 (142)")).await,
+        StatusCode::OK
+    );
+    let page = get(&w, "/console/admin/devices", &cookies).await;
+    assert!(
+        row(&page.body).contains("<bdi class=\"app-version\">1.4.2 (142)</bdi>"),
+        "{}",
+        row(&page.body)
+    );
+    // A phone naming none (built before) keeps what was recorded; a
+    // malformed name is refused and changes nothing.
+    assert_eq!(pull_naming_app(&w, &token, None).await, StatusCode::OK);
+    let too_long = "9".repeat(41);
+    for bad in [too_long.as_bytes(), "版本 2".as_bytes(), b" 2.0".as_slice()] {
+        assert_eq!(
+            pull_naming_app(&w, &token, Some(bad)).await,
+            StatusCode::BAD_REQUEST
+        );
+    }
+    let page = get(&w, "/console/admin/devices", &cookies).await;
+    assert!(
+        row(&page.body).contains(">1.4.2 (142)<"),
+        "{}",
+        row(&page.body)
+    );
 }

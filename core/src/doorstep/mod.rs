@@ -24,6 +24,7 @@ use crate::report::VisitReport;
 use crate::snapshot::ServerSnapshot;
 use crate::store::cases::{self, CaseQuery, CaseSummary};
 use crate::store::{DatabaseKey, DeviceStore, blobs, meta, outbox, policies, templates, visits};
+use crate::sync::transport::Transport;
 use heads::ChainHeads;
 
 pub(crate) mod heads;
@@ -61,6 +62,8 @@ pub struct Doorstep {
     heads: ChainHeads,
     device: DeviceId,
     device_utc_offset: AtomicI32,
+    /// The app's version the shell named, sent with every request.
+    app_version: Mutex<Option<String>>,
     /// Held while a sync runs, so two syncs never interleave.
     sync_lock: Mutex<()>,
 }
@@ -118,6 +121,7 @@ impl Doorstep {
             heads: ChainHeads::default(),
             device,
             device_utc_offset: AtomicI32::new(0),
+            app_version: Mutex::new(None),
             sync_lock: Mutex::new(()),
         })
     }
@@ -134,6 +138,33 @@ impl Doorstep {
         }
         self.device_utc_offset.store(minutes, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// Tells the core the app's version (the shell's build, e.g. `1.4.2
+    /// (142)`), named to the server on every request from now on so that the
+    /// bank's admin sees which phones run an old build. A version that is not
+    /// 1 to 40 printable ASCII characters is refused
+    /// ([`DoorstepError::InvalidInput`]) and the one named before is kept.
+    pub fn set_app_version(&self, version: &str) -> Result<(), DoorstepError> {
+        crate::sync::app_version::check_app_version(version).map_err(|reason| Error::Invalid {
+            field: "app_version",
+            reason: reason.into(),
+        })?;
+        *self.app_version.lock().unwrap_or_else(|p| p.into_inner()) = Some(version.to_owned());
+        Ok(())
+    }
+
+    /// The shell's transport, naming the app's version on every request.
+    pub(crate) fn labelled<'a>(
+        &self,
+        transport: &'a dyn Transport,
+    ) -> crate::sync::app_version::Labelled<'a> {
+        let version = self
+            .app_version
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        crate::sync::app_version::Labelled::new(transport, version)
     }
 
     /// This device's id.

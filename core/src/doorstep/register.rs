@@ -29,6 +29,8 @@ impl Doorstep {
         username: &str,
         password: &str,
     ) -> Result<RegisterDeviceResponse, DoorstepError> {
+        let labelled = self.labelled(transport);
+        let transport: &dyn Transport = &labelled;
         let body = serde_json::to_vec(&RegisterDeviceRequest {
             username: username.to_owned(),
             password: password.to_owned(),

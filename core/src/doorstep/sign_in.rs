@@ -30,6 +30,8 @@ impl Doorstep {
         username: &str,
         password: &str,
     ) -> Result<UserId, DoorstepError> {
+        let labelled = self.labelled(transport);
+        let transport: &dyn Transport = &labelled;
         let _running = self.sync_lock.lock().unwrap_or_else(|p| p.into_inner());
         let policy = self.policy();
         let mut engine = Engine::new(

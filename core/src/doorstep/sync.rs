@@ -103,6 +103,8 @@ impl Doorstep {
         transport: &dyn Transport,
         observer: &dyn SyncObserver,
     ) -> Result<SyncReport, DoorstepError> {
+        let labelled = self.labelled(transport);
+        let transport: &dyn Transport = &labelled;
         let mut report = SyncReport::default();
         let policy = self.policy();
         let mut engine = Engine::new(

@@ -2,6 +2,7 @@
 //! speak, the merge rules both sides apply, and (on the device) the engine that
 //! drains the outbox and applies pulled changes.
 
+pub mod app_version;
 pub mod backoff;
 pub mod chunk_size;
 pub(crate) mod engine;

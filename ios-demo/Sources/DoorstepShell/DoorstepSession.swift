@@ -30,6 +30,12 @@ public final class DoorstepSession: @unchecked Sendable {
         transport = URLSessionTransport(baseURL: serverURL)
         observer = ProgressRelay(onProgress)
         try doorstep.setDeviceUtcOffset(minutes: Int32(TimeZone.current.secondsFromGMT() / 60))
+        // This build, for the admin's phones page, e.g. "1.4.2 (142)".
+        let info = Bundle.main.infoDictionary ?? [:]
+        if let version = info["CFBundleShortVersionString"] as? String {
+            let build = info["CFBundleVersion"] as? String
+            try doorstep.setAppVersion(version: build.map { "\(version) (\($0))" } ?? version)
+        }
     }
 
     /// Whether the device holds a sign-in (without one, the app shows its

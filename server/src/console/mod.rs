@@ -581,6 +581,7 @@ pub fn app_failure(lang: Lang, err: &ServiceError) -> Response {
         | E::InvalidQuery(_)
         | E::InvalidVisitId
         | E::InvalidProtocol
+        | E::InvalidAppVersion
         | E::ProtocolTooOld
         | E::TooManyOps
         | E::InvalidSha256

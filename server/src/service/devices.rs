@@ -169,15 +169,16 @@ pub fn confirm_wipe(
 }
 
 /// Remembers, in the transaction of a push or a pull, that the session's
-/// device synced at `now`, with the protocol version it named.
+/// device synced at `now`, with the protocol and app versions it named.
 pub fn note_sync(
     tx: &dyn StoreTx,
     session: &Session,
     sync: DeviceSync,
     protocol: Option<u32>,
+    app_version: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), ServiceError> {
-    tx.note_device_sync(session.device.id, sync, now, protocol)?;
+    tx.note_device_sync(session.device.id, sync, now, protocol, app_version)?;
     Ok(())
 }
 

@@ -94,7 +94,7 @@ fn visible(
 }
 
 /// What a pull asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Page {
     /// The last feed row the device has seen; 0 for everything.
     pub cursor: u64,
@@ -103,6 +103,8 @@ pub struct Page {
     /// The protocol version the request named, if it named one
     /// (remembered on the device for the console's devices page).
     pub protocol: Option<u32>,
+    /// The app version the request named, if any (remembered likewise).
+    pub app_version: Option<String>,
 }
 
 /// One page of the changes `session` may see after `page.cursor`.
@@ -122,6 +124,7 @@ pub fn pull(
         cursor,
         limit,
         protocol,
+        app_version,
     } = page;
     let limit = limit.clamp(1, MAX_PULL_LIMIT);
     // The page is read in a read transaction; what was seen (the audit rows)
@@ -170,7 +173,7 @@ pub fn pull(
             audit(tx, now, Some(session), "read", "visit", *visit_id)?;
         }
         let reached = DeviceSync::Pull { cursor: position };
-        super::devices::note_sync(tx, session, reached, protocol, now)
+        super::devices::note_sync(tx, session, reached, protocol, app_version.as_deref(), now)
     })?;
     Ok(PullResponse {
         changes,

@@ -99,7 +99,7 @@ struct Visits {
 
 /// What a push is checked against besides the store (which holds the bank's
 /// policy): the server's clock.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct PushRules {
     /// The server's time now.
     pub now: DateTime<Utc>,
@@ -108,6 +108,9 @@ pub struct PushRules {
     /// The protocol version the push speaks, remembered on the device for
     /// the console's devices page (`None`: not known).
     pub protocol: Option<u32>,
+    /// The app version the phone named, remembered likewise (`None`: it
+    /// named none; the one remembered before is kept).
+    pub app_version: Option<String>,
 }
 
 /// The default bound on how far ahead of the server's clock a phone's entry
@@ -344,7 +347,14 @@ pub fn push(
             });
         }
         tx.append_audits(&writes.audit)?;
-        super::devices::note_sync(tx, session, DeviceSync::Push, checks.protocol, now)?;
+        super::devices::note_sync(
+            tx,
+            session,
+            DeviceSync::Push,
+            checks.protocol,
+            checks.app_version.as_deref(),
+            now,
+        )?;
         let response = PushResponse {
             applied: counts.applied,
             not_applied,

@@ -88,7 +88,7 @@ pub struct DeviceRecord {
 /// What the server knows of a device beyond its registration, for the
 /// admin's devices page ([`StoreTx::device_activities`]). Times the server did
 /// not record (a device registered before it recorded them) are `None`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceActivity {
     /// The device.
     pub device: DeviceRecord,
@@ -100,9 +100,11 @@ pub struct DeviceActivity {
     pub last_pull_at: Option<DateTime<Utc>>,
     /// The feed position its last pull reached.
     pub pull_cursor: Option<u64>,
-    /// The protocol version its last push or pull named (the phone sends no
-    /// app version; its protocol version is what it tells).
+    /// The protocol version its last push or pull named.
     pub protocol_version: Option<u32>,
+    /// The app version its last push or pull named (phones built before
+    /// they named one: none).
+    pub app_version: Option<String>,
     /// When an admin deactivated it.
     pub deactivated_at: Option<DateTime<Utc>>,
     /// When it confirmed it wiped its customer data.
@@ -535,14 +537,15 @@ pub trait StoreTx {
         mark: DeviceMark,
         at: DateTime<Utc>,
     ) -> Result<bool, StoreError>;
-    /// Remembers a sync of a device at `at`, with the protocol version it
-    /// named (if it named one).
+    /// Remembers a sync of a device at `at`, with the protocol and app
+    /// versions it named (each kept as before when it named none).
     fn note_device_sync(
         &self,
         id: DeviceId,
         sync: DeviceSync,
         at: DateTime<Utc>,
         protocol: Option<u32>,
+        app_version: Option<&str>,
     ) -> Result<(), StoreError>;
     /// The devices of `user` (every device when `None`) with what the server
     /// knows of them, by user then device id.

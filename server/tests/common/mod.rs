@@ -520,6 +520,7 @@ pub fn downgrade_sqlite_to_version_1(file: &std::path::Path) {
          ALTER TABLE devices DROP COLUMN protocol_version;
          ALTER TABLE devices DROP COLUMN deactivated_at;
          ALTER TABLE devices DROP COLUMN wipe_confirmed_at;
+         ALTER TABLE devices DROP COLUMN app_version;
          ALTER TABLE templates DROP COLUMN retired_at;
          PRAGMA user_version = 1;",
     )
@@ -548,7 +549,8 @@ pub fn downgrade_postgres_to_version_1(config: &postgres::Config, schema: &str) 
              ALTER TABLE {schema}.users DROP COLUMN active;
              ALTER TABLE {schema}.devices DROP COLUMN registered_at, DROP COLUMN last_push_at,
                  DROP COLUMN last_pull_at, DROP COLUMN pull_cursor, DROP COLUMN protocol_version,
-                 DROP COLUMN deactivated_at, DROP COLUMN wipe_confirmed_at;
+                 DROP COLUMN deactivated_at, DROP COLUMN wipe_confirmed_at,
+                 DROP COLUMN app_version;
              ALTER TABLE {schema}.templates DROP COLUMN retired_at;
              UPDATE {schema}.doorstep_schema SET version = 1;"
         ))

@@ -837,6 +837,13 @@ public protocol DoorstepProtocol: AnyObject, Sendable {
     func reviewQueue() throws  -> [Visit]
     
     /**
+     * The app's version (the shell's build, e.g. `1.4.2 (142)`), named to
+     * the server on every request so the bank's admin sees which phones run
+     * an old build; 1 to 40 printable ASCII characters, else `InvalidInput`.
+     */
+    func setAppVersion(version: String) throws 
+    
+    /**
      * The device's current UTC offset in minutes, recorded with every action.
      */
     func setDeviceUtcOffset(minutes: Int32) throws 
@@ -1272,6 +1279,20 @@ open func reviewQueue()throws  -> [Visit]  {
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * The app's version (the shell's build, e.g. `1.4.2 (142)`), named to
+     * the server on every request so the bank's admin sees which phones run
+     * an old build; 1 to 40 printable ASCII characters, else `InvalidInput`.
+     */
+open func setAppVersion(version: String)throws   {try rustCallWithError(FfiConverterTypeDoorstepError_lift) {
+        uniffiCallStatus in
+    uniffi_doorstep_ffi_fn_method_doorstep_set_app_version(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(version),uniffiCallStatus
+    )
+}
 }
     
     /**
@@ -8339,6 +8360,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_doorstep_review_queue() != 24412) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_doorstep_ffi_checksum_method_doorstep_set_app_version() != 55178) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_doorstep_ffi_checksum_method_doorstep_set_device_utc_offset() != 46388) {

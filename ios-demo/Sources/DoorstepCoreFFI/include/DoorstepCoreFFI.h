@@ -400,6 +400,11 @@ void uniffi_doorstep_ffi_fn_method_doorstep_review(uint64_t ptr, uint64_t transp
 RustBuffer uniffi_doorstep_ffi_fn_method_doorstep_review_queue(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_SET_APP_VERSION
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_SET_APP_VERSION
+void uniffi_doorstep_ffi_fn_method_doorstep_set_app_version(uint64_t ptr, RustBuffer version, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_SET_DEVICE_UTC_OFFSET
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_FN_METHOD_DOORSTEP_SET_DEVICE_UTC_OFFSET
 void uniffi_doorstep_ffi_fn_method_doorstep_set_device_utc_offset(uint64_t ptr, int32_t minutes, RustCallStatus *_Nonnull out_status
@@ -889,6 +894,12 @@ uint16_t uniffi_doorstep_ffi_checksum_method_doorstep_review(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DOORSTEP_REVIEW_QUEUE
 #define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DOORSTEP_REVIEW_QUEUE
 uint16_t uniffi_doorstep_ffi_checksum_method_doorstep_review_queue(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DOORSTEP_SET_APP_VERSION
+#define UNIFFI_FFIDEF_UNIFFI_DOORSTEP_FFI_CHECKSUM_METHOD_DOORSTEP_SET_APP_VERSION
+uint16_t uniffi_doorstep_ffi_checksum_method_doorstep_set_app_version(void
     
 );
 #endif

@@ -51,6 +51,9 @@ pub struct DeviceRow {
     pub behind: Option<u64>,
     /// The protocol version it last named.
     pub protocol: Option<u32>,
+    /// The app version it last named (checked printable ASCII; shown
+    /// escaped all the same).
+    pub app: Option<Shown>,
     /// Its state.
     pub state: DeviceState,
     /// When it was deactivated.
@@ -109,6 +112,7 @@ fn row(listed: ListedDevice) -> DeviceRow {
         last_pull: a.last_pull_at.map(utc),
         behind: listed.feed_behind,
         protocol: a.protocol_version,
+        app: a.app_version.as_deref().map(Shown::line),
         state,
         deactivated: a.deactivated_at.map(utc),
         wiped: a.wipe_confirmed_at.map(utc),

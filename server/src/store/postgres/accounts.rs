@@ -34,6 +34,12 @@ UPDATE devices SET registered_at = (
     WHERE registered_at IS NULL;
 ";
 
+/// Migration to schema version 17: the app version each device last named
+/// (`Doorstep-App-Version`; none before its phone named one).
+pub(super) const APP_VERSION_MIGRATION: &str = "
+ALTER TABLE devices ADD COLUMN IF NOT EXISTS app_version text;
+";
+
 const DEVICES: &str = "devices";
 
 fn number<T: TryFrom<i64>>(value: Option<i64>) -> Result<Option<T>, StoreError> {
@@ -69,20 +75,23 @@ impl PgTx<'_> {
         sync: DeviceSync,
         at: DateTime<Utc>,
         protocol: Option<u32>,
+        app_version: Option<&str>,
     ) -> Result<(), StoreError> {
         let protocol = protocol.map(|p| i32::try_from(p).unwrap_or(i32::MAX));
         match sync {
             DeviceSync::Push => self.exec(
                 "UPDATE devices SET last_push_at = $2,
-                     protocol_version = coalesce($3, protocol_version) WHERE id = $1",
-                &[&id, &at, &protocol],
+                     protocol_version = coalesce($3, protocol_version),
+                     app_version = coalesce($4, app_version) WHERE id = $1",
+                &[&id, &at, &protocol, &app_version],
             ),
             DeviceSync::Pull { cursor } => {
                 let cursor = i64::try_from(cursor).unwrap_or(i64::MAX);
                 self.exec(
                     "UPDATE devices SET last_pull_at = $2, pull_cursor = $4,
-                         protocol_version = coalesce($3, protocol_version) WHERE id = $1",
-                    &[&id, &at, &protocol, &cursor],
+                         protocol_version = coalesce($3, protocol_version),
+                         app_version = coalesce($5, app_version) WHERE id = $1",
+                    &[&id, &at, &protocol, &cursor, &app_version],
                 )
             }
         }
@@ -96,7 +105,7 @@ impl PgTx<'_> {
     ) -> Result<Vec<DeviceActivity>, StoreError> {
         self.query(
             "SELECT id, user_id, active, registered_at, last_push_at, last_pull_at,
-                 pull_cursor, protocol_version, deactivated_at, wipe_confirmed_at
+                 pull_cursor, protocol_version, deactivated_at, wipe_confirmed_at, app_version
              FROM devices WHERE $1::uuid IS NULL OR user_id = $1 ORDER BY user_id, id",
             &[&user],
         )
@@ -117,6 +126,7 @@ impl PgTx<'_> {
                 protocol_version: number(protocol.map(i64::from))?,
                 deactivated_at: col(row, 8, DEVICES)?,
                 wipe_confirmed_at: col(row, 9, DEVICES)?,
+                app_version: col(row, 10, DEVICES)?,
             })
         })
         .collect()

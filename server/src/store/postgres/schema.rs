@@ -11,7 +11,7 @@ use super::{
 use crate::store::StoreError;
 
 /// The schema version this server writes.
-pub const SCHEMA_VERSION: i32 = 16;
+pub const SCHEMA_VERSION: i32 = 17;
 
 /// Key of the advisory lock held while the schema is created or migrated
 /// (`"doorstep"` in ASCII, plus one).
@@ -125,6 +125,8 @@ ALTER TABLE visits ADD COLUMN IF NOT EXISTS chain_checked_at timestamptz,
     accounts::MIGRATION,
     // 16: when a checklist template version was retired.
     templates::MIGRATION,
+    // 17: the app version each device last named.
+    accounts::APP_VERSION_MIGRATION,
 ];
 
 // One migration per version, checked when compiling.

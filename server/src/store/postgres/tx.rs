@@ -266,8 +266,9 @@ impl StoreTx for PgTx<'_> {
         sync: DeviceSync,
         at: DateTime<Utc>,
         protocol: Option<u32>,
+        app_version: Option<&str>,
     ) -> Result<(), StoreError> {
-        self.device_sync(id, sync, at, protocol)
+        self.device_sync(id, sync, at, protocol, app_version)
     }
 
     fn device_activities(&self, user: Option<UserId>) -> Result<Vec<DeviceActivity>, StoreError> {

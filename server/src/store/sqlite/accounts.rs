@@ -32,6 +32,12 @@ UPDATE devices SET registered_at = (
         AND action IN ('register_device', 'create_device'));
 ";
 
+/// Migration to schema version 17: the app version each device last named
+/// (`Doorstep-App-Version`; none before its phone named one).
+pub(super) const APP_VERSION_MIGRATION: &str = "
+ALTER TABLE devices ADD COLUMN app_version TEXT;
+";
+
 const DEVICES: &str = "devices";
 
 fn time(text: Option<String>) -> Result<Option<DateTime<Utc>>, StoreError> {
@@ -74,21 +80,25 @@ impl SqliteTx<'_> {
         sync: DeviceSync,
         at: DateTime<Utc>,
         protocol: Option<u32>,
+        app_version: Option<&str>,
     ) -> Result<(), StoreError> {
         match sync {
             DeviceSync::Push => self.exec(
                 "UPDATE devices SET last_push_at = ?2,
-                     protocol_version = coalesce(?3, protocol_version) WHERE id = ?1",
-                params![id.to_string(), at.to_rfc3339(), protocol],
+                     protocol_version = coalesce(?3, protocol_version),
+                     app_version = coalesce(?4, app_version) WHERE id = ?1",
+                params![id.to_string(), at.to_rfc3339(), protocol, app_version],
             ),
             DeviceSync::Pull { cursor } => self.exec(
                 "UPDATE devices SET last_pull_at = ?2, pull_cursor = ?4,
-                     protocol_version = coalesce(?3, protocol_version) WHERE id = ?1",
+                     protocol_version = coalesce(?3, protocol_version),
+                     app_version = coalesce(?5, app_version) WHERE id = ?1",
                 params![
                     id.to_string(),
                     at.to_rfc3339(),
                     protocol,
-                    i64::try_from(cursor).unwrap_or(i64::MAX)
+                    i64::try_from(cursor).unwrap_or(i64::MAX),
+                    app_version
                 ],
             ),
         }
@@ -104,7 +114,7 @@ impl SqliteTx<'_> {
             .0
             .prepare_cached(
                 "SELECT id, user_id, active, registered_at, last_push_at, last_pull_at,
-                     pull_cursor, protocol_version, deactivated_at, wipe_confirmed_at
+                     pull_cursor, protocol_version, deactivated_at, wipe_confirmed_at, app_version
                  FROM devices WHERE ?1 IS NULL OR user_id = ?1 ORDER BY user_id, id",
             )
             .map_err(db)?;
@@ -117,6 +127,7 @@ impl SqliteTx<'_> {
             Option<String>,
             Option<i64>,
             Option<i64>,
+            Option<String>,
             Option<String>,
             Option<String>,
         );
@@ -133,6 +144,7 @@ impl SqliteTx<'_> {
                     r.get(7)?,
                     r.get(8)?,
                     r.get(9)?,
+                    r.get(10)?,
                 ))
             })
             .map_err(db)?;
@@ -152,6 +164,7 @@ impl SqliteTx<'_> {
                 protocol_version: number(row.7)?,
                 deactivated_at: time(row.8)?,
                 wipe_confirmed_at: time(row.9)?,
+                app_version: row.10,
             });
         }
         Ok(out)

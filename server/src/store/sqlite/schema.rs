@@ -11,7 +11,7 @@ use crate::store::StoreError;
 
 /// Schema version kept in `PRAGMA user_version`; the PostgreSQL backend's
 /// schema has the same version (see migration 8).
-pub const SCHEMA_VERSION: i64 = 16;
+pub const SCHEMA_VERSION: i64 = 17;
 
 /// Migrations after [`SCHEMA`] (version 1), in order: migration `i` brings the
 /// schema to version `i + 2`.
@@ -55,6 +55,8 @@ const MIGRATIONS: &[&str] = &[
     accounts::MIGRATION,
     // 16: when a checklist template version was retired.
     templates::MIGRATION,
+    // 17: the app version each device last named.
+    accounts::APP_VERSION_MIGRATION,
 ];
 
 // One migration per version after the first, checked when compiling.

@@ -25,7 +25,9 @@ class AppContainer(context: Context, serverUrl: String) {
         Doorstep.open(File(context.noBackupFilesDir, "doorstep.db").path, secrets.databaseKey())
 
     /** What the screens call. */
-    val repository = DoorstepRepository(doorstep, transport, Clock.systemDefaultZone())
+    val repository = DoorstepRepository(doorstep, transport, Clock.systemDefaultZone()).also {
+        it.nameAppVersion(appVersion(context))
+    }
 
     /** Drives sync from WorkManager, connectivity callbacks and the sync button. */
     val sync = SyncRunner(context, repository)
@@ -36,5 +38,11 @@ class AppContainer(context: Context, serverUrl: String) {
      */
     fun attachSignature(visitId: String, itemId: String, png: ByteArray): String =
         doorstep.attach(visitId, AttachmentKind.SIGNATURE, "image/png", png, AttachmentLink.ChecklistItem(itemId))
+
+    /** This build as the admin's phones page shows it, e.g. `1.4.2 (142)`. */
+    private fun appVersion(context: Context): String {
+        val info = context.packageManager.getPackageInfo(context.packageName, 0)
+        return "${info.versionName ?: "?"} (${info.longVersionCode})"
+    }
 
 }

@@ -763,6 +763,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_doorstep_review_queue(
     ): Int
+    external fun uniffi_doorstep_ffi_checksum_method_doorstep_set_app_version(
+    ): Int
     external fun uniffi_doorstep_ffi_checksum_method_doorstep_set_device_utc_offset(
     ): Int
     external fun uniffi_doorstep_ffi_checksum_method_doorstep_set_outcome(
@@ -863,6 +865,8 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_doorstep_ffi_fn_method_doorstep_review_queue(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_doorstep_ffi_fn_method_doorstep_set_app_version(`ptr`: Long,`version`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
     external fun uniffi_doorstep_ffi_fn_method_doorstep_set_device_utc_offset(`ptr`: Long,`minutes`: Int,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_doorstep_ffi_fn_method_doorstep_set_outcome(`ptr`: Long,`visitId`: RustBuffer.ByValue,`outcome`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1086,6 +1090,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_review_queue() and 0xFFFF) != 24412) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_set_app_version() and 0xFFFF) != 55178) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_doorstep_ffi_checksum_method_doorstep_set_device_utc_offset() and 0xFFFF) != 46388) {
@@ -1848,6 +1855,13 @@ public interface DoorstepInterface {
     fun `reviewQueue`(): List<Visit>
     
     /**
+     * The app's version (the shell's build, e.g. `1.4.2 (142)`), named to
+     * the server on every request so the bank's admin sees which phones run
+     * an old build; 1 to 40 printable ASCII characters, else `InvalidInput`.
+     */
+    fun `setAppVersion`(`version`: kotlin.String)
+    
+    /**
      * The device's current UTC offset in minutes, recorded with every action.
      */
     fun `setDeviceUtcOffset`(`minutes`: kotlin.Int)
@@ -2425,6 +2439,25 @@ open class Doorstep: Disposable, AutoCloseable, DoorstepInterface
     }
     )
     }
+    
+
+    
+    /**
+     * The app's version (the shell's build, e.g. `1.4.2 (142)`), named to
+     * the server on every request so the bank's admin sees which phones run
+     * an old build; 1 to 40 printable ASCII characters, else `InvalidInput`.
+     */
+    @Throws(DoorstepException::class)override fun `setAppVersion`(`version`: kotlin.String)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(DoorstepException) { _status ->
+    UniffiLib.uniffi_doorstep_ffi_fn_method_doorstep_set_app_version(
+        it,
+        
+        FfiConverterString.lower(`version`),_status)
+}
+    }
+    
     
 
     

@@ -112,6 +112,14 @@ class DoorstepRepository(
     /** Whether the device holds a sign-in; without one the app shows its sign-in screen. */
     fun isSignedIn(): Boolean = doorstep.isSignedIn()
 
+    /**
+     * Tells the core this app's build (e.g. `1.4.2 (142)`), named to the
+     * server on every request so the bank's admin sees which phones run an old
+     * build. Call once at start. Throws `DoorstepException.InvalidInput` for a
+     * version that is not 1 to 40 printable ASCII characters.
+     */
+    fun nameAppVersion(version: String) = doorstep.setAppVersion(version)
+
     /** Tells the core the device's UTC offset now; call again when the time zone changes. */
     fun refreshUtcOffset() {
         val offset = clock.zone.rules.getOffset(clock.instant())

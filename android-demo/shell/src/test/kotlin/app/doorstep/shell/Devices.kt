@@ -16,8 +16,13 @@ class SwitchableTransport(serverUrl: String) : HttpTransport {
     @Volatile
     var online = false
 
-    override fun send(request: HttpRequest): HttpResponse =
-        if (online) server.send(request) else nowhere.send(request)
+    /** The app version each request named, in order (null: none). */
+    val appVersions: MutableList<String?> = java.util.concurrent.CopyOnWriteArrayList()
+
+    override fun send(request: HttpRequest): HttpResponse {
+        appVersions.add(request.headers.firstOrNull { it.name == "doorstep-app-version" }?.value)
+        return if (online) server.send(request) else nowhere.send(request)
+    }
 
     companion object {
         /** A loopback port nothing listens on (bound, then released). */

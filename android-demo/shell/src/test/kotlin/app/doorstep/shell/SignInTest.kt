@@ -110,4 +110,18 @@ class SignInTest {
             other.close()
         }
     }
+
+    @Test
+    fun `the app names its build on every request once told, and a malformed one is refused`() {
+        assertThrows(DoorstepException.InvalidInput::class.java) { repo.nameAppVersion("1.0\n") }
+        repo.nameAppVersion("2.3.0 (230)")
+        assertThrows(DoorstepException.InvalidInput::class.java) { repo.nameAppVersion("") }
+        device.transport.online = true
+        device.transport.appVersions.clear()
+        queueWork()
+        repo.syncNow()
+        val named = device.transport.appVersions
+        assertTrue(named.isNotEmpty())
+        assertTrue(named.all { it == "2.3.0 (230)" }, "$named")
+    }
 }
