@@ -189,6 +189,7 @@ fn prepare() -> Team {
         now,
         max_clock_skew: chrono::Duration::hours(MAX_CLOCK_SKEW_HOURS),
         protocol: None,
+        app_version: None,
     };
     let mut visits = 0;
     for a in 0..agents {

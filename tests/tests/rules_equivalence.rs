@@ -158,6 +158,7 @@ impl Server {
             now,
             max_clock_skew: Duration::hours(MAX_CLOCK_SKEW_HOURS),
             protocol: None,
+            app_version: None,
         };
         let (response, _) = push(self.store.as_ref(), &self.session, entries, &checks).unwrap();
         entries
