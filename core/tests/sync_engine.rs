@@ -176,9 +176,11 @@ fn a_deactivated_device_pushes_everything_then_wipes() {
     assert!(status.deactivated);
     assert_eq!(status.pending_ops, 0);
     assert_eq!(field.doorstep.signed_in_agent().unwrap(), None);
-    // After the wipe the phone told the server, once, and forgot its token.
+    // After the wipe the phone told the server, once, and forgot its token
+    // and its sign-in (a deactivated phone is signed in no more).
     assert_eq!(server.with(|s| s.wipes_confirmed), 1);
-    let again = sync(&field, &server).unwrap();
+    assert!(!field.doorstep.is_signed_in().unwrap());
+    let again = field.doorstep.sync_now(&server, &NoProgress).unwrap();
     assert!(again.wiped);
     assert_eq!(server.with(|s| s.wipes_confirmed), 1);
 }
@@ -197,7 +199,9 @@ fn a_wipe_confirmation_the_server_could_not_take_is_sent_again_on_the_next_sync(
     assert!(report.wiped);
     assert_eq!(server.with(|s| s.wipes_confirmed), 0);
     assert!(all_cases(&field.doorstep).is_empty());
-    let again = sync(&field, &server).unwrap();
+    // The next sync sends it again with the token kept for it (the phone
+    // holds no sign-in any more: nothing else could send it).
+    let again = field.doorstep.sync_now(&server, &NoProgress).unwrap();
     assert!(again.wiped);
     assert_eq!(server.with(|s| s.wipes_confirmed), 1);
 }
